@@ -1,0 +1,1 @@
+"""Teams wiring and the composition root: the only code that imports botbuilder."""

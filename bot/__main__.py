@@ -1,0 +1,48 @@
+"""``python -m bot``: load settings, build the app, serve until stopped.
+
+Exits with status 2 and a clear message when configuration or the store is unusable.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import sys
+
+from aiohttp import web
+
+from bot.app import create_app
+from bot.config import ConfigError, load_settings
+from dialogs.ports import StoreError
+from graph.local_directory import DirectoryFileError
+
+log = logging.getLogger("bot")
+
+
+def main() -> int:
+    """Run the bot; return the process exit status."""
+    logging.basicConfig(
+        level=os.environ.get("LOG_LEVEL", "INFO").upper()
+        if os.environ.get("LOG_LEVEL", "INFO").upper() in {"DEBUG", "INFO", "WARNING", "ERROR"}
+        else "INFO",
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        settings = load_settings(os.environ)
+    except ConfigError as exc:
+        log.error("cannot start: %s", exc)
+        return 2
+    loop = asyncio.new_event_loop()
+    try:
+        app = loop.run_until_complete(create_app(settings))
+    except (StoreError, DirectoryFileError) as exc:
+        log.error("cannot start: %s", exc)
+        loop.close()
+        return 2
+    web.run_app(app, host=settings.host, port=settings.port, loop=loop, print=None)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,108 @@
+"""The thin Teams handler: activity -> ``Turn`` -> ``Dialogs`` -> replies. No business logic here.
+
+botbuilder 4.17 facts handled here: ``AdaptiveCardInvokeValue`` drops ``trigger``, so the raw
+``activity.value`` is read; the invoke response body is a plain dict (a text reply through
+``AdaptiveCardInvokeResponse`` fails to serialise).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from http import HTTPStatus
+from typing import Any
+
+from botbuilder.core import ActivityHandler, CardFactory, InvokeResponse, MessageFactory, TurnContext
+from botbuilder.schema import Activity, ChannelAccount
+
+from dialogs.service import Dialogs, Reply, Scope, Turn
+
+log = logging.getLogger(__name__)
+
+CARD_RESPONSE = "application/vnd.microsoft.card.adaptive"
+MESSAGE_RESPONSE = "application/vnd.microsoft.activity.message"
+
+
+def to_turn(activity: Activity) -> Turn:
+    """The parts of a Teams activity the use cases need (ids only)."""
+    sender = activity.from_property
+    conversation = activity.conversation
+    kind = getattr(conversation, "conversation_type", None) or "personal"
+    try:
+        scope = Scope(kind)
+    except ValueError:
+        scope = Scope.GROUP_CHAT  # unknown kinds are treated as shared: nothing private shown
+    return Turn(
+        actor_id=getattr(sender, "aad_object_id", None),
+        scope=scope,
+        activity_id=activity.id,
+        conversation_id=getattr(conversation, "id", "") or "",
+    )
+
+
+def count_files(activity: Activity) -> int:
+    """Files or images sent with a message (the message's own HTML body is not a file)."""
+    count = 0
+    for attachment in activity.attachments or []:
+        content_type = (attachment.content_type or "").lower()
+        if content_type == "text/html":
+            if "<img" in str(attachment.content or "").lower():
+                count += 1
+        elif not content_type.startswith("application/vnd.microsoft.card."):
+            count += 1
+    return count
+
+
+def to_activity(reply: Reply) -> Activity:
+    """A message activity for a reply."""
+    if reply.card is not None:
+        activity = MessageFactory.attachment(CardFactory.adaptive_card(dict(reply.card)))
+        if reply.text:
+            activity.text = reply.text
+        return activity
+    return MessageFactory.text(reply.text or "")
+
+
+def invoke_body(reply: Reply) -> dict[str, Any]:
+    """The Universal Actions invoke response body for a reply."""
+    if reply.card is not None:
+        return {"statusCode": 200, "type": CARD_RESPONSE, "value": dict(reply.card)}
+    return {"statusCode": 200, "type": MESSAGE_RESPONSE, "value": reply.text or ""}
+
+
+class TeamsBot(ActivityHandler):  # type: ignore[misc]
+    """Hands every activity to the use cases and sends back what they answer."""
+
+    def __init__(self, dialogs: Dialogs) -> None:
+        self._dialogs = dialogs
+
+    async def on_message_activity(self, turn_context: TurnContext) -> None:
+        activity = turn_context.activity
+        replies = await self._dialogs.on_message(
+            to_turn(activity), activity.text or "", attachments=count_files(activity)
+        )
+        await self._send(turn_context, replies)
+
+    async def on_members_added_activity(
+        self, members_added: list[ChannelAccount], turn_context: TurnContext
+    ) -> None:
+        activity = turn_context.activity
+        bot_id = getattr(activity.recipient, "id", None)
+        if not any(member.id == bot_id for member in members_added or []):
+            return  # someone else joined a team the bot is in: say nothing
+        await self._send(turn_context, await self._dialogs.on_added(to_turn(activity)))
+
+    async def on_invoke_activity(self, turn_context: TurnContext) -> InvokeResponse:
+        activity = turn_context.activity
+        if activity.name != "adaptiveCard/action":
+            return InvokeResponse(status=int(HTTPStatus.NOT_IMPLEMENTED))
+        value = activity.value if isinstance(activity.value, Mapping) else {}
+        action = value.get("action") if isinstance(value.get("action"), Mapping) else {}
+        verb = action.get("verb") if isinstance(action.get("verb"), str) else ""
+        data = action.get("data") if isinstance(action.get("data"), Mapping) else {}
+        reply = await self._dialogs.on_action(to_turn(activity), verb, data)
+        return InvokeResponse(status=int(HTTPStatus.OK), body=invoke_body(reply))
+
+    async def _send(self, turn_context: TurnContext, replies: list[Reply]) -> None:
+        if replies:
+            await turn_context.send_activities([to_activity(r) for r in replies])

@@ -1,0 +1,173 @@
+"""The welcome / menu card, help, and the cards for "no access" and "not allowed".
+
+The welcome card shows only the actions the sender's role allows (``policy.actions.may``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cards.common import card, execute, heading, para, safe_text
+from policy.actions import Verb, may
+from policy.roles import Person
+
+#: Menu entries in the order people see them, with the words on each button.
+STAFF_MENU: tuple[tuple[Verb, str], ...] = (
+    (Verb.REPORT_CONCERN, "Report a concern"),
+    (Verb.REQUEST_FILTER_CHANGE, "Request a filter change"),
+    (Verb.CHECK_VIDEO_CALL, "Check a video call"),
+    (Verb.MY_REPORTS, "My reports"),
+    (Verb.OPEN_ITEMS, "Open items"),
+    (Verb.INCIDENT_LOG, "Incident log"),
+    (Verb.FILTER_LOG, "Filter log"),
+    (Verb.HELP, "Help"),
+)
+#: In a team channel only the channel tools (reporting happens in a private chat).
+CHANNEL_MENU: tuple[tuple[Verb, str], ...] = (
+    (Verb.OPEN_ITEMS, "Open items"),
+    (Verb.INCIDENT_LOG, "Incident log"),
+    (Verb.FILTER_LOG, "Filter log"),
+    (Verb.HELP, "Help"),
+)
+PUPIL_MENU: tuple[tuple[Verb, str], ...] = (
+    (Verb.REPORT_WORRY, "Tell us about a worry"),
+    (Verb.MY_REPORTS, "My reports"),
+    (Verb.HELP, "Get help"),
+)
+
+EMERGENCY = "If a child is in immediate danger, call 999 now, then tell the DSL."
+
+
+def _first_name(person: Person) -> str:
+    return safe_text(person.name.split()[0] if person.name.strip() else "there", limit=40)
+
+
+def menu_verbs(person: Person, *, in_channel: bool) -> list[tuple[Verb, str]]:
+    """The menu entries this person may use here, in display order."""
+    if person.is_pupil:
+        entries = PUPIL_MENU
+    elif in_channel:
+        entries = CHANNEL_MENU
+    else:
+        entries = STAFF_MENU
+    return [(verb, label) for verb, label in entries if may(person, verb)]
+
+
+def welcome_card(
+    person: Person, *, school_name: str, in_channel: bool, note: str | None = None
+) -> dict[str, Any]:
+    """The welcome card: a greeting and one button per action the person's role allows."""
+    actions = [execute(label, verb) for verb, label in menu_verbs(person, in_channel=in_channel)]
+    body = []
+    if note:
+        body.append(para(note, subtle=True))
+    if person.is_pupil:
+        body += [
+            heading(f"Hi {_first_name(person)}"),
+            para(
+                "You can tell us if something online worried you or made you feel unsafe. "
+                "The people who keep pupils safe at school will read it."
+            ),
+        ]
+    else:
+        body += [
+            heading(f"Online safety at {safe_text(school_name, limit=80)}"),
+            para(f"Hello {_first_name(person)}. What do you need to do?"),
+            para(EMERGENCY, subtle=True),
+        ]
+        if in_channel:
+            body.append(para("To report a concern, message me in a private chat.", subtle=True))
+    return card(body, actions)
+
+
+def help_card(person: Person, *, school_name: str) -> dict[str, Any]:
+    """Help in plain words, for pupils and for staff."""
+    if person.is_pupil:
+        body = [
+            heading("Getting help"),
+            para("If you are in danger now, tell an adult near you or call 999."),
+            para("You can talk to any adult you trust at school."),
+            para("Childline: call 0800 1111 or go to childline.org.uk. It is free."),
+            para("Worried about someone you talk to online? Use Click CEOP at ceop.police.uk."),
+        ]
+        return card(body, [execute("Back", Verb.MENU)])
+    body = [
+        heading("How this bot works"),
+        para(
+            "Report a concern: tell the DSL about an online-safety worry about a child. "
+            "It reaches the safeguarding team at once."
+        ),
+        para(
+            "Request a filter change: ask IT to unblock a site for a period of study, "
+            "with your educational reason."
+        ),
+        para("Check a video call: check a planned call against the school's rules."),
+        para(EMERGENCY, emphasis=True),
+        para(f"School: {safe_text(school_name, limit=80)}", subtle=True),
+    ]
+    return card(body, [execute("Back to the menu", Verb.MENU)])
+
+
+def no_access_card(contact: str) -> dict[str, Any]:
+    """For someone the directory does not know or who is in no configured group."""
+    return card(
+        [
+            heading("You can't use this bot yet"),
+            para(
+                "Your account is not set up for the online safety bot. "
+                f"Please contact {safe_text(contact, limit=120)}."
+            ),
+            para(
+                "If a child is in immediate danger, call 999. "
+                "If you are worried about a child, speak to the DSL now."
+            ),
+        ]
+    )
+
+
+def not_allowed_card(person: Person) -> dict[str, Any]:
+    """A kind refusal: this action is not one the person's role allows."""
+    if person.is_pupil:
+        return card(
+            [
+                heading("Sorry, you can't do that here"),
+                para("You can tell us about a worry, see your reports or get help."),
+            ],
+            [execute("Back", Verb.MENU)],
+        )
+    return card(
+        [
+            heading("That isn't available to you"),
+            para("Your role does not include this action, so nothing was changed."),
+        ],
+        [execute("Back to the menu", Verb.MENU)],
+    )
+
+
+def not_ready_card(person: Person) -> dict[str, Any]:
+    """An action this installation does not offer yet: say what to do instead, safely."""
+    if person.is_pupil:
+        return card(
+            [
+                heading("This isn't working yet"),
+                para("Please tell an adult you trust at school about your worry today."),
+                para("If you are in danger now, tell an adult near you or call 999."),
+            ],
+            [execute("Get help", Verb.HELP)],
+        )
+    return card(
+        [
+            heading("Not switched on yet"),
+            para("This part of the bot is not switched on in this installation yet."),
+            para(
+                "If you are worried about a child, tell the DSL now in person or by phone. "
+                "If a child is in immediate danger, call 999."
+            ),
+        ],
+        [execute("Back to the menu", Verb.MENU)],
+    )
+
+
+def private_chat_only_card() -> dict[str, Any]:
+    """Said in a group chat or channel: reveals nothing, points to the private chat."""
+    return card([para("You can message me privately: open a chat with me to get started.")])

@@ -1,0 +1,196 @@
+"""Ports: what the use cases need from the outside world, as async Protocols.
+
+Adapters implement them by technology (``TinyDbStore``, ``LocalDirectory``, later
+``GraphDirectory``); fakes implement them in memory. One contract test suite keeps every
+implementation honest (``tests/contract``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from policy.audit import AuditEntry, AuditEvent, ChainCheck
+from policy.roles import Person, Role
+
+#: The record layout version this code writes. A store holding a newer one refuses to open.
+RECORD_SCHEMA = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """One stored item (a concern, a filter request…) as plain JSON data.
+
+    ``version`` is the record's own version for optimistic concurrency: writing version ``n``
+    succeeds only when the stored version is ``n - 1`` (or absent when ``n`` is 1), so two
+    concurrent clicks make one transition.
+    """
+
+    kind: str
+    id: str
+    version: int
+    data: Mapping[str, Any]
+    schema: int = RECORD_SCHEMA
+
+    def __post_init__(self) -> None:
+        if not self.kind or not self.kind.replace("_", "").isalnum():
+            raise ValueError(f"record kind {self.kind!r} must be letters, digits and _")
+        if not self.id or len(self.id) > 200:
+            raise ValueError("record id must be 1-200 characters")
+        if self.version < 1:
+            raise ValueError("record versions start at 1")
+
+    @property
+    def ref(self) -> str:
+        """``kind:id``, the way audit entries name an item."""
+        return f"{self.kind}:{self.id}"
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One atomic change: records written and audit events appended, all or nothing.
+
+    ``dedupe_key`` (e.g. the Teams activity id) makes the change happen at most once: a second
+    commit with the same key raises ``DuplicateRequest`` and changes nothing.
+    """
+
+    records: Sequence[Record] = ()
+    audit: Sequence[AuditEvent] = ()
+    dedupe_key: str | None = None
+
+    def __post_init__(self) -> None:
+        if not self.records and not self.audit:
+            raise ValueError("a change must write a record or an audit event")
+        refs = [r.ref for r in self.records]
+        if len(refs) != len(set(refs)):
+            raise ValueError("a change may write each record once")
+
+
+class StoreError(Exception):
+    """The store could not do what was asked. Nothing was changed unless said otherwise."""
+
+
+class VersionConflict(StoreError):
+    """Someone else changed the record first; reload it and decide again."""
+
+    def __init__(self, ref: str, expected: int, found: int) -> None:
+        super().__init__(f"{ref}: expected stored version {expected}, found {found}")
+        self.ref = ref
+        self.expected = expected
+        self.found = found
+
+
+class DuplicateRequest(StoreError):
+    """A change with this dedupe key was already committed; ``refs`` are the records it wrote."""
+
+    def __init__(self, key: str, refs: Sequence[str]) -> None:
+        super().__init__(f"already done: {key}")
+        self.key = key
+        self.refs = tuple(refs)
+
+
+class StoreUnavailable(StoreError):
+    """Writing failed (disk full, I/O error). The previous data is intact."""
+
+
+class Store(Protocol):
+    """Durable records, sequences and the hash-chained audit log.
+
+    A change returned from ``commit`` is on disk (or in the database) before it returns: only
+    then may the user be told "received".
+    """
+
+    async def get(self, kind: str, item_id: str) -> Record | None:
+        """The record, or None."""
+        ...
+
+    async def find(self, kind: str, **equals: str | int | bool | None) -> list[Record]:
+        """Records of ``kind`` whose top-level data fields equal the given values."""
+        ...
+
+    async def commit(self, change: Change) -> tuple[AuditEntry, ...]:
+        """Apply ``change`` atomically and durably; return the sealed audit entries.
+
+        Raises:
+            VersionConflict: a record's stored version is not the one before it.
+            DuplicateRequest: ``dedupe_key`` was committed before.
+            StoreUnavailable: the write failed; nothing changed.
+        """
+        ...
+
+    async def next_sequence(self, name: str) -> int:
+        """The next number (1, 2, 3…) of a named sequence, durably; never the same twice."""
+        ...
+
+    async def audit_log(self) -> list[AuditEntry]:
+        """Every audit entry, oldest first."""
+        ...
+
+    async def verify_audit(self) -> ChainCheck:
+        """Verify the audit chain from the first entry."""
+        ...
+
+    async def close(self) -> None:
+        """Release files and locks."""
+        ...
+
+
+class Directory(Protocol):
+    """Who is who: people and their roles (local directory file, or Microsoft Graph)."""
+
+    async def person(self, object_id: str) -> Person | None:
+        """The person with this Entra object id, or None if the directory does not know them.
+
+        Raises:
+            DirectoryUnavailable: the directory cannot be asked right now.
+        """
+        ...
+
+    async def members(self, role: Role) -> tuple[Person, ...]:
+        """Everyone holding ``role`` (for 1:1 alerts to each DSL and deputy)."""
+        ...
+
+
+class DirectoryUnavailable(Exception):
+    """The directory could not answer (Graph down or slow); try again later."""
+
+
+class Clock(Protocol):
+    """The time, as an aware UTC datetime (a port so that tests can move time)."""
+
+    def now(self) -> datetime:
+        """Now, in UTC."""
+        ...
+
+
+@dataclass(slots=True)
+class SystemClock:
+    """The real clock."""
+
+    def now(self) -> datetime:
+        """Now, in UTC."""
+        return datetime.now(UTC)
+
+
+@dataclass(slots=True)
+class FixedClock:
+    """A clock that stands still until moved (for tests and demos)."""
+
+    at: datetime = field(default_factory=lambda: datetime(2026, 11, 23, 10, 0, tzinfo=UTC))
+
+    def now(self) -> datetime:
+        """The set time."""
+        return self.at
+
+
+class StoreCorrupted(StoreError):
+    """A store file cannot be read (truncated, garbage, or written by newer code).
+
+    Raised when the store opens: the service refuses to start rather than start empty.
+    """
+
+
+class StoreLocked(StoreError):
+    """Another process is already using this store (one writer only)."""

@@ -1,0 +1,199 @@
+"""The use-case entry point: every message and card action from Teams arrives here.
+
+The bot layer translates an activity into a ``Turn`` and calls ``on_message``, ``on_added`` or
+``on_action``; it gets back ``Reply`` objects to send. Authorisation happens here, in one place:
+the sender's roles come from the directory for ``Turn.actor_id`` (the activity's
+``from.aadObjectId``), never from card data, and every refusal is audited.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from cards.common import PAYLOAD_VERSION
+from cards.welcome import (
+    help_card,
+    no_access_card,
+    not_allowed_card,
+    not_ready_card,
+    private_chat_only_card,
+    welcome_card,
+)
+from dialogs.ports import Change, Clock, Directory, DirectoryUnavailable, Store
+from policy.actions import Verb, may
+from policy.audit import AuditEvent
+from policy.roles import Person
+from policy.school import SchoolPolicy
+
+log = logging.getLogger(__name__)
+
+
+class Scope(StrEnum):
+    """Where the conversation is (Teams ``conversation.conversationType``)."""
+
+    PERSONAL = "personal"
+    GROUP_CHAT = "groupChat"
+    CHANNEL = "channel"
+
+
+@dataclass(frozen=True, slots=True)
+class Turn:
+    """What the use cases need to know about an incoming activity, and nothing of Teams."""
+
+    actor_id: str | None
+    scope: Scope
+    activity_id: str | None = None
+    conversation_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """Something to send back: an Adaptive Card (JSON) and/or plain text."""
+
+    card: Mapping[str, Any] | None = None
+    text: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ActionContext:
+    """What a verb handler gets: who (already authorised), where, and the validated data."""
+
+    person: Person
+    turn: Turn
+    data: Mapping[str, Any] = field(default_factory=dict)
+
+
+Handler = Callable[[ActionContext], Awaitable[Reply]]
+
+#: Words a person may type, and the verb each one runs (anything else gets the menu).
+COMMANDS: dict[str, Verb] = {
+    "help": Verb.HELP,
+    "menu": Verb.MENU,
+    "start": Verb.MENU,
+    "hi": Verb.MENU,
+    "hello": Verb.MENU,
+}
+
+ATTACHMENT_REFUSED = (
+    "I don't accept files or pictures, so nothing you sent was opened or saved. "
+    "Never send pictures of a child: secure the device and tell the DSL."
+)
+
+
+class Dialogs:
+    """Routes turns to verb handlers after authorising the sender."""
+
+    def __init__(
+        self,
+        *,
+        school: SchoolPolicy,
+        directory: Directory,
+        store: Store,
+        clock: Clock,
+        routes: Mapping[Verb, Handler] | None = None,
+    ) -> None:
+        self._school = school
+        self._directory = directory
+        self._store = store
+        self._clock = clock
+        self._routes: dict[Verb, Handler] = {
+            Verb.MENU: self._menu,
+            Verb.HELP: self._help,
+            **(routes or {}),
+        }
+
+    async def on_message(self, turn: Turn, text: str, *, attachments: int = 0) -> list[Reply]:
+        """A typed message: run the command it names, or show the menu (never an error)."""
+        person = await self._person(turn)
+        if isinstance(person, Reply):
+            return [person]
+        replies: list[Reply] = []
+        if attachments:
+            # Never downloaded, never stored: only the fact that something was refused is kept.
+            await self._audit(person, "attachment", "", f"refused: {attachments} not accepted")
+            replies.append(Reply(text=ATTACHMENT_REFUSED))
+        words = text.strip().lower().split()
+        verb = COMMANDS.get(words[0].strip("!?.,")) if words else None
+        if verb is None:
+            note = "Here is what I can do." if words else None
+            replies.append(await self._menu(ActionContext(person, turn), note=note))
+        else:
+            replies.append(await self._run(person, turn, verb, {}))
+        return replies
+
+    async def on_added(self, turn: Turn) -> list[Reply]:
+        """The bot was added to a chat or team: greet with the menu for this person."""
+        person = await self._person(turn)
+        if isinstance(person, Reply):
+            return [person]
+        return [await self._menu(ActionContext(person, turn))]
+
+    async def on_action(self, turn: Turn, verb: str, data: Mapping[str, Any]) -> Reply:
+        """An ``Action.Execute`` click: authorise the sender, then run the verb's handler."""
+        person = await self._person(turn)
+        if isinstance(person, Reply):
+            return person
+        try:
+            known = Verb(verb)
+        except ValueError:
+            await self._audit(person, "unknown_verb", "", "refused: unknown action")
+            return await self._menu(ActionContext(person, turn), note="That button is not known.")
+        if data.get("v", PAYLOAD_VERSION) != PAYLOAD_VERSION:
+            return await self._menu(
+                ActionContext(person, turn), note="That card was out of date, so here is a new one."
+            )
+        return await self._run(person, turn, known, data)
+
+    async def _run(self, person: Person, turn: Turn, verb: Verb, data: Mapping[str, Any]) -> Reply:
+        if person.is_pupil and turn.scope is not Scope.PERSONAL:
+            return Reply(card=private_chat_only_card())
+        if not may(person, verb):
+            await self._audit(person, verb.value, "", "refused: role does not allow it")
+            return Reply(card=not_allowed_card(person))
+        handler = self._routes.get(verb)
+        if handler is None:
+            return Reply(card=not_ready_card(person))
+        return await handler(ActionContext(person, turn, data))
+
+    async def _person(self, turn: Turn) -> Person | Reply:
+        """Who sent this, from the directory; a Reply to send instead when we can't tell."""
+        if not turn.actor_id:
+            return Reply(card=no_access_card(self._school.access_contact))
+        try:
+            person = await self._directory.person(turn.actor_id)
+        except DirectoryUnavailable:
+            log.warning("directory unavailable for a turn", extra={"activity": turn.activity_id})
+            return Reply(
+                text="I can't check who you are right now. Please try again in a minute. "
+                "If a child is in immediate danger, call 999."
+            )
+        if person is None or not person.has_access:
+            return Reply(card=no_access_card(self._school.access_contact))
+        return person
+
+    async def _menu(self, ctx: ActionContext, note: str | None = None) -> Reply:
+        if ctx.turn.scope is Scope.GROUP_CHAT or (
+            ctx.person.is_pupil and ctx.turn.scope is not Scope.PERSONAL
+        ):
+            return Reply(card=private_chat_only_card())
+        return Reply(
+            card=welcome_card(
+                ctx.person,
+                school_name=self._school.name,
+                in_channel=ctx.turn.scope is Scope.CHANNEL,
+                note=note,
+            )
+        )
+
+    async def _help(self, ctx: ActionContext) -> Reply:
+        return Reply(card=help_card(ctx.person, school_name=self._school.name))
+
+    async def _audit(self, person: Person, action: str, item: str, outcome: str) -> None:
+        event = AuditEvent(
+            actor=person.id, action=action, item=item, outcome=outcome, at=self._clock.now()
+        )
+        await self._store.commit(Change(audit=(event,)))

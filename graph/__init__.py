@@ -1,0 +1,2 @@
+"""Directory adapters: Microsoft Graph (the only code importing msgraph / azure.identity) and
+the local directory file used in local mode."""

@@ -1,0 +1,61 @@
+"""Every action a person can ask the bot for, and who may ask: authorisation in one place.
+
+The check always uses the roles resolved from the directory for the sender of the activity
+(``from.aadObjectId``), never anything carried in card data (quality note, "Action.Execute").
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from policy.roles import SAFEGUARDING_LEADS, STAFF_ROLES, Person, Role
+
+
+class Verb(StrEnum):
+    """Card and command verbs. The value is what travels in ``Action.Execute.verb``."""
+
+    MENU = "menu"
+    HELP = "help"
+    REPORT_CONCERN = "concern.start"
+    REPORT_WORRY = "worry.start"
+    MY_REPORTS = "reports.mine"
+    REQUEST_FILTER_CHANGE = "filter.start"
+    CHECK_VIDEO_CALL = "call.start"
+    OPEN_ITEMS = "dsl.open_items"
+    INCIDENT_LOG = "dsl.incident_log"
+    FILTER_LOG = "filter.log"
+
+
+_EVERYONE_WITH_ACCESS: frozenset[Role] = frozenset(Role)
+_STAFF: frozenset[Role] = STAFF_ROLES
+
+#: Who may run each verb. A person may run a verb when they hold any of its roles and, for
+#: staff verbs, are not a pupil (a pupil's access is never widened by another role).
+PERMISSIONS: dict[Verb, frozenset[Role]] = {
+    Verb.MENU: _EVERYONE_WITH_ACCESS,
+    Verb.HELP: _EVERYONE_WITH_ACCESS,
+    Verb.REPORT_WORRY: frozenset({Role.PUPIL}),
+    Verb.MY_REPORTS: frozenset({Role.PUPIL}) | _STAFF,
+    Verb.REPORT_CONCERN: _STAFF,
+    Verb.REQUEST_FILTER_CHANGE: _STAFF,
+    Verb.CHECK_VIDEO_CALL: _STAFF,
+    Verb.OPEN_ITEMS: SAFEGUARDING_LEADS,
+    Verb.INCIDENT_LOG: SAFEGUARDING_LEADS,
+    Verb.FILTER_LOG: SAFEGUARDING_LEADS | {Role.IT, Role.ONLINE_SAFETY_LEAD},
+}
+
+#: What a pupil can do, exactly (pupil report issue: report, see receipts, get help).
+PUPIL_VERBS: frozenset[Verb] = frozenset({Verb.MENU, Verb.HELP, Verb.REPORT_WORRY, Verb.MY_REPORTS})
+
+
+def may(person: Person, verb: Verb) -> bool:
+    """Whether ``person`` may run ``verb``.
+
+    Pupils are limited to ``PUPIL_VERBS`` whatever else the directory says about them; a person
+    with no roles may do nothing at all.
+    """
+    if not person.has_access:
+        return False
+    if person.is_pupil:
+        return verb in PUPIL_VERBS
+    return bool(person.roles & PERMISSIONS[verb])

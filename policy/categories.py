@@ -1,0 +1,101 @@
+"""Categories of concern and where each one goes.
+
+KCSIE's four Cs (000 §4) group the concrete incident types that the policies give their own
+procedures for (001 §9, 003 "Procedures", 004 §2). Routing is a table, not code paths: a school
+may change urgency or routing in its configuration file.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import ClassVar
+
+
+class Group(StrEnum):
+    """KCSIE's four Cs, plus "something else" (000 §4)."""
+
+    CONTENT = "content"
+    CONTACT = "contact"
+    CONDUCT = "conduct"
+    COMMERCE = "commerce"
+    OTHER = "other"
+
+
+class Route(StrEnum):
+    """Who receives a concern of a category."""
+
+    #: The DSL channel (004 flowchart: "report to the DSL immediately").
+    DSL = "dsl"
+    #: The DSL channel and, with only what is needed to block the site, the IT channel
+    #: (003 "Dealing with filtering breaches").
+    DSL_AND_IT = "dsl_and_it"
+    #: Never a channel: a 1:1 card to the headteacher, or the chair of governors when the
+    #: headteacher is the subject (003, 004 §2).
+    HEADTEACHER = "headteacher"
+
+
+@dataclass(frozen=True, slots=True)
+class Category:
+    """One type of concern a reporter can choose."""
+
+    __pydantic_config__: ClassVar[dict[str, str]] = {"extra": "forbid"}
+
+    id: str
+    label: str
+    group: Group
+    route: Route = Route.DSL
+    #: Urgent: the DSL and every deputy get a 1:1 alert at once (001 §8, 000 §12.2).
+    urgent: bool = False
+    #: Show the "never view, copy, forward or save the images" rule (000 §12, 001 §9.1, 003).
+    imagery_rule: bool = False
+
+    def __post_init__(self) -> None:
+        if not self.id or not self.id.replace("_", "").isalnum() or not self.id.islower():
+            raise ValueError(f"category id {self.id!r} must be lower-case letters, digits and _")
+        if not self.label.strip():
+            raise ValueError(f"category {self.id!r} needs a label")
+
+
+DEFAULT_CATEGORIES: tuple[Category, ...] = (
+    Category(
+        "nude_imagery",
+        "Nudes or semi-nudes shared by under-18s",
+        Group.CONDUCT,
+        urgent=True,
+        imagery_rule=True,
+    ),
+    Category(
+        "indecent_images",
+        "Indecent images of children (IIOC / CSAM)",
+        Group.CONTENT,
+        urgent=True,
+        imagery_rule=True,
+    ),
+    Category(
+        "grooming",
+        "Online sexual abuse, exploitation or grooming",
+        Group.CONTACT,
+        urgent=True,
+        imagery_rule=True,
+    ),
+    Category("radicalisation", "Radicalisation or extremism", Group.CONTENT, urgent=True),
+    Category("cyberbullying", "Cyberbullying", Group.CONDUCT),
+    Category("online_hate", "Online hate", Group.CONTENT),
+    Category(
+        "filtering_breach",
+        "Filtering breach: an unsuitable site was reached",
+        Group.CONTENT,
+        route=Route.DSL_AND_IT,
+    ),
+    Category("harassment", "Harassment or stalking", Group.CONTACT),
+    Category("fraud", "Fraud, extortion, phishing or gambling", Group.COMMERCE),
+    Category("hacking", "Hacking or misuse of computers", Group.CONDUCT),
+    Category(
+        "staff_conduct",
+        "Concern about a member of staff",
+        Group.CONDUCT,
+        route=Route.HEADTEACHER,
+    ),
+    Category("other", "Something else", Group.OTHER),
+)

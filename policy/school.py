@@ -1,0 +1,256 @@
+"""The school's own settings: everything a school would change, with the brief's values as defaults.
+
+Built once at start-up from the school's TOML file (see ``config/school.toml``) and passed down;
+never read from anywhere else.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import date, time
+from enum import StrEnum
+from typing import ClassVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from policy.categories import DEFAULT_CATEGORIES, Category
+from policy.roles import Role
+
+_FORBID_EXTRA: dict[str, str] = {"extra": "forbid"}
+
+
+class Weekday(StrEnum):
+    """Days of the week as written in the configuration file."""
+
+    MON = "mon"
+    TUE = "tue"
+    WED = "wed"
+    THU = "thu"
+    FRI = "fri"
+    SAT = "sat"
+    SUN = "sun"
+
+
+def _check_window(start: time, end: time, what: str) -> None:
+    if end <= start:
+        raise ValueError(f"{what}: end {end:%H:%M} must be after start {start:%H:%M}")
+
+
+@dataclass(frozen=True, slots=True)
+class Hours:
+    """A daily window, start inclusive, end exclusive, in school time."""
+
+    __pydantic_config__: ClassVar[dict[str, str]] = _FORBID_EXTRA
+
+    start: time
+    end: time
+
+    def __post_init__(self) -> None:
+        _check_window(self.start, self.end, "hours")
+
+
+@dataclass(frozen=True, slots=True)
+class Term:
+    """A term: school days fall inside terms (and outside holidays)."""
+
+    __pydantic_config__: ClassVar[dict[str, str]] = _FORBID_EXTRA
+
+    name: str
+    start: date
+    end: date
+
+    def __post_init__(self) -> None:
+        if self.end < self.start:
+            raise ValueError(f"term {self.name!r}: end {self.end} is before start {self.start}")
+
+
+@dataclass(frozen=True, slots=True)
+class Channels:
+    """Where the bot posts: Bot Framework ids of the safeguarding team and its channels."""
+
+    __pydantic_config__: ClassVar[dict[str, str]] = _FORBID_EXTRA
+
+    team_id: str
+    dsl_channel_id: str
+    it_channel_id: str
+    #: The team's Microsoft 365 group id (a GUID), used with Graph to install the app.
+    team_group_id: str | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("team_id", "dsl_channel_id", "it_channel_id"):
+            value = getattr(self, name)
+            if not (value.startswith("19:") and "@thread." in value):
+                raise ValueError(
+                    f"{name} {value!r} is not a Teams conversation id (like 19:…@thread.tacv2)"
+                )
+        if self.dsl_channel_id == self.it_channel_id:
+            raise ValueError("the DSL and IT channels must be different channels")
+        if self.team_group_id is not None:
+            _check_guid(self.team_group_id, "team_group_id")
+
+
+@dataclass(frozen=True, slots=True)
+class Escalation:
+    """When an unacknowledged concern is chased (004 flowchart: "DO NOT DELAY")."""
+
+    __pydantic_config__: ClassVar[dict[str, str]] = _FORBID_EXTRA
+
+    urgent_unacknowledged_minutes: int = 15
+    routine_unacknowledged_school_days: int = 1
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.urgent_unacknowledged_minutes <= 240:
+            raise ValueError("urgent_unacknowledged_minutes must be between 1 and 240")
+        if not 1 <= self.routine_unacknowledged_school_days <= 10:
+            raise ValueError("routine_unacknowledged_school_days must be between 1 and 10")
+
+
+@dataclass(frozen=True, slots=True)
+class Filtering:
+    """Filter-exception rules (000 §4.1, 001 §7.3, 002 §3, 004 "Filtering")."""
+
+    __pydantic_config__: ClassVar[dict[str, str]] = _FORBID_EXTRA
+
+    #: Never lifted, whoever asks: the IWF list and the police list of unlawful terrorist content.
+    never_unblockable_categories: tuple[str, ...] = ("iwf_child_abuse", "police_terrorism")
+    #: Extra domains the school never unblocks.
+    deny_domains: tuple[str, ...] = ()
+    #: Topics that need the DSL or online safety lead as well as IT.
+    sensitive_categories: tuple[str, ...] = (
+        "extremism",
+        "drugs",
+        "self_harm",
+        "weapons",
+        "adult",
+        "hate",
+    )
+    max_exception_days: int = 14
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.max_exception_days <= 366:
+            raise ValueError("max_exception_days must be between 1 and 366")
+
+
+@dataclass(frozen=True, slots=True)
+class VideoCalls:
+    """Video-conferencing rules (000 §6, §8, §10; 001 §2.4)."""
+
+    __pydantic_config__: ClassVar[dict[str, str]] = _FORBID_EXTRA
+
+    teaching_days: tuple[Weekday, ...] = (
+        Weekday.MON,
+        Weekday.TUE,
+        Weekday.WED,
+        Weekday.THU,
+        Weekday.FRI,
+    )
+    teaching_hours: Hours = field(default_factory=lambda: Hours(time(9, 0), time(17, 0)))
+    pupil_contact_hours: Hours = field(default_factory=lambda: Hours(time(7, 30), time(19, 30)))
+    approved_platforms: tuple[str, ...] = ("Microsoft Teams",)
+
+    def __post_init__(self) -> None:
+        if not self.teaching_days:
+            raise ValueError("teaching_days must name at least one day")
+        if not self.approved_platforms:
+            raise ValueError("approved_platforms must name at least one platform")
+
+
+#: England and Wales bank holidays (gov.uk), the shipped default for the years the config covers.
+ENGLAND_AND_WALES_BANK_HOLIDAYS: tuple[date, ...] = (
+    date(2025, 1, 1),
+    date(2025, 4, 18),
+    date(2025, 4, 21),
+    date(2025, 5, 5),
+    date(2025, 5, 26),
+    date(2025, 8, 25),
+    date(2025, 12, 25),
+    date(2025, 12, 26),
+    date(2026, 1, 1),
+    date(2026, 4, 3),
+    date(2026, 4, 6),
+    date(2026, 5, 4),
+    date(2026, 5, 25),
+    date(2026, 8, 31),
+    date(2026, 12, 25),
+    date(2026, 12, 28),
+    date(2027, 1, 1),
+    date(2027, 3, 26),
+    date(2027, 3, 29),
+    date(2027, 5, 3),
+    date(2027, 5, 31),
+    date(2027, 8, 30),
+    date(2027, 12, 27),
+    date(2027, 12, 28),
+)
+
+
+def _check_guid(value: str, what: str) -> None:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        raise ValueError(f"{what} {value!r} is not a GUID (an Entra object id)") from None
+
+
+#: Roles a school must map to at least one directory group.
+REQUIRED_ROLES: frozenset[Role] = frozenset({Role.DSL, Role.STAFF, Role.PUPIL, Role.HEADTEACHER})
+
+
+@dataclass(frozen=True, slots=True)
+class SchoolPolicy:
+    """Everything about one school that the bot's rules depend on."""
+
+    __pydantic_config__: ClassVar[dict[str, str]] = _FORBID_EXTRA
+
+    name: str
+    #: Role -> Entra group ids whose (transitive) members hold the role.
+    roles: dict[Role, tuple[str, ...]]
+    channels: Channels
+    timezone: str = "Europe/London"
+    #: Who to contact when the bot does not know you (shown to people with no access).
+    access_contact: str = "the school office"
+    terms: tuple[Term, ...] = ()
+    #: School closure days besides weekends and bank holidays (INSET days, holidays in term).
+    holidays: tuple[date, ...] = ()
+    bank_holidays: tuple[date, ...] = ENGLAND_AND_WALES_BANK_HOLIDAYS
+    escalation: Escalation = field(default_factory=Escalation)
+    filtering: Filtering = field(default_factory=Filtering)
+    video_calls: VideoCalls = field(default_factory=VideoCalls)
+    categories: tuple[Category, ...] = DEFAULT_CATEGORIES
+
+    def __post_init__(self) -> None:
+        problems: list[str] = []
+        if not self.name.strip():
+            problems.append("name must not be empty")
+        try:
+            ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            problems.append(f"timezone {self.timezone!r} is not a known IANA time zone")
+        for role in sorted(REQUIRED_ROLES - {r for r, ids in self.roles.items() if ids}):
+            problems.append(f"roles.{role} must list at least one group id")
+        for role, ids in self.roles.items():
+            for group_id in ids:
+                try:
+                    _check_guid(group_id, f"roles.{role}")
+                except ValueError as exc:
+                    problems.append(str(exc))
+        ids = [c.id for c in self.categories]
+        duplicates = sorted({i for i in ids if ids.count(i) > 1})
+        if duplicates:
+            problems.append(f"categories: duplicate id(s) {', '.join(duplicates)}")
+        if "other" not in ids:
+            problems.append("categories must include 'other' (something else)")
+        if problems:
+            raise ValueError("; ".join(problems))
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The school's time zone (Europe/London by default; daylight saving handled)."""
+        return ZoneInfo(self.timezone)
+
+    def role_groups(self) -> dict[Role, frozenset[str]]:
+        """Role -> the set of group ids, for role resolution."""
+        return {role: frozenset(ids) for role, ids in self.roles.items()}
+
+    def category(self, category_id: str) -> Category | None:
+        """The category with this id, if the school has it."""
+        return next((c for c in self.categories if c.id == category_id), None)

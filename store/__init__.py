@@ -1,0 +1,1 @@
+"""Persistence adapters: the only code that imports TinyDB (and later a database driver)."""

@@ -1,0 +1,220 @@
+"""Test support shared by the suites: the demo school's ids, Teams-shaped activities, a fake
+Bot Connector, card validation and a running bot server."""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import itertools
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+from aiohttp import web
+
+ROOT = Path(__file__).resolve().parent.parent
+TENANT = "5c400000-0000-4000-8000-000000000000"
+
+
+def demo_id(n: int) -> str:
+    """The Entra object id of demo person ``n`` (1 = pupil, 2 = teacher … 10 = Year 4 pupil)."""
+    return f"5c400000-0000-4000-8000-{n:012d}"
+
+
+PUPIL = demo_id(1)
+TEACHER = demo_id(2)
+HEAD_OF_DEPARTMENT = demo_id(3)
+HEADTEACHER = demo_id(4)
+DEPUTY_HEAD = demo_id(5)
+DSL = demo_id(6)
+DEPUTY_DSL = demo_id(7)
+IT = demo_id(8)
+CHAIR_OF_GOVERNORS = demo_id(9)
+YOUNG_PUPIL = demo_id(10)
+STRANGER = "5c400000-0000-4000-8000-00000000ffff"
+
+TEAM_ID = "19:safeguarding@thread.tacv2"
+DSL_CHANNEL = "19:dsl@thread.tacv2"
+IT_CHANNEL = "19:it@thread.tacv2"
+BOT_ID = "28:online-safety-bot"
+
+_ids = itertools.count(1)
+
+
+def _envelope(
+    kind: str, who: str, service_url: str, scope: str, conversation_id: str | None
+) -> dict[str, Any]:
+    n = next(_ids)
+    conversation: dict[str, Any] = {
+        "id": conversation_id or f"a:personal-{who}",
+        "conversationType": scope,
+        "tenantId": TENANT,
+    }
+    if scope != "personal":
+        conversation["isGroup"] = True
+    activity: dict[str, Any] = {
+        "type": kind,
+        "id": f"activity-{n}",
+        "timestamp": "2026-11-23T10:00:00.000Z",
+        "serviceUrl": service_url,
+        "channelId": "msteams",
+        "from": {"id": f"29:{who}", "name": "Someone", "aadObjectId": who},
+        "recipient": {"id": BOT_ID, "name": "Online Safety"},
+        "conversation": conversation,
+        "channelData": {"tenant": {"id": TENANT}},
+        "locale": "en-GB",
+    }
+    if scope == "channel":
+        activity["channelData"].update(
+            {"teamsTeamId": TEAM_ID, "teamsChannelId": conversation["id"]}
+        )
+    return activity
+
+
+def message(
+    who: str,
+    text: str,
+    service_url: str,
+    *,
+    scope: str = "personal",
+    conversation_id: str | None = None,
+    attachments: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """A Teams message activity from ``who``."""
+    activity = _envelope("message", who, service_url, scope, conversation_id)
+    activity["text"] = text
+    if attachments:
+        activity["attachments"] = attachments
+    return activity
+
+
+def card_action(
+    who: str,
+    verb: str,
+    service_url: str,
+    *,
+    data: dict[str, Any] | None = None,
+    scope: str = "personal",
+    conversation_id: str | None = None,
+    trigger: str = "manual",
+) -> dict[str, Any]:
+    """A Teams ``adaptiveCard/action`` invoke, as Teams sends for an ``Action.Execute`` click."""
+    activity = _envelope("invoke", who, service_url, scope, conversation_id)
+    activity["name"] = "adaptiveCard/action"
+    activity["value"] = {
+        "action": {"type": "Action.Execute", "verb": verb, "data": data or {"verb": verb, "v": 1}},
+        "trigger": trigger,
+    }
+    activity["replyToId"] = "1700000000000"
+    return activity
+
+
+def bot_added(who: str, service_url: str, *, scope: str = "personal") -> dict[str, Any]:
+    """The ``conversationUpdate`` Teams sends when ``who`` installs the bot."""
+    activity = _envelope("conversationUpdate", who, service_url, scope, None)
+    activity["membersAdded"] = [{"id": BOT_ID}]
+    return activity
+
+
+@dataclass
+class FakeConnector:
+    """A local Bot Connector: records what the bot posts, answers like Teams does."""
+
+    posted: list[dict[str, Any]] = field(default_factory=list)
+    url: str = ""
+    _runner: web.AppRunner | None = None
+
+    async def start(self) -> None:
+        app = web.Application()
+        app.router.add_post("/v3/conversations/{cid}/activities/{aid}", self._reply)
+        app.router.add_post("/v3/conversations/{cid}/activities", self._reply)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self.url = f"http://127.0.0.1:{port}/"
+
+    async def stop(self) -> None:
+        if self._runner:
+            await self._runner.cleanup()
+
+    async def _reply(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        body["_conversation"] = request.match_info["cid"]
+        self.posted.append(body)
+        return web.json_response({"id": f"posted-{len(self.posted)}"})
+
+    def cards(self) -> list[dict[str, Any]]:
+        """Every Adaptive Card posted so far, in order."""
+        return [
+            a["content"]
+            for activity in self.posted
+            for a in activity.get("attachments") or []
+            if a.get("contentType") == "application/vnd.microsoft.card.adaptive"
+        ]
+
+    async def wait_for(self, count: int, timeout: float = 10.0) -> None:
+        """Wait until at least ``count`` activities were posted."""
+        async with asyncio.timeout(timeout):
+            while len(self.posted) < count:
+                await asyncio.sleep(0.01)
+
+
+@cache
+def _card_validator() -> jsonschema.Draft6Validator:
+    schema = json.loads((ROOT / "tests/schemas/adaptive-card-1.5.json").read_text())
+    return jsonschema.Draft6Validator(schema)
+
+
+def _strip_host_properties(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _strip_host_properties(v) for k, v in value.items() if k != "msteams"}
+    if isinstance(value, list):
+        return [_strip_host_properties(v) for v in value]
+    return value
+
+
+def assert_valid_card(card: dict[str, Any]) -> None:
+    """Fail with every schema error if ``card`` is not a valid Adaptive Card 1.5."""
+    errors = sorted(
+        _card_validator().iter_errors(_strip_host_properties(copy.deepcopy(card))),
+        key=lambda e: list(e.path),
+    )
+    assert not errors, "\n".join(f"{list(e.path)}: {e.message}" for e in errors)
+    assert card["version"] == "1.5"
+
+
+def card_texts(card: dict[str, Any]) -> list[str]:
+    """Every TextBlock text in a card, in order."""
+    found: list[str] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            if node.get("type") == "TextBlock":
+                found.append(node["text"])
+            for v in node.values():
+                walk(v)
+        elif isinstance(node, list):
+            for v in node:
+                walk(v)
+
+    walk(card.get("body", []))
+    return found
+
+
+def card_buttons(card: dict[str, Any]) -> list[tuple[str, str]]:
+    """(title, verb) of every Action.Execute at the card's foot."""
+    return [(a["title"], a["verb"]) for a in card.get("actions", []) if a["type"] == "Action.Execute"]
+
+
+def iter_json_lines(path: Path) -> Iterator[dict[str, Any]]:
+    """The JSON objects of a JSON-lines file."""
+    with path.open() as handle:
+        for line in handle:
+            if line.strip():
+                yield json.loads(line)
