@@ -64,7 +64,9 @@ async def bootstrap(
     if directory is None:
         # Production (Graph) directory arrives with the Graph issue; until then the directory
         # file is used in every mode.
-        directory = LocalDirectory.load(settings.local_directory_path, settings.school.role_groups())
+        directory = LocalDirectory.load(
+            settings.local_directory_path, settings.school.role_groups()
+        )
     if store is None:
         store = await TinyDbStore.open(settings.data_dir)
     dialogs = Dialogs(

@@ -117,7 +117,9 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         ConfigError: with every problem found, not just the first.
     """
     problems: list[str] = []
-    get = lambda name, default="": env.get(name, default).strip()  # noqa: E731
+
+    def get(name: str, default: str = "") -> str:
+        return env.get(name, default).strip()
 
     app_id = get("MicrosoftAppId")
     password = get("MicrosoftAppPassword")
@@ -167,7 +169,9 @@ def load_settings(env: Mapping[str, str]) -> Settings:
     if mode is Mode.LOCAL:
         try:
             if not ipaddress.ip_address(host).is_loopback:
-                problems.append(f"HOST: local mode has no authentication, so it binds loopback only, not {host}")
+                problems.append(
+                    f"HOST: local mode has no authentication, so it binds loopback only, not {host}"
+                )
         except ValueError:
             problems.append(f"HOST: {host!r} must be a loopback IP address in local mode")
 

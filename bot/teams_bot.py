@@ -12,7 +12,13 @@ from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any
 
-from botbuilder.core import ActivityHandler, CardFactory, InvokeResponse, MessageFactory, TurnContext
+from botbuilder.core import (
+    ActivityHandler,
+    CardFactory,
+    InvokeResponse,
+    MessageFactory,
+    TurnContext,
+)
 from botbuilder.schema import Activity, ChannelAccount
 
 from dialogs.service import Dialogs, Reply, Scope, Turn
@@ -70,6 +76,10 @@ def invoke_body(reply: Reply) -> dict[str, Any]:
     return {"statusCode": 200, "type": MESSAGE_RESPONSE, "value": reply.text or ""}
 
 
+def _mapping(value: object) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
 class TeamsBot(ActivityHandler):  # type: ignore[misc]
     """Hands every activity to the use cases and sends back what they answer."""
 
@@ -96,11 +106,13 @@ class TeamsBot(ActivityHandler):  # type: ignore[misc]
         activity = turn_context.activity
         if activity.name != "adaptiveCard/action":
             return InvokeResponse(status=int(HTTPStatus.NOT_IMPLEMENTED))
-        value = activity.value if isinstance(activity.value, Mapping) else {}
-        action = value.get("action") if isinstance(value.get("action"), Mapping) else {}
-        verb = action.get("verb") if isinstance(action.get("verb"), str) else ""
-        data = action.get("data") if isinstance(action.get("data"), Mapping) else {}
-        reply = await self._dialogs.on_action(to_turn(activity), verb, data)
+        value = _mapping(activity.value)
+        action = _mapping(value.get("action"))
+        verb = action.get("verb")
+        data = _mapping(action.get("data"))
+        reply = await self._dialogs.on_action(
+            to_turn(activity), verb if isinstance(verb, str) else "", data
+        )
         return InvokeResponse(status=int(HTTPStatus.OK), body=invoke_body(reply))
 
     async def _send(self, turn_context: TurnContext, replies: list[Reply]) -> None:

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal
 
 from microsoft_teams.cards import AdaptiveCard, CardElement, ExecuteAction, TextBlock
 
 from policy.actions import Verb
 
-CARD_VERSION = "1.5"
+CARD_VERSION: Literal["1.5"] = "1.5"
 #: Version of the action payload layout; a card carrying another version is stale.
 PAYLOAD_VERSION = 1
 #: Longest user-entered text a card shows before cutting it.
@@ -44,7 +44,12 @@ def action_data(verb: Verb, **ids: str | int) -> dict[str, Any]:
     return {"verb": verb.value, "v": PAYLOAD_VERSION, **ids}
 
 
-def execute(title: str, verb: Verb, *, style: str | None = None, **ids: str | int) -> ExecuteAction:
+ButtonStyle = Literal["default", "positive", "destructive"]
+
+
+def execute(
+    title: str, verb: Verb, *, style: ButtonStyle | None = None, **ids: str | int
+) -> ExecuteAction:
     """An ``Action.Execute`` button for ``verb``."""
     action = ExecuteAction(title=title, verb=verb.value, data=action_data(verb, **ids))
     if style:

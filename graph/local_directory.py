@@ -95,4 +95,6 @@ class LocalDirectory:
 
     async def members(self, role: Role) -> tuple[Person, ...]:
         """Everyone holding ``role``, in name order."""
-        return tuple(sorted((p for p in self._people.values() if role in p.roles), key=lambda p: p.name))
+        return tuple(
+            sorted((p for p in self._people.values() if role in p.roles), key=lambda p: p.name)
+        )

@@ -74,9 +74,13 @@ class AuditEntry:
         return cls(seq=seq, hash=str(digest), **{k: str(v) for k, v in fields.items()})
 
 
-def _digest(seq: int, prev_hash: str, actor: str, action: str, item: str, outcome: str, at: str) -> str:
+def _digest(
+    seq: int, prev_hash: str, actor: str, action: str, item: str, outcome: str, at: str
+) -> str:
     body = json.dumps(
-        [seq, prev_hash, actor, action, item, outcome, at], ensure_ascii=False, separators=(",", ":")
+        [seq, prev_hash, actor, action, item, outcome, at],
+        ensure_ascii=False,
+        separators=(",", ":"),
     )
     return hashlib.sha256(body.encode("utf-8")).hexdigest()
 
@@ -85,7 +89,9 @@ def seal(event: AuditEvent, *, seq: int, prev_hash: str) -> AuditEntry:
     """Seal ``event`` as entry number ``seq`` after the entry whose hash is ``prev_hash``."""
     at = event.at.isoformat()
     digest = _digest(seq, prev_hash, event.actor, event.action, event.item, event.outcome, at)
-    return AuditEntry(seq, event.actor, event.action, event.item, event.outcome, at, prev_hash, digest)
+    return AuditEntry(
+        seq, event.actor, event.action, event.item, event.outcome, at, prev_hash, digest
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -53,7 +53,7 @@ class Person:
 
     @property
     def is_pupil(self) -> bool:
-        """A pupil is anyone resolved to the pupil role (least privilege wins, see resolve_roles)."""
+        """A pupil holds the pupil role (least privilege wins, see resolve_roles)."""
         return Role.PUPIL in self.roles
 
     @property

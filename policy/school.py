@@ -233,11 +233,11 @@ class SchoolPolicy:
                     _check_guid(group_id, f"roles.{role}")
                 except ValueError as exc:
                     problems.append(str(exc))
-        ids = [c.id for c in self.categories]
-        duplicates = sorted({i for i in ids if ids.count(i) > 1})
+        category_ids = [c.id for c in self.categories]
+        duplicates = sorted({i for i in category_ids if category_ids.count(i) > 1})
         if duplicates:
             problems.append(f"categories: duplicate id(s) {', '.join(duplicates)}")
-        if "other" not in ids:
+        if "other" not in category_ids:
             problems.append("categories must include 'other' (something else)")
         if problems:
             raise ValueError("; ".join(problems))

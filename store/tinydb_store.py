@@ -57,7 +57,7 @@ T = TypeVar("T")
 DEDUPE_KEEP = timedelta(days=2)
 
 
-class AtomicJSONStorage(Storage):  # type: ignore[misc]
+class AtomicJSONStorage(Storage):
     """A TinyDB storage that reads a file once and replaces it atomically on every write.
 
     The parsed file is kept in memory (this process is the only writer). If a write fails,
@@ -95,7 +95,7 @@ def _open_tinydb(path: Path) -> TinyDB:
 
 
 class TinyDbStore:
-    """The ``Store`` port on TinyDB files in one data folder. Use ``await TinyDbStore.open(dir)``."""
+    """The ``Store`` port on TinyDB files in one folder: ``await TinyDbStore.open(dir)``."""
 
     def __init__(self, folder: Path) -> None:
         self._folder = folder
@@ -273,8 +273,13 @@ class TinyDbStore:
             prev = entry.hash
         journal = {
             "records": [
-                {"kind": r.kind, "id": r.id, "version": r.version, "schema": r.schema,
-                 "data": r.data}
+                {
+                    "kind": r.kind,
+                    "id": r.id,
+                    "version": r.version,
+                    "schema": r.schema,
+                    "data": r.data,
+                }
                 for r in change.records
             ],
             "audit": [e.to_dict() for e in entries],

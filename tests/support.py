@@ -209,7 +209,9 @@ def card_texts(card: dict[str, Any]) -> list[str]:
 
 def card_buttons(card: dict[str, Any]) -> list[tuple[str, str]]:
     """(title, verb) of every Action.Execute at the card's foot."""
-    return [(a["title"], a["verb"]) for a in card.get("actions", []) if a["type"] == "Action.Execute"]
+    return [
+        (a["title"], a["verb"]) for a in card.get("actions", []) if a["type"] == "Action.Execute"
+    ]
 
 
 def iter_json_lines(path: Path) -> Iterator[dict[str, Any]]:

@@ -67,7 +67,9 @@ async def test_adding_the_bot_greets_with_the_welcome_card(
     assert [t for t, _ in card_buttons(card)] == [*STAFF_BASE, "Help"]
 
 
-async def test_unknown_text_gets_help_not_an_error(bot: BotClient, connector: FakeConnector) -> None:
+async def test_unknown_text_gets_help_not_an_error(
+    bot: BotClient, connector: FakeConnector
+) -> None:
     status, _ = await bot.post(message(TEACHER, "what is the wifi password??", connector.url))
 
     assert status in (200, 201)
@@ -104,10 +106,17 @@ async def test_someone_with_no_staff_or_pupil_role_is_told_who_to_contact(
 
 
 async def test_channel_shows_channel_tools_only(bot: BotClient, connector: FakeConnector) -> None:
-    await bot.post(message(DSL, "menu", connector.url, scope="channel", conversation_id=DSL_CHANNEL))
+    await bot.post(
+        message(DSL, "menu", connector.url, scope="channel", conversation_id=DSL_CHANNEL)
+    )
 
     [card] = connector.cards()
-    assert [t for t, _ in card_buttons(card)] == ["Open items", "Incident log", "Filter log", "Help"]
+    assert [t for t, _ in card_buttons(card)] == [
+        "Open items",
+        "Incident log",
+        "Filter log",
+        "Help",
+    ]
 
 
 async def test_card_action_invoke_over_http_returns_200_with_a_card_body(
