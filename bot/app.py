@@ -23,6 +23,7 @@ from bot.adapter import CachingAuthentication, ServiceUrlNotAllowed, build_adapt
 from bot.config import Settings, describe
 from bot.teams_bot import TeamsBot
 from dialogs.ports import Clock, Directory, Store, SystemClock
+from dialogs.registry import Deps, build_features
 from dialogs.service import Dialogs
 from graph.local_directory import LocalDirectory
 from store.tinydb_store import TinyDbStore
@@ -69,8 +70,15 @@ async def bootstrap(
         )
     if store is None:
         store = await TinyDbStore.open(settings.data_dir)
+    deps = Deps(
+        school=settings.school, store=store, directory=directory, clock=clock or SystemClock()
+    )
     dialogs = Dialogs(
-        school=settings.school, directory=directory, store=store, clock=clock or SystemClock()
+        school=deps.school,
+        directory=deps.directory,
+        store=deps.store,
+        clock=deps.clock,
+        features=build_features(deps),
     )
     adapter, auth = build_adapter(settings)
     adapter.on_turn_error = _on_turn_error

@@ -9,7 +9,8 @@ the sender's roles come from the directory for ``Turn.actor_id`` (the activity's
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -24,6 +25,7 @@ from cards.welcome import (
     welcome_card,
 )
 from dialogs.ports import Change, Clock, Directory, DirectoryUnavailable, Store
+from dialogs.registry import Feature, Handler
 from policy.actions import Verb, may
 from policy.audit import AuditEvent
 from policy.roles import Person
@@ -67,8 +69,6 @@ class ActionContext:
     data: Mapping[str, Any] = field(default_factory=dict)
 
 
-Handler = Callable[[ActionContext], Awaitable[Reply]]
-
 #: Words a person may type, and the verb each one runs (anything else gets the menu).
 COMMANDS: dict[str, Verb] = {
     "help": Verb.HELP,
@@ -94,17 +94,20 @@ class Dialogs:
         directory: Directory,
         store: Store,
         clock: Clock,
-        routes: Mapping[Verb, Handler] | None = None,
+        features: Sequence[Feature] = (),
     ) -> None:
         self._school = school
         self._directory = directory
         self._store = store
         self._clock = clock
-        self._routes: dict[Verb, Handler] = {
-            Verb.MENU: self._menu,
-            Verb.HELP: self._help,
-            **(routes or {}),
-        }
+        self._routes: dict[Verb, Handler] = {Verb.MENU: self._menu, Verb.HELP: self._help}
+        self._phrases: list[tuple[re.Pattern[str], Verb]] = []
+        for feature in features:
+            clash = self._routes.keys() & feature.routes.keys()
+            if clash:
+                raise ValueError(f"verbs handled twice: {sorted(clash)}")
+            self._routes.update(feature.routes)
+            self._phrases += [(re.compile(p), verb) for p, verb in feature.phrases]
 
     async def on_message(self, turn: Turn, text: str, *, attachments: int = 0) -> list[Reply]:
         """A typed message: run the command it names, or show the menu (never an error)."""
@@ -116,8 +119,11 @@ class Dialogs:
             # Never downloaded, never stored: only the fact that something was refused is kept.
             await self._audit(person, "attachment", "", f"refused: {attachments} not accepted")
             replies.append(Reply(text=ATTACHMENT_REFUSED))
-        words = text.strip().lower().split()
+        lowered = " ".join(text.lower().split())
+        words = lowered.split()
         verb = COMMANDS.get(words[0].strip("!?.,")) if words else None
+        if verb is None:
+            verb = next((v for pattern, v in self._phrases if pattern.search(lowered)), None)
         if verb is None:
             note = "Here is what I can do." if words else None
             replies.append(await self._menu(ActionContext(person, turn), note=note))

@@ -24,6 +24,11 @@ class Verb(StrEnum):
     OPEN_ITEMS = "dsl.open_items"
     INCIDENT_LOG = "dsl.incident_log"
     FILTER_LOG = "filter.log"
+    # Video calls (000 §6, §8, §10; 001 §2.4)
+    CALL_SUBMIT = "call.submit"
+    CALL_RULE_RECORDING = "call.rule.recording"
+    CALL_RULE_CONTACT = "call.rule.contact"
+    WITHDRAWN_PUPILS = "call.withdrawn"
 
 
 _EVERYONE_WITH_ACCESS: frozenset[Role] = frozenset(Role)
@@ -42,6 +47,11 @@ PERMISSIONS: dict[Verb, frozenset[Role]] = {
     Verb.OPEN_ITEMS: SAFEGUARDING_LEADS,
     Verb.INCIDENT_LOG: SAFEGUARDING_LEADS,
     Verb.FILTER_LOG: SAFEGUARDING_LEADS | {Role.IT, Role.ONLINE_SAFETY_LEAD},
+    Verb.CALL_SUBMIT: _STAFF,
+    Verb.CALL_RULE_RECORDING: _STAFF,
+    Verb.CALL_RULE_CONTACT: _STAFF,
+    # The Deputy Head (Academic) keeps the list of pupils withdrawn by their parents (000 §8).
+    Verb.WITHDRAWN_PUPILS: frozenset({Role.DEPUTY_HEAD_ACADEMIC}),
 }
 
 #: What a pupil can do, exactly (pupil report issue: report, see receipts, get help).

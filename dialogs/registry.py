@@ -1,0 +1,48 @@
+"""Feature registry: each feature module contributes its verb handlers and typed phrases.
+
+The composition root calls ``build_features(deps)`` once and hands the result to ``Dialogs``.
+A feature module exposes ``feature(deps: Deps) -> Feature`` and is listed in ``build_features``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from dialogs.ports import Clock, Directory, Store
+from policy.actions import Verb
+from policy.school import SchoolPolicy
+
+if TYPE_CHECKING:
+    from dialogs.service import ActionContext, Reply
+
+Handler = Callable[["ActionContext"], Awaitable["Reply"]]
+
+
+@dataclass(frozen=True, slots=True)
+class Deps:
+    """The ports and settings a feature's handlers may use."""
+
+    school: SchoolPolicy
+    store: Store
+    directory: Directory
+    clock: Clock
+
+
+@dataclass(frozen=True, slots=True)
+class Feature:
+    """What one feature adds: verb handlers, and typed phrases that run a verb.
+
+    ``phrases`` are regular expressions matched (``re.search``) against the lower-cased message
+    text, in order; the first match runs its verb, with the same authorisation as a click.
+    """
+
+    routes: Mapping[Verb, Handler] = field(default_factory=dict)
+    phrases: Sequence[tuple[str, Verb]] = ()
+
+
+def build_features(deps: Deps) -> list[Feature]:
+    """Every feature of the product, built over ``deps``."""
+    features: list[Feature] = []
+    return features
