@@ -1,0 +1,267 @@
+"""The embedded store keeps its promises on disk: durable, crash-safe, single writer, 0600,
+and it refuses to start on damaged files rather than start empty."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import subprocess
+import sys
+import textwrap
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from dialogs.ports import (
+    Change,
+    Record,
+    StoreCorrupted,
+    StoreLocked,
+    StoreUnavailable,
+)
+from policy.audit import AuditEvent
+from store import tinydb_store
+from store.tinydb_store import TinyDbStore
+from tests.support import ROOT, iter_json_lines
+
+AT = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+
+
+def event(action: str = "concern.report") -> AuditEvent:
+    return AuditEvent(actor="staff-1", action=action, item="concern:A", outcome="ok", at=AT)
+
+
+async def seeded(folder: Path) -> None:
+    store = await TinyDbStore.open(folder)
+    await store.commit(
+        Change(
+            records=[Record("concern", "A", 1, {"status": "new"})],
+            audit=[event()],
+            dedupe_key="seed",
+        )
+    )
+    await store.close()
+
+
+async def test_data_is_still_there_after_reopening(tmp_path: Path) -> None:
+    await seeded(tmp_path)
+
+    store = await TinyDbStore.open(tmp_path)
+    found = await store.get("concern", "A")
+    log = await store.audit_log()
+    await store.close()
+
+    assert found is not None and found.data == {"status": "new"}
+    assert [e.action for e in log] == ["concern.report"]
+
+
+async def test_store_files_are_private_to_the_service_account(tmp_path: Path) -> None:
+    folder = tmp_path / "data"
+    await seeded(folder)
+
+    files = [p for p in folder.rglob("*") if p.is_file()]
+    assert {p.name for p in files} >= {"LOCK", "system.json", "concern.json", "audit.jsonl"}
+    for path in files:
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+
+
+async def test_a_second_store_on_the_same_folder_is_refused(tmp_path: Path) -> None:
+    first = await TinyDbStore.open(tmp_path)
+    try:
+        with pytest.raises(StoreLocked, match="already using"):
+            await TinyDbStore.open(tmp_path)
+    finally:
+        await first.close()
+    second = await TinyDbStore.open(tmp_path)  # released on close: usable again
+    await second.close()
+
+
+async def test_a_second_process_on_the_same_folder_is_refused(tmp_path: Path) -> None:
+    holder = await TinyDbStore.open(tmp_path)
+    try:
+        script = textwrap.dedent(
+            f"""
+            import asyncio, sys
+            from store.tinydb_store import TinyDbStore
+            from dialogs.ports import StoreLocked
+            try:
+                asyncio.run(TinyDbStore.open(__import__("pathlib").Path({str(tmp_path)!r})))
+            except StoreLocked as exc:
+                sys.stderr.write(str(exc)); sys.exit(3)
+            """
+        )
+        result = subprocess.run(
+            [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=60
+        )
+    finally:
+        await holder.close()
+    assert result.returncode == 3
+    assert f"pid {os.getpid()}" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("relative", "content"),
+    [
+        ("records/concern.json", b'{"_default": {"1": {"id": "A", "vers'),
+        ("records/concern.json", b"\x00\x13garbage\xff"),
+        ("records/concern.json", b""),
+        ("system.json", b"[1, 2"),
+    ],
+    ids=["truncated", "garbage", "empty", "system-truncated"],
+)
+async def test_a_damaged_file_refuses_to_open_and_names_the_file(
+    tmp_path: Path, relative: str, content: bytes
+) -> None:
+    await seeded(tmp_path)
+    (tmp_path / relative).write_bytes(content)
+
+    with pytest.raises(StoreCorrupted) as raised:
+        await TinyDbStore.open(tmp_path)
+
+    assert relative.split("/")[-1] in str(raised.value)
+    assert "restore" in str(raised.value)
+    # Refusing must not have replaced the damaged file with an empty store.
+    assert (tmp_path / relative).read_bytes() == content
+    reopened_lock = await TinyDbStore.open(tmp_path / "elsewhere")  # and the lock was released
+    await reopened_lock.close()
+
+
+async def test_a_torn_audit_entry_with_no_interrupted_change_is_refused(tmp_path: Path) -> None:
+    await seeded(tmp_path)
+    with (tmp_path / "audit.jsonl").open("ab") as handle:
+        handle.write(b'{"seq": 2, "actor": "x", "act')
+
+    with pytest.raises(StoreCorrupted, match="partial entry"):
+        await TinyDbStore.open(tmp_path)
+
+
+async def test_records_written_by_newer_code_refuse_to_open(tmp_path: Path) -> None:
+    await seeded(tmp_path)
+    path = tmp_path / "records" / "concern.json"
+    data = json.loads(path.read_text())
+    data["_default"]["1"]["schema"] = 99
+    path.write_text(json.dumps(data))
+
+    with pytest.raises(StoreCorrupted, match="newer version"):
+        await TinyDbStore.open(tmp_path)
+
+
+CRASH_SCRIPT = """
+import asyncio, os, sys
+from datetime import UTC, datetime
+from pathlib import Path
+from dialogs.ports import Change, Record
+from policy.audit import AuditEvent
+from store import tinydb_store
+from store.tinydb_store import TinyDbStore
+
+where = sys.argv[2]
+real_append = tinydb_store.append_durably
+
+def die_half_way_through_append(handle, lines):
+    handle.write(lines[0][: len(lines[0]) // 2])
+    handle.flush()
+    os._exit(137)
+
+def die_before_apply(self, journal):
+    os._exit(137)
+
+if where == "before-apply":
+    TinyDbStore._apply = die_before_apply
+elif where == "mid-audit-append":
+    tinydb_store.append_durably = die_half_way_through_append
+
+async def main():
+    store = await TinyDbStore.open(Path(sys.argv[1]))
+    at = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+    await store.commit(Change(
+        records=[Record("concern", "B", 1, {"status": "new"})],
+        audit=[AuditEvent("staff-2", "concern.report", "concern:B", "ok", at)],
+        dedupe_key="activity-77",
+    ))
+
+asyncio.run(main())
+"""
+
+
+@pytest.mark.parametrize("where", ["before-apply", "mid-audit-append"])
+async def test_a_change_interrupted_by_a_crash_is_completed_on_the_next_start(
+    tmp_path: Path, where: str
+) -> None:
+    await seeded(tmp_path)
+    result = subprocess.run(
+        [sys.executable, "-c", CRASH_SCRIPT, str(tmp_path), where],
+        cwd=ROOT,
+        capture_output=True,
+        timeout=60,
+    )
+    assert result.returncode == 137, result.stderr
+    assert (tmp_path / "journal.json").exists()
+
+    store = await TinyDbStore.open(tmp_path)
+    found = await store.get("concern", "B")
+    log = await store.audit_log()
+    check = await store.verify_audit()
+    await store.close()
+
+    assert found is not None and found.data == {"status": "new"}
+    assert [e.action for e in log] == ["concern.report", "concern.report"]
+    assert check.ok
+    assert not (tmp_path / "journal.json").exists()
+    assert len(list(iter_json_lines(tmp_path / "audit.jsonl"))) == 2
+
+
+async def test_a_failed_write_is_reported_and_leaves_the_previous_data_intact(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await seeded(tmp_path)
+    store = await TinyDbStore.open(tmp_path)
+
+    def disk_full(path: Path, value: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(tinydb_store, "atomic_write_json", disk_full)
+    with pytest.raises(StoreUnavailable, match="No space left"):
+        await store.commit(
+            Change(records=[Record("concern", "A", 2, {"status": "closed"})], audit=[event("x")])
+        )
+    monkeypatch.undo()
+
+    found = await store.get("concern", "A")
+    assert found is not None and found.data == {"status": "new"}
+    assert [e.action for e in await store.audit_log()] == ["concern.report"]
+    await store.commit(
+        Change(records=[Record("concern", "A", 2, {"status": "closed"})], audit=[event("y")])
+    )
+    await store.close()
+
+    reopened = await TinyDbStore.open(tmp_path)
+    again = await reopened.get("concern", "A")
+    assert again is not None and again.data == {"status": "closed"}
+    assert (await reopened.verify_audit()).ok
+    await reopened.close()
+
+
+async def test_an_edited_audit_entry_is_detected_at_start_and_by_verify(tmp_path: Path) -> None:
+    store = await TinyDbStore.open(tmp_path)
+    for action in ("concern.report", "concern.acknowledge", "concern.close"):
+        await store.commit(Change(audit=[event(action)]))
+    await store.close()
+    path = tmp_path / "audit.jsonl"
+    lines = path.read_text().splitlines()
+    entry = json.loads(lines[1])
+    entry["actor"] = "someone-else"  # rewrite who acknowledged it
+    lines[1] = json.dumps(entry)
+    path.write_text("\n".join(lines) + "\n")
+
+    reopened = await TinyDbStore.open(tmp_path)
+    check = await reopened.verify_audit()
+    await reopened.close()
+
+    assert reopened.audit_check is not None and not reopened.audit_check.ok
+    assert not check.ok
+    assert check.first_bad_seq == 2
+    assert "changed" in check.problem

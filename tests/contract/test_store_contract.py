@@ -1,0 +1,180 @@
+"""One contract, every Store implementation: the TinyDB files and the in-memory fake.
+
+Whatever the backend, a use case must see the same behaviour: versions, dedupe, sequences and
+a sealed audit chain.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from dialogs.ports import Change, DuplicateRequest, Record, Store, VersionConflict
+from policy.audit import AuditEvent
+from store.memory import InMemoryStore
+from store.tinydb_store import TinyDbStore
+
+AT = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+
+
+def event(action: str = "concern.report", item: str = "concern:OSC-2026-0001") -> AuditEvent:
+    return AuditEvent(actor="staff-1", action=action, item=item, outcome="ok", at=AT)
+
+
+@pytest.fixture(params=["tinydb", "memory"])
+async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
+    backend: Store
+    if request.param == "tinydb":
+        backend = await TinyDbStore.open(tmp_path / "data")
+    else:
+        backend = InMemoryStore()
+    yield backend
+    await backend.close()
+
+
+async def test_a_committed_record_can_be_read_back(store: Store) -> None:
+    record = Record("concern", "OSC-2026-0001", 1, {"status": "new", "year": "Year 8"})
+    await store.commit(Change(records=[record], audit=[event()]))
+
+    found = await store.get("concern", "OSC-2026-0001")
+
+    assert found == record
+    assert found is not None and found.schema == 1
+
+
+async def test_missing_records_are_none_and_kinds_are_separate(store: Store) -> None:
+    await store.commit(Change(records=[Record("concern", "A", 1, {})], audit=[event()]))
+
+    assert await store.get("concern", "B") is None
+    assert await store.get("filter_request", "A") is None
+
+
+async def test_find_filters_on_data_fields(store: Store) -> None:
+    await store.commit(
+        Change(
+            records=[
+                Record("concern", "A", 1, {"reporter": "x", "status": "new"}),
+                Record("concern", "B", 1, {"reporter": "y", "status": "new"}),
+                Record("concern", "C", 1, {"reporter": "x", "status": "closed"}),
+            ],
+            audit=[event()],
+        )
+    )
+
+    mine = await store.find("concern", reporter="x")
+    open_mine = await store.find("concern", reporter="x", status="new")
+
+    assert sorted(r.id for r in mine) == ["A", "C"]
+    assert [r.id for r in open_mine] == ["A"]
+    assert await store.find("nothing_here") == []
+
+
+async def test_each_version_can_be_written_once(store: Store) -> None:
+    await store.commit(Change(records=[Record("concern", "A", 1, {"status": "new"})]))
+    await store.commit(Change(records=[Record("concern", "A", 2, {"status": "acknowledged"})]))
+
+    with pytest.raises(VersionConflict) as raised:
+        await store.commit(Change(records=[Record("concern", "A", 2, {"status": "closed"})]))
+
+    assert raised.value.found == 2
+    current = await store.get("concern", "A")
+    assert current is not None and current.data["status"] == "acknowledged"
+
+
+async def test_creating_a_record_that_exists_is_a_conflict(store: Store) -> None:
+    await store.commit(Change(records=[Record("concern", "A", 1, {})]))
+
+    with pytest.raises(VersionConflict):
+        await store.commit(Change(records=[Record("concern", "A", 1, {"other": True})]))
+
+
+async def test_two_concurrent_transitions_make_exactly_one(store: Store) -> None:
+    await store.commit(Change(records=[Record("concern", "A", 1, {"status": "new"})]))
+
+    async def acknowledge(by: str) -> str:
+        try:
+            await store.commit(
+                Change(
+                    records=[Record("concern", "A", 2, {"status": "acknowledged", "by": by})],
+                    audit=[event("concern.acknowledge", "concern:A")],
+                )
+            )
+        except VersionConflict:
+            return "conflict"
+        return "done"
+
+    results = await asyncio.gather(*(acknowledge(f"dsl-{i}") for i in range(20)))
+
+    assert results.count("done") == 1
+    assert len([e for e in await store.audit_log() if e.action == "concern.acknowledge"]) == 1
+
+
+async def test_a_failed_change_writes_nothing_at_all(store: Store) -> None:
+    await store.commit(Change(records=[Record("concern", "A", 1, {})]))
+
+    with pytest.raises(VersionConflict):
+        await store.commit(
+            Change(
+                records=[Record("concern", "B", 1, {}), Record("concern", "A", 5, {})],
+                audit=[event()],
+            )
+        )
+
+    assert await store.get("concern", "B") is None
+    assert await store.audit_log() == []
+
+
+async def test_a_dedupe_key_makes_a_change_happen_once(store: Store) -> None:
+    first = Change(records=[Record("concern", "A", 1, {})], audit=[event()], dedupe_key="act-1")
+    await store.commit(first)
+
+    with pytest.raises(DuplicateRequest) as raised:
+        await store.commit(
+            Change(records=[Record("concern", "B", 1, {})], audit=[event()], dedupe_key="act-1")
+        )
+
+    assert raised.value.refs == ("concern:A",)
+    assert await store.get("concern", "B") is None
+    assert len(await store.audit_log()) == 1
+
+
+async def test_sequences_count_up_and_are_separate(store: Store) -> None:
+    assert [await store.next_sequence("OSC-2026") for _ in range(3)] == [1, 2, 3]
+    assert await store.next_sequence("FLT-2026") == 1
+    assert await store.next_sequence("OSC-2027") == 1
+
+
+async def test_concurrent_sequence_numbers_never_repeat(store: Store) -> None:
+    numbers = await asyncio.gather(*(store.next_sequence("OSC-2026") for _ in range(50)))
+
+    assert sorted(numbers) == list(range(1, 51))
+
+
+async def test_audit_entries_are_sealed_in_a_verifiable_chain(store: Store) -> None:
+    entries = await store.commit(Change(audit=[event("a"), event("b")]))
+    entries += await store.commit(Change(audit=[event("c")]))
+
+    log = await store.audit_log()
+
+    assert [e.seq for e in log] == [1, 2, 3]
+    assert [e.action for e in log] == ["a", "b", "c"]
+    assert list(entries) == log
+    assert log[1].prev_hash == log[0].hash
+    assert log[0].at == "2026-11-23T10:00:00+00:00"
+    check = await store.verify_audit()
+    assert check.ok and check.entries == 3
+
+
+async def test_callers_cannot_change_stored_data_through_what_they_read(store: Store) -> None:
+    await store.commit(Change(records=[Record("concern", "A", 1, {"notes": ["first"]})]))
+
+    found = await store.get("concern", "A")
+    assert found is not None
+    found.data["notes"].append("sneaky")  # type: ignore[index]
+
+    again = await store.get("concern", "A")
+    assert again is not None and again.data["notes"] == ["first"]
