@@ -96,19 +96,30 @@ class CachingAuthentication(BotFrameworkAuthentication):  # type: ignore[misc]
     def __init__(self, inner: BotFrameworkAuthentication, *, loopback_only: bool) -> None:
         self._inner = inner
         self._loopback_only = loopback_only
-        self._clients: dict[tuple[str, str], ConnectorClient] = {}
+        self._clients: dict[tuple[str, str, bool], ConnectorClient] = {}
         self._token_clients: dict[str, UserTokenClient] = {}
 
     async def connector_client(
-        self, factory: ConnectorFactory, service_url: str, audience: str | None
+        self,
+        factory: ConnectorFactory,
+        service_url: str,
+        audience: str | None,
+        *,
+        proactive: bool = False,
     ) -> ConnectorClient:
-        """The cached client for ``service_url``; refuses URLs this deployment does not allow."""
+        """The cached client for ``service_url``; refuses URLs this deployment does not allow.
+
+        ``proactive`` clients make no HTTP retries of their own (msrest retries POSTs, which
+        could post a card twice); the outbox retries them instead.
+        """
         if self._loopback_only and not is_loopback_url(service_url):
             raise ServiceUrlNotAllowed("local mode replies only to loopback service URLs")
-        key = (service_url.rstrip("/").lower(), audience or "")
+        key = (service_url.rstrip("/").lower(), audience or "", proactive)
         client = self._clients.get(key)
         if client is None:
             client = await factory.create(service_url, audience)
+            if proactive:
+                client.config.retry_policy.retries = 0
             self._clients[key] = client
         return client
 

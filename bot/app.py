@@ -8,6 +8,8 @@ HTTP 500 (``'dict' object has no attribute 'is_xml_model'``), so the body is par
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import logging
 import traceback
@@ -21,8 +23,10 @@ from botbuilder.schema import Activity
 
 from bot.adapter import CachingAuthentication, ServiceUrlNotAllowed, build_adapter, is_loopback_url
 from bot.config import Settings, describe
+from bot.messenger import BotMessenger
 from bot.teams_bot import TeamsBot
-from dialogs.ports import Clock, Directory, Store, SystemClock
+from dialogs.outbox import Doorbell, OutboxWorker
+from dialogs.ports import Clock, Directory, Messenger, Store, SystemClock
 from dialogs.registry import Deps, build_features
 from dialogs.service import Dialogs
 from graph.local_directory import LocalDirectory
@@ -44,9 +48,11 @@ class Components:
     adapter: CloudAdapter
     auth: CachingAuthentication
     bot: TeamsBot
+    worker: OutboxWorker
 
 
 COMPONENTS = web.AppKey("components", Components)
+WORKER_TASK = web.AppKey("worker_task", asyncio.Task)
 
 
 async def bootstrap(
@@ -55,6 +61,8 @@ async def bootstrap(
     store: Store | None = None,
     directory: Directory | None = None,
     clock: Clock | None = None,
+    messenger: Messenger | None = None,
+    worker_interval: float = 1.0,
 ) -> Components:
     """Build every component for ``settings``. Ports may be passed in (tests use fakes).
 
@@ -70,19 +78,44 @@ async def bootstrap(
         )
     if store is None:
         store = await TinyDbStore.open(settings.data_dir)
+    doorbell = Doorbell()
     deps = Deps(
-        school=settings.school, store=store, directory=directory, clock=clock or SystemClock()
+        school=settings.school,
+        store=store,
+        directory=directory,
+        clock=clock or SystemClock(),
+        doorbell=doorbell,
     )
+    features = build_features(deps)
     dialogs = Dialogs(
         school=deps.school,
         directory=deps.directory,
         store=deps.store,
         clock=deps.clock,
-        features=build_features(deps),
+        features=features,
     )
     adapter, auth = build_adapter(settings)
     adapter.on_turn_error = _on_turn_error
-    return Components(settings, store, directory, dialogs, adapter, auth, TeamsBot(dialogs))
+    bot_messenger = BotMessenger(
+        adapter,
+        auth,
+        store,
+        app_id=settings.app_id,
+        tenant_id=settings.tenant_id or getattr(directory, "tenant_id", ""),
+    )
+    await bot_messenger.load()
+    worker = OutboxWorker(
+        store=store,
+        messenger=messenger or bot_messenger,
+        directory=directory,
+        clock=deps.clock,
+        renderers={k: v for f in features for k, v in f.renderers.items()},
+        timers={k: v for f in features for k, v in f.timers.items()},
+        doorbell=doorbell,
+        interval=worker_interval,
+    )
+    bot = TeamsBot(dialogs, on_activity=bot_messenger.remember)
+    return Components(settings, store, directory, dialogs, adapter, auth, bot, worker)
 
 
 async def _on_turn_error(context: TurnContext, error: Exception) -> None:
@@ -149,6 +182,11 @@ async def healthz(request: web.Request) -> web.Response:
             "mode": parts.settings.mode.value,
             "school": parts.settings.school.name,
             "store": {"audit_chain": audit},
+            "outbox": {
+                "pending": parts.worker.status.pending,
+                "oldest_pending_seconds": round(parts.worker.status.oldest_pending_seconds),
+                "last_failure": parts.worker.status.last_failure or None,
+            },
         }
     )
 
@@ -161,12 +199,21 @@ async def create_app(settings: Settings, **ports: Any) -> web.Application:
     app.router.add_post("/api/messages", messages)
     app.router.add_get("/healthz", healthz)
 
-    async def close(_: web.Application) -> None:
+    async def start_worker(app: web.Application) -> None:
+        app[WORKER_TASK] = asyncio.create_task(parts.worker.run(), name="outbox")
+
+    async def close(app: web.Application) -> None:
+        task = app.get(WORKER_TASK)
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         try:
             await parts.auth.close()
         finally:
             await parts.store.close()
 
+    app.on_startup.append(start_worker)
     app.on_cleanup.append(close)
     log.info("bot ready: %s", describe(settings))
     if settings.is_local:

@@ -8,7 +8,8 @@ botbuilder 4.17 facts handled here: ``AdaptiveCardInvokeValue`` drops ``trigger`
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import replace
 from http import HTTPStatus
 from typing import Any
 
@@ -83,13 +84,28 @@ def _mapping(value: object) -> Mapping[str, Any]:
 class TeamsBot(ActivityHandler):  # type: ignore[misc]
     """Hands every activity to the use cases and sends back what they answer."""
 
-    def __init__(self, dialogs: Dialogs) -> None:
+    def __init__(
+        self,
+        dialogs: Dialogs,
+        *,
+        on_activity: Callable[[str | None, str | None], Awaitable[None]] | None = None,
+    ) -> None:
         self._dialogs = dialogs
+        self._on_activity = on_activity
+
+    async def on_turn(self, turn_context: TurnContext) -> None:
+        activity = turn_context.activity
+        if self._on_activity is not None:
+            # Remember where Teams can be reached, for proactive messages later.
+            await self._on_activity(activity.service_url, getattr(activity.recipient, "id", None))
+        await super().on_turn(turn_context)
 
     async def on_message_activity(self, turn_context: TurnContext) -> None:
         activity = turn_context.activity
+        # In a channel the text starts with "<at>Online Safety</at>": take the mention out.
+        text = TurnContext.remove_recipient_mention(activity) or ""
         replies = await self._dialogs.on_message(
-            to_turn(activity), activity.text or "", attachments=count_files(activity)
+            to_turn(activity), text, attachments=count_files(activity)
         )
         await self._send(turn_context, replies)
 
@@ -110,9 +126,9 @@ class TeamsBot(ActivityHandler):  # type: ignore[misc]
         action = _mapping(value.get("action"))
         verb = action.get("verb")
         data = _mapping(action.get("data"))
-        reply = await self._dialogs.on_action(
-            to_turn(activity), verb if isinstance(verb, str) else "", data
-        )
+        # botbuilder's AdaptiveCardInvokeValue drops "trigger": read it from the raw value.
+        turn = replace(to_turn(activity), automatic=value.get("trigger") == "automatic")
+        reply = await self._dialogs.on_action(turn, verb if isinstance(verb, str) else "", data)
         return InvokeResponse(status=int(HTTPStatus.OK), body=invoke_body(reply))
 
     async def _send(self, turn_context: TurnContext, replies: list[Reply]) -> None:

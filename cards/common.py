@@ -7,10 +7,20 @@ dicts; tests validate every card against the official Adaptive Cards 1.5 schema.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any, Literal
+from zoneinfo import ZoneInfo
 
-from microsoft_teams.cards import AdaptiveCard, CardElement, ExecuteAction, TextBlock
+from microsoft_teams.cards import (
+    Action,
+    AdaptiveCard,
+    CardElement,
+    ExecuteAction,
+    Fact,
+    FactSet,
+    TextBlock,
+)
 
 from policy.actions import Verb
 
@@ -48,10 +58,17 @@ ButtonStyle = Literal["default", "positive", "destructive"]
 
 
 def execute(
-    title: str, verb: Verb, *, style: ButtonStyle | None = None, **ids: str | int
+    title: str,
+    verb: Verb,
+    *,
+    style: ButtonStyle | None = None,
+    ids: Mapping[str, str | int] | None = None,
+    **more: str | int,
 ) -> ExecuteAction:
-    """An ``Action.Execute`` button for ``verb``."""
-    action = ExecuteAction(title=title, verb=verb.value, data=action_data(verb, **ids))
+    """An ``Action.Execute`` button for ``verb``, carrying ``ids`` (and ``more``) as data."""
+    action = ExecuteAction(
+        title=title, verb=verb.value, data=action_data(verb, **(ids or {}), **more)
+    )
     if style:
         action.style = style
     return action
@@ -72,7 +89,7 @@ def para(text: str, *, subtle: bool = False, emphasis: bool = False) -> TextBloc
     return block
 
 
-def card(body: Sequence[CardElement], actions: Sequence[ExecuteAction] = ()) -> dict[str, Any]:
+def card(body: Sequence[CardElement], actions: Sequence[Action] = ()) -> dict[str, Any]:
     """The Adaptive Card JSON for ``body`` and ``actions``."""
     model = AdaptiveCard(version=CARD_VERSION, body=list(body))
     if actions:
@@ -80,3 +97,19 @@ def card(body: Sequence[CardElement], actions: Sequence[ExecuteAction] = ()) -> 
     data: dict[str, Any] = model.model_dump(exclude_none=True, by_alias=True)
     data["$schema"] = "http://adaptivecards.io/schemas/adaptive-card.json"
     return data
+
+
+def school_time(at: datetime, zone: ZoneInfo) -> str:
+    """A time as people at school read it: ``Mon 23 Nov 2026, 10:05`` in school time."""
+    local = at.astimezone(zone)
+    return f"{local:%a} {local.day} {local:%b %Y, %H:%M}"
+
+
+def attention(text: str) -> TextBlock:
+    """A problem shown next to the field it is about (red, small)."""
+    return TextBlock(text=text, wrap=True, color="Attention", size="Small", spacing="None")
+
+
+def facts(pairs: Sequence[tuple[str, str]]) -> FactSet:
+    """Label/value lines. Values are ours or already passed through ``safe_text``."""
+    return FactSet(facts=[Fact(title=title, value=value) for title, value in pairs])

@@ -59,13 +59,15 @@ class Change:
     records: Sequence[Record] = ()
     audit: Sequence[AuditEvent] = ()
     dedupe_key: str | None = None
+    #: ``(kind, id, version)`` of records to remove; the stored version must match.
+    deletes: Sequence[tuple[str, str, int]] = ()
 
     def __post_init__(self) -> None:
-        if not self.records and not self.audit:
-            raise ValueError("a change must write a record or an audit event")
-        refs = [r.ref for r in self.records]
+        if not self.records and not self.audit and not self.deletes:
+            raise ValueError("a change must write, delete or audit something")
+        refs = [r.ref for r in self.records] + [f"{k}:{i}" for k, i, _ in self.deletes]
         if len(refs) != len(set(refs)):
-            raise ValueError("a change may write each record once")
+            raise ValueError("a change may touch each record once")
 
 
 class StoreError(Exception):
@@ -122,6 +124,10 @@ class Store(Protocol):
 
     async def next_sequence(self, name: str) -> int:
         """The next number (1, 2, 3…) of a named sequence, durably; never the same twice."""
+        ...
+
+    async def deduped(self, key: str) -> tuple[str, ...] | None:
+        """The refs written by the change committed with dedupe ``key``, or None if none was."""
         ...
 
     async def audit_log(self) -> list[AuditEntry]:
@@ -194,3 +200,48 @@ class StoreCorrupted(StoreError):
 
 class StoreLocked(StoreError):
     """Another process is already using this store (one writer only)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """A message the bot sends on its own: an Adaptive Card and/or text."""
+
+    card: Mapping[str, Any] | None = None
+    text: str | None = None
+
+
+class DeliveryFailed(Exception):
+    """Teams did not take the message; try again later (``retry_after`` seconds if it said)."""
+
+    def __init__(self, reason: str, retry_after: float | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.retry_after = retry_after
+
+
+class Messenger(Protocol):
+    """Proactive messages: new channel posts, updates to them, and 1:1 messages."""
+
+    async def post(self, conversation_id: str, message: Outgoing) -> str:
+        """Post a new message in a channel (or conversation); return its message id.
+
+        Raises:
+            DeliveryFailed: not delivered (nothing was posted, as far as Teams said).
+        """
+        ...
+
+    async def update(self, conversation_id: str, message_id: str, message: Outgoing) -> None:
+        """Replace a message the bot posted earlier, for everyone who can see it.
+
+        Raises:
+            DeliveryFailed: not updated.
+        """
+        ...
+
+    async def send_direct(self, person_id: str, message: Outgoing) -> None:
+        """Send a 1:1 message to the person with this Entra object id.
+
+        Raises:
+            DeliveryFailed: not delivered.
+        """
+        ...

@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from dialogs.outbox import Doorbell, Renderer, TimerHandler
 from dialogs.ports import Clock, Directory, Store
 from policy.actions import Verb
 from policy.school import SchoolPolicy
@@ -28,6 +29,8 @@ class Deps:
     store: Store
     directory: Directory
     clock: Clock
+    #: Ring after committing outbox messages so they are delivered at once.
+    doorbell: Doorbell = field(default_factory=Doorbell)
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,9 +43,19 @@ class Feature:
 
     routes: Mapping[Verb, Handler] = field(default_factory=dict)
     phrases: Sequence[tuple[str, Verb]] = ()
+    #: How to render each kind of outbox message (``render`` name -> renderer).
+    renderers: Mapping[str, Renderer] = field(default_factory=dict)
+    #: What each kind of timer does when it is due (timer name -> handler).
+    timers: Mapping[str, TimerHandler] = field(default_factory=dict)
 
 
 def build_features(deps: Deps) -> list[Feature]:
     """Every feature of the product, built over ``deps``."""
     features: list[Feature] = []
+    from dialogs import concern
+
+    features.append(concern.feature(deps))
+    from dialogs import video_call
+
+    features.append(video_call.feature(deps))
     return features

@@ -50,6 +50,8 @@ class Turn:
     scope: Scope
     activity_id: str | None = None
     conversation_id: str = ""
+    #: Teams refreshing a card by itself (``trigger: automatic``): never a decision by a person.
+    automatic: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +79,19 @@ COMMANDS: dict[str, Verb] = {
     "hi": Verb.MENU,
     "hello": Verb.MENU,
 }
+
+#: What people type (and what Teams sends for the app's command menu), tried after the
+#: features' own phrases. A typed phrase runs the first matching verb the person may use;
+#: typed text never produces a refusal, only the menu.
+MENU_PHRASES: tuple[tuple[str, Verb], ...] = (
+    (r"\bfilter log\b", Verb.FILTER_LOG),
+    (r"\bopen items\b", Verb.OPEN_ITEMS),
+    (r"\bincident log\b", Verb.INCIDENT_LOG),
+    (r"\bfilter (change|exception|request)\b|\bunblock\b", Verb.REQUEST_FILTER_CHANGE),
+    (r"\b(check|plan)\b.*\b(video )?call\b|\bvideo call\b", Verb.CHECK_VIDEO_CALL),
+    (r"\bworr(y|ied)\b|\breport\b|\bsomething (bad|happened)\b", Verb.REPORT_WORRY),
+    (r"\bmy reports?\b", Verb.MY_REPORTS),
+)
 
 ATTACHMENT_REFUSED = (
     "I don't accept files or pictures, so nothing you sent was opened or saved. "
@@ -108,6 +123,7 @@ class Dialogs:
                 raise ValueError(f"verbs handled twice: {sorted(clash)}")
             self._routes.update(feature.routes)
             self._phrases += [(re.compile(p), verb) for p, verb in feature.phrases]
+        self._phrases += [(re.compile(p), verb) for p, verb in MENU_PHRASES]
 
     async def on_message(self, turn: Turn, text: str, *, attachments: int = 0) -> list[Reply]:
         """A typed message: run the command it names, or show the menu (never an error)."""
@@ -121,9 +137,13 @@ class Dialogs:
             replies.append(Reply(text=ATTACHMENT_REFUSED))
         lowered = " ".join(text.lower().split())
         words = lowered.split()
-        verb = COMMANDS.get(words[0].strip("!?.,")) if words else None
-        if verb is None:
-            verb = next((v for pattern, v in self._phrases if pattern.search(lowered)), None)
+        candidates = (
+            [COMMANDS[words[0].strip("!?.,")]]
+            if words and words[0].strip("!?.,") in COMMANDS
+            else []
+        )
+        candidates += [v for pattern, v in self._phrases if pattern.search(lowered)]
+        verb = next((v for v in candidates if may(person, v)), None)
         if verb is None:
             note = "Here is what I can do." if words else None
             replies.append(await self._menu(ActionContext(person, turn), note=note))

@@ -24,6 +24,14 @@ class Verb(StrEnum):
     OPEN_ITEMS = "dsl.open_items"
     INCIDENT_LOG = "dsl.incident_log"
     FILTER_LOG = "filter.log"
+    # Concerns (001 §8–9, 003, 004 §2)
+    CONCERN_SUBMIT = "concern.submit"
+    CONCERN_OPEN = "concern.open"
+    CONCERN_ACKNOWLEDGE = "concern.ack"
+    CONCERN_ACTION = "concern.action"
+    CONCERN_NOTE = "concern.note"
+    CONCERN_ASSESS = "concern.assess"
+    CONCERN_CLOSE = "concern.close"
     # Video calls (000 §6, §8, §10; 001 §2.4)
     CALL_SUBMIT = "call.submit"
     CALL_RULE_RECORDING = "call.rule.recording"
@@ -33,6 +41,7 @@ class Verb(StrEnum):
 
 _EVERYONE_WITH_ACCESS: frozenset[Role] = frozenset(Role)
 _STAFF: frozenset[Role] = STAFF_ROLES
+_HANDLERS: frozenset[Role] = SAFEGUARDING_LEADS | {Role.HEADTEACHER, Role.CHAIR_OF_GOVERNORS}
 
 #: Who may run each verb. A person may run a verb when they hold any of its roles and, for
 #: staff verbs, are not a pupil (a pupil's access is never widened by another role).
@@ -47,6 +56,15 @@ PERMISSIONS: dict[Verb, frozenset[Role]] = {
     Verb.OPEN_ITEMS: SAFEGUARDING_LEADS,
     Verb.INCIDENT_LOG: SAFEGUARDING_LEADS,
     Verb.FILTER_LOG: SAFEGUARDING_LEADS | {Role.IT, Role.ONLINE_SAFETY_LEAD},
+    Verb.CONCERN_SUBMIT: _STAFF,
+    # Handling: the DSL and deputies; concerns about staff: the headteacher or the chair of
+    # governors. Which of them may act on a given concern is checked against the concern itself.
+    Verb.CONCERN_OPEN: _HANDLERS,
+    Verb.CONCERN_ACKNOWLEDGE: _HANDLERS,
+    Verb.CONCERN_ACTION: _HANDLERS,
+    Verb.CONCERN_NOTE: _HANDLERS,
+    Verb.CONCERN_ASSESS: _HANDLERS,
+    Verb.CONCERN_CLOSE: _HANDLERS,
     Verb.CALL_SUBMIT: _STAFF,
     Verb.CALL_RULE_RECORDING: _STAFF,
     Verb.CALL_RULE_CONTACT: _STAFF,

@@ -45,8 +45,15 @@ class InMemoryStore:
                 found = current.version if current else 0
                 if found != record.version - 1:
                     raise VersionConflict(record.ref, record.version - 1, found)
+            for kind, item_id, version in change.deletes:
+                current = self._records.get((kind, item_id))
+                found = current.version if current else 0
+                if found != version:
+                    raise VersionConflict(f"{kind}:{item_id}", version, found)
             for record in change.records:
                 self._records[(record.kind, record.id)] = _copy(record)
+            for kind, item_id, _ in change.deletes:
+                del self._records[(kind, item_id)]
             if change.dedupe_key is not None:
                 self._dedupe[change.dedupe_key] = tuple(r.ref for r in change.records)
             entries = []
@@ -61,6 +68,9 @@ class InMemoryStore:
         async with self._lock:
             self._sequences[name] = self._sequences.get(name, 0) + 1
             return self._sequences[name]
+
+    async def deduped(self, key: str) -> tuple[str, ...] | None:
+        return self._dedupe.get(key)
 
     async def audit_log(self) -> list[AuditEntry]:
         return list(self._audit)

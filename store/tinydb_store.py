@@ -103,6 +103,8 @@ class TinyDbStore:
         self._dir_lock = DirectoryLock(folder)
         self._records: dict[str, TinyDB] = {}
         self._doc_ids: dict[str, dict[str, int]] = {}
+        self._next_doc_id: dict[str, int] = {}
+        self._dedupe: dict[str, list[str]] = {}
         self._system: TinyDB | None = None
         self._audit_file: Any = None
         self._audit_seq = 0
@@ -134,6 +136,9 @@ class TinyDbStore:
             self._system = _open_tinydb(self._folder / "system.json")
             for path in sorted((self._folder / "records").glob("*.json")):
                 self._open_kind(path.stem)
+            self._dedupe = {
+                doc["key"]: list(doc["refs"]) for doc in self._system.table("dedupe").all()
+            }
             journal = read_json(self._journal_path, None)
             self._load_audit(torn_tail_allowed=journal is not None)
             if journal is not None:
@@ -176,6 +181,7 @@ class TinyDbStore:
                 index[doc["id"]] = doc.doc_id
             self._records[kind] = db
             self._doc_ids[kind] = index
+            self._next_doc_id[kind] = max(index.values(), default=0) + 1
         return db
 
     def _load_audit(self, *, torn_tail_allowed: bool) -> None:
@@ -264,6 +270,11 @@ class TinyDbStore:
             found_version = current.version if current else 0
             if found_version != record.version - 1:
                 raise VersionConflict(record.ref, record.version - 1, found_version)
+        for kind, item_id, version in change.deletes:
+            current = self._get_sync(kind, item_id)
+            found_version = current.version if current else 0
+            if found_version != version:
+                raise VersionConflict(f"{kind}:{item_id}", version, found_version)
         entries: list[AuditEntry] = []
         seq, prev = self._audit_seq, self._audit_hash
         for event in change.audit:
@@ -282,6 +293,7 @@ class TinyDbStore:
                 }
                 for r in change.records
             ],
+            "deletes": [[k, i, v] for k, i, v in change.deletes],
             "audit": [e.to_dict() for e in entries],
             "dedupe": None
             if change.dedupe_key is None
@@ -315,17 +327,24 @@ class TinyDbStore:
             doc = {k: raw[k] for k in ("id", "version", "schema", "data")}
             doc_id = index.get(raw["id"])
             if doc_id is None:
-                doc_id = max(index.values(), default=0) + 1
+                doc_id = self._next_doc_id[kind]
                 db.insert(Document(doc, doc_id=doc_id))
                 index[raw["id"]] = doc_id
+                self._next_doc_id[kind] = doc_id + 1
             else:
                 stored = db.get(doc_id=doc_id)
                 if stored is None or stored["version"] < raw["version"]:
                     db.update(doc, doc_ids=[doc_id])
+        for kind, item_id, _version in journal.get("deletes", []):
+            doc_id = self._doc_ids.get(kind, {}).get(item_id)
+            if doc_id is not None:  # already gone when a crash is replayed: nothing to do
+                self._records[kind].remove(doc_ids=[doc_id])
+                del self._doc_ids[kind][item_id]
         dedupe = journal.get("dedupe")
         if dedupe and self._dedupe_refs(dedupe["key"]) is None:
             assert self._system is not None
             self._system.table("dedupe").insert(dedupe)
+            self._dedupe[dedupe["key"]] = list(dedupe["refs"])
         pending = [e for e in journal.get("audit", []) if e["seq"] > self._audit_seq]
         if pending:
             lines = [
@@ -348,11 +367,8 @@ class TinyDbStore:
         fsync_dir(self._folder)
 
     def _dedupe_refs(self, key: str) -> list[str] | None:
-        assert self._system is not None
-        for doc in self._system.table("dedupe").all():
-            if doc["key"] == key:
-                return list(doc["refs"])
-        return None
+        found = self._dedupe.get(key)
+        return None if found is None else list(found)
 
     def _prune_dedupe(self) -> None:
         assert self._system is not None
@@ -361,6 +377,7 @@ class TinyDbStore:
         old = [doc.doc_id for doc in table.all() if doc["at"] < cutoff]
         if old:
             table.remove(doc_ids=old)
+        self._dedupe = {doc["key"]: list(doc["refs"]) for doc in table.all()}
 
     async def next_sequence(self, name: str) -> int:
         return await self._run(self._next_sequence_sync, name)
@@ -378,6 +395,10 @@ class TinyDbStore:
         except OSError as exc:
             raise StoreUnavailable(f"the store cannot write ({exc.strerror})") from None
         return value
+
+    async def deduped(self, key: str) -> tuple[str, ...] | None:
+        found = await self._run(self._dedupe_refs, key)
+        return None if found is None else tuple(found)
 
     async def audit_log(self) -> list[AuditEntry]:
         return await self._run(self._read_audit)

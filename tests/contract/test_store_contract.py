@@ -178,3 +178,26 @@ async def test_callers_cannot_change_stored_data_through_what_they_read(store: S
 
     again = await store.get("concern", "A")
     assert again is not None and again.data["notes"] == ["first"]
+
+
+async def test_deleting_a_record_needs_its_current_version(store: Store) -> None:
+    await store.commit(Change(records=[Record("outbox", "A", 1, {"status": "pending"})]))
+
+    with pytest.raises(VersionConflict):
+        await store.commit(Change(deletes=[("outbox", "A", 2)]))
+    await store.commit(Change(deletes=[("outbox", "A", 1)], audit=[event("delivered")]))
+
+    assert await store.get("outbox", "A") is None
+    assert await store.find("outbox") == []
+    await store.commit(Change(records=[Record("outbox", "A", 1, {"again": True})]))
+    found = await store.get("outbox", "A")
+    assert found is not None and found.data == {"again": True}
+
+
+async def test_deduped_tells_what_a_key_already_wrote(store: Store) -> None:
+    assert await store.deduped("form-1") is None
+    await store.commit(
+        Change(records=[Record("concern", "OSC-2026-0001", 1, {})], dedupe_key="form-1")
+    )
+
+    assert await store.deduped("form-1") == ("concern:OSC-2026-0001",)

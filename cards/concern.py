@@ -1,0 +1,656 @@
+"""Cards for staff concern reports and for the people who handle them.
+
+What each audience sees is decided here, by design:
+- the DSL channel card shows only the reference, category, urgency, status, year group and who
+  is handling it: never a child's name, the description or the URL, in the card or its data;
+- the IT channel card for a filtering breach shows the site, time and device group only;
+- the full detail appears only to an authorised viewer who clicks Open (the invoke response
+  replaces the card for that viewer alone) or in a 1:1 card to the right person.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from microsoft_teams.cards import (
+    AdaptiveCard,
+    CardElement,
+    Choice,
+    ChoiceSetInput,
+    Container,
+    DateInput,
+    ExecuteAction,
+    ShowCardAction,
+    TextInput,
+    ToggleInput,
+)
+
+from cards.common import (
+    attention,
+    card,
+    execute,
+    facts,
+    heading,
+    para,
+    safe_text,
+    school_time,
+)
+from policy.actions import Verb
+from policy.categories import Category, Group
+from policy.concerns import (
+    ACTIONS,
+    OUTCOMES,
+    REFERRALS,
+    UKCIS_CATEGORIES,
+    UKCIS_CRITERIA,
+    YEAR_GROUPS,
+    Concern,
+    ConcernStatus,
+    RiskAnswer,
+    checklist,
+    needs_assessment,
+)
+from policy.school import SchoolPolicy
+
+IMAGERY_RULE = (
+    "Do not view, copy, screenshot, forward or save the images. Do not ask a child to send "
+    "them. Secure the device (switch it off or put it somewhere safe) and leave the images on it."
+)
+EMERGENCY = "If a child is in immediate danger, call 999 now."
+NO_FILES = "Don't attach files or pictures: describe what you saw in words."
+
+GROUP_NAMES = {
+    Group.CONTENT: "Content",
+    Group.CONTACT: "Contact",
+    Group.CONDUCT: "Conduct",
+    Group.COMMERCE: "Commerce",
+    Group.OTHER: "Other",
+}
+STATUS_WORDS = {
+    ConcernStatus.NEW: "New: not yet acknowledged",
+    ConcernStatus.ACKNOWLEDGED: "Acknowledged",
+    ConcernStatus.CLOSED: "Closed",
+}
+#: Longest text accepted in each free-text field of the report form.
+LIMITS = {
+    "involved": 500,
+    "what_happened": 4000,
+    "where": 200,
+    "url": 2000,
+    "actions_taken": 1000,
+    "device_group": 100,
+    "note": 1000,
+    "message": 500,
+    "reason": 1000,
+}
+
+
+def category_label(category: Category) -> str:
+    """The category with its KCSIE group, as offered on the form."""
+    return f"{GROUP_NAMES[category.group]}: {category.label}"
+
+
+def _text_input(
+    field_id: str,
+    label: str,
+    values: Mapping[str, str],
+    *,
+    required: bool = False,
+    multiline: bool = False,
+    placeholder: str | None = None,
+) -> TextInput:
+    box = TextInput(
+        id=field_id,
+        label=label,
+        is_required=required,
+        is_multiline=multiline,
+        max_length=LIMITS.get(field_id),
+        value=values.get(field_id) or None,
+        placeholder=placeholder,
+    )
+    if required:
+        box.error_message = f"{label} is needed."
+    return box
+
+
+def _with_problem(
+    element: CardElement, field_id: str, problems: Mapping[str, str]
+) -> list[CardElement]:
+    found = problems.get(field_id)
+    return [element, attention(found)] if found else [element]
+
+
+def category_picker(
+    school: SchoolPolicy, *, problem: str | None = None, risk: str | None = None
+) -> dict[str, Any]:
+    """Step 1 of a staff report: what kind of concern it is, and whether a child is at risk."""
+    choices = [Choice(title=category_label(c), value=c.id) for c in school.categories]
+    body: list[CardElement] = [
+        heading("Report an online-safety concern"),
+        para(EMERGENCY, emphasis=True),
+        ChoiceSetInput(
+            id="category",
+            label="What is it about?",
+            choices=choices,
+            is_required=True,
+            error_message="Choose what the concern is about.",
+            style="compact",
+        ),
+    ]
+    if problem:
+        body.append(attention(problem))
+    body.append(para("You can describe it in your own words on the next card.", subtle=True))
+    return card(
+        body, [execute("Next", Verb.REPORT_CONCERN, step="details"), execute("Cancel", Verb.MENU)]
+    )
+
+
+def concern_form(
+    school: SchoolPolicy,
+    category: Category,
+    *,
+    form_id: str,
+    values: Mapping[str, str] | None = None,
+    problems: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """Step 2: the report itself, tailored to the category, with any problems beside fields."""
+    values = values or {}
+    problems = problems or {}
+    body: list[CardElement] = [
+        heading(f"Report: {category.label}"),
+        para(EMERGENCY, emphasis=True),
+    ]
+    if category.imagery_rule:
+        body.append(
+            Container(
+                style="attention",
+                items=[para("Images of children: the rule", emphasis=True), para(IMAGERY_RULE)],
+            )
+        )
+    if problems:
+        body.append(attention("Please check the fields marked below. Nothing has been sent yet."))
+    risk_choices = [
+        Choice(title="Yes: a child may be in danger now", value=RiskAnswer.YES.value),
+        Choice(title="No", value=RiskAnswer.NO.value),
+    ]
+    body += [
+        *_with_problem(
+            ChoiceSetInput(
+                id="immediate_risk",
+                label="Is a child at immediate risk?",
+                choices=risk_choices,
+                style="expanded",
+                is_required=True,
+                error_message="Say whether a child is at immediate risk.",
+                value=values.get("immediate_risk") or None,
+            ),
+            "immediate_risk",
+            problems,
+        ),
+        *_with_problem(
+            _text_input(
+                "involved",
+                "Who is involved?",
+                values,
+                required=True,
+                placeholder="Pupil name(s), year or form. Say if you are not sure.",
+            ),
+            "involved",
+            problems,
+        ),
+        *_with_problem(
+            ChoiceSetInput(
+                id="year_group",
+                label="Year group",
+                choices=[Choice(title=y, value=y) for y in YEAR_GROUPS],
+                style="compact",
+                is_required=True,
+                error_message="Choose a year group, or Not known.",
+                value=values.get("year_group") or None,
+            ),
+            "year_group",
+            problems,
+        ),
+        *_with_problem(
+            _text_input(
+                "what_happened",
+                "What happened?",
+                values,
+                required=True,
+                multiline=True,
+                placeholder=(
+                    "The facts, in your own words. Don't investigate or ask leading questions."
+                ),
+            ),
+            "what_happened",
+            problems,
+        ),
+        *_with_problem(
+            _text_input(
+                "where",
+                "Where? (app, game, website or device)",
+                values,
+                required=True,
+            ),
+            "where",
+            problems,
+        ),
+        *_with_problem(
+            _text_input(
+                "url",
+                "Web address, if there is one",
+                values,
+                placeholder="example.com/page (just type it: don't visit it again)",
+            ),
+            "url",
+            problems,
+        ),
+        *_with_problem(
+            DateInput(
+                id="happened_on",
+                label="When did it happen (or when did you find out)?",
+                is_required=True,
+                error_message="Give the date.",
+                value=values.get("happened_on") or None,
+            ),
+            "happened_on",
+            problems,
+        ),
+    ]
+    if category.id == "filtering_breach":
+        body += _with_problem(
+            _text_input("device_group", "Which device or device group?", values),
+            "device_group",
+            problems,
+        )
+    if category.route.value == "headteacher":
+        body.append(
+            ToggleInput(
+                id="about_headteacher",
+                title="This concern is about the headteacher",
+                value="true" if values.get("about_headteacher") == "true" else "false",
+            )
+        )
+        body.append(
+            para(
+                "Concerns about staff go privately to the headteacher, or to the chair of "
+                "governors if it is about the headteacher. They are never posted in a channel.",
+                subtle=True,
+            )
+        )
+    body += [
+        *_with_problem(
+            _text_input(
+                "actions_taken",
+                "What has been done already?",
+                values,
+                multiline=True,
+                placeholder="For example: device secured, pupil is with a member of staff.",
+            ),
+            "actions_taken",
+            problems,
+        ),
+        para(NO_FILES, subtle=True),
+    ]
+    submit = execute(
+        "Send to the DSL" if category.route.value != "headteacher" else "Send privately",
+        Verb.CONCERN_SUBMIT,
+        style="positive",
+        category=category.id,
+        form=form_id,
+    )
+    return card(body, [submit, execute("Start again", Verb.REPORT_CONCERN)])
+
+
+def received_card(concern: Concern, category: Category, *, recipients: str) -> dict[str, Any]:
+    """The reporter's confirmation: the reference, what happens next and who it went to."""
+    body: list[CardElement] = [
+        heading(f"Received: {concern.ref}"),
+        para(f"Your report about {category.label.lower()} has been saved and sent."),
+    ]
+    if concern.immediate_risk is RiskAnswer.YES:
+        body.append(
+            Container(
+                style="attention",
+                items=[
+                    para("Call 999 now if a child is in immediate danger.", emphasis=True),
+                    para("The DSL has been alerted."),
+                ],
+            )
+        )
+    elif concern.urgent:
+        body.append(
+            para("This is marked urgent: the DSL and deputies have been alerted.", emphasis=True)
+        )
+    if category.imagery_rule:
+        body.append(para(IMAGERY_RULE))
+    body += [
+        facts(
+            [
+                ("Reference", concern.ref),
+                ("Sent to", recipients),
+            ]
+        ),
+        para(
+            "What happens next: they will acknowledge it and decide what to do. Don't "
+            "investigate further yourself. You'll get a message here when it is closed.",
+        ),
+        para("Keep the reference if you need to add anything: tell the DSL directly.", subtle=True),
+    ]
+    return card(
+        body, [execute("My reports", Verb.MY_REPORTS), execute("Back to the menu", Verb.MENU)]
+    )
+
+
+def _channel_facts(
+    concern: Concern, category: Category, school: SchoolPolicy
+) -> list[tuple[str, str]]:
+    return [
+        ("Category", category.label),
+        ("Urgency", "URGENT" if concern.urgent else "Routine"),
+        ("Status", STATUS_WORDS[concern.status]),
+        ("Year group", safe_text(concern.year_group, limit=40)),
+        ("Reported", school_time(concern.created_at, school.zone)),
+        ("Handled by", safe_text(concern.handler_name or "Nobody yet", limit=80)),
+    ]
+
+
+def channel_card(
+    concern: Concern,
+    category: Category,
+    school: SchoolPolicy,
+    *,
+    version: int,
+    note: str | None = None,
+) -> dict[str, Any]:
+    """The DSL channel card: visible to everyone in the channel, so no names and no detail."""
+    kind = "Pupil report" if concern.source.value == "pupil" else "Concern"
+    title = f"{'URGENT: ' if concern.urgent else ''}{kind} {concern.ref}"
+    body: list[CardElement] = []
+    if note:
+        body.append(para(note, subtle=True))
+    body += [heading(title), facts(_channel_facts(concern, category, school))]
+    ids: dict[str, str | int] = {"ref": concern.ref, "ver": version}
+    actions: list[ExecuteAction] = [execute("Open", Verb.CONCERN_OPEN, ids=ids)]
+    if concern.status is ConcernStatus.NEW:
+        actions.insert(
+            0, execute("Acknowledge", Verb.CONCERN_ACKNOWLEDGE, style="positive", ids=ids)
+        )
+    if concern.status is ConcernStatus.CLOSED:
+        body.append(para("Closed. The reporter has been told the outcome.", subtle=True))
+    return card(body, actions)
+
+
+def it_breach_card(concern: Concern, school: SchoolPolicy) -> dict[str, Any]:
+    """The IT channel card for a filtering breach: what IT needs to block the site, nothing more."""
+    return card(
+        [
+            heading(f"Filtering breach {concern.ref}"),
+            para(
+                "A site that should be blocked was reached. Please check the filter and block it."
+            ),
+            facts(
+                [
+                    ("Site", safe_text(concern.url or "Not given", limit=300)),
+                    ("Reported", school_time(concern.created_at, school.zone)),
+                    ("Device group", safe_text(concern.device_group or "Not given", limit=100)),
+                ]
+            ),
+            para("The DSL has the rest of the report.", subtle=True),
+        ]
+    )
+
+
+def alert_card(
+    concern: Concern, category: Category, school: SchoolPolicy, *, version: int
+) -> dict[str, Any]:
+    """The 1:1 alert each DSL and deputy gets for an urgent concern."""
+    return card(
+        [
+            heading(f"URGENT concern {concern.ref}"),
+            para("An urgent online-safety concern has just been reported. Please act now."),
+            facts(_channel_facts(concern, category, school)[:5]),
+        ],
+        [
+            execute(
+                "Acknowledge",
+                Verb.CONCERN_ACKNOWLEDGE,
+                style="positive",
+                ref=concern.ref,
+                ver=version,
+            ),
+            execute("Open", Verb.CONCERN_OPEN, ref=concern.ref, ver=version),
+        ],
+    )
+
+
+def reminder_card(
+    concern: Concern, category: Category, school: SchoolPolicy, *, version: int, waited: str
+) -> dict[str, Any]:
+    """A reminder that a concern is still unacknowledged."""
+    return card(
+        [
+            heading(f"Reminder: {concern.ref} is not acknowledged"),
+            para(
+                f"This {'URGENT ' if concern.urgent else ''}concern has waited {waited}. "
+                "Please acknowledge it."
+            ),
+            facts(_channel_facts(concern, category, school)[:4]),
+        ],
+        [
+            execute(
+                "Acknowledge",
+                Verb.CONCERN_ACKNOWLEDGE,
+                style="positive",
+                ref=concern.ref,
+                ver=version,
+            ),
+            execute("Open", Verb.CONCERN_OPEN, ref=concern.ref, ver=version),
+        ],
+    )
+
+
+def closed_notice(concern: Concern) -> dict[str, Any]:
+    """What the reporter hears when the concern is closed: the handler's message, not details."""
+    return card(
+        [
+            heading(f"Your report {concern.ref} has been closed"),
+            para("Message from the safeguarding team:"),
+            para(safe_text(concern.outcome_message, limit=LIMITS["message"])),
+            para("Thank you for reporting it.", subtle=True),
+        ]
+    )
+
+
+def _show(title: str, body: Sequence[CardElement], submit: ExecuteAction) -> ShowCardAction:
+    inner = AdaptiveCard(body=list(body), actions=[submit])
+    return ShowCardAction(title=title, card=inner)
+
+
+def detail_card(
+    concern: Concern,
+    category: Category,
+    school: SchoolPolicy,
+    *,
+    version: int,
+    problem: str | None = None,
+    note: str | None = None,
+) -> dict[str, Any]:
+    """The full concern for an authorised handler, with everything they can do next."""
+    ids: dict[str, str | int] = {"ref": concern.ref, "ver": version, "view": "detail"}
+    body: list[CardElement] = []
+    if note:
+        body.append(para(note, subtle=True))
+    if problem:
+        body.append(attention(problem))
+    body += [
+        heading(f"{'URGENT: ' if concern.urgent else ''}{concern.ref}: {category.label}"),
+        facts(
+            [
+                *_channel_facts(concern, category, school),
+                ("Reported by", safe_text(concern.reporter_name, limit=80)),
+                (
+                    "Immediate risk",
+                    {"yes": "Yes", "no": "No", "not_sure": "Not sure"}[
+                        concern.immediate_risk.value
+                    ],
+                ),
+            ]
+        ),
+        para("Who is involved", emphasis=True),
+        para(safe_text(concern.involved or "Not given", limit=LIMITS["involved"])),
+        para("What happened", emphasis=True),
+        para(safe_text(concern.what_happened or "Not given", limit=LIMITS["what_happened"])),
+        facts(
+            [
+                ("Where", safe_text(concern.where or "Not given", limit=200)),
+                ("Web address", safe_text(concern.url or "None given", limit=300)),
+                ("When", safe_text(concern.happened_on or "Not given", limit=40)),
+                ("Device group", safe_text(concern.device_group or "-", limit=100)),
+                (
+                    "Done already",
+                    safe_text(
+                        concern.actions_taken or "Nothing recorded", limit=LIMITS["actions_taken"]
+                    ),
+                ),
+            ]
+            + (
+                [("Trusted adult", safe_text(concern.trusted_adult, limit=100))]
+                if concern.trusted_adult
+                else []
+            )
+        ),
+    ]
+    if category.imagery_rule:
+        body.append(para(IMAGERY_RULE, subtle=True))
+    if concern.assessment is not None:
+        body.append(para("UKCIS assessment recorded (see chronology).", subtle=True))
+    body.append(para("Chronology", emphasis=True))
+    body.append(
+        facts(
+            [
+                (
+                    school_time(event.at, school.zone),
+                    safe_text(f"{event.actor_name}: {event.text}", limit=300),
+                )
+                for event in concern.chronology
+            ]
+            or [("-", "Nothing yet")]
+        )
+    )
+    actions: list[Any] = []
+    if concern.status is not ConcernStatus.CLOSED:
+        if concern.status is ConcernStatus.NEW:
+            actions.append(
+                execute("Acknowledge", Verb.CONCERN_ACKNOWLEDGE, style="positive", ids=ids)
+            )
+        if concern.category in UKCIS_CATEGORIES and needs_assessment(concern):
+            actions.append(
+                _show(
+                    "UKCIS assessment",
+                    _assessment_inputs(),
+                    execute("Record assessment", Verb.CONCERN_ASSESS, ids=ids),
+                )
+            )
+        actions.append(
+            _show(
+                "Record an action",
+                [
+                    ChoiceSetInput(
+                        id="action",
+                        label="What was done?",
+                        style="expanded",
+                        choices=[
+                            Choice(title=ACTIONS[a], value=a) for a in checklist(concern.category)
+                        ],
+                    ),
+                    TextInput(
+                        id="note",
+                        label="Note (optional)",
+                        is_multiline=True,
+                        max_length=LIMITS["note"],
+                    ),
+                ],
+                execute("Record", Verb.CONCERN_ACTION, ids=ids),
+            )
+        )
+        actions.append(
+            _show(
+                "Add note",
+                [TextInput(id="note", label="Note", is_multiline=True, max_length=LIMITS["note"])],
+                execute("Add note", Verb.CONCERN_NOTE, ids=ids),
+            )
+        )
+        actions.append(
+            _show(
+                "Close",
+                [
+                    ChoiceSetInput(
+                        id="outcome",
+                        label="Outcome",
+                        style="compact",
+                        choices=[Choice(title=t, value=v) for v, t in OUTCOMES.items()],
+                    ),
+                    TextInput(
+                        id="message",
+                        label="Message for the person who reported it (no details)",
+                        is_multiline=True,
+                        max_length=LIMITS["message"],
+                    ),
+                ],
+                execute("Close concern", Verb.CONCERN_CLOSE, style="destructive", ids=ids),
+            )
+        )
+    return card(body, actions)
+
+
+def _assessment_inputs() -> list[CardElement]:
+    return [
+        para(
+            "Tick any that apply. Any tick means an immediate referral to the police and/or "
+            "children's social care (UKCIS guidance).",
+        ),
+        *[
+            ToggleInput(id=f"ukcis_{key}", title=text, value="false")
+            for key, text in UKCIS_CRITERIA.items()
+        ],
+        ChoiceSetInput(
+            id="referrals",
+            label="Refer now to",
+            is_multi_select=True,
+            style="expanded",
+            choices=[Choice(title=t, value=v) for v, t in REFERRALS.items()],
+        ),
+        TextInput(
+            id="reason",
+            label="Reason for the decision",
+            is_multiline=True,
+            max_length=LIMITS["reason"],
+        ),
+    ]
+
+
+def my_reports_card(
+    items: Sequence[tuple[str, str, str, str]], *, pupil: bool = False
+) -> dict[str, Any]:
+    """The sender's own reports: (reference, what, when, status words), newest first."""
+    if not items:
+        body: list[CardElement] = [
+            heading("Your reports"),
+            para("You haven't sent any reports yet."),
+        ]
+    else:
+        body = [
+            heading("Your reports"),
+            facts([(ref, f"{what}, {when}: {status}") for ref, what, when, status in items[:30]]),
+        ]
+        if len(items) > 30:
+            body.append(para(f"And {len(items) - 30} older reports.", subtle=True))
+    back = execute("Back", Verb.MENU)
+    return card(body, [back])
+
+
+def stale_card_note() -> str:
+    """Shown when a click came from an out-of-date card: nothing was changed."""
+    return "This card was out of date, so nothing was changed. Here is the current state."

@@ -1,0 +1,640 @@
+"""Staff report an online-safety concern; the right people get it at once; handlers act on it.
+
+Reporting: a two-step card (what kind, then the details for that kind), validated here again
+whatever the card enforced; the concern, its outbox messages and its reminder timer are saved
+in one atomic change before the reporter is told "received". Handling: every click reloads the
+concern by id, checks the clicker's roles against this concern (never card data), its state and
+the card's version, then makes one transition, audited, and updates the channel card for all.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from pydantic import TypeAdapter
+
+from cards.concern import (
+    LIMITS,
+    alert_card,
+    category_picker,
+    channel_card,
+    closed_notice,
+    concern_form,
+    detail_card,
+    it_breach_card,
+    my_reports_card,
+    received_card,
+    reminder_card,
+    stale_card_note,
+)
+from cards.welcome import not_allowed_card
+from dialogs.outbox import Delivery, TimerResult, message, timer
+from dialogs.ports import (
+    Change,
+    DuplicateRequest,
+    Outgoing,
+    Record,
+    StoreUnavailable,
+    VersionConflict,
+)
+from dialogs.registry import Deps, Feature
+from dialogs.service import ActionContext, Reply, Scope
+from policy.actions import Verb
+from policy.audit import AuditEvent
+from policy.categories import Category, Route
+from policy.concerns import (
+    UKCIS_CRITERIA,
+    YEAR_GROUPS,
+    Concern,
+    ConcernStatus,
+    InvalidTransition,
+    RiskAnswer,
+    Source,
+    acknowledge,
+    add_note,
+    assess,
+    close,
+    is_urgent,
+    may_handle,
+    record_action,
+    route,
+)
+from policy.roles import Person, Role
+from policy.school_calendar import add_school_days
+from policy.weblinks import BadLink, normalise_url
+
+log = logging.getLogger(__name__)
+
+KIND = "concern"
+UNACKNOWLEDGED = "concern.unacknowledged"
+CODEC: TypeAdapter[Concern] = TypeAdapter(Concern)
+
+NOT_SAVED = (
+    "Your report could not be saved just now, so it has NOT been sent. Please try again in a "
+    "minute. If a child may be at risk, tell the DSL in person or by phone now."
+)
+
+
+def encode(concern: Concern) -> dict[str, Any]:
+    """The stored form of a concern (JSON-safe)."""
+    data: dict[str, Any] = CODEC.dump_python(concern, mode="json")
+    return data
+
+
+def decode(record: Record) -> Concern:
+    """A concern from its stored record."""
+    return CODEC.validate_python(dict(record.data))
+
+
+def subject_of(ref: str) -> str:
+    """``concern:<ref>``: how audit entries and outbox messages name a concern."""
+    return f"{KIND}:{ref}"
+
+
+@dataclass(frozen=True, slots=True)
+class Loaded:
+    """A concern reloaded for a click, with its record version and category."""
+
+    record: Record
+    concern: Concern
+    category: Category
+
+
+def _text(data: Mapping[str, Any], key: str) -> str:
+    value = data.get(key)
+    return value.strip() if isinstance(value, str) else ""
+
+
+def validate_report(
+    data: Mapping[str, Any], category: Category, today: date
+) -> tuple[dict[str, str], dict[str, str]]:
+    """Check a submitted report. Returns (cleaned values, problems by field id).
+
+    The card marks fields required, but a crafted invoke can send anything, so every rule is
+    checked here again: required fields, lengths, year group, date not in the future, URL.
+    """
+    values = {
+        key: _text(data, key)
+        for key in (
+            "immediate_risk",
+            "involved",
+            "year_group",
+            "what_happened",
+            "where",
+            "url",
+            "happened_on",
+            "actions_taken",
+            "device_group",
+            "about_headteacher",
+        )
+    }
+    problems: dict[str, str] = {}
+    if values["immediate_risk"] not in {RiskAnswer.YES.value, RiskAnswer.NO.value}:
+        problems["immediate_risk"] = "Say whether a child is at immediate risk."
+    for key, words in (
+        ("involved", "Say who is involved, or that you are not sure."),
+        ("what_happened", "Describe what happened."),
+        ("where", "Say where it happened (the app, game, website or device)."),
+    ):
+        if not values[key]:
+            problems[key] = words
+    for key, limit in LIMITS.items():
+        if key in values and len(values[key]) > limit:
+            problems[key] = f"Please keep this under {limit} characters."
+    if values["year_group"] not in YEAR_GROUPS:
+        problems["year_group"] = "Choose a year group, or Not known."
+    try:
+        happened = date.fromisoformat(values["happened_on"])
+        if happened > today:
+            problems["happened_on"] = "That date is in the future."
+        elif happened < today - timedelta(days=3650):
+            problems["happened_on"] = "That date is too long ago: check the year."
+    except ValueError:
+        problems["happened_on"] = "Give the date it happened, or when you found out."
+    if values["url"] and "url" not in problems:
+        try:
+            values["url"] = normalise_url(values["url"])
+        except BadLink as exc:
+            problems["url"] = str(exc)
+    if category.route is not Route.HEADTEACHER:
+        values["about_headteacher"] = "false"
+    return values, problems
+
+
+class ConcernHandlers:
+    """The concern feature's verb handlers, renderers and timer."""
+
+    def __init__(self, deps: Deps) -> None:
+        self._deps = deps
+        self._school = deps.school
+        self._store = deps.store
+        self._clock = deps.clock
+
+    # ----- reporting ----------------------------------------------------------------------------
+
+    async def start(self, ctx: ActionContext) -> Reply:
+        """Step 1 (pick a category), or step 2 (the form) once a category is chosen."""
+        if ctx.turn.scope is not Scope.PERSONAL:
+            return Reply(text="Please report concerns in a private chat with me, not here.")
+        if ctx.data.get("step") != "details":
+            return Reply(card=category_picker(self._school))
+        category = self._school.category(_text(ctx.data, "category"))
+        if category is None:
+            return Reply(card=category_picker(self._school, problem="Choose what it is about."))
+        return Reply(card=concern_form(self._school, category, form_id=uuid.uuid4().hex))
+
+    async def submit(self, ctx: ActionContext) -> Reply:
+        """Validate, save (concern + outbox + reminder, atomically), then confirm."""
+        if ctx.turn.scope is not Scope.PERSONAL:
+            return Reply(text="Please report concerns in a private chat with me, not here.")
+        category = self._school.category(_text(ctx.data, "category"))
+        form_id = _text(ctx.data, "form")
+        if category is None or not form_id:
+            return Reply(card=category_picker(self._school, problem="Choose what it is about."))
+        key = f"concern.form:{form_id}"
+        already = await self._store.deduped(key)
+        if already:  # a double click, or Teams sending the same click again
+            return await self._confirm_existing(already[0], category)
+        now = self._clock.now()
+        values, problems = validate_report(
+            ctx.data, category, now.astimezone(self._school.zone).date()
+        )
+        if problems:
+            return Reply(
+                card=concern_form(
+                    self._school, category, form_id=form_id, values=values, problems=problems
+                )
+            )
+        try:
+            concern, recipients = await self._save(ctx.person, category, values, now, key)
+        except DuplicateRequest as dup:
+            return await self._confirm_existing(dup.refs[0], category)
+        except StoreUnavailable:
+            log.error("a concern could not be saved (store unavailable)")
+            return Reply(
+                card=concern_form(
+                    self._school,
+                    category,
+                    form_id=form_id,
+                    values=values,
+                    problems={"what_happened": NOT_SAVED},
+                )
+            )
+        self._deps.doorbell.ring()
+        log.info("concern %s reported (urgent=%s)", concern.ref, concern.urgent)
+        return Reply(card=received_card(concern, category, recipients=recipients))
+
+    async def _save(
+        self, person: Person, category: Category, values: dict[str, str], now: datetime, key: str
+    ) -> tuple[Concern, str]:
+        year = now.astimezone(self._school.zone).year
+        number = await self._store.next_sequence(f"OSC-{year}")
+        risk = RiskAnswer(values["immediate_risk"])
+        about_head = values["about_headteacher"] == "true"
+        concern = Concern(
+            ref=f"OSC-{year}-{number:04d}",
+            source=Source.STAFF,
+            category=category.id,
+            urgent=is_urgent(category, risk),
+            reporter_id=person.id,
+            reporter_name=person.name,
+            created_at=now,
+            year_group=values["year_group"],
+            involved=values["involved"],
+            what_happened=values["what_happened"],
+            where=values["where"],
+            url=values["url"] or None,
+            happened_on=values["happened_on"],
+            immediate_risk=risk,
+            actions_taken=values["actions_taken"],
+            device_group=values["device_group"],
+            about_headteacher=about_head,
+        )
+        concern = concern.with_event(person, now, "reported", "Reported")
+        routing = route(category, urgent=concern.urgent, about_headteacher=about_head)
+        await self._store.commit(
+            Change(
+                records=[
+                    Record(KIND, concern.ref, 1, encode(concern)),
+                    *self.first_messages(concern, category, now),
+                    timer(
+                        UNACKNOWLEDGED, subject_of(concern.ref), self._reminder_due(concern, now)
+                    ),
+                ],
+                audit=[AuditEvent(person.id, "concern.report", subject_of(concern.ref), "ok", now)],
+                dedupe_key=key,
+            )
+        )
+        return concern, routing.recipients
+
+    def first_messages(self, concern: Concern, category: Category, now: datetime) -> list[Record]:
+        """The outbox messages a new concern owes: channel cards and 1:1 alerts."""
+        subject = subject_of(concern.ref)
+        routing = route(
+            category, urgent=concern.urgent, about_headteacher=concern.about_headteacher
+        )
+        out: list[Record] = []
+        for channel in routing.channels:
+            target = self._channel(channel)
+            render = "concern.channel" if channel == "dsl" else "concern.it"
+            out.append(message(Delivery.CHANNEL_POST, target, subject, render, now))
+        private = category.route is Route.HEADTEACHER
+        for role in routing.direct:
+            render = "concern.private" if private else "concern.alert"
+            out.append(message(Delivery.DIRECT_TO_ROLE, role.value, subject, render, now))
+        return out
+
+    def _channel(self, name: str) -> str:
+        channels = self._school.channels
+        return channels.dsl_channel_id if name == "dsl" else channels.it_channel_id
+
+    def _reminder_due(self, concern: Concern, from_time: datetime) -> datetime:
+        if concern.urgent:
+            return from_time + timedelta(
+                minutes=self._school.escalation.urgent_unacknowledged_minutes
+            )
+        days = self._school.escalation.routine_unacknowledged_school_days
+        return add_school_days(from_time, days, self._school)
+
+    async def _confirm_existing(self, ref: str, category: Category) -> Reply:
+        kind, _, item_id = ref.partition(":")
+        record = await self._store.get(kind, item_id)
+        if record is None:
+            return Reply(card=category_picker(self._school))
+        concern = decode(record)
+        routing = route(
+            category, urgent=concern.urgent, about_headteacher=concern.about_headteacher
+        )
+        return Reply(card=received_card(concern, category, recipients=routing.recipients))
+
+    async def my_reports(self, ctx: ActionContext) -> Reply:
+        """The sender's own reports with their status; never anyone else's."""
+        mine = sorted(
+            (decode(r) for r in await self._store.find(KIND, reporter_id=ctx.person.id)),
+            key=lambda c: c.created_at,
+            reverse=True,
+        )
+        rows = []
+        for concern in mine:
+            category = self._school.category(concern.category)
+            what = category.label if category else concern.category
+            when = concern.created_at.astimezone(self._school.zone).strftime("%d %b %Y")
+            if ctx.person.is_pupil:
+                status = "received"
+            else:
+                status = {
+                    "new": "sent, waiting",
+                    "acknowledged": "being handled",
+                    "closed": "closed",
+                }[concern.status.value]
+            rows.append((concern.ref, what, when, status))
+        return Reply(card=my_reports_card(rows, pupil=ctx.person.is_pupil))
+
+    # ----- handling -------------------------------------------------------------------------------
+
+    async def _load(self, ctx: ActionContext) -> Loaded | Reply:
+        ref = _text(ctx.data, "ref")
+        record = await self._store.get(KIND, ref) if ref else None
+        if record is None:
+            await self._refuse(ctx, "not found")
+            return Reply(card=not_allowed_card(ctx.person))
+        concern = decode(record)
+        category = self._school.category(concern.category) or self._school.category("other")
+        assert category is not None  # the school policy always has "other"
+        if not may_handle(ctx.person, concern, category):
+            await self._refuse(ctx, "not a handler of this concern", subject_of(ref))
+            return Reply(card=not_allowed_card(ctx.person))
+        return Loaded(record, concern, category)
+
+    async def _refuse(self, ctx: ActionContext, why: str, item: str = "") -> None:
+        event = AuditEvent(
+            ctx.person.id,
+            f"verb:{_text(ctx.data, 'verb')}",
+            item,
+            f"refused: {why}",
+            self._clock.now(),
+        )
+        await self._store.commit(Change(audit=[event]))
+
+    def _view(
+        self,
+        ctx: ActionContext,
+        loaded: Loaded,
+        *,
+        note: str | None = None,
+        problem: str | None = None,
+    ) -> Reply:
+        """What the clicker sees next: the detail card where they were in detail (or in a 1:1
+        chat), otherwise the channel card."""
+        if ctx.data.get("view") == "detail" or ctx.turn.scope is Scope.PERSONAL:
+            return Reply(
+                card=detail_card(
+                    loaded.concern,
+                    loaded.category,
+                    self._school,
+                    version=loaded.record.version,
+                    note=note,
+                    problem=problem,
+                )
+            )
+        return Reply(
+            card=channel_card(
+                loaded.concern,
+                loaded.category,
+                self._school,
+                version=loaded.record.version,
+                note=note or problem,
+            )
+        )
+
+    async def open(self, ctx: ActionContext) -> Reply:
+        """Show the full detail to this (authorised) viewer only."""
+        loaded = await self._load(ctx)
+        if isinstance(loaded, Reply):
+            return loaded
+        return Reply(
+            card=detail_card(
+                loaded.concern, loaded.category, self._school, version=loaded.record.version
+            )
+        )
+
+    async def acknowledge(self, ctx: ActionContext) -> Reply:
+        """Record who acknowledged it and when."""
+        return await self._transition(
+            ctx, "concern.acknowledge", lambda c, p, t: acknowledge(c, p, t)
+        )
+
+    async def action(self, ctx: ActionContext) -> Reply:
+        """Record a checklist action with an optional note."""
+        action_id, note = _text(ctx.data, "action"), _text(ctx.data, "note")[: LIMITS["note"]]
+        if not action_id:
+            return await self._problem(ctx, "Choose the action you took.")
+        return await self._transition(
+            ctx, "concern.action", lambda c, p, t: record_action(c, p, action_id, note, t)
+        )
+
+    async def note(self, ctx: ActionContext) -> Reply:
+        """Add a note to the chronology."""
+        note = _text(ctx.data, "note")[: LIMITS["note"]]
+        return await self._transition(ctx, "concern.note", lambda c, p, t: add_note(c, p, note, t))
+
+    async def assessment(self, ctx: ActionContext) -> Reply:
+        """Record the UKCIS immediate-referral assessment (nude and semi-nude imagery)."""
+        criteria = tuple(k for k in UKCIS_CRITERIA if ctx.data.get(f"ukcis_{k}") in (True, "true"))
+        referrals = tuple(r for r in _text(ctx.data, "referrals").split(",") if r)
+        reason = _text(ctx.data, "reason")[: LIMITS["reason"]]
+        return await self._transition(
+            ctx, "concern.assess", lambda c, p, t: assess(c, p, criteria, referrals, reason, t)
+        )
+
+    async def close(self, ctx: ActionContext) -> Reply:
+        """Close with an outcome; the reporter gets the handler's message (not the details)."""
+        outcome, text = _text(ctx.data, "outcome"), _text(ctx.data, "message")
+        if len(text) > LIMITS["message"]:
+            return await self._problem(
+                ctx, f"Keep the message under {LIMITS['message']} characters."
+            )
+        return await self._transition(
+            ctx, "concern.close", lambda c, p, t: close(c, p, outcome, text, t)
+        )
+
+    async def _problem(self, ctx: ActionContext, problem: str) -> Reply:
+        loaded = await self._load(ctx)
+        if isinstance(loaded, Reply):
+            return loaded
+        return self._view(ctx, loaded, problem=problem)
+
+    async def _transition(
+        self,
+        ctx: ActionContext,
+        action: str,
+        change: Callable[[Concern, Person, datetime], Concern],
+    ) -> Reply:
+        loaded = await self._load(ctx)
+        if isinstance(loaded, Reply):
+            return loaded
+        if ctx.turn.automatic:  # Teams refreshing a card: show the current state, change nothing
+            return self._view(ctx, loaded)
+        if ctx.data.get("ver") != loaded.record.version:
+            return self._view(ctx, loaded, note=stale_card_note())
+        now = self._clock.now()
+        try:
+            updated = change(loaded.concern, ctx.person, now)
+        except InvalidTransition as exc:
+            return self._view(ctx, loaded, problem=f"Nothing was changed: {exc}.")
+        subject = subject_of(updated.ref)
+        record = Record(KIND, updated.ref, loaded.record.version + 1, encode(updated))
+        outbox: list[Record] = []
+        if loaded.category.route is not Route.HEADTEACHER:  # staff concerns have no channel card
+            outbox.append(
+                message(
+                    Delivery.CHANNEL_UPDATE, self._channel("dsl"), subject, "concern.channel", now
+                )
+            )
+        if updated.status is ConcernStatus.CLOSED:
+            outbox.append(
+                message(Delivery.DIRECT, updated.reporter_id, subject, "concern.closed", now)
+            )
+        key = f"{action}:{ctx.turn.activity_id}" if ctx.turn.activity_id else None
+        try:
+            await self._store.commit(
+                Change(
+                    records=[record, *outbox],
+                    audit=[AuditEvent(ctx.person.id, action, subject, "ok", now)],
+                    dedupe_key=key,
+                )
+            )
+        except (VersionConflict, DuplicateRequest):
+            # Someone else (or this same click, sent again) changed it first: one transition.
+            current = await self._load(ctx)
+            if isinstance(current, Reply):
+                return current
+            return self._view(
+                ctx, current, note="This was already changed, so here is the current state."
+            )
+        except StoreUnavailable:
+            return self._view(
+                ctx, loaded, problem="That could not be saved just now. Please try again."
+            )
+        self._deps.doorbell.ring()
+        return self._view(ctx, Loaded(record, updated, loaded.category))
+
+    # ----- deliveries and reminders ---------------------------------------------------------------
+
+    def _concern(self, subject: Record | None) -> tuple[Concern, Category] | None:
+        if subject is None:
+            return None
+        concern = decode(subject)
+        category = self._school.category(concern.category) or self._school.category("other")
+        assert category is not None
+        return concern, category
+
+    async def render_channel(
+        self, subject: Record | None, data: Mapping[str, Any]
+    ) -> Outgoing | None:
+        """The DSL channel card (no names, no detail)."""
+        found = self._concern(subject)
+        if found is None or subject is None:
+            return None
+        return Outgoing(card=channel_card(*found, self._school, version=subject.version))
+
+    async def render_it(self, subject: Record | None, data: Mapping[str, Any]) -> Outgoing | None:
+        """The IT channel card for a filtering breach (site details only)."""
+        found = self._concern(subject)
+        return None if found is None else Outgoing(card=it_breach_card(found[0], self._school))
+
+    async def render_alert(
+        self, subject: Record | None, data: Mapping[str, Any]
+    ) -> Outgoing | None:
+        """The urgent 1:1 alert to a DSL or deputy."""
+        found = self._concern(subject)
+        if found is None or subject is None:
+            return None
+        return Outgoing(card=alert_card(*found, self._school, version=subject.version))
+
+    async def render_private(
+        self, subject: Record | None, data: Mapping[str, Any]
+    ) -> Outgoing | None:
+        """A concern about staff, 1:1 to the headteacher or the chair of governors, in full."""
+        found = self._concern(subject)
+        if found is None or subject is None:
+            return None
+        return Outgoing(
+            card=detail_card(
+                *found, self._school, version=subject.version, note="Reported to you privately."
+            )
+        )
+
+    async def render_reminder(
+        self, subject: Record | None, data: Mapping[str, Any]
+    ) -> Outgoing | None:
+        """A reminder to a handler; nothing if it was acknowledged meanwhile."""
+        found = self._concern(subject)
+        if found is None or subject is None or found[0].status is not ConcernStatus.NEW:
+            return None
+        minutes = int((self._clock.now() - found[0].created_at).total_seconds() // 60)
+        waited = f"{minutes} minutes" if minutes < 120 else f"{minutes // 60} hours"
+        return Outgoing(
+            card=reminder_card(*found, self._school, version=subject.version, waited=waited)
+        )
+
+    async def render_nudge(
+        self, subject: Record | None, data: Mapping[str, Any]
+    ) -> Outgoing | None:
+        """A short nudge in the DSL channel (reference and urgency only)."""
+        found = self._concern(subject)
+        if found is None or found[0].status is not ConcernStatus.NEW:
+            return None
+        urgency = "URGENT concern" if found[0].urgent else "Concern"
+        return Outgoing(text=f"Reminder: {urgency} {found[0].ref} has not been acknowledged yet.")
+
+    async def render_closed(
+        self, subject: Record | None, data: Mapping[str, Any]
+    ) -> Outgoing | None:
+        """The outcome message for the reporter."""
+        found = self._concern(subject)
+        return None if found is None else Outgoing(card=closed_notice(found[0]))
+
+    async def on_unacknowledged(
+        self, subject: Record | None, item: Record, now: datetime
+    ) -> TimerResult:
+        """Still not acknowledged: remind every handler (and nudge the channel), then later."""
+        found = self._concern(subject)
+        if found is None or found[0].status is not ConcernStatus.NEW:
+            return TimerResult()  # acknowledged or gone: the timer ends
+        concern, category = found
+        ref = subject_of(concern.ref)
+        if category.route is Route.HEADTEACHER:
+            role = Role.CHAIR_OF_GOVERNORS if concern.about_headteacher else Role.HEADTEACHER
+            out = [message(Delivery.DIRECT_TO_ROLE, role.value, ref, "concern.reminder", now)]
+        else:
+            out = [
+                message(Delivery.DIRECT_TO_ROLE, Role.DSL.value, ref, "concern.reminder", now),
+                message(
+                    Delivery.DIRECT_TO_ROLE, Role.DEPUTY_DSL.value, ref, "concern.reminder", now
+                ),
+                message(Delivery.CHANNEL_NOTE, self._channel("dsl"), ref, "concern.nudge", now),
+            ]
+        log.info("concern %s unacknowledged: reminders sent", concern.ref)
+        return TimerResult(
+            outbox=out,
+            audit=[AuditEvent("system", "concern.reminder", ref, "sent", now)],
+            again_at=self._reminder_due(concern, now),
+        )
+
+
+def feature(deps: Deps) -> Feature:
+    """The concern feature: routes, typed phrases, renderers and the reminder timer."""
+    h = ConcernHandlers(deps)
+    return Feature(
+        routes={
+            Verb.REPORT_CONCERN: h.start,
+            Verb.CONCERN_SUBMIT: h.submit,
+            Verb.MY_REPORTS: h.my_reports,
+            Verb.CONCERN_OPEN: h.open,
+            Verb.CONCERN_ACKNOWLEDGE: h.acknowledge,
+            Verb.CONCERN_ACTION: h.action,
+            Verb.CONCERN_NOTE: h.note,
+            Verb.CONCERN_ASSESS: h.assessment,
+            Verb.CONCERN_CLOSE: h.close,
+        },
+        phrases=[
+            (r"\bmy reports?\b", Verb.MY_REPORTS),
+            (r"^report\b|\breport (a|an) (concern|incident)\b|\bconcern\b", Verb.REPORT_CONCERN),
+        ],
+        renderers={
+            "concern.channel": h.render_channel,
+            "concern.it": h.render_it,
+            "concern.alert": h.render_alert,
+            "concern.private": h.render_private,
+            "concern.reminder": h.render_reminder,
+            "concern.nudge": h.render_nudge,
+            "concern.closed": h.render_closed,
+        },
+        timers={UNACKNOWLEDGED: h.on_unacknowledged},
+    )

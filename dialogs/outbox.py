@@ -1,0 +1,315 @@
+"""The durable outbox and timers: nothing told "received" is ever lost on the way out.
+
+A use case saves its item and the messages it owes in one atomic change (outbox records), and
+only then answers the user. ``OutboxWorker`` delivers them in the background with retries and
+backoff until Teams takes them; outbox records live in the store, so deliveries survive a
+restart. Timers (reminders) are records too: due timers fire once, in one atomic change with
+the messages they cause.
+
+Messages are rendered at delivery time from the item's current state, so a channel card always
+shows the latest, and the outbox itself holds no safeguarding detail.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import uuid
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from dialogs.ports import (
+    Change,
+    Clock,
+    DeliveryFailed,
+    Directory,
+    DirectoryUnavailable,
+    Messenger,
+    Outgoing,
+    Record,
+    Store,
+    StoreError,
+    VersionConflict,
+)
+from policy.audit import AuditEvent
+from policy.roles import Role
+
+log = logging.getLogger(__name__)
+
+OUTBOX = "outbox"
+TIMER = "timer"
+CHANNEL_MESSAGE = "channel_message"
+MAX_BACKOFF = 300.0
+
+
+class Delivery(StrEnum):
+    """How an outbox message travels."""
+
+    #: A new card in a channel; its message id is kept so later changes update it.
+    CHANNEL_POST = "channel_post"
+    #: Re-render the channel card for everyone (``update_activity`` on the kept message id).
+    CHANNEL_UPDATE = "channel_update"
+    #: A new message in a channel that is not kept (a reminder nudge).
+    CHANNEL_NOTE = "channel_note"
+    #: A 1:1 message to one person.
+    DIRECT = "direct"
+    #: A 1:1 message to every holder of a role, resolved from the directory at delivery time.
+    DIRECT_TO_ROLE = "direct_role"
+
+
+Renderer = Callable[[Record | None, Mapping[str, Any]], Awaitable[Outgoing | None]]
+
+
+@dataclass(frozen=True, slots=True)
+class TimerResult:
+    """What a firing timer causes: messages, audit entries, and when to fire again (if ever)."""
+
+    outbox: Sequence[Record] = ()
+    audit: Sequence[AuditEvent] = ()
+    again_at: datetime | None = None
+
+
+TimerHandler = Callable[[Record | None, Record, datetime], Awaitable[TimerResult]]
+
+
+class Doorbell:
+    """Rung after a change adds outbox messages, so the worker delivers at once."""
+
+    def __init__(self) -> None:
+        self._event = asyncio.Event()
+
+    def ring(self) -> None:
+        """Wake the worker."""
+        self._event.set()
+
+    async def wait(self, seconds: float) -> None:
+        """Wait until rung or ``seconds`` pass."""
+        try:
+            async with asyncio.timeout(seconds):
+                await self._event.wait()
+        except TimeoutError:
+            return
+        finally:
+            self._event.clear()
+
+
+def message(
+    delivery: Delivery,
+    target: str,
+    subject: str,
+    render: str,
+    now: datetime,
+    **extra: str,
+) -> Record:
+    """A new outbox record: deliver ``render`` of ``subject`` (``kind:id``) to ``target``."""
+    return Record(
+        OUTBOX,
+        uuid.uuid4().hex,
+        1,
+        {
+            "delivery": delivery.value,
+            "target": target,
+            "subject": subject,
+            "render": render,
+            "attempts": 0,
+            "next_at": now.isoformat(),
+            "created_at": now.isoformat(),
+            "last_error": "",
+            **extra,
+        },
+    )
+
+
+def timer(name: str, subject: str, due_at: datetime) -> Record:
+    """A new timer record (one per subject and name)."""
+    return Record(
+        TIMER,
+        f"{subject}|{name}",
+        1,
+        {"name": name, "subject": subject, "due_at": due_at.isoformat()},
+    )
+
+
+def channel_message_id(subject: str, channel: str) -> str:
+    """The id of the record that keeps a channel card's message id."""
+    return f"{subject}|{channel}"
+
+
+@dataclass(slots=True)
+class OutboxStatus:
+    """What /healthz shows about deliveries."""
+
+    pending: int = 0
+    oldest_pending_seconds: float = 0.0
+    last_failure: str = ""
+    delivered: int = 0
+
+
+@dataclass(slots=True)
+class OutboxWorker:
+    """Delivers outbox messages and fires timers; safe to stop and start at any moment."""
+
+    store: Store
+    messenger: Messenger
+    directory: Directory
+    clock: Clock
+    renderers: Mapping[str, Renderer]
+    timers: Mapping[str, TimerHandler]
+    doorbell: Doorbell = field(default_factory=Doorbell)
+    interval: float = 1.0
+    status: OutboxStatus = field(default_factory=OutboxStatus)
+
+    async def run(self) -> None:
+        """Deliver forever (until cancelled); a failure never stops the loop."""
+        while True:
+            try:
+                await self.tick()
+            except Exception as exc:  # noqa: BLE001 (the loop must survive anything)
+                self.status.last_failure = exc.__class__.__name__
+                log.error("outbox tick failed: %s", exc.__class__.__name__)
+            await self.doorbell.wait(self.interval)
+
+    async def tick(self) -> int:
+        """Fire due timers, then try every due message once. Returns messages delivered."""
+        now = self.clock.now()
+        for item in sorted(await self.store.find(TIMER), key=lambda r: r.data["due_at"]):
+            if datetime.fromisoformat(item.data["due_at"]) <= now:
+                await self._fire(item, now)
+        pending = sorted(await self.store.find(OUTBOX), key=lambda r: (r.data["created_at"], r.id))
+        delivered = 0
+        for item in pending:
+            if datetime.fromisoformat(item.data["next_at"]) <= self.clock.now():
+                delivered += await self._deliver(item)
+        remaining = await self.store.find(OUTBOX)
+        self.status.pending = len(remaining)
+        self.status.oldest_pending_seconds = max(
+            (
+                (self.clock.now() - datetime.fromisoformat(r.data["created_at"])).total_seconds()
+                for r in remaining
+            ),
+            default=0.0,
+        )
+        self.status.delivered += delivered
+        return delivered
+
+    async def _fire(self, item: Record, now: datetime) -> None:
+        handler = self.timers.get(item.data["name"])
+        subject = await self._subject(item.data["subject"])
+        result = TimerResult() if handler is None else await handler(subject, item, now)
+        if result.again_at is None:
+            change = Change(
+                records=result.outbox, audit=result.audit, deletes=[(TIMER, item.id, item.version)]
+            )
+        else:
+            moved = Record(
+                TIMER,
+                item.id,
+                item.version + 1,
+                {**item.data, "due_at": result.again_at.isoformat()},
+            )
+            change = Change(records=[moved, *result.outbox], audit=result.audit)
+        try:
+            await self.store.commit(change)
+        except VersionConflict:
+            return  # fired elsewhere, or changed meanwhile: the next tick sees the new state
+
+    async def _subject(self, ref: str) -> Record | None:
+        kind, _, item_id = ref.partition(":")
+        return await self.store.get(kind, item_id)
+
+    async def _deliver(self, item: Record) -> int:
+        data = item.data
+        delivery = Delivery(data["delivery"])
+        try:
+            if delivery is Delivery.DIRECT_TO_ROLE:
+                await self._expand_role(item)
+                return 0
+            subject = await self._subject(data["subject"])
+            renderer = self.renderers.get(data["render"])
+            outgoing = None if renderer is None else await renderer(subject, data)
+            if outgoing is None:
+                await self._done(item)  # nothing to say any more (or nobody knows how)
+                return 0
+            if delivery is Delivery.CHANNEL_POST:
+                message_id = await self.messenger.post(data["target"], outgoing)
+                keep = Record(
+                    CHANNEL_MESSAGE,
+                    channel_message_id(data["subject"], data["target"]),
+                    1,
+                    {"message_id": message_id, "conversation": data["target"]},
+                )
+                await self._done(item, keep)
+            elif delivery is Delivery.CHANNEL_UPDATE:
+                kept = await self.store.get(
+                    CHANNEL_MESSAGE, channel_message_id(data["subject"], data["target"])
+                )
+                if kept is not None:  # no post yet: the post will show the latest anyway
+                    await self.messenger.update(data["target"], kept.data["message_id"], outgoing)
+                await self._done(item)
+            elif delivery is Delivery.CHANNEL_NOTE:
+                await self.messenger.post(data["target"], outgoing)
+                await self._done(item)
+            else:
+                await self.messenger.send_direct(data["target"], outgoing)
+                await self._done(item)
+            return 1
+        except (DeliveryFailed, DirectoryUnavailable) as exc:
+            retry_after = getattr(exc, "retry_after", None)
+            await self._later(item, exc.__class__.__name__, retry_after)
+            return 0
+        except StoreError as exc:
+            self.status.last_failure = exc.__class__.__name__
+            return 0
+
+    async def _expand_role(self, item: Record) -> None:
+        people = await self.directory.members(Role(item.data["target"]))
+        now = self.clock.now()
+        copies = [
+            message(
+                Delivery.DIRECT,
+                person.id,
+                item.data["subject"],
+                item.data["render"],
+                now,
+                **{k: v for k, v in item.data.items() if k.startswith("x_")},
+            )
+            for person in people
+        ]
+        await self.store.commit(Change(records=copies, deletes=[(OUTBOX, item.id, item.version)]))
+        if not copies:
+            log.error("no one holds role %s: a message could not be sent", item.data["target"])
+
+    async def _done(self, item: Record, *keep: Record) -> None:
+        await self.store.commit(Change(records=keep, deletes=[(OUTBOX, item.id, item.version)]))
+        log.info("delivered %s for %s", item.data["render"], item.data["subject"])
+
+    async def _later(self, item: Record, reason: str, retry_after: float | None) -> None:
+        attempts = int(item.data["attempts"]) + 1
+        delay = min(MAX_BACKOFF, 2.0 ** min(attempts, 10)) * random.uniform(0.8, 1.2)  # noqa: S311
+        if retry_after is not None:
+            delay = min(max(retry_after, 0.0), 600.0)
+        later = Record(
+            OUTBOX,
+            item.id,
+            item.version + 1,
+            {
+                **item.data,
+                "attempts": attempts,
+                "last_error": reason,
+                "next_at": (self.clock.now() + timedelta(seconds=delay)).isoformat(),
+            },
+        )
+        self.status.last_failure = reason
+        log.warning(
+            "delivery of %s for %s failed (%s), attempt %d; retrying in %.0fs",
+            item.data["render"],
+            item.data["subject"],
+            reason,
+            attempts,
+            delay,
+        )
+        await self.store.commit(Change(records=[later]))

@@ -1,0 +1,392 @@
+"""Online-safety concerns: the record, who it goes to, and what the DSL may do with it.
+
+Rules (domain brief, "Rules for concern reports"): report to the DSL immediately (004 flowchart
+"DO NOT DELAY"); a child at immediate risk means 999 and the DSL at once (000 §12.2, 001 §8);
+a concern about staff goes to the headteacher, or the chair of governors when it is about the
+headteacher, never to a channel (003, 004 §2); each incident type has its checklist
+(001 §9.1–9.6, 003); a record of actions is kept (001 §1.3.2); reporters get feedback (004 §2).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from enum import StrEnum
+
+from policy.categories import Category, Route
+from policy.errors import PolicyError
+from policy.roles import SAFEGUARDING_LEADS, Person, Role
+
+
+class ConcernStatus(StrEnum):
+    """Where a concern is in its life."""
+
+    NEW = "new"
+    ACKNOWLEDGED = "acknowledged"
+    CLOSED = "closed"
+
+
+class Source(StrEnum):
+    """Who made the report."""
+
+    STAFF = "staff"
+    PUPIL = "pupil"
+
+
+class RiskAnswer(StrEnum):
+    """Is a child at immediate risk? (pupils may answer "not sure")."""
+
+    YES = "yes"
+    NO = "no"
+    NOT_SURE = "not_sure"
+
+
+YEAR_GROUPS: tuple[str, ...] = (
+    "Nursery",
+    "Reception",
+    *(f"Year {n}" for n in range(1, 14)),
+    "Several year groups",
+    "Not known",
+)
+
+#: Things a DSL records doing (001 §9.1–9.6, 003 "Procedures"): id -> words on the card.
+ACTIONS: dict[str, str] = {
+    "device_secured": "Device secured",
+    "risk_assessment": "Risk assessment done",
+    "parents_informed": "Parents or carers informed",
+    "social_care_referral": "Referral to children's social care",
+    "police_informed": "Police informed (101 or 999)",
+    "lado_informed": "LADO informed",
+    "iwf_report": "Report made to the IWF",
+    "ceop_report": "CEOP report made",
+    "prevent_referral": "Prevent referral considered",
+    "platform_report": "Reported to the platform or app",
+    "site_blocked": "Site blocked and filter checked",
+    "support_offered": "Support offered to the child",
+    "sanctions": "Sanctions applied",
+    "review": "Review of how it was handled",
+}
+
+_CHECKLISTS: dict[str, tuple[str, ...]] = {
+    "nude_imagery": (
+        "device_secured",
+        "risk_assessment",
+        "parents_informed",
+        "social_care_referral",
+        "police_informed",
+        "support_offered",
+        "sanctions",
+        "review",
+    ),
+    "indecent_images": (
+        "iwf_report",
+        "device_secured",
+        "police_informed",
+        "lado_informed",
+        "social_care_referral",
+        "support_offered",
+        "review",
+    ),
+    "grooming": (
+        "police_informed",
+        "ceop_report",
+        "device_secured",
+        "social_care_referral",
+        "parents_informed",
+        "support_offered",
+        "review",
+    ),
+    "radicalisation": (
+        "prevent_referral",
+        "police_informed",
+        "parents_informed",
+        "support_offered",
+        "review",
+    ),
+    "cyberbullying": (
+        "risk_assessment",
+        "parents_informed",
+        "platform_report",
+        "support_offered",
+        "sanctions",
+        "review",
+    ),
+    "online_hate": (
+        "platform_report",
+        "parents_informed",
+        "police_informed",
+        "support_offered",
+        "sanctions",
+        "review",
+    ),
+    "filtering_breach": ("site_blocked", "parents_informed", "support_offered", "review"),
+    "harassment": (
+        "police_informed",
+        "parents_informed",
+        "platform_report",
+        "support_offered",
+        "review",
+    ),
+    "fraud": ("police_informed", "parents_informed", "support_offered", "review"),
+    "hacking": ("device_secured", "police_informed", "parents_informed", "sanctions", "review"),
+    "staff_conduct": ("lado_informed", "risk_assessment", "police_informed", "review"),
+}
+_DEFAULT_CHECKLIST = ("risk_assessment", "parents_informed", "support_offered", "review")
+
+
+def checklist(category_id: str) -> tuple[str, ...]:
+    """The actions the policies list for this category (a school's own category gets the
+    general list)."""
+    return _CHECKLISTS.get(category_id, _DEFAULT_CHECKLIST)
+
+
+#: UKCIS "Sharing nudes and semi-nudes" (2020/2024): any of these means an immediate referral
+#: to the police and/or children's social care.
+UKCIS_CRITERIA: dict[str, str] = {
+    "adult_involved": "An adult is involved",
+    "coercion": (
+        "Coercion, blackmail or grooming, or concern about the child's capacity to consent"
+    ),
+    "atypical": "The acts are atypical for the child's development, or violent",
+    "under_13": "The images show sexual acts and a child is under 13",
+    "immediate_risk": "A child is at immediate risk of harm",
+}
+REFERRALS: dict[str, str] = {"police": "Police", "social_care": "Children's social care"}
+#: Categories whose DSL card carries the UKCIS criteria.
+UKCIS_CATEGORIES = frozenset({"nude_imagery"})
+
+OUTCOMES: dict[str, str] = {
+    "resolved_in_school": "Resolved in school",
+    "social_care": "Referred to children's social care",
+    "police": "Referred to the police",
+    "lado": "Referred to the LADO",
+    "other_agency": "Passed to another agency",
+    "no_further_action": "No further action needed",
+}
+
+
+class InvalidTransition(PolicyError):
+    """The concern is not in a state that allows this (already acknowledged, closed…)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Routing:
+    """Where a new concern goes."""
+
+    #: Channels that get a card: "dsl" (the full safeguarding card), "it" (site details only).
+    channels: tuple[str, ...]
+    #: Roles whose every holder gets a 1:1 card.
+    direct: tuple[Role, ...]
+    #: Who it went to, in words for the reporter (roles, not names).
+    recipients: str
+
+
+def route(category: Category, *, urgent: bool, about_headteacher: bool = False) -> Routing:
+    """Where a concern of ``category`` goes (brief, "Rules for concern reports").
+
+    Child concerns go to the DSL channel, urgent ones also 1:1 to the DSL and every deputy;
+    filtering breaches also to IT with the site details only (003 "Filtering breaches"); a
+    concern about staff never goes to a channel: the headteacher, or the chair of governors
+    when the headteacher is the subject (003, 004 §2).
+    """
+    if category.route is Route.HEADTEACHER:
+        if about_headteacher:
+            return Routing((), (Role.CHAIR_OF_GOVERNORS,), "the chair of governors, privately")
+        return Routing((), (Role.HEADTEACHER,), "the headteacher, privately")
+    leads = (Role.DSL, Role.DEPUTY_DSL) if urgent else ()
+    team = "the safeguarding team (the DSL and deputy DSLs)"
+    if urgent:
+        team += ", each alerted directly"
+    if category.route is Route.DSL_AND_IT:
+        return Routing(("dsl", "it"), leads, f"{team}, and IT (the site details only)")
+    return Routing(("dsl",), leads, team)
+
+
+def is_urgent(category: Category, risk: RiskAnswer) -> bool:
+    """Urgent: a child may be at immediate risk, or the category is one the policies treat as
+    illegal or serious (indecent images, grooming, radicalisation, nude imagery)."""
+    return category.urgent or risk is not RiskAnswer.NO
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One line of a concern's chronology: every action, note and decision, who and when."""
+
+    at: datetime
+    actor_id: str
+    actor_name: str
+    kind: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Assessment:
+    """The DSL's UKCIS immediate-referral assessment of a nude-imagery concern."""
+
+    criteria: tuple[str, ...]
+    referrals: tuple[str, ...]
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Concern:
+    """A reported concern. Safeguarding detail (names, description, URL) lives only here."""
+
+    ref: str
+    source: Source
+    category: str
+    urgent: bool
+    reporter_id: str
+    reporter_name: str
+    created_at: datetime
+    year_group: str
+    involved: str
+    what_happened: str
+    where: str = ""
+    url: str | None = None
+    happened_on: str = ""
+    immediate_risk: RiskAnswer = RiskAnswer.NO
+    actions_taken: str = ""
+    device_group: str = ""
+    about_headteacher: bool = False
+    trusted_adult: str = ""
+    status: ConcernStatus = ConcernStatus.NEW
+    handler_id: str | None = None
+    handler_name: str | None = None
+    acknowledged_at: datetime | None = None
+    actions_done: tuple[str, ...] = ()
+    assessment: Assessment | None = None
+    outcome: str | None = None
+    outcome_message: str = ""
+    closed_at: datetime | None = None
+    chronology: tuple[Event, ...] = field(default=())
+
+    def with_event(self, by: Person, at: datetime, kind: str, text: str) -> Concern:
+        """This concern with one more chronology line."""
+        return replace(self, chronology=(*self.chronology, Event(at, by.id, by.name, kind, text)))
+
+
+def handler_roles(concern: Concern, category: Category) -> frozenset[Role]:
+    """Who may act on this concern: the DSL and deputies; for a concern about staff, only the
+    headteacher (or the chair of governors when it is about the headteacher)."""
+    if category.route is Route.HEADTEACHER:
+        return frozenset(
+            {Role.CHAIR_OF_GOVERNORS if concern.about_headteacher else Role.HEADTEACHER}
+        )
+    return SAFEGUARDING_LEADS
+
+
+def may_handle(person: Person, concern: Concern, category: Category) -> bool:
+    """Whether ``person`` may see the detail of, and act on, ``concern``."""
+    return not person.is_pupil and bool(person.roles & handler_roles(concern, category))
+
+
+def _open(concern: Concern) -> None:
+    if concern.status is ConcernStatus.CLOSED:
+        raise InvalidTransition(f"{concern.ref} is already closed")
+
+
+def acknowledge(concern: Concern, by: Person, at: datetime) -> Concern:
+    """Record who acknowledged the concern and when (it must be new)."""
+    if concern.status is not ConcernStatus.NEW:
+        raise InvalidTransition(f"{concern.ref} was already acknowledged by {concern.handler_name}")
+    return replace(
+        concern,
+        status=ConcernStatus.ACKNOWLEDGED,
+        handler_id=by.id,
+        handler_name=by.name,
+        acknowledged_at=at,
+    ).with_event(by, at, "acknowledged", "Acknowledged")
+
+
+def record_action(concern: Concern, by: Person, action: str, note: str, at: datetime) -> Concern:
+    """Record an action from the category's checklist, with an optional note."""
+    _open(concern)
+    if action not in checklist(concern.category):
+        raise InvalidTransition(f"{action!r} is not an action for this kind of concern")
+    text = ACTIONS[action] + (f": {note}" if note else "")
+    done = (
+        concern.actions_done if action in concern.actions_done else (*concern.actions_done, action)
+    )
+    return _taken_on(replace(concern, actions_done=done), by, at).with_event(by, at, "action", text)
+
+
+def add_note(concern: Concern, by: Person, note: str, at: datetime) -> Concern:
+    """Add a note to the chronology."""
+    _open(concern)
+    if not note.strip():
+        raise InvalidTransition("a note needs some text")
+    return _taken_on(concern, by, at).with_event(by, at, "note", note.strip())
+
+
+def assess(
+    concern: Concern,
+    by: Person,
+    criteria: tuple[str, ...],
+    referrals: tuple[str, ...],
+    reason: str,
+    at: datetime,
+) -> Concern:
+    """Record the UKCIS immediate-referral assessment (nude and semi-nude imagery).
+
+    Any criterion ticked needs a "refer now" decision (police and/or children's social care)
+    with a reason; the decision and reason are recorded.
+    """
+    _open(concern)
+    if concern.category not in UKCIS_CATEGORIES:
+        raise InvalidTransition("the UKCIS assessment is only for nude or semi-nude imagery")
+    unknown = set(criteria) - UKCIS_CRITERIA.keys() | set(referrals) - REFERRALS.keys()
+    if unknown:
+        raise InvalidTransition(f"unknown choice(s): {', '.join(sorted(unknown))}")
+    if criteria and not referrals:
+        raise InvalidTransition(
+            "an immediate-referral criterion is ticked: choose police and/or children's social "
+            "care to refer to now"
+        )
+    if (criteria or referrals) and not reason.strip():
+        raise InvalidTransition("give the reason for the referral decision")
+    if criteria:
+        text = "Immediate referral criteria met; referred now to " + " and ".join(
+            REFERRALS[r] for r in referrals
+        )
+    elif referrals:
+        text = "No immediate-referral criteria met; referred to " + " and ".join(
+            REFERRALS[r] for r in referrals
+        )
+    else:
+        text = "No immediate-referral criteria met"
+    if reason.strip():
+        text += f". Reason: {reason.strip()}"
+    assessed = replace(concern, assessment=Assessment(criteria, referrals, reason.strip()))
+    return _taken_on(assessed, by, at).with_event(by, at, "assessment", text)
+
+
+def needs_assessment(concern: Concern) -> bool:
+    """True while a nude-imagery concern has no UKCIS assessment (it cannot be closed)."""
+    return concern.category in UKCIS_CATEGORIES and concern.assessment is None
+
+
+def close(concern: Concern, by: Person, outcome: str, message: str, at: datetime) -> Concern:
+    """Close with an outcome and a short message for the reporter (not the details)."""
+    _open(concern)
+    if outcome not in OUTCOMES:
+        raise InvalidTransition("choose an outcome")
+    if not message.strip():
+        raise InvalidTransition("write a short message for the person who reported it")
+    if needs_assessment(concern):
+        raise InvalidTransition("record the UKCIS immediate-referral assessment before closing")
+    closed = replace(
+        _taken_on(concern, by, at),
+        status=ConcernStatus.CLOSED,
+        outcome=outcome,
+        outcome_message=message.strip(),
+        closed_at=at,
+    )
+    return closed.with_event(by, at, "closed", f"Closed: {OUTCOMES[outcome]}")
+
+
+def _taken_on(concern: Concern, by: Person, at: datetime) -> Concern:
+    """Acting on a new concern acknowledges it: nobody is left thinking it is unread."""
+    if concern.status is ConcernStatus.NEW:
+        return acknowledge(concern, by, at)
+    return concern
