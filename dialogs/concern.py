@@ -354,7 +354,7 @@ class ConcernHandlers:
     async def _refuse(self, ctx: ActionContext, why: str, item: str = "") -> None:
         event = AuditEvent(
             ctx.person.id,
-            f"verb:{_text(ctx.data, 'verb')}",
+            _text(ctx.data, "verb")[:40],
             item,
             f"refused: {why}",
             self._clock.now(),

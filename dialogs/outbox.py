@@ -162,6 +162,7 @@ class OutboxWorker:
     doorbell: Doorbell = field(default_factory=Doorbell)
     interval: float = 1.0
     status: OutboxStatus = field(default_factory=OutboxStatus)
+    _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     async def run(self) -> None:
         """Deliver forever (until cancelled); a failure never stops the loop."""
@@ -174,7 +175,14 @@ class OutboxWorker:
             await self.doorbell.wait(self.interval)
 
     async def tick(self) -> int:
-        """Fire due timers, then try every due message once. Returns messages delivered."""
+        """Fire due timers, then try every due message once. Returns messages delivered.
+
+        Ticks never overlap (two at once could deliver the same message twice).
+        """
+        async with self._lock:
+            return await self._tick()
+
+    async def _tick(self) -> int:
         now = self.clock.now()
         for item in sorted(await self.store.find(TIMER), key=lambda r: r.data["due_at"]):
             if datetime.fromisoformat(item.data["due_at"]) <= now:
@@ -259,7 +267,7 @@ class OutboxWorker:
             return 1
         except (DeliveryFailed, DirectoryUnavailable) as exc:
             retry_after = getattr(exc, "retry_after", None)
-            await self._later(item, exc.__class__.__name__, retry_after)
+            await self._later(item, getattr(exc, "reason", exc.__class__.__name__), retry_after)
             return 0
         except StoreError as exc:
             self.status.last_failure = exc.__class__.__name__

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +15,8 @@ from aiohttp.test_utils import TestServer
 
 from bot.app import create_app
 from bot.config import Settings, load_settings
-from tests.support import FakeConnector
+from dialogs.ports import FixedClock
+from tests.support import FakeConnector, card_action, message
 
 
 def local_env(data_dir: Path, **extra: str) -> dict[str, str]:
@@ -71,3 +74,83 @@ def _no_ambient_bot_env(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in list(os.environ):
         if name.startswith("Microsoft") or name in {"BOT_MODE", "BOT_DATA_DIR", "PORT", "HOST"}:
             monkeypatch.delenv(name, raising=False)
+
+
+class Harness:
+    """The real bot on a real HTTP server, with a clock the test moves and a restart button.
+
+    The outbox worker runs in the background as in production; ``settle`` also runs its ticks
+    directly so that a test can move the clock and see what becomes due.
+    """
+
+    def __init__(self, settings: Settings, connector: FakeConnector, clock: FixedClock) -> None:
+        self.settings = settings
+        self.connector = connector
+        self.clock = clock
+        self.app: Any = None
+        self._server: TestServer | None = None
+        self._session: aiohttp.ClientSession | None = None
+
+    async def start(self) -> None:
+        self.app = await create_app(self.settings, clock=self.clock)
+        self._server = TestServer(self.app, host="127.0.0.1")
+        await self._server.start_server()
+        self._session = aiohttp.ClientSession()
+
+    async def stop(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+        if self._server is not None:
+            await self._server.close()
+        self._server = self._session = None
+
+    async def restart(self) -> None:
+        await self.stop()
+        await self.start()
+
+    @property
+    def parts(self) -> Any:
+        from bot.app import COMPONENTS
+
+        return self.app[COMPONENTS]
+
+    async def post(self, activity: dict[str, Any]) -> tuple[int, Any]:
+        assert self._server is not None and self._session is not None
+        url = str(self._server.make_url("/api/messages"))
+        async with self._session.post(url, json=activity) as response:
+            text = await response.text()
+            return response.status, (json.loads(text) if text else None)
+
+    async def click(
+        self, who: str, verb: str, data: dict[str, Any] | None = None, **kwargs: Any
+    ) -> dict[str, Any]:
+        """Click an Action.Execute button as ``who``; returns the card Teams would show."""
+        payload = {"verb": verb, "v": 1, **(data or {})}
+        status, body = await self.post(
+            card_action(who, verb, self.connector.url, data=payload, **kwargs)
+        )
+        assert status == 200, body
+        assert body["type"] == "application/vnd.microsoft.card.adaptive", body
+        return dict(body["value"])
+
+    async def say(self, who: str, text: str, **kwargs: Any) -> int:
+        status, _ = await self.post(message(who, text, self.connector.url, **kwargs))
+        return status
+
+    async def settle(self) -> None:
+        """Run the outbox until nothing more is due now."""
+        for _ in range(20):
+            if not await self.parts.worker.tick():
+                return
+
+    def advance(self, **delta: float) -> None:
+        self.clock.at += timedelta(**delta)
+
+
+@pytest.fixture
+async def harness(settings: Settings, connector: FakeConnector) -> AsyncIterator[Harness]:
+    clock = FixedClock(datetime(2026, 11, 23, 10, 0, tzinfo=UTC))  # a Monday in term
+    running = Harness(settings, connector, clock)
+    await running.start()
+    yield running
+    await running.stop()

@@ -7,6 +7,7 @@ import asyncio
 import copy
 import itertools
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cache
@@ -122,16 +123,27 @@ def bot_added(who: str, service_url: str, *, scope: str = "personal") -> dict[st
 
 @dataclass
 class FakeConnector:
-    """A local Bot Connector: records what the bot posts, answers like Teams does."""
+    """A local Bot Connector: records what the bot posts, answers like Teams does.
+
+    ``posted`` holds every new message (replies, channel posts, 1:1 messages) with its
+    ``_conversation``; ``updated`` every card update; ``created`` every 1:1 conversation opened.
+    Set ``fail_status`` (e.g. 500 or 429) to make every request fail until it is set to None.
+    """
 
     posted: list[dict[str, Any]] = field(default_factory=list)
+    updated: list[dict[str, Any]] = field(default_factory=list)
+    created: list[dict[str, Any]] = field(default_factory=list)
+    fail_status: int | None = None
+    failures: int = 0
     url: str = ""
     _runner: web.AppRunner | None = None
 
     async def start(self) -> None:
         app = web.Application()
+        app.router.add_post("/v3/conversations", self._create)
         app.router.add_post("/v3/conversations/{cid}/activities/{aid}", self._reply)
         app.router.add_post("/v3/conversations/{cid}/activities", self._reply)
+        app.router.add_put("/v3/conversations/{cid}/activities/{aid}", self._update)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -143,26 +155,65 @@ class FakeConnector:
         if self._runner:
             await self._runner.cleanup()
 
+    def _failing(self) -> web.Response | None:
+        if self.fail_status is None:
+            return None
+        self.failures += 1
+        headers = {"Retry-After": "1"} if self.fail_status == 429 else {}
+        return web.json_response(
+            {"error": {"code": "ServiceError", "message": "injected"}},
+            status=self.fail_status,
+            headers=headers,
+        )
+
+    async def _create(self, request: web.Request) -> web.Response:
+        if failed := self._failing():
+            return failed
+        body = await request.json()
+        self.created.append(body)
+        return web.json_response({"id": f"a:dm-{body['members'][0]['id']}"})
+
     async def _reply(self, request: web.Request) -> web.Response:
+        if failed := self._failing():
+            return failed
         body = await request.json()
         body["_conversation"] = request.match_info["cid"]
         self.posted.append(body)
         return web.json_response({"id": f"posted-{len(self.posted)}"})
 
-    def cards(self) -> list[dict[str, Any]]:
-        """Every Adaptive Card posted so far, in order."""
+    async def _update(self, request: web.Request) -> web.Response:
+        if failed := self._failing():
+            return failed
+        body = await request.json()
+        body["_conversation"] = request.match_info["cid"]
+        body["_message"] = request.match_info["aid"]
+        self.updated.append(body)
+        return web.json_response({"id": request.match_info["aid"]})
+
+    def cards(self, conversation: str | None = None) -> list[dict[str, Any]]:
+        """Every Adaptive Card posted so far (to ``conversation`` if given), in order."""
         return [
             a["content"]
             for activity in self.posted
+            if conversation is None or activity["_conversation"] == conversation
             for a in activity.get("attachments") or []
             if a.get("contentType") == "application/vnd.microsoft.card.adaptive"
         ]
+
+    def to(self, conversation: str) -> list[dict[str, Any]]:
+        """Every message posted to ``conversation``."""
+        return [a for a in self.posted if a["_conversation"] == conversation]
 
     async def wait_for(self, count: int, timeout: float = 10.0) -> None:
         """Wait until at least ``count`` activities were posted."""
         async with asyncio.timeout(timeout):
             while len(self.posted) < count:
                 await asyncio.sleep(0.01)
+
+
+def dm(person: str) -> str:
+    """The 1:1 conversation id the fake connector gives the bot for ``person``."""
+    return f"a:dm-{person}"
 
 
 @cache
@@ -205,6 +256,26 @@ def card_texts(card: dict[str, Any]) -> list[str]:
 
     walk(card.get("body", []))
     return found
+
+
+def visible_text(card: dict[str, Any]) -> str:
+    """What a person reads on a card: every TextBlock and fact, with Markdown escapes removed."""
+    found: list[str] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            if node.get("type") == "TextBlock":
+                found.append(node["text"])
+            if node.get("type") == "FactSet":
+                found.extend(f"{f['title']} {f['value']}" for f in node["facts"])
+            for v in node.values():
+                walk(v)
+        elif isinstance(node, list):
+            for v in node:
+                walk(v)
+
+    walk(card.get("body", []))
+    return re.sub(r"\\(.)", r"\1", "\n".join(found))
 
 
 def card_buttons(card: dict[str, Any]) -> list[tuple[str, str]]:
