@@ -539,6 +539,15 @@ def detail_card(
             or [("-", "Nothing yet")]
         )
     )
+    return card(body, handling_actions(concern, ids))
+
+
+def handling_actions(concern: Concern, ids: Mapping[str, str | int]) -> list[Any]:
+    """Acknowledge, UKCIS assessment, Record an action, Add note and Close, as the state allows.
+
+    The inputs sit in show-cards, so each button sends only its own fields; nothing here shows
+    any detail of the concern (the checklist is the same for every concern of the category).
+    """
     actions: list[Any] = []
     if concern.status is not ConcernStatus.CLOSED:
         if concern.status is ConcernStatus.NEW:
@@ -602,7 +611,7 @@ def detail_card(
                 execute("Close concern", Verb.CONCERN_CLOSE, style="destructive", ids=ids),
             )
         )
-    return card(body, actions)
+    return actions
 
 
 def _assessment_inputs() -> list[CardElement]:

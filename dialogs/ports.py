@@ -245,3 +245,46 @@ class Messenger(Protocol):
             DeliveryFailed: not delivered.
         """
         ...
+
+
+@dataclass(frozen=True, slots=True)
+class Meeting:
+    """A teacher's upcoming online meeting, with the settings the video-call rules check."""
+
+    id: str
+    subject: str
+    start: datetime
+    end: datetime
+    organizer_id: str
+    attendee_ids: tuple[str, ...] = ()
+    #: Teams meeting options (Graph ``onlineMeeting``): who can record, bypass the lobby, present.
+    allow_recording: bool = True
+    record_automatically: bool = False
+    lobby_bypass: str = "organization"
+    allowed_presenters: str = "everyone"
+    has_external_guests: bool = False
+
+
+class Calendar(Protocol):
+    """Upcoming online meetings (Graph calendar events with an online meeting, or demo data)."""
+
+    async def upcoming(self, person_id: str, *, days: int = 7) -> tuple[Meeting, ...]:
+        """The person's online meetings starting in the next ``days`` days, soonest first.
+
+        Raises:
+            DirectoryUnavailable: the calendar cannot be asked right now.
+        """
+        ...
+
+
+class Notifier(Protocol):
+    """Activity-feed notifications for urgent items (Graph ``sendActivityNotification``)."""
+
+    async def notify(self, person_id: str, *, title: str, preview: str, item_ref: str) -> None:
+        """Put an alert in the person's Teams activity feed. ``preview`` must hold no
+        safeguarding detail (a reference and category at most).
+
+        Raises:
+            DeliveryFailed: not delivered; the caller retries through the outbox.
+        """
+        ...
