@@ -24,12 +24,12 @@ from botbuilder.schema import Activity
 from bot.adapter import CachingAuthentication, ServiceUrlNotAllowed, build_adapter, is_loopback_url
 from bot.config import Settings, describe
 from bot.messenger import BotMessenger
+from bot.services import build_people_services
 from bot.teams_bot import TeamsBot
 from dialogs.outbox import Doorbell, OutboxWorker
 from dialogs.ports import Clock, Directory, Messenger, Store, SystemClock
 from dialogs.registry import Deps, build_features
 from dialogs.service import Dialogs
-from graph.local_directory import LocalDirectory
 from store.tinydb_store import TinyDbStore
 
 log = logging.getLogger(__name__)
@@ -70,12 +70,9 @@ async def bootstrap(
         StoreLocked, StoreCorrupted: the data folder cannot be used; nothing is started.
         DirectoryFileError: the local directory file is missing or wrong.
     """
-    if directory is None:
-        # Production (Graph) directory arrives with the Graph issue; until then the directory
-        # file is used in every mode.
-        directory = LocalDirectory.load(
-            settings.local_directory_path, settings.school.role_groups()
-        )
+    clock = clock or SystemClock()
+    people = build_people_services(settings, clock)
+    directory = directory or people.directory
     if store is None:
         store = await TinyDbStore.open(settings.data_dir)
     doorbell = Doorbell()
@@ -83,8 +80,10 @@ async def bootstrap(
         school=settings.school,
         store=store,
         directory=directory,
-        clock=clock or SystemClock(),
+        clock=clock,
         doorbell=doorbell,
+        calendar=people.calendar,
+        notifier=people.notifier,
     )
     features = build_features(deps)
     dialogs = Dialogs(
@@ -101,7 +100,7 @@ async def bootstrap(
         auth,
         store,
         app_id=settings.app_id,
-        tenant_id=settings.tenant_id or getattr(directory, "tenant_id", ""),
+        tenant_id=people.tenant_id,
     )
     await bot_messenger.load()
     worker = OutboxWorker(

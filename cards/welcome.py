@@ -17,6 +17,7 @@ STAFF_MENU: tuple[tuple[Verb, str], ...] = (
     (Verb.REQUEST_FILTER_CHANGE, "Request a filter change"),
     (Verb.CHECK_VIDEO_CALL, "Check a video call"),
     (Verb.MY_REPORTS, "My reports"),
+    (Verb.WITHDRAWN_PUPILS, "Withdrawn pupils"),
     (Verb.OPEN_ITEMS, "Open items"),
     (Verb.INCIDENT_LOG, "Incident log"),
     (Verb.FILTER_LOG, "Filter log"),

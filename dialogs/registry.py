@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from dialogs.outbox import Doorbell, Renderer, TimerHandler
-from dialogs.ports import Clock, Directory, Store
+from dialogs.ports import Calendar, Clock, Directory, Notifier, Store
 from policy.actions import Verb
 from policy.school import SchoolPolicy
 
@@ -31,6 +31,10 @@ class Deps:
     clock: Clock
     #: Ring after committing outbox messages so they are delivered at once.
     doorbell: Doorbell = field(default_factory=Doorbell)
+    #: Teachers' upcoming online meetings (Graph, or the demo data in local mode).
+    calendar: Calendar | None = None
+    #: Activity-feed notifications for urgent items (Graph; logged in local mode).
+    notifier: Notifier | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -32,8 +32,22 @@ class Verb(StrEnum):
     CONCERN_NOTE = "concern.note"
     CONCERN_ASSESS = "concern.assess"
     CONCERN_CLOSE = "concern.close"
+    # Pupil reports (issue 4)
+    WORRY_SUBMIT = "worry.submit"
+    # Filter exceptions (000 §4.1, 001 §7.3, 002 §3, 004 "Filtering")
+    FILTER_SUBMIT = "filter.submit"
+    FILTER_OPEN = "filter.open"
+    FILTER_APPROVE = "filter.approve"
+    FILTER_REJECT = "filter.reject"
+    FILTER_ASK = "filter.ask"
+    FILTER_ANSWER = "filter.answer"
+    FILTER_APPLIED = "filter.applied"
+    FILTER_REBLOCKED = "filter.reblocked"
     # Video calls (000 §6, §8, §10; 001 §2.4)
     CALL_SUBMIT = "call.submit"
+    NEXT_LESSONS = "call.next"
+    RECORDING_DECIDE = "call.recording.decide"
+    CALL_LOG_SUBMIT = "call.log.submit"
     CALL_RULE_RECORDING = "call.rule.recording"
     CALL_RULE_CONTACT = "call.rule.contact"
     WITHDRAWN_PUPILS = "call.withdrawn"
@@ -42,6 +56,7 @@ class Verb(StrEnum):
 _EVERYONE_WITH_ACCESS: frozenset[Role] = frozenset(Role)
 _STAFF: frozenset[Role] = STAFF_ROLES
 _HANDLERS: frozenset[Role] = SAFEGUARDING_LEADS | {Role.HEADTEACHER, Role.CHAIR_OF_GOVERNORS}
+_FILTER_DECIDERS: frozenset[Role] = SAFEGUARDING_LEADS | {Role.IT, Role.ONLINE_SAFETY_LEAD}
 
 #: Who may run each verb. A person may run a verb when they hold any of its roles and, for
 #: staff verbs, are not a pupil (a pupil's access is never widened by another role).
@@ -65,7 +80,22 @@ PERMISSIONS: dict[Verb, frozenset[Role]] = {
     Verb.CONCERN_NOTE: _HANDLERS,
     Verb.CONCERN_ASSESS: _HANDLERS,
     Verb.CONCERN_CLOSE: _HANDLERS,
+    Verb.WORRY_SUBMIT: frozenset({Role.PUPIL}),
+    Verb.FILTER_SUBMIT: _STAFF,
+    Verb.FILTER_ANSWER: _STAFF,
+    # Deciding: IT, and for sensitive topics the DSL, deputies or online safety lead; who may
+    # decide a given request (and never their own) is checked against the request itself.
+    Verb.FILTER_OPEN: _FILTER_DECIDERS,
+    Verb.FILTER_APPROVE: _FILTER_DECIDERS,
+    Verb.FILTER_REJECT: _FILTER_DECIDERS,
+    Verb.FILTER_ASK: _FILTER_DECIDERS,
+    Verb.FILTER_APPLIED: frozenset({Role.IT}),
+    Verb.FILTER_REBLOCKED: frozenset({Role.IT}),
     Verb.CALL_SUBMIT: _STAFF,
+    Verb.NEXT_LESSONS: _STAFF,
+    Verb.CALL_LOG_SUBMIT: _STAFF,
+    # Recording an online lesson needs the Deputy Head (Academic)'s permission (000 §8).
+    Verb.RECORDING_DECIDE: frozenset({Role.DEPUTY_HEAD_ACADEMIC}),
     Verb.CALL_RULE_RECORDING: _STAFF,
     Verb.CALL_RULE_CONTACT: _STAFF,
     # The Deputy Head (Academic) keeps the list of pupils withdrawn by their parents (000 §8).
@@ -73,7 +103,9 @@ PERMISSIONS: dict[Verb, frozenset[Role]] = {
 }
 
 #: What a pupil can do, exactly (pupil report issue: report, see receipts, get help).
-PUPIL_VERBS: frozenset[Verb] = frozenset({Verb.MENU, Verb.HELP, Verb.REPORT_WORRY, Verb.MY_REPORTS})
+PUPIL_VERBS: frozenset[Verb] = frozenset(
+    {Verb.MENU, Verb.HELP, Verb.REPORT_WORRY, Verb.WORRY_SUBMIT, Verb.MY_REPORTS}
+)
 
 
 def may(person: Person, verb: Verb) -> bool:
