@@ -23,6 +23,7 @@ from botbuilder.schema import Activity
 
 from bot.adapter import CachingAuthentication, ServiceUrlNotAllowed, build_adapter, is_loopback_url
 from bot.config import Settings, describe
+from bot.exports import ExportShelf
 from bot.messenger import BotMessenger
 from bot.services import build_people_services
 from bot.teams_bot import TeamsBot
@@ -49,6 +50,7 @@ class Components:
     auth: CachingAuthentication
     bot: TeamsBot
     worker: OutboxWorker
+    exports: ExportShelf
 
 
 COMPONENTS = web.AppKey("components", Components)
@@ -76,6 +78,7 @@ async def bootstrap(
     if store is None:
         store = await TinyDbStore.open(settings.data_dir)
     doorbell = Doorbell()
+    exports = ExportShelf(settings.public_url)
     deps = Deps(
         school=settings.school,
         store=store,
@@ -84,6 +87,7 @@ async def bootstrap(
         doorbell=doorbell,
         calendar=people.calendar,
         notifier=people.notifier,
+        exports=exports,
     )
     features = build_features(deps)
     dialogs = Dialogs(
@@ -114,7 +118,7 @@ async def bootstrap(
         interval=worker_interval,
     )
     bot = TeamsBot(dialogs, on_activity=bot_messenger.remember)
-    return Components(settings, store, directory, dialogs, adapter, auth, bot, worker)
+    return Components(settings, store, directory, dialogs, adapter, auth, bot, worker, exports)
 
 
 async def _on_turn_error(context: TurnContext, error: Exception) -> None:
@@ -197,6 +201,7 @@ async def create_app(settings: Settings, **ports: Any) -> web.Application:
     app[COMPONENTS] = parts
     app.router.add_post("/api/messages", messages)
     app.router.add_get("/healthz", healthz)
+    app.router.add_get("/exports/{token}", parts.exports.handle)
 
     async def start_worker(app: web.Application) -> None:
         app[WORKER_TASK] = asyncio.create_task(parts.worker.run(), name="outbox")

@@ -65,6 +65,8 @@ class Settings:
     tenant_id: str = ""
     app_password: SecretStr = field(default_factory=lambda: SecretStr(""), repr=False)
     log_level: str = "INFO"
+    #: The address people reach this service at (for download links); https outside local mode.
+    public_url: str = "http://127.0.0.1:3978"
 
     @property
     def is_local(self) -> bool:
@@ -179,6 +181,13 @@ def load_settings(env: Mapping[str, str]) -> Settings:
     if log_level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
         problems.append(f"LOG_LEVEL: {log_level!r} is not DEBUG, INFO, WARNING or ERROR")
 
+    public_url = get("PUBLIC_BASE_URL") or f"http://{host}:{port}"
+    if mode is Mode.PRODUCTION and not public_url.startswith("https://"):
+        problems.append(
+            "PUBLIC_BASE_URL: required outside local mode, the https address of this service "
+            "(the host of the messaging endpoint), for download links"
+        )
+
     school_path = Path(get("SCHOOL_CONFIG") or DEFAULT_SCHOOL_CONFIG)
     directory_path = Path(get("LOCAL_DIRECTORY") or DEFAULT_LOCAL_DIRECTORY)
     school: SchoolPolicy | None = None
@@ -202,6 +211,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         tenant_id=tenant_id,
         app_password=SecretStr(password),
         log_level=log_level,
+        public_url=public_url.rstrip("/"),
     )
 
 

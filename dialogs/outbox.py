@@ -66,8 +66,10 @@ Renderer = Callable[[Record | None, Mapping[str, Any]], Awaitable[Outgoing | Non
 
 @dataclass(frozen=True, slots=True)
 class TimerResult:
-    """What a firing timer causes: messages, audit entries, and when to fire again (if ever)."""
+    """What a firing timer causes: record changes, messages, audit entries, and when to fire
+    again (if ever), all committed in one atomic change."""
 
+    records: Sequence[Record] = ()
     outbox: Sequence[Record] = ()
     audit: Sequence[AuditEvent] = ()
     again_at: datetime | None = None
@@ -134,9 +136,10 @@ def timer(name: str, subject: str, due_at: datetime) -> Record:
     )
 
 
-def channel_message_id(subject: str, channel: str) -> str:
-    """The id of the record that keeps a channel card's message id."""
-    return f"{subject}|{channel}"
+def channel_message_id(subject: str, channel: str, render: str) -> str:
+    """The id of the record that keeps a channel card's message id (one per subject, channel
+    and kind of card, so a request card and its task cards are updated separately)."""
+    return f"{subject}|{channel}|{render}"
 
 
 @dataclass(slots=True)
@@ -210,7 +213,9 @@ class OutboxWorker:
         result = TimerResult() if handler is None else await handler(subject, item, now)
         if result.again_at is None:
             change = Change(
-                records=result.outbox, audit=result.audit, deletes=[(TIMER, item.id, item.version)]
+                records=[*result.records, *result.outbox],
+                audit=result.audit,
+                deletes=[(TIMER, item.id, item.version)],
             )
         else:
             moved = Record(
@@ -219,7 +224,7 @@ class OutboxWorker:
                 item.version + 1,
                 {**item.data, "due_at": result.again_at.isoformat()},
             )
-            change = Change(records=[moved, *result.outbox], audit=result.audit)
+            change = Change(records=[moved, *result.records, *result.outbox], audit=result.audit)
         try:
             await self.store.commit(change)
         except VersionConflict:
@@ -246,14 +251,15 @@ class OutboxWorker:
                 message_id = await self.messenger.post(data["target"], outgoing)
                 keep = Record(
                     CHANNEL_MESSAGE,
-                    channel_message_id(data["subject"], data["target"]),
+                    channel_message_id(data["subject"], data["target"], data["render"]),
                     1,
                     {"message_id": message_id, "conversation": data["target"]},
                 )
                 await self._done(item, keep)
             elif delivery is Delivery.CHANNEL_UPDATE:
                 kept = await self.store.get(
-                    CHANNEL_MESSAGE, channel_message_id(data["subject"], data["target"])
+                    CHANNEL_MESSAGE,
+                    channel_message_id(data["subject"], data["target"], data["render"]),
                 )
                 if kept is not None:  # no post yet: the post will show the latest anyway
                     await self.messenger.update(data["target"], kept.data["message_id"], outgoing)

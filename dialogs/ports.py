@@ -288,3 +288,11 @@ class Notifier(Protocol):
             DeliveryFailed: not delivered; the caller retries through the outbox.
         """
         ...
+
+
+class Exports(Protocol):
+    """Short-lived downloads (CSV exports) for the person who asked for them."""
+
+    async def publish(self, filename: str, content: bytes, *, media_type: str) -> str:
+        """Make ``content`` downloadable for a short time; return the link to it."""
+        ...

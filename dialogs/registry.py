@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from dialogs.outbox import Doorbell, Renderer, TimerHandler
-from dialogs.ports import Calendar, Clock, Directory, Notifier, Store
+from dialogs.ports import Calendar, Clock, Directory, Exports, Notifier, Store
 from policy.actions import Verb
 from policy.school import SchoolPolicy
 
@@ -35,6 +35,8 @@ class Deps:
     calendar: Calendar | None = None
     #: Activity-feed notifications for urgent items (Graph; logged in local mode).
     notifier: Notifier | None = None
+    #: Short-lived download links for exports (CSV).
+    exports: Exports | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,9 +58,10 @@ class Feature:
 def build_features(deps: Deps) -> list[Feature]:
     """Every feature of the product, built over ``deps``."""
     features: list[Feature] = []
-    from dialogs import concern
+    from dialogs import concern, filter_request
 
     features.append(concern.feature(deps))
+    features.append(filter_request.feature(deps))
     from dialogs import video_call
 
     features.append(video_call.feature(deps))

@@ -36,7 +36,6 @@ class Verb(StrEnum):
     WORRY_SUBMIT = "worry.submit"
     # Filter exceptions (000 §4.1, 001 §7.3, 002 §3, 004 "Filtering")
     FILTER_SUBMIT = "filter.submit"
-    FILTER_OPEN = "filter.open"
     FILTER_APPROVE = "filter.approve"
     FILTER_REJECT = "filter.reject"
     FILTER_ASK = "filter.ask"
@@ -85,7 +84,6 @@ PERMISSIONS: dict[Verb, frozenset[Role]] = {
     Verb.FILTER_ANSWER: _STAFF,
     # Deciding: IT, and for sensitive topics the DSL, deputies or online safety lead; who may
     # decide a given request (and never their own) is checked against the request itself.
-    Verb.FILTER_OPEN: _FILTER_DECIDERS,
     Verb.FILTER_APPROVE: _FILTER_DECIDERS,
     Verb.FILTER_REJECT: _FILTER_DECIDERS,
     Verb.FILTER_ASK: _FILTER_DECIDERS,

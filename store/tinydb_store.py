@@ -97,8 +97,9 @@ def _open_tinydb(path: Path) -> TinyDB:
 class TinyDbStore:
     """The ``Store`` port on TinyDB files in one folder: ``await TinyDbStore.open(dir)``."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, *, read_only: bool = False) -> None:
         self._folder = folder
+        self._read_only = read_only
         self._lock = asyncio.Lock()
         self._dir_lock = DirectoryLock(folder)
         self._records: dict[str, TinyDB] = {}
@@ -115,16 +116,27 @@ class TinyDbStore:
     # ----- opening and recovery --------------------------------------------------------------
 
     @classmethod
-    async def open(cls, folder: Path) -> TinyDbStore:
+    async def open(cls, folder: Path, *, read_only: bool = False) -> TinyDbStore:
         """Open (creating if new) the store in ``folder``.
+
+        ``read_only`` opens it for reports while the bot runs: no lock is taken, nothing is
+        repaired or written, and every write raises ``StoreUnavailable``. Each file is read
+        whole (files are replaced atomically), so a report never sees half a write.
 
         Raises:
             StoreLocked: another process holds the folder.
             StoreCorrupted: a file is damaged or from newer code; nothing is started.
         """
-        store = cls(folder)
-        await asyncio.to_thread(store._open_sync)
+        store = cls(folder, read_only=read_only)
+        await asyncio.to_thread(store._open_read_only if read_only else store._open_sync)
         return store
+
+    def _open_read_only(self) -> None:
+        if not self._folder.is_dir():
+            raise StoreCorrupted(f"{self._folder} is not a bot data folder")
+        self._system = _open_tinydb(self._folder / "system.json")
+        for path in sorted((self._folder / "records").glob("*.json")):
+            self._open_kind(path.stem)
 
     def _open_sync(self) -> None:
         self._folder.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
@@ -223,6 +235,8 @@ class TinyDbStore:
     def _guarded(self, func: Callable[..., T], *args: Any) -> T:
         if self._system is None:
             raise StoreUnavailable("the store is closed")
+        if self._read_only and func in (self._commit_sync, self._next_sequence_sync):
+            raise StoreUnavailable("the store was opened read-only")
         if self._needs_replay:
             try:
                 self._apply(read_json(self._journal_path, None) or {})
@@ -420,7 +434,8 @@ class TinyDbStore:
         if self._audit_file is not None:
             self._audit_file.close()
             self._audit_file = None
-        self._dir_lock.release()
+        if not self._read_only:
+            self._dir_lock.release()
 
 
 def _record(kind: str, doc: dict[str, Any]) -> Record:

@@ -89,6 +89,7 @@ def test_a_managed_identity_needs_no_password(tmp_path: Path) -> None:
             "MicrosoftAppId": APP_ID,
             "MicrosoftAppTenantId": TENANT,
             "MicrosoftAppType": "UserAssignedMSI",
+            "PUBLIC_BASE_URL": "https://safety.oakfield.example",
             "BOT_DATA_DIR": str(tmp_path),
         }
     )
@@ -109,12 +110,26 @@ def test_the_app_password_never_appears_in_repr(tmp_path: Path) -> None:
             "MicrosoftAppId": APP_ID,
             "MicrosoftAppTenantId": TENANT,
             "MicrosoftAppPassword": "s3cret-Value~xyz",
+            "PUBLIC_BASE_URL": "https://safety.oakfield.example/",
             "BOT_DATA_DIR": str(tmp_path),
         }
     )
     assert "s3cret-Value~xyz" not in repr(settings)
     assert "s3cret-Value~xyz" not in str(settings)
     assert settings.app_password.get_secret_value() == "s3cret-Value~xyz"
+    assert settings.public_url == "https://safety.oakfield.example"
+
+
+def test_production_needs_the_public_https_address() -> None:
+    found = problems(
+        {
+            "MicrosoftAppId": APP_ID,
+            "MicrosoftAppTenantId": TENANT,
+            "MicrosoftAppPassword": "x",
+            "PUBLIC_BASE_URL": "http://insecure.example",
+        }
+    )
+    assert [p.split(":")[0] for p in found] == ["PUBLIC_BASE_URL"]
 
 
 BAD_SCHOOL = """

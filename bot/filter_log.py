@@ -1,0 +1,70 @@
+"""``python -m bot.filter_log``: the filtering change log as CSV, for governors' annual review.
+
+Reads the store without stopping the bot (read-only: no lock taken, nothing written) and
+writes every request, decision, application and re-block with who, what, why and when.
+
+    script/filter-log --out filter-log.csv [--since 2026-09-01]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+from datetime import date
+from pathlib import Path
+
+from bot.config import ConfigError, load_settings
+from dialogs.filter_request import KIND, decode, filter_log_csv
+from dialogs.ports import FixedClock, StoreError
+from dialogs.registry import Deps
+from graph.local_directory import LocalDirectory
+from store.tinydb_store import TinyDbStore
+
+log = logging.getLogger("bot.filter_log")
+
+
+async def export(data_dir: Path, since: date | None) -> tuple[str, int]:
+    """The log as CSV text, and how many requests it covers."""
+    settings = load_settings(os.environ)
+    store = await TinyDbStore.open(data_dir, read_only=True)
+    try:
+        requests = [decode(r) for r in await store.find(KIND)]
+    finally:
+        await store.close()
+    if since is not None:
+        requests = [r for r in requests if r.created_at.date() >= since]
+    deps = Deps(
+        school=settings.school,
+        store=store,
+        directory=LocalDirectory({}, ""),
+        clock=FixedClock(),
+    )
+    return filter_log_csv(requests, deps), len(requests)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command-line entry point; returns the exit status."""
+    logging.basicConfig(level="INFO", format="%(levelname)s %(message)s")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--out", type=Path, required=True, help="the CSV file to write")
+    parser.add_argument("--data-dir", type=Path, default=None, help="the bot's data folder")
+    parser.add_argument("--since", type=date.fromisoformat, default=None, help="YYYY-MM-DD")
+    args = parser.parse_args(argv)
+    data_dir = args.data_dir or Path(os.environ.get("BOT_DATA_DIR") or "data")
+    try:
+        text, count = asyncio.run(export(data_dir, args.since))
+    except (ConfigError, StoreError) as exc:
+        log.error("cannot export: %s", exc)
+        return 2
+    args.out.write_text(text, encoding="utf-8")
+    log.info("wrote %d requests to %s", count, args.out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

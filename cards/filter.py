@@ -1,0 +1,501 @@
+"""Cards for web-filter exception requests, their decisions, IT's tasks and the change log."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from microsoft_teams.cards import (
+    AdaptiveCard,
+    CardElement,
+    Choice,
+    ChoiceSetInput,
+    DateInput,
+    ExecuteAction,
+    OpenUrlAction,
+    ShowCardAction,
+    TextInput,
+)
+
+from cards.common import attention, card, execute, facts, heading, para, safe_text, school_time
+from policy.actions import Verb
+from policy.filtering import (
+    AUDIENCES,
+    BLOCKED_CATEGORIES,
+    STATUS_WORDS,
+    FilterRequest,
+    FilterStatus,
+)
+from policy.school import SchoolPolicy
+
+LIMITS = {"site": 2000, "audience_detail": 300, "reason": 1000, "topic": 200, "note": 500}
+
+
+def _day(value: date) -> str:
+    return f"{value:%a} {value.day} {value:%b %Y}"
+
+
+def _who_when(name: str, at: datetime, zone: ZoneInfo) -> str:
+    return f"{safe_text(name, limit=80)}, {school_time(at, zone)}"
+
+
+def audience_words(request: FilterRequest) -> str:
+    """Who needs access, in words."""
+    kind = AUDIENCES.get(request.audience, request.audience)
+    return f"{kind}: {request.audience_detail}" if request.audience_detail else kind
+
+
+def _yes_no(values: Mapping[str, str], field_id: str, label: str) -> ChoiceSetInput:
+    return ChoiceSetInput(
+        id=field_id,
+        label=label,
+        style="expanded",
+        is_required=True,
+        error_message="Answer yes or no.",
+        choices=[Choice(title="Yes", value="yes"), Choice(title="No", value="no")],
+        value=values.get(field_id) or None,
+    )
+
+
+def _problem(body: list[CardElement], problems: Mapping[str, str], field_id: str) -> None:
+    if field_id in problems:
+        body.append(attention(problems[field_id]))
+
+
+def filter_form(
+    school: SchoolPolicy,
+    *,
+    form_id: str,
+    values: Mapping[str, str] | None = None,
+    problems: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """The request form, with any problems shown next to their fields."""
+    values = values or {}
+    problems = problems or {}
+    longest = school.filtering.max_exception_days
+    body: list[CardElement] = [
+        heading("Request a web-filter change"),
+        para(
+            f"Ask IT to allow a blocked site for a period of study (up to {longest} days). "
+            "Some topics also need the DSL or online safety lead to agree.",
+        ),
+    ]
+    if problems:
+        body.append(attention("Please check the fields marked below. Nothing has been sent yet."))
+
+    def field(element: CardElement, field_id: str) -> None:
+        body.append(element)
+        _problem(body, problems, field_id)
+
+    field(
+        TextInput(
+            id="site",
+            label="Site (web address or domain)",
+            is_required=True,
+            error_message="Give the site.",
+            placeholder="example.org/topic",
+            max_length=LIMITS["site"],
+            value=values.get("site") or None,
+        ),
+        "site",
+    )
+    field(
+        ChoiceSetInput(
+            id="blocked_category",
+            label="What does the filter say it is? (if you know)",
+            style="compact",
+            choices=[Choice(title=t, value=v) for v, t in BLOCKED_CATEGORIES.items()],
+            value=values.get("blocked_category") or "unknown",
+        ),
+        "blocked_category",
+    )
+    field(
+        ChoiceSetInput(
+            id="audience",
+            label="Who needs access?",
+            style="compact",
+            is_required=True,
+            error_message="Say who needs access.",
+            choices=[Choice(title=t, value=v) for v, t in AUDIENCES.items()],
+            value=values.get("audience") or None,
+        ),
+        "audience",
+    )
+    field(
+        TextInput(
+            id="audience_detail",
+            label="Which class, year group or pupils?",
+            placeholder="e.g. 10B, Year 9, or the pupils' names",
+            max_length=LIMITS["audience_detail"],
+            value=values.get("audience_detail") or None,
+        ),
+        "audience_detail",
+    )
+    field(
+        TextInput(
+            id="reason",
+            label="Educational reason",
+            is_multiline=True,
+            is_required=True,
+            error_message="Give the educational reason.",
+            placeholder="What pupils will do with the site, and why it is needed.",
+            max_length=LIMITS["reason"],
+            value=values.get("reason") or None,
+        ),
+        "reason",
+    )
+    field(
+        TextInput(
+            id="topic",
+            label="Lesson or topic",
+            is_required=True,
+            error_message="Give the lesson or topic.",
+            max_length=LIMITS["topic"],
+            value=values.get("topic") or None,
+        ),
+        "topic",
+    )
+    field(
+        DateInput(
+            id="start",
+            label="From",
+            is_required=True,
+            error_message="Give the first day.",
+            value=values.get("start") or None,
+        ),
+        "start",
+    )
+    field(
+        DateInput(
+            id="end",
+            label="Until",
+            is_required=True,
+            error_message="Give the last day.",
+            value=values.get("end") or None,
+        ),
+        "end",
+    )
+    field(
+        _yes_no(values, "supervised", "Will the pupils be supervised while using it?"), "supervised"
+    )
+    field(
+        _yes_no(values, "age_appropriate", "Is the content appropriate for their age?"),
+        "age_appropriate",
+    )
+    submit = execute("Send to IT", Verb.FILTER_SUBMIT, style="positive", form=form_id)
+    return card(body, [submit, execute("Cancel", Verb.MENU)])
+
+
+def _summary(request: FilterRequest, zone: ZoneInfo) -> list[tuple[str, str]]:
+    return [
+        ("Site", safe_text(request.site, limit=300)),
+        ("Filter category", BLOCKED_CATEGORIES.get(request.blocked_category, "Not sure")),
+        ("Who", safe_text(audience_words(request), limit=200)),
+        ("Period", f"{_day(request.start)} to {_day(request.end)}"),
+        ("Status", STATUS_WORDS[request.status]),
+        (
+            "Requested",
+            _who_when(request.requester_name, request.created_at, zone),
+        ),
+    ]
+
+
+def request_received(request: FilterRequest, school: SchoolPolicy) -> dict[str, Any]:
+    """The requester's confirmation, with the reference."""
+    needs = (
+        "IT and the DSL or online safety lead (this topic needs both)"
+        if request.sensitive
+        else "IT"
+    )
+    return card(
+        [
+            heading(f"Sent: {request.ref}"),
+            para(f"Your request is with {needs}. You'll get a message when it is decided."),
+            facts(_summary(request, school.zone)),
+            para("Don't use the site with pupils until you are told it is allowed.", subtle=True),
+        ],
+        [execute("Back to the menu", Verb.MENU)],
+    )
+
+
+def request_refused(request: FilterRequest, why: str) -> dict[str, Any]:
+    """Said at once for a site that can never be unblocked."""
+    return card(
+        [
+            heading(f"Refused: {request.ref}"),
+            para(why),
+            para(
+                "This kind of content is never unblocked in school, whatever the reason. "
+                "The request has been logged and the DSL has been told.",
+            ),
+        ],
+        [execute("Back to the menu", Verb.MENU)],
+    )
+
+
+def _approvals(request: FilterRequest, zone: ZoneInfo) -> list[tuple[str, str]]:
+    rows: list[tuple[str, str]] = []
+    if request.sensitive:
+        rows.append(
+            (
+                "Reason approved by",
+                safe_text(request.reason_approval.by_name, limit=80)
+                if request.reason_approval
+                else "Waiting: DSL or online safety lead",
+            )
+        )
+    rows.append(
+        (
+            "Change approved by",
+            safe_text(request.change_approval.by_name, limit=80)
+            if request.change_approval
+            else "Waiting: IT",
+        )
+    )
+    if request.applied:
+        rows.append(
+            (
+                "Applied by",
+                _who_when(request.applied.by_name, request.applied.at, zone),
+            )
+        )
+    if request.reblocked:
+        rows.append(
+            (
+                "Re-blocked by",
+                _who_when(request.reblocked.by_name, request.reblocked.at, zone),
+            )
+        )
+    if request.decision_note:
+        rows.append(("Decision note", safe_text(request.decision_note, limit=LIMITS["note"])))
+    if request.question:
+        rows.append(("Question asked", safe_text(request.question, limit=LIMITS["note"])))
+    return rows
+
+
+def request_card(
+    request: FilterRequest, school: SchoolPolicy, *, version: int, note: str | None = None
+) -> dict[str, Any]:
+    """The request in the IT channel (and the DSL channel for sensitive topics)."""
+    ids: dict[str, str | int] = {"ref": request.ref, "ver": version}
+    body: list[CardElement] = []
+    if note:
+        body.append(para(note, subtle=True))
+    body += [
+        heading(f"{'Sensitive topic: ' if request.sensitive else ''}Filter request {request.ref}"),
+        facts(_summary(request, school.zone)),
+        para("Educational reason", emphasis=True),
+        para(safe_text(request.reason, limit=LIMITS["reason"])),
+        facts(
+            [
+                ("Lesson or topic", safe_text(request.topic, limit=LIMITS["topic"])),
+                ("Supervised", "Yes" if request.supervised else "No"),
+                ("Age-appropriate", "Yes" if request.age_appropriate else "No"),
+                *_approvals(request, school.zone),
+            ]
+        ),
+    ]
+    if request.sensitive:
+        body.append(
+            para(
+                "Sensitive topic: the DSL or online safety lead approves the reason and IT "
+                "approves the change: two different people.",
+                subtle=True,
+            )
+        )
+    actions: list[Any] = []
+    if request.is_open:
+        if request.status is FilterStatus.PENDING:
+            actions.append(execute("Approve", Verb.FILTER_APPROVE, style="positive", ids=ids))
+        actions.append(
+            _show(
+                "Reject",
+                [
+                    TextInput(
+                        id="note",
+                        label="Reason for rejecting",
+                        is_multiline=True,
+                        max_length=LIMITS["note"],
+                    )
+                ],
+                execute("Reject", Verb.FILTER_REJECT, style="destructive", ids=ids),
+            )
+        )
+        if request.status is FilterStatus.PENDING:
+            actions.append(
+                _show(
+                    "Ask for more information",
+                    [
+                        TextInput(
+                            id="note",
+                            label="Your question for the requester",
+                            is_multiline=True,
+                            max_length=LIMITS["note"],
+                        )
+                    ],
+                    execute("Ask", Verb.FILTER_ASK, ids=ids),
+                )
+            )
+    return card(body, actions)
+
+
+def _show(title: str, body: Sequence[CardElement], submit: ExecuteAction) -> ShowCardAction:
+    return ShowCardAction(title=title, card=AdaptiveCard(body=list(body), actions=[submit]))
+
+
+def apply_task(request: FilterRequest, *, version: int) -> dict[str, Any]:
+    """IT's task after approval, with a Done button that records who applied it."""
+    body: list[CardElement] = [
+        heading(
+            f"Apply: allow {safe_text(request.host, limit=200)} for "
+            f"{safe_text(audience_words(request), limit=200)} until {_day(request.end)}"
+        ),
+        para(
+            f"Request {request.ref} is approved. Add the exception in the filter, then press Done."
+        ),
+    ]
+    actions: list[Any] = []
+    if request.status is FilterStatus.APPROVED:
+        actions.append(
+            execute(
+                "Done: applied", Verb.FILTER_APPLIED, style="positive", ref=request.ref, ver=version
+            )
+        )
+    elif request.applied:
+        body.append(
+            para(f"Applied by {safe_text(request.applied.by_name, limit=80)}.", subtle=True)
+        )
+    elif request.status is FilterStatus.LAPSED:
+        body.append(para("The period ended before it was applied: nothing to do.", subtle=True))
+    return card(body, actions)
+
+
+def reblock_task(request: FilterRequest, *, version: int, overdue_days: int = 0) -> dict[str, Any]:
+    """IT's task when the period ends."""
+    body: list[CardElement] = [
+        heading(f"Re-block {safe_text(request.host, limit=200)} now"),
+        para(
+            f"The period for {request.ref} ended on {_day(request.end)}. "
+            "Remove the exception, then press Done."
+        ),
+    ]
+    if overdue_days:
+        body.append(attention(f"Overdue by {overdue_days} day{'s' if overdue_days != 1 else ''}."))
+    actions: list[Any] = []
+    if request.status in {FilterStatus.REBLOCK_DUE, FilterStatus.APPLIED}:
+        actions.append(
+            execute(
+                "Done: re-blocked",
+                Verb.FILTER_REBLOCKED,
+                style="positive",
+                ref=request.ref,
+                ver=version,
+            )
+        )
+    elif request.reblocked:
+        body.append(
+            para(f"Re-blocked by {safe_text(request.reblocked.by_name, limit=80)}.", subtle=True)
+        )
+    return card(body, actions)
+
+
+def question_card(request: FilterRequest, *, version: int) -> dict[str, Any]:
+    """1:1 to the requester: the deciders' question, with a box to answer it."""
+    return card(
+        [
+            heading(f"A question about your request {request.ref}"),
+            para(safe_text(request.question, limit=LIMITS["note"])),
+            TextInput(id="note", label="Your answer", is_multiline=True, max_length=LIMITS["note"]),
+        ],
+        [
+            execute(
+                "Send answer", Verb.FILTER_ANSWER, style="positive", ref=request.ref, ver=version
+            )
+        ],
+    )
+
+
+def decision_card(request: FilterRequest) -> dict[str, Any]:
+    """1:1 to the requester: what was decided (and exactly what was approved)."""
+    if request.status is FilterStatus.REJECTED:
+        return card(
+            [
+                heading(f"Not approved: {request.ref}"),
+                para(f"Reason: {safe_text(request.decision_note, limit=LIMITS['note'])}"),
+            ]
+        )
+    if request.status is FilterStatus.REBLOCKED:
+        return card(
+            [
+                heading(f"Access ended: {request.ref}"),
+                para(f"{safe_text(request.host, limit=200)} is blocked again."),
+            ]
+        )
+    if request.status is FilterStatus.APPLIED:
+        return card(
+            [
+                heading(f"Now allowed: {request.ref}"),
+                para(
+                    f"IT has allowed {safe_text(request.host, limit=200)} for "
+                    f"{safe_text(audience_words(request), limit=200)} until {_day(request.end)}."
+                ),
+                para("Supervise pupils while they use it.", subtle=True),
+            ]
+        )
+    return card(
+        [
+            heading(f"Approved: {request.ref}"),
+            para(
+                f"Approved: {safe_text(request.site, limit=300)} for "
+                f"{safe_text(audience_words(request), limit=200)}, from {_day(request.start)} "
+                f"until {_day(request.end)}."
+            ),
+            para("IT will apply it; you'll get a message when it is live."),
+        ]
+    )
+
+
+def never_unblockable_note(request: FilterRequest, why: str) -> dict[str, Any]:
+    """1:1 to the DSL: someone asked to unblock something that can never be unblocked."""
+    return card(
+        [
+            heading(f"Refused filter request {request.ref}"),
+            para(
+                f"{safe_text(request.requester_name, limit=80)} asked to unblock "
+                f"{safe_text(request.site, limit=300)}. It was refused at once: {why}"
+            ),
+            para("You may want to follow this up.", subtle=True),
+        ]
+    )
+
+
+def filter_log_card(
+    counts: Sequence[tuple[str, int]],
+    recent: Sequence[tuple[str, str, str, str]],
+    *,
+    download_url: str | None,
+) -> dict[str, Any]:
+    """The filtering change log summary: counts and the latest changes, and the CSV link."""
+    body: list[CardElement] = [
+        heading("Filtering change log"),
+        facts([(label, str(n)) for label, n in counts] or [("Requests", "0")]),
+    ]
+    if recent:
+        body.append(para("Latest changes", emphasis=True))
+        body.append(
+            facts(
+                [
+                    (when, safe_text(f"{ref}: {what} ({who})", limit=300))
+                    for when, ref, what, who in recent
+                ]
+            )
+        )
+    actions: list[Any] = []
+    if download_url:
+        actions.append(OpenUrlAction(title="Download the full log (CSV)", url=download_url))
+        body.append(para("The download link works for 10 minutes.", subtle=True))
+    else:
+        body.append(para("For the full log, run script/filter-log on the server.", subtle=True))
+    return card(body, actions)
