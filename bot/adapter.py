@@ -40,6 +40,28 @@ class ServiceUrlNotAllowed(PermissionError):
     """A reply would go to a service URL this deployment does not allow."""
 
 
+class ServiceUrls:
+    """Which Bot Connector service URLs this deployment talks to (both ways).
+
+    Local mode: loopback only. Production: the configured prefixes (Teams' own service URL by
+    default), so a forged activity cannot make the bot send a reply, with its credentials,
+    anywhere else.
+    """
+
+    def __init__(self, *, loopback_only: bool, prefixes: tuple[str, ...] = ()) -> None:
+        self._loopback_only = loopback_only
+        self._prefixes = tuple(p.lower() for p in prefixes)
+
+    def allowed(self, url: str | None) -> bool:
+        """Whether the bot may talk to ``url``."""
+        if not url:
+            return False
+        if self._loopback_only:
+            return is_loopback_url(url)
+        lowered = url.lower()
+        return any(lowered.startswith(prefix) for prefix in self._prefixes)
+
+
 def is_loopback_url(url: str | None) -> bool:
     """True for http(s) URLs whose host is localhost or a loopback address."""
     if not url:
@@ -93,9 +115,9 @@ class CachingConnectorFactory(ConnectorFactory):  # type: ignore[misc]
 class CachingAuthentication(BotFrameworkAuthentication):  # type: ignore[misc]
     """Delegates authentication to botbuilder, caching what it builds per turn."""
 
-    def __init__(self, inner: BotFrameworkAuthentication, *, loopback_only: bool) -> None:
+    def __init__(self, inner: BotFrameworkAuthentication, *, service_urls: ServiceUrls) -> None:
         self._inner = inner
-        self._loopback_only = loopback_only
+        self.service_urls = service_urls
         self._clients: dict[tuple[str, str, bool], ConnectorClient] = {}
         self._token_clients: dict[str, UserTokenClient] = {}
 
@@ -107,13 +129,14 @@ class CachingAuthentication(BotFrameworkAuthentication):  # type: ignore[misc]
         *,
         proactive: bool = False,
     ) -> ConnectorClient:
-        """The cached client for ``service_url``; refuses URLs this deployment does not allow.
+        """The cached client for ``service_url``; refuses URLs this deployment does not allow
+        (loopback only in local mode; the configured Teams service URLs in production).
 
         ``proactive`` clients make no HTTP retries of their own (msrest retries POSTs, which
         could post a card twice); the outbox retries them instead.
         """
-        if self._loopback_only and not is_loopback_url(service_url):
-            raise ServiceUrlNotAllowed("local mode replies only to loopback service URLs")
+        if not self.service_urls.allowed(service_url):
+            raise ServiceUrlNotAllowed("that service URL is not allowed for this deployment")
         key = (service_url.rstrip("/").lower(), audience or "", proactive)
         client = self._clients.get(key)
         if client is None:
@@ -174,6 +197,8 @@ def build_adapter(settings: Settings) -> tuple[CloudAdapter, CachingAuthenticati
     credentials = CachingCredentialFactory(ConfigurationServiceClientCredentialFactory(config))
     auth = CachingAuthentication(
         ConfigurationBotFrameworkAuthentication(config, credentials_factory=credentials),
-        loopback_only=settings.is_local,
+        service_urls=ServiceUrls(
+            loopback_only=settings.is_local, prefixes=settings.allowed_service_urls
+        ),
     )
     return CloudAdapter(auth), auth

@@ -21,11 +21,13 @@ from botbuilder.core import TurnContext
 from botbuilder.integration.aiohttp import CloudAdapter
 from botbuilder.schema import Activity
 
-from bot.adapter import CachingAuthentication, ServiceUrlNotAllowed, build_adapter, is_loopback_url
+from bot.adapter import CachingAuthentication, ServiceUrlNotAllowed, build_adapter
+from bot.auth import AuthUnavailable, Rejected, authenticate, warm_keys
+from bot.auth import install as install_auth
 from bot.config import Settings, describe
 from bot.exports import ExportShelf
 from bot.messenger import BotMessenger
-from bot.services import build_people_services
+from bot.services import PeopleServices, build_people_services
 from bot.teams_bot import TeamsBot
 from dialogs.outbox import Doorbell, OutboxWorker
 from dialogs.ports import Clock, Directory, Messenger, Store, SystemClock
@@ -51,10 +53,14 @@ class Components:
     bot: TeamsBot
     worker: OutboxWorker
     exports: ExportShelf
+    tenant_id: str
+    #: Directory, calendar and notifier with their background checks (Graph in production).
+    people: PeopleServices | None = None
 
 
 COMPONENTS = web.AppKey("components", Components)
 WORKER_TASK = web.AppKey("worker_task", asyncio.Task)
+KEYS_TASK = web.AppKey("keys_task", asyncio.Task)
 
 
 async def bootstrap(
@@ -97,6 +103,7 @@ async def bootstrap(
         clock=deps.clock,
         features=features,
     )
+    install_auth(settings.openid_metadata_url)
     adapter, auth = build_adapter(settings)
     adapter.on_turn_error = _on_turn_error
     bot_messenger = BotMessenger(
@@ -118,7 +125,19 @@ async def bootstrap(
         interval=worker_interval,
     )
     bot = TeamsBot(dialogs, on_activity=bot_messenger.remember)
-    return Components(settings, store, directory, dialogs, adapter, auth, bot, worker, exports)
+    return Components(
+        settings,
+        store,
+        directory,
+        dialogs,
+        adapter,
+        auth,
+        bot,
+        worker,
+        exports,
+        people.tenant_id.lower(),
+        people=people,
+    )
 
 
 async def _on_turn_error(context: TurnContext, error: Exception) -> None:
@@ -140,6 +159,16 @@ async def _on_turn_error(context: TurnContext, error: Exception) -> None:
         log.error("could not tell the sender about the failure: %s", again.__class__.__name__)
 
 
+def tenant_of(activity: Activity) -> str | None:
+    """The tenant Teams says the activity comes from (channel data, else the conversation)."""
+    channel_data = activity.channel_data if isinstance(activity.channel_data, dict) else {}
+    tenant = channel_data.get("tenant")
+    if isinstance(tenant, dict) and isinstance(tenant.get("id"), str):
+        return str(tenant["id"]).lower()
+    conversation_tenant = getattr(activity.conversation, "tenant_id", None)
+    return str(conversation_tenant).lower() if conversation_tenant else None
+
+
 def _bad_request(reason: str, status: int = 400) -> web.Response:
     return web.json_response({"error": reason}, status=status)
 
@@ -159,16 +188,28 @@ async def messages(request: web.Request) -> web.StreamResponse:
         activity = Activity().deserialize(body)
     except Exception:  # noqa: BLE001 (msrest raises many kinds for malformed input)
         return _bad_request("body is not an activity")
-    if parts.settings.is_local and not is_loopback_url(activity.service_url):
-        return _bad_request("local mode accepts loopback service URLs only", 403)
-    auth_header = request.headers.get("Authorization", "")
+    # Authenticate before anything else runs: every failure is a 401, never a 500.
     try:
-        response = await parts.adapter.process_activity(auth_header, activity, parts.bot.on_turn)
+        identity = await authenticate(
+            parts.auth, activity, request.headers.get("Authorization", "")
+        )
+    except Rejected as exc:
+        log.warning("auth_rejected: %s (activity %s)", exc, activity.id)
+        return _bad_request("unauthorized", 401)
+    except AuthUnavailable:
+        log.error("auth_unavailable: signing keys could not be fetched (activity %s)", activity.id)
+        return _bad_request("authentication is unavailable, try again", 503)
+    if not parts.auth.service_urls.allowed(activity.service_url):
+        log.warning("service_url_rejected (activity %s)", activity.id)
+        return _bad_request("service URL not allowed", 403)
+    if tenant_of(activity) != parts.tenant_id:
+        # Other tenants can message any bot: no reply, no side effect, one log line.
+        log.warning("tenant_rejected (activity %s)", activity.id)
+        return _bad_request("this bot serves another organisation", 403)
+    try:
+        response = await parts.adapter.process_activity(identity, activity, parts.bot.on_turn)
     except ServiceUrlNotAllowed:
         return _bad_request("service URL not allowed", 403)
-    except PermissionError:
-        log.warning("auth_rejected (activity %s)", activity.id)
-        return _bad_request("unauthorized", 401)
     if response is not None:
         return web.json_response(data=response.body, status=response.status)
     return web.Response(status=201)
@@ -185,6 +226,7 @@ async def healthz(request: web.Request) -> web.Response:
             "mode": parts.settings.mode.value,
             "school": parts.settings.school.name,
             "store": {"audit_chain": audit},
+            "people": parts.people.health() if parts.people is not None else None,
             "outbox": {
                 "pending": parts.worker.status.pending,
                 "oldest_pending_seconds": round(parts.worker.status.oldest_pending_seconds),
@@ -205,13 +247,17 @@ async def create_app(settings: Settings, **ports: Any) -> web.Application:
 
     async def start_worker(app: web.Application) -> None:
         app[WORKER_TASK] = asyncio.create_task(parts.worker.run(), name="outbox")
+        if not settings.is_local:
+            # Off the event loop and bounded: start-up never waits on Microsoft's key endpoint.
+            app[KEYS_TASK] = asyncio.create_task(warm_keys(), name="signing-keys")
 
     async def close(app: web.Application) -> None:
-        task = app.get(WORKER_TASK)
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        for key in (WORKER_TASK, KEYS_TASK):
+            task = app.get(key)
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         try:
             await parts.auth.close()
         finally:
@@ -219,6 +265,19 @@ async def create_app(settings: Settings, **ports: Any) -> web.Application:
 
     app.on_startup.append(start_worker)
     app.on_cleanup.append(close)
+
+    # Graph: the safeguarding-team check runs in the background (start-up never waits on
+    # Graph); /healthz shows its result. The Graph client and credential close last.
+    async def start_people(app: web.Application) -> None:
+        if parts.people is not None:
+            parts.people.start()
+
+    async def close_people(app: web.Application) -> None:
+        if parts.people is not None:
+            await parts.people.close()
+
+    app.on_startup.append(start_people)
+    app.on_cleanup.append(close_people)
     log.info("bot ready: %s", describe(settings))
     if settings.is_local:
         log.warning(

@@ -11,7 +11,7 @@ from __future__ import annotations
 import ipaddress
 import tomllib
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -42,6 +42,13 @@ class Mode(StrEnum):
     PRODUCTION = "production"
 
 
+class DirectorySource(StrEnum):
+    """Where people and roles come from."""
+
+    GRAPH = "graph"
+    FILE = "file"
+
+
 class AppType(StrEnum):
     """How the bot proves who it is to the Bot Connector."""
 
@@ -67,6 +74,23 @@ class Settings:
     log_level: str = "INFO"
     #: The address people reach this service at (for download links); https outside local mode.
     public_url: str = "http://127.0.0.1:3978"
+    #: Service URL prefixes the bot exchanges activities with (production; local: loopback).
+    allowed_service_urls: tuple[str, ...] = ("https://smba.trafficmanager.net/",)
+    #: Bot Framework OpenID metadata (only for sovereign clouds or the offline auth tests).
+    openid_metadata_url: str | None = None
+    # -- Microsoft Graph (who is who, the safeguarding team, alerts, meetings) -------------------
+    #: Where people and roles come from: "graph" (production default) or "file" (local mode).
+    directory_source: DirectorySource = DirectorySource.FILE
+    #: A certificate (PEM with its private key) for Graph instead of the client secret.
+    graph_certificate_path: Path | None = None
+    #: The Teams app's manifest id (``TEAMS_APP_ID``, else the bot's app id).
+    teams_app_id: str = ""
+    #: The app's id in the tenant app catalog, so the bot can add itself to the safeguarding team.
+    teams_app_catalog_id: str = ""
+    #: Seconds a person's roles are used before Graph is asked again.
+    directory_cache_seconds: int = 600
+    #: The school's mail domains (besides each organiser's own), to spot external meeting guests.
+    school_mail_domains: tuple[str, ...] = ()
 
     @property
     def is_local(self) -> bool:
@@ -188,6 +212,20 @@ def load_settings(env: Mapping[str, str]) -> Settings:
             "(the host of the messaging endpoint), for download links"
         )
 
+    allowed_urls = tuple(
+        u.strip()
+        for u in get("ALLOWED_SERVICE_URLS", "https://smba.trafficmanager.net/").split(",")
+        if u.strip()
+    )
+    for url in allowed_urls:
+        if not url.startswith(
+            ("https://", "http://127.0.0.1", "http://localhost")
+        ) or not url.endswith("/"):
+            problems.append(f"ALLOWED_SERVICE_URLS: {url!r} must be an https:// prefix ending in /")
+    metadata_url = get("BOT_OPENID_METADATA_URL") or None
+
+    graph = _graph_settings(get, mode, app_id, app_type, problems)
+
     school_path = Path(get("SCHOOL_CONFIG") or DEFAULT_SCHOOL_CONFIG)
     directory_path = Path(get("LOCAL_DIRECTORY") or DEFAULT_LOCAL_DIRECTORY)
     school: SchoolPolicy | None = None
@@ -212,7 +250,65 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         app_password=SecretStr(password),
         log_level=log_level,
         public_url=public_url.rstrip("/"),
+        allowed_service_urls=allowed_urls,
+        openid_metadata_url=metadata_url,
+        **graph,
     )
+
+
+def _graph_settings(
+    get: Callable[..., str],
+    mode: Mode,
+    app_id: str,
+    app_type: AppType | None,
+    problems: list[str],
+) -> dict[str, Any]:
+    """The Microsoft Graph settings (see ``Settings``); problems are added to ``problems``."""
+    default_source = DirectorySource.FILE if mode is Mode.LOCAL else DirectorySource.GRAPH
+    raw_source = get("DIRECTORY", default_source).lower()
+    source = default_source
+    try:
+        source = DirectorySource(raw_source)
+    except ValueError:
+        problems.append(f"DIRECTORY: {raw_source!r} is not 'graph' or 'file'")
+    if mode is Mode.LOCAL and source is DirectorySource.GRAPH:
+        problems.append("DIRECTORY: local mode has no app identity, so it cannot use Graph")
+    certificate: Path | None = None
+    if raw_certificate := get("GRAPH_CERTIFICATE_PATH"):
+        certificate = Path(raw_certificate)
+        if app_type is AppType.USER_ASSIGNED_MSI:
+            problems.append(
+                "GRAPH_CERTIFICATE_PATH: a managed identity (UserAssignedMSI) uses no "
+                "certificate; unset it"
+            )
+        elif not certificate.is_file():
+            problems.append(f"GRAPH_CERTIFICATE_PATH: {certificate} is not a file")
+    teams_app_id = get("TEAMS_APP_ID") or app_id
+    if teams_app_id and not _is_guid(teams_app_id):
+        problems.append(f"TEAMS_APP_ID: {teams_app_id!r} is not a GUID")
+    catalog_id = get("TEAMS_APP_CATALOG_ID")
+    if catalog_id and not _is_guid(catalog_id):
+        problems.append(f"TEAMS_APP_CATALOG_ID: {catalog_id!r} is not a GUID")
+    raw_cache = get("DIRECTORY_CACHE_SECONDS", "600")
+    cache = 600
+    if raw_cache.isdigit() and 0 <= int(raw_cache) <= 86400:
+        cache = int(raw_cache)
+    else:
+        problems.append(f"DIRECTORY_CACHE_SECONDS: {raw_cache!r} is not 0-86400 seconds")
+    domains = tuple(
+        d.strip().lower().lstrip("@") for d in get("SCHOOL_MAIL_DOMAINS").split(",") if d.strip()
+    )
+    for domain in domains:
+        if "." not in domain or "/" in domain or " " in domain:
+            problems.append(f"SCHOOL_MAIL_DOMAINS: {domain!r} is not a mail domain")
+    return {
+        "directory_source": source,
+        "graph_certificate_path": certificate,
+        "teams_app_id": teams_app_id.lower(),
+        "teams_app_catalog_id": catalog_id.lower(),
+        "directory_cache_seconds": cache,
+        "school_mail_domains": domains,
+    }
 
 
 def describe(settings: Settings) -> dict[str, Any]:
