@@ -33,6 +33,7 @@ from tests.support import PUPIL, TEACHER, FakeConnector, card_action, card_texts
 APP_ID = "0b1c2d3e-4f50-4617-8293-a4b5c6d7e8f9"
 TENANT = "5c400000-0000-4000-8000-000000000000"
 ISSUER = "https://api.botframework.com"
+OTHER_APP = "11111111-2222-4333-8444-555555555555"
 
 
 def new_key() -> rsa.RSAPrivateKey:
@@ -267,7 +268,7 @@ async def test_a2_every_bad_token_is_a_401_and_no_handler_runs(
         "basic": "Basic dXNlcjpwYXNz",
         "expired more than 300 s ago": f"Bearer {token(signing_key, url, exp=now - 301)}",
         "not valid yet": f"Bearer {token(signing_key, url, nbf=now + 600)}",
-        "wrong audience": f"Bearer {token(signing_key, url, aud='11111111-2222-4333-8444-555555555555')}",
+        "wrong audience": f"Bearer {token(signing_key, url, aud=OTHER_APP)}",
         "missing audience": f"Bearer {token(signing_key, url, aud=None)}",
         "wrong issuer": f"Bearer {token(signing_key, url, iss='https://evil.example')}",
         "missing issuer": f"Bearer {token(signing_key, url, iss=None)}",
@@ -351,7 +352,8 @@ async def test_a4_an_unreachable_key_endpoint_never_freezes_the_server(
     finally:
         await server.close()
     print(
-        f"\nhealth answered in {health_seconds:.3f}s; the request failed after {request_seconds:.1f}s"
+        f"\nhealth answered in {health_seconds:.3f}s; "
+        f"the request failed after {request_seconds:.1f}s"
     )
     assert health_seconds < 1.0
     assert status == 503
