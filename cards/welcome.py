@@ -66,7 +66,7 @@ def welcome_card(
         body += [
             heading(f"Hi {_first_name(person)}"),
             para(
-                "You can tell us if something online worried you or made you feel unsafe. "
+                "You can tell us if something online worried you. "
                 "The people who keep pupils safe at school will read it."
             ),
         ]
@@ -88,7 +88,7 @@ def help_card(person: Person, *, school_name: str) -> dict[str, Any]:
             heading("Getting help"),
             para("If you are in danger now, tell an adult near you or call 999."),
             para("You can talk to any adult you trust at school."),
-            para("Childline: call 0800 1111 or go to childline.org.uk. It is free."),
+            para("Childline is free. Call 0800 1111 or go to childline.org.uk."),
             para("Worried about someone you talk to online? Use Click CEOP at ceop.police.uk."),
         ]
         return card(body, [execute("Back", Verb.MENU)])
@@ -171,4 +171,4 @@ def not_ready_card(person: Person) -> dict[str, Any]:
 
 def private_chat_only_card() -> dict[str, Any]:
     """Said in a group chat or channel: reveals nothing, points to the private chat."""
-    return card([para("You can message me privately: open a chat with me to get started.")])
+    return card([para("Message me in a private chat to get started.")])

@@ -16,6 +16,7 @@ from enum import StrEnum
 from typing import Any
 
 from cards.common import PAYLOAD_VERSION
+from cards.pupil import ATTACHMENT_NOT_SAVED
 from cards.welcome import (
     help_card,
     no_access_card,
@@ -134,7 +135,10 @@ class Dialogs:
         if attachments:
             # Never downloaded, never stored: only the fact that something was refused is kept.
             await self._audit(person, "attachment", "", f"refused: {attachments} not accepted")
-            replies.append(Reply(text=ATTACHMENT_REFUSED))
+            # Pupils get kind words of their own (pupil report issue); staff get the rule.
+            replies.append(
+                Reply(text=ATTACHMENT_NOT_SAVED if person.is_pupil else ATTACHMENT_REFUSED)
+            )
         lowered = " ".join(text.lower().split())
         words = lowered.split()
         candidates = (
@@ -144,6 +148,9 @@ class Dialogs:
         )
         candidates += [v for pattern, v in self._phrases if pattern.search(lowered)]
         verb = next((v for v in candidates if may(person, v)), None)
+        if verb is None and candidates and person.is_pupil:
+            # A pupil typing a staff command: refused kindly (the menu) and audited.
+            await self._audit(person, candidates[0].value, "", "refused: role does not allow it")
         if verb is None:
             note = "Here is what I can do." if words else None
             replies.append(await self._menu(ActionContext(person, turn), note=note))

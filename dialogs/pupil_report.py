@@ -1,0 +1,418 @@
+"""Pupils tell us about a worry through a restricted, child-friendly card (pupil report issue).
+
+Authorisation has already happened in ``Dialogs``: only a pupil reaches these handlers
+(``policy.actions.PUPIL_VERBS``), and only in a personal chat (anywhere else a pupil gets the
+private-chat card). The handlers check the scope again because a crafted invoke can say anything.
+
+A pupil report is a ``Concern`` with ``source=PUPIL`` and goes exactly where a staff concern of
+its category goes (``policy.concerns.route``), reusing the concern feature's outbox messages,
+reminder timer and handling (``dialogs.concern``). It is saved, with its outbox messages, its
+reminder timer and its audit entry, in one atomic change before the pupil is told "sent", and a
+form id makes a double tap or a Teams retry one report.
+
+What kind of thing happened -> category (the choices are open and non-leading, so the category
+is the least the pupil's choice tells us; the DSL reads the choice and the pupil's words when
+opening the report, and "not safe" or "not sure" makes any of them urgent, 001 §8, 000 §12.2):
+
+- "Someone was mean to me online" -> cyberbullying (Conduct).
+- "I saw something that upset me" -> other: the question does not say what it was (hateful,
+  violent, sexual, extremist…), and guessing would be leading and could misroute it (a
+  filtering-breach category would also post to the IT channel).
+- "Someone I don't know got in touch with me" -> other, not grooming. Contact from a stranger
+  is a Contact risk, but most such reports (game chat, spam, friend requests) are not grooming;
+  filing every one as "online sexual abuse, exploitation or grooming" would put that label on a
+  child's safeguarding record before anyone has read it, and would page the DSL and every deputy
+  for each one (alert fatigue). It still reaches the DSL channel at once, the DSL sees the
+  pupil's choice on opening, and it becomes urgent when the pupil is not safe or not sure.
+- "Someone asked me for photos, or to do things I didn't want to" -> grooming (urgent): being
+  asked for images or pressed to do things is coercion/exploitation by whoever asked, adult or
+  peer. Not "nude imagery", which presumes an image exists and was shared by an under-18; we
+  must not presume that or ask about it. Grooming carries the never-view-or-save images rule and
+  the police/CEOP checklist for the DSL.
+- "Something else" -> other.
+
+A burst from one pupil is never dropped: every report is its own concern (own reference, audit
+entry, reminder timer and, when urgent, its own 1:1 alerts to the DSL and deputies). Only the
+channel card is grouped: a report made within ``GROUP_WINDOW`` of a first report that is still
+new (not yet acknowledged), is no less urgent than it, and has room (``GROUP_LIMIT``) does not
+post a new channel card but updates the first report's card, which then says "N more reports
+from this pupil" and has an Open button for each. An urgent report is never folded into a
+routine card, and nothing is grouped onto a card someone has already acknowledged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from cards.pupil import (
+    LIMITS,
+    NOT_SENT,
+    PROBLEMS,
+    SAFE_CHOICES,
+    WORRY_KINDS,
+    kind_words,
+    pupil_channel_card,
+    worry_card,
+    worry_sent_card,
+)
+from cards.welcome import private_chat_only_card
+from dialogs.concern import KIND, UNACKNOWLEDGED, ConcernHandlers, decode, encode, subject_of
+from dialogs.outbox import Delivery, message, timer
+from dialogs.ports import (
+    Change,
+    DuplicateRequest,
+    Outgoing,
+    Record,
+    StoreUnavailable,
+    VersionConflict,
+)
+from dialogs.registry import Deps, Feature
+from dialogs.service import ActionContext, Reply, Scope
+from policy.actions import Verb
+from policy.audit import AuditEvent
+from policy.categories import Category
+from policy.concerns import YEAR_GROUPS, Concern, ConcernStatus, RiskAnswer, Source, is_urgent
+from policy.roles import Person
+from policy.school import SchoolPolicy
+from policy.school_calendar import add_school_days
+
+log = logging.getLogger(__name__)
+
+#: The render name of a pupil report's DSL channel card (posts and updates).
+PUPIL_CHANNEL = "pupil.channel"
+#: One record per pupil: the report whose channel card their repeats are grouped on.
+BURST_KIND = "pupil_burst"
+#: One record per grouped first report: the later reports shown on its card, oldest first.
+GROUP_KIND = "pupil_group"
+#: Repeats within this time of the first report are grouped on its card.
+GROUP_WINDOW = timedelta(minutes=10)
+#: At most this many later reports on one card (so each keeps an Open button); then a new card.
+GROUP_LIMIT = 24
+
+#: What kind of thing happened -> category id (see the module docstring for why).
+KIND_TO_CATEGORY: dict[str, str] = {
+    "unkind": "cyberbullying",
+    "upset": "other",
+    "stranger": "other",
+    "asked": "grooming",
+    "other": "other",
+}
+#: "Are you safe right now?" -> "is a child at immediate risk?".
+SAFE_TO_RISK: dict[str, RiskAnswer] = {
+    "yes": RiskAnswer.NO,
+    "no": RiskAnswer.YES,
+    "not_sure": RiskAnswer.NOT_SURE,
+}
+NO_WORDS = "(no words given)"
+_FORM_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+_YEAR_NUMBER = re.compile(r"(?:year|yr|y)?\s*(\d{1,2})", re.IGNORECASE)
+
+
+def _text(data: Mapping[str, Any], key: str) -> str:
+    value = data.get(key)
+    return value.strip() if isinstance(value, str) else ""
+
+
+def validate_worry(data: Mapping[str, Any]) -> tuple[dict[str, str], dict[str, str]]:
+    """Check a submitted worry. Returns (cleaned values, kind problems by field id).
+
+    The card marks the questions, but a crafted invoke can send anything, so every rule is
+    checked here: the kind of thing from the fixed list, an answer to "Are you safe right now?",
+    the pupil's words at most 2000 characters and the adult's name at most 100 (both optional).
+    """
+    values = {key: _text(data, key) for key in ("kind", "words", "safe", "adult")}
+    problems: dict[str, str] = {}
+    if values["kind"] not in WORRY_KINDS:
+        problems["kind"] = PROBLEMS["kind"]
+        values["kind"] = ""
+    if values["safe"] not in SAFE_CHOICES:
+        problems["safe"] = PROBLEMS["safe"]
+        values["safe"] = ""
+    for key, limit in LIMITS.items():
+        if len(values[key]) > limit:
+            problems[key] = PROBLEMS[key]
+    return values, problems
+
+
+def year_group_of(person: Person) -> str:
+    """The pupil's year group from the directory, as the concern records write it, or
+    "Not known" (never free directory text in the channel card)."""
+    raw = " ".join((person.year_group or "").split())
+    if raw in YEAR_GROUPS:
+        return raw
+    number = _YEAR_NUMBER.fullmatch(raw)
+    if number and f"Year {int(number.group(1))}" in YEAR_GROUPS:
+        return f"Year {int(number.group(1))}"
+    return "Not known"
+
+
+def what_happened(kind: str, words: str) -> str:
+    """The record's "what happened": the pupil's choice and their own words, unchanged."""
+    return f"The pupil chose: “{kind_words(kind)}”. In their own words: {words or NO_WORDS}"
+
+
+def reminder_due(school: SchoolPolicy, concern: Concern, from_time: datetime) -> datetime:
+    """When an unacknowledged concern is chased: the same rule as staff concerns (urgent after
+    ``urgent_unacknowledged_minutes``, others after ``routine_unacknowledged_school_days``)."""
+    if concern.urgent:
+        return from_time + timedelta(minutes=school.escalation.urgent_unacknowledged_minutes)
+    return add_school_days(from_time, school.escalation.routine_unacknowledged_school_days, school)
+
+
+@dataclass(frozen=True, slots=True)
+class _Group:
+    """The first report a new one is grouped with, and the records to write for it."""
+
+    leader: str
+    records: tuple[Record, ...]
+
+
+class PupilReports:
+    """The pupil report feature's handlers and its channel-card renderer.
+
+    Reuses the concern feature (``ConcernHandlers``) by composition for the outbox messages a
+    new concern owes; everything after saving (alerts, reminders, handling) is the concern
+    feature's own.
+    """
+
+    def __init__(self, deps: Deps, concerns: ConcernHandlers | None = None) -> None:
+        self._deps = deps
+        self._school = deps.school
+        self._store = deps.store
+        self._clock = deps.clock
+        self._concerns = concerns or ConcernHandlers(deps)
+        # One save at a time: grouping reads, then writes, the pupil's burst record. The record
+        # versions keep it right across processes too; the lock keeps a burst from colliding.
+        self._lock = asyncio.Lock()
+
+    # ----- the card -----------------------------------------------------------------------------
+
+    async def start(self, ctx: ActionContext) -> Reply:
+        """Show the worry card (personal chat only)."""
+        if ctx.turn.scope is not Scope.PERSONAL:
+            return Reply(card=private_chat_only_card())
+        return Reply(card=worry_card(uuid.uuid4().hex))
+
+    async def submit(self, ctx: ActionContext) -> Reply:
+        """Validate, save (concern + outbox + reminder + audit, atomically), then say "sent".
+
+        Problems show the card again with kind words and nothing sent; a form already sent
+        (double tap, Teams retry) shows "sent" again without a second report; if the store
+        fails, the pupil is told it was NOT sent and what to do now.
+        """
+        if ctx.turn.scope is not Scope.PERSONAL:
+            return Reply(card=private_chat_only_card())
+        form_id = _text(ctx.data, "form")
+        if not _FORM_ID.fullmatch(form_id):
+            return Reply(card=worry_card(uuid.uuid4().hex))
+        key = f"worry.form:{ctx.person.id}:{form_id}"
+        values, problems = validate_worry(ctx.data)
+        try:
+            async with self._lock:
+                already = await self._store.deduped(key)
+                if already:
+                    return await self._confirm_existing(already, form_id)
+                if problems:
+                    return Reply(card=worry_card(form_id, values, problems))
+                concern, leader = await self._save(ctx.person, values, key)
+        except DuplicateRequest as dup:
+            return await self._confirm_existing(dup.refs, form_id)
+        except StoreUnavailable:
+            log.error("a pupil report could not be saved (store unavailable)")
+            return Reply(card=worry_card(form_id, values, {"form": NOT_SENT}))
+        self._deps.doorbell.ring()
+        log.info(
+            "pupil report %s saved (urgent=%s, grouped on %s)",
+            concern.ref,
+            concern.urgent,
+            leader or "its own card",
+        )
+        return Reply(card=worry_sent_card(concern.immediate_risk))
+
+    async def _confirm_existing(self, refs: tuple[str, ...], form_id: str) -> Reply:
+        ref = next((r for r in refs if r.startswith(f"{KIND}:")), "")
+        record = await self._store.get(KIND, ref.partition(":")[2]) if ref else None
+        if record is None:
+            return Reply(card=worry_card(form_id))
+        return Reply(card=worry_sent_card(decode(record).immediate_risk))
+
+    def _category(self, category_id: str) -> Category:
+        category = self._school.category(category_id) or self._school.category("other")
+        assert category is not None  # the school policy always has "other"
+        return category
+
+    # ----- saving and grouping ------------------------------------------------------------------
+
+    async def _save(
+        self, person: Person, values: dict[str, str], key: str
+    ) -> tuple[Concern, str | None]:
+        now = self._clock.now()
+        year = now.astimezone(self._school.zone).year
+        number = await self._store.next_sequence(f"OSC-{year}")
+        category = self._category(KIND_TO_CATEGORY[values["kind"]])
+        risk = SAFE_TO_RISK[values["safe"]]
+        concern = Concern(
+            ref=f"OSC-{year}-{number:04d}",
+            source=Source.PUPIL,
+            category=category.id,
+            urgent=is_urgent(category, risk),
+            reporter_id=person.id,
+            reporter_name=person.name,
+            created_at=now,
+            year_group=year_group_of(person),
+            involved=person.name,
+            what_happened=what_happened(values["kind"], values["words"]),
+            immediate_risk=risk,
+            trusted_adult=values["adult"],
+        ).with_event(person, now, "reported", "Reported by the pupil")
+        subject = subject_of(concern.ref)
+        # The concern's record version is new (1), so a conflict can only come from the burst
+        # records: decide the grouping again. The last try saves it on a card of its own.
+        for attempt in range(3):
+            group = None if attempt == 2 else await self._group_for(person, concern, now)
+            records = [
+                Record(KIND, concern.ref, 1, encode(concern)),
+                *self._messages(concern, category, now, group.leader if group else None),
+                timer(UNACKNOWLEDGED, subject, reminder_due(self._school, concern, now)),
+                *(group.records if group else ()),
+            ]
+            try:
+                await self._store.commit(
+                    Change(
+                        records=records,
+                        audit=[AuditEvent(person.id, "worry.report", subject, "ok", now)],
+                        dedupe_key=key,
+                    )
+                )
+            except VersionConflict:
+                continue
+            grouped_on = group.leader if group and group.leader != concern.ref else None
+            return concern, grouped_on
+        raise StoreUnavailable("the report could not be saved after three tries")
+
+    async def _group_for(self, person: Person, concern: Concern, now: datetime) -> _Group:
+        """The grouping for a new report: on an earlier report's card, or the first of a new
+        group (then ``leader`` is its own reference)."""
+        burst = await self._store.get(BURST_KIND, person.id)
+        version = burst.version + 1 if burst else 1
+        leader = await self._open_group(burst, concern, now)
+        if leader is None:
+            start = Record(
+                BURST_KIND,
+                person.id,
+                version,
+                {
+                    "leader": concern.ref,
+                    "since": now.isoformat(),
+                    "urgent": concern.urgent,
+                    "count": 0,
+                },
+            )
+            return _Group(concern.ref, (start,))
+        assert burst is not None
+        group = await self._store.get(GROUP_KIND, leader)
+        followers = list(group.data["followers"]) if group else []
+        moved = Record(BURST_KIND, person.id, version, {**burst.data, "count": len(followers) + 1})
+        grouped = Record(
+            GROUP_KIND,
+            leader,
+            group.version + 1 if group else 1,
+            {"followers": [*followers, concern.ref]},
+        )
+        return _Group(leader, (moved, grouped))
+
+    async def _open_group(
+        self, burst: Record | None, concern: Concern, now: datetime
+    ) -> str | None:
+        """The first report this one may be grouped with, or None for a card of its own."""
+        if burst is None:
+            return None
+        data = burst.data
+        if now - datetime.fromisoformat(data["since"]) > GROUP_WINDOW:
+            return None
+        if concern.urgent and not data["urgent"]:
+            return None  # never fold an urgent report into a routine card
+        if int(data["count"]) >= GROUP_LIMIT:
+            return None
+        first = await self._store.get(KIND, data["leader"])
+        if first is None or decode(first).status is not ConcernStatus.NEW:
+            return None  # someone has acknowledged it: new reports get a card of their own
+        return str(data["leader"])
+
+    def _messages(
+        self, concern: Concern, category: Category, now: datetime, leader: str | None
+    ) -> list[Record]:
+        """The concern feature's messages for a new concern, with the DSL channel card drawn by
+        this feature: a new card for the first of a group, an update of it for the rest."""
+        out: list[Record] = []
+        for record in self._concerns.first_messages(concern, category, now):
+            if record.data["render"] != "concern.channel":
+                out.append(record)  # urgent 1:1 alerts (never grouped), IT or private cards
+            elif leader is None or leader == concern.ref:
+                out.append(
+                    message(
+                        Delivery.CHANNEL_POST,
+                        record.data["target"],
+                        subject_of(concern.ref),
+                        PUPIL_CHANNEL,
+                        now,
+                    )
+                )
+            else:
+                out.append(
+                    message(
+                        Delivery.CHANNEL_UPDATE,
+                        record.data["target"],
+                        subject_of(leader),
+                        PUPIL_CHANNEL,
+                        now,
+                    )
+                )
+        return out
+
+    # ----- delivery -----------------------------------------------------------------------------
+
+    async def render_channel(
+        self, subject: Record | None, data: Mapping[str, Any]
+    ) -> Outgoing | None:
+        """The DSL channel card for a pupil report, with any later reports grouped on it."""
+        if subject is None:
+            return None
+        concern = decode(subject)
+        group = await self._store.get(GROUP_KIND, concern.ref)
+        others: list[tuple[str, int, bool]] = []
+        for ref in group.data["followers"] if group else []:
+            record = await self._store.get(KIND, ref)
+            if record is not None:
+                others.append((ref, record.version, bool(record.data["urgent"])))
+        return Outgoing(
+            card=pupil_channel_card(
+                concern,
+                self._category(concern.category),
+                self._school,
+                version=subject.version,
+                others=others,
+            )
+        )
+
+
+def feature(deps: Deps) -> Feature:
+    """The pupil report feature: the worry card, its submit, and the pupil channel card."""
+    h = PupilReports(deps)
+    return Feature(
+        routes={Verb.REPORT_WORRY: h.start, Verb.WORRY_SUBMIT: h.submit},
+        phrases=[
+            (
+                r"\bbull(y|ied|ies|ying)\b|\bscared\b|\bunsafe\b|\bupset\b|\bmean to me\b",
+                Verb.REPORT_WORRY,
+            )
+        ],
+        renderers={PUPIL_CHANNEL: h.render_channel},
+    )
