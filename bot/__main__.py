@@ -14,6 +14,7 @@ from aiohttp import web
 
 from bot.app import create_app
 from bot.config import ConfigError, load_settings
+from bot.logs import configure
 from dialogs.ports import StoreError
 from graph.local_directory import DirectoryFileError
 
@@ -22,11 +23,11 @@ log = logging.getLogger("bot")
 
 def main() -> int:
     """Run the bot; return the process exit status."""
-    logging.basicConfig(
-        level=os.environ.get("LOG_LEVEL", "INFO").upper()
-        if os.environ.get("LOG_LEVEL", "INFO").upper() in {"DEBUG", "INFO", "WARNING", "ERROR"}
-        else "INFO",
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    level = os.environ.get("LOG_LEVEL", "INFO").upper()
+    configure(
+        level if level in {"DEBUG", "INFO", "WARNING", "ERROR"} else "INFO",
+        fmt="text" if os.environ.get("LOG_FORMAT", "json").lower() == "text" else "json",
+        file=os.environ.get("LOG_FILE") or None,
     )
     try:
         settings = load_settings(os.environ)

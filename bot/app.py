@@ -26,14 +26,15 @@ from bot.auth import AuthUnavailable, Rejected, authenticate, warm_keys
 from bot.auth import install as install_auth
 from bot.config import Settings, describe
 from bot.exports import ExportShelf
+from bot.logs import correlation_id, quiet_sdks
 from bot.messenger import BotMessenger
 from bot.services import PeopleServices, build_people_services
+from bot.storage import open_store
 from bot.teams_bot import TeamsBot
 from dialogs.outbox import Doorbell, OutboxWorker
 from dialogs.ports import Clock, Directory, Messenger, Store, SystemClock
 from dialogs.registry import Deps, build_features
 from dialogs.service import Dialogs
-from store.tinydb_store import TinyDbStore
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +83,7 @@ async def bootstrap(
     people = build_people_services(settings, clock)
     directory = directory or people.directory
     if store is None:
-        store = await TinyDbStore.open(settings.data_dir)
+        store = await open_store(settings)
     doorbell = Doorbell()
     exports = ExportShelf(settings.public_url)
     deps = Deps(
@@ -188,6 +189,7 @@ async def messages(request: web.Request) -> web.StreamResponse:
         activity = Activity().deserialize(body)
     except Exception:  # noqa: BLE001 (msrest raises many kinds for malformed input)
         return _bad_request("body is not an activity")
+    correlation_id.set(activity.id)
     # Authenticate before anything else runs: every failure is a 401, never a 500.
     try:
         identity = await authenticate(
@@ -238,6 +240,7 @@ async def healthz(request: web.Request) -> web.Response:
 
 async def create_app(settings: Settings, **ports: Any) -> web.Application:
     """The aiohttp application with every component built (see ``bootstrap``)."""
+    quiet_sdks()
     parts = await bootstrap(settings, **ports)
     app = web.Application(client_max_size=MAX_BODY)
     app[COMPONENTS] = parts
@@ -279,6 +282,8 @@ async def create_app(settings: Settings, **ports: Any) -> web.Application:
     app.on_startup.append(start_people)
     app.on_cleanup.append(close_people)
     log.info("bot ready: %s", describe(settings))
+    if not settings.encryption_keys:
+        log.warning("records are NOT encrypted at rest (no BOT_ENCRYPTION_KEY; local mode only)")
     if settings.is_local:
         log.warning(
             "LOCAL MODE: inbound authentication is OFF. Listening on %s only; replies go to "

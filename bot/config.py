@@ -20,6 +20,7 @@ from typing import Any
 from pydantic import SecretStr, TypeAdapter, ValidationError
 
 from policy.school import SchoolPolicy
+from store.crypto import parse_key
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SCHOOL_CONFIG = ROOT / "config" / "school.toml"
@@ -78,6 +79,8 @@ class Settings:
     allowed_service_urls: tuple[str, ...] = ("https://smba.trafficmanager.net/",)
     #: Bot Framework OpenID metadata (only for sovereign clouds or the offline auth tests).
     openid_metadata_url: str | None = None
+    #: AES-256 keys for records at rest: the first seals, all open (rotation). Never logged.
+    encryption_keys: tuple[SecretStr, ...] = field(default=(), repr=False)
     # -- Microsoft Graph (who is who, the safeguarding team, alerts, meetings) -------------------
     #: Where people and roles come from: "graph" (production default) or "file" (local mode).
     directory_source: DirectorySource = DirectorySource.FILE
@@ -224,6 +227,35 @@ def load_settings(env: Mapping[str, str]) -> Settings:
             problems.append(f"ALLOWED_SERVICE_URLS: {url!r} must be an https:// prefix ending in /")
     metadata_url = get("BOT_OPENID_METADATA_URL") or None
 
+    key_texts = [get("BOT_ENCRYPTION_KEY")] + [
+        k for k in get("BOT_ENCRYPTION_OLD_KEYS").split(",") if k.strip()
+    ]
+    key_file = get("BOT_ENCRYPTION_KEY_FILE")
+    if key_file and not key_texts[0]:
+        try:
+            lines = Path(key_file).read_text(encoding="ascii").split()
+            key_texts = lines + key_texts[1:] if lines else key_texts
+        except (OSError, UnicodeDecodeError) as exc:
+            problems.append(
+                f"BOT_ENCRYPTION_KEY_FILE: cannot read {key_file} ({exc.__class__.__name__})"
+            )
+    keys: list[SecretStr] = []
+    if key_texts[0]:
+        for number, text in enumerate(key_texts):
+            try:
+                parse_key(text)
+                keys.append(SecretStr(text.strip()))
+            except ValueError as exc:
+                which = (
+                    "BOT_ENCRYPTION_KEY" if number == 0 else f"BOT_ENCRYPTION_OLD_KEYS #{number}"
+                )
+                problems.append(f"{which}: {exc}")
+    elif mode is Mode.PRODUCTION:
+        problems.append(
+            "BOT_ENCRYPTION_KEY: required outside local mode (records at rest are encrypted); "
+            "make one with: python -m bot.rotate_key --new-key"
+        )
+
     graph = _graph_settings(get, mode, app_id, app_type, problems)
 
     school_path = Path(get("SCHOOL_CONFIG") or DEFAULT_SCHOOL_CONFIG)
@@ -252,6 +284,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         public_url=public_url.rstrip("/"),
         allowed_service_urls=allowed_urls,
         openid_metadata_url=metadata_url,
+        encryption_keys=tuple(keys),
         **graph,
     )
 

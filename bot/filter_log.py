@@ -17,6 +17,7 @@ from datetime import date
 from pathlib import Path
 
 from bot.config import ConfigError, load_settings
+from bot.storage import cipher_for
 from dialogs.filter_request import KIND, decode, filter_log_csv
 from dialogs.ports import FixedClock, StoreError
 from dialogs.registry import Deps
@@ -29,7 +30,7 @@ log = logging.getLogger("bot.filter_log")
 async def export(data_dir: Path, since: date | None) -> tuple[str, int]:
     """The log as CSV text, and how many requests it covers."""
     settings = load_settings(os.environ)
-    store = await TinyDbStore.open(data_dir, read_only=True)
+    store = await TinyDbStore.open(data_dir, read_only=True, cipher=cipher_for(settings))
     try:
         requests = [decode(r) for r in await store.find(KIND)]
     finally:

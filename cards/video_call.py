@@ -1,5 +1,6 @@
-"""Video-call cards: the "Check a video call" form, the verdict, quick rule answers and the
-Deputy Head (Academic)'s list of withdrawn pupils (000 §6, §8, §10; 001 §2.4).
+"""Video-call cards: the "Check a video call" form, the verdict, quick rule answers, the
+Deputy Head (Academic)'s list of withdrawn pupils, permission to record, the 1:1 call log and
+"Check my next lessons" (000 §6, §8, §10; 001 §2.4).
 
 Input ids are defined here (``Field``) and read by ``dialogs.video_call``. Values put back into
 inputs are capped but not escaped (escaping would change them when sent again); everything shown
@@ -11,9 +12,12 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any, Literal
 
 from microsoft_teams.cards import (
+    ActionSet,
+    AdaptiveCard,
     CardElement,
     Choice,
     ChoiceSetInput,
@@ -22,24 +26,32 @@ from microsoft_teams.cards import (
     Fact,
     FactSet,
     NumberInput,
+    ShowCardAction,
     TextBlock,
     TextInput,
     TimeInput,
     ToggleInput,
 )
 
-from cards.common import card, execute, heading, para, safe_text
+from cards.common import card, execute, facts, heading, para, safe_text, school_time
 from policy.actions import Verb
 from policy.school import SchoolPolicy
 from policy.video_calls import (
     DEPUTY_HEAD,
+    MAX_DECISION_REASON,
     Audience,
+    CallLog,
     CallPlan,
     CallVerdict,
+    Decision,
     Location,
+    MeetingCheck,
     Outcome,
+    RecordingRequest,
+    RequestStatus,
     Verdict,
     day_text,
+    recording_conditions,
 )
 
 
@@ -159,6 +171,8 @@ def call_check_form(
     *,
     values: Mapping[str, Any] | None = None,
     problems: Mapping[str, str] | None = None,
+    meeting_id: str = "",
+    note: str | None = None,
 ) -> dict[str, Any]:
     """The "Check a video call" form (000 §6, §8, §10; 001 §2.4).
 
@@ -166,6 +180,9 @@ def call_check_form(
         school: Gives the approved platforms and the hours shown as hints.
         values: What the person entered before (re-shown after bad input), by ``Field`` id.
         problems: Field id -> what is wrong; each is shown in red under its field.
+        meeting_id: The calendar meeting the form was filled from, sent back with the inputs
+            (an id only) so that a recording request or call log is linked to the meeting.
+        note: A line of our own shown under the heading.
 
     Returns:
         The Adaptive Card; its Submit button runs ``Verb.CALL_SUBMIT`` with every input.
@@ -182,6 +199,8 @@ def call_check_form(
             subtle=True,
         ),
     ]
+    if note:
+        body.append(para(note, emphasis=True))
     if problems:
         body.append(
             TextBlock(text="Please fix the items marked in red.", color="Attention", wrap=True)
@@ -337,13 +356,21 @@ def call_check_form(
         )
     back = execute("Back to the menu", Verb.MENU)
     back.associated_inputs = "none"
-    return card(body, [execute("Check this call", Verb.CALL_SUBMIT, style="positive"), back])
+    ids: dict[str, str | int] = {"meeting": meeting_id} if meeting_id else {}
+    return card(
+        body, [execute("Check this call", Verb.CALL_SUBMIT, style="positive", ids=ids), back]
+    )
+
+
+def _span(start: datetime, end: datetime, school: SchoolPolicy) -> str:
+    """A call's day and times in school time: "Monday 23 November 2026, 10:00–11:00"."""
+    local_start = start.astimezone(school.zone)
+    local_end = end.astimezone(school.zone)
+    return f"{day_text(local_start.date())}, {local_start:%H:%M}–{local_end:%H:%M} (school time)"
 
 
 def _when(plan: CallPlan, school: SchoolPolicy) -> str:
-    start = plan.start.astimezone(school.zone)
-    end = plan.end.astimezone(school.zone)
-    return f"{day_text(start.date())}, {start:%H:%M}–{end:%H:%M} (school time)"
+    return _span(plan.start, plan.end, school)
 
 
 _WHO_TEXT: dict[Audience, str] = {
@@ -360,11 +387,19 @@ def _rule_line(result_outcome: Outcome, title: str, clause: str) -> TextBlock:
     )
 
 
-def call_verdict_card(verdict: CallVerdict, plan: CallPlan, school: SchoolPolicy) -> dict[str, Any]:
+def call_verdict_card(
+    verdict: CallVerdict,
+    plan: CallPlan,
+    school: SchoolPolicy,
+    *,
+    follow_ups: Sequence[str] = (),
+) -> dict[str, Any]:
     """The answer to "Check a video call": the overall verdict, then every rule.
 
     The heading says Allowed, Allowed once you … (followed by what to do) or Not allowed (with
-    why); then each rule shows Pass / Needs action / Not allowed, its reason and its clause.
+    why); ``follow_ups`` (our own words: a recording request sent, a call log to come) are
+    shown under "What happens next"; then each rule shows Pass / Needs action / Not allowed,
+    its reason and its clause.
     """
     title, color = VERDICT_HEADING[verdict.verdict]
     headline = heading(title)
@@ -392,6 +427,9 @@ def call_verdict_card(verdict: CallVerdict, plan: CallPlan, school: SchoolPolicy
         body += [para(f"⚠️ {safe_text(r.reason)}") for r in verdict.to_do]
     if verdict.verdict is Verdict.ALLOWED:
         body.append(para("Everything checks out against the school's rules."))
+    if follow_ups:
+        body.append(_subheading("What happens next"))
+        body += [para(f"➡️ {line}") for line in follow_ups]
     body.append(_subheading("Every rule"))
     for result in verdict.results:
         body.append(
@@ -407,6 +445,7 @@ def call_verdict_card(verdict: CallVerdict, plan: CallPlan, school: SchoolPolicy
         body,
         [
             execute("Check another call", Verb.CHECK_VIDEO_CALL),
+            execute("Check my next lessons", Verb.NEXT_LESSONS),
             execute("Back to the menu", Verb.MENU),
         ],
     )
@@ -473,5 +512,485 @@ def withdrawn_pupils_card(
             execute("Add to the list", Verb.WITHDRAWN_PUPILS, op="add"),
             execute("Remove from the list", Verb.WITHDRAWN_PUPILS, op="remove"),
             back,
+        ],
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Permission to record (000 §8; 001 §2.4)
+# ---------------------------------------------------------------------------------------------
+
+#: Input id of the reason box on the Decline show-card.
+DECISION_REASON_FIELD = "reason"
+
+
+def _audience_text(audience: Audience, pupil_count: int) -> str:
+    if audience is Audience.CLASS:
+        return "A class"
+    if audience is Audience.STAFF_ONLY:
+        return "Staff only"
+    return f"{pupil_count} named pupil{'s' if pupil_count != 1 else ''}"
+
+
+def _request_facts(request: RecordingRequest, school: SchoolPolicy) -> list[tuple[str, str]]:
+    return [
+        ("Reference", request.ref),
+        ("Teacher", safe_text(request.requester_name, limit=100)),
+        ("When", _span(request.start, request.end, school)),
+        ("With", _audience_text(request.audience, request.pupil_count)),
+        ("Platform", safe_text(request.platform, limit=100)),
+        ("Reason", safe_text(request.reason or "Not given")),
+    ]
+
+
+def _decided_line(request: RecordingRequest, school: SchoolPolicy) -> str:
+    words = "Approved" if request.status is RequestStatus.APPROVED else "Declined"
+    when = school_time(request.decided_at, school.zone) if request.decided_at else ""
+    return f"{words} by {safe_text(request.decided_by_name, limit=100)}, {when}."
+
+
+def recording_request_card(
+    request: RecordingRequest,
+    school: SchoolPolicy,
+    *,
+    version: int,
+    note: str | None = None,
+    problem: str | None = None,
+    decidable: bool = True,
+) -> dict[str, Any]:
+    """The 1:1 card asking the Deputy Head (Academic) for permission to record (000 §8).
+
+    Shows who, when, with whom and why (no pupil names). While it is pending and ``decidable``
+    it has Approve, and Decline in a show-card that asks for the reason; each button carries
+    only ``ref``, ``ver`` and ``decision``. Once decided it says who decided and when.
+    """
+    body: list[CardElement] = []
+    if note:
+        body.append(para(safe_text(note), subtle=True))
+    if problem:
+        body.append(_problem(problem))
+    body += [
+        heading(f"Permission to record a lesson: {request.ref}"),
+        para(
+            f"{safe_text(request.requester_name, limit=100)} asks for your permission, as "
+            f"{DEPUTY_HEAD}, to record an online lesson (000 §8).",
+        ),
+        facts(_request_facts(request, school)),
+    ]
+    actions: list[Any] = []
+    if request.status is RequestStatus.PENDING:
+        body.append(
+            para(
+                "If you approve, they will be reminded to get everyone's written permission, "
+                "give the reason, say at the start that it is recorded and store the recording "
+                "securely (001 §2.4).",
+                subtle=True,
+            )
+        )
+        if decidable:
+            ids: dict[str, str | int] = {"ref": request.ref, "ver": version}
+            approve = execute(
+                "Approve",
+                Verb.RECORDING_DECIDE,
+                style="positive",
+                ids=ids,
+                decision=Decision.APPROVE.value,
+            )
+            approve.associated_inputs = "none"
+            decline = ShowCardAction(
+                title="Decline",
+                card=AdaptiveCard(
+                    body=[
+                        TextInput(
+                            id=DECISION_REASON_FIELD,
+                            label="Why are you declining? (the teacher will see this)",
+                            is_multiline=True,
+                            is_required=True,
+                            error_message="Give the reason for declining.",
+                            max_length=MAX_DECISION_REASON,
+                        )
+                    ],
+                    actions=[
+                        execute(
+                            "Decline",
+                            Verb.RECORDING_DECIDE,
+                            style="destructive",
+                            ids=ids,
+                            decision=Decision.DECLINE.value,
+                        )
+                    ],
+                ),
+            )
+            actions = [approve, decline]
+    else:
+        body.append(para(_decided_line(request, school), emphasis=True))
+        if request.decision_reason:
+            body.append(para(f"Reason: {safe_text(request.decision_reason)}"))
+    return card(body, actions)
+
+
+def recording_decision_card(request: RecordingRequest, school: SchoolPolicy) -> dict[str, Any]:
+    """What the member of staff hears once the Deputy Head (Academic) has decided.
+
+    On approval: the conditions that still apply (written permission of everyone, the reason,
+    announced at the start, stored securely: 001 §2.4; pupils never record: 000 §6).
+    """
+    approved = request.status is RequestStatus.APPROVED
+    title = (
+        f"✅ You may record this lesson: {request.ref}"
+        if approved
+        else f"⛔ Permission to record declined: {request.ref}"
+    )
+    headline = heading(title)
+    headline.color = "Good" if approved else "Attention"
+    body: list[CardElement] = [
+        headline,
+        facts(
+            [
+                ("When", _span(request.start, request.end, school)),
+                ("With", _audience_text(request.audience, request.pupil_count)),
+                ("Decided by", safe_text(request.decided_by_name, limit=100)),
+            ]
+        ),
+    ]
+    if approved:
+        body.append(_subheading("Before and during the call you must"))
+        body += [
+            TextBlock(text=f"• {line}", wrap=True, spacing="None")
+            for line in recording_conditions()
+        ]
+        body.append(para(f"Your reason: {safe_text(request.reason)}", subtle=True))
+    else:
+        if request.decision_reason:
+            body.append(para(f"Reason: {safe_text(request.decision_reason)}"))
+        body.append(para("Do not record this call."))
+    return card(
+        body,
+        [
+            execute("Check a video call", Verb.CHECK_VIDEO_CALL),
+            execute("Back to the menu", Verb.MENU),
+        ],
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# The 1:1 call log (000 §6)
+# ---------------------------------------------------------------------------------------------
+
+
+class LogField:
+    """Input ids of the "Log this call" card."""
+
+    NAMES = "names"
+    DATE = "date"
+    START = "start"
+    DURATION = "duration"
+    PURPOSE = "purpose"
+    OUTCOME = "outcome"
+    HEAD_OF_DEPARTMENT = "hod"
+
+
+#: The head-of-department choice meaning "send it to every head of department".
+EVERY_HEAD = "all"
+MAX_LOG_TEXT = 1000
+
+
+def call_log_card(
+    log: CallLog,
+    school: SchoolPolicy,
+    *,
+    version: int,
+    heads: Sequence[tuple[str, str]],
+    values: Mapping[str, Any],
+    problems: Mapping[str, str] | None = None,
+    reminder: bool = False,
+    note: str | None = None,
+) -> dict[str, Any]:
+    """The 1:1 "Log this call" card (000 §6: names, date, time/duration, purpose, outcome).
+
+    Args:
+        log: The pending log.
+        school: For school time.
+        version: The log record's version, carried by the Send button (``ver``).
+        heads: (person id, name) of every head of department, offered as recipients, with
+            "Every head of department" for a member of staff who is not sure.
+        values: The inputs' values by ``LogField`` id (prefilled from the check, or as sent).
+        problems: Field id -> what is wrong, shown in red under the field.
+        reminder: The log is overdue: say so in the heading.
+        note: A line of our own under the heading.
+    """
+    problems = problems or {}
+    title = (
+        f"Reminder: log your 1:1 call ({log.ref})" if reminder else f"Log your 1:1 call ({log.ref})"
+    )
+    body: list[CardElement] = [
+        heading(title),
+        para(
+            "Extra 1:1 calls with a pupil are logged and sent to the "
+            f"{DEPUTY_HEAD} and your head of department (000 §6). Check the details below, "
+            "add the purpose and the outcome, and send it.",
+        ),
+        facts([("Planned", _span(log.planned_start, log.planned_end, school))]),
+    ]
+    if note:
+        body.append(para(safe_text(note), emphasis=True))
+    if problems:
+        body.append(
+            TextBlock(text="Please fix the items marked in red.", color="Attention", wrap=True)
+        )
+
+    def add(element: CardElement, field_id: str) -> None:
+        body.append(element)
+        if field_id in problems:
+            body.append(_problem(problems[field_id]))
+
+    add(
+        TextInput(
+            id=LogField.NAMES,
+            label="Who was on the call (names)",
+            is_required=True,
+            error_message="Give the names of everyone on the call.",
+            max_length=MAX_NAMES_LENGTH,
+            value=_text(values, LogField.NAMES, MAX_NAMES_LENGTH) or None,
+        ),
+        LogField.NAMES,
+    )
+    date_value = _text(values, LogField.DATE, 10)
+    add(
+        DateInput(
+            id=LogField.DATE,
+            label="Date",
+            is_required=True,
+            error_message="Choose the date of the call.",
+            value=date_value if _DATE.match(date_value) else None,
+        ),
+        LogField.DATE,
+    )
+    start_value = _text(values, LogField.START, 5)
+    add(
+        TimeInput(
+            id=LogField.START,
+            label="Start time (school time)",
+            is_required=True,
+            error_message="Choose the start time.",
+            value=start_value if _TIME.match(start_value) else None,
+        ),
+        LogField.START,
+    )
+    add(
+        NumberInput(
+            id=LogField.DURATION,
+            label="How long it lasted, in minutes",
+            is_required=True,
+            error_message=f"Enter a length between 1 and {MAX_MINUTES} minutes.",
+            min=1,
+            max=MAX_MINUTES,
+            value=_number(values, LogField.DURATION),
+        ),
+        LogField.DURATION,
+    )
+    add(
+        TextInput(
+            id=LogField.PURPOSE,
+            label="Purpose of the call",
+            is_multiline=True,
+            is_required=True,
+            error_message="Say what the call was for.",
+            max_length=MAX_LOG_TEXT,
+            value=_text(values, LogField.PURPOSE, MAX_LOG_TEXT) or None,
+        ),
+        LogField.PURPOSE,
+    )
+    add(
+        TextInput(
+            id=LogField.OUTCOME,
+            label="Outcome",
+            is_multiline=True,
+            is_required=True,
+            error_message="Say what came of the call.",
+            max_length=MAX_LOG_TEXT,
+            value=_text(values, LogField.OUTCOME, MAX_LOG_TEXT) or None,
+        ),
+        LogField.OUTCOME,
+    )
+    options = [*(person_id for person_id, _ in heads), EVERY_HEAD]
+    add(
+        ChoiceSetInput(
+            id=LogField.HEAD_OF_DEPARTMENT,
+            label="Your head of department",
+            style="compact",
+            choices=[Choice(title=safe_text(name, limit=100), value=pid) for pid, name in heads]
+            + [Choice(title="Every head of department (if you are not sure)", value=EVERY_HEAD)],
+            value=_choice(values, LogField.HEAD_OF_DEPARTMENT, options, EVERY_HEAD),
+        ),
+        LogField.HEAD_OF_DEPARTMENT,
+    )
+    return card(
+        body,
+        [
+            execute(
+                "Send the log",
+                Verb.CALL_LOG_SUBMIT,
+                style="positive",
+                ids={"ref": log.ref, "ver": version},
+            )
+        ],
+    )
+
+
+def _log_facts(log: CallLog, school: SchoolPolicy) -> list[tuple[str, str]]:
+    entry = log.entry
+    if entry is None:
+        return [("Reference", log.ref), ("Status", "Not submitted yet")]
+    start = entry.start.astimezone(school.zone)
+    minutes = int(entry.duration.total_seconds() // 60)
+    return [
+        ("Reference", log.ref),
+        ("Staff", safe_text(log.teacher_name, limit=100)),
+        ("Names", safe_text(entry.names, limit=MAX_NAMES_LENGTH)),
+        ("Date", day_text(start.date())),
+        ("Time", f"{start:%H:%M} (school time), {minutes} minutes"),
+        ("Purpose", safe_text(entry.purpose, limit=MAX_LOG_TEXT)),
+        ("Outcome", safe_text(entry.outcome, limit=MAX_LOG_TEXT)),
+    ]
+
+
+def call_log_sent_card(
+    log: CallLog, school: SchoolPolicy, *, recipients: str, note: str | None = None
+) -> dict[str, Any]:
+    """What the member of staff sees once the log is sent: where it went and what it says."""
+    body: list[CardElement] = []
+    if note:
+        body.append(para(safe_text(note), subtle=True))
+    body += [
+        heading(f"Sent: your 1:1 call log {log.ref}"),
+        para(f"It has gone to {recipients} (000 §6)."),
+        facts(_log_facts(log, school)),
+    ]
+    return card(body, [execute("Back to the menu", Verb.MENU)])
+
+
+def call_log_record_card(log: CallLog, school: SchoolPolicy) -> dict[str, Any]:
+    """The submitted 1:1 call log, as the Deputy Head (Academic) and the head of department
+    receive it (000 §6)."""
+    return card(
+        [
+            heading(f"1:1 call log {log.ref}"),
+            para(
+                f"{safe_text(log.teacher_name, limit=100)} logged an additional 1:1 call with "
+                "a pupil (000 §6).",
+            ),
+            facts(_log_facts(log, school)),
+            para(
+                f"Submitted {school_time(log.submitted_at, school.zone)}."
+                if log.submitted_at
+                else "Submitted.",
+                subtle=True,
+            ),
+        ]
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# "Check my next lessons"
+# ---------------------------------------------------------------------------------------------
+
+
+def _count(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
+
+
+def _meeting_block(check: MeetingCheck, school: SchoolPolicy) -> Container:
+    verdict = check.verdict
+    title, color = VERDICT_HEADING[verdict.verdict]
+    who = [_count(check.pupils, "pupil", "pupils"), _count(check.staff, "member", "members")]
+    who[1] += " of staff"
+    if check.others:
+        who.append(_count(check.others, "guest", "guests"))
+    if check.plan.one_to_one_with_pupil:
+        who[0] += " (1:1)"
+    items: list[CardElement] = [
+        TextBlock(
+            text=safe_text(check.subject or "Teams meeting", limit=120),
+            weight="Bolder",
+            wrap=True,
+        ),
+        facts([("When", _when(check.plan, school)), ("With", ", ".join(who))]),
+        TextBlock(text=title, color=color, weight="Bolder", wrap=True, spacing="Small"),
+    ]
+    items += [
+        TextBlock(text=f"⛔ {safe_text(r.reason)} ({r.clause})", wrap=True, spacing="Small")
+        for r in verdict.blockers
+    ]
+    items += [
+        TextBlock(text=f"⚠️ {safe_text(r.reason)} ({r.clause})", wrap=True, spacing="Small")
+        for r in verdict.to_do
+    ]
+    if check.permission_ref:
+        items.append(para(f"Permission to record: {check.permission_ref} (approved).", subtle=True))
+    items.append(
+        ActionSet(
+            actions=[
+                execute("Check this call in full", Verb.CHECK_VIDEO_CALL, meeting=check.meeting_id)
+            ]
+        )
+    )
+    return Container(separator=True, spacing="Medium", items=items)
+
+
+def next_lessons_card(
+    checks: Sequence[MeetingCheck], school: SchoolPolicy, *, days: int, more: int = 0
+) -> dict[str, Any]:
+    """The member of staff's upcoming Teams meetings, each checked against the rules.
+
+    Each meeting shows its time and who attends (counts only), the verdict, what forbids it and
+    what to change (the exact Teams setting), and a button to check it in full (where the
+    calendar cannot tell: location, parents' consent, asking permission to record).
+    """
+    body: list[CardElement] = [
+        heading("Your next lessons"),
+        para(
+            f"Your Teams meetings in the next {days} days, checked against the school's rules "
+            "(000 §6, §8, §10; 001 §2.4).",
+            subtle=True,
+        ),
+    ]
+    if not checks:
+        body.append(para(f"You have no Teams meetings in the next {days} days."))
+    else:
+        body += [_meeting_block(check, school) for check in checks]
+        if more:
+            body.append(para(f"And {_count(more, 'more meeting', 'more meetings')}.", subtle=True))
+        body.append(
+            para(
+                "The calendar can't tell me where you'll be or whether parents agreed: use "
+                "Check this call in full for those.",
+                subtle=True,
+            )
+        )
+    return card(
+        body,
+        [
+            execute("Check again", Verb.NEXT_LESSONS),
+            execute("Check a video call", Verb.CHECK_VIDEO_CALL),
+            execute("Back to the menu", Verb.MENU),
+        ],
+    )
+
+
+def calendar_unavailable_card() -> dict[str, Any]:
+    """The calendar could not be read: say so kindly; nothing was lost or changed."""
+    return card(
+        [
+            heading("I can't check your calendar right now"),
+            para(
+                "Your calendar didn't answer just now. Nothing is lost: please try again in a "
+                "few minutes, or check a call by hand."
+            ),
+        ],
+        [
+            execute("Try again", Verb.NEXT_LESSONS),
+            execute("Check a video call", Verb.CHECK_VIDEO_CALL),
+            execute("Back to the menu", Verb.MENU),
         ],
     )

@@ -323,6 +323,8 @@ class ConcernHandlers:
         for concern in mine:
             category = self._school.category(concern.category)
             what = category.label if category else concern.category
+            if concern.source is Source.PUPIL:
+                what = "Your worry"  # never a staff category label ("grooming") for a child
             when = concern.created_at.astimezone(self._school.zone).strftime("%d %b %Y")
             if ctx.person.is_pupil:
                 status = "received"
@@ -471,10 +473,10 @@ class ConcernHandlers:
         record = Record(KIND, updated.ref, loaded.record.version + 1, encode(updated))
         outbox: list[Record] = []
         if loaded.category.route is not Route.HEADTEACHER:  # staff concerns have no channel card
+            # A pupil report's channel card is drawn by the pupil report feature (grouped repeats).
+            render = "pupil.channel" if updated.source is Source.PUPIL else "concern.channel"
             outbox.append(
-                message(
-                    Delivery.CHANNEL_UPDATE, self._channel("dsl"), subject, "concern.channel", now
-                )
+                message(Delivery.CHANNEL_UPDATE, self._channel("dsl"), subject, render, now)
             )
         if updated.status is ConcernStatus.CLOSED:
             outbox.append(

@@ -61,8 +61,14 @@ def build_features(deps: Deps) -> list[Feature]:
     from dialogs import concern, filter_request
 
     features.append(concern.feature(deps))
+    from dialogs import pupil_report
+
+    features.append(pupil_report.feature(deps))
     features.append(filter_request.feature(deps))
     from dialogs import video_call
 
     features.append(video_call.feature(deps))
+    from dialogs import records
+
+    features.append(records.feature(deps))
     return features

@@ -50,6 +50,9 @@ class Verb(StrEnum):
     CALL_RULE_RECORDING = "call.rule.recording"
     CALL_RULE_CONTACT = "call.rule.contact"
     WITHDRAWN_PUPILS = "call.withdrawn"
+    # ----- Records the school must show (issue 13): added for the records feature -----
+    CONCERN_CHRONOLOGY = "concern.chronology"
+    GOVERNORS_REPORT = "records.governors"
 
 
 _EVERYONE_WITH_ACCESS: frozenset[Role] = frozenset(Role)
@@ -98,6 +101,13 @@ PERMISSIONS: dict[Verb, frozenset[Role]] = {
     Verb.CALL_RULE_CONTACT: _STAFF,
     # The Deputy Head (Academic) keeps the list of pupils withdrawn by their parents (000 §8).
     Verb.WITHDRAWN_PUPILS: frozenset({Role.DEPUTY_HEAD_ACADEMIC}),
+    # ----- Records the school must show (issue 13) -----
+    # A concern's chronology (names and detail) goes to whoever may handle that concern; which
+    # concern they may export is checked against the concern itself (policy.concerns.may_handle).
+    Verb.CONCERN_CHRONOLOGY: _HANDLERS,
+    # The governors' report is anonymised: the safeguarding leads prepare it, the headteacher
+    # and the chair of governors may run it themselves (002 §2.1, 004 flowchart).
+    Verb.GOVERNORS_REPORT: SAFEGUARDING_LEADS | {Role.HEADTEACHER, Role.CHAIR_OF_GOVERNORS},
 }
 
 #: What a pupil can do, exactly (pupil report issue: report, see receipts, get help).

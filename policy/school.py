@@ -216,9 +216,15 @@ class SchoolPolicy:
     filtering: Filtering = field(default_factory=Filtering)
     video_calls: VideoCalls = field(default_factory=VideoCalls)
     categories: tuple[Category, ...] = DEFAULT_CATEGORIES
+    #: Governors' reports show any count from 1 to this minus one as "fewer than N" (brief,
+    #: "Data": anonymised for governors). Use 3 or more: 1 turns suppression off, and with 2
+    #: "fewer than 2" can only mean 1.
+    governors_report_min_count: int = 3
 
     def __post_init__(self) -> None:
         problems: list[str] = []
+        if self.governors_report_min_count < 1:
+            problems.append("governors_report_min_count must be at least 1")
         if not self.name.strip():
             problems.append("name must not be empty")
         try:

@@ -13,14 +13,18 @@ added in UTC, so a call's end is its real end even on a day the clocks change.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 
+from policy.errors import InvalidSubmission, NotAllowed, PolicyError
+from policy.roles import Person, Role
 from policy.school import Hours, SchoolPolicy, Weekday
-from policy.school_calendar import Closed, closed_because, is_school_day
+from policy.school_calendar import Closed, add_school_days, closed_because, is_school_day
 
 DEPUTY_HEAD = "Deputy Head (Academic)"
+#: The platform a Teams meeting is on (judged against the configured approved platforms).
+TEAMS = "Microsoft Teams"
 
 #: Weekday numbers (``date.weekday()``) of the configuration's day names.
 _WEEKDAY_NUMBER: dict[Weekday, int] = {day: n for n, day in enumerate(Weekday)}
@@ -68,7 +72,8 @@ class Verdict(StrEnum):
 
 
 class RuleId(StrEnum):
-    """Every rule ``check_call`` applies, in the order they are shown."""
+    """Every rule ``check_call`` applies, in the order they are shown, then the settings of a
+    real Teams meeting that ``check_meeting`` adds (``MEETING_RULES``)."""
 
     SCHOOL_DAY = "school_day"
     TEACHING_HOURS = "teaching_hours"
@@ -88,6 +93,23 @@ class RuleId(StrEnum):
     LOCATION_HOUSEHOLD = "location.household"
     LOCATION_OTHERS = "location.others"
     LOCATION_LIGHT = "location.light"
+    MEETING_AUTO_RECORDING = "meeting.record_automatically"
+    MEETING_ATTENDEE_RECORDING = "meeting.allow_recording"
+    MEETING_LOBBY = "meeting.lobby"
+    MEETING_PRESENTERS = "meeting.presenters"
+
+
+#: The rules about a Teams meeting's own settings (only ``check_meeting`` applies them).
+MEETING_RULES: frozenset[RuleId] = frozenset(
+    {
+        RuleId.MEETING_AUTO_RECORDING,
+        RuleId.MEETING_ATTENDEE_RECORDING,
+        RuleId.MEETING_LOBBY,
+        RuleId.MEETING_PRESENTERS,
+    }
+)
+#: The rules every planned call is judged by (``check_call``).
+CALL_RULES: frozenset[RuleId] = frozenset(RuleId) - MEETING_RULES
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -686,6 +708,11 @@ def check_call(plan: CallPlan, school: SchoolPolicy) -> CallVerdict:
         _pupils_never_record(plan),
         *_location(plan),
     ]
+    return _overall(results)
+
+
+def _overall(results: Sequence[RuleResult]) -> CallVerdict:
+    """NOT_ALLOWED if any rule forbids, ALLOWED_ONCE if any needs action, else ALLOWED."""
     outcomes = {r.outcome for r in results}
     if Outcome.NOT_ALLOWED in outcomes:
         verdict = Verdict.NOT_ALLOWED
@@ -694,6 +721,421 @@ def check_call(plan: CallPlan, school: SchoolPolicy) -> CallVerdict:
     else:
         verdict = Verdict.ALLOWED
     return CallVerdict(verdict, tuple(results))
+
+
+# ---------------------------------------------------------------------------------------------
+# A real Teams meeting: its own settings
+# ---------------------------------------------------------------------------------------------
+
+#: Graph ``lobbyBypassSettings.scope`` under which everyone, guests included, skips the lobby.
+LOBBY_EVERYONE = "everyone"
+#: Graph ``allowedPresenters`` values that let pupils present: pupils are in the school's own
+#: organisation, so "organization" lets them present as much as "everyone" does.
+PUPILS_MAY_PRESENT: frozenset[str] = frozenset({"everyone", "organization"})
+
+#: The exact Teams settings to change (the meeting > Meeting options), in the words Teams shows.
+FIX_AUTO_RECORDING = 'In Meeting options, turn off "Record and transcribe automatically".'
+FIX_ATTENDEE_RECORDING = (
+    'In Meeting options, turn off "Allow recording" for attendees: set "Who can record and '
+    'transcribe" to "Organisers and co-organisers".'
+)
+FIX_LOBBY = 'In Meeting options, set "Who can bypass the lobby?" to "People in my organisation".'
+FIX_PRESENTERS = (
+    'In Meeting options, set "Who can present?" to "Only me and co-organisers" or "Specific '
+    'people" (staff only).'
+)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MeetingSettings:
+    """A Teams meeting's options, as Graph ``onlineMeeting`` gives them.
+
+    Attributes:
+        allow_recording: Recording is enabled for the meeting (``allowRecording``).
+        record_automatically: Recording starts by itself (``recordAutomatically``).
+        lobby_bypass: Who skips the lobby (``lobbyBypassSettings.scope``).
+        allowed_presenters: Who may present (``allowedPresenters``).
+        has_external_guests: Someone from outside the school is invited.
+    """
+
+    allow_recording: bool = True
+    record_automatically: bool = False
+    lobby_bypass: str = "organization"
+    allowed_presenters: str = "everyone"
+    has_external_guests: bool = False
+
+
+def meeting_setting_rules(
+    settings: MeetingSettings, *, pupils_attending: bool, recording_permission: bool
+) -> list[RuleResult]:
+    """Judge a Teams meeting's own settings (000 §6, §8; 001 §2.4).
+
+    - Recording automatically without the Deputy Head (Academic)'s permission: not allowed
+      (000 §8 "Staff should not record pupils when using Microsoft Teams … must seek
+      permission from the Deputy Head (Academic)").
+    - Attendees allowed to record while pupils attend: needs action, since pupils must never
+      record (000 §6 "Recording or screen-shots … prohibited"). With permission to record,
+      only the organiser records, so it passes with that reminder.
+    - External guests and "everyone" bypasses the lobby: needs action, so that nobody joins
+      unchecked (001 §2.4: events and the systems used to access them are safe and secure).
+    - Pupils allowed to present (presenters can record and share): needs action (000 §6).
+
+    Returns:
+        One result per setting, in ``MEETING_RULES`` order of display.
+    """
+    results: list[RuleResult] = []
+    title, clause = "Automatic recording", "000 §8"
+    if settings.record_automatically and not recording_permission:
+        results.append(
+            RuleResult(
+                RuleId.MEETING_AUTO_RECORDING,
+                title,
+                Outcome.NOT_ALLOWED,
+                "This meeting records automatically, but the "
+                f"{DEPUTY_HEAD} has not given permission to record it. {FIX_AUTO_RECORDING} "
+                "Or ask for permission first: check this call in full, with recording on.",
+                clause,
+            )
+        )
+    elif settings.record_automatically:
+        results.append(
+            _passed(
+                RuleId.MEETING_AUTO_RECORDING,
+                title,
+                f"Records automatically, with the {DEPUTY_HEAD}'s permission.",
+                clause,
+            )
+        )
+    else:
+        results.append(
+            _passed(RuleId.MEETING_AUTO_RECORDING, title, "Does not record automatically.", clause)
+        )
+
+    title, clause = "No recording by pupils", "000 §6"
+    if settings.allow_recording and pupils_attending and not recording_permission:
+        results.append(
+            RuleResult(
+                RuleId.MEETING_ATTENDEE_RECORDING,
+                title,
+                Outcome.NEEDS_ACTION,
+                f"Pupils must never record, and this meeting allows recording. "
+                f"{FIX_ATTENDEE_RECORDING}",
+                clause,
+            )
+        )
+    elif settings.allow_recording and pupils_attending:
+        results.append(
+            _passed(
+                RuleId.MEETING_ATTENDEE_RECORDING,
+                title,
+                "Recording is allowed, with permission: make sure only you record. Pupils "
+                "must never record.",
+                clause,
+            )
+        )
+    else:
+        results.append(
+            _passed(
+                RuleId.MEETING_ATTENDEE_RECORDING,
+                title,
+                "No pupils attend." if not pupils_attending else "Recording is turned off.",
+                clause,
+            )
+        )
+
+    title, clause = "Lobby", "001 §2.4"
+    if settings.has_external_guests and settings.lobby_bypass == LOBBY_EVERYONE:
+        results.append(
+            RuleResult(
+                RuleId.MEETING_LOBBY,
+                title,
+                Outcome.NEEDS_ACTION,
+                "Guests from outside the school are invited and everyone skips the lobby, so "
+                f"anyone with the link walks straight in. {FIX_LOBBY}",
+                clause,
+            )
+        )
+    else:
+        results.append(
+            _passed(
+                RuleId.MEETING_LOBBY,
+                title,
+                "People from outside the school wait in the lobby until you let them in."
+                if settings.lobby_bypass != LOBBY_EVERYONE
+                else "No guests from outside the school are invited.",
+                clause,
+            )
+        )
+
+    title, clause = "Who can present", "000 §6"
+    if pupils_attending and settings.allowed_presenters in PUPILS_MAY_PRESENT:
+        results.append(
+            RuleResult(
+                RuleId.MEETING_PRESENTERS,
+                title,
+                Outcome.NEEDS_ACTION,
+                "Pupils can present in this meeting, which lets them share their screen and "
+                f"record. {FIX_PRESENTERS}",
+                clause,
+            )
+        )
+    else:
+        results.append(
+            _passed(
+                RuleId.MEETING_PRESENTERS,
+                title,
+                "Pupils cannot present." if pupils_attending else "No pupils attend.",
+                clause,
+            )
+        )
+    return results
+
+
+def check_meeting(plan: CallPlan, settings: MeetingSettings, school: SchoolPolicy) -> CallVerdict:
+    """Judge a real Teams meeting: every rule of ``check_call`` plus the meeting's settings.
+
+    ``plan`` describes the meeting (its time, the pupils attending, withdrawn pupils, whether
+    the Deputy Head (Academic) gave permission to record it). Whether it is recorded comes from
+    ``settings.record_automatically``: without permission that is the meeting rule's blocker
+    (000 §8), and the recording rules of ``check_call`` are then not repeated.
+
+    Returns:
+        Every rule's result (``CALL_RULES`` then ``MEETING_RULES``) and the overall verdict.
+    """
+    recorded = settings.record_automatically and plan.recording_permission_granted
+    call = check_call(replace(plan, recording=recorded), school)
+    settings_results = meeting_setting_rules(
+        settings,
+        pupils_attending=plan.involves_pupils,
+        recording_permission=plan.recording_permission_granted,
+    )
+    return _overall([*call.results, *settings_results])
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MeetingCheck:
+    """One upcoming Teams meeting and how it was judged (for "Check my next lessons").
+
+    Attributes:
+        meeting_id: The calendar's id for the meeting.
+        subject: The meeting's title as the calendar gives it (shown to its organiser only).
+        plan: The plan built from the meeting.
+        verdict: Every rule's result and the overall answer.
+        pupils: How many pupils attend.
+        staff: How many members of staff attend (the organiser included).
+        others: How many attendees the school's directory does not know (guests).
+        permission_ref: The approved recording request that covers it, if any.
+    """
+
+    meeting_id: str
+    subject: str
+    plan: CallPlan
+    verdict: CallVerdict
+    pupils: int = 0
+    staff: int = 0
+    others: int = 0
+    permission_ref: str = ""
+
+
+# ---------------------------------------------------------------------------------------------
+# Permission to record (000 §8; 001 §2.4)
+# ---------------------------------------------------------------------------------------------
+
+
+class RequestStatus(StrEnum):
+    """Where a recording request is."""
+
+    PENDING = "pending"
+    APPROVED = "approved"
+    DECLINED = "declined"
+
+
+class Decision(StrEnum):
+    """What the Deputy Head (Academic) decided."""
+
+    APPROVE = "approve"
+    DECLINE = "decline"
+
+
+#: Longest reason for declining.
+MAX_DECISION_REASON = 500
+
+
+class AlreadyDone(PolicyError):
+    """The item is no longer waiting for this (already decided, already submitted)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RecordingRequest:
+    """A request to the Deputy Head (Academic) for permission to record an online lesson.
+
+    000 §8: "staff wishing to record an online lesson must seek permission from the Deputy Head
+    (Academic)". Holds what the decider needs (who, when, with whom, why), no pupil names.
+    """
+
+    ref: str
+    requester_id: str
+    requester_name: str
+    start: datetime
+    end: datetime
+    audience: Audience
+    pupil_count: int
+    platform: str
+    reason: str
+    created_at: datetime
+    call_check_id: str = ""
+    meeting_id: str = ""
+    status: RequestStatus = RequestStatus.PENDING
+    decided_by_id: str = ""
+    decided_by_name: str = ""
+    decided_at: datetime | None = None
+    decision_reason: str = ""
+
+    def covers(self, start: datetime, meeting_id: str = "") -> bool:
+        """Whether this request is for the call starting at ``start`` (or that meeting)."""
+        if meeting_id and self.meeting_id == meeting_id:
+            return True
+        return self.start == start
+
+
+def why_not_decider(person: Person, request: RecordingRequest) -> str | None:
+    """Why ``person`` may not decide ``request``, or None when they may.
+
+    Only the Deputy Head (Academic) gives permission (000 §8), and never for their own request:
+    permission is a second person's check, so a Deputy Head (Academic) who wants to record
+    needs another holder of the role.
+    """
+    if person.is_pupil or Role.DEPUTY_HEAD_ACADEMIC not in person.roles:
+        return f"not the {DEPUTY_HEAD}"
+    if person.id == request.requester_id:
+        return "own request"
+    return None
+
+
+def decide_recording(
+    request: RecordingRequest, by: Person, decision: Decision, reason: str, at: datetime
+) -> RecordingRequest:
+    """Approve or decline a pending recording request (000 §8).
+
+    Raises:
+        NotAllowed: ``by`` is not the Deputy Head (Academic), or asked for it themselves.
+        AlreadyDone: it was already decided.
+        InvalidSubmission: declined without a reason, or the reason is too long ("reason").
+    """
+    why_not = why_not_decider(by, request)
+    if why_not is not None:
+        raise NotAllowed("decide a recording request", why_not)
+    if request.status is not RequestStatus.PENDING:
+        raise AlreadyDone(f"{request.ref} was already {request.status.value}")
+    reason = " ".join(reason.split())
+    if decision is Decision.DECLINE and not reason:
+        raise InvalidSubmission({"reason": "Give the reason for declining."})
+    if len(reason) > MAX_DECISION_REASON:
+        raise InvalidSubmission({"reason": f"Keep the reason to {MAX_DECISION_REASON} characters."})
+    return replace(
+        request,
+        status=RequestStatus.APPROVED if decision is Decision.APPROVE else RequestStatus.DECLINED,
+        decided_by_id=by.id,
+        decided_by_name=by.name,
+        decided_at=at,
+        decision_reason=reason,
+    )
+
+
+def recording_conditions() -> tuple[str, ...]:
+    """What a member of staff must still do once permission to record is given (001 §2.4)."""
+    return (
+        "Get written permission to record from everyone taking part (001 §2.4).",
+        "Give everyone the reason for recording (001 §2.4).",
+        "Make it clear to everyone at the start that the call is being recorded (001 §2.4).",
+        "Store the recording securely, where only those authorised can see it (001 §2.4; 000 §8).",
+        "Pupils must never record or take screenshots (000 §6).",
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Logging an additional 1:1 call with a pupil (000 §6)
+# ---------------------------------------------------------------------------------------------
+
+
+class LogStatus(StrEnum):
+    """Where a 1:1 call log is."""
+
+    PENDING = "pending"
+    SUBMITTED = "submitted"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CallLogEntry:
+    """What the member of staff records about a 1:1 call (000 §6: "names, date,
+    time/duration, purpose, outcome").
+
+    Attributes:
+        names: Who took part, as written.
+        start: When the call started (aware).
+        duration: How long it lasted.
+        purpose: Why the call was made.
+        outcome: What came of it.
+        head_of_department_id: The head of department it goes to; "" for every one.
+    """
+
+    names: str
+    start: datetime
+    duration: timedelta
+    purpose: str
+    outcome: str
+    head_of_department_id: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CallLog:
+    """The log owed after an additional 1:1 call with a pupil, submitted to the Deputy Head
+    (Academic) and the head of department (000 §6)."""
+
+    ref: str
+    teacher_id: str
+    teacher_name: str
+    pupils: tuple[str, ...]
+    planned_start: datetime
+    planned_duration: timedelta
+    created_at: datetime
+    call_check_id: str = ""
+    meeting_id: str = ""
+    status: LogStatus = LogStatus.PENDING
+    entry: CallLogEntry | None = None
+    submitted_at: datetime | None = None
+
+    @property
+    def planned_end(self) -> datetime:
+        """When the call was planned to end, in UTC."""
+        return self.planned_start.astimezone(UTC) + self.planned_duration
+
+    def covers(self, start: datetime, meeting_id: str = "") -> bool:
+        """Whether this log is for the call starting at ``start`` (or that meeting)."""
+        if meeting_id and self.meeting_id == meeting_id:
+            return True
+        return self.planned_start == start
+
+
+def submit_call_log(log: CallLog, by: Person, entry: CallLogEntry, at: datetime) -> CallLog:
+    """Record the submitted details of a 1:1 call (000 §6).
+
+    Raises:
+        NotAllowed: ``by`` is not the member of staff who made the call.
+        AlreadyDone: the log was already submitted.
+    """
+    if by.id != log.teacher_id:
+        raise NotAllowed("submit a call log", "not the member of staff who made the call")
+    if log.status is not LogStatus.PENDING:
+        raise AlreadyDone(f"{log.ref} was already submitted")
+    return replace(log, status=LogStatus.SUBMITTED, entry=entry, submitted_at=at)
+
+
+def next_log_reminder(after: datetime, school: SchoolPolicy) -> datetime:
+    """When to remind about an unsubmitted log: the start of teaching hours on the next
+    school day after ``after`` (school time), so a log is chased "the next school day"."""
+    next_day = add_school_days(after, 1, school).astimezone(school.zone).date()
+    return school_datetime(next_day, school.video_calls.teaching_hours.start, school)
 
 
 # ---------------------------------------------------------------------------------------------

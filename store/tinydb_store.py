@@ -21,7 +21,7 @@ import copy
 import json
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
@@ -40,6 +40,7 @@ from dialogs.ports import (
     VersionConflict,
 )
 from policy.audit import GENESIS, AuditEntry, ChainCheck, seal, verify_chain
+from store.crypto import MARK, RecordCipher
 from store.files import (
     DIR_MODE,
     DirectoryLock,
@@ -97,9 +98,12 @@ def _open_tinydb(path: Path) -> TinyDB:
 class TinyDbStore:
     """The ``Store`` port on TinyDB files in one folder: ``await TinyDbStore.open(dir)``."""
 
-    def __init__(self, folder: Path, *, read_only: bool = False) -> None:
+    def __init__(
+        self, folder: Path, *, read_only: bool = False, cipher: RecordCipher | None = None
+    ) -> None:
         self._folder = folder
         self._read_only = read_only
+        self._cipher = cipher
         self._lock = asyncio.Lock()
         self._dir_lock = DirectoryLock(folder)
         self._records: dict[str, TinyDB] = {}
@@ -116,18 +120,21 @@ class TinyDbStore:
     # ----- opening and recovery --------------------------------------------------------------
 
     @classmethod
-    async def open(cls, folder: Path, *, read_only: bool = False) -> TinyDbStore:
+    async def open(
+        cls, folder: Path, *, read_only: bool = False, cipher: RecordCipher | None = None
+    ) -> TinyDbStore:
         """Open (creating if new) the store in ``folder``.
 
         ``read_only`` opens it for reports while the bot runs: no lock is taken, nothing is
         repaired or written, and every write raises ``StoreUnavailable``. Each file is read
         whole (files are replaced atomically), so a report never sees half a write.
+        ``cipher`` seals every record's data at rest (AES-GCM), in the journal too.
 
         Raises:
             StoreLocked: another process holds the folder.
             StoreCorrupted: a file is damaged or from newer code; nothing is started.
         """
-        store = cls(folder, read_only=read_only)
+        store = cls(folder, read_only=read_only, cipher=cipher)
         await asyncio.to_thread(store._open_read_only if read_only else store._open_sync)
         return store
 
@@ -151,6 +158,7 @@ class TinyDbStore:
             self._dedupe = {
                 doc["key"]: list(doc["refs"]) for doc in self._system.table("dedupe").all()
             }
+            self._check_keys()
             journal = read_json(self._journal_path, None)
             self._load_audit(torn_tail_allowed=journal is not None)
             if journal is not None:
@@ -235,7 +243,11 @@ class TinyDbStore:
     def _guarded(self, func: Callable[..., T], *args: Any) -> T:
         if self._system is None:
             raise StoreUnavailable("the store is closed")
-        if self._read_only and func in (self._commit_sync, self._next_sequence_sync):
+        if self._read_only and func in (
+            self._commit_sync,
+            self._next_sequence_sync,
+            self._reseal_sync,
+        ):
             raise StoreUnavailable("the store was opened read-only")
         if self._needs_replay:
             try:
@@ -254,7 +266,7 @@ class TinyDbStore:
         if doc_id is None:
             return None
         doc = self._records[kind].get(doc_id=doc_id)
-        return None if doc is None else _record(kind, doc)
+        return None if doc is None else self._record(kind, doc)
 
     async def find(self, kind: str, **equals: str | int | bool | None) -> list[Record]:
         return await self._run(self._find_sync, kind, equals)
@@ -264,11 +276,12 @@ class TinyDbStore:
         if db is None:
             return []
 
-        def matches(doc: dict[str, Any]) -> bool:
-            data = doc.get("data", {})
-            return all(data.get(k) == v for k, v in equals.items())
-
-        return [_record(kind, doc) for doc in db.all() if matches(doc)]
+        found = []
+        for doc in db.all():
+            record = self._record(kind, doc)
+            if all(record.data.get(k) == v for k, v in equals.items()):
+                found.append(record)
+        return found
 
     async def commit(self, change: Change) -> tuple[AuditEntry, ...]:
         return await self._run(self._commit_sync, change)
@@ -303,7 +316,7 @@ class TinyDbStore:
                     "id": r.id,
                     "version": r.version,
                     "schema": r.schema,
-                    "data": r.data,
+                    "data": self._seal(r.kind, r.id, r.data),
                 }
                 for r in change.records
             ],
@@ -393,6 +406,55 @@ class TinyDbStore:
             table.remove(doc_ids=old)
         self._dedupe = {doc["key"]: list(doc["refs"]) for doc in table.all()}
 
+    def _check_keys(self) -> None:
+        """Open one record of each kind now, so a missing or wrong key stops start-up."""
+        for kind, db in self._records.items():
+            docs = db.all()
+            if docs:
+                self._record(kind, docs[0])
+
+    def _seal(self, kind: str, item_id: str, data: Mapping[str, Any]) -> Any:
+        if self._cipher is None:
+            return data
+        return self._cipher.seal(kind, item_id, data)
+
+    def _record(self, kind: str, doc: dict[str, Any]) -> Record:
+        # Always a fresh copy: callers must never change the store's in-memory documents.
+        stored = doc["data"]
+        if self._cipher is not None:
+            return _plain_record(kind, doc, self._cipher.open(kind, doc["id"], stored))
+        if isinstance(stored, dict) and MARK in stored:
+            raise StoreCorrupted(
+                f"record {kind}:{doc['id']} is encrypted and no key is configured "
+                "(set BOT_ENCRYPTION_KEY)"
+            )
+        return _plain_record(kind, doc, copy.deepcopy(stored))
+
+    def _reseal_sync(self) -> int:
+        """Rewrite every record sealed with the current key; returns how many changed."""
+        if self._cipher is None:
+            raise StoreUnavailable("no encryption key is configured")
+        changed = 0
+        for kind, db in self._records.items():
+            tables = db.storage.read() or {}
+            docs = tables.get(db.default_table_name, {})
+            count = 0
+            for doc in docs.values():
+                if self._cipher.needs_reseal(doc["data"]):
+                    data = self._cipher.open(kind, doc["id"], doc["data"])
+                    doc["data"] = self._cipher.seal(kind, doc["id"], data)
+                    count += 1
+            if count:
+                db.storage.write(tables)  # one atomic replace per kind: all or nothing
+                db.table(db.default_table_name).clear_cache()
+                changed += count
+        return changed
+
+    async def reseal(self) -> int:
+        """Re-encrypt every record with the current key (after adding a new key, or when
+        encryption is switched on for an existing store). Safe to re-run after a crash."""
+        return await self._run(self._reseal_sync)
+
     async def next_sequence(self, name: str) -> int:
         return await self._run(self._next_sequence_sync, name)
 
@@ -438,13 +500,12 @@ class TinyDbStore:
             self._dir_lock.release()
 
 
-def _record(kind: str, doc: dict[str, Any]) -> Record:
-    # Deep copy: callers must never be able to change the store's in-memory copy.
+def _plain_record(kind: str, doc: dict[str, Any], data: dict[str, Any]) -> Record:
     return Record(
         kind=kind,
         id=doc["id"],
         version=doc["version"],
-        data=copy.deepcopy(doc["data"]),
+        data=data,
         schema=doc.get("schema", RECORD_SCHEMA),
     )
 

@@ -15,6 +15,7 @@ import pytest
 
 from dialogs.ports import Change, DuplicateRequest, Record, Store, VersionConflict
 from policy.audit import AuditEvent
+from store.crypto import RecordCipher, new_key, parse_key
 from store.memory import InMemoryStore
 from store.tinydb_store import TinyDbStore
 
@@ -25,11 +26,14 @@ def event(action: str = "concern.report", item: str = "concern:OSC-2026-0001") -
     return AuditEvent(actor="staff-1", action=action, item=item, outcome="ok", at=AT)
 
 
-@pytest.fixture(params=["tinydb", "memory"])
+@pytest.fixture(params=["tinydb", "tinydb-encrypted", "memory"])
 async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
     backend: Store
     if request.param == "tinydb":
         backend = await TinyDbStore.open(tmp_path / "data")
+    elif request.param == "tinydb-encrypted":
+        cipher = RecordCipher([parse_key(new_key())])
+        backend = await TinyDbStore.open(tmp_path / "data", cipher=cipher)
     else:
         backend = InMemoryStore()
     yield backend

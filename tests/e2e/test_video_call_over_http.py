@@ -276,3 +276,27 @@ async def test_a_retried_submit_is_answered_again_but_stored_once(
     assert card_texts(first)[0] == card_texts(again)[0] == "⛔ Not allowed"
     assert len(await store_of(bot).find("call_check")) == 1
     assert [e.action for e in await store_of(bot).audit_log()] == ["call.check"]
+
+
+async def test_typing_my_next_lessons_checks_the_calendar(
+    bot: BotClient, connector: FakeConnector
+) -> None:
+    status, _ = await bot.post(message(TEACHER, "my next lessons", connector.url))
+
+    assert status in (200, 201)
+    [card] = connector.cards()
+    assert_valid_card(card)
+    # The demo calendar is dated (late November 2026) and this server's clock is real, so
+    # which meetings are listed depends on today: tests/e2e/test_video_call_followups_over_http.py
+    # checks them with a fixed clock.
+    assert card_texts(card)[0] == "Your next lessons"
+    assert ("Check again", "call.next") in card_buttons(card)
+    assert await store_of(bot).audit_log() == []
+
+
+async def test_the_verdict_offers_to_check_the_next_lessons(
+    bot: BotClient, connector: FakeConnector
+) -> None:
+    card = await answer(bot, submit(TEACHER, connector.url))
+
+    assert ("Check my next lessons", "call.next") in card_buttons(card)

@@ -124,6 +124,8 @@ def production_env(tmp_path: Path, metadata_url: str, connector: FakeConnector) 
         "ALLOWED_SERVICE_URLS": connector.url,
         "BOT_OPENID_METADATA_URL": metadata_url,
         "BOT_DATA_DIR": str(tmp_path / "data"),
+        "BOT_ENCRYPTION_KEY": "x" * 43 + "=",
+        "DIRECTORY": "file",  # people from the demo directory file: no Graph offline
     }
 
 

@@ -13,6 +13,21 @@ from tests.support import ROOT
 
 APP_ID = "0b1c2d3e-4f50-4617-8293-a4b5c6d7e8f9"
 TENANT = "5c400000-0000-4000-8000-000000000000"
+KEY = "x" * 43 + "="
+
+
+def test_production_needs_an_encryption_key_and_bad_keys_are_named() -> None:
+    base = {
+        "MicrosoftAppId": APP_ID,
+        "MicrosoftAppTenantId": TENANT,
+        "MicrosoftAppPassword": "x",
+        "PUBLIC_BASE_URL": "https://safety.oakfield.example",
+    }
+    assert [p.split(":")[0] for p in problems(base)] == ["BOT_ENCRYPTION_KEY"]
+    short = problems({**base, "BOT_ENCRYPTION_KEY": "c2hvcnQ="})
+    assert short == ["BOT_ENCRYPTION_KEY: the encryption key must be 32 bytes (AES-256), not 5"]
+    old = problems({**base, "BOT_ENCRYPTION_KEY": KEY, "BOT_ENCRYPTION_OLD_KEYS": "nope!"})
+    assert old[0].startswith("BOT_ENCRYPTION_OLD_KEYS #1:")
 
 
 def test_the_shipped_demo_school_loads_with_the_briefs_defaults() -> None:
@@ -90,6 +105,7 @@ def test_a_managed_identity_needs_no_password(tmp_path: Path) -> None:
             "MicrosoftAppTenantId": TENANT,
             "MicrosoftAppType": "UserAssignedMSI",
             "PUBLIC_BASE_URL": "https://safety.oakfield.example",
+            "BOT_ENCRYPTION_KEY": KEY,
             "BOT_DATA_DIR": str(tmp_path),
         }
     )
@@ -111,6 +127,7 @@ def test_the_app_password_never_appears_in_repr(tmp_path: Path) -> None:
             "MicrosoftAppTenantId": TENANT,
             "MicrosoftAppPassword": "s3cret-Value~xyz",
             "PUBLIC_BASE_URL": "https://safety.oakfield.example/",
+            "BOT_ENCRYPTION_KEY": KEY,
             "BOT_DATA_DIR": str(tmp_path),
         }
     )
@@ -127,6 +144,7 @@ def test_production_needs_the_public_https_address() -> None:
             "MicrosoftAppTenantId": TENANT,
             "MicrosoftAppPassword": "x",
             "PUBLIC_BASE_URL": "http://insecure.example",
+            "BOT_ENCRYPTION_KEY": KEY,
         }
     )
     assert [p.split(":")[0] for p in found] == ["PUBLIC_BASE_URL"]

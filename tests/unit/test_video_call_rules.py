@@ -13,29 +13,45 @@ from typing import Any
 
 import pytest
 
-from dialogs.ports import Change, FixedClock, Record
+from dialogs.ports import Change, DirectoryUnavailable, FixedClock, Meeting, Record
 from dialogs.registry import Deps
 from dialogs.service import ActionContext, Scope, Turn
-from dialogs.video_call import PHRASES, VideoCallHandlers, parse_call_plan
+from dialogs.video_call import PHRASES, VideoCallHandlers, parse_call_log, parse_call_plan
 from policy.actions import Verb
 from policy.audit import AuditEntry, AuditEvent
-from policy.errors import InvalidSubmission
+from policy.errors import InvalidSubmission, NotAllowed
 from policy.roles import Person, Role
 from policy.school import Channels, Hours, SchoolPolicy, Term, VideoCalls, Weekday
 from policy.video_calls import (
+    CALL_RULES,
+    MEETING_RULES,
+    AlreadyDone,
     Audience,
+    CallLog,
+    CallLogEntry,
     CallPlan,
+    Decision,
     Location,
+    LogStatus,
+    MeetingSettings,
     Outcome,
+    RecordingRequest,
+    RequestStatus,
     RuleId,
     Verdict,
     check_call,
+    check_meeting,
     days_text,
+    decide_recording,
     is_school_day,
+    meeting_setting_rules,
+    next_log_reminder,
     pupil_contact_rule_text,
     recording_rule_text,
     school_datetime,
+    submit_call_log,
     teaching_window,
+    why_not_decider,
     withdrawn_in,
 )
 from store.memory import InMemoryStore
@@ -79,6 +95,12 @@ SATURDAY_SCHOOL = make_school(
 )
 HOLIDAY_SCHOOL = make_school(holidays=(date(2026, 11, 25),))
 TERM_SCHOOL = make_school(terms=(Term("Autumn 2026", date(2026, 9, 2), date(2026, 12, 18)),))
+TWO_TERMS = make_school(
+    terms=(
+        Term("Autumn 2026", date(2026, 9, 2), date(2026, 12, 18)),
+        Term("Spring 2027", date(2027, 1, 5), date(2027, 3, 26)),
+    )
+)
 SCHOOLS = {
     "default": DEFAULT,
     "early": EARLY_SCHOOL,
@@ -307,7 +329,7 @@ def test_rule_outcome_and_verdict(case: Case) -> None:
         assert words.lower() in result.reason.lower()
     assert result.clause.split()[0] in {"000", "001"}
     assert "§" in result.clause
-    assert {r.rule_id for r in verdict.results} == set(RuleId), "every rule, every time"
+    assert {r.rule_id for r in verdict.results} == CALL_RULES, "every rule, every time"
 
 
 def test_a_withdrawn_pupil_is_named_and_nobody_else() -> None:
@@ -521,6 +543,10 @@ def test_bad_form_input_is_refused_with_every_problem(
         ("contact pupils at home", Verb.CALL_RULE_CONTACT),
         ("check a video call", Verb.CHECK_VIDEO_CALL),
         ("withdrawn pupils", Verb.WITHDRAWN_PUPILS),
+        ("check my next lessons", Verb.NEXT_LESSONS),
+        ("my next lessons", Verb.NEXT_LESSONS),
+        ("what are my next meetings?", Verb.NEXT_LESSONS),
+        ("check my calendar", Verb.NEXT_LESSONS),
         # Someone telling us about an incident is not asking about the rules.
         ("a pupil recorded a video of me", None),
         ("pupil took screenshots of a teacher", None),
@@ -625,3 +651,513 @@ async def test_withdrawn_list_changes_that_change_nothing_are_not_audited(
     assert reply.card is not None
     assert says in card_texts(dict(reply.card))
     assert await store.audit_log() == []
+
+
+# --- A real Teams meeting's own settings (policy.video_calls.meeting_setting_rules) -------------
+
+
+@dataclass(frozen=True)
+class SettingCase:
+    """One meeting configuration, the rule to look at, and what it must say."""
+
+    id: str
+    settings: MeetingSettings
+    rule: RuleId
+    outcome: Outcome
+    pupils: bool = True
+    permission: bool = False
+    says: tuple[str, ...] = ()
+
+
+SETTING_CASES: list[SettingCase] = [
+    SettingCase("auto-recording-without-permission",
+                MeetingSettings(record_automatically=True), RuleId.MEETING_AUTO_RECORDING,
+                Outcome.NOT_ALLOWED, says=("Deputy Head (Academic)",
+                                           '"Record and transcribe automatically"')),
+    SettingCase("auto-recording-with-permission", MeetingSettings(record_automatically=True),
+                RuleId.MEETING_AUTO_RECORDING, Outcome.PASS, permission=True),
+    SettingCase("auto-recording-staff-only-still-needs-permission",
+                MeetingSettings(record_automatically=True), RuleId.MEETING_AUTO_RECORDING,
+                Outcome.NOT_ALLOWED, pupils=False),
+    SettingCase("no-auto-recording", MeetingSettings(), RuleId.MEETING_AUTO_RECORDING,
+                Outcome.PASS),
+    SettingCase("attendees-may-record-with-pupils", MeetingSettings(allow_recording=True),
+                RuleId.MEETING_ATTENDEE_RECORDING, Outcome.NEEDS_ACTION,
+                says=('turn off "Allow recording" for attendees', "Organisers and co-organisers")),
+    SettingCase("attendees-may-record-staff-only", MeetingSettings(allow_recording=True),
+                RuleId.MEETING_ATTENDEE_RECORDING, Outcome.PASS, pupils=False),
+    SettingCase("recording-off", MeetingSettings(allow_recording=False),
+                RuleId.MEETING_ATTENDEE_RECORDING, Outcome.PASS),
+    SettingCase("recording-on-with-permission", MeetingSettings(allow_recording=True),
+                RuleId.MEETING_ATTENDEE_RECORDING, Outcome.PASS, permission=True,
+                says=("only you record",)),
+    SettingCase("guests-and-everyone-bypasses-the-lobby",
+                MeetingSettings(has_external_guests=True, lobby_bypass="everyone"),
+                RuleId.MEETING_LOBBY, Outcome.NEEDS_ACTION,
+                says=('"Who can bypass the lobby?"', '"People in my organisation"')),
+    SettingCase("guests-staff-only-meeting-too",
+                MeetingSettings(has_external_guests=True, lobby_bypass="everyone"),
+                RuleId.MEETING_LOBBY, Outcome.NEEDS_ACTION, pupils=False),
+    SettingCase("everyone-bypasses-but-no-guests", MeetingSettings(lobby_bypass="everyone"),
+                RuleId.MEETING_LOBBY, Outcome.PASS),
+    SettingCase("guests-wait-in-the-lobby",
+                MeetingSettings(has_external_guests=True, lobby_bypass="organization"),
+                RuleId.MEETING_LOBBY, Outcome.PASS),
+    SettingCase("pupils-may-present-everyone", MeetingSettings(allowed_presenters="everyone"),
+                RuleId.MEETING_PRESENTERS, Outcome.NEEDS_ACTION,
+                says=('"Who can present?"', '"Only me and co-organisers"', '"Specific people"')),
+    SettingCase("pupils-are-in-the-organisation",
+                MeetingSettings(allowed_presenters="organization"), RuleId.MEETING_PRESENTERS,
+                Outcome.NEEDS_ACTION),
+    SettingCase("only-the-organiser-presents", MeetingSettings(allowed_presenters="organizer"),
+                RuleId.MEETING_PRESENTERS, Outcome.PASS),
+    SettingCase("chosen-presenters", MeetingSettings(allowed_presenters="roleIsPresenter"),
+                RuleId.MEETING_PRESENTERS, Outcome.PASS),
+    SettingCase("staff-only-everyone-presents", MeetingSettings(allowed_presenters="everyone"),
+                RuleId.MEETING_PRESENTERS, Outcome.PASS, pupils=False),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("case", SETTING_CASES, ids=[c.id for c in SETTING_CASES])
+def test_meeting_setting_rules(case: SettingCase) -> None:
+    results = meeting_setting_rules(
+        case.settings, pupils_attending=case.pupils, recording_permission=case.permission
+    )
+
+    assert {r.rule_id for r in results} == MEETING_RULES
+    result = next(r for r in results if r.rule_id is case.rule)
+    assert result.outcome is case.outcome, result.reason
+    for words in case.says:
+        assert words in result.reason
+    assert result.clause in {"000 §6", "000 §8", "001 §2.4"}
+
+
+CLEAN_MEETING = MeetingSettings(
+    allow_recording=False, lobby_bypass="organization", allowed_presenters="organizer"
+)
+
+
+def test_a_meeting_is_judged_by_every_rule_and_its_settings() -> None:
+    lesson = plan(audience=Audience.NAMED_PUPILS, pupils=("Ben Ali", "Chloe Wu"))
+
+    verdict = check_meeting(lesson, CLEAN_MEETING, DEFAULT)
+
+    assert {r.rule_id for r in verdict.results} == set(RuleId)
+    assert verdict.verdict is Verdict.ALLOWED
+    staff = plan(audience=Audience.STAFF_ONLY, parental_consent=False)
+    assert check_meeting(staff, MeetingSettings(), DEFAULT).verdict is Verdict.ALLOWED
+
+
+def test_automatic_recording_without_permission_is_the_one_blocker_not_four_to_dos() -> None:
+    lesson = plan(audience=Audience.NAMED_PUPILS, pupils=("Ben Ali",), recording=True)
+    settings = replace(CLEAN_MEETING, record_automatically=True)
+
+    verdict = check_meeting(lesson, settings, DEFAULT)
+
+    assert verdict.verdict is Verdict.NOT_ALLOWED
+    assert [r.rule_id for r in verdict.blockers] == [RuleId.MEETING_AUTO_RECORDING]
+    assert verdict.to_do == ()
+    assert verdict.result(RuleId.RECORDING_PERMISSION).reason == "Not recorded."
+
+
+def test_automatic_recording_with_permission_brings_the_recording_conditions() -> None:
+    lesson = plan(
+        audience=Audience.NAMED_PUPILS,
+        pupils=("Ben Ali", "Chloe Wu"),
+        recording_permission_granted=True,
+        recording_reason="for pupils who are absent",
+    )
+    settings = replace(CLEAN_MEETING, record_automatically=True, allow_recording=True)
+
+    verdict = check_meeting(lesson, settings, DEFAULT)
+
+    assert verdict.verdict is Verdict.ALLOWED_ONCE
+    assert {r.rule_id for r in verdict.to_do} == {
+        RuleId.RECORDING_CONSENT,
+        RuleId.RECORDING_ANNOUNCED,
+    }
+    one_to_one = replace(lesson, pupils=("Ben Ali",), one_to_one_with_pupil=True)
+    blocked = check_meeting(one_to_one, settings, DEFAULT)
+    assert RuleId.RECORDING_ONE_TO_ONE in {r.rule_id for r in blocked.blockers}
+
+
+def test_a_pupil_only_meeting_and_a_late_meeting_are_not_allowed() -> None:
+    pupils_only = plan(audience=Audience.NAMED_PUPILS, pupils=("Ben Ali",), pupil_to_pupil=True)
+    late = plan(at="16:30", minutes=60, audience=Audience.STAFF_ONLY)
+
+    assert [r.rule_id for r in check_meeting(pupils_only, CLEAN_MEETING, DEFAULT).blockers] == [
+        RuleId.PUPIL_TO_PUPIL
+    ]
+    assert [r.rule_id for r in check_meeting(late, CLEAN_MEETING, DEFAULT).blockers] == [
+        RuleId.TEACHING_HOURS
+    ]
+
+
+# --- Permission to record and the 1:1 call log (pure transitions) ------------------------------
+
+TEACHER_PERSON = Person(_guid(2), "Daniel Okafor", frozenset({Role.STAFF}))
+DEPUTY = Person(_guid(5), "James Wright", frozenset({Role.STAFF, Role.DEPUTY_HEAD_ACADEMIC}))
+OTHER_DEPUTY = Person(_guid(11), "Sam Lee", frozenset({Role.STAFF, Role.DEPUTY_HEAD_ACADEMIC}))
+NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+
+
+def a_request(**changes: Any) -> RecordingRequest:
+    base = RecordingRequest(
+        ref="REC-2026-0001",
+        requester_id=TEACHER_PERSON.id,
+        requester_name=TEACHER_PERSON.name,
+        start=school_datetime(MONDAY, time(14), DEFAULT),
+        end=school_datetime(MONDAY, time(15), DEFAULT),
+        audience=Audience.CLASS,
+        pupil_count=0,
+        platform="Microsoft Teams",
+        reason="for pupils who are absent",
+        created_at=NOW,
+    )
+    return replace(base, **changes)
+
+
+def test_the_deputy_head_approves_or_declines_with_a_reason() -> None:
+    approved = decide_recording(a_request(), DEPUTY, Decision.APPROVE, "", NOW)
+    declined = decide_recording(a_request(), DEPUTY, Decision.DECLINE, "  not  needed ", NOW)
+
+    assert (approved.status, approved.decided_by_id, approved.decided_at) == (
+        RequestStatus.APPROVED,
+        DEPUTY.id,
+        NOW,
+    )
+    assert (declined.status, declined.decision_reason) == (RequestStatus.DECLINED, "not needed")
+
+
+@pytest.mark.parametrize(
+    ("request_changes", "by", "decision", "reason", "error"),
+    [
+        ({}, TEACHER_PERSON, Decision.APPROVE, "", NotAllowed),
+        ({}, Person("p", "Pupil", frozenset({Role.PUPIL})), Decision.APPROVE, "", NotAllowed),
+        ({"requester_id": DEPUTY.id}, DEPUTY, Decision.APPROVE, "", NotAllowed),
+        ({"status": RequestStatus.APPROVED}, DEPUTY, Decision.DECLINE, "late", AlreadyDone),
+        ({}, DEPUTY, Decision.DECLINE, "   ", InvalidSubmission),
+        ({}, DEPUTY, Decision.DECLINE, "x" * 501, InvalidSubmission),
+    ],
+    ids=["teacher", "pupil", "own-request", "already-decided", "no-reason", "reason-too-long"],
+)
+def test_who_may_decide_and_when(
+    request_changes: dict[str, Any], by: Person, decision: Decision, reason: str, error: type
+) -> None:
+    with pytest.raises(error):
+        decide_recording(a_request(**request_changes), by, decision, reason, NOW)
+
+
+def test_another_deputy_head_may_decide_a_deputy_heads_request() -> None:
+    own = a_request(requester_id=DEPUTY.id, requester_name=DEPUTY.name)
+
+    assert why_not_decider(DEPUTY, own) == "own request"
+    assert why_not_decider(OTHER_DEPUTY, own) is None
+
+
+def a_log(**changes: Any) -> CallLog:
+    base = CallLog(
+        ref="LOG-2026-0001",
+        teacher_id=TEACHER_PERSON.id,
+        teacher_name=TEACHER_PERSON.name,
+        pupils=("Ben Ali",),
+        planned_start=school_datetime(MONDAY, time(14), DEFAULT),
+        planned_duration=timedelta(minutes=30),
+        created_at=NOW,
+    )
+    return replace(base, **changes)
+
+
+def test_only_the_member_of_staff_sends_their_log_and_only_once() -> None:
+    entry = CallLogEntry(
+        names="Daniel Okafor, Ben Ali",
+        start=school_datetime(MONDAY, time(14), DEFAULT),
+        duration=timedelta(minutes=25),
+        purpose="Reading plan",
+        outcome="Agreed",
+    )
+
+    sent = submit_call_log(a_log(), TEACHER_PERSON, entry, NOW)
+
+    assert (sent.status, sent.entry, sent.submitted_at) == (LogStatus.SUBMITTED, entry, NOW)
+    assert a_log().planned_end == datetime(2026, 11, 23, 14, 30, tzinfo=UTC)
+    with pytest.raises(NotAllowed):
+        submit_call_log(a_log(), DEPUTY, entry, NOW)
+    with pytest.raises(AlreadyDone):
+        submit_call_log(sent, TEACHER_PERSON, entry, NOW)
+
+
+@pytest.mark.parametrize(
+    ("after", "school", "expected"),
+    [
+        (datetime(2026, 11, 23, 14, 30, tzinfo=UTC), DEFAULT, datetime(2026, 11, 24, 9, 0)),
+        (datetime(2026, 11, 27, 15, 30, tzinfo=UTC), DEFAULT, datetime(2026, 11, 30, 9, 0)),
+        (datetime(2026, 11, 24, 9, 0, tzinfo=UTC), HOLIDAY_SCHOOL, datetime(2026, 11, 26, 9, 0)),
+        (datetime(2027, 3, 26, 16, 0, tzinfo=UTC), DEFAULT, datetime(2027, 3, 30, 9, 0)),
+        (datetime(2026, 11, 23, 17, 0, tzinfo=UTC), EARLY_SCHOOL, datetime(2026, 11, 24, 8, 30)),
+        (datetime(2026, 12, 18, 16, 0, tzinfo=UTC), TWO_TERMS, datetime(2027, 1, 5, 9, 0)),
+    ],
+    ids=["next-day", "over-a-weekend", "over-a-holiday", "into-bst-after-easter", "early-school",
+         "into-the-next-term"],
+)  # fmt: skip
+def test_an_unsent_log_is_reminded_at_the_start_of_the_next_school_day(
+    after: datetime, school: SchoolPolicy, expected: datetime
+) -> None:
+    due = next_log_reminder(after, school)
+
+    assert due.astimezone(school.zone).replace(tzinfo=None) == expected
+
+
+# --- The log card's validation (dialogs.video_call.parse_call_log) ------------------------------
+
+GOOD_LOG: dict[str, str] = {
+    "names": "Daniel Okafor, Ben Ali",
+    "date": "2026-11-23",
+    "start": "14:00",
+    "duration": "25",
+    "purpose": "Reading plan",
+    "outcome": "Agreed two chapters a week",
+    "hod": "all",
+}
+HEADS = [_guid(3)]
+
+
+def test_a_good_log_becomes_an_entry_in_school_time() -> None:
+    entry = parse_call_log({**GOOD_LOG, "hod": _guid(3)}, DEFAULT, today=MONDAY, heads=HEADS)
+
+    assert entry.start == datetime(2026, 11, 23, 14, 0, tzinfo=UTC)
+    assert entry.duration == timedelta(minutes=25)
+    assert entry.head_of_department_id == _guid(3)
+    every = parse_call_log(GOOD_LOG, DEFAULT, today=MONDAY, heads=HEADS)
+    assert every.head_of_department_id == ""
+
+
+@pytest.mark.parametrize(
+    ("changes", "problems"),
+    [
+        ({"names": " "}, {"names"}),
+        ({"names": "x" * 1001}, {"names"}),
+        ({"date": "2026-11-24"}, {"date"}),
+        ({"date": "2026-02-30"}, {"date"}),
+        ({"start": "2pm"}, {"start"}),
+        ({"duration": "0"}, {"duration"}),
+        ({"duration": "481"}, {"duration"}),
+        ({"duration": "twenty"}, {"duration"}),
+        ({"purpose": ""}, {"purpose"}),
+        ({"outcome": "y" * 1001}, {"outcome"}),
+        ({"hod": _guid(2)}, {"hod"}),
+        ({"purpose": "", "outcome": ""}, {"purpose", "outcome"}),
+    ],
+    ids=["no-names", "names-too-long", "future", "not-a-date", "bad-time", "zero-minutes",
+         "over-480", "not-a-number", "no-purpose", "outcome-too-long", "not-a-head", "two"],
+)  # fmt: skip
+def test_a_bad_log_is_refused_with_every_problem(
+    changes: dict[str, str], problems: set[str]
+) -> None:
+    with pytest.raises(InvalidSubmission) as caught:
+        parse_call_log({**GOOD_LOG, **changes}, DEFAULT, today=MONDAY, heads=HEADS)
+
+    assert set(caught.value.problems) == problems
+
+
+# --- Handlers over in-memory fakes (no mocks): two deputy heads, a calendar that is down --------
+
+
+class People:
+    """A small directory of known people."""
+
+    def __init__(self, *people: Person) -> None:
+        self.people = {p.id: p for p in people}
+
+    async def person(self, object_id: str) -> Person | None:
+        return self.people.get(object_id)
+
+    async def members(self, role: Role) -> tuple[Person, ...]:
+        return tuple(p for p in self.people.values() if role in p.roles)
+
+
+class DownDirectory(People):
+    """A directory that cannot answer (Graph down)."""
+
+    async def person(self, object_id: str) -> Person | None:
+        raise DirectoryUnavailable
+
+    async def members(self, role: Role) -> tuple[Person, ...]:
+        raise DirectoryUnavailable
+
+
+class DownCalendar:
+    """A calendar that cannot answer."""
+
+    async def upcoming(self, person_id: str, *, days: int = 7) -> tuple[Meeting, ...]:
+        raise DirectoryUnavailable
+
+
+class OneMeeting:
+    """A calendar with one meeting for whoever asks."""
+
+    def __init__(self, meeting: Meeting) -> None:
+        self.meeting = meeting
+
+    async def upcoming(self, person_id: str, *, days: int = 7) -> tuple[Meeting, ...]:
+        return (self.meeting,)
+
+
+def _context(person: Person, verb: Verb, data: dict[str, Any], n: int = 1) -> ActionContext:
+    return ActionContext(
+        person,
+        Turn(person.id, Scope.PERSONAL, activity_id=f"{verb.value}-{n}"),
+        {"verb": verb.value, "v": 1, **data},
+    )
+
+
+RECORDED_FORM = {
+    **GOOD_FORM,
+    "recorded": "true",
+    "recording_reason": "for pupils who are absent",
+    "consent": "true",
+    "announce": "true",
+}
+
+
+async def test_a_deputy_heads_own_request_goes_to_the_other_deputy_head_only() -> None:
+    store = InMemoryStore()
+    calls = VideoCallHandlers(
+        Deps(DEFAULT, store, People(DEPUTY, OTHER_DEPUTY, TEACHER_PERSON), FixedClock(NOW))
+    )
+
+    answer = await calls.submit(_context(DEPUTY, Verb.CALL_SUBMIT, RECORDED_FORM))
+
+    assert answer.card is not None
+    shown = " ".join(card_texts(dict(answer.card))).replace("\\", "")
+    assert "REC-2026-0001" in shown and "another Deputy Head (Academic) must decide it" in shown
+    [record] = await store.find("recording_request")
+    assert await calls.render_request(record, {"target": DEPUTY.id}) is None
+    assert await calls.render_request(record, {"target": OTHER_DEPUTY.id}) is not None
+
+    own = await calls.decide_recording(
+        _context(DEPUTY, Verb.RECORDING_DECIDE, {"ref": record.id, "ver": 1, "decision": "approve"})
+    )
+    assert own.card is not None
+    assert any("You asked for this yourself" in t for t in card_texts(dict(own.card)))
+    assert (await store.get("recording_request", record.id)) == record
+    other = await calls.decide_recording(
+        _context(
+            OTHER_DEPUTY,
+            Verb.RECORDING_DECIDE,
+            {"ref": record.id, "ver": 1, "decision": "approve"},
+            n=2,
+        )
+    )
+    assert other.card is not None
+    decided = await store.get("recording_request", record.id)
+    assert decided is not None and decided.data["status"] == "approved"
+    assert [(e.actor, e.action, e.outcome) for e in await store.audit_log()][-2:] == [
+        (DEPUTY.id, "call.recording.decide", "refused: own request"),
+        (OTHER_DEPUTY.id, "call.recording.approve", "approved"),
+    ]
+
+
+async def test_a_request_is_still_sent_when_the_directory_cannot_say_who_decides() -> None:
+    store = InMemoryStore()
+    calls = VideoCallHandlers(Deps(DEFAULT, store, DownDirectory(), FixedClock(NOW)))
+
+    await calls.submit(_context(DEPUTY, Verb.CALL_SUBMIT, RECORDED_FORM))
+
+    assert len(await store.find("recording_request")) == 1
+    assert len(await store.find("outbox")) == 1  # resolved to people when it is delivered
+
+
+@pytest.mark.parametrize(
+    ("calendar", "directory"),
+    [(DownCalendar(), People(TEACHER_PERSON)), (None, People(TEACHER_PERSON))],
+    ids=["calendar-down", "no-calendar"],
+)
+async def test_when_the_calendar_cannot_answer_the_teacher_is_told_kindly(
+    calendar: Any, directory: People
+) -> None:
+    store = InMemoryStore()
+    calls = VideoCallHandlers(Deps(DEFAULT, store, directory, FixedClock(NOW), calendar=calendar))
+
+    reply = await calls.next_lessons(_context(TEACHER_PERSON, Verb.NEXT_LESSONS, {}))
+
+    assert reply.card is not None
+    texts = card_texts(dict(reply.card))
+    assert texts[0] == "I can't check your calendar right now"
+    assert "Nothing is lost" in texts[1]
+    assert await store.audit_log() == []
+
+
+async def test_when_the_directory_cannot_say_who_attends_the_teacher_is_told_kindly() -> None:
+    meeting = Meeting(
+        id="m1",
+        subject="Lesson",
+        start=datetime(2026, 11, 24, 10, 0, tzinfo=UTC),
+        end=datetime(2026, 11, 24, 11, 0, tzinfo=UTC),
+        organizer_id=TEACHER_PERSON.id,
+        attendee_ids=(_guid(1),),
+    )
+    calls = VideoCallHandlers(
+        Deps(
+            DEFAULT, InMemoryStore(), DownDirectory(), FixedClock(NOW), calendar=OneMeeting(meeting)
+        )
+    )
+
+    reply = await calls.next_lessons(_context(TEACHER_PERSON, Verb.NEXT_LESSONS, {}))
+    form = await calls.show_form(_context(TEACHER_PERSON, Verb.CHECK_VIDEO_CALL, {"meeting": "m1"}))
+
+    assert reply.card is not None and form.card is not None
+    assert card_texts(dict(reply.card))[0] == "I can't check your calendar right now"
+    assert any("couldn't find that meeting" in t for t in card_texts(dict(form.card)))
+
+
+async def test_a_meeting_organised_by_a_pupil_is_pupil_to_pupil() -> None:
+    pupil = Person(_guid(1), "Ava Thompson", frozenset({Role.PUPIL}))
+    other = Person(_guid(10), "Leo Martin", frozenset({Role.PUPIL}))
+    meeting = Meeting(
+        id="m2",
+        subject="Study group",
+        start=datetime(2026, 11, 24, 10, 0, tzinfo=UTC),
+        end=datetime(2026, 11, 24, 11, 0, tzinfo=UTC),
+        organizer_id=pupil.id,
+        attendee_ids=(other.id,),
+    )
+    calls = VideoCallHandlers(
+        Deps(
+            DEFAULT,
+            InMemoryStore(),
+            People(TEACHER_PERSON, pupil, other),
+            FixedClock(NOW),
+            calendar=OneMeeting(meeting),
+        )
+    )
+
+    reply = await calls.next_lessons(_context(TEACHER_PERSON, Verb.NEXT_LESSONS, {}))
+
+    assert reply.card is not None
+    shown = " ".join(card_texts(dict(reply.card)))
+    assert "never for pupils calling each other" in shown
+    assert "⛔ Not allowed" in shown
+
+
+async def test_the_log_timer_ends_once_the_log_is_sent_or_gone() -> None:
+    store = InMemoryStore()
+    calls = VideoCallHandlers(Deps(DEFAULT, store, People(TEACHER_PERSON), FixedClock(NOW)))
+    await calls.submit(
+        _context(
+            TEACHER_PERSON,
+            Verb.CALL_SUBMIT,
+            {**GOOD_FORM, "who": "named", "pupils": "Ben Ali", "one_to_one": "true"},
+        )
+    )
+    [record] = await store.find("call_log")
+    [due] = await store.find("timer")
+
+    asked = await calls.on_log_due(record, due, NOW)
+    gone = await calls.on_log_due(None, due, NOW)
+    sent = Record(record.kind, record.id, 2, {**record.data, "status": "submitted"})
+    done = await calls.on_log_due(sent, due, NOW)
+
+    assert len(asked.outbox) == 1 and asked.again_at is not None
+    assert (gone.outbox, gone.again_at) == ((), None)
+    assert (done.outbox, done.again_at) == ((), None)

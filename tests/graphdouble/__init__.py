@@ -1,0 +1,20 @@
+"""A local Microsoft Graph double for adapter tests: the real msgraph-sdk over real HTTP.
+
+``GraphDouble`` (server.py) serves Graph JSON for the demo school (tenant.py) with
+controllable faults and a request log; ``StaticTokenCredential`` (credential.py) hands the
+SDK the one token the double accepts.
+"""
+
+from tests.graphdouble.credential import StaticTokenCredential
+from tests.graphdouble.server import TOKEN, Fault, GraphDouble, Seen
+from tests.graphdouble.tenant import Tenant, demo_tenant
+
+__all__ = [
+    "TOKEN",
+    "Fault",
+    "GraphDouble",
+    "Seen",
+    "StaticTokenCredential",
+    "Tenant",
+    "demo_tenant",
+]
