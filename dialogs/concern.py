@@ -478,7 +478,9 @@ class ConcernHandlers:
             outbox.append(
                 message(Delivery.CHANNEL_UPDATE, self._channel("dsl"), subject, render, now)
             )
-        if updated.status is ConcernStatus.CLOSED:
+        if updated.status is ConcernStatus.CLOSED and updated.source is Source.STAFF:
+            # Staff hear the outcome (004 §2); a pupil only ever sees that it was received,
+            # and an adult talks to them in person.
             outbox.append(
                 message(Delivery.DIRECT, updated.reporter_id, subject, "concern.closed", now)
             )

@@ -707,3 +707,24 @@ async def test_no_pupil_name_or_words_reach_the_logs(
     assert "OSC-2026-0001" in logged
     for secret in (NAME, SURNAME, "CANARY", "Canaryfield"):
         assert secret not in logged
+
+
+async def test_closing_a_pupils_report_sends_the_pupil_nothing(harness: Harness) -> None:
+    from tests.support import DSL, dm
+
+    await worry(harness)
+    await harness.settle()
+    [concern] = await stored(harness)
+    detail = await harness.click(DSL, "concern.open", {"ref": concern.id, "ver": concern.version})
+    close = next(a for a in actions_in(detail) if a.get("verb") == "concern.close")
+    await harness.click(
+        DSL,
+        "concern.close",
+        {**close["data"], "outcome": "resolved_in_school", "message": "Spoke to her tutor."},
+    )
+    await harness.settle()
+
+    [closed] = await stored(harness)
+    assert closed.data["status"] == "closed"
+    assert harness.connector.to(dm(PUPIL)) == []
+    assert "Spoke to her tutor" not in everything(harness.connector.posted)
