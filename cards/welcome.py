@@ -16,6 +16,7 @@ STAFF_MENU: tuple[tuple[Verb, str], ...] = (
     (Verb.REPORT_CONCERN, "Report a concern"),
     (Verb.REQUEST_FILTER_CHANGE, "Request a filter change"),
     (Verb.CHECK_VIDEO_CALL, "Check a video call"),
+    (Verb.NEXT_LESSONS, "Check my next lessons"),
     (Verb.MY_REPORTS, "My reports"),
     (Verb.WITHDRAWN_PUPILS, "Withdrawn pupils"),
     (Verb.OPEN_ITEMS, "Open items"),

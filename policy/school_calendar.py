@@ -51,6 +51,8 @@ def add_school_days(at: datetime, days: int, school: SchoolPolicy) -> datetime:
         if is_school_day(day, school):
             counted += 1
             if counted == days:
-                break
-    moved = datetime.combine(day, local.timetz().replace(tzinfo=None), school.zone)
-    return moved.astimezone(at.tzinfo)
+                moved = datetime.combine(day, local.timetz().replace(tzinfo=None), school.zone)
+                return moved.astimezone(at.tzinfo)
+    # No school day ahead (the configured terms have run out): never wait a year for a
+    # reminder about a child; count plain days instead.
+    return at + timedelta(days=days)

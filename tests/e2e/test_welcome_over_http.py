@@ -31,6 +31,7 @@ STAFF_BASE = [
     "Report a concern",
     "Request a filter change",
     "Check a video call",
+    "Check my next lessons",
     "My reports",
 ]
 PUPIL_MENU = ["Tell us about a worry", "My reports", "Get help"]

@@ -1161,3 +1161,17 @@ async def test_the_log_timer_ends_once_the_log_is_sent_or_gone() -> None:
     assert len(asked.outbox) == 1 and asked.again_at is not None
     assert (gone.outbox, gone.again_at) == ((), None)
     assert (done.outbox, done.again_at) == ((), None)
+
+
+def test_add_school_days_never_waits_a_year_when_the_terms_run_out() -> None:
+    from bot.config import load_school_policy
+    from policy.school_calendar import add_school_days
+    from tests.support import ROOT
+
+    school = replace(
+        load_school_policy(ROOT / "config" / "school.toml"),
+        terms=(Term("Only term", date(2026, 9, 1), date(2026, 11, 27)),),
+    )
+    friday = datetime(2026, 11, 27, 15, 0, tzinfo=UTC)  # the last day of the last term
+
+    assert add_school_days(friday, 1, school) == datetime(2026, 11, 28, 15, 0, tzinfo=UTC)
