@@ -43,7 +43,7 @@ from dialogs.ports import (
     VersionConflict,
 )
 from dialogs.registry import Deps, Feature
-from dialogs.service import ActionContext, Reply, Scope
+from dialogs.service import ActionContext, Reply, Scope, channel_id_of
 from policy.actions import Verb
 from policy.audit import AuditEvent
 from policy.categories import Category, Route
@@ -351,6 +351,13 @@ class ConcernHandlers:
         if not may_handle(ctx.person, concern, category):
             await self._refuse(ctx, "not a handler of this concern", subject_of(ref))
             return Reply(card=not_allowed_card(ctx.person))
+        if ctx.turn.scope is not Scope.PERSONAL and (
+            category.route is Route.HEADTEACHER
+            or channel_id_of(ctx.turn.conversation_id) != self._school.channels.dsl_channel_id
+        ):
+            # Concerns are handled in the DSL channel or in a 1:1 chat, nowhere else.
+            await self._refuse(ctx, "wrong conversation", subject_of(ref))
+            return Reply(card=not_allowed_card(ctx.person))
         return Loaded(record, concern, category)
 
     async def _refuse(self, ctx: ActionContext, why: str, item: str = "") -> None:
@@ -460,14 +467,18 @@ class ConcernHandlers:
         loaded = await self._load(ctx)
         if isinstance(loaded, Reply):
             return loaded
+        subject = subject_of(loaded.concern.ref)
         if ctx.turn.automatic:  # Teams refreshing a card: show the current state, change nothing
+            await self._refuse(ctx, "automatic refresh", subject)
             return self._view(ctx, loaded)
         if ctx.data.get("ver") != loaded.record.version:
+            await self._refuse(ctx, "stale card", subject)
             return self._view(ctx, loaded, note=stale_card_note())
         now = self._clock.now()
         try:
             updated = change(loaded.concern, ctx.person, now)
         except InvalidTransition as exc:
+            await self._refuse(ctx, str(exc)[:120], subject)
             return self._view(ctx, loaded, problem=f"Nothing was changed: {exc}.")
         subject = subject_of(updated.ref)
         record = Record(KIND, updated.ref, loaded.record.version + 1, encode(updated))

@@ -43,7 +43,7 @@ from dialogs.ports import (
     VersionConflict,
 )
 from dialogs.registry import Deps, Feature
-from dialogs.service import ActionContext, Reply, Scope
+from dialogs.service import ActionContext, Reply, Scope, channel_id_of
 from policy.actions import Verb
 from policy.audit import AuditEvent
 from policy.filtering import (
@@ -462,9 +462,19 @@ class FilterHandlers:
         if isinstance(loaded, Reply):
             return loaded
         record, request = loaded
+        subject = subject_of(request.ref)
+        allowed = {channel_id_of(c) for c in self._channels(request)}
+        if (
+            ctx.turn.scope is not Scope.PERSONAL
+            and channel_id_of(ctx.turn.conversation_id) not in allowed
+        ):
+            await self._audit_refusal(ctx, subject, "wrong conversation")
+            return Reply(card=not_allowed_card(ctx.person))
         if ctx.turn.automatic:
+            await self._audit_refusal(ctx, subject, "automatic refresh")
             return self._view(ctx, record, request)
         if ctx.data.get("ver") != record.version:
+            await self._audit_refusal(ctx, subject, "stale card")
             return self._view(
                 ctx, record, request, "This card was out of date, so nothing was changed."
             )

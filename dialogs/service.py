@@ -55,6 +55,12 @@ class Turn:
     automatic: bool = False
 
 
+def channel_id_of(conversation_id: str) -> str:
+    """The channel a channel conversation belongs to (Teams adds ``;messageid=…`` for the
+    thread a card sits in)."""
+    return conversation_id.split(";", 1)[0]
+
+
 @dataclass(frozen=True, slots=True)
 class Reply:
     """Something to send back: an Adaptive Card (JSON) and/or plain text."""
