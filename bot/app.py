@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import re
 import traceback
 from dataclasses import dataclass
 from typing import Any
@@ -160,6 +161,14 @@ async def _on_turn_error(context: TurnContext, error: Exception) -> None:
         log.error("could not tell the sender about the failure: %s", again.__class__.__name__)
 
 
+# Printable ASCII without "/", with a letter or digit (ids sit in the reply URLs' paths).
+_ID = re.compile(r"(?=.*[A-Za-z0-9])[!-.0-~]{1,512}")
+
+
+def _is_id(value: object) -> bool:
+    return isinstance(value, str) and _ID.fullmatch(value) is not None
+
+
 def tenant_of(activity: Activity) -> str | None:
     """The tenant Teams says the activity comes from (channel data, else the conversation)."""
     channel_data = activity.channel_data if isinstance(activity.channel_data, dict) else {}
@@ -189,6 +198,14 @@ async def messages(request: web.Request) -> web.StreamResponse:
         activity = Activity().deserialize(body)
     except Exception:  # noqa: BLE001 (msrest raises many kinds for malformed input)
         return _bad_request("body is not an activity")
+    if activity.type in {"message", "invoke", "conversationUpdate"} and not (
+        _is_id(activity.id)
+        and _is_id(getattr(activity.conversation, "id", None))
+        and _is_id(getattr(activity.from_property, "id", None))
+    ):
+        # Teams always sends these; without them (or with ids no reply URL can carry) no
+        # reply could be addressed.
+        return _bad_request("activity is missing its id, conversation or sender")
     correlation_id.set(activity.id)
     # Authenticate before anything else runs: every failure is a 401, never a 500.
     try:

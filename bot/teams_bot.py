@@ -49,14 +49,16 @@ def to_turn(activity: Activity) -> Turn:
 
 def count_files(activity: Activity) -> int:
     """Files or images sent with a message (the message's own HTML body is not a file)."""
+    attachments = activity.attachments if isinstance(activity.attachments, list) else []
     count = 0
-    for attachment in activity.attachments or []:
-        content_type = (attachment.content_type or "").lower()
+    for attachment in attachments:
+        raw_type = getattr(attachment, "content_type", None)
+        content_type = raw_type.lower() if isinstance(raw_type, str) else ""
         if content_type == "text/html":
-            if "<img" in str(attachment.content or "").lower():
+            if "<img" in str(getattr(attachment, "content", "") or "").lower():
                 count += 1
         elif not content_type.startswith("application/vnd.microsoft.card."):
-            count += 1
+            count += 1  # anything else, even malformed, is treated as a file: never opened
     return count
 
 
@@ -121,7 +123,10 @@ class TeamsBot(ActivityHandler):  # type: ignore[misc]
     async def on_invoke_activity(self, turn_context: TurnContext) -> InvokeResponse:
         activity = turn_context.activity
         if activity.name != "adaptiveCard/action":
-            return InvokeResponse(status=int(HTTPStatus.NOT_IMPLEMENTED))
+            # The app uses Universal Actions only: any other invoke is the sender's mistake.
+            return InvokeResponse(
+                status=int(HTTPStatus.BAD_REQUEST), body={"error": "unsupported invoke"}
+            )
         value = _mapping(activity.value)
         action = _mapping(value.get("action"))
         verb = action.get("verb")
