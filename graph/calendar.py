@@ -82,12 +82,14 @@ class GraphCalendar:
         timeout: float = 8.0,
         max_meetings: int = 25,
     ) -> None:
-        """Args:
-        client: The process's Graph client.
-        clock: "Now", for the window of upcoming meetings.
-        tenant_domains: The school's mail domains besides the organiser's own.
-        timeout: The longest one lookup may take (it answers a turn).
-        max_meetings: The most meetings looked up in detail, soonest first.
+        """Set up the calendar; nothing is asked of Graph until ``upcoming``.
+
+        Args:
+            client: The process's Graph client.
+            clock: "Now", for the window of upcoming meetings.
+            tenant_domains: The school's mail domains besides the organiser's own.
+            timeout: The longest one lookup may take (it answers a turn).
+            max_meetings: The most meetings looked up in detail, soonest first.
         """
         self._client = client
         self._clock = clock

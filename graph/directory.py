@@ -101,16 +101,18 @@ class GraphDirectory:
         background_timeout: float = 20.0,
         concurrency: int = 4,
     ) -> None:
-        """Args:
-        client: The process's Graph client (``graph.client.connect``).
-        role_groups: Role -> the Entra group ids whose transitive members hold it.
-        clock: Time for cache ages and throttling windows (tests move it).
-        ttl: Seconds a looked-up person or member list is used without asking Graph.
-        missing_ttl: Seconds an "unknown person" answer is remembered.
-        max_stale: How old a cached answer may be and still be used while Graph fails.
-        turn_timeout: The longest a person lookup makes a turn wait.
-        background_timeout: The longest one lookup (or one member list) may take at all.
-        concurrency: Person lookups run at once when resolving a member list.
+        """Set up the directory; nothing is asked of Graph until the first lookup.
+
+        Args:
+            client: The process's Graph client (``graph.client.connect``).
+            role_groups: Role -> the Entra group ids whose transitive members hold it.
+            clock: Time for cache ages and throttling windows (tests move it).
+            ttl: Seconds a looked-up person or member list is used without asking Graph.
+            missing_ttl: Seconds an "unknown person" answer is remembered.
+            max_stale: How old a cached answer may be and still be used while Graph fails.
+            turn_timeout: The longest a person lookup makes a turn wait.
+            background_timeout: The longest one lookup (or one member list) may take at all.
+            concurrency: Person lookups run at once when resolving a member list.
         """
         self._client = client
         self._role_groups = {
@@ -158,7 +160,9 @@ class GraphDirectory:
         The candidates are the transitive members of the groups that can give the role (for
         staff: every staff-duty group), each then resolved like ``person`` so that the same
         rule applies (a pupil in a DSL group is not a DSL). Pupils are listed from the pupil
-        groups only.
+        groups only. Each uncached candidate costs a person lookup (three Graph calls, four at a
+        time), so this is meant for the small safeguarding roles, and it runs in the outbox,
+        not in a turn (bounded by ``background_timeout``).
 
         Raises:
             DirectoryUnavailable: Graph failed and no member list for the role is cached.
@@ -237,7 +241,7 @@ class GraphDirectory:
             del self._inflight[key]
         if not task.cancelled():
             # Read here so that the failure of a lookup nobody waits for any more (its turn
-            # already answered) is not reported as "never retrieved"; it was noted and logged.
+            # already answered) is not reported as "never retrieved"; throttling was noted.
             task.exception()
 
     async def _limited_lookup(self, key: str) -> Person | None:

@@ -60,11 +60,13 @@ class SlidingWindowLimiter:
         period: float = 1.05,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
-        """Args:
-        limit: Acquisitions allowed per window.
-        period: The window in seconds (a little over 1 s so that requests arriving at
-            Graph, after network jitter, still fall at most 5 to a second).
-        monotonic: The clock (seconds).
+        """Set up an empty window.
+
+        Args:
+            limit: Acquisitions allowed per window.
+            period: The window in seconds (a little over 1 s so that requests arriving at
+                Graph, after network jitter, still fall at most 5 to a second).
+            monotonic: The clock (seconds).
         """
         if limit < 1 or period <= 0:
             raise ValueError("limit must be at least 1 and period positive")
@@ -113,14 +115,16 @@ class GraphNotifier:
         limiter: SlidingWindowLimiter | None = None,
         timeout: float = 10.0,
     ) -> None:
-        """Args:
-        client: The process's Graph client.
-        bot_app_id: The bot's Microsoft App ID (for the link to its chat).
-        teams_app_id: The Teams app's catalog id, to pick the app when several share the
-            Entra app id (usually not needed).
-        activity_type: The activity type declared in the app manifest.
-        limiter: The process's limiter (one per tenant); a new 5-per-second one by default.
-        timeout: The longest one notification may take, waiting for the limiter included.
+        """Set up the notifier; nothing is sent until ``notify``.
+
+        Args:
+            client: The process's Graph client.
+            bot_app_id: The bot's Microsoft App ID (for the link to its chat).
+            teams_app_id: The Teams app's catalog id, to pick the app when several share the
+                Entra app id (usually not needed).
+            activity_type: The activity type declared in the app manifest.
+            limiter: The process's limiter (one per tenant); a new 5-per-second one by default.
+            timeout: The longest one notification may take, waiting for the limiter included.
         """
         self._client = client
         self._link = bot_chat_link(bot_app_id)
