@@ -29,7 +29,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
 from bot.charts import bar_chart
-from bot.config import ConfigError, load_settings
+from bot.config import ConfigError, Settings, load_settings
+from bot.storage import cipher_for
 from cards.records import governors_html
 from dialogs import concern as concern_feature
 from dialogs import filter_request as filter_feature
@@ -117,16 +118,16 @@ class ReportsError(Exception):
 
 
 async def read_governors_report(
-    data_dir: Path, school: SchoolPolicy, period: Period, now: datetime
+    data_dir: Path, settings: Settings, period: Period, now: datetime
 ) -> GovernorsReport:
     """Build the anonymised governors' report for ``period`` from the store (read-only).
 
     Raises:
         StoreError: the store cannot be read.
     """
-    store = await TinyDbStore.open(data_dir, read_only=True)
+    store = await TinyDbStore.open(data_dir, read_only=True, cipher=cipher_for(settings))
     try:
-        return await build_governors_report(store, school, period, now)
+        return await build_governors_report(store, settings.school, period, now)
     finally:
         await store.close()
 
@@ -203,17 +204,20 @@ them with the governors' confidential papers and delete copies after the review.
 """
 
 
-async def read_filter_log(data_dir: Path, school: SchoolPolicy) -> tuple[list[FilterRequest], str]:
+async def read_filter_log(data_dir: Path, settings: Settings) -> tuple[list[FilterRequest], str]:
     """Every filter request, and the filtering change log as CSV, from the store (read-only).
 
     Raises:
         StoreError: the store cannot be read.
     """
-    store = await TinyDbStore.open(data_dir, read_only=True)
+    store = await TinyDbStore.open(data_dir, read_only=True, cipher=cipher_for(settings))
     try:
         requests = await load_filter_requests(store)
         deps = Deps(
-            school=school, store=store, directory=LocalDirectory({}, ""), clock=SystemClock()
+            school=settings.school,
+            store=store,
+            directory=LocalDirectory({}, ""),
+            clock=SystemClock(),
         )
         return requests, filter_feature.filter_log_csv(requests, deps)
     finally:
@@ -519,12 +523,13 @@ def check_new_folder(data_dir: Path) -> None:
         raise ReportsError(f"{data_dir} is not empty: demo records go only into a new folder")
 
 
-async def seed_demo_data(data_dir: Path, school: SchoolPolicy) -> int:
+async def seed_demo_data(data_dir: Path, settings: Settings) -> int:
     """Fill a NEW data folder with the demo school's records (for the sample report).
 
     The caller checks first that the folder is new or empty (``check_new_folder``).
     """
-    store = await TinyDbStore.open(data_dir)
+    school = settings.school
+    store = await TinyDbStore.open(data_dir, cipher=cipher_for(settings))
     try:
         records: list[Record] = []
         for n, spec in enumerate(sorted(_DEMO_CONCERNS, key=lambda s: s.day), start=1):
@@ -580,19 +585,20 @@ def main(argv: list[str] | None = None) -> int:
     data_dir = args.data_dir or Path(os.environ.get("BOT_DATA_DIR") or "data")
     now = SystemClock().now()
     try:
-        school = load_settings(os.environ).school
+        settings = load_settings(os.environ)
+        school = settings.school
         if args.command == "governors":
             if (args.start is None) != (args.end is None):
                 raise ReportError("--from and --to go together")
             period = period_from_args(args, school)
-            report = asyncio.run(read_governors_report(data_dir, school, period, now))
+            report = asyncio.run(read_governors_report(data_dir, settings, period, now))
             files = write_governors_report(report, args.out)
         elif args.command == "review-pack":
-            requests, change_log = asyncio.run(read_filter_log(data_dir, school))
+            requests, change_log = asyncio.run(read_filter_log(data_dir, settings))
             files = write_review_pack(requests, change_log, school, args.out, now)
         else:
             check_new_folder(data_dir)
-            count = asyncio.run(seed_demo_data(data_dir, school))
+            count = asyncio.run(seed_demo_data(data_dir, settings))
             log.info("wrote %d demo records to %s", count, data_dir)
             return 0
     except (ConfigError, StoreError, ReportError, ReportsError) as exc:

@@ -42,6 +42,7 @@ from policy.reporting import (
     CountTable,
     GovernorsReport,
     Hidden,
+    day_words,
     duration_words,
     suppression_words,
 )
@@ -499,7 +500,7 @@ def _table_html(table: CountTable) -> str:
     shown = [c.value for c in table.cells if c.value]
     scale = max(shown) if shown else 0
     parts = [
-        f"<h3>{_e(table.title)}</h3>\n<table>\n<thead><tr><th>{_e(table.title)}</th>"
+        f"<h3>{_e(table.title)}</h3>\n<table>\n<thead><tr><th></th>"
         '<th class="n">Number</th><th aria-hidden="true"></th></tr></thead>\n<tbody>\n'
     ]
     for cell in table.cells:
@@ -530,12 +531,11 @@ def governors_html(
         charts: table key -> (image file name, description) for charts drawn beside it.
     """
     charts = charts or {}
-    made_on = f"{report.generated_at:%d %b %Y}"
+    made_on = day_words(report.generated_at.date())
     parts = [
         f"<h1>Online safety: report to governors</h1>\n<p><strong>{_e(report.school)}"
         f"</strong><br>{_e(report.period.label)} "
-        f"({_e(report.period.start.strftime('%d %b %Y'))} to "
-        f"{_e(report.period.end.strftime('%d %b %Y'))})<br>"
+        f"({_e(day_words(report.period.start))} to {_e(day_words(report.period.end))})<br>"
         f'<span class="muted">Made on {_e(made_on)} from the bot\'s records.</span></p>\n',
         f"<p>{_e(suppression_words(report.threshold))}</p>\n",
     ]
@@ -553,6 +553,10 @@ def governors_html(
                     f'<p><img src="{_e(filename)}" alt="{_e(description)}" width="800" '
                     'height="400"></p>\n'
                 )
+    if report.threshold <= 1:
+        return _document(
+            f"Online safety report to governors: {report.period.label}", "".join(parts)
+        )
     hidden = {
         Hidden.SMALL: "a count from 1 up to the threshold, hidden",
         Hidden.COMPLEMENTARY: "hidden so that a small count cannot be worked out",

@@ -437,7 +437,8 @@ def sub_table(
     when the group's own count is shown exactly, so that nothing is learnt by comparing the
     two tables."""
     if parent.value is None:
-        return withheld_table(key, title, [label for label, _ in counts], parent)
+        total = Cell("Total", None, WITHHELD, Hidden.WITHHELD)
+        return withheld_table(key, title, [label for label, _ in counts], total)
     return count_table(key, title, counts, threshold)
 
 
@@ -681,7 +682,7 @@ def _filter_section(
         for words, statuses in FILTER_OUTCOMES
     ]
     outcomes = count_table(
-        "filter_requests_by_outcome", "Requests by outcome", outcome_counts, threshold
+        "filter_requests_by_outcome", "Web-filter requests by outcome", outcome_counts, threshold
     )
     timeliness: Counter[str] = Counter()
     zone = school.zone
@@ -783,9 +784,9 @@ def suppression_words(threshold: int) -> str:
         f"To protect the children and staff involved, a count from 1 to {threshold - 1} is "
         f'shown as "{fewer_than(threshold)}". Where a small count could otherwise be worked '
         f'out from a total, another count is also hidden ("{NOT_SHOWN}"); where even that is '
-        "not enough, only the total is given. Medians are shown only when taken over at least "
-        f"{threshold} concerns. No names, references or words written by staff or pupils "
-        "appear in this report."
+        "not enough, only the total is given. A median is shown only for a group whose number "
+        f"is shown, and only when taken over at least {threshold} concerns. No names, "
+        "references or words written by staff or pupils appear in this report."
     )
 
 
