@@ -120,6 +120,7 @@ async def bootstrap(
         store=store,
         messenger=messenger or bot_messenger,
         directory=directory,
+        notifier=people.notifier,
         clock=deps.clock,
         renderers={k: v for f in features for k, v in f.renderers.items()},
         timers={k: v for f in features for k, v in f.timers.items()},

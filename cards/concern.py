@@ -539,7 +539,9 @@ def detail_card(
             or [("-", "Nothing yet")]
         )
     )
-    return card(body, handling_actions(concern, ids))
+    actions = handling_actions(concern, ids)
+    actions.append(execute("Export chronology", Verb.CONCERN_CHRONOLOGY, ref=concern.ref))
+    return card(body, actions)
 
 
 def handling_actions(concern: Concern, ids: Mapping[str, str | int]) -> list[Any]:

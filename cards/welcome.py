@@ -22,6 +22,7 @@ STAFF_MENU: tuple[tuple[Verb, str], ...] = (
     (Verb.OPEN_ITEMS, "Open items"),
     (Verb.INCIDENT_LOG, "Incident log"),
     (Verb.FILTER_LOG, "Filter log"),
+    (Verb.GOVERNORS_REPORT, "Governors' report"),
     (Verb.HELP, "Help"),
 )
 #: In a team channel only the channel tools (reporting happens in a private chat).

@@ -287,6 +287,19 @@ class ConcernHandlers:
         for role in routing.direct:
             render = "concern.private" if private else "concern.alert"
             out.append(message(Delivery.DIRECT_TO_ROLE, role.value, subject, render, now))
+            if concern.urgent:
+                # The bell in Teams as well as the chat, so an urgent report is never missed.
+                title = f"Urgent concern {concern.ref}"
+                out.append(
+                    message(
+                        Delivery.FEED_TO_ROLE,
+                        role.value,
+                        subject,
+                        "concern.feed",
+                        now,
+                        x_title=title,
+                    )
+                )
         return out
 
     def _channel(self, name: str) -> str:
@@ -565,6 +578,14 @@ class ConcernHandlers:
             )
         )
 
+    async def render_feed(self, subject: Record | None, data: Mapping[str, Any]) -> Outgoing | None:
+        """The activity-feed preview: reference and category only, never names or words."""
+        found = self._concern(subject)
+        if found is None:
+            return None
+        concern, category = found
+        return Outgoing(text=f"{concern.ref}: {category.label}. Open the Online Safety bot to act.")
+
     async def render_reminder(
         self, subject: Record | None, data: Mapping[str, Any]
     ) -> Outgoing | None:
@@ -646,6 +667,7 @@ def feature(deps: Deps) -> Feature:
             "concern.channel": h.render_channel,
             "concern.it": h.render_it,
             "concern.alert": h.render_alert,
+            "concern.feed": h.render_feed,
             "concern.private": h.render_private,
             "concern.reminder": h.render_reminder,
             "concern.nudge": h.render_nudge,

@@ -29,6 +29,7 @@ from dialogs.ports import (
     Directory,
     DirectoryUnavailable,
     Messenger,
+    Notifier,
     Outgoing,
     Record,
     Store,
@@ -59,6 +60,10 @@ class Delivery(StrEnum):
     DIRECT = "direct"
     #: A 1:1 message to every holder of a role, resolved from the directory at delivery time.
     DIRECT_TO_ROLE = "direct_role"
+    #: An activity-feed alert (Teams' bell) to one person: reference and category only.
+    FEED = "feed"
+    #: An activity-feed alert to every holder of a role.
+    FEED_TO_ROLE = "feed_role"
 
 
 Renderer = Callable[[Record | None, Mapping[str, Any]], Awaitable[Outgoing | None]]
@@ -159,6 +164,7 @@ class OutboxWorker:
     store: Store
     messenger: Messenger
     directory: Directory
+    notifier: Notifier | None
     clock: Clock
     renderers: Mapping[str, Renderer]
     timers: Mapping[str, TimerHandler]
@@ -238,7 +244,7 @@ class OutboxWorker:
         data = item.data
         delivery = Delivery(data["delivery"])
         try:
-            if delivery is Delivery.DIRECT_TO_ROLE:
+            if delivery in {Delivery.DIRECT_TO_ROLE, Delivery.FEED_TO_ROLE}:
                 await self._expand_role(item)
                 return 0
             subject = await self._subject(data["subject"])
@@ -267,6 +273,15 @@ class OutboxWorker:
             elif delivery is Delivery.CHANNEL_NOTE:
                 await self.messenger.post(data["target"], outgoing)
                 await self._done(item)
+            elif delivery is Delivery.FEED:
+                if self.notifier is not None:
+                    await self.notifier.notify(
+                        data["target"],
+                        title=str(data.get("x_title") or "Online safety"),
+                        preview=outgoing.text or "",
+                        item_ref=data["subject"],
+                    )
+                await self._done(item)
             else:
                 await self.messenger.send_direct(data["target"], outgoing)
                 await self._done(item)
@@ -282,9 +297,12 @@ class OutboxWorker:
     async def _expand_role(self, item: Record) -> None:
         people = await self.directory.members(Role(item.data["target"]))
         now = self.clock.now()
+        single = (
+            Delivery.FEED if item.data["delivery"] == Delivery.FEED_TO_ROLE else Delivery.DIRECT
+        )
         copies = [
             message(
-                Delivery.DIRECT,
+                single,
                 person.id,
                 item.data["subject"],
                 item.data["render"],

@@ -57,7 +57,7 @@ class SlidingWindowLimiter:
     def __init__(
         self,
         limit: int = REQUESTS_PER_SECOND,
-        period: float = 1.05,
+        period: float = 1.2,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         """Set up an empty window.

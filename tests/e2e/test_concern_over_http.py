@@ -699,3 +699,18 @@ async def test_no_concern_text_or_pupil_name_reaches_the_logs(
     assert "CANARY" not in logged
     assert CHILD not in logged
     assert "OSC-2026-0001" in logged
+
+
+async def test_an_urgent_concern_also_rings_the_activity_feed_of_each_dsl_without_detail(
+    harness: Harness,
+) -> None:
+    await report(harness, "grooming", url=SITE)
+    await report(harness, "cyberbullying")  # routine: no feed alert
+    await harness.settle()
+
+    notifier = harness.app[
+        __import__("bot.app", fromlist=["COMPONENTS"]).COMPONENTS
+    ].worker.notifier
+    assert sorted(notifier.sent) == sorted(
+        [(DSL, "concern:OSC-2026-0001"), (DEPUTY_DSL, "concern:OSC-2026-0001")]
+    )

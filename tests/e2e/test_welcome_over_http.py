@@ -40,9 +40,9 @@ EXPECTED_MENUS = {
     PUPIL: PUPIL_MENU,
     YOUNG_PUPIL: PUPIL_MENU,
     TEACHER: [*STAFF_BASE, "Help"],
-    HEADTEACHER: [*STAFF_BASE, "Help"],
-    DSL: [*STAFF_BASE, "Open items", "Incident log", "Filter log", "Help"],
-    DEPUTY_DSL: [*STAFF_BASE, "Open items", "Incident log", "Filter log", "Help"],
+    HEADTEACHER: [*STAFF_BASE, "Governors' report", "Help"],
+    DSL: [*STAFF_BASE, "Open items", "Incident log", "Filter log", "Governors' report", "Help"],
+    DEPUTY_DSL: [*STAFF_BASE, "Open items", "Incident log", "Filter log", "Governors' report", "Help"],
     IT: [*STAFF_BASE, "Filter log", "Help"],
 }
 
