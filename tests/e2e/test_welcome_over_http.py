@@ -34,6 +34,7 @@ STAFF_BASE = [
     "Check my next lessons",
     "My reports",
 ]
+LEAD_TOOLS = ["Open items", "Incident log", "Filter log", "Governors' report", "Help"]
 PUPIL_MENU = ["Tell us about a worry", "My reports", "Get help"]
 
 EXPECTED_MENUS = {
@@ -41,8 +42,8 @@ EXPECTED_MENUS = {
     YOUNG_PUPIL: PUPIL_MENU,
     TEACHER: [*STAFF_BASE, "Help"],
     HEADTEACHER: [*STAFF_BASE, "Governors' report", "Help"],
-    DSL: [*STAFF_BASE, "Open items", "Incident log", "Filter log", "Governors' report", "Help"],
-    DEPUTY_DSL: [*STAFF_BASE, "Open items", "Incident log", "Filter log", "Governors' report", "Help"],
+    DSL: [*STAFF_BASE, *LEAD_TOOLS],
+    DEPUTY_DSL: [*STAFF_BASE, *LEAD_TOOLS],
     IT: [*STAFF_BASE, "Filter log", "Help"],
 }
 
