@@ -68,9 +68,8 @@ def judge(report: dict, noted: dict) -> tuple[int, list[str]]:
         for vuln in dep.get("vulns", []):
             ids = [vuln["id"], *vuln.get("aliases", [])]
             if not any(i in noted for i in ids):
-                failing.append(
-                    f"{dep['name']} {dep['version']}: {vuln['id']} (fix: {', '.join(vuln.get('fix_versions', [])) or 'none yet'})"
-                )
+                fix = ", ".join(vuln.get("fix_versions", [])) or "none yet"
+                failing.append(f"{dep['name']} {dep['version']}: {vuln['id']} (fix: {fix})")
     summary = (
         f"audited {len(audited)} of {len(deps)} locked packages; "
         f"{len(failing)} unnoted vulnerabilities"
