@@ -14,6 +14,7 @@ from typing import ClassVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from policy.categories import DEFAULT_CATEGORIES, Category
+from policy.retention import Retention
 from policy.roles import Role
 
 _FORBID_EXTRA: dict[str, str] = {"extra": "forbid"}
@@ -216,6 +217,7 @@ class SchoolPolicy:
     filtering: Filtering = field(default_factory=Filtering)
     video_calls: VideoCalls = field(default_factory=VideoCalls)
     categories: tuple[Category, ...] = DEFAULT_CATEGORIES
+    retention: Retention = field(default_factory=Retention)
     #: Governors' reports show any count from 1 to this minus one as "fewer than N" (brief,
     #: "Data": anonymised for governors). Use 3 or more: 1 turns suppression off, and with 2
     #: "fewer than 2" can only mean 1.
