@@ -1,0 +1,373 @@
+#!/usr/bin/env node
+'use strict';
+// The end-to-end journeys: people of the demo school use the bot in the Microsoft 365 Agents
+// Playground (Microsoft's Teams-like client and emulated Bot Connector) in headless Chromium,
+// by typing and clicking, and each step checks what is on their screen.
+//
+//   node journeys.js <journey> --bot http://127.0.0.1:3978/api/messages [--shots DIR] [--docs DIR]
+//
+// Journeys: concern, worry, filter, videocall. The bot must already be running (the pytest
+// side, tests/playground, starts it in local mode with an empty data folder). This starts the
+// Playgrounds, the router between them (lib/router.js) and Chromium, and stops them all at the
+// end, also on failure or SIGTERM. Exit status 0 when every step passed; the last line is
+// "E2E-RESULT {json}" with each step's time.
+
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const { Playground, REPO } = require('./lib/playground');
+const { Router } = require('./lib/router');
+const { launchBrowser, Person } = require('./lib/ui');
+
+const ZONE = 'Europe/London'; // the demo school's time zone (config/school.toml)
+
+/** A date in the school's time zone, ``days`` from today, as YYYY-MM-DD. */
+function schoolDay(days = 0) {
+  const when = new Date(Date.now() + days * 86400000);
+  return new Intl.DateTimeFormat('en-CA', { timeZone: ZONE }).format(when);
+}
+
+/** The first Saturday at least a week ahead, as YYYY-MM-DD (a planned call is in the future). */
+function nextSaturday() {
+  for (let days = 7; days < 14; days += 1) {
+    const iso = schoolDay(days);
+    if (new Date(`${iso}T12:00:00Z`).getUTCDay() === 6) return iso;
+  }
+  throw new Error('no Saturday found');
+}
+
+/** "Saturday 28 November 2026", as the bot writes a day. */
+function longDay(iso) {
+  const day = new Date(`${iso}T12:00:00Z`);
+  const part = (options) => day.toLocaleDateString('en-GB', { ...options, timeZone: 'UTC' });
+  return `${part({ weekday: 'long' })} ${part({ day: 'numeric' })} ${part({ month: 'long' })} ${part({ year: 'numeric' })}`;
+}
+
+// ----- the journeys --------------------------------------------------------------------------
+
+const CHILD = 'Ava Thompson';
+const NICKNAME = 'jake_k77'; // in the story only: the DSL channel must not show it
+const STORY = `Messages late at night from "${NICKNAME}" asking her to meet at the bus station.`;
+
+const JOURNEYS = {
+  /** 1. A teacher reports a concern and sees the reference; the DSL channel shows the card
+   * without the child's name; the DSL acknowledges it and the card changes for everyone. */
+  async concern(j) {
+    const dsl = await j.person('Fiona Blake', 'DSL');
+    const deputy = await j.person('Tom Hughes', 'DSL');
+    const teacher = await j.person('Daniel Okafor');
+    let ref;
+
+    await j.step('the teacher opens the chat and sees the staff menu', async () => {
+      await teacher.personalChat();
+      await teacher.see('Hello Daniel. What do you need to do?');
+      await teacher.offers(teacher.card(), ['Report a concern', 'Request a filter change'], ['Open items']);
+      await j.shot(teacher, 'welcome-teacher', { docs: 'welcome-teacher', card: teacher.card() });
+    });
+
+    await j.step('the DSL opens the chat and sees the DSL menu', async () => {
+      await dsl.personalChat();
+      const menu = dsl.card('Hello Fiona');
+      await dsl.offers(menu, ['Report a concern', 'Open items', 'Incident log']);
+      await j.shot(dsl, 'welcome-dsl', { docs: 'welcome-dsl', card: menu });
+    });
+
+    await j.step('the teacher types "report a concern" and picks cyberbullying', async () => {
+      await teacher.say('report a concern');
+      const picker = teacher.card('Report an online-safety concern');
+      await teacher.see('What is it about?', picker);
+      await teacher.choose(picker, 'What is it about?', 'Conduct: Cyberbullying');
+      await teacher.click(picker, 'Next');
+      await teacher.see('Report: Cyberbullying', teacher.card('Report: Cyberbullying'));
+    });
+
+    await j.step('the teacher fills in the form and sends it to the DSL', async () => {
+      const form = teacher.card('Report: Cyberbullying');
+      await teacher.choose(form, 'Is a child at immediate risk?', 'No');
+      await teacher.fill(form, 'Who is involved?', `${CHILD} (8B)`);
+      await teacher.choose(form, 'Year group', 'Year 8');
+      await teacher.fill(form, 'What happened?', STORY);
+      await teacher.fill(form, 'Where?', 'Snapchat');
+      await teacher.pickDate(form, 'When did it happen', schoolDay(-1));
+      await teacher.fill(form, 'What has been done already?', 'Phone kept in the office.');
+      await j.shot(teacher, 'concern-form', { docs: 'concern-form', card: form });
+      await teacher.click(form, 'Send to the DSL');
+      const received = teacher.card('Received:');
+      await teacher.see(/Received: OSC-\d{4}-\d{4}/, received);
+      ref = (await received.innerText()).match(/OSC-\d{4}-\d{4}/)[0];
+      await teacher.see('What happens next', received);
+      await j.shot(teacher, 'concern-reference', { card: received });
+    });
+
+    await j.step('the DSL channel shows the card, without the child\'s name', async () => {
+      await dsl.channel('DSL');
+      const card = dsl.card(ref);
+      await dsl.see(`Concern ${ref}`, card);
+      await dsl.see('Cyberbullying', card);
+      await dsl.see('Nobody yet', card);
+      await dsl.notSee(CHILD);
+      await dsl.notSee('Thompson');
+      await dsl.notSee(NICKNAME);
+      await dsl.notSee('Snapchat');
+      await j.shot(dsl, 'dsl-channel-card', { docs: 'dsl-channel-card', card });
+    });
+
+    await j.step('the DSL acknowledges it; the card changes for everyone', async () => {
+      await deputy.channel('DSL');
+      const before = deputy.card(ref);
+      await deputy.see('Nobody yet', before);
+      await dsl.click(dsl.card(ref), 'Acknowledge');
+      await dsl.see('Fiona Blake', dsl.card(ref));
+      // The deputy DSL, who clicked nothing, sees the same post change on their screen.
+      const after = deputy.card(ref);
+      await deputy.see('Fiona Blake', after);
+      await deputy.notSee(CHILD);
+      if (await after.getByRole('button', { name: 'Acknowledge', exact: true }).count()) {
+        throw new Error('the deputy still sees an Acknowledge button on an acknowledged concern');
+      }
+      await j.shot(dsl, 'dsl-acknowledged', { card: dsl.card(ref) });
+      await j.shot(deputy, 'deputy-sees-acknowledged', { docs: 'dsl-channel-acknowledged', card: after });
+    });
+  },
+
+  /** 2. A pupil reports a worry, answers "not sure" to being safe, and sees the signposting. */
+  async worry(j) {
+    const pupil = await j.person('Ava Thompson');
+
+    await j.step('the pupil opens the chat and sees the pupil menu', async () => {
+      await pupil.personalChat();
+      const menu = pupil.card();
+      await pupil.see('Tell us about a worry', menu);
+      await pupil.offers(menu, ['Tell us about a worry', 'Get help'], ['Report a concern']);
+      await j.shot(pupil, 'welcome-pupil', { docs: 'welcome-pupil', card: menu });
+    });
+
+    await j.step('the pupil fills in the worry card, "not sure" if safe', async () => {
+      await pupil.click(pupil.card(), 'Tell us about a worry');
+      const form = pupil.card('What kind of thing happened?');
+      await pupil.see('Are you safe right now?', form);
+      await pupil.choose(form, 'What kind of thing happened?', '😢 Someone was mean to me online');
+      await pupil.fill(form, 'Tell us what happened', 'People in my class group chat keep calling me names.');
+      await pupil.choose(form, 'Are you safe right now?', 'Not sure');
+      await pupil.fill(form, 'Who would you like to talk to?', 'Mr Okafor');
+      await j.shot(pupil, 'pupil-card', { docs: 'pupil-card', card: form });
+      await pupil.click(form, 'Send');
+    });
+
+    await j.step('the pupil sees thanks and where to get help', async () => {
+      const sent = pupil.card('Thank you for telling us');
+      await pupil.see('Thank you for telling us', sent);
+      await pupil.see('You said you are not sure if you are safe.', sent);
+      await pupil.see(/call 999/i, sent);
+      await pupil.see('Childline is free. Call 0800 1111', sent);
+      await j.shot(pupil, 'pupil-signposting', { docs: 'pupil-signposting', card: sent });
+    });
+  },
+
+  /** 3. A teacher requests a filter exception; IT approves in the IT channel; the teacher is told. */
+  async filter(j) {
+    const it = await j.person('Nadia Khan', 'IT');
+    const teacher = await j.person('Daniel Okafor');
+    const site = 'www.physics-sims.example/orbits';
+    const from = schoolDay(0);
+    const until = schoolDay(4);
+    let ref;
+
+    await j.step('IT opens the chat and sees the IT menu', async () => {
+      await it.personalChat();
+      const menu = it.card('Hello Nadia');
+      await it.offers(menu, ['Request a filter change', 'Filter log'], ['Incident log', 'Open items']);
+      await j.shot(it, 'welcome-it', { docs: 'welcome-it', card: menu });
+    });
+
+    await j.step('the teacher asks for a site to be allowed', async () => {
+      await teacher.personalChat();
+      await teacher.click(teacher.card('Hello Daniel'), 'Request a filter change');
+      const form = teacher.card('Request a web-filter change');
+      await teacher.see('Educational reason', form);
+      await teacher.fill(form, 'Site', site);
+      await teacher.choose(form, 'What does the filter say it is?', 'Games');
+      await teacher.choose(form, 'Who needs access?', 'A class');
+      await teacher.fill(form, 'Which class, year group or pupils?', '10B');
+      await teacher.fill(form, 'Educational reason', 'Pupils test the orbit simulation game we built in Computing.');
+      await teacher.fill(form, 'Lesson or topic', 'Computing: simulations');
+      await teacher.pickDate(form, 'From', from);
+      await teacher.pickDate(form, 'Until', until);
+      await teacher.choose(form, 'Will the pupils be supervised while using it?', 'Yes');
+      await teacher.choose(form, 'Is the content appropriate for their age?', 'Yes');
+      await j.shot(teacher, 'filter-form', { card: form });
+      await teacher.click(form, 'Send to IT');
+      const sent = teacher.card('Sent:');
+      await teacher.see(/Sent: FLT-\d{4}-\d{4}/, sent);
+      ref = (await sent.innerText()).match(/FLT-\d{4}-\d{4}/)[0];
+      await j.shot(teacher, 'filter-sent', { card: sent });
+    });
+
+    await j.step('IT sees the request in the IT channel and approves it', async () => {
+      await it.channel('IT');
+      const card = it.card(ref);
+      await it.see(`Filter request ${ref}`, card);
+      await it.see('www.physics-sims.example', card);
+      await j.shot(it, 'it-channel-request', { docs: 'it-channel-request', card });
+      await it.click(card, 'Approve');
+      await it.see(/Approved/, it.card(ref));
+      await j.shot(it, 'it-approved', { card: it.card(ref) });
+    });
+
+    await j.step('the teacher is told in their chat', async () => {
+      const news = teacher.card(`Approved: ${ref}`);
+      await teacher.see(`Approved: ${ref}`, news, 30000);
+      await teacher.see(site, news);
+      await teacher.see('A class: 10B', news);
+      await j.shot(teacher, 'filter-teacher-told', { docs: 'filter-teacher-told', card: news });
+    });
+  },
+
+  /** 4. A teacher checks a Saturday lesson and sees "Not allowed" with the reason. */
+  async videocall(j) {
+    const teacher = await j.person('Daniel Okafor');
+    const saturday = nextSaturday();
+
+    await j.step('the teacher opens the video-call check', async () => {
+      await teacher.personalChat();
+      await teacher.click(teacher.card('Hello Daniel'), 'Check a video call');
+      await teacher.see('Check a video call', teacher.card('Date of the call'));
+    });
+
+    await j.step('the teacher plans a Saturday lesson and checks it', async () => {
+      const form = teacher.card('Date of the call');
+      await teacher.pickDate(form, 'Date of the call', saturday);
+      await teacher.setTime(form, 'Start time', '10:00');
+      await teacher.choose(form, 'What is the call for?', 'A lesson or staff meeting');
+      await teacher.choose(form, 'Who is it with?', 'A class');
+      await j.shot(teacher, 'videocall-form', { card: form });
+      await teacher.click(form, 'Check this call');
+    });
+
+    await j.step('the teacher sees "Not allowed" and why', async () => {
+      const verdict = teacher.card('Not allowed');
+      await teacher.see('⛔ Not allowed', verdict);
+      await teacher.see(`${longDay(saturday)} is not a school day`, verdict);
+      await j.shot(teacher, 'videocall-verdict', { docs: 'videocall-verdict', card: verdict });
+    });
+  },
+};
+
+// ----- running one journey -------------------------------------------------------------------
+
+function parseArgs(argv) {
+  const args = { journey: argv[0] };
+  for (let i = 1; i < argv.length; i += 2) args[argv[i].replace(/^--/, '')] = argv[i + 1];
+  return args;
+}
+
+async function main() {
+  const args = parseArgs(process.argv.slice(2));
+  if (!JOURNEYS[args.journey] || !args.bot) {
+    process.stderr.write(
+      `usage: journeys.js <${Object.keys(JOURNEYS).join('|')}> --bot URL [--shots DIR] [--docs DIR]\n`,
+    );
+    return 2;
+  }
+  const started = Date.now();
+  const log = (line) => process.stdout.write(`[${((Date.now() - started) / 1000).toFixed(1)}s] ${line}\n`);
+  const shots = path.resolve(args.shots || path.join(REPO, 'build', 'e2e'));
+  const docs = args.docs ? path.resolve(args.docs) : null;
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), `e2e-${args.journey}-`));
+  const router = await new Router(log).start();
+  const playgrounds = [];
+  const people = [];
+  let browser = null;
+  const steps = [];
+  let failure = null;
+
+  const cleanup = async () => {
+    for (const person of people) await person.close();
+    if (browser) await browser.close().catch(() => {});
+    browser = null;
+    for (const playground of playgrounds) await playground.stop();
+    await router.stop();
+  };
+  const onSignal = (signal) => {
+    log(`${signal}: stopping`);
+    cleanup().finally(() => {
+      fs.rmSync(work, { recursive: true, force: true });
+      process.exit(1);
+    });
+  };
+  process.once('SIGTERM', onSignal);
+  process.once('SIGINT', onSignal);
+
+  const j = {
+    async person(name, channel) {
+      const playground = new Playground({ name, channel, botEndpoint: args.bot, router, workRoot: work, log });
+      playgrounds.push(playground);
+      await playground.start();
+      browser = browser || (await launchBrowser());
+      const person = new Person(browser, playground, { shots, log });
+      people.push(person);
+      return person.open();
+    },
+    async step(name, run) {
+      const t0 = Date.now();
+      log(`step: ${name}`);
+      try {
+        await run();
+      } catch (error) {
+        steps.push({ step: name, seconds: (Date.now() - t0) / 1000, ok: false });
+        throw error;
+      }
+      steps.push({ step: name, seconds: (Date.now() - t0) / 1000, ok: true });
+    },
+    async shot(person, name, { docs: docsName, card } = {}) {
+      let chatOnly = null;
+      if (docs && docsName) {
+        fs.mkdirSync(docs, { recursive: true });
+        chatOnly = path.join(docs, `${docsName}.png`);
+      }
+      await person.screenshot(`${args.journey}-${name}`, card, chatOnly);
+    },
+  };
+
+  try {
+    await JOURNEYS[args.journey](j);
+  } catch (error) {
+    failure = error;
+    log(`FAILED: ${error.stack || error}`);
+    for (const person of people) {
+      if (person.page) {
+        await person.screenshot(`${args.journey}-FAILED-${person.name.replace(/\W+/g, '-')}`).catch(() => {});
+      }
+    }
+    for (const playground of playgrounds) {
+      if (playground.output.trim()) log(`playground for ${playground.name} said:\n${playground.output.trim()}`);
+      // Its own log of every activity it sent and every call it answered, kept for a look.
+      const kept = path.join(shots, `${args.journey}-FAILED-${playground.name.replace(/\W+/g, '-')}-playground.log`);
+      const own = playground.dir && path.join(playground.dir, 'playground.log');
+      if (own && fs.existsSync(own)) {
+        fs.mkdirSync(shots, { recursive: true });
+        fs.copyFileSync(own, kept);
+      }
+    }
+    log(`router saw: ${router.calls.join(', ') || 'nothing'}`);
+  } finally {
+    await cleanup();
+    fs.rmSync(work, { recursive: true, force: true });
+  }
+  const result = {
+    journey: args.journey,
+    ok: !failure,
+    seconds: (Date.now() - started) / 1000,
+    steps,
+  };
+  process.stdout.write(`E2E-RESULT ${JSON.stringify(result)}\n`);
+  return failure ? 1 : 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error) => {
+    process.stderr.write(`${error.stack || error}\n`);
+    process.exit(1);
+  },
+);
