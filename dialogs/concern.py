@@ -16,8 +16,6 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from pydantic import TypeAdapter
-
 from cards.concern import (
     LIMITS,
     alert_card,
@@ -33,6 +31,7 @@ from cards.concern import (
     stale_card_note,
 )
 from cards.welcome import not_allowed_card
+from dialogs.codec import RecordCodec, text_field
 from dialogs.outbox import Delivery, TimerResult, message, timer
 from dialogs.ports import (
     Change,
@@ -72,7 +71,7 @@ log = logging.getLogger(__name__)
 
 KIND = "concern"
 UNACKNOWLEDGED = "concern.unacknowledged"
-CODEC: TypeAdapter[Concern] = TypeAdapter(Concern)
+CODEC: RecordCodec[Concern] = RecordCodec(KIND, Concern)
 
 NOT_SAVED = (
     "Your report could not be saved just now, so it has NOT been sent. Please try again in a "
@@ -80,15 +79,10 @@ NOT_SAVED = (
 )
 
 
-def encode(concern: Concern) -> dict[str, Any]:
-    """The stored form of a concern (JSON-safe)."""
-    data: dict[str, Any] = CODEC.dump_python(concern, mode="json")
-    return data
+encode = CODEC.encode
 
 
-def decode(record: Record) -> Concern:
-    """A concern from its stored record."""
-    return CODEC.validate_python(dict(record.data))
+decode = CODEC.decode
 
 
 def subject_of(ref: str) -> str:
@@ -105,9 +99,7 @@ class Loaded:
     category: Category
 
 
-def _text(data: Mapping[str, Any], key: str) -> str:
-    value = data.get(key)
-    return value.strip() if isinstance(value, str) else ""
+_text = text_field
 
 
 def validate_report(

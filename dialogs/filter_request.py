@@ -16,8 +16,6 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from pydantic import TypeAdapter
-
 from cards.filter import (
     LIMITS,
     apply_task,
@@ -33,6 +31,7 @@ from cards.filter import (
     request_refused,
 )
 from cards.welcome import not_allowed_card
+from dialogs.codec import RecordCodec, text_field
 from dialogs.outbox import Delivery, TimerResult, message, timer
 from dialogs.ports import (
     Change,
@@ -73,20 +72,15 @@ log = logging.getLogger(__name__)
 
 KIND = "filter_request"
 PERIOD_END = "filter.period_end"
-CODEC: TypeAdapter[FilterRequest] = TypeAdapter(FilterRequest)
+CODEC: RecordCodec[FilterRequest] = RecordCodec(KIND, FilterRequest)
 #: When, on the last day of the period, the re-block falls due (school time).
 REBLOCK_AT = time(17, 0)
 
 
-def encode(request: FilterRequest) -> dict[str, Any]:
-    """The stored form of a request."""
-    data: dict[str, Any] = CODEC.dump_python(request, mode="json")
-    return data
+encode = CODEC.encode
 
 
-def decode(record: Record) -> FilterRequest:
-    """A request from its stored record."""
-    return CODEC.validate_python(dict(record.data))
+decode = CODEC.decode
 
 
 def subject_of(ref: str) -> str:
@@ -94,9 +88,7 @@ def subject_of(ref: str) -> str:
     return f"{KIND}:{ref}"
 
 
-def _text(data: Mapping[str, Any], key: str) -> str:
-    value = data.get(key)
-    return value.strip() if isinstance(value, str) else ""
+_text = text_field
 
 
 @dataclass(frozen=True, slots=True)

@@ -63,6 +63,7 @@ from cards.pupil import (
     worry_sent_card,
 )
 from cards.welcome import private_chat_only_card
+from dialogs.codec import text_field
 from dialogs.concern import KIND, UNACKNOWLEDGED, ConcernHandlers, decode, encode, subject_of
 from dialogs.outbox import Delivery, message, timer
 from dialogs.ports import (
@@ -115,9 +116,7 @@ _FORM_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _YEAR_NUMBER = re.compile(r"(?:year|yr|y)?\s*(\d{1,2})", re.IGNORECASE)
 
 
-def _text(data: Mapping[str, Any], key: str) -> str:
-    value = data.get(key)
-    return value.strip() if isinstance(value, str) else ""
+_text = text_field
 
 
 def validate_worry(data: Mapping[str, Any]) -> tuple[dict[str, str], dict[str, str]]:

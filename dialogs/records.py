@@ -43,6 +43,7 @@ from cards.records import (
 )
 from dialogs import concern as concern_feature
 from dialogs import filter_request as filter_feature
+from dialogs.codec import text_field
 from dialogs.ports import Change, Record, Store
 from dialogs.registry import Deps, Feature
 from dialogs.service import ActionContext, Reply, Scope
@@ -340,9 +341,7 @@ def period_from_choice(value: str, school: SchoolPolicy) -> Period:
     raise ReportError("choose a term or a year")
 
 
-def _text(data: Mapping[str, Any], key: str) -> str:
-    value = data.get(key)
-    return value.strip() if isinstance(value, str) else ""
+_text = text_field
 
 
 @dataclass(frozen=True, slots=True)
