@@ -260,6 +260,11 @@ def card_texts(card: dict[str, Any]) -> list[str]:
 
 def visible_text(card: dict[str, Any]) -> str:
     """What a person reads on a card: every TextBlock and fact, with Markdown escapes removed."""
+    return re.sub(r"\\(.)", r"\1", "\n".join(raw_texts(card)))
+
+
+def raw_texts(card: Any) -> list[str]:
+    """Every TextBlock text and fact of a card (anywhere in it), as sent (Markdown escaped)."""
     found: list[str] = []
 
     def walk(node: Any) -> None:
@@ -274,8 +279,8 @@ def visible_text(card: dict[str, Any]) -> str:
             for v in node:
                 walk(v)
 
-    walk(card.get("body", []))
-    return re.sub(r"\\(.)", r"\1", "\n".join(found))
+    walk(card)
+    return found
 
 
 def card_buttons(card: dict[str, Any]) -> list[tuple[str, str]]:

@@ -22,6 +22,7 @@ from tests.support import (
     TEACHER,
     TENANT,
     demo_id,
+    raw_texts,
 )
 
 FUZZ_EXAMPLES = 10_000
@@ -214,25 +215,6 @@ HOSTILE = (
 )
 
 
-def texts_everywhere(card: Any) -> list[str]:
-    found: list[str] = []
-
-    def walk(node: Any) -> None:
-        if isinstance(node, dict):
-            if node.get("type") == "TextBlock":
-                found.append(node["text"])
-            if node.get("type") == "FactSet":
-                found.extend(f"{f['title']} {f['value']}" for f in node["facts"])
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for value in node:
-                walk(value)
-
-    walk(card)
-    return found
-
-
 async def test_i3_user_text_never_renders_a_link_image_or_mention(harness: Harness) -> None:
     await report(
         harness,
@@ -251,7 +233,7 @@ async def test_i3_user_text_never_renders_a_link_image_or_mention(harness: Harne
 
     cards = [detail, card, *harness.connector.cards()]
     for shown in cards:
-        for text in texts_everywhere(shown):
+        for text in raw_texts(shown):
             assert not LIVE_LINK.search(text), text[:200]
             assert "<at>" not in text
             assert len(text) <= 4200
