@@ -217,3 +217,8 @@ async def test_healthz_reports_mode_and_store(bot: BotClient) -> None:
     assert body["status"] == "ok"
     assert body["mode"] == "local"
     assert body["store"]["audit_chain"] == "ok"
+
+
+async def test_a_get_on_the_messages_endpoint_is_a_4xx(bot: BotClient) -> None:
+    async with bot.session.get(f"{bot.base}/api/messages") as response:
+        assert 400 <= response.status < 500
