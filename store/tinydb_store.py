@@ -238,7 +238,14 @@ class TinyDbStore:
 
     async def _run(self, func: Callable[..., T], *args: Any) -> T:
         async with self._lock:
-            return await asyncio.to_thread(self._guarded, func, *args)
+            work = asyncio.ensure_future(asyncio.to_thread(self._guarded, func, *args))
+            try:
+                return await asyncio.shield(work)
+            except asyncio.CancelledError:
+                # The thread cannot be stopped: keep the lock until it has finished, so no
+                # other write (or close) can run alongside it.
+                await asyncio.wait([work])
+                raise
 
     def _guarded(self, func: Callable[..., T], *args: Any) -> T:
         if self._system is None:

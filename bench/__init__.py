@@ -1,0 +1,1 @@
+"""The performance benchmark (issue 11): ``python -m bench`` or ``script/bench``; see README."""

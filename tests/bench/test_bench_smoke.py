@@ -1,0 +1,72 @@
+"""The benchmark's smoke version runs end to end and writes every figure (no timing asserted:
+timings depend on the machine; ``python -m bench`` reports them against its own anchor)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from bench.__main__ import main
+from bench.plan import QUICK
+from bench.school import TURNS
+
+CELL_KEYS = {
+    "kind",
+    "turn",
+    "store_concerns",
+    "concurrency",
+    "turns",
+    "p50_ms",
+    "p99_ms",
+    "throughput",
+    "errors",
+    "peak_rss_mb",
+    "p50_x_echo",
+    "p50_x_floor",
+    "throughput_x_echo",
+}
+
+
+@pytest.mark.slow
+def test_the_quick_benchmark_runs_and_writes_every_figure(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "results.json"
+
+    assert main(["--quick", "--out", str(out)]) == 0
+
+    results = json.loads(out.read_text())
+    assert set(results) >= {
+        "meta",
+        "plan",
+        "prefill",
+        "cells",
+        "profile",
+        "store_writes",
+        "cold_start_s",
+        "peak_rss",
+        "targets",
+    }
+    cells = {(c["turn"], c["store_concerns"], c["concurrency"]): c for c in results["cells"]}
+    wanted = {
+        (turn, None, c) for turn in ("echo_anchor", "floor", "floor_fsync") for c in (1, 20)
+    } | {(turn, size, c) for turn in TURNS for size in QUICK.sizes for c in (1, 20)}
+    assert set(cells) == wanted
+    for key, cell in cells.items():
+        assert set(cell) >= CELL_KEYS, key
+        assert cell["turns"] > 0, key
+        assert cell["errors"] == 0, (key, cell["first_error"])  # every turn did what it should
+    assert set(results["profile"]) == {str(s) for s in QUICK.sizes} | {f"open_{QUICK.sizes[1]}"}
+    for spots in results["profile"].values():
+        assert spots["by_own_time"] and spots["product_by_cumulative_time"]
+    assert [row["records"] for row in results["store_writes"]] == list(QUICK.store_sizes)
+    assert set(results["cold_start_s"]) == {"empty", str(QUICK.sizes[1])}
+    assert results["peak_rss"]["peak_rss_mb"] > 0
+    assert results["peak_rss"]["mixed_errors"] == 0
+    assert all(isinstance(t["pass"], bool) for t in results["targets"])
+    assert len(results["targets"]) == 11
+    printed = capsys.readouterr().out
+    assert "Targets (ratios from this run):" in printed
+    assert "concern_submit" in printed
