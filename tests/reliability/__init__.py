@@ -1,0 +1,1 @@
+"""Reliability: crash, fault, retry, soak and backup tests across the whole bot (issue 10)."""
