@@ -94,6 +94,9 @@ class Settings:
     directory_cache_seconds: int = 600
     #: The school's mail domains (besides each organiser's own), to spot external meeting guests.
     school_mail_domains: tuple[str, ...] = ()
+    #: PostgreSQL instead of the embedded TinyDB files (``DATABASE_URL``, a ``postgresql://``
+    #: URL): several instances, or a trust's schools, share one database. May hold a password.
+    database_url: SecretStr | None = field(default=None, repr=False)
 
     @property
     def is_local(self) -> bool:
@@ -258,6 +261,17 @@ def load_settings(env: Mapping[str, str]) -> Settings:
 
     graph = _graph_settings(get, mode, app_id, app_type, problems)
 
+    database_url: SecretStr | None = None
+    if raw_database_url := get("DATABASE_URL"):
+        # Never quote the value: it may hold the database password.
+        if not raw_database_url.startswith(("postgresql://", "postgres://")):
+            problems.append(
+                "DATABASE_URL: must be a PostgreSQL URL (postgresql://user@host:5432/database); "
+                "leave it unset for the embedded store in BOT_DATA_DIR"
+            )
+        else:
+            database_url = SecretStr(raw_database_url)
+
     school_path = Path(get("SCHOOL_CONFIG") or DEFAULT_SCHOOL_CONFIG)
     directory_path = Path(get("LOCAL_DIRECTORY") or DEFAULT_LOCAL_DIRECTORY)
     school: SchoolPolicy | None = None
@@ -285,6 +299,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         allowed_service_urls=allowed_urls,
         openid_metadata_url=metadata_url,
         encryption_keys=tuple(keys),
+        database_url=database_url,
         **graph,
     )
 
@@ -351,6 +366,7 @@ def describe(settings: Settings) -> dict[str, Any]:
         "host": settings.host,
         "port": settings.port,
         "data_dir": str(settings.data_dir),
+        "store": "postgresql" if settings.database_url is not None else "tinydb",
         "school": settings.school.name,
         "app_id": settings.app_id or None,
         "app_type": settings.app_type.value if settings.app_type else None,

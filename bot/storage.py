@@ -1,9 +1,18 @@
-"""Opening the store for these settings: the one place that knows which store and which keys."""
+"""Opening the store for these settings: the one place that knows which store and which keys.
+
+Without ``DATABASE_URL``: the embedded TinyDB store in ``BOT_DATA_DIR`` (one school, one
+machine, one process: its lock file refuses a second one). With it: PostgreSQL, scoped to the
+school's tenant, shared by as many instances as run (no lock file: several instances are the
+point; the outbox and timers are claimed instead, see ``dialogs.outbox``).
+"""
 
 from __future__ import annotations
 
 from bot.config import Settings
+from dialogs.outbox import CLAIM_RULES
+from graph.local_directory import LocalDirectory
 from store.crypto import RecordCipher, parse_key
+from store.postgres_store import PostgresStore
 from store.tinydb_store import TinyDbStore
 
 
@@ -14,12 +23,45 @@ def cipher_for(settings: Settings) -> RecordCipher | None:
     return RecordCipher([parse_key(k.get_secret_value()) for k in settings.encryption_keys])
 
 
-async def open_store(settings: Settings, *, read_only: bool = False) -> TinyDbStore:
-    """The embedded store in ``settings.data_dir`` (read-only for reports while the bot runs).
+def tenant_for(settings: Settings) -> str:
+    """The school's tenant id, lower case: every PostgreSQL row is scoped by it.
+
+    Production: ``MicrosoftAppTenantId``. Local mode: the demo school's tenant from the local
+    directory file (the same tenant ``bot.services`` serves).
 
     Raises:
-        StoreLocked, StoreCorrupted: the folder cannot be used.
+        DirectoryFileError: local mode, and the directory file is missing or wrong.
     """
+    if settings.tenant_id:
+        return settings.tenant_id.lower()
+    local = LocalDirectory.load(settings.local_directory_path, settings.school.role_groups())
+    return local.tenant_id.lower()
+
+
+async def open_store(
+    settings: Settings, *, read_only: bool = False, tenant: str | None = None
+) -> TinyDbStore | PostgresStore:
+    """The store for ``settings`` (read-only for reports while the bot runs).
+
+    Args:
+        settings: The process's settings; ``database_url`` chooses PostgreSQL.
+        read_only: Refuse every write (reports and exports).
+        tenant: The tenant to scope a PostgreSQL store to (default: ``tenant_for(settings)``).
+
+    Raises:
+        StoreLocked: the TinyDB folder is in use by another process.
+        StoreCorrupted: the folder or database cannot be used (for PostgreSQL: not migrated,
+            or migrated by newer code; run ``script/migrate``).
+        StoreUnavailable: the database cannot be reached.
+    """
+    if settings.database_url is not None:
+        return await PostgresStore.open(
+            settings.database_url.get_secret_value(),
+            tenant=(tenant or tenant_for(settings)).lower(),
+            cipher=cipher_for(settings),
+            claim_rules=CLAIM_RULES,
+            read_only=read_only,
+        )
     return await TinyDbStore.open(
         settings.data_dir, read_only=read_only, cipher=cipher_for(settings)
     )

@@ -8,6 +8,16 @@ the messages they cause.
 
 Messages are rendered at delivery time from the item's current state, so a channel card always
 shows the latest, and the outbox itself holds no safeguarding detail.
+
+Several instances (a store with the ``ClaimingStore`` capability, i.e. PostgreSQL): each tick
+claims due timers and messages under a lease instead of reading them all, so each message is
+delivered, and each timer fired, by one instance. Messages about one subject are never in
+flight on two instances at once (``CLAIM_RULES``), so an update never overtakes the post it
+updates. If an instance dies, its leases run out and another instance takes its work over; a
+delivery is bounded well inside the lease. Delivery stays at-least-once: if an instance is
+killed between Teams taking a message and the outbox record being removed (a few milliseconds
+per message), that one message goes again when the lease runs out, because the Bot Connector
+has no idempotency key.
 """
 
 from __future__ import annotations
@@ -15,15 +25,18 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar
 
 from dialogs.ports import (
     Change,
+    ClaimingStore,
+    ClaimRule,
     Clock,
     DeliveryFailed,
     Directory,
@@ -45,6 +58,22 @@ OUTBOX = "outbox"
 TIMER = "timer"
 CHANNEL_MESSAGE = "channel_message"
 MAX_BACKOFF = 300.0
+
+#: How a shared store claims this module's records: messages by ``next_at``, one in flight per
+#: subject; timers by ``due_at``.
+CLAIM_RULES: Mapping[str, ClaimRule] = {
+    OUTBOX: ClaimRule(due_field="next_at", group_field="subject"),
+    TIMER: ClaimRule(due_field="due_at"),
+}
+#: A claim lasts this long; a crashed instance's work is taken over after it.
+LEASE_SECONDS = 30.0
+#: Teams, Graph or the directory get this long per call while a claim is held (well inside the
+#: lease, so no other instance can take the message over while it is being sent).
+DELIVERY_TIMEOUT = 8.0
+#: Records claimed at a time.
+CLAIM_BATCH = 10
+
+T = TypeVar("T")
 
 
 class Delivery(StrEnum):
@@ -171,7 +200,13 @@ class OutboxWorker:
     doorbell: Doorbell = field(default_factory=Doorbell)
     interval: float = 1.0
     status: OutboxStatus = field(default_factory=OutboxStatus)
+    #: Who holds this worker's claims (a shared store only); unique per process.
+    owner: str = field(default_factory=lambda: f"worker-{uuid.uuid4().hex[:12]}")
+    lease_seconds: float = LEASE_SECONDS
+    delivery_timeout: float = DELIVERY_TIMEOUT
+    claim_batch: int = CLAIM_BATCH
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    _claiming: bool = False
 
     async def run(self) -> None:
         """Deliver forever (until cancelled); a failure never stops the loop."""
@@ -192,15 +227,10 @@ class OutboxWorker:
             return await self._tick()
 
     async def _tick(self) -> int:
-        now = self.clock.now()
-        for item in sorted(await self.store.find(TIMER), key=lambda r: r.data["due_at"]):
-            if datetime.fromisoformat(item.data["due_at"]) <= now:
-                await self._fire(item, now)
-        pending = sorted(await self.store.find(OUTBOX), key=lambda r: (r.data["created_at"], r.id))
-        delivered = 0
-        for item in pending:
-            if datetime.fromisoformat(item.data["next_at"]) <= self.clock.now():
-                delivered += await self._deliver(item)
+        if isinstance(self.store, ClaimingStore):
+            delivered = await self._claimed_tick(self.store)
+        else:
+            delivered = await self._single_tick()
         remaining = await self.store.find(OUTBOX)
         self.status.pending = len(remaining)
         self.status.oldest_pending_seconds = max(
@@ -212,6 +242,77 @@ class OutboxWorker:
         )
         self.status.delivered += delivered
         return delivered
+
+    async def _single_tick(self) -> int:
+        """One process owns the store: read every timer and message, act on the due ones."""
+        now = self.clock.now()
+        for item in sorted(await self.store.find(TIMER), key=lambda r: r.data["due_at"]):
+            if datetime.fromisoformat(item.data["due_at"]) <= now:
+                await self._fire(item, now)
+        pending = sorted(await self.store.find(OUTBOX), key=lambda r: (r.data["created_at"], r.id))
+        delivered = 0
+        for item in pending:
+            if datetime.fromisoformat(item.data["next_at"]) <= self.clock.now():
+                delivered += await self._deliver(item)
+        return delivered
+
+    async def _claimed_tick(self, store: ClaimingStore) -> int:
+        """Several instances share the store: act only on what this worker has claimed.
+
+        Each batch is worked through only while its lease still covers a whole delivery; what
+        is left waits for the lease to run out and is claimed again (by any instance).
+        """
+        now = self.clock.now()
+        fired: set[str] = set()
+        for _ in range(100):  # bounded: a tick never runs forever
+            batch = await self._claim(store, TIMER, now)
+            started = time.monotonic()
+            fresh = sorted(
+                (r for r in batch if r.id not in fired), key=lambda r: (r.data["due_at"], r.id)
+            )
+            for item in fresh:  # each timer fires at most once per tick, as with one process
+                if not self._lease_covers(started):
+                    break
+                fired.add(item.id)
+                await self._fire(item, now)
+            if len(batch) < self.claim_batch or not fresh:
+                break
+        delivered = 0
+        for _ in range(100):
+            batch = await self._claim(store, OUTBOX, self.clock.now())
+            started = time.monotonic()
+            self._claiming = True
+            try:
+                for item in sorted(batch, key=lambda r: (r.data["created_at"], r.id)):
+                    if not self._lease_covers(started):
+                        break
+                    delivered += await self._deliver(item)
+            finally:
+                self._claiming = False
+            if len(batch) < self.claim_batch:
+                break
+        return delivered
+
+    async def _claim(self, store: ClaimingStore, kind: str, now: datetime) -> list[Record]:
+        return await store.claim_due(
+            kind, now, lease_seconds=self.lease_seconds, owner=self.owner, limit=self.claim_batch
+        )
+
+    def _lease_covers(self, claimed_at: float) -> bool:
+        # A delivery makes at most two bounded outside calls (render, send), then commits:
+        # start one only while three time-outs still fit in the lease.
+        elapsed = time.monotonic() - claimed_at
+        return elapsed + 3 * self.delivery_timeout < self.lease_seconds
+
+    async def _call(self, call: Awaitable[T]) -> T:
+        """An outside call (Teams, Graph, the directory); bounded while a claim is held."""
+        if not self._claiming:
+            return await call
+        try:
+            async with asyncio.timeout(self.delivery_timeout):
+                return await call
+        except TimeoutError:
+            raise DeliveryFailed("timed out") from None
 
     async def _fire(self, item: Record, now: datetime) -> None:
         handler = self.timers.get(item.data["name"])
@@ -249,12 +350,12 @@ class OutboxWorker:
                 return 0
             subject = await self._subject(data["subject"])
             renderer = self.renderers.get(data["render"])
-            outgoing = None if renderer is None else await renderer(subject, data)
+            outgoing = None if renderer is None else await self._call(renderer(subject, data))
             if outgoing is None:
                 await self._done(item)  # nothing to say any more (or nobody knows how)
                 return 0
             if delivery is Delivery.CHANNEL_POST:
-                message_id = await self.messenger.post(data["target"], outgoing)
+                message_id = await self._call(self.messenger.post(data["target"], outgoing))
                 keep = Record(
                     CHANNEL_MESSAGE,
                     channel_message_id(data["subject"], data["target"], data["render"]),
@@ -268,22 +369,26 @@ class OutboxWorker:
                     channel_message_id(data["subject"], data["target"], data["render"]),
                 )
                 if kept is not None:  # no post yet: the post will show the latest anyway
-                    await self.messenger.update(data["target"], kept.data["message_id"], outgoing)
+                    await self._call(
+                        self.messenger.update(data["target"], kept.data["message_id"], outgoing)
+                    )
                 await self._done(item)
             elif delivery is Delivery.CHANNEL_NOTE:
-                await self.messenger.post(data["target"], outgoing)
+                await self._call(self.messenger.post(data["target"], outgoing))
                 await self._done(item)
             elif delivery is Delivery.FEED:
                 if self.notifier is not None:
-                    await self.notifier.notify(
-                        data["target"],
-                        title=str(data.get("x_title") or "Online safety"),
-                        preview=outgoing.text or "",
-                        item_ref=data["subject"],
+                    await self._call(
+                        self.notifier.notify(
+                            data["target"],
+                            title=str(data.get("x_title") or "Online safety"),
+                            preview=outgoing.text or "",
+                            item_ref=data["subject"],
+                        )
                     )
                 await self._done(item)
             else:
-                await self.messenger.send_direct(data["target"], outgoing)
+                await self._call(self.messenger.send_direct(data["target"], outgoing))
                 await self._done(item)
             return 1
         except (DeliveryFailed, DirectoryUnavailable) as exc:
@@ -295,7 +400,7 @@ class OutboxWorker:
             return 0
 
     async def _expand_role(self, item: Record) -> None:
-        people = await self.directory.members(Role(item.data["target"]))
+        people = await self._call(self.directory.members(Role(item.data["target"])))
         now = self.clock.now()
         single = (
             Delivery.FEED if item.data["delivery"] == Delivery.FEED_TO_ROLE else Delivery.DIRECT

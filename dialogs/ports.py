@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from policy.audit import AuditEntry, AuditEvent, ChainCheck
 from policy.roles import Person, Role
@@ -140,6 +140,46 @@ class Store(Protocol):
 
     async def close(self) -> None:
         """Release files and locks."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimRule:
+    """How records of one kind are claimed by ``ClaimingStore.claim_due``.
+
+    ``due_field`` names the data field holding the ISO-8601 time the record falls due. Records
+    sharing the value of ``group_field`` (e.g. an outbox message's subject) are never in flight
+    on two instances at once, so a card update cannot overtake the post it updates.
+    """
+
+    due_field: str
+    group_field: str | None = None
+
+
+@runtime_checkable
+class ClaimingStore(Store, Protocol):
+    """An optional capability: a store several processes share (PostgreSQL).
+
+    The outbox worker uses it, when the store has it, so that each message is delivered and
+    each timer fired by one instance only. Single-process stores (TinyDB, in memory) do not
+    need it: one worker, whose ticks never overlap, already does each thing once.
+    """
+
+    async def claim_due(
+        self, kind: str, now: datetime, *, lease_seconds: float, owner: str, limit: int
+    ) -> list[Record]:
+        """Lease up to ``limit`` records of ``kind`` that are due at ``now`` to ``owner``.
+
+        A leased record is invisible to other claims until ``lease_seconds`` pass (measured
+        by the store's own clock) or the record is written or deleted, whichever comes first;
+        so a crashed instance's work is taken over once its leases run out. Records are
+        returned oldest due first; none shares a ``ClaimRule.group_field`` value with a record
+        that is already leased.
+
+        Raises:
+            ValueError: the store has no ``ClaimRule`` for ``kind``.
+            StoreUnavailable: the store cannot be reached.
+        """
         ...
 
 

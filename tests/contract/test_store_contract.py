@@ -1,13 +1,16 @@
-"""One contract, every Store implementation: the TinyDB files and the in-memory fake.
+"""One contract, every Store implementation: the TinyDB files, PostgreSQL and the in-memory fake.
 
 Whatever the backend, a use case must see the same behaviour: versions, dedupe, sequences and
-a sealed audit chain.
+a sealed audit chain. PostgreSQL runs in a fresh database for this module (dropped at the end);
+each test gets a tenant of its own in it, so each starts empty. If PostgreSQL cannot be reached
+its tests fail, saying so, unless ``SKIP_POSTGRES=1`` (see ``tests/scale/postgres.py``).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import uuid
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -17,7 +20,9 @@ from dialogs.ports import Change, DuplicateRequest, Record, Store, VersionConfli
 from policy.audit import AuditEvent
 from store.crypto import RecordCipher, new_key, parse_key
 from store.memory import InMemoryStore
+from store.postgres_store import PostgresStore
 from store.tinydb_store import TinyDbStore
+from tests.scale.postgres import fresh_database
 
 AT = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 
@@ -26,7 +31,14 @@ def event(action: str = "concern.report", item: str = "concern:OSC-2026-0001") -
     return AuditEvent(actor="staff-1", action=action, item=item, outcome="ok", at=AT)
 
 
-@pytest.fixture(params=["tinydb", "tinydb-encrypted", "memory"])
+@pytest.fixture(scope="module")
+def postgres_url() -> Iterator[str]:
+    """A fresh, migrated database for this module's run."""
+    with fresh_database() as url:
+        yield url
+
+
+@pytest.fixture(params=["tinydb", "tinydb-encrypted", "postgres", "postgres-encrypted", "memory"])
 async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
     backend: Store
     if request.param == "tinydb":
@@ -34,6 +46,10 @@ async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
     elif request.param == "tinydb-encrypted":
         cipher = RecordCipher([parse_key(new_key())])
         backend = await TinyDbStore.open(tmp_path / "data", cipher=cipher)
+    elif request.param.startswith("postgres"):
+        url = request.getfixturevalue("postgres_url")
+        cipher = RecordCipher([parse_key(new_key())]) if "encrypted" in request.param else None
+        backend = await PostgresStore.open(url, tenant=f"tenant-{uuid.uuid4()}", cipher=cipher)
     else:
         backend = InMemoryStore()
     yield backend

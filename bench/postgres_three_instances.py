@@ -1,0 +1,149 @@
+"""The benchmark's PostgreSQL column: concern submits against real ``python -m bot`` processes.
+
+    .venv/bin/python -m bench.postgres_three_instances [--turns 600] [--concurrency 20]
+
+Cells (each on fresh processes and, for PostgreSQL, a fresh migrated database, dropped after):
+
+* ``tinydb x1``: one process on the embedded store (the default deployment), for reference;
+* ``postgres x1``: one process on PostgreSQL;
+* ``postgres x3``: three processes on one PostgreSQL database, the client spreading the turns
+  over them round robin (as a load balancer would).
+
+Each cell sends ``concern.submit`` invokes (the data read once from a real form card, a fresh
+form id, so a fresh concern, every turn) from two teachers, first at concurrency 1, then at
+the given concurrency, with the outbox workers delivering the channel cards meanwhile to a lean
+local Bot Connector. Latency is what the client sees (request sent to response received).
+Client, connector and bots share this machine's cores: compare cells, not absolute numbers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import tempfile
+import time
+import uuid
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import aiohttp
+
+from bench.connector import LeanConnector
+from bench.load import Sample
+from tests.e2e.test_concern_over_http import report_fields, submit_data
+from tests.scale.cluster import Cluster
+from tests.scale.postgres import new_database
+from tests.support import HEAD_OF_DEPARTMENT, TEACHER, card_action
+
+SENDERS = (TEACHER, HEAD_OF_DEPARTMENT)
+
+
+async def drive_submits(
+    cluster: Cluster, template: dict[str, Any], *, turns: int, concurrency: int
+) -> Sample:
+    """Send ``turns`` concern submits, ``concurrency`` at a time, round robin over instances."""
+    sample = Sample()
+    bases = [i.base for i in cluster.alive()]
+    next_index = 0
+    started = time.perf_counter()
+
+    async def worker(session: aiohttp.ClientSession) -> None:
+        nonlocal next_index
+        while next_index < turns:
+            index = next_index
+            next_index += 1
+            data = {"verb": "concern.submit", "v": 1, **template, "form": uuid.uuid4().hex}
+            activity = card_action(
+                SENDERS[index % 2], "concern.submit", cluster.service_url, data=data
+            )
+            body = json.dumps(activity).encode()
+            sent = time.perf_counter()
+            async with session.post(
+                f"{bases[index % len(bases)]}/api/messages",
+                data=body,
+                headers={"Content-Type": "application/json"},
+            ) as response:
+                payload = await response.read()
+            sample.latencies.append(time.perf_counter() - sent)
+            if response.status != 200 or b"Received: OSC-" not in payload:
+                sample.errors += 1
+                sample.first_error = sample.first_error or f"{response.status} {payload[:200]!r}"
+
+    connector = aiohttp.TCPConnector(limit=concurrency + 4)
+    async with aiohttp.ClientSession(connector=connector) as session:
+        await asyncio.gather(*(worker(session) for _ in range(concurrency)))
+    sample.wall = time.perf_counter() - started
+    return sample
+
+
+async def cell(
+    instances: int, database_url: str | None, *, turns: int, concurrency: int
+) -> tuple[Sample, Sample]:
+    """(concurrency 1, concurrency ``concurrency``) samples for one deployment."""
+    connector = LeanConnector()
+    await connector.start()
+    with tempfile.TemporaryDirectory(prefix="bench-pg-") as folder:
+        cluster = await Cluster.start(instances, database_url, Path(folder), connector.url)
+        try:
+            for index in range(instances):  # each instance learns Teams' service URL
+                await cluster.say(TEACHER, "help", prefer=index)
+            form = await cluster.click(
+                TEACHER, "concern.start", {"step": "details", "category": "cyberbullying"}, 0
+            )
+            template = {**submit_data(form), **report_fields(happened_on=_yesterday())}
+            template.pop("form", None)
+            template.pop("verb", None)
+            await drive_submits(cluster, template, turns=40, concurrency=concurrency)  # warm-up
+            serial = await drive_submits(cluster, template, turns=turns // 4, concurrency=1)
+            loaded = await drive_submits(cluster, template, turns=turns, concurrency=concurrency)
+        finally:
+            await cluster.stop()
+            await connector.stop()
+    return serial, loaded
+
+
+def _yesterday() -> str:
+    return (datetime.now(ZoneInfo("Europe/London")).date() - timedelta(days=1)).isoformat()
+
+
+def row(name: str, serial: Sample, loaded: Sample) -> str:
+    errors = serial.errors + loaded.errors
+    return (
+        f"| {name:<12} | {serial.percentile(50):7.1f} | {serial.percentile(99):7.1f} "
+        f"| {loaded.percentile(50):7.1f} | {loaded.percentile(99):7.1f} "
+        f"| {loaded.throughput:7.1f} | {loaded.turns:5d} | {errors:3d} |"
+    )
+
+
+async def main(turns: int, concurrency: int) -> None:
+    """Run every cell and print the table."""
+    rows = []
+    serial, loaded = await cell(1, None, turns=turns, concurrency=concurrency)
+    rows.append(row("tinydb x1", serial, loaded))
+    for instances in (1, 3):
+        with new_database(prefix="osb_bench") as url:
+            serial, loaded = await cell(instances, url, turns=turns, concurrency=concurrency)
+        rows.append(row(f"postgres x{instances}", serial, loaded))
+        if loaded.errors or serial.errors:
+            sys.stdout.write(f"  first error: {loaded.first_error or serial.first_error}\n")
+    header = (
+        f"\nconcern submit over HTTP into real bot processes ({turns // 4} turns at c=1, "
+        f"{turns} at c={concurrency})\n"
+        f"| deployment   | c=1 p50 | c=1 p99 | p50 c={concurrency:<2d}| p99 c={concurrency:<2d}"
+        f"| turns/s |     n | err |\n"
+        f"|---|---|---|---|---|---|---|---|\n"
+    )
+    footer = "(milliseconds; turns/s at the given concurrency)\n"
+    sys.stdout.write(header + "".join(line + "\n" for line in rows) + footer)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--turns", type=int, default=600)
+    parser.add_argument("--concurrency", type=int, default=20)
+    arguments = parser.parse_args()
+    asyncio.run(main(arguments.turns, arguments.concurrency))
