@@ -35,6 +35,9 @@ from bot.config import Settings
 
 log = logging.getLogger(__name__)
 
+#: Seconds a proactive call (channel post, update, 1:1 message) may take before it is abandoned.
+PROACTIVE_TIMEOUT = 10
+
 
 class ServiceUrlNotAllowed(PermissionError):
     """A reply would go to a service URL this deployment does not allow."""
@@ -143,6 +146,9 @@ class CachingAuthentication(BotFrameworkAuthentication):  # type: ignore[misc]
             client = await factory.create(service_url, audience)
             if proactive:
                 client.config.retry_policy.retries = 0
+                # msrest's default is 100 s; a hung connection must not hold the outbox (which
+                # also bounds each call) nor leave a request open long after it gave up.
+                client.config.connection.timeout = PROACTIVE_TIMEOUT
             self._clients[key] = client
         return client
 

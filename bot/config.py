@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from pydantic import SecretStr, TypeAdapter, ValidationError
 
@@ -97,6 +98,10 @@ class Settings:
     #: PostgreSQL instead of the embedded TinyDB files (``DATABASE_URL``, a ``postgresql://``
     #: URL): several instances, or a trust's schools, share one database. May hold a password.
     database_url: SecretStr | None = field(default=None, repr=False)
+    #: Local mode only: a loopback stand-in for Teams' Graph API that lists the channel posts it
+    #: took (the test connectors), so a post cut off by a kill is looked for before it is sent
+    #: again. Production reads channels back through Graph itself.
+    local_graph_url: str | None = None
 
     @property
     def is_local(self) -> bool:
@@ -274,6 +279,15 @@ def load_settings(env: Mapping[str, str]) -> Settings:
 
     school_path = Path(get("SCHOOL_CONFIG") or DEFAULT_SCHOOL_CONFIG)
     directory_path = Path(get("LOCAL_DIRECTORY") or DEFAULT_LOCAL_DIRECTORY)
+    local_graph_url = get("LOCAL_GRAPH_URL") or None
+    if local_graph_url is not None:
+        graph_host = urlsplit(local_graph_url).hostname or ""
+        if mode is not Mode.LOCAL:
+            problems.append("LOCAL_GRAPH_URL: only for local mode (production uses Graph)")
+        elif graph_host != "localhost" and not _is_loopback(graph_host):
+            problems.append(
+                "LOCAL_GRAPH_URL: must be a loopback URL, such as http://127.0.0.1:3979/v1.0"
+            )
     school: SchoolPolicy | None = None
     try:
         school = load_school_policy(school_path)
@@ -300,6 +314,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         openid_metadata_url=metadata_url,
         encryption_keys=tuple(keys),
         database_url=database_url,
+        local_graph_url=local_graph_url,
         **graph,
     )
 
@@ -371,3 +386,10 @@ def describe(settings: Settings) -> dict[str, Any]:
         "app_id": settings.app_id or None,
         "app_type": settings.app_type.value if settings.app_type else None,
     }
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

@@ -8,7 +8,9 @@ with backoff instead, and survives restarts.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from botbuilder.core import CardFactory, MessageFactory
@@ -16,18 +18,45 @@ from botbuilder.integration.aiohttp import CloudAdapter
 from botbuilder.schema import Activity, ChannelAccount, ConversationParameters
 
 from bot.adapter import CachingAuthentication
-from dialogs.ports import Change, DeliveryFailed, Outgoing, Record, Store, VersionConflict
+from dialogs.ports import (
+    Change,
+    DeliveryFailed,
+    Outgoing,
+    Record,
+    Store,
+    StoreError,
+    VersionConflict,
+)
 
 log = logging.getLogger(__name__)
 
 STATE = "bot_state"
 SERVICE = "service"
+#: HTTP statuses after which a message may have been delivered all the same.
+MAYBE_TAKEN = frozenset({408, 502, 504})
+
+
+#: The id given to the unseen element that carries an outbox message's marker in its card.
+MARKER_PREFIX = "delivery-"
+
+
+def marked_card(card: Mapping[str, Any], marker: str | None) -> dict[str, Any]:
+    """``card`` with ``marker`` in an invisible element (Graph returns a posted card's JSON,
+    so ``GraphPostFinder`` can find it; nobody sees it in Teams)."""
+    copy = dict(card)
+    if marker:
+        copy["body"] = [
+            *card.get("body", ()),
+            {"type": "TextBlock", "id": MARKER_PREFIX + marker, "text": " ", "isVisible": False},
+        ]
+    return copy
 
 
 def outgoing_activity(message: Outgoing) -> Activity:
     """A message activity for an outgoing card and/or text."""
     if message.card is not None:
-        activity = MessageFactory.attachment(CardFactory.adaptive_card(dict(message.card)))
+        card = marked_card(message.card, message.marker)
+        activity = MessageFactory.attachment(CardFactory.adaptive_card(card))
         if message.text:
             activity.text = message.text
         return activity
@@ -45,7 +74,10 @@ def _failure(exc: Exception) -> DeliveryFailed:
     except (TypeError, ValueError):
         retry_after = None
     reason = f"HTTP {status}" if status else exc.__class__.__name__
-    return DeliveryFailed(reason, retry_after)
+    # With no answer (time-out, dropped connection) or a gateway's error, Teams may have taken
+    # the message; a clear refusal (4xx, 500, 503) means it did not.
+    maybe = not status or status in MAYBE_TAKEN
+    return DeliveryFailed(reason, retry_after, maybe_delivered=maybe)
 
 
 class BotMessenger:
@@ -68,22 +100,26 @@ class BotMessenger:
         self._service_url: str | None = None
         self._bot_id: str | None = f"28:{app_id}" if app_id else None
         self._version = 0
+        #: The (service URL, bot id) the store holds, as far as this process knows.
+        self._saved: tuple[str | None, str | None] = (None, None)
 
     async def load(self) -> None:
         """Recall the service URL learnt from earlier activities (it survives restarts)."""
         record = await self._store.get(STATE, SERVICE)
         if record is not None:
             self._version = record.version
-            self._service_url = record.data.get("service_url")
+            self._service_url = record.data.get("service_url") or self._service_url
             self._bot_id = self._bot_id or record.data.get("bot_id")
+            self._saved = (record.data.get("service_url"), record.data.get("bot_id"))
 
     async def remember(self, service_url: str | None, bot_id: str | None) -> None:
         """Keep the service URL (and, in local mode, the bot's id) Teams last used."""
         if not service_url:
             return
         bot_id = self._bot_id if self._app_id else (bot_id or self._bot_id)
-        if service_url == self._service_url and bot_id == self._bot_id:
+        if (service_url, bot_id) == self._saved:
             return
+        # Used at once, even if it cannot be saved now; saving is tried again next turn.
         self._service_url, self._bot_id = service_url, bot_id
         try:
             record = Record(
@@ -91,8 +127,12 @@ class BotMessenger:
             )
             await self._store.commit(Change(records=[record]))
             self._version = record.version
-        except VersionConflict:
-            await self.load()
+            self._saved = (service_url, bot_id)
+        except VersionConflict:  # another instance saved one first: take its version
+            with contextlib.suppress(StoreError):
+                await self.load()
+        except StoreError as exc:  # never fail the user's turn for this
+            log.warning("could not save the Teams service URL: %s", exc.__class__.__name__)
 
     @property
     def ready(self) -> bool:
@@ -100,6 +140,8 @@ class BotMessenger:
         return bool(self._service_url)
 
     async def _client(self) -> Any:
+        if not self._service_url:  # another instance, sharing the store, may have learnt it
+            await self.load()
         if not self._service_url:
             raise DeliveryFailed("no Teams service URL known yet (waiting for a first message)")
         claims = self._adapter.create_claims_identity(self._app_id)

@@ -17,14 +17,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.config import AppType, DirectorySource, Settings
-from dialogs.ports import Calendar, Clock, Directory, Notifier
+from bot.messenger import MARKER_PREFIX
+from dialogs.ports import Calendar, Clock, Directory, Notifier, PostFinder
 from graph.calendar import GraphCalendar
+from graph.channel_history import SETTLE_SECONDS, GraphPostFinder
 from graph.client import (
     CredentialConfig,
     CredentialKind,
     GraphConnection,
     build_credential,
     connect,
+    connect_local,
     warm_up,
 )
 from graph.directory import GraphDirectory
@@ -43,6 +46,8 @@ class PeopleServices:
     calendar: Calendar
     notifier: Notifier
     tenant_id: str
+    #: Reads channels back, so a post cut off by a crash is not made twice (None: cannot).
+    finder: PostFinder | None = None
     #: "file" or "graph": where people and roles come from.
     source: str = DirectorySource.FILE.value
     #: The safeguarding-team check (Graph only).
@@ -124,11 +129,19 @@ def build_people_services(
     """
     if settings.directory_source is DirectorySource.FILE:
         local = LocalDirectory.load(settings.local_directory_path, settings.school.role_groups())
+        finder: PostFinder | None = None
+        closers: tuple[Callable[[], Awaitable[None]], ...] = ()
+        if settings.local_graph_url:
+            stand_in = connect_local(settings.local_graph_url)
+            finder = post_finder(stand_in, settings, settle_seconds=0.0)
+            closers = (stand_in.close,)
         return PeopleServices(
             directory=local,
             calendar=LocalCalendar(local, clock),
             notifier=LocalNotifier(),
             tenant_id=settings.tenant_id or local.tenant_id,
+            finder=finder,
+            closers=closers,
         )
     connection = graph or connect(build_credential(graph_credential_config(settings)))
     client = connection.client
@@ -153,7 +166,24 @@ def build_people_services(
             teams_app_id=settings.teams_app_catalog_id or None,
         ),
         tenant_id=settings.tenant_id,
+        finder=post_finder(connection, settings),
         source=DirectorySource.GRAPH.value,
         team=team,
         closers=(directory.close, connection.close),
+    )
+
+
+def post_finder(
+    connection: GraphConnection, settings: Settings, *, settle_seconds: float = SETTLE_SECONDS
+) -> GraphPostFinder | None:
+    """Reads the safeguarding team's channels back through ``connection`` (None when the
+    school's configuration does not name the team's group)."""
+    team = settings.school.channels.team_group_id
+    if not team:
+        return None
+    return GraphPostFinder(
+        connection.client,
+        team,
+        mark_prefix=MARKER_PREFIX,
+        settle_seconds=settle_seconds,
     )

@@ -14,10 +14,15 @@ claims due timers and messages under a lease instead of reading them all, so eac
 delivered, and each timer fired, by one instance. Messages about one subject are never in
 flight on two instances at once (``CLAIM_RULES``), so an update never overtakes the post it
 updates. If an instance dies, its leases run out and another instance takes its work over; a
-delivery is bounded well inside the lease. Delivery stays at-least-once: if an instance is
-killed between Teams taking a message and the outbox record being removed (a few milliseconds
-per message), that one message goes again when the lease runs out, because the Bot Connector
-has no idempotency key.
+delivery is bounded well inside the lease.
+
+Nothing twice: the Bot Connector has no idempotency key, so a channel post cut off after Teams
+took it (the process killed before the outbox recorded it, or the answer lost to a time-out)
+must not simply be sent again. Before such a post the outbox record is marked ``sending_at``
+and the card carries the message's id, unseen (``Outgoing.marker``); a later attempt that finds
+the mark asks the channel first (``PostFinder``: Microsoft Graph in production) and keeps the
+post it finds instead of making another. Without a ``PostFinder`` (the Playground), delivery is
+at-least-once: a second card rather than none.
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ import random
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, TypeVar
@@ -44,6 +49,7 @@ from dialogs.ports import (
     Messenger,
     Notifier,
     Outgoing,
+    PostFinder,
     Record,
     Store,
     StoreError,
@@ -72,6 +78,12 @@ LEASE_SECONDS = 30.0
 DELIVERY_TIMEOUT = 8.0
 #: Records claimed at a time.
 CLAIM_BATCH = 10
+#: A post that may have reached Teams is looked for among posts made this long before it (clocks
+#: differ; Graph lists by last change).
+FIND_MARGIN = timedelta(minutes=5)
+#: Seconds to leave a request this process gave up on (a time-out) before asking whether it
+#: reached Teams after all: it may still be on its way.
+IN_FLIGHT_GRACE = 5.0
 
 T = TypeVar("T")
 
@@ -197,6 +209,8 @@ class OutboxWorker:
     clock: Clock
     renderers: Mapping[str, Renderer]
     timers: Mapping[str, TimerHandler]
+    #: Reads a channel back, so a post cut off by a crash or a time-out is not made twice.
+    finder: PostFinder | None = None
     doorbell: Doorbell = field(default_factory=Doorbell)
     interval: float = 1.0
     status: OutboxStatus = field(default_factory=OutboxStatus)
@@ -205,8 +219,10 @@ class OutboxWorker:
     lease_seconds: float = LEASE_SECONDS
     delivery_timeout: float = DELIVERY_TIMEOUT
     claim_batch: int = CLAIM_BATCH
+    in_flight_grace: float = IN_FLIGHT_GRACE
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-    _claiming: bool = False
+    #: Outbox ids whose last post this process gave up on, with when (``time.monotonic``).
+    _abandoned: dict[str, float] = field(default_factory=dict)
 
     async def run(self) -> None:
         """Deliver forever (until cancelled); a failure never stops the loop."""
@@ -281,14 +297,10 @@ class OutboxWorker:
         for _ in range(100):
             batch = await self._claim(store, OUTBOX, self.clock.now())
             started = time.monotonic()
-            self._claiming = True
-            try:
-                for item in sorted(batch, key=lambda r: (r.data["created_at"], r.id)):
-                    if not self._lease_covers(started):
-                        break
-                    delivered += await self._deliver(item)
-            finally:
-                self._claiming = False
+            for item in sorted(batch, key=lambda r: (r.data["created_at"], r.id)):
+                if not self._lease_covers(started):
+                    break
+                delivered += await self._deliver(item)
             if len(batch) < self.claim_batch:
                 break
         return delivered
@@ -299,20 +311,19 @@ class OutboxWorker:
         )
 
     def _lease_covers(self, claimed_at: float) -> bool:
-        # A delivery makes at most two bounded outside calls (render, send), then commits:
-        # start one only while three time-outs still fit in the lease.
+        # A delivery makes at most three bounded outside calls (render, look for an earlier
+        # attempt, send) and its commits: start one only while three time-outs fit in the lease.
         elapsed = time.monotonic() - claimed_at
         return elapsed + 3 * self.delivery_timeout < self.lease_seconds
 
     async def _call(self, call: Awaitable[T]) -> T:
-        """An outside call (Teams, Graph, the directory); bounded while a claim is held."""
-        if not self._claiming:
-            return await call
+        """An outside call (Teams, Graph, the directory), bounded: a hung peer must neither
+        stall every other delivery nor outlive a claim's lease."""
         try:
             async with asyncio.timeout(self.delivery_timeout):
                 return await call
         except TimeoutError:
-            raise DeliveryFailed("timed out") from None
+            raise DeliveryFailed("timed out", maybe_delivered=True) from None
 
     async def _fire(self, item: Record, now: datetime) -> None:
         handler = self.timers.get(item.data["name"])
@@ -355,7 +366,10 @@ class OutboxWorker:
                 await self._done(item)  # nothing to say any more (or nobody knows how)
                 return 0
             if delivery is Delivery.CHANNEL_POST:
-                message_id = await self._call(self.messenger.post(data["target"], outgoing))
+                posted = await self._post_once(item, outgoing)
+                if posted is None:
+                    return 0
+                item, message_id = posted
                 keep = Record(
                     CHANNEL_MESSAGE,
                     channel_message_id(data["subject"], data["target"], data["render"]),
@@ -374,8 +388,10 @@ class OutboxWorker:
                     )
                 await self._done(item)
             elif delivery is Delivery.CHANNEL_NOTE:
-                await self._call(self.messenger.post(data["target"], outgoing))
-                await self._done(item)
+                posted = await self._post_once(item, outgoing)
+                if posted is None:
+                    return 0
+                await self._done(posted[0])
             elif delivery is Delivery.FEED:
                 if self.notifier is not None:
                     await self._call(
@@ -398,6 +414,77 @@ class OutboxWorker:
         except StoreError as exc:
             self.status.last_failure = exc.__class__.__name__
             return 0
+
+    async def _post_once(self, item: Record, outgoing: Outgoing) -> tuple[Record, str] | None:
+        """Post ``outgoing`` for ``item`` unless an earlier attempt already did; the outbox
+        record as it now stands and the message id, or None if the post must wait (then the
+        record is already rescheduled). Only card posts are marked and checked (a text note
+        has nowhere to carry the mark); without a ``PostFinder`` every attempt simply posts.
+        """
+        target = item.data["target"]
+        marked = self.finder is not None and outgoing.card is not None
+        earlier = item.data.get("sending_at")
+        if marked and earlier:
+            assert self.finder is not None
+            gave_up = self._abandoned.get(item.id)
+            if gave_up is not None and time.monotonic() - gave_up < self.in_flight_grace:
+                return None  # that request may still reach Teams: ask on a later tick
+            since = datetime.fromisoformat(earlier)
+            wait = (since - self.clock.now()).total_seconds() + self.finder.settle_seconds
+            if wait > 0:  # the channel's listing may not show that attempt yet
+                await self._later(item, "checking whether Teams took an earlier attempt", wait)
+                return None
+            try:
+                found = await self._call(
+                    self.finder.find_post(target, item.id, since - FIND_MARGIN)
+                )
+            except DeliveryFailed as exc:
+                # The channel cannot be read: for a safeguarding card, a possible second copy
+                # is better than a delay of unknown length.
+                log.warning(
+                    "could not check whether %s for %s was posted (%s); posting it",
+                    item.data["render"],
+                    item.data["subject"],
+                    exc.reason,
+                )
+                found = None
+            self._abandoned.pop(item.id, None)
+            if found is not None:
+                log.info("%s for %s was already posted", item.data["render"], item.data["subject"])
+                return item, found
+        if marked:
+            item = await self._mark_sending(item)
+            outgoing = replace(outgoing, marker=item.id)
+        try:
+            message_id = await self._call(self.messenger.post(target, outgoing))
+        except DeliveryFailed as exc:
+            in_doubt = marked and exc.maybe_delivered
+            if in_doubt:
+                self._abandoned[item.id] = time.monotonic()
+            await self._later(item, exc.reason, exc.retry_after, in_doubt=in_doubt)
+            return None
+        self._abandoned.pop(item.id, None)
+        return item, message_id
+
+    async def _mark_sending(self, item: Record) -> Record:
+        """Record, durably, that a post is about to be made (so a crash leaves a mark).
+
+        The message falls due again only after a lease's length: writing a record ends its
+        claim on a shared store, and no other instance may take it up while this one posts.
+        """
+        now = self.clock.now()
+        marked = Record(
+            OUTBOX,
+            item.id,
+            item.version + 1,
+            {
+                **item.data,
+                "sending_at": now.isoformat(),
+                "next_at": (now + timedelta(seconds=self.lease_seconds)).isoformat(),
+            },
+        )
+        await self.store.commit(Change(records=[marked]))
+        return marked
 
     async def _expand_role(self, item: Record) -> None:
         people = await self._call(self.directory.members(Role(item.data["target"])))
@@ -424,22 +511,24 @@ class OutboxWorker:
         await self.store.commit(Change(records=keep, deletes=[(OUTBOX, item.id, item.version)]))
         log.info("delivered %s for %s", item.data["render"], item.data["subject"])
 
-    async def _later(self, item: Record, reason: str, retry_after: float | None) -> None:
+    async def _later(
+        self, item: Record, reason: str, retry_after: float | None, *, in_doubt: bool | None = None
+    ) -> None:
+        """Try ``item`` again later. ``in_doubt``: whether the attempt just made may have
+        reached Teams (True keeps its ``sending_at`` mark, False clears it, None leaves it)."""
         attempts = int(item.data["attempts"]) + 1
         delay = min(MAX_BACKOFF, 2.0 ** min(attempts, 10)) * random.uniform(0.8, 1.2)  # noqa: S311
         if retry_after is not None:
             delay = min(max(retry_after, 0.0), 600.0)
-        later = Record(
-            OUTBOX,
-            item.id,
-            item.version + 1,
-            {
-                **item.data,
-                "attempts": attempts,
-                "last_error": reason,
-                "next_at": (self.clock.now() + timedelta(seconds=delay)).isoformat(),
-            },
-        )
+        data = {
+            **item.data,
+            "attempts": attempts,
+            "last_error": reason,
+            "next_at": (self.clock.now() + timedelta(seconds=delay)).isoformat(),
+        }
+        if in_doubt is False:
+            data.pop("sending_at", None)
+        later = Record(OUTBOX, item.id, item.version + 1, data)
         self.status.last_failure = reason
         log.warning(
             "delivery of %s for %s failed (%s), attempt %d; retrying in %.0fs",

@@ -248,15 +248,25 @@ class Outgoing:
 
     card: Mapping[str, Any] | None = None
     text: str | None = None
+    #: The outbox message this is (a card carries it, unseen, so that ``PostFinder`` can tell
+    #: whether an attempt cut off by a crash or a time-out reached the channel after all).
+    marker: str | None = None
 
 
 class DeliveryFailed(Exception):
-    """Teams did not take the message; try again later (``retry_after`` seconds if it said)."""
+    """Teams did not take the message; try again later (``retry_after`` seconds if it said).
 
-    def __init__(self, reason: str, retry_after: float | None = None) -> None:
+    ``maybe_delivered`` is True when the request may have reached Teams before it failed (a
+    time-out, a dropped connection, a gateway error): a retry must first check whether it did.
+    """
+
+    def __init__(
+        self, reason: str, retry_after: float | None = None, *, maybe_delivered: bool = False
+    ) -> None:
         super().__init__(reason)
         self.reason = reason
         self.retry_after = retry_after
+        self.maybe_delivered = maybe_delivered
 
 
 class Messenger(Protocol):
@@ -283,6 +293,26 @@ class Messenger(Protocol):
 
         Raises:
             DeliveryFailed: not delivered.
+        """
+        ...
+
+
+class PostFinder(Protocol):
+    """Reads a channel back: did an earlier attempt at a post reach it after all?
+
+    The Bot Connector has no idempotency key, so a post cut off after Teams took it (the bot
+    killed, or the answer lost) cannot simply be sent again. The outbox asks this first.
+    """
+
+    #: Seconds after a post before the channel's listing can be trusted to show it.
+    settle_seconds: float
+
+    async def find_post(self, conversation_id: str, marker: str, since: datetime) -> str | None:
+        """The message id of a post carrying ``marker`` made in the conversation since
+        ``since``, or None if there is none.
+
+        Raises:
+            DeliveryFailed: the channel cannot be read right now.
         """
         ...
 

@@ -16,6 +16,7 @@ the time Graph gave. Every call is also bounded by the adapter's own ``asyncio.t
 from __future__ import annotations
 
 import importlib
+import ipaddress
 import warnings
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -29,6 +30,10 @@ from azure.identity.aio import (
     CertificateCredential,
     ClientSecretCredential,
     ManagedIdentityCredential,
+)
+from kiota_abstractions.authentication import (
+    AnonymousAuthenticationProvider,
+    AuthenticationProvider,
 )
 from kiota_authentication_azure.azure_identity_authentication_provider import (
     AzureIdentityAuthenticationProvider,
@@ -67,6 +72,8 @@ SDK_BUILDERS: tuple[str, ...] = (
     "msgraph.generated.teams.item.team_item_request_builder",
     "msgraph.generated.teams.item.installed_apps.installed_apps_request_builder",
     "msgraph.generated.teams.item.channels.channels_request_builder",
+    "msgraph.generated.teams.item.channels.item.channel_item_request_builder",
+    "msgraph.generated.teams.item.channels.item.messages.messages_request_builder",
 )
 
 
@@ -88,6 +95,9 @@ def warm_up() -> None:
     event loop and the turn would time out; the bot runs this in a worker thread at start-up.
     """
     from msgraph.generated.models.channel_collection_response import ChannelCollectionResponse
+    from msgraph.generated.models.chat_message_collection_response import (
+        ChatMessageCollectionResponse,
+    )
     from msgraph.generated.models.education_user import EducationUser
     from msgraph.generated.models.event_collection_response import EventCollectionResponse
     from msgraph.generated.models.online_meeting_collection_response import (
@@ -105,6 +115,7 @@ def warm_up() -> None:
         OnlineMeetingCollectionResponse,
         TeamsAppInstallationCollectionResponse,
         ChannelCollectionResponse,
+        ChatMessageCollectionResponse,
     ):
         model().get_field_deserializers()
 
@@ -251,8 +262,40 @@ def connect(
         request_timeout: httpx's per-request limit; adapters bound whole calls more tightly.
         close_credential: Whether ``GraphConnection.close`` closes the credential too.
     """
-    policy = retry or RetryPolicy()
     host = urlsplit(base_url).hostname or ""
+    auth = AzureIdentityAuthenticationProvider(credential, scopes=[scope], allowed_hosts=[host])
+    connection = _connect(auth, base_url, retry, request_timeout)
+    connection.credential = credential if close_credential else None
+    return connection
+
+
+def connect_local(base_url: str, *, request_timeout: float = 10.0) -> GraphConnection:
+    """The Graph client, with no credential, on a loopback stand-in for Teams' Graph API
+    (local mode: the test connectors list the channel posts they took, as Teams does).
+
+    Raises:
+        ValueError: ``base_url`` is not on a loopback address.
+    """
+    host = urlsplit(base_url).hostname or ""
+    if host != "localhost" and not _loopback(host):
+        raise ValueError("a Graph stand-in without credentials must be on loopback")
+    return _connect(AnonymousAuthenticationProvider(), base_url, None, request_timeout)
+
+
+def _loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _connect(
+    auth: AuthenticationProvider,
+    base_url: str,
+    retry: RetryPolicy | None,
+    request_timeout: float,
+) -> GraphConnection:
+    policy = retry or RetryPolicy()
     transport = httpx.AsyncHTTPTransport(http2=True)
     http = httpx.AsyncClient(
         transport=transport,
@@ -266,14 +309,10 @@ def connect(
         GraphTelemetryHandler(options=GraphTelemetryHandlerOption(api_version=APIVersion.v1))
     )
     http = GraphClientFactory.create_with_custom_middleware(middleware, client=http)
-    auth = AzureIdentityAuthenticationProvider(credential, scopes=[scope], allowed_hosts=[host])
     adapter = GraphRequestAdapter(auth, client=http)
     # Set on the adapter, not on httpx: httpx ends its base URL with "/" and the SDK's URL
     # templates add another ("/v1.0//users").
     adapter.base_url = base_url.rstrip("/")
     return GraphConnection(
-        client=GraphServiceClient(request_adapter=adapter),
-        http=http,
-        transport=transport,
-        credential=credential if close_credential else None,
+        client=GraphServiceClient(request_adapter=adapter), http=http, transport=transport
     )

@@ -5,7 +5,12 @@ the app is installed in that team. ``ensure_installed`` looks for the app among 
 installed apps (``GET /teams/{id}/installedApps?$expand=teamsApp&$filter=teamsApp/externalId
 eq '<manifest id>'``) and, when it is missing and the app's catalog id is configured, installs
 it (``POST /teams/{id}/installedApps`` with ``teamsApp@odata.bind``; the
-``TeamsAppInstallation.ReadWriteSelfForTeam.All`` permission lets the app add only itself).
+``TeamsAppInstallation.ReadWriteAndConsentSelfForTeam.All`` permission lets the app add only
+itself). The app package asks for a resource-specific (RSC) permission
+(``RSC_PERMISSIONS``: reading the team's channels back, see ``graph.channel_history``), so the
+install carries ``consentedPermissionSet`` with exactly those permissions: Graph refuses an
+install that leaves it out, and ``TeamsAppInstallation.ReadWriteSelfForTeam.All`` cannot install
+an app that asks for RSC at all.
 ``check_channels`` compares the configured channel ids with the team's channels
 (``GET /teams/{id}/channels``, which needs ``Channel.ReadBasic.All``; without it the check says
 "not checked" rather than failing).
@@ -26,15 +31,27 @@ from typing import Any
 
 from kiota_abstractions.base_request_configuration import RequestConfiguration
 from msgraph.generated.models.teams_app_installation import TeamsAppInstallation
+from msgraph.generated.models.teams_app_permission_set import TeamsAppPermissionSet
+from msgraph.generated.models.teams_app_resource_specific_permission import (
+    TeamsAppResourceSpecificPermission,
+)
+from msgraph.generated.models.teams_app_resource_specific_permission_type import (
+    TeamsAppResourceSpecificPermissionType,
+)
 from msgraph.graph_service_client import GraphServiceClient
 
 from dialogs.ports import Clock
+from graph.channel_history import PERMISSION_READ_CHANNEL
 from graph.directory import normalise_object_id
 from graph.errors import GraphCallFailed, ProblemKind, graph_call
 
 log = logging.getLogger(__name__)
 
-PERMISSION_INSTALL = "TeamsAppInstallation.ReadWriteSelfForTeam.All"
+PERMISSION_INSTALL = "TeamsAppInstallation.ReadWriteAndConsentSelfForTeam.All"
+#: The resource-specific consent (RSC) permissions the app package asks for, as (name, type)
+#: exactly as manifest/template.json lists them in ``authorization.permissions.resourceSpecific``
+#: (tests/manifest checks that the two agree). A self-install consents to exactly these.
+RSC_PERMISSIONS: tuple[tuple[str, str], ...] = ((PERMISSION_READ_CHANNEL, "Application"),)
 PERMISSION_CHANNELS = "Channel.ReadBasic.All"
 CATALOG_BIND = "https://graph.microsoft.com/v1.0/appCatalogs/teamsApps/{}"
 
@@ -126,9 +143,7 @@ async def ensure_installed(
                     "is not set, so the bot cannot add itself: add the app to the team in Teams "
                     "(deployment guide step 8) or set TEAMS_APP_CATALOG_ID",
                 )
-            body = TeamsAppInstallation(
-                additional_data={"teamsApp@odata.bind": CATALOG_BIND.format(catalog_app_id)}
-            )
+            body = installation_body(catalog_app_id)
             await graph_call(PERMISSION_INSTALL, lambda: apps.post(body))
     except TimeoutError:
         return InstallStatus(InstallState.FAILED, "Graph did not answer in time")
@@ -143,6 +158,25 @@ async def ensure_installed(
             why = problem.explain("check or install the app in the safeguarding team")
         return InstallStatus(InstallState.FAILED, why)
     return InstallStatus(InstallState.INSTALLED_NOW)
+
+
+def installation_body(catalog_app_id: str) -> TeamsAppInstallation:
+    """The body of ``POST /teams/{id}/installedApps``: the catalog app, and consent to the
+    package's RSC permissions for this team (Graph wants them to match the app definition;
+    an app without RSC permissions is installed without ``consentedPermissionSet``)."""
+    consent = TeamsAppPermissionSet(
+        resource_specific_permissions=[
+            TeamsAppResourceSpecificPermission(
+                permission_value=name,
+                permission_type=TeamsAppResourceSpecificPermissionType(kind.lower()),
+            )
+            for name, kind in RSC_PERMISSIONS
+        ]
+    )
+    return TeamsAppInstallation(
+        consented_permission_set=consent if RSC_PERMISSIONS else None,
+        additional_data={"teamsApp@odata.bind": CATALOG_BIND.format(catalog_app_id)},
+    )
 
 
 async def check_channels(

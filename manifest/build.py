@@ -392,8 +392,13 @@ def render_manifest(config: PackageConfig) -> dict[str, Any]:
     manifest["accentColor"] = config.accent_color
     for bot in manifest["bots"]:
         bot["botId"] = config.bot_id
-    # The activity feed (urgent alerts through Graph) needs the Entra app that calls Graph
-    # named here. It is the bot's own app registration; there is no SSO, so no "resource".
+    # The activity feed (urgent alerts through Graph) and the resource-specific permission to
+    # read the safeguarding team's channels back (ChannelMessage.Read.Group, so that a card cut
+    # off by a crash is never posted twice) need the Entra app that calls Graph named here. It
+    # is the bot's own app registration; there is no SSO, so no "resource". The template's
+    # authorization.permissions.resourceSpecific is the one list of RSC permissions in the
+    # package; when the bot installs itself it consents to exactly graph.teams.RSC_PERMISSIONS,
+    # which tests/manifest keeps equal to it (Graph refuses an install whose consent differs).
     manifest["webApplicationInfo"]["id"] = config.bot_id
     manifest["validDomains"] = list(config.valid_domains)
     if missing := _unfilled(manifest):

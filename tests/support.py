@@ -10,6 +10,7 @@ import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -135,6 +136,15 @@ class FakeConnector:
     created: list[dict[str, Any]] = field(default_factory=list)
     fail_status: int | None = None
     failures: int = 0
+    #: The clock Teams stamps posts with (a test's clock; None: the real one).
+    clock: Any = None
+    #: Reads of a channel's messages through the Graph route.
+    graph_reads: int = 0
+    #: Set to make the Graph route fail with this status.
+    graph_fail_status: int | None = None
+    #: Statuses for the next posts to answer with after taking them (a gateway time-out: the
+    #: post is in the channel, the bot is told it failed).
+    lose_answers: list[int] = field(default_factory=list)
     url: str = ""
     _runner: web.AppRunner | None = None
 
@@ -144,6 +154,8 @@ class FakeConnector:
         app.router.add_post("/v3/conversations/{cid}/activities/{aid}", self._reply)
         app.router.add_post("/v3/conversations/{cid}/activities", self._reply)
         app.router.add_put("/v3/conversations/{cid}/activities/{aid}", self._update)
+        # Teams' Graph API for reading a channel back (the bot's PostFinder, LOCAL_GRAPH_URL).
+        app.router.add_get("/v1.0/teams/{team}/channels/{channel}/messages", self._channel_messages)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -178,8 +190,50 @@ class FakeConnector:
             return failed
         body = await request.json()
         body["_conversation"] = request.match_info["cid"]
+        body["_id"] = f"posted-{len(self.posted) + 1}"
+        body["_sent"] = (self.clock.now() if self.clock else datetime.now(UTC)).isoformat()
         self.posted.append(body)
-        return web.json_response({"id": f"posted-{len(self.posted)}"})
+        if self.lose_answers:  # Teams took the post, but its answer never arrived
+            status = self.lose_answers.pop(0)
+            return web.json_response({"error": {"code": "GatewayTimeout"}}, status=status)
+        return web.json_response({"id": body["_id"]})
+
+    async def _channel_messages(self, request: web.Request) -> web.Response:
+        """Graph's list of channel messages: newest first, ``$top`` to a page, card JSON as a
+        string in each attachment's ``content``, as Teams returns a bot's cards."""
+        self.graph_reads += 1
+        if self.graph_fail_status is not None:
+            return web.json_response(
+                {"error": {"code": "ServiceNotAvailable", "message": "injected"}},
+                status=self.graph_fail_status,
+            )
+        channel = request.match_info["channel"]
+        top = int(request.query.get("$top", "20"))
+        skip = int(request.query.get("$skiptoken", "0"))
+        posts = [a for a in reversed(self.posted) if a["_conversation"] == channel]
+        page = posts[skip : skip + top]
+        body: dict[str, Any] = {
+            "value": [
+                {
+                    "id": a["_id"],
+                    "messageType": "message",
+                    "createdDateTime": a["_sent"],
+                    "lastModifiedDateTime": a["_sent"],
+                    "attachments": [
+                        {
+                            "id": str(i),
+                            "contentType": attachment.get("contentType"),
+                            "content": json.dumps(attachment.get("content")),
+                        }
+                        for i, attachment in enumerate(a.get("attachments") or [])
+                    ],
+                }
+                for a in page
+            ]
+        }
+        if skip + top < len(posts):
+            body["@odata.nextLink"] = str(request.url.update_query({"$skiptoken": str(skip + top)}))
+        return web.json_response(body)
 
     async def _update(self, request: web.Request) -> web.Response:
         if failed := self._failing():
@@ -246,6 +300,8 @@ def card_texts(card: dict[str, Any]) -> list[str]:
 
     def walk(node: Any) -> None:
         if isinstance(node, dict):
+            if node.get("isVisible") is False:  # hidden (the outbox's delivery marker)
+                return
             if node.get("type") == "TextBlock":
                 found.append(node["text"])
             for v in node.values():
@@ -269,6 +325,8 @@ def raw_texts(card: Any) -> list[str]:
 
     def walk(node: Any) -> None:
         if isinstance(node, dict):
+            if node.get("isVisible") is False:  # hidden (the outbox's delivery marker)
+                return
             if node.get("type") == "TextBlock":
                 found.append(node["text"])
             if node.get("type") == "FactSet":

@@ -2,6 +2,10 @@
 
 If the bot cannot post in the team, it must say so clearly in the logs and in ``/healthz``;
 channel cards then wait in the outbox (the messenger fails, the outbox retries).
+
+The package asks for a resource-specific (RSC) permission, so the bot installs itself with
+``TeamsAppInstallation.ReadWriteAndConsentSelfForTeam.All`` and consents to exactly the
+package's RSC permissions in the install; the double, like Graph, refuses an install without.
 """
 
 from __future__ import annotations
@@ -11,8 +15,12 @@ import logging
 from collections.abc import AsyncIterator
 
 import pytest
+from msgraph.generated.models.o_data_errors.o_data_error import ODataError
+from msgraph.generated.models.teams_app_installation import TeamsAppInstallation
 
+from graph import teams as graph_teams
 from graph.teams import (
+    PERMISSION_INSTALL,
     ChannelState,
     InstallState,
     TeamWatch,
@@ -20,11 +28,18 @@ from graph.teams import (
     ensure_installed,
 )
 from tests.graphdouble.harness import GraphHarness, graph_harness
+from tests.graphdouble.server import RSC_CONSENT_REQUIRED
 from tests.graphdouble.tenant import CATALOG_APP_ID, TEAMS_APP_ID, Installation
 
 TEAM = "5c400000-0000-4000-8000-000000000200"
 APPS = rf"/teams/{TEAM}/installedApps"
 CHANNELS = {"dsl": "19:dsl@thread.tacv2", "it": "19:it@thread.tacv2"}
+BIND = f"https://graph.microsoft.com/v1.0/appCatalogs/teamsApps/{CATALOG_APP_ID}"
+CONSENT = {
+    "resourceSpecificPermissions": [
+        {"permissionValue": "ChannelMessage.Read.Group", "permissionType": "application"}
+    ]
+}
 
 
 @pytest.fixture
@@ -63,16 +78,58 @@ async def test_an_installed_app_is_found_and_nothing_is_changed(graph: GraphHarn
     assert graph.double.count(APPS, "POST") == 0
 
 
-async def test_a_missing_app_installs_itself(graph: GraphHarness) -> None:
+async def test_a_missing_app_installs_itself_consenting_to_the_rsc_permission(
+    graph: GraphHarness,
+) -> None:
     status = await ensure_installed(graph.client, TEAM, TEAMS_APP_ID, catalog_app_id=CATALOG_APP_ID)
 
     assert status.state is InstallState.INSTALLED_NOW
     [install] = graph.double.seen(APPS, "POST")
-    assert install.body == {
-        "teamsApp@odata.bind": f"https://graph.microsoft.com/v1.0/appCatalogs/teamsApps/{CATALOG_APP_ID}"
-    }
+    assert install.body == {"teamsApp@odata.bind": BIND, "consentedPermissionSet": CONSENT}
+    [installed] = graph.tenant.teams[TEAM].installed
+    assert installed.consented == (("ChannelMessage.Read.Group", "application"),)
     again = await ensure_installed(graph.client, TEAM, TEAMS_APP_ID, catalog_app_id=CATALOG_APP_ID)
     assert again.state is InstallState.INSTALLED
+
+
+async def test_graph_refuses_an_rsc_app_installed_without_consent(graph: GraphHarness) -> None:
+    # What TeamsAppInstallation.ReadWriteSelfForTeam.All (no consent) would send.
+    apps = graph.client.teams.by_team_id(TEAM).installed_apps
+    bare = TeamsAppInstallation(additional_data={"teamsApp@odata.bind": BIND})
+
+    with pytest.raises(ODataError) as refused:
+        await apps.post(bare)
+
+    assert refused.value.response_status_code == 403
+    assert refused.value.error is not None
+    assert refused.value.error.code == RSC_CONSENT_REQUIRED
+    assert graph.tenant.teams[TEAM].installed == []
+
+
+async def test_an_install_without_consent_is_reported_naming_the_install_permission(
+    graph: GraphHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The bot's list of RSC permissions out of step with the package: no consent is sent.
+    monkeypatch.setattr(graph_teams, "RSC_PERMISSIONS", ())
+
+    status = await ensure_installed(graph.client, TEAM, TEAMS_APP_ID, catalog_app_id=CATALOG_APP_ID)
+
+    assert status.state is InstallState.FAILED
+    assert PERMISSION_INSTALL in status.reason
+    [install] = graph.double.seen(APPS, "POST")
+    assert "consentedPermissionSet" not in install.body
+
+
+async def test_consent_to_other_permissions_than_the_package_asks_for_is_rejected(
+    graph: GraphHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(graph_teams, "RSC_PERMISSIONS", (("TeamMember.Read.Group", "Application"),))
+
+    status = await ensure_installed(graph.client, TEAM, TEAMS_APP_ID, catalog_app_id=CATALOG_APP_ID)
+
+    assert status.state is InstallState.FAILED
+    assert "HTTP 400" in status.reason
+    assert graph.tenant.teams[TEAM].installed == []
 
 
 async def test_without_the_catalog_id_a_missing_app_is_reported_not_guessed(
@@ -92,7 +149,7 @@ async def test_a_missing_permission_is_named(graph: GraphHarness) -> None:
     status = await ensure_installed(graph.client, TEAM, TEAMS_APP_ID, catalog_app_id=CATALOG_APP_ID)
 
     assert status.state is InstallState.FAILED
-    assert "TeamsAppInstallation.ReadWriteSelfForTeam.All" in status.reason
+    assert "TeamsAppInstallation.ReadWriteAndConsentSelfForTeam.All" in status.reason
 
 
 async def test_a_wrong_team_id_is_reported(graph: GraphHarness) -> None:

@@ -6,11 +6,14 @@ SDK the one token the double accepts.
 """
 
 from tests.graphdouble.credential import StaticTokenCredential
-from tests.graphdouble.server import TOKEN, Fault, GraphDouble, Seen
-from tests.graphdouble.tenant import Tenant, demo_tenant
+from tests.graphdouble.server import RSC_CONSENT_REQUIRED, TOKEN, Fault, GraphDouble, Seen
+from tests.graphdouble.tenant import CatalogApp, ChannelPost, Tenant, demo_tenant
 
 __all__ = [
+    "RSC_CONSENT_REQUIRED",
     "TOKEN",
+    "CatalogApp",
+    "ChannelPost",
     "Fault",
     "GraphDouble",
     "Seen",

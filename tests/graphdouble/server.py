@@ -2,7 +2,7 @@
 
 It serves the JSON shapes of the Graph v1.0 endpoints the bot uses (written from the Graph
 reference pages: ``user``, ``educationUser``, ``checkMemberGroups``, ``transitiveMembers``,
-``calendarView``, ``onlineMeeting``, ``teamsAppInstallation``, ``channel``,
+``calendarView``, ``onlineMeeting``, ``teamsAppInstallation``, ``channel``, ``chatMessage``,
 ``sendActivityNotification``), pages collections with ``@odata.nextLink``, answers errors in
 Graph's ``{"error": {"code", "message", "innerError"}}`` form, and can be told to fail:
 404, 403, 429 with ``Retry-After``, 503, or answer slowly. Every request is recorded, so a
@@ -24,10 +24,16 @@ from urllib.parse import urlencode
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from tests.graphdouble.tenant import Event, Installation, Tenant, User
+from tests.graphdouble.tenant import ChannelPost, Event, Installation, Tenant, User
 
 TOKEN = "graph-double-token"  # a test token, the only one the double accepts
 V1 = "/v1.0"
+#: The error code with which the double refuses to install an app that asks for
+#: resource-specific consent (RSC) without ``consentedPermissionSet`` (Graph answers 403; the
+#: code is the double's own, so a test can tell this refusal from a missing permission).
+RSC_CONSENT_REQUIRED = "ResourceSpecificConsentRequired"
+#: The most channel messages Graph returns to a page (``$top`` may not ask for more).
+CHANNEL_MESSAGES_TOP_MAX = 50
 
 
 @dataclass(slots=True)
@@ -42,6 +48,8 @@ class Fault:
     times: int | None = 1
     code: str | None = None
     hits: int = 0
+    after: int = 0  # matching requests answered normally before the fault starts
+    passed: int = 0
 
     def matches(self, method: str, path: str) -> bool:
         return (
@@ -97,6 +105,11 @@ def _graph_time(value: datetime) -> dict[str, str]:
     }
 
 
+def _iso(value: datetime) -> str:
+    """A Graph ``DateTimeOffset``: UTC, milliseconds, ``Z``."""
+    return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
 def _parse_time(raw: str) -> datetime:
     parsed = datetime.fromisoformat(raw.replace("Z", "+00:00"))
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
@@ -141,8 +154,12 @@ class GraphDouble:
         times: int | None = 1,
         retry_after: float | str | None = None,
         code: str | None = None,
+        after: int = 0,
     ) -> Fault:
-        """Answer requests whose path matches ``path`` (a regex) with ``status``."""
+        """Answer requests whose path matches ``path`` (a regex) with ``status``.
+
+        ``after``: let that many matching requests through first (a failure on page 2).
+        """
         fault = Fault(
             method,
             path,
@@ -150,6 +167,7 @@ class GraphDouble:
             None if retry_after is None else str(retry_after),
             times=times,
             code=code,
+            after=after,
         )
         self.faults.append(fault)
         return fault
@@ -198,6 +216,9 @@ class GraphDouble:
             return odata_error(401)
         for fault in self.faults:
             if fault.matches(request.method, path):
+                if fault.passed < fault.after:
+                    fault.passed += 1
+                    continue
                 fault.hits += 1
                 if fault.delay:
                     await asyncio.sleep(fault.delay)
@@ -235,6 +256,7 @@ class GraphDouble:
             ("GET", rf"/teams/{guid}/installedApps", self._installed_apps),
             ("POST", rf"/teams/{guid}/installedApps", self._install_app),
             ("GET", rf"/teams/{guid}/channels", self._channels),
+            ("GET", rf"/teams/{guid}/channels/([^/]+)/messages", self._channel_messages),
         ]
 
     def _context(self, tail: str) -> str:
@@ -462,6 +484,8 @@ class GraphDouble:
             if wanted is not None and app.external_id != wanted:
                 continue
             item: dict[str, Any] = {"id": app.id}
+            if app.consented:
+                item["consentedPermissionSet"] = _permission_set(app.consented)
             if expand:
                 item["teamsApp"] = {
                     "id": app.catalog_id,
@@ -485,12 +509,44 @@ class GraphDouble:
         if match is None:
             return odata_error(400, "BadRequest", "teamsApp@odata.bind is required.")
         catalog_id = match.group(1)
-        if catalog_id not in self.tenant.catalog:
+        app = self.tenant.catalog.get(catalog_id)
+        if app is None:
             return odata_error(404, "NotFound", "App not found in the catalog.")
-        external_id, name = self.tenant.catalog[catalog_id]
-        if any(app.catalog_id == catalog_id for app in team.installed):
+        consented: tuple[tuple[str, str], ...] = ()
+        if app.resource_specific:
+            # Graph: an app that asks for RSC permissions is installed only with consent to
+            # exactly the permissions its definition asks for (consentedPermissionSet), which
+            # TeamsAppInstallation.ReadWriteSelfForTeam.All cannot give.
+            consent = (body or {}).get("consentedPermissionSet")
+            if not isinstance(consent, dict):
+                return odata_error(
+                    403,
+                    RSC_CONSENT_REQUIRED,
+                    "The app requires consent to resource-specific permissions: give them in "
+                    "consentedPermissionSet, with a permission that allows consent "
+                    "(TeamsAppInstallation.ReadWriteAndConsentSelfForTeam.All).",
+                )
+            given = {
+                (str(p.get("permissionValue")), str(p.get("permissionType")).lower())
+                for p in consent.get("resourceSpecificPermissions") or []
+                if isinstance(p, dict)
+            }
+            wanted = {(name, kind.lower()) for name, kind in app.resource_specific}
+            if given != wanted:
+                return odata_error(
+                    400,
+                    "BadRequest",
+                    "The consented permissions do not match the resource-specific permissions "
+                    "of the app definition.",
+                )
+            consented = tuple(sorted(wanted))
+        if any(installed.catalog_id == catalog_id for installed in team.installed):
             return odata_error(409, "Conflict", "The app is already installed.")
-        team.installed.append(Installation(str(uuid.uuid4()), catalog_id, external_id, name))
+        team.installed.append(
+            Installation(
+                str(uuid.uuid4()), catalog_id, app.external_id, app.display_name, consented
+            )
+        )
         return web.Response(status=200)
 
     async def _channels(self, request: web.Request, body: Any, team_id: str) -> web.Response:
@@ -508,3 +564,90 @@ class GraphDouble:
             for channel_id, name in team.channels.items()
         ]
         return self._page(request, items, f"teams('{team_id}')/channels")
+
+    async def _channel_messages(
+        self, request: web.Request, body: Any, team_id: str, channel_id: str
+    ) -> web.Response:
+        """A channel's messages (no replies), the most recently changed first, in pages.
+
+        Needs ``ChannelMessage.Read.Group`` (RSC) or ``ChannelMessage.Read.All``; the double does
+        not check which: use ``fail(...)`` for a 403.
+        """
+        team = self.tenant.teams.get(team_id.lower())
+        if team is None:
+            return odata_error(404, "NotFound", "No team found with Group Id " + team_id)
+        if channel_id not in team.channels:
+            return odata_error(404, "NotFound", "Channel not found: " + channel_id)
+        raw_top = request.query.get("$top", str(CHANNEL_MESSAGES_TOP_MAX))
+        if not raw_top.isdigit() or not 1 <= int(raw_top) <= CHANNEL_MESSAGES_TOP_MAX:
+            return odata_error(
+                400,
+                "BadRequest",
+                f"Invalid page size requested: {raw_top}. The maximum is "
+                f"{CHANNEL_MESSAGES_TOP_MAX}.",
+            )
+        posts = sorted(
+            self.tenant.channel_posts.get((team.id.lower(), channel_id), []),
+            key=lambda p: p.last_modified,
+            reverse=True,
+        )
+        items = [self._message_json(team.id, channel_id, post) for post in posts]
+        return self._page(request, items, f"teams('{team_id}')/channels('{channel_id}')/messages")
+
+    @staticmethod
+    def _message_json(team_id: str, channel_id: str, post: ChannelPost) -> dict[str, Any]:
+        attachments = [
+            {
+                "id": f"{post.id}-{index}",
+                "contentType": "application/vnd.microsoft.card.adaptive",
+                "contentUrl": None,
+                "content": json.dumps(card),
+                "name": None,
+                "thumbnailUrl": None,
+                "teamsAppId": None,
+            }
+            for index, card in enumerate(post.cards)
+        ]
+        html = post.text + "".join(f'<attachment id="{a["id"]}"></attachment>' for a in attachments)
+        return {
+            "id": post.id,
+            "replyToId": None,
+            "etag": str(int(post.last_modified.timestamp() * 1000)),
+            "messageType": "message",
+            "createdDateTime": _iso(post.created),
+            "lastModifiedDateTime": _iso(post.last_modified),
+            "lastEditedDateTime": _iso(post.modified) if post.modified else None,
+            "deletedDateTime": None,
+            "subject": None,
+            "summary": None,
+            "chatId": None,
+            "importance": "normal",
+            "locale": "en-us",
+            "webUrl": f"https://teams.microsoft.com/l/message/{channel_id}/{post.id}",
+            "policyViolation": None,
+            "eventDetail": None,
+            "from": {
+                "application": {
+                    "@odata.type": "#microsoft.graph.teamworkApplicationIdentity",
+                    "id": "bot",
+                    "displayName": "Online Safety",
+                    "applicationIdentityType": "bot",
+                },
+                "device": None,
+                "user": None,
+            },
+            "body": {"contentType": "html", "content": html},
+            "channelIdentity": {"teamId": team_id, "channelId": channel_id},
+            "attachments": attachments,
+            "mentions": [],
+            "reactions": [],
+        }
+
+
+def _permission_set(permissions: tuple[tuple[str, str], ...]) -> dict[str, Any]:
+    """A ``teamsAppPermissionSet``."""
+    return {
+        "resourceSpecificPermissions": [
+            {"permissionValue": name, "permissionType": kind} for name, kind in permissions
+        ]
+    }

@@ -1,4 +1,5 @@
-"""The data a Graph double serves: one tenant's users, groups, calendars, meetings and teams.
+"""The data a Graph double serves: one tenant's users, groups, calendars, meetings and teams
+(with the app catalog, and the posts in the teams' channels).
 
 Seeded from the demo school (``config/demo-directory.json`` and the role groups of
 ``config/school.toml``), with one difference that Graph has and the local file cannot express:
@@ -9,6 +10,7 @@ nested group only, so finding her proves that membership checks are transitive.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -16,6 +18,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO_DIRECTORY = ROOT / "config" / "demo-directory.json"
+MANIFEST_TEMPLATE = ROOT / "manifest" / "template.json"
 DOMAIN = "oakfield.example"
 
 #: The nested group inside the DSL role group (5c40…0103); the DSL is in this one only.
@@ -81,12 +84,43 @@ class OnlineMeeting:
 
 @dataclass(slots=True)
 class Installation:
-    """A Teams app installed in a team."""
+    """A Teams app installed in a team, with the RSC permissions consented for that team."""
 
     id: str
     catalog_id: str
     external_id: str
     display_name: str
+    consented: tuple[tuple[str, str], ...] = ()  # (permissionValue, permissionType)
+
+
+@dataclass(frozen=True, slots=True)
+class CatalogApp:
+    """An app in the tenant's catalog: its manifest id, name and RSC permissions.
+
+    ``resource_specific`` holds (name, type) pairs as the package's manifest spells them
+    (``authorization.permissions.resourceSpecific``), such as
+    ``("ChannelMessage.Read.Group", "Application")``.
+    """
+
+    external_id: str
+    display_name: str
+    resource_specific: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(slots=True)
+class ChannelPost:
+    """A message in a team's channel as Graph lists it; a bot's card is JSON in ``cards``."""
+
+    id: str
+    created: datetime
+    cards: list[dict[str, Any]] = field(default_factory=list)
+    text: str = ""
+    modified: datetime | None = None  # None: never changed since it was created
+
+    @property
+    def last_modified(self) -> datetime:
+        """``lastModifiedDateTime``: the last change, or the creation."""
+        return self.modified or self.created
 
 
 @dataclass(slots=True)
@@ -108,13 +142,47 @@ class Tenant:
     events: list[Event] = field(default_factory=list)
     meetings: list[OnlineMeeting] = field(default_factory=list)
     teams: dict[str, Team] = field(default_factory=dict)
-    catalog: dict[str, tuple[str, str]] = field(default_factory=dict)  # id -> (external, name)
+    catalog: dict[str, CatalogApp] = field(default_factory=dict)  # catalog (generated) id -> app
+    #: (team id, channel id) -> the channel's messages, in the order they were posted.
+    channel_posts: dict[tuple[str, str], list[ChannelPost]] = field(default_factory=dict)
     #: Organisers whose meetings the application access policy lets the app read.
     meeting_policy: set[str] = field(default_factory=set)
 
     def user_by_mail(self, mail: str) -> User | None:
         """The user with this mail address (case-insensitive), if any."""
         return next((u for u in self.users.values() if u.mail.lower() == mail.lower()), None)
+
+    def add_channel_post(
+        self,
+        team_id: str,
+        channel_id: str,
+        *,
+        created: datetime,
+        cards: Iterable[Mapping[str, Any]] = (),
+        text: str = "",
+        modified: datetime | None = None,
+        post_id: str | None = None,
+    ) -> ChannelPost:
+        """Put a message in a channel (as if someone, or the bot, had posted it) and return it.
+
+        ``cards`` are Adaptive Cards (dicts); Graph returns each one's JSON as a string.
+        """
+        posts = self.channel_posts.setdefault((team_id.lower(), channel_id), [])
+        if post_id is None:  # Graph's ids are the post's time in milliseconds, as text
+            taken = {p.id for p in posts}
+            number = int(created.timestamp() * 1000)
+            while str(number) in taken:
+                number += 1
+            post_id = str(number)
+        post = ChannelPost(
+            id=post_id,
+            created=created,
+            cards=[dict(card) for card in cards],
+            text=text,
+            modified=modified,
+        )
+        posts.append(post)
+        return post
 
     def transitive_groups(self, member_id: str) -> set[str]:
         """Every group ``member_id`` belongs to, directly or through nested groups."""
@@ -183,9 +251,19 @@ def demo_tenant() -> Tenant:
             display_name=team["name"],
             channels={c["id"]: c["name"] for c in team["channels"]},
         )
-    tenant.catalog[CATALOG_APP_ID] = (TEAMS_APP_ID, "Online Safety")
+    tenant.catalog[CATALOG_APP_ID] = CatalogApp(
+        TEAMS_APP_ID, "Online Safety", package_resource_specific_permissions()
+    )
     add_demo_meetings(tenant, raw.get("meetings", []))
     return tenant
+
+
+def package_resource_specific_permissions() -> tuple[tuple[str, str], ...]:
+    """The RSC permissions the app package declares (manifest/template.json), as (name, type):
+    what the demo app in the catalog asks for, so the double refuses an install without them."""
+    template = json.loads(MANIFEST_TEMPLATE.read_text(encoding="utf-8"))
+    declared = template.get("authorization", {}).get("permissions", {}).get("resourceSpecific", [])
+    return tuple((str(p["name"]), str(p["type"])) for p in declared)
 
 
 def join_url(meeting_id: str) -> str:

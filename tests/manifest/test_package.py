@@ -17,6 +17,8 @@ from jsonschema import Draft4Validator, Draft7Validator
 from PIL import Image
 
 from cards.welcome import CHANNEL_MENU, STAFF_MENU
+from graph.channel_history import PERMISSION_READ_CHANNEL
+from graph.teams import RSC_PERMISSIONS
 from manifest import build
 from manifest.__main__ import main
 from manifest.build import (
@@ -137,14 +139,40 @@ def test_the_command_lists_per_scope_are_exactly_the_welcome_card_actions(
     assert set(TEAM_COMMANDS) <= {label for _, label in CHANNEL_MENU}
 
 
-def test_no_sso_and_no_resource_specific_permissions_are_declared(
+def test_no_sso_and_exactly_one_resource_specific_permission_is_declared(
+    manifest: dict[str, Any], schema: dict[str, Any]
+) -> None:
+    # webApplicationInfo names the app for activity-feed alerts and for RSC: no SSO resource.
+    assert manifest["webApplicationInfo"] == {"id": BOT_ID}
+    # One RSC permission: reading the safeguarding team's channels back, so that a card cut
+    # off by a crash is found there rather than posted twice.
+    assert manifest["authorization"] == {
+        "permissions": {
+            "resourceSpecific": [{"name": "ChannelMessage.Read.Group", "type": "Application"}]
+        }
+    }
+    errors = list(
+        Draft7Validator(schema["properties"]["authorization"]).iter_errors(
+            manifest["authorization"]
+        )
+    )
+    assert errors == []
+    for key in ("permissions", "devicePermissions", "staticTabs"):
+        assert key not in manifest
+
+
+def test_the_bot_consents_to_exactly_the_rsc_permissions_the_package_asks_for(
     manifest: dict[str, Any],
 ) -> None:
-    # webApplicationInfo only names the app for activity-feed alerts: no SSO resource, and no
-    # RSC (which TeamsAppInstallation.ReadWriteSelfForTeam.All could not install).
-    assert manifest["webApplicationInfo"] == {"id": BOT_ID}
-    for key in ("authorization", "permissions", "devicePermissions", "staticTabs"):
-        assert key not in manifest
+    # graph.teams installs the app with consent to RSC_PERMISSIONS; Graph refuses the install
+    # unless they match the package's, so the two lists must never drift apart.
+    declared = [
+        (p["name"], p["type"]) for p in manifest["authorization"]["permissions"]["resourceSpecific"]
+    ]
+    template = build.load_template()["authorization"]["permissions"]["resourceSpecific"]
+    assert declared == [(p["name"], p["type"]) for p in template]
+    assert declared == list(RSC_PERMISSIONS)
+    assert (PERMISSION_READ_CHANNEL, "Application") in declared
 
 
 def test_values_come_from_the_configuration(manifest: dict[str, Any]) -> None:

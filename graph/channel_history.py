@@ -1,0 +1,127 @@
+"""``GraphPostFinder``: reads a channel back through Graph, so a post is never made twice.
+
+The Bot Connector gives a post no idempotency key: if the bot is killed after Teams took a
+channel card but before the outbox recorded it, or Teams' answer is lost to a time-out, the
+outbox cannot know whether the card is there. Each card the outbox posts carries its outbox
+message's id in an unseen element (``bot.messenger.marked_card``); before trying such a post
+again the outbox asks this finder, which lists the channel's recent messages
+(``GET /teams/{team}/channels/{channel}/messages``, newest change first, 50 to a page) and looks
+for that id in their card attachments. The message id Graph gives is the one the Bot Connector
+gave, so later card updates go to the post that was found.
+
+Permission: ``ChannelMessage.Read.Group``, a resource-specific (RSC) application permission the
+app's manifest asks for; the team's owner grants it by installing the app in the team, for that
+team only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import datetime
+
+from kiota_abstractions.base_request_configuration import RequestConfiguration
+from msgraph.generated.models.chat_message import ChatMessage
+from msgraph.graph_service_client import GraphServiceClient
+
+from dialogs.ports import DeliveryFailed
+from graph.errors import GraphCallFailed, GraphProblem, ProblemKind, graph_call
+
+log = logging.getLogger(__name__)
+
+PERMISSION_READ_CHANNEL = "ChannelMessage.Read.Group"
+#: Graph's largest page for channel messages.
+PAGE_SIZE = 50
+#: Pages read at most. Reading stops as soon as the listing is older than the attempt (a few
+#: minutes back at most), so this only bounds a channel busier than any school's.
+MAX_PAGES = 20
+#: Seconds after a post before Graph's listing is trusted to show it.
+SETTLE_SECONDS = 10.0
+
+
+def channel_of(conversation_id: str) -> str:
+    """The Graph channel id of a Bot Framework channel conversation (``19:…@thread.tacv2``,
+    without any ``;messageid=`` thread suffix)."""
+    return conversation_id.split(";", 1)[0]
+
+
+def carries(message: ChatMessage, mark: str) -> bool:
+    """Whether one of the message's attachments (a card's JSON) holds ``mark``."""
+    return any(mark in (attachment.content or "") for attachment in message.attachments or ())
+
+
+def _reason(problem: GraphProblem) -> str:
+    """Why the channel could not be read, for the log and the outbox."""
+    if problem.kind is not ProblemKind.DENIED:
+        return problem.explain("read the channel's messages")
+    # A resource-specific permission: admin consent in Entra does not grant it, the app's
+    # installation in the team does.
+    where = f" (HTTP {problem.status}{', ' + problem.code if problem.code else ''})"
+    return (
+        f"Graph refused to read the channel's messages{where}: the app needs the "
+        f"resource-specific permission {PERMISSION_READ_CHANNEL} in the safeguarding team, "
+        "granted when the app is installed there (docs/graph-permissions.md)"
+    )
+
+
+class GraphPostFinder:
+    """The PostFinder port on Graph's channel messages (see the module docstring)."""
+
+    def __init__(
+        self,
+        client: GraphServiceClient,
+        team_group_id: str,
+        *,
+        mark_prefix: str,
+        settle_seconds: float = SETTLE_SECONDS,
+        timeout: float = 10.0,
+    ) -> None:
+        """Set up the finder; nothing is asked until ``find_post``.
+
+        Args:
+            client: The process's Graph client.
+            team_group_id: The safeguarding team's Microsoft 365 group id.
+            mark_prefix: What comes before the marker in a card (``MARKER_PREFIX``).
+            settle_seconds: How long after a post its listing is trusted.
+            timeout: The most one whole search may take.
+        """
+        self._client = client
+        self._team = team_group_id
+        self._prefix = mark_prefix
+        self.settle_seconds = settle_seconds
+        self._timeout = timeout
+
+    async def find_post(self, conversation_id: str, marker: str, since: datetime) -> str | None:
+        """The id of the post carrying ``marker`` in the channel, changed since ``since``."""
+        mark = f'"{self._prefix}{marker}"'
+        messages = (
+            self._client.teams.by_team_id(self._team)
+            .channels.by_channel_id(channel_of(conversation_id))
+            .messages
+        )
+        config = RequestConfiguration(
+            query_parameters=messages.MessagesRequestBuilderGetQueryParameters(top=PAGE_SIZE)
+        )
+        try:
+            async with asyncio.timeout(self._timeout):
+                page = await graph_call(PERMISSION_READ_CHANNEL, lambda: messages.get(config))
+                for read in range(1, MAX_PAGES + 1):
+                    values = list((page.value if page else None) or ())
+                    for message in values:
+                        if message.id and carries(message, mark):
+                            return message.id
+                    link = page.odata_next_link if page else None
+                    changed = [m.last_modified_date_time or m.created_date_time for m in values]
+                    if not link or any(when is not None and when < since for when in changed):
+                        return None  # the listing has gone back past the attempt
+                    if read == MAX_PAGES:
+                        break  # never ask for a page that would not be read
+                    following = messages.with_url(link)
+                    page = await graph_call(PERMISSION_READ_CHANNEL, following.get)
+        except TimeoutError:
+            raise DeliveryFailed("Graph did not answer in time to read the channel") from None
+        except GraphCallFailed as failed:
+            reason = _reason(failed.problem)
+            log.warning("could not read the channel back: %s", reason)
+            raise DeliveryFailed(reason, retry_after=failed.problem.retry_after) from None
+        return None

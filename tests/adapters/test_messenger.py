@@ -1,0 +1,82 @@
+"""``BotMessenger``: the Teams service URL it learns is shared, and saving it never fails a turn.
+
+Real botbuilder adapter and connector client, posting over HTTP to the fake Bot Connector; the
+store is the in-memory fake (kept honest by the contract suite), made to fail on demand.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from bot.adapter import build_adapter
+from bot.config import Settings
+from bot.messenger import BotMessenger
+from dialogs.ports import Change, DeliveryFailed, Outgoing, StoreUnavailable
+from policy.audit import AuditEntry
+from store.memory import InMemoryStore
+from tests.support import DSL_CHANNEL, FakeConnector
+
+
+class FlakyStore(InMemoryStore):
+    """The in-memory store, whose writes fail while ``broken`` (a full disk, say)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.broken = False
+
+    async def commit(self, change: Change) -> tuple[AuditEntry, ...]:
+        if self.broken:
+            raise StoreUnavailable("disk full")
+        return await super().commit(change)
+
+
+def messenger(settings: Settings, store: Any) -> BotMessenger:
+    adapter, auth = build_adapter(settings)
+    return BotMessenger(adapter, auth, store, app_id=settings.app_id, tenant_id="tenant")
+
+
+CARD = Outgoing(text="A new concern needs acknowledging")
+
+
+async def test_a_store_failure_while_saving_the_service_url_does_not_fail_the_turn(
+    settings: Settings, connector: FakeConnector
+) -> None:
+    store = FlakyStore()
+    store.broken = True
+    bot = messenger(settings, store)
+
+    await bot.remember(connector.url, "28:bot")  # must not raise
+
+    await bot.post(DSL_CHANNEL, CARD)  # the URL is used at once
+    assert len(connector.to(DSL_CHANNEL)) == 1
+    assert await store.get("bot_state", "service") is None
+
+    store.broken = False
+    await bot.remember(connector.url, "28:bot")  # the next turn saves it
+    saved = await store.get("bot_state", "service")
+    assert saved is not None and saved.data["service_url"] == connector.url
+
+
+async def test_an_instance_that_never_saw_a_turn_uses_the_url_another_saved(
+    settings: Settings, connector: FakeConnector
+) -> None:
+    store = InMemoryStore()
+    first, second = messenger(settings, store), messenger(settings, store)
+    await first.load()
+    await second.load()  # started before any message reached either
+
+    await first.remember(connector.url, "28:bot")
+    await second.post(DSL_CHANNEL, CARD)
+
+    assert len(connector.to(DSL_CHANNEL)) == 1
+
+
+async def test_with_no_url_known_anywhere_a_post_waits(
+    settings: Settings, connector: FakeConnector
+) -> None:
+    bot = messenger(settings, InMemoryStore())
+    with pytest.raises(DeliveryFailed, match="no Teams service URL"):
+        await bot.post(DSL_CHANNEL, CARD)
+    assert connector.posted == []

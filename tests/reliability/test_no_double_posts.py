@@ -1,0 +1,162 @@
+"""A channel card is posted once, even when Teams took a post but the bot never heard back.
+
+The Bot Connector has no idempotency key. When a post is cut off after Teams took it (a lost
+answer here; a ``kill -9`` in the crash harness), the outbox marks the message before sending
+and, before trying again, reads the channel back (Graph's channel messages; here the fake
+connector's stand-in for it, ``LOCAL_GRAPH_URL``) for the unseen marker the card carries.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.config import load_settings
+from dialogs.ports import FixedClock
+from tests.conftest import Harness, local_env
+from tests.e2e.test_concern_over_http import button, report
+from tests.support import DSL, DSL_CHANNEL, FakeConnector, assert_valid_card, visible_text
+
+
+@pytest.fixture
+async def reading(tmp_path: Path, connector: FakeConnector) -> AsyncIterator[Harness]:
+    """The harness, with the bot able to read channels back through the fake connector."""
+    settings = load_settings(local_env(tmp_path / "data", LOCAL_GRAPH_URL=connector.url + "v1.0"))
+    connector.clock = FixedClock(datetime(2026, 11, 23, 10, 0, tzinfo=UTC))
+    running = Harness(settings, connector, connector.clock)
+    await running.start()
+    # The fake connector answers only after taking a post: nothing is still on its way when the
+    # bot hears "504", so the bot need not wait before reading the channel.
+    running.parts.worker.in_flight_grace = 0.0
+    yield running
+    await running.stop()
+
+
+def channel_posts(h: Harness) -> list[dict[str, Any]]:
+    return h.connector.to(DSL_CHANNEL)
+
+
+async def outbox(h: Harness) -> list[Any]:
+    return await h.parts.store.find("outbox")
+
+
+async def retry(h: Harness) -> None:
+    """Let the outbox's backoff pass and deliver what is due."""
+    h.advance(minutes=10)
+    await h.settle()
+
+
+async def test_a_post_teams_took_without_answering_is_found_not_posted_again(
+    reading: Harness,
+) -> None:
+    reading.connector.lose_answers = [504]
+    await report(reading, "cyberbullying")
+    await reading.settle()
+    assert len(channel_posts(reading)) == 1  # Teams has it; the bot was told "504"
+    [pending] = await outbox(reading)
+    assert pending.data["sending_at"]
+
+    await retry(reading)
+
+    assert len(channel_posts(reading)) == 1
+    assert reading.connector.graph_reads >= 1
+    assert await outbox(reading) == []
+    # The post found is the one later changes go to: the DSL's acknowledgement updates it.
+    card = channel_posts(reading)[0]["attachments"][0]["content"]
+    await reading.click(
+        DSL,
+        "concern.ack",
+        button(card, "concern.ack"),
+        scope="channel",
+        conversation_id=DSL_CHANNEL,
+    )
+    await reading.settle()
+    assert [u["_message"] for u in reading.connector.updated] == [channel_posts(reading)[0]["_id"]]
+
+
+async def test_a_request_given_up_on_is_left_time_to_arrive_before_the_channel_is_read(
+    reading: Harness,
+) -> None:
+    reading.parts.worker.in_flight_grace = 3600.0
+    reading.connector.lose_answers = [504]
+    await report(reading, "cyberbullying")
+    await reading.settle()
+
+    await retry(reading)  # due again, but the abandoned request may still be on its way
+
+    assert reading.connector.graph_reads == 0
+    assert len(channel_posts(reading)) == 1
+    assert len(await outbox(reading)) == 1
+
+    reading.parts.worker.in_flight_grace = 0.0
+    await retry(reading)
+
+    assert len(channel_posts(reading)) == 1
+    assert await outbox(reading) == []
+
+
+async def test_the_mark_survives_a_restart(reading: Harness) -> None:
+    reading.connector.lose_answers = [504]
+    await report(reading, "cyberbullying")
+    await reading.settle()
+    await reading.restart()
+
+    await retry(reading)
+
+    assert len(channel_posts(reading)) == 1
+    assert await outbox(reading) == []
+
+
+async def test_the_marker_is_unseen_and_the_card_still_valid(reading: Harness) -> None:
+    await report(reading, "cyberbullying")
+    await reading.settle()
+    [post] = channel_posts(reading)
+    card = post["attachments"][0]["content"]
+    assert_valid_card(card)
+    [marker] = [e for e in card["body"] if str(e.get("id", "")).startswith("delivery-")]
+    assert marker["isVisible"] is False
+    assert marker["id"].removeprefix("delivery-") not in visible_text(card)
+
+
+async def test_a_clear_refusal_is_retried_without_reading_the_channel(reading: Harness) -> None:
+    reading.connector.fail_status = 500
+    await report(reading, "cyberbullying")
+    await reading.settle()
+    reading.connector.fail_status = None
+
+    await retry(reading)
+
+    assert len(channel_posts(reading)) == 1
+    assert reading.connector.graph_reads == 0
+
+
+async def test_an_unreadable_channel_means_a_second_card_rather_than_none(
+    reading: Harness,
+) -> None:
+    reading.connector.lose_answers = [504]
+    reading.connector.graph_fail_status = 503
+    await report(reading, "cyberbullying")
+    await reading.settle()
+
+    await retry(reading)
+
+    assert len(channel_posts(reading)) == 2
+    assert await outbox(reading) == []
+
+
+async def test_without_a_way_to_read_the_channel_delivery_is_at_least_once(
+    harness: Harness,
+) -> None:
+    harness.connector.lose_answers = [504]
+    await report(harness, "cyberbullying")
+    await harness.settle()
+
+    await retry(harness)
+
+    assert len(channel_posts(harness)) == 2  # a second card rather than none
+    assert harness.connector.graph_reads == 0
+    assert await outbox(harness) == []
