@@ -38,6 +38,13 @@ class Plan:
     profile_turns: tuple[int, int]
     concurrencies: tuple[int, ...] = (1, 20)
     notes: list[str] = field(default_factory=list)
+    #: The PostgreSQL column (``bench.postgres_three_instances.column``): concern submits into
+    #: this many ``python -m bot`` processes on one database, this many at a time (a quarter as
+    #: many at concurrency 1 first), after the unrecorded warm-up.
+    postgres_instances: int = 3
+    postgres_concurrency: int = 20
+    postgres_turns: int = 600
+    postgres_warmup: int = 40
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -77,4 +84,6 @@ QUICK = Plan(
     cold_repeats=(1, 1),
     store_sizes={100: 5, 1000: 5},
     profile_turns=(5, 5),
+    postgres_turns=40,
+    postgres_warmup=8,
 )

@@ -9,6 +9,10 @@ Cells (each on fresh processes and, for PostgreSQL, a fresh migrated database, d
 * ``postgres x3``: three processes on one PostgreSQL database, the client spreading the turns
   over them round robin (as a load balancer would).
 
+``python -m bench`` runs the ``postgres x3`` cell as its PostgreSQL column (``column``), with the
+plan's turn count; when the server cannot be reached (or ``SKIP_POSTGRES=1``), the column says
+so instead of failing.
+
 Each cell sends ``concern.submit`` invokes (the data read once from a real form card, a fresh
 form id, so a fresh concern, every turn) from two teachers, first at concurrency 1, then at
 the given concurrency, with the outbox workers delivering the channel cards meanwhile to a lean
@@ -21,6 +25,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import math
 import os
 import sys
 import tempfile
@@ -32,12 +37,13 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import aiohttp
+import psycopg
 
 from bench.connector import LeanConnector
 from bench.load import Sample
 from tests.e2e.test_concern_over_http import report_fields, submit_data
 from tests.scale.cluster import Cluster
-from tests.scale.postgres import new_database
+from tests.scale.postgres import ADMIN_URL, _safe, new_database
 from tests.support import HEAD_OF_DEPARTMENT, TEACHER, card_action
 
 SENDERS = (TEACHER, HEAD_OF_DEPARTMENT)
@@ -82,10 +88,16 @@ async def drive_submits(
 
 
 async def cell(
-    instances: int, database_url: str | None, *, turns: int, concurrency: int
+    instances: int,
+    database_url: str | None,
+    *,
+    turns: int,
+    concurrency: int,
+    warmup: int = 40,
 ) -> tuple[Sample, Sample, float]:
     """(concurrency 1, concurrency ``concurrency``) samples for one deployment, and how long
-    the outbox needed after the loaded run to deliver its last channel card."""
+    the outbox needed after the loaded run to deliver its last channel card. ``warmup``
+    unrecorded submits go first; then ``turns // 4`` at concurrency 1 and ``turns`` loaded."""
     connector = LeanConnector()
     await connector.start()
     with tempfile.TemporaryDirectory(prefix="bench-pg-") as folder:
@@ -100,13 +112,13 @@ async def cell(
             template = {**submit_data(form), **report_fields(happened_on=_yesterday())}
             template.pop("form", None)
             template.pop("verb", None)
-            await drive_submits(cluster, template, turns=40, concurrency=concurrency)  # warm-up
+            await drive_submits(cluster, template, turns=warmup, concurrency=concurrency)
             serial = await drive_submits(cluster, template, turns=turns // 4, concurrency=1)
             # Each concern posts one DSL channel card: wait for them between runs.
-            await delivered(connector, replies + 40 + turns // 4)
+            await delivered(connector, replies + warmup + turns // 4)
             loaded = await drive_submits(cluster, template, turns=turns, concurrency=concurrency)
             started = time.perf_counter()
-            await delivered(connector, replies + 40 + turns // 4 + turns)
+            await delivered(connector, replies + warmup + turns // 4 + turns)
             backlog = time.perf_counter() - started
         finally:
             await cluster.stop()
@@ -119,6 +131,78 @@ async def delivered(connector: LeanConnector, posts: int) -> None:
     async with asyncio.timeout(300):
         while connector.posted < posts:  # noqa: ASYNC110 (the lean connector only counts)
             await asyncio.sleep(0.02)
+
+
+def unreachable(url: str = ADMIN_URL) -> str | None:
+    """Why the benchmark cannot use the PostgreSQL server, or None when it can."""
+    if os.environ.get("SKIP_POSTGRES") == "1":
+        return "not measured: SKIP_POSTGRES=1 is set"
+    try:
+        with psycopg.connect(url, connect_timeout=3, autocommit=True) as conn:
+            conn.execute("SELECT 1")
+    except psycopg.Error as exc:
+        return (
+            f"not measured: PostgreSQL is not reachable at {_safe(url)} "
+            f"({exc.__class__.__name__}); start it or set TEST_POSTGRES_URL"
+        )
+    return None
+
+
+def _ms(value: float) -> float | None:
+    return None if math.isnan(value) else round(value, 2)  # NaN: no turns
+
+
+async def column(
+    *, instances: int = 3, turns: int, concurrency: int = 20, warmup: int = 40
+) -> dict[str, Any]:
+    """The benchmark's PostgreSQL column: ``instances`` real bot processes on one fresh
+    database (dropped after), concern submits spread round robin, as in ``cell``.
+
+    Never raises for a missing server or a failed cell: ``measured`` is False and ``reason``
+    says why (the rest of the benchmark's figures still stand)."""
+    found: dict[str, Any] = {
+        "store": "postgresql",
+        "deployment": f"{instances} x python -m bot, one database",
+        "instances": instances,
+        "concurrency": concurrency,
+        "turns_asked": turns,
+        "warmup": warmup,
+    }
+    reason = await asyncio.to_thread(unreachable)
+    if reason is not None:
+        return {**found, "measured": False, "reason": reason}
+    began = time.perf_counter()
+    try:
+        with new_database(prefix="osb_bench") as url:
+            serial, loaded, backlog = await cell(
+                instances, url, turns=turns, concurrency=concurrency, warmup=warmup
+            )
+    except Exception as exc:  # noqa: BLE001 (reported in the column, never lost)
+        return {
+            **found,
+            "measured": False,
+            "reason": f"not measured: the cell failed ({exc.__class__.__name__}: {exc})"[:500],
+        }
+    return {
+        **found,
+        "measured": True,
+        "reason": None,
+        "turns": loaded.turns,
+        "p50_ms": _ms(loaded.percentile(50)),
+        "p99_ms": _ms(loaded.percentile(99)),
+        "throughput": round(loaded.throughput, 1),
+        "delivered_per_s": round(loaded.turns / (loaded.wall + backlog), 1)
+        if loaded.wall + backlog
+        else None,
+        "errors": serial.errors + loaded.errors,
+        "first_error": (loaded.first_error or serial.first_error)[:300] or None,
+        "wall_s": round(loaded.wall, 2),
+        "backlog_s": round(backlog, 2),
+        "c1_turns": serial.turns,
+        "c1_p50_ms": _ms(serial.percentile(50)),
+        "c1_p99_ms": _ms(serial.percentile(99)),
+        "cell_s": round(time.perf_counter() - began, 1),
+    }
 
 
 def _yesterday() -> str:

@@ -162,6 +162,60 @@ def progress(cell: dict[str, Any]) -> str:
     )
 
 
+def postgres_progress(column: dict[str, Any]) -> str:
+    """One line as the PostgreSQL column finishes."""
+    if not column.get("measured"):
+        return f"postgres x{column['instances']}: {column['reason']}"
+    return (
+        f"postgres x{column['instances']} concern_submit c={column['concurrency']} "
+        f"n={column['turns']} p50={_fmt(column['p50_ms'], '.1f')} ms "
+        f"p99={_fmt(column['p99_ms'], '.1f')} ms {column['throughput']:.1f}/s "
+        f"err={column['errors']} ({column['cell_s']} s)"
+        + (f" ({column['first_error'][:120]})" if column.get("first_error") else "")
+    )
+
+
+def postgres_table(results: dict[str, Any]) -> list[str]:
+    """Concern submit at the PostgreSQL column's concurrency: each TinyDB store size beside
+    PostgreSQL with several instances (or why PostgreSQL was not measured)."""
+    pg = results.get("postgres") or {}
+    if not pg:
+        return []
+    concurrency = pg["concurrency"]
+    sizes = results["plan"]["sizes"]
+    tiny = [_find(results, "concern_submit", concurrency, size) or {} for size in sizes]
+    heads = [f"TinyDB {size}" for size in sizes] + [f"PostgreSQL x{pg['instances']}"]
+    lines = [
+        f"Concern submit at c={concurrency}, by store (TinyDB: one app in this process, on each "
+        f"pre-filled store; PostgreSQL: {pg['instances']} python -m bot processes on one fresh "
+        "database, the client spreading turns round robin as a load balancer would):"
+    ]
+    lines.append(f"{'':<12}" + "".join(f"{h:>17}" for h in heads))
+    if pg.get("measured"):
+        pg_values = [pg["p50_ms"], pg["p99_ms"], pg["throughput"], pg["turns"], pg["errors"]]
+    else:
+        pg_values = [None] * 5
+    names = ("p50 ms", "p99 ms", "turns/s", "n", "err")
+    keys = ("p50_ms", "p99_ms", "throughput", "turns", "errors")
+    specs = (".1f", ".1f", ".1f", "", "")
+    for row, (name, key, spec) in enumerate(zip(names, keys, specs, strict=True)):
+        values = [cell.get(key) for cell in tiny] + [pg_values[row]]
+        lines.append(f"{name:<12}" + "".join(f"{_fmt(v, spec):>17}" for v in values))
+    if pg.get("measured"):
+        lines.append(
+            f"PostgreSQL x{pg['instances']}: at c=1 p50 {_fmt(pg['c1_p50_ms'], '.1f')} ms, "
+            f"p99 {_fmt(pg['c1_p99_ms'], '.1f')} ms ({pg['c1_turns']} turns); every channel card "
+            f"delivered {pg['backlog_s']} s after the last answer ({pg['delivered_per_s']} "
+            f"concerns/s end to end). Not like for like with the TinyDB columns: real processes, "
+            "and the client, connector, bots and database share this machine's cores."
+        )
+        if pg.get("first_error"):
+            lines.append(f"  first error: {pg['first_error']}")
+    else:
+        lines.append(f"PostgreSQL x{pg['instances']}: {pg['reason']}")
+    return lines
+
+
 def table(results: dict[str, Any]) -> str:
     """The whole report as text."""
     lines = []
@@ -205,6 +259,9 @@ def table(results: dict[str, Any]) -> str:
             f"GC pauses, share of each cell's time, {store} concerns: " + ", ".join(shares)
         )
     lines.append("")
+    pg = postgres_table(results)
+    if pg:
+        lines += [*pg, ""]
     lines.append(
         "Pre-fill: "
         + "; ".join(

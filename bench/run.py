@@ -1,6 +1,7 @@
 """One benchmark run: references, the product's turns on two store sizes at two concurrencies,
-the profile of a concern submit, store writes by file size, and the real process's cold start
-and peak memory. Everything runs on this machine in this run; the ratios compare like with like.
+the PostgreSQL column (concern submits into three real bot processes on one database), the
+profile of a concern submit, store writes by file size, and the real process's cold start and
+peak memory. Everything runs on this machine in this run; the ratios compare like with like.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from bench.anchor import echo_app, floor_app
 from bench.connector import LeanConnector
 from bench.load import Sample, client_session, drive, read_status, reset_peak_rss
 from bench.plan import Plan
+from bench.postgres_three_instances import column as postgres_column
 from bench.prefill import Prefilled, _concern, file_sizes, prefill
 from bench.process import memory_mb, spawn_bot
 from bench.product import ProductServer, form_templates, local_env
@@ -330,7 +332,7 @@ def _write(out: Path, results: dict[str, Any]) -> None:
 
 def _versions() -> dict[str, str]:
     found = {"python": platform.python_version()}
-    for package in ("botbuilder-core", "aiohttp", "tinydb"):
+    for package in ("botbuilder-core", "aiohttp", "tinydb", "psycopg"):
         with contextlib.suppress(metadata.PackageNotFoundError):
             found[package] = metadata.version(package)
     return found
@@ -360,6 +362,13 @@ async def run(
                 f"{templates[size].audit_entries} audit entries in {templates[size].seconds:.1f} s"
             )
         cells = await product_cells(plan, connector, templates, directory, work, say)
+        postgres = await postgres_column(
+            instances=plan.postgres_instances,
+            turns=plan.postgres_turns,
+            concurrency=plan.postgres_concurrency,
+            warmup=plan.postgres_warmup,
+        )
+        say(report.postgres_progress(postgres))
         profile = await profile_submits(plan, connector, templates, directory, work, say)
         sample_concern, _ = _concern(1, "OSC-2026-9999", NOW, is_new=False)
         writes = await compare(work / "store-writes", plan.store_sizes, encode(sample_concern))
@@ -399,6 +408,7 @@ async def run(
         "plan": plan.as_dict(),
         "prefill": prefills,
         "cells": refs + cells,
+        "postgres": postgres,
         "profile": profile,
         "store_writes": writes,
         "cold_start_s": cold,

@@ -26,7 +26,7 @@ from bot.adapter import CachingAuthentication, ServiceUrlNotAllowed, build_adapt
 from bot.auth import AuthUnavailable, Rejected, authenticate, warm_keys
 from bot.auth import install as install_auth
 from bot.config import Settings, describe
-from bot.exports import ExportShelf
+from bot.exports import WebExports, exports_for
 from bot.logs import correlation_id, quiet_sdks
 from bot.messenger import BotMessenger
 from bot.services import PeopleServices, build_people_services
@@ -54,7 +54,7 @@ class Components:
     auth: CachingAuthentication
     bot: TeamsBot
     worker: OutboxWorker
-    exports: ExportShelf
+    exports: WebExports
     tenant_id: str
     #: Directory, calendar and notifier with their background checks (Graph in production).
     people: PeopleServices | None = None
@@ -86,7 +86,8 @@ async def bootstrap(
     if store is None:
         store = await open_store(settings)
     doorbell = Doorbell()
-    exports = ExportShelf(settings.public_url)
+    # In memory for the embedded store; in the store when it is shared (several instances).
+    exports = exports_for(store, settings.public_url, clock)
     deps = Deps(
         school=settings.school,
         store=store,
@@ -126,6 +127,7 @@ async def bootstrap(
         timers={k: v for f in features for k, v in f.timers.items()},
         doorbell=doorbell,
         interval=worker_interval,
+        finder=people.finder,
     )
     bot = TeamsBot(dialogs, on_activity=bot_messenger.remember)
     return Components(
@@ -265,6 +267,9 @@ async def create_app(settings: Settings, **ports: Any) -> web.Application:
     app.router.add_post("/api/messages", messages)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/exports/{token}", parts.exports.handle)
+    # The shared shelf sweeps expired exports; it stops before the store closes (on_cleanup).
+    app.on_startup.append(parts.exports.start)
+    app.on_shutdown.append(parts.exports.stop)
 
     async def start_worker(app: web.Application) -> None:
         app[WORKER_TASK] = asyncio.create_task(parts.worker.run(), name="outbox")

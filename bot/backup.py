@@ -9,6 +9,11 @@ Options: ``--data-dir`` (default ``$BOT_DATA_DIR`` or ``data``). Exit status 0 o
 no consistent copy could be made (the bot was writing all the time: try again), 2 when a folder
 is wrong or damaged (the message says which and what to do). See docs/backup-and-restore.md.
 
+This is for the embedded store only. With ``DATABASE_URL`` set the records are in PostgreSQL and
+the data folder holds none of them, so ``--out`` and ``--restore`` refuse (status 2) rather than
+copy an empty folder: PostgreSQL is backed up with the database's own tools (``pg_dump`` and
+``pg_restore``, or Azure Database for PostgreSQL's automatic backups and point-in-time restore).
+
 A backup folder holds ``data/`` (a data folder, restorable as it is) and ``backup.json`` (when,
 from where, each file's size and SHA-256, records per kind, audit entries). Record data stays
 sealed as it is in the store: a backup of an encrypted store is useless without the key, so keep
@@ -353,11 +358,24 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: Why ``--out`` and ``--restore`` refuse when the records are in PostgreSQL.
+ON_POSTGRES = (
+    "DATABASE_URL is set, so the bot's records are in PostgreSQL, not in a data folder: a copy "
+    "of {data_dir} would hold none of them. Back up PostgreSQL with the database's own tools: "
+    "pg_dump (and pg_restore to put it back), or, on Azure Database for PostgreSQL, its "
+    "automatic backups and point-in-time restore. See docs/backup-and-restore.md"
+)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point; returns the exit status."""
     logging.basicConfig(level="INFO", format="%(levelname)s %(message)s")
     args = _parser().parse_args(argv)
     data_dir = args.data_dir or Path(os.environ.get("BOT_DATA_DIR") or "data")
+    if args.verify is None and os.environ.get("DATABASE_URL", "").strip():
+        doing = "back up" if args.out else "restore"
+        log.error("cannot %s: %s", doing, ON_POSTGRES.format(data_dir=data_dir))
+        return 2
     started = time.monotonic()
     try:
         if args.out is not None:

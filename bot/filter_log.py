@@ -1,7 +1,9 @@
 """``python -m bot.filter_log``: the filtering change log as CSV, for governors' annual review.
 
 Reads the store without stopping the bot (read-only: no lock taken, nothing written) and
-writes every request, decision, application and re-block with who, what, why and when.
+writes every request, decision, application and re-block with who, what, why and when. The
+store is the embedded one in ``--data-dir`` (default ``$BOT_DATA_DIR`` or ``data``), or, with
+``DATABASE_URL`` set, the school's records in PostgreSQL (read-only connections).
 
     script/filter-log --out filter-log.csv [--since 2026-09-01]
 """
@@ -16,21 +18,23 @@ import sys
 from datetime import date
 from pathlib import Path
 
-from bot.config import ConfigError, load_settings
-from bot.storage import cipher_for
+from bot.config import ConfigError, Settings, load_settings
+from bot.storage import open_store, with_data_dir
 from dialogs.filter_request import KIND, decode, filter_log_csv
 from dialogs.ports import FixedClock, StoreError
 from dialogs.registry import Deps
-from graph.local_directory import LocalDirectory
-from store.tinydb_store import TinyDbStore
+from graph.local_directory import DirectoryFileError, LocalDirectory
 
 log = logging.getLogger("bot.filter_log")
 
 
-async def export(data_dir: Path, since: date | None) -> tuple[str, int]:
-    """The log as CSV text, and how many requests it covers."""
-    settings = load_settings(os.environ)
-    store = await TinyDbStore.open(data_dir, read_only=True, cipher=cipher_for(settings))
+async def export(settings: Settings, since: date | None) -> tuple[str, int]:
+    """The log as CSV text, and how many requests it covers.
+
+    Raises:
+        StoreError: the store cannot be read.
+    """
+    store = await open_store(settings, read_only=True)
     try:
         requests = [decode(r) for r in await store.find(KIND)]
     finally:
@@ -56,10 +60,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data-dir", type=Path, default=None, help="the bot's data folder")
     parser.add_argument("--since", type=date.fromisoformat, default=None, help="YYYY-MM-DD")
     args = parser.parse_args(argv)
-    data_dir = args.data_dir or Path(os.environ.get("BOT_DATA_DIR") or "data")
     try:
-        text, count = asyncio.run(export(data_dir, args.since))
-    except (ConfigError, StoreError) as exc:
+        settings = with_data_dir(load_settings(os.environ), args.data_dir)
+        text, count = asyncio.run(export(settings, args.since))
+    except (ConfigError, StoreError, DirectoryFileError) as exc:
         log.error("cannot export: %s", exc)
         return 2
     args.out.write_text(text, encoding="utf-8")

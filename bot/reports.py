@@ -12,7 +12,10 @@ command line (for scheduling), reading the store read-only so the bot can keep r
 writes the DfE filtering-and-monitoring review evidence as one folder: ``filter-change-log.csv``,
 ``currently-allowed.csv``, ``never-unblockable.txt`` and ``README.txt``. Options: ``--data-dir``
 (default ``$BOT_DATA_DIR`` or ``data``); the school's policy file comes from ``SCHOOL_CONFIG``
-as for the bot. Exit status 0 on success, 2 when the configuration, store or period is wrong.
+as for the bot. With ``DATABASE_URL`` set, ``governors`` and ``review-pack`` read the school's
+records from PostgreSQL instead (read-only connections; ``--data-dir`` is then refused, as it
+would be ignored). ``demo-data`` always fills a new embedded-store folder. Exit status 0 on
+success, 2 when the configuration, store or period is wrong.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ from pathlib import Path
 
 from bot.charts import bar_chart
 from bot.config import ConfigError, Settings, load_settings
-from bot.storage import cipher_for
+from bot.storage import cipher_for, open_store, with_data_dir
 from cards.records import governors_html
 from dialogs import concern as concern_feature
 from dialogs import filter_request as filter_feature
@@ -44,7 +47,7 @@ from dialogs.records import (
 )
 from dialogs.registry import Deps
 from dialogs.video_call import CALL_CHECK_KIND, RECORDING_KIND, REQUEST_CODEC
-from graph.local_directory import LocalDirectory
+from graph.local_directory import DirectoryFileError, LocalDirectory
 from policy.concerns import (
     Concern,
     RiskAnswer,
@@ -118,14 +121,15 @@ class ReportsError(Exception):
 
 
 async def read_governors_report(
-    data_dir: Path, settings: Settings, period: Period, now: datetime
+    settings: Settings, period: Period, now: datetime
 ) -> GovernorsReport:
-    """Build the anonymised governors' report for ``period`` from the store (read-only).
+    """Build the anonymised governors' report for ``period`` from the store (read-only: the
+    embedded store in ``settings.data_dir``, or PostgreSQL when ``DATABASE_URL`` is set).
 
     Raises:
         StoreError: the store cannot be read.
     """
-    store = await TinyDbStore.open(data_dir, read_only=True, cipher=cipher_for(settings))
+    store = await open_store(settings, read_only=True)
     try:
         return await build_governors_report(store, settings.school, period, now)
     finally:
@@ -204,13 +208,14 @@ them with the governors' confidential papers and delete copies after the review.
 """
 
 
-async def read_filter_log(data_dir: Path, settings: Settings) -> tuple[list[FilterRequest], str]:
-    """Every filter request, and the filtering change log as CSV, from the store (read-only).
+async def read_filter_log(settings: Settings) -> tuple[list[FilterRequest], str]:
+    """Every filter request, and the filtering change log as CSV, from the store (read-only,
+    as ``read_governors_report``).
 
     Raises:
         StoreError: the store cannot be read.
     """
-    store = await TinyDbStore.open(data_dir, read_only=True, cipher=cipher_for(settings))
+    store = await open_store(settings, read_only=True)
     try:
         requests = await load_filter_requests(store)
         deps = Deps(
@@ -526,7 +531,9 @@ def check_new_folder(data_dir: Path) -> None:
 async def seed_demo_data(data_dir: Path, settings: Settings) -> int:
     """Fill a NEW data folder with the demo school's records (for the sample report).
 
-    The caller checks first that the folder is new or empty (``check_new_folder``).
+    Always the embedded store, whatever ``DATABASE_URL`` says: the demo records go only into a
+    new folder, never into a school's database. The caller checks first that the folder is new
+    or empty (``check_new_folder``).
     """
     school = settings.school
     store = await TinyDbStore.open(data_dir, cipher=cipher_for(settings))
@@ -582,7 +589,6 @@ def main(argv: list[str] | None = None) -> int:
     """Command-line entry point; returns the exit status."""
     logging.basicConfig(level="INFO", format="%(levelname)s %(message)s")
     args = _parser().parse_args(argv)
-    data_dir = args.data_dir or Path(os.environ.get("BOT_DATA_DIR") or "data")
     now = SystemClock().now()
     try:
         settings = load_settings(os.environ)
@@ -591,17 +597,20 @@ def main(argv: list[str] | None = None) -> int:
             if (args.start is None) != (args.end is None):
                 raise ReportError("--from and --to go together")
             period = period_from_args(args, school)
-            report = asyncio.run(read_governors_report(data_dir, settings, period, now))
+            reading = with_data_dir(settings, args.data_dir)
+            report = asyncio.run(read_governors_report(reading, period, now))
             files = write_governors_report(report, args.out)
         elif args.command == "review-pack":
-            requests, change_log = asyncio.run(read_filter_log(data_dir, settings))
+            reading = with_data_dir(settings, args.data_dir)
+            requests, change_log = asyncio.run(read_filter_log(reading))
             files = write_review_pack(requests, change_log, school, args.out, now)
         else:
+            data_dir = args.data_dir
             check_new_folder(data_dir)
             count = asyncio.run(seed_demo_data(data_dir, settings))
             log.info("wrote %d demo records to %s", count, data_dir)
             return 0
-    except (ConfigError, StoreError, ReportError, ReportsError) as exc:
+    except (ConfigError, StoreError, ReportError, ReportsError, DirectoryFileError) as exc:
         log.error("cannot make the report: %s", exc)
         return 2
     log.info("wrote %d files to %s", len(files), args.out)

@@ -8,7 +8,10 @@ point; the outbox and timers are claimed instead, see ``dialogs.outbox``).
 
 from __future__ import annotations
 
-from bot.config import Settings
+from dataclasses import replace
+from pathlib import Path
+
+from bot.config import ConfigError, Settings
 from dialogs.outbox import CLAIM_RULES
 from graph.local_directory import LocalDirectory
 from store.crypto import RecordCipher, parse_key
@@ -21,6 +24,25 @@ def cipher_for(settings: Settings) -> RecordCipher | None:
     if not settings.encryption_keys:
         return None
     return RecordCipher([parse_key(k.get_secret_value()) for k in settings.encryption_keys])
+
+
+def with_data_dir(settings: Settings, data_dir: Path | None) -> Settings:
+    """``settings`` with a command's ``--data-dir`` applied (the embedded store's folder).
+
+    Raises:
+        ConfigError: ``--data-dir`` was given while ``DATABASE_URL`` is set: the records are in
+            PostgreSQL, and the folder would silently be ignored.
+    """
+    if data_dir is None:
+        return settings
+    if settings.database_url is not None:
+        raise ConfigError(
+            [
+                "--data-dir: the records are in PostgreSQL (DATABASE_URL is set), not in a data "
+                "folder; leave out --data-dir, or unset DATABASE_URL to read a data folder"
+            ]
+        )
+    return replace(settings, data_dir=data_dir.resolve())
 
 
 def tenant_for(settings: Settings) -> str:

@@ -4,6 +4,7 @@ timings depend on the machine; ``python -m bench`` reports them against its own 
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -48,6 +49,7 @@ def test_the_quick_benchmark_runs_and_writes_every_figure(
         "cold_start_s",
         "peak_rss",
         "targets",
+        "postgres",
     }
     cells = {(c["turn"], c["store_concerns"], c["concurrency"]): c for c in results["cells"]}
     wanted = {
@@ -67,6 +69,18 @@ def test_the_quick_benchmark_runs_and_writes_every_figure(
     assert results["peak_rss"]["mixed_errors"] == 0
     assert all(isinstance(t["pass"], bool) for t in results["targets"])
     assert len(results["targets"]) == 11
+    postgres = results["postgres"]
+    assert (postgres["instances"], postgres["concurrency"]) == (3, 20)
     printed = capsys.readouterr().out
     assert "Targets (ratios from this run):" in printed
     assert "concern_submit" in printed
+    assert "Concern submit at c=20, by store" in printed and "PostgreSQL x3" in printed
+    if os.environ.get("SKIP_POSTGRES") == "1":  # the column says why it is empty
+        assert not postgres["measured"] and "SKIP_POSTGRES=1" in postgres["reason"]
+        assert postgres["reason"] in printed
+    else:  # as the other PostgreSQL tests: the server must be there (.ci/run starts it)
+        assert postgres["measured"], postgres["reason"]
+        assert postgres["turns"] == QUICK.postgres_turns
+        assert postgres["errors"] == 0, postgres["first_error"]
+        assert postgres["p50_ms"] > 0 and postgres["p99_ms"] >= postgres["p50_ms"]
+        assert postgres["throughput"] > 0

@@ -170,9 +170,11 @@ async def faulty(harness: Harness) -> AsyncIterator[FaultyConnector]:
     # through Graph in production (bot.services.post_finder with LOCAL_GRAPH_URL).
     stand_in = connect_local(connector.url + "v1.0")
     parts.worker.finder = post_finder(stand_in, parts.settings, settle_seconds=0.0)
-    # A post the client gave up on (0.3 s) may still be on its way to the connector, which runs
-    # in this same busy event loop: 1 s of real time before the channel is read for it.
-    parts.worker.in_flight_grace = 1.0
+    # A post the client gave up on (0.3 s) is still taken when the connector gets to it, and the
+    # connector shares this busy event loop (the store's threads hold the GIL): it can be a second
+    # or more late. 3 s of real time pass before the channel is read for it (5 s in production,
+    # where Graph's 10 s settle time applies too).
+    parts.worker.in_flight_grace = 3.0
     try:
         yield connector
     finally:
