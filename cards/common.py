@@ -16,10 +16,18 @@ from microsoft_teams.cards import (
     Action,
     AdaptiveCard,
     CardElement,
+    Choice,
+    ChoiceSetInput,
+    DateInput,
     ExecuteAction,
     Fact,
     FactSet,
+    NumberInput,
+    ShowCardAction,
     TextBlock,
+    TextInput,
+    TimeInput,
+    ToggleInput,
 )
 
 from policy.actions import Verb
@@ -74,6 +82,26 @@ def execute(
     return action
 
 
+def menu_button(title: str = "Back to the menu", *, send_inputs: bool = True) -> ExecuteAction:
+    """The button back to the menu; with ``send_inputs=False`` the click neither checks nor
+    sends the card's inputs (leaving a half-filled form)."""
+    back = execute(title, Verb.MENU)
+    if not send_inputs:
+        back.associated_inputs = "none"
+    return back
+
+
+def show_card(title: str, body: Sequence[CardElement], *actions: Action) -> ShowCardAction:
+    """An ``Action.ShowCard``: ``title`` opens a card of ``body`` (its inputs) and ``actions``.
+
+    The inputs sit in the show-card, so each button sends only its own fields.
+    """
+    inner = AdaptiveCard(body=list(body))
+    if actions:
+        inner.actions = list(actions)
+    return ShowCardAction(title=title, card=inner)
+
+
 def heading(text: str) -> TextBlock:
     """A card's title line."""
     return TextBlock(text=text, weight="Bolder", size="Medium", wrap=True)
@@ -113,3 +141,67 @@ def attention(text: str) -> TextBlock:
 def facts(pairs: Sequence[tuple[str, str]]) -> FactSet:
     """Label/value lines. Values are ours or already passed through ``safe_text``."""
     return FactSet(facts=[Fact(title=title, value=value) for title, value in pairs])
+
+
+def required_choice(
+    values: Mapping[str, str],
+    field_id: str,
+    label: str,
+    choices: Sequence[Choice],
+    *,
+    error: str,
+    style: Literal["compact", "expanded"] = "expanded",
+) -> ChoiceSetInput:
+    """A choice a form needs (``error`` when none is made), showing the value sent, if any."""
+    return ChoiceSetInput(
+        id=field_id,
+        label=label,
+        style=style,
+        is_required=True,
+        error_message=error,
+        choices=list(choices),
+        value=values.get(field_id) or None,
+    )
+
+
+#: The inputs a form is made of.
+FormInput = ChoiceSetInput | DateInput | NumberInput | TextInput | TimeInput | ToggleInput
+
+
+def with_problems(inputs: Sequence[FormInput], problems: Mapping[str, str]) -> list[CardElement]:
+    """A form's inputs, each followed (in red) by what is wrong with it: ``problems`` by input
+    id; an empty problem shows nothing."""
+    shown: list[CardElement] = []
+    for element in inputs:
+        shown.append(element)
+        if problem := problems.get(element.id or ""):
+            shown.append(attention(problem))
+    return shown
+
+
+def note_box(label: str, limit: int, *, field_id: str = "note") -> TextInput:
+    """A multi-line box for a note (a reason, a question, an answer) of at most ``limit``."""
+    return TextInput(id=field_id, label=label, is_multiline=True, max_length=limit)
+
+
+def text_box(
+    field_id: str,
+    label: str,
+    *,
+    limit: int,
+    value: str | None = None,
+    error: str | None = None,
+    placeholder: str | None = None,
+    multiline: bool = False,
+) -> TextInput:
+    """A form's text input showing ``value``; required when it has an ``error`` message."""
+    return TextInput(
+        id=field_id,
+        label=label,
+        is_multiline=True if multiline else None,
+        is_required=True if error else None,
+        error_message=error,
+        placeholder=placeholder,
+        max_length=limit,
+        value=value,
+    )

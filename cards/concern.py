@@ -14,27 +14,31 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from microsoft_teams.cards import (
-    AdaptiveCard,
     CardElement,
     Choice,
     ChoiceSetInput,
     Container,
     DateInput,
     ExecuteAction,
-    ShowCardAction,
     TextInput,
     ToggleInput,
 )
 
 from cards.common import (
+    FormInput,
     attention,
     card,
     execute,
     facts,
     heading,
+    menu_button,
+    note_box,
     para,
+    required_choice,
     safe_text,
     school_time,
+    show_card,
+    with_problems,
 )
 from policy.actions import Verb
 from policy.categories import Category, Group
@@ -114,13 +118,6 @@ def _text_input(
     return box
 
 
-def _with_problem(
-    element: CardElement, field_id: str, problems: Mapping[str, str]
-) -> list[CardElement]:
-    found = problems.get(field_id)
-    return [element, attention(found)] if found else [element]
-
-
 def category_picker(
     school: SchoolPolicy, *, problem: str | None = None, risk: str | None = None
 ) -> dict[str, Any]:
@@ -141,9 +138,7 @@ def category_picker(
     if problem:
         body.append(attention(problem))
     body.append(para("You can describe it in your own words on the next card.", subtle=True))
-    return card(
-        body, [execute("Next", Verb.REPORT_CONCERN, step="details"), execute("Cancel", Verb.MENU)]
-    )
+    return card(body, [execute("Next", Verb.REPORT_CONCERN, step="details"), menu_button("Cancel")])
 
 
 def concern_form(
@@ -174,96 +169,55 @@ def concern_form(
         Choice(title="Yes: a child may be in danger now", value=RiskAnswer.YES.value),
         Choice(title="No", value=RiskAnswer.NO.value),
     ]
-    body += [
-        *_with_problem(
-            ChoiceSetInput(
-                id="immediate_risk",
-                label="Is a child at immediate risk?",
-                choices=risk_choices,
-                style="expanded",
-                is_required=True,
-                error_message="Say whether a child is at immediate risk.",
-                value=values.get("immediate_risk") or None,
-            ),
+    inputs: list[FormInput] = [
+        required_choice(
+            values,
             "immediate_risk",
-            problems,
+            "Is a child at immediate risk?",
+            risk_choices,
+            error="Say whether a child is at immediate risk.",
         ),
-        *_with_problem(
-            _text_input(
-                "involved",
-                "Who is involved?",
-                values,
-                required=True,
-                placeholder="Pupil name(s), year or form. Say if you are not sure.",
-            ),
+        _text_input(
             "involved",
-            problems,
+            "Who is involved?",
+            values,
+            required=True,
+            placeholder="Pupil name(s), year or form. Say if you are not sure.",
         ),
-        *_with_problem(
-            ChoiceSetInput(
-                id="year_group",
-                label="Year group",
-                choices=[Choice(title=y, value=y) for y in YEAR_GROUPS],
-                style="compact",
-                is_required=True,
-                error_message="Choose a year group, or Not known.",
-                value=values.get("year_group") or None,
-            ),
+        required_choice(
+            values,
             "year_group",
-            problems,
+            "Year group",
+            [Choice(title=y, value=y) for y in YEAR_GROUPS],
+            error="Choose a year group, or Not known.",
+            style="compact",
         ),
-        *_with_problem(
-            _text_input(
-                "what_happened",
-                "What happened?",
-                values,
-                required=True,
-                multiline=True,
-                placeholder=(
-                    "The facts, in your own words. Don't investigate or ask leading questions."
-                ),
-            ),
+        _text_input(
             "what_happened",
-            problems,
+            "What happened?",
+            values,
+            required=True,
+            multiline=True,
+            placeholder="The facts, in your own words. Don't investigate or ask leading questions.",
         ),
-        *_with_problem(
-            _text_input(
-                "where",
-                "Where? (app, game, website or device)",
-                values,
-                required=True,
-            ),
-            "where",
-            problems,
-        ),
-        *_with_problem(
-            _text_input(
-                "url",
-                "Web address, if there is one",
-                values,
-                placeholder="example.com/page (just type it: don't visit it again)",
-            ),
+        _text_input("where", "Where? (app, game, website or device)", values, required=True),
+        _text_input(
             "url",
-            problems,
+            "Web address, if there is one",
+            values,
+            placeholder="example.com/page (just type it: don't visit it again)",
         ),
-        *_with_problem(
-            DateInput(
-                id="happened_on",
-                label="When did it happen (or when did you find out)?",
-                is_required=True,
-                error_message="Give the date.",
-                value=values.get("happened_on") or None,
-            ),
-            "happened_on",
-            problems,
+        DateInput(
+            id="happened_on",
+            label="When did it happen (or when did you find out)?",
+            is_required=True,
+            error_message="Give the date.",
+            value=values.get("happened_on") or None,
         ),
     ]
     if category.id == "filtering_breach":
-        body += _with_problem(
-            _text_input("device_group", "Which device or device group?", values),
-            "device_group",
-            problems,
-        )
+        inputs.append(_text_input("device_group", "Which device or device group?", values))
+    body += with_problems(inputs, problems)
     if category.route.value == "headteacher":
         body.append(
             ToggleInput(
@@ -279,20 +233,14 @@ def concern_form(
                 subtle=True,
             )
         )
-    body += [
-        *_with_problem(
-            _text_input(
-                "actions_taken",
-                "What has been done already?",
-                values,
-                multiline=True,
-                placeholder="For example: device secured, pupil is with a member of staff.",
-            ),
-            "actions_taken",
-            problems,
-        ),
-        para(NO_FILES, subtle=True),
-    ]
+    actions_taken = _text_input(
+        "actions_taken",
+        "What has been done already?",
+        values,
+        multiline=True,
+        placeholder="For example: device secured, pupil is with a member of staff.",
+    )
+    body += [*with_problems([actions_taken], problems), para(NO_FILES, subtle=True)]
     submit = execute(
         "Send to the DSL" if category.route.value != "headteacher" else "Send privately",
         Verb.CONCERN_SUBMIT,
@@ -338,9 +286,7 @@ def received_card(concern: Concern, category: Category, *, recipients: str) -> d
         ),
         para("Keep the reference if you need to add anything: tell the DSL directly.", subtle=True),
     ]
-    return card(
-        body, [execute("My reports", Verb.MY_REPORTS), execute("Back to the menu", Verb.MENU)]
-    )
+    return card(body, [execute("My reports", Verb.MY_REPORTS), menu_button()])
 
 
 def _channel_facts(
@@ -354,6 +300,16 @@ def _channel_facts(
         ("Reported", school_time(concern.created_at, school.zone)),
         ("Handled by", safe_text(concern.handler_name or "Nobody yet", limit=80)),
     ]
+
+
+def _acknowledge(ids: Mapping[str, str | int]) -> ExecuteAction:
+    return execute("Acknowledge", Verb.CONCERN_ACKNOWLEDGE, style="positive", ids=ids)
+
+
+def _acknowledge_and_open(concern: Concern, version: int) -> list[ExecuteAction]:
+    """A handler's two buttons for a concern: Acknowledge, then Open."""
+    ids: dict[str, str | int] = {"ref": concern.ref, "ver": version}
+    return [_acknowledge(ids), execute("Open", Verb.CONCERN_OPEN, ids=ids)]
 
 
 def channel_card(
@@ -371,12 +327,8 @@ def channel_card(
     if note:
         body.append(para(note, subtle=True))
     body += [heading(title), facts(_channel_facts(concern, category, school))]
-    ids: dict[str, str | int] = {"ref": concern.ref, "ver": version}
-    actions: list[ExecuteAction] = [execute("Open", Verb.CONCERN_OPEN, ids=ids)]
-    if concern.status is ConcernStatus.NEW:
-        actions.insert(
-            0, execute("Acknowledge", Verb.CONCERN_ACKNOWLEDGE, style="positive", ids=ids)
-        )
+    acknowledge, open_it = _acknowledge_and_open(concern, version)
+    actions = [acknowledge, open_it] if concern.status is ConcernStatus.NEW else [open_it]
     if concern.status is ConcernStatus.CLOSED:
         body.append(para("Closed. The reporter has been told the outcome.", subtle=True))
     return card(body, actions)
@@ -412,16 +364,7 @@ def alert_card(
             para("An urgent online-safety concern has just been reported. Please act now."),
             facts(_channel_facts(concern, category, school)[:5]),
         ],
-        [
-            execute(
-                "Acknowledge",
-                Verb.CONCERN_ACKNOWLEDGE,
-                style="positive",
-                ref=concern.ref,
-                ver=version,
-            ),
-            execute("Open", Verb.CONCERN_OPEN, ref=concern.ref, ver=version),
-        ],
+        _acknowledge_and_open(concern, version),
     )
 
 
@@ -438,16 +381,7 @@ def reminder_card(
             ),
             facts(_channel_facts(concern, category, school)[:4]),
         ],
-        [
-            execute(
-                "Acknowledge",
-                Verb.CONCERN_ACKNOWLEDGE,
-                style="positive",
-                ref=concern.ref,
-                ver=version,
-            ),
-            execute("Open", Verb.CONCERN_OPEN, ref=concern.ref, ver=version),
-        ],
+        _acknowledge_and_open(concern, version),
     )
 
 
@@ -461,11 +395,6 @@ def closed_notice(concern: Concern) -> dict[str, Any]:
             para("Thank you for reporting it.", subtle=True),
         ]
     )
-
-
-def _show(title: str, body: Sequence[CardElement], submit: ExecuteAction) -> ShowCardAction:
-    inner = AdaptiveCard(body=list(body), actions=[submit])
-    return ShowCardAction(title=title, card=inner)
 
 
 def detail_card(
@@ -553,19 +482,17 @@ def handling_actions(concern: Concern, ids: Mapping[str, str | int]) -> list[Any
     actions: list[Any] = []
     if concern.status is not ConcernStatus.CLOSED:
         if concern.status is ConcernStatus.NEW:
-            actions.append(
-                execute("Acknowledge", Verb.CONCERN_ACKNOWLEDGE, style="positive", ids=ids)
-            )
+            actions.append(_acknowledge(ids))
         if concern.category in UKCIS_CATEGORIES and needs_assessment(concern):
             actions.append(
-                _show(
+                show_card(
                     "UKCIS assessment",
                     _assessment_inputs(),
                     execute("Record assessment", Verb.CONCERN_ASSESS, ids=ids),
                 )
             )
         actions.append(
-            _show(
+            show_card(
                 "Record an action",
                 [
                     ChoiceSetInput(
@@ -576,25 +503,20 @@ def handling_actions(concern: Concern, ids: Mapping[str, str | int]) -> list[Any
                             Choice(title=ACTIONS[a], value=a) for a in checklist(concern.category)
                         ],
                     ),
-                    TextInput(
-                        id="note",
-                        label="Note (optional)",
-                        is_multiline=True,
-                        max_length=LIMITS["note"],
-                    ),
+                    note_box("Note (optional)", LIMITS["note"]),
                 ],
                 execute("Record", Verb.CONCERN_ACTION, ids=ids),
             )
         )
         actions.append(
-            _show(
+            show_card(
                 "Add note",
-                [TextInput(id="note", label="Note", is_multiline=True, max_length=LIMITS["note"])],
+                [note_box("Note", LIMITS["note"])],
                 execute("Add note", Verb.CONCERN_NOTE, ids=ids),
             )
         )
         actions.append(
-            _show(
+            show_card(
                 "Close",
                 [
                     ChoiceSetInput(
@@ -603,11 +525,10 @@ def handling_actions(concern: Concern, ids: Mapping[str, str | int]) -> list[Any
                         style="compact",
                         choices=[Choice(title=t, value=v) for v, t in OUTCOMES.items()],
                     ),
-                    TextInput(
-                        id="message",
-                        label="Message for the person who reported it (no details)",
-                        is_multiline=True,
-                        max_length=LIMITS["message"],
+                    note_box(
+                        "Message for the person who reported it (no details)",
+                        LIMITS["message"],
+                        field_id="message",
                     ),
                 ],
                 execute("Close concern", Verb.CONCERN_CLOSE, style="destructive", ids=ids),
@@ -633,12 +554,7 @@ def _assessment_inputs() -> list[CardElement]:
             style="expanded",
             choices=[Choice(title=t, value=v) for v, t in REFERRALS.items()],
         ),
-        TextInput(
-            id="reason",
-            label="Reason for the decision",
-            is_multiline=True,
-            max_length=LIMITS["reason"],
-        ),
+        note_box("Reason for the decision", LIMITS["reason"], field_id="reason"),
     ]
 
 
@@ -658,8 +574,7 @@ def my_reports_card(
         ]
         if len(items) > 30:
             body.append(para(f"And {len(items) - 30} older reports.", subtle=True))
-    back = execute("Back", Verb.MENU)
-    return card(body, [back])
+    return card(body, [menu_button("Back")])
 
 
 def stale_card_note() -> str:

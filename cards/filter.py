@@ -8,18 +8,29 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from microsoft_teams.cards import (
-    AdaptiveCard,
     CardElement,
     Choice,
     ChoiceSetInput,
     DateInput,
-    ExecuteAction,
     OpenUrlAction,
-    ShowCardAction,
     TextInput,
 )
 
-from cards.common import attention, card, execute, facts, heading, para, safe_text, school_time
+from cards.common import (
+    attention,
+    card,
+    execute,
+    facts,
+    heading,
+    menu_button,
+    note_box,
+    para,
+    required_choice,
+    safe_text,
+    school_time,
+    show_card,
+    text_box,
+)
 from policy.actions import Verb
 from policy.filtering import (
     AUDIENCES,
@@ -48,13 +59,38 @@ def audience_words(request: FilterRequest) -> str:
 
 
 def _yes_no(values: Mapping[str, str], field_id: str, label: str) -> ChoiceSetInput:
-    return ChoiceSetInput(
+    yes_no = [Choice(title="Yes", value="yes"), Choice(title="No", value="no")]
+    return required_choice(values, field_id, label, yes_no, error="Answer yes or no.")
+
+
+def _text_box(
+    values: Mapping[str, str],
+    field_id: str,
+    label: str,
+    *,
+    error: str | None = None,
+    placeholder: str | None = None,
+    multiline: bool = False,
+) -> TextInput:
+    """A text box of the request form; required when it has an ``error`` message."""
+    return text_box(
+        field_id,
+        label,
+        limit=LIMITS[field_id],
+        value=values.get(field_id) or None,
+        error=error,
+        placeholder=placeholder,
+        multiline=multiline,
+    )
+
+
+def _date_box(values: Mapping[str, str], field_id: str, label: str, error: str) -> DateInput:
+    """A required date of the request form."""
+    return DateInput(
         id=field_id,
         label=label,
-        style="expanded",
         is_required=True,
-        error_message="Answer yes or no.",
-        choices=[Choice(title="Yes", value="yes"), Choice(title="No", value="no")],
+        error_message=error,
         value=values.get(field_id) or None,
     )
 
@@ -90,14 +126,12 @@ def filter_form(
         _problem(body, problems, field_id)
 
     field(
-        TextInput(
-            id="site",
-            label="Site (web address or domain)",
-            is_required=True,
-            error_message="Give the site.",
+        _text_box(
+            values,
+            "site",
+            "Site (web address or domain)",
+            error="Give the site.",
             placeholder="example.org/topic",
-            max_length=LIMITS["site"],
-            value=values.get("site") or None,
         ),
         "site",
     )
@@ -112,71 +146,39 @@ def filter_form(
         "blocked_category",
     )
     field(
-        ChoiceSetInput(
-            id="audience",
-            label="Who needs access?",
+        required_choice(
+            values,
+            "audience",
+            "Who needs access?",
+            [Choice(title=t, value=v) for v, t in AUDIENCES.items()],
+            error="Say who needs access.",
             style="compact",
-            is_required=True,
-            error_message="Say who needs access.",
-            choices=[Choice(title=t, value=v) for v, t in AUDIENCES.items()],
-            value=values.get("audience") or None,
         ),
         "audience",
     )
     field(
-        TextInput(
-            id="audience_detail",
-            label="Which class, year group or pupils?",
+        _text_box(
+            values,
+            "audience_detail",
+            "Which class, year group or pupils?",
             placeholder="e.g. 10B, Year 9, or the pupils' names",
-            max_length=LIMITS["audience_detail"],
-            value=values.get("audience_detail") or None,
         ),
         "audience_detail",
     )
     field(
-        TextInput(
-            id="reason",
-            label="Educational reason",
-            is_multiline=True,
-            is_required=True,
-            error_message="Give the educational reason.",
+        _text_box(
+            values,
+            "reason",
+            "Educational reason",
+            error="Give the educational reason.",
             placeholder="What pupils will do with the site, and why it is needed.",
-            max_length=LIMITS["reason"],
-            value=values.get("reason") or None,
+            multiline=True,
         ),
         "reason",
     )
-    field(
-        TextInput(
-            id="topic",
-            label="Lesson or topic",
-            is_required=True,
-            error_message="Give the lesson or topic.",
-            max_length=LIMITS["topic"],
-            value=values.get("topic") or None,
-        ),
-        "topic",
-    )
-    field(
-        DateInput(
-            id="start",
-            label="From",
-            is_required=True,
-            error_message="Give the first day.",
-            value=values.get("start") or None,
-        ),
-        "start",
-    )
-    field(
-        DateInput(
-            id="end",
-            label="Until",
-            is_required=True,
-            error_message="Give the last day.",
-            value=values.get("end") or None,
-        ),
-        "end",
-    )
+    field(_text_box(values, "topic", "Lesson or topic", error="Give the lesson or topic."), "topic")
+    field(_date_box(values, "start", "From", "Give the first day."), "start")
+    field(_date_box(values, "end", "Until", "Give the last day."), "end")
     field(
         _yes_no(values, "supervised", "Will the pupils be supervised while using it?"), "supervised"
     )
@@ -185,7 +187,7 @@ def filter_form(
         "age_appropriate",
     )
     submit = execute("Send to IT", Verb.FILTER_SUBMIT, style="positive", form=form_id)
-    return card(body, [submit, execute("Cancel", Verb.MENU)])
+    return card(body, [submit, menu_button("Cancel")])
 
 
 def _summary(request: FilterRequest, zone: ZoneInfo) -> list[tuple[str, str]]:
@@ -216,7 +218,7 @@ def request_received(request: FilterRequest, school: SchoolPolicy) -> dict[str, 
             facts(_summary(request, school.zone)),
             para("Don't use the site with pupils until you are told it is allowed.", subtle=True),
         ],
-        [execute("Back to the menu", Verb.MENU)],
+        [menu_button()],
     )
 
 
@@ -231,7 +233,7 @@ def request_refused(request: FilterRequest, why: str) -> dict[str, Any]:
                 "The request has been logged and the DSL has been told.",
             ),
         ],
-        [execute("Back to the menu", Verb.MENU)],
+        [menu_button()],
     )
 
 
@@ -310,39 +312,21 @@ def request_card(
         if request.status is FilterStatus.PENDING:
             actions.append(execute("Approve", Verb.FILTER_APPROVE, style="positive", ids=ids))
         actions.append(
-            _show(
+            show_card(
                 "Reject",
-                [
-                    TextInput(
-                        id="note",
-                        label="Reason for rejecting",
-                        is_multiline=True,
-                        max_length=LIMITS["note"],
-                    )
-                ],
+                [note_box("Reason for rejecting", LIMITS["note"])],
                 execute("Reject", Verb.FILTER_REJECT, style="destructive", ids=ids),
             )
         )
         if request.status is FilterStatus.PENDING:
             actions.append(
-                _show(
+                show_card(
                     "Ask for more information",
-                    [
-                        TextInput(
-                            id="note",
-                            label="Your question for the requester",
-                            is_multiline=True,
-                            max_length=LIMITS["note"],
-                        )
-                    ],
+                    [note_box("Your question for the requester", LIMITS["note"])],
                     execute("Ask", Verb.FILTER_ASK, ids=ids),
                 )
             )
     return card(body, actions)
-
-
-def _show(title: str, body: Sequence[CardElement], submit: ExecuteAction) -> ShowCardAction:
-    return ShowCardAction(title=title, card=AdaptiveCard(body=list(body), actions=[submit]))
 
 
 def apply_task(request: FilterRequest, *, version: int) -> dict[str, Any]:
@@ -407,7 +391,7 @@ def question_card(request: FilterRequest, *, version: int) -> dict[str, Any]:
         [
             heading(f"A question about your request {request.ref}"),
             para(safe_text(request.question, limit=LIMITS["note"])),
-            TextInput(id="note", label="Your answer", is_multiline=True, max_length=LIMITS["note"]),
+            note_box("Your answer", LIMITS["note"]),
         ],
         [
             execute(
@@ -419,42 +403,36 @@ def question_card(request: FilterRequest, *, version: int) -> dict[str, Any]:
 
 def decision_card(request: FilterRequest) -> dict[str, Any]:
     """1:1 to the requester: what was decided (and exactly what was approved)."""
+    audience = safe_text(audience_words(request), limit=200)
     if request.status is FilterStatus.REJECTED:
-        return card(
-            [
-                heading(f"Not approved: {request.ref}"),
-                para(f"Reason: {safe_text(request.decision_note, limit=LIMITS['note'])}"),
-            ]
-        )
-    if request.status is FilterStatus.REBLOCKED:
-        return card(
-            [
-                heading(f"Access ended: {request.ref}"),
-                para(f"{safe_text(request.host, limit=200)} is blocked again."),
-            ]
-        )
-    if request.status is FilterStatus.APPLIED:
-        return card(
-            [
-                heading(f"Now allowed: {request.ref}"),
-                para(
-                    f"IT has allowed {safe_text(request.host, limit=200)} for "
-                    f"{safe_text(audience_words(request), limit=200)} until {_day(request.end)}."
-                ),
-                para("Supervise pupils while they use it.", subtle=True),
-            ]
-        )
-    return card(
-        [
+        body = [
+            heading(f"Not approved: {request.ref}"),
+            para(f"Reason: {safe_text(request.decision_note, limit=LIMITS['note'])}"),
+        ]
+    elif request.status is FilterStatus.REBLOCKED:
+        body = [
+            heading(f"Access ended: {request.ref}"),
+            para(f"{safe_text(request.host, limit=200)} is blocked again."),
+        ]
+    elif request.status is FilterStatus.APPLIED:
+        body = [
+            heading(f"Now allowed: {request.ref}"),
+            para(
+                f"IT has allowed {safe_text(request.host, limit=200)} for {audience} "
+                f"until {_day(request.end)}."
+            ),
+            para("Supervise pupils while they use it.", subtle=True),
+        ]
+    else:
+        body = [
             heading(f"Approved: {request.ref}"),
             para(
-                f"Approved: {safe_text(request.site, limit=300)} for "
-                f"{safe_text(audience_words(request), limit=200)}, from {_day(request.start)} "
-                f"until {_day(request.end)}."
+                f"Approved: {safe_text(request.site, limit=300)} for {audience}, "
+                f"from {_day(request.start)} until {_day(request.end)}."
             ),
             para("IT will apply it; you'll get a message when it is live."),
         ]
-    )
+    return card(body)
 
 
 def never_unblockable_note(request: FilterRequest, why: str) -> dict[str, Any]:

@@ -26,16 +26,23 @@ from typing import Any
 
 from microsoft_teams.cards import (
     ActionSet,
-    AdaptiveCard,
     CardElement,
     Choice,
-    ChoiceSetInput,
     Container,
-    ShowCardAction,
     TextInput,
 )
 
-from cards.common import attention, card, execute, heading, para
+from cards.common import (
+    attention,
+    card,
+    execute,
+    heading,
+    menu_button,
+    para,
+    required_choice,
+    show_card,
+    with_problems,
+)
 from cards.concern import channel_card
 from policy.actions import Verb
 from policy.categories import Category
@@ -89,13 +96,6 @@ def kind_words(kind: str) -> str:
     return WORRY_KINDS[kind][1]
 
 
-def _with_problem(
-    element: CardElement, field_id: str, problems: Mapping[str, str]
-) -> list[CardElement]:
-    found = problems.get(field_id)
-    return [element, attention(found)] if found else [element]
-
-
 def worry_card(
     form_id: str,
     values: Mapping[str, str] | None = None,
@@ -119,63 +119,48 @@ def worry_card(
     body += [
         para("You can tell us if something online worried you."),
         para(WHO_READS_IT),
-        *_with_problem(
-            ChoiceSetInput(
-                id="kind",
-                label="What kind of thing happened?",
-                style="expanded",
-                is_required=True,
-                error_message=PROBLEMS["kind"],
-                choices=[
-                    Choice(title=f"{picture} {words}", value=value)
-                    for value, (picture, words) in WORRY_KINDS.items()
-                ],
-                value=values.get("kind") or None,
-            ),
-            "kind",
-            problems,
-        ),
-        *_with_problem(
-            TextInput(
-                id="words",
-                label="Tell us what happened, in your own words",
-                placeholder="You can skip this if you want.",
-                is_multiline=True,
-                max_length=LIMITS["words"],
-                value=values.get("words") or None,
-            ),
-            "words",
-            problems,
-        ),
-        *_with_problem(
-            ChoiceSetInput(
-                id="safe",
-                label="Are you safe right now?",
-                style="expanded",
-                is_required=True,
-                error_message=PROBLEMS["safe"],
-                choices=[Choice(title=words, value=value) for value, words in SAFE_CHOICES.items()],
-                value=values.get("safe") or None,
-            ),
-            "safe",
-            problems,
-        ),
-        *_with_problem(
-            TextInput(
-                id="adult",
-                label="Who would you like to talk to?",
-                placeholder="The name of an adult you trust. You can skip this.",
-                max_length=LIMITS["adult"],
-                value=values.get("adult") or None,
-            ),
-            "adult",
+        *with_problems(
+            [
+                required_choice(
+                    values,
+                    "kind",
+                    "What kind of thing happened?",
+                    [
+                        Choice(title=f"{picture} {words}", value=value)
+                        for value, (picture, words) in WORRY_KINDS.items()
+                    ],
+                    error=PROBLEMS["kind"],
+                ),
+                TextInput(
+                    id="words",
+                    label="Tell us what happened, in your own words",
+                    placeholder="You can skip this if you want.",
+                    is_multiline=True,
+                    max_length=LIMITS["words"],
+                    value=values.get("words") or None,
+                ),
+                required_choice(
+                    values,
+                    "safe",
+                    "Are you safe right now?",
+                    [Choice(title=words, value=value) for value, words in SAFE_CHOICES.items()],
+                    error=PROBLEMS["safe"],
+                ),
+                TextInput(
+                    id="adult",
+                    label="Who would you like to talk to?",
+                    placeholder="The name of an adult you trust. You can skip this.",
+                    max_length=LIMITS["adult"],
+                    value=values.get("adult") or None,
+                ),
+            ],
             problems,
         ),
         para(NO_PICTURES, emphasis=True),
         para(IN_DANGER, subtle=True),
     ]
     send = execute("Send", Verb.WORRY_SUBMIT, style="positive", form=form_id)
-    return card(body, [send, execute("Back", Verb.MENU)])
+    return card(body, [send, menu_button("Back")])
 
 
 def worry_sent_card(risk: RiskAnswer) -> dict[str, Any]:
@@ -210,7 +195,7 @@ def worry_sent_card(risk: RiskAnswer) -> dict[str, Any]:
         [
             execute("See my reports", Verb.MY_REPORTS),
             execute("Get help", Verb.HELP),
-            execute("Back", Verb.MENU),
+            menu_button("Back"),
         ],
     )
 
@@ -265,8 +250,8 @@ def pupil_channel_card(
             for ref, ver, urgent in others
         ),
     ]
-    show = ShowCardAction(
-        title=f"The other {len(others)}", card=AdaptiveCard(body=buttons)
-    ).model_dump(exclude_none=True, by_alias=True)
+    show = show_card(f"The other {len(others)}", buttons).model_dump(
+        exclude_none=True, by_alias=True
+    )
     result["actions"] = [*result.get("actions", []), show]
     return result

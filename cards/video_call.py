@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Literal
 
 from microsoft_teams.cards import (
+    Action,
     ActionSet,
-    AdaptiveCard,
     CardElement,
     Choice,
     ChoiceSetInput,
@@ -26,14 +26,24 @@ from microsoft_teams.cards import (
     Fact,
     FactSet,
     NumberInput,
-    ShowCardAction,
     TextBlock,
     TextInput,
     TimeInput,
     ToggleInput,
 )
 
-from cards.common import card, execute, facts, heading, para, safe_text, school_time
+from cards.common import (
+    card,
+    execute,
+    facts,
+    heading,
+    menu_button,
+    para,
+    safe_text,
+    school_time,
+    show_card,
+    text_box,
+)
 from policy.actions import Verb
 from policy.school import SchoolPolicy
 from policy.video_calls import (
@@ -166,6 +176,103 @@ def _number(values: Mapping[str, Any], key: str) -> float | None:
     return number if math.isfinite(number) else None
 
 
+def _form_fields(
+    body: list[CardElement], problems: Mapping[str, str]
+) -> Callable[[CardElement, str], None]:
+    """Start a form's inputs: say what to fix (when anything is wrong), then return ``add``,
+    which puts an input on the card with its problem in red under it."""
+    if problems:
+        body.append(
+            TextBlock(text="Please fix the items marked in red.", color="Attention", wrap=True)
+        )
+
+    def add(element: CardElement, field_id: str) -> None:
+        body.append(element)
+        if field_id in problems:
+            body.append(_problem(problems[field_id]))
+
+    return add
+
+
+def _date_input(values: Mapping[str, Any], field_id: str, label: str) -> DateInput:
+    """A required date picker, showing the value sent only when it is a YYYY-MM-DD date."""
+    value = _text(values, field_id, 10)
+    return DateInput(
+        id=field_id,
+        label=label,
+        is_required=True,
+        error_message="Choose the date of the call.",
+        value=value if _DATE.match(value) else None,
+    )
+
+
+def _start_input(values: Mapping[str, Any], field_id: str) -> TimeInput:
+    """The required start time (school time), showing the value sent only when it is HH:MM."""
+    value = _text(values, field_id, 5)
+    return TimeInput(
+        id=field_id,
+        label="Start time (school time)",
+        is_required=True,
+        error_message="Choose the start time.",
+        value=value if _TIME.match(value) else None,
+    )
+
+
+def _text_input(
+    values: Mapping[str, Any],
+    field_id: str,
+    label: str,
+    limit: int,
+    *,
+    error: str | None = None,
+    multiline: bool = False,
+) -> TextInput:
+    """A text input showing the value sent (capped at ``limit``); required when it has an
+    ``error`` message."""
+    return text_box(
+        field_id,
+        label,
+        limit=limit,
+        value=_text(values, field_id, limit) or None,
+        error=error,
+        multiline=multiline,
+    )
+
+
+def _pick(
+    values: Mapping[str, Any],
+    field_id: str,
+    label: str,
+    choices: Sequence[tuple[str, str]],
+    default: str,
+) -> ChoiceSetInput:
+    """One of ``choices`` ((value, title) pairs), as radio buttons; ``default`` unless the
+    value sent is one of them."""
+    return ChoiceSetInput(
+        id=field_id,
+        label=label,
+        style="expanded",
+        choices=[Choice(title=t, value=v) for v, t in choices],
+        value=_choice(values, field_id, [v for v, _ in choices], default),
+    )
+
+
+def _add_toggles(
+    add: Callable[[CardElement, str], None], values: Mapping[str, Any], *toggles: tuple[str, str]
+) -> None:
+    """Add a yes/no toggle for each (field id, title) of ``toggles``."""
+    for field_id, title in toggles:
+        add(
+            ToggleInput(id=field_id, title=title, wrap=True, value=_toggle(values, field_id)),
+            field_id,
+        )
+
+
+def _check_or_menu(*first: Action) -> list[Action]:
+    """A card's buttons: ``first``, then "Check a video call" and "Back to the menu"."""
+    return [*first, execute("Check a video call", Verb.CHECK_VIDEO_CALL), menu_button()]
+
+
 def call_check_form(
     school: SchoolPolicy,
     *,
@@ -201,38 +308,9 @@ def call_check_form(
     ]
     if note:
         body.append(para(note, emphasis=True))
-    if problems:
-        body.append(
-            TextBlock(text="Please fix the items marked in red.", color="Attention", wrap=True)
-        )
-
-    def add(element: CardElement, field_id: str) -> None:
-        body.append(element)
-        if field_id in problems:
-            body.append(_problem(problems[field_id]))
-
-    date_value = _text(values, Field.DATE, 10)
-    add(
-        DateInput(
-            id=Field.DATE,
-            label="Date of the call",
-            is_required=True,
-            error_message="Choose the date of the call.",
-            value=date_value if _DATE.match(date_value) else None,
-        ),
-        Field.DATE,
-    )
-    start_value = _text(values, Field.START, 5)
-    add(
-        TimeInput(
-            id=Field.START,
-            label="Start time (school time)",
-            is_required=True,
-            error_message="Choose the start time.",
-            value=start_value if _TIME.match(start_value) else None,
-        ),
-        Field.START,
-    )
+    add = _form_fields(body, problems)
+    add(_date_input(values, Field.DATE, "Date of the call"), Field.DATE)
+    add(_start_input(values, Field.START), Field.START)
     minutes = _number(values, Field.DURATION) if Field.DURATION in values else 60.0
     add(
         NumberInput(
@@ -260,105 +338,54 @@ def call_check_form(
         Field.PLATFORM,
     )
     add(
-        ChoiceSetInput(
-            id=Field.PURPOSE,
-            label="What is the call for?",
-            style="expanded",
-            choices=[Choice(title=t, value=v) for v, t in PURPOSE_CHOICES],
-            value=_choice(values, Field.PURPOSE, [v for v, _ in PURPOSE_CHOICES], Purpose.LESSON),
-        ),
+        _pick(values, Field.PURPOSE, "What is the call for?", PURPOSE_CHOICES, Purpose.LESSON),
         Field.PURPOSE,
     )
+    add(_pick(values, Field.WHO, "Who is it with?", WHO_CHOICES, Audience.CLASS.value), Field.WHO)
     add(
-        ChoiceSetInput(
-            id=Field.WHO,
-            label="Who is it with?",
-            style="expanded",
-            choices=[Choice(title=t, value=v) for v, t in WHO_CHOICES],
-            value=_choice(values, Field.WHO, [v for v, _ in WHO_CHOICES], Audience.CLASS.value),
-        ),
-        Field.WHO,
-    )
-    add(
-        TextInput(
-            id=Field.PUPILS,
-            label="Pupils' names, separated by commas (for named pupils or a 1:1)",
-            max_length=MAX_NAMES_LENGTH,
-            value=_text(values, Field.PUPILS, MAX_NAMES_LENGTH) or None,
+        _text_input(
+            values,
+            Field.PUPILS,
+            "Pupils' names, separated by commas (for named pupils or a 1:1)",
+            MAX_NAMES_LENGTH,
         ),
         Field.PUPILS,
     )
-    add(
-        ToggleInput(
-            id=Field.ONE_TO_ONE,
-            title="It is a 1:1 call with a pupil",
-            wrap=True,
-            value=_toggle(values, Field.ONE_TO_ONE),
-        ),
-        Field.ONE_TO_ONE,
-    )
-    add(
-        ToggleInput(
-            id=Field.PARENTAL_CONSENT,
-            title="Parents or carers have agreed to their children taking part",
-            wrap=True,
-            value=_toggle(values, Field.PARENTAL_CONSENT),
-        ),
-        Field.PARENTAL_CONSENT,
+    _add_toggles(
+        add,
+        values,
+        (Field.ONE_TO_ONE, "It is a 1:1 call with a pupil"),
+        (Field.PARENTAL_CONSENT, "Parents or carers have agreed to their children taking part"),
     )
     body.append(_subheading("Recording"))
+    _add_toggles(add, values, (Field.RECORDED, "The call will be recorded"))
     add(
-        ToggleInput(
-            id=Field.RECORDED,
-            title="The call will be recorded",
-            wrap=True,
-            value=_toggle(values, Field.RECORDED),
-        ),
-        Field.RECORDED,
-    )
-    add(
-        TextInput(
-            id=Field.RECORDING_REASON,
-            label="Why it will be recorded",
-            max_length=MAX_REASON_LENGTH,
-            value=_text(values, Field.RECORDING_REASON, MAX_REASON_LENGTH) or None,
-        ),
+        _text_input(values, Field.RECORDING_REASON, "Why it will be recorded", MAX_REASON_LENGTH),
         Field.RECORDING_REASON,
     )
-    for field_id, title in (
+    _add_toggles(
+        add,
+        values,
         (Field.PERMISSION, f"The {DEPUTY_HEAD} has already given permission to record"),
         (Field.CONSENT, "Everyone taking part has given written permission to record"),
         (Field.ANNOUNCE, "I'll tell everyone at the start that it is recorded"),
-    ):
-        add(
-            ToggleInput(id=field_id, title=title, wrap=True, value=_toggle(values, field_id)),
-            field_id,
-        )
-    body.append(_subheading("Where you'll be"))
-    add(
-        ChoiceSetInput(
-            id=Field.WHERE,
-            label="Where will you be?",
-            style="expanded",
-            choices=[Choice(title=t, value=v) for v, t in WHERE_CHOICES],
-            value=_choice(values, Field.WHERE, [v for v, _ in WHERE_CHOICES], "school"),
-        ),
-        Field.WHERE,
     )
-    for field_id, title in (
+    body.append(_subheading("Where you'll be"))
+    add(_pick(values, Field.WHERE, "Where will you be?", WHERE_CHOICES, "school"), Field.WHERE)
+    _add_toggles(
+        add,
+        values,
         (Field.NOTHING_IDENTIFYING, "Nothing in view identifies my home or where it is"),
         (Field.WELL_LIT, "The room is well lit"),
         (Field.OTHERS_IN_ROOM, "Someone else from my household will be in the room"),
-    ):
-        add(
-            ToggleInput(id=field_id, title=title, wrap=True, value=_toggle(values, field_id)),
-            field_id,
-        )
-    back = execute("Back to the menu", Verb.MENU)
-    back.associated_inputs = "none"
+    )
     ids: dict[str, str | int] = {"meeting": meeting_id} if meeting_id else {}
     return card(
-        body, [execute("Check this call", Verb.CALL_SUBMIT, style="positive", ids=ids), back]
+        body,
+        [
+            execute("Check this call", Verb.CALL_SUBMIT, style="positive", ids=ids),
+            menu_button(send_inputs=False),
+        ],
     )
 
 
@@ -446,7 +473,7 @@ def call_verdict_card(
         [
             execute("Check another call", Verb.CHECK_VIDEO_CALL),
             execute("Check my next lessons", Verb.NEXT_LESSONS),
-            execute("Back to the menu", Verb.MENU),
+            menu_button(),
         ],
     )
 
@@ -458,10 +485,7 @@ def rule_answer_card(title: str, text: str) -> dict[str, Any]:
             heading(safe_text(title, limit=120)),
             TextBlock(text=safe_text(text, limit=2000), wrap=True),
         ],
-        [
-            execute("Check a video call", Verb.CHECK_VIDEO_CALL),
-            execute("Back to the menu", Verb.MENU),
-        ],
+        _check_or_menu(),
     )
 
 
@@ -504,14 +528,12 @@ def withdrawn_pupils_card(
     )
     if problem:
         body.append(_problem(problem))
-    back = execute("Back to the menu", Verb.MENU)
-    back.associated_inputs = "none"
     return card(
         body,
         [
             execute("Add to the list", Verb.WITHDRAWN_PUPILS, op="add"),
             execute("Remove from the list", Verb.WITHDRAWN_PUPILS, op="remove"),
-            back,
+            menu_button(send_inputs=False),
         ],
     )
 
@@ -597,28 +619,24 @@ def recording_request_card(
                 decision=Decision.APPROVE.value,
             )
             approve.associated_inputs = "none"
-            decline = ShowCardAction(
-                title="Decline",
-                card=AdaptiveCard(
-                    body=[
-                        TextInput(
-                            id=DECISION_REASON_FIELD,
-                            label="Why are you declining? (the teacher will see this)",
-                            is_multiline=True,
-                            is_required=True,
-                            error_message="Give the reason for declining.",
-                            max_length=MAX_DECISION_REASON,
-                        )
-                    ],
-                    actions=[
-                        execute(
-                            "Decline",
-                            Verb.RECORDING_DECIDE,
-                            style="destructive",
-                            ids=ids,
-                            decision=Decision.DECLINE.value,
-                        )
-                    ],
+            decline = show_card(
+                "Decline",
+                [
+                    TextInput(
+                        id=DECISION_REASON_FIELD,
+                        label="Why are you declining? (the teacher will see this)",
+                        is_multiline=True,
+                        is_required=True,
+                        error_message="Give the reason for declining.",
+                        max_length=MAX_DECISION_REASON,
+                    )
+                ],
+                execute(
+                    "Decline",
+                    Verb.RECORDING_DECIDE,
+                    style="destructive",
+                    ids=ids,
+                    decision=Decision.DECLINE.value,
                 ),
             )
             actions = [approve, decline]
@@ -666,10 +684,7 @@ def recording_decision_card(request: RecordingRequest, school: SchoolPolicy) -> 
         body.append(para("Do not record this call."))
     return card(
         body,
-        [
-            execute("Check a video call", Verb.CHECK_VIDEO_CALL),
-            execute("Back to the menu", Verb.MENU),
-        ],
+        _check_or_menu(),
     )
 
 
@@ -734,49 +749,19 @@ def call_log_card(
     ]
     if note:
         body.append(para(safe_text(note), emphasis=True))
-    if problems:
-        body.append(
-            TextBlock(text="Please fix the items marked in red.", color="Attention", wrap=True)
-        )
-
-    def add(element: CardElement, field_id: str) -> None:
-        body.append(element)
-        if field_id in problems:
-            body.append(_problem(problems[field_id]))
-
+    add = _form_fields(body, problems)
     add(
-        TextInput(
-            id=LogField.NAMES,
-            label="Who was on the call (names)",
-            is_required=True,
-            error_message="Give the names of everyone on the call.",
-            max_length=MAX_NAMES_LENGTH,
-            value=_text(values, LogField.NAMES, MAX_NAMES_LENGTH) or None,
+        _text_input(
+            values,
+            LogField.NAMES,
+            "Who was on the call (names)",
+            MAX_NAMES_LENGTH,
+            error="Give the names of everyone on the call.",
         ),
         LogField.NAMES,
     )
-    date_value = _text(values, LogField.DATE, 10)
-    add(
-        DateInput(
-            id=LogField.DATE,
-            label="Date",
-            is_required=True,
-            error_message="Choose the date of the call.",
-            value=date_value if _DATE.match(date_value) else None,
-        ),
-        LogField.DATE,
-    )
-    start_value = _text(values, LogField.START, 5)
-    add(
-        TimeInput(
-            id=LogField.START,
-            label="Start time (school time)",
-            is_required=True,
-            error_message="Choose the start time.",
-            value=start_value if _TIME.match(start_value) else None,
-        ),
-        LogField.START,
-    )
+    add(_date_input(values, LogField.DATE, "Date"), LogField.DATE)
+    add(_start_input(values, LogField.START), LogField.START)
     add(
         NumberInput(
             id=LogField.DURATION,
@@ -789,30 +774,14 @@ def call_log_card(
         ),
         LogField.DURATION,
     )
-    add(
-        TextInput(
-            id=LogField.PURPOSE,
-            label="Purpose of the call",
-            is_multiline=True,
-            is_required=True,
-            error_message="Say what the call was for.",
-            max_length=MAX_LOG_TEXT,
-            value=_text(values, LogField.PURPOSE, MAX_LOG_TEXT) or None,
-        ),
-        LogField.PURPOSE,
-    )
-    add(
-        TextInput(
-            id=LogField.OUTCOME,
-            label="Outcome",
-            is_multiline=True,
-            is_required=True,
-            error_message="Say what came of the call.",
-            max_length=MAX_LOG_TEXT,
-            value=_text(values, LogField.OUTCOME, MAX_LOG_TEXT) or None,
-        ),
-        LogField.OUTCOME,
-    )
+    for field_id, label, error in (
+        (LogField.PURPOSE, "Purpose of the call", "Say what the call was for."),
+        (LogField.OUTCOME, "Outcome", "Say what came of the call."),
+    ):
+        add(
+            _text_input(values, field_id, label, MAX_LOG_TEXT, error=error, multiline=True),
+            field_id,
+        )
     options = [*(person_id for person_id, _ in heads), EVERY_HEAD]
     add(
         ChoiceSetInput(
@@ -867,7 +836,7 @@ def call_log_sent_card(
         para(f"It has gone to {recipients} (000 §6)."),
         facts(_log_facts(log, school)),
     ]
-    return card(body, [execute("Back to the menu", Verb.MENU)])
+    return card(body, [menu_button()])
 
 
 def call_log_record_card(log: CallLog, school: SchoolPolicy) -> dict[str, Any]:
@@ -970,11 +939,7 @@ def next_lessons_card(
         )
     return card(
         body,
-        [
-            execute("Check again", Verb.NEXT_LESSONS),
-            execute("Check a video call", Verb.CHECK_VIDEO_CALL),
-            execute("Back to the menu", Verb.MENU),
-        ],
+        _check_or_menu(execute("Check again", Verb.NEXT_LESSONS)),
     )
 
 
@@ -988,9 +953,5 @@ def calendar_unavailable_card() -> dict[str, Any]:
                 "few minutes, or check a call by hand."
             ),
         ],
-        [
-            execute("Try again", Verb.NEXT_LESSONS),
-            execute("Check a video call", Verb.CHECK_VIDEO_CALL),
-            execute("Back to the menu", Verb.MENU),
-        ],
+        _check_or_menu(execute("Try again", Verb.NEXT_LESSONS)),
     )

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from cards.common import card, execute, heading, para, safe_text
+from cards.common import card, execute, heading, menu_button, para, safe_text
 from policy.actions import Verb, may
 from policy.roles import Person
 
@@ -93,7 +93,7 @@ def help_card(person: Person, *, school_name: str) -> dict[str, Any]:
             para("Childline is free. Call 0800 1111 or go to childline.org.uk."),
             para("Worried about someone you talk to online? Use Click CEOP at ceop.police.uk."),
         ]
-        return card(body, [execute("Back", Verb.MENU)])
+        return card(body, [menu_button("Back")])
     body = [
         heading("How this bot works"),
         para(
@@ -108,7 +108,7 @@ def help_card(person: Person, *, school_name: str) -> dict[str, Any]:
         para(EMERGENCY, emphasis=True),
         para(f"School: {safe_text(school_name, limit=80)}", subtle=True),
     ]
-    return card(body, [execute("Back to the menu", Verb.MENU)])
+    return card(body, [menu_button()])
 
 
 def no_access_card(contact: str) -> dict[str, Any]:
@@ -136,14 +136,14 @@ def not_allowed_card(person: Person) -> dict[str, Any]:
                 heading("Sorry, you can't do that here"),
                 para("You can tell us about a worry, see your reports or get help."),
             ],
-            [execute("Back", Verb.MENU)],
+            [menu_button("Back")],
         )
     return card(
         [
             heading("That isn't available to you"),
             para("Your role does not include this action, so nothing was changed."),
         ],
-        [execute("Back to the menu", Verb.MENU)],
+        [menu_button()],
     )
 
 
@@ -167,7 +167,7 @@ def not_ready_card(person: Person) -> dict[str, Any]:
                 "If a child is in immediate danger, call 999."
             ),
         ],
-        [execute("Back to the menu", Verb.MENU)],
+        [menu_button()],
     )
 
 

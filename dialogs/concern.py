@@ -32,6 +32,7 @@ from cards.concern import (
 )
 from cards.welcome import not_allowed_card
 from dialogs.codec import RecordCodec, text_field
+from dialogs.handling import FeatureHandlers, Handling, decide, record_for, refuse
 from dialogs.outbox import Delivery, TimerResult, message, timer
 from dialogs.ports import (
     Change,
@@ -39,7 +40,6 @@ from dialogs.ports import (
     Outgoing,
     Record,
     StoreUnavailable,
-    VersionConflict,
 )
 from dialogs.registry import Deps, Feature
 from dialogs.service import ActionContext, Reply, Scope, channel_id_of
@@ -85,9 +85,8 @@ encode = CODEC.encode
 decode = CODEC.decode
 
 
-def subject_of(ref: str) -> str:
-    """``concern:<ref>``: how audit entries and outbox messages name a concern."""
-    return f"{KIND}:{ref}"
+#: ``concern:<ref>``: how audit entries and outbox messages name a concern.
+subject_of = CODEC.subject
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,14 +157,12 @@ def validate_report(
     return values, problems
 
 
-class ConcernHandlers:
+class ConcernHandlers(FeatureHandlers):
     """The concern feature's verb handlers, renderers and timer."""
 
     def __init__(self, deps: Deps) -> None:
-        self._deps = deps
-        self._school = deps.school
-        self._store = deps.store
-        self._clock = deps.clock
+        super().__init__(deps)
+        self._handling = Handling(self._load, self._view, stale_card_note(), InvalidTransition)
 
     # ----- reporting ----------------------------------------------------------------------------
 
@@ -345,35 +342,23 @@ class ConcernHandlers:
     # ----- handling -------------------------------------------------------------------------------
 
     async def _load(self, ctx: ActionContext) -> Loaded | Reply:
-        ref = _text(ctx.data, "ref")
-        record = await self._store.get(KIND, ref) if ref else None
+        record = await record_for(self._deps, ctx, KIND)
         if record is None:
-            await self._refuse(ctx, "not found")
             return Reply(card=not_allowed_card(ctx.person))
         concern = decode(record)
         category = self._school.category(concern.category) or self._school.category("other")
         assert category is not None  # the school policy always has "other"
         if not may_handle(ctx.person, concern, category):
-            await self._refuse(ctx, "not a handler of this concern", subject_of(ref))
+            await refuse(self._deps, ctx, "not a handler of this concern", record.ref)
             return Reply(card=not_allowed_card(ctx.person))
         if ctx.turn.scope is not Scope.PERSONAL and (
             category.route is Route.HEADTEACHER
             or channel_id_of(ctx.turn.conversation_id) != self._school.channels.dsl_channel_id
         ):
             # Concerns are handled in the DSL channel or in a 1:1 chat, nowhere else.
-            await self._refuse(ctx, "wrong conversation", subject_of(ref))
+            await refuse(self._deps, ctx, "wrong conversation", record.ref)
             return Reply(card=not_allowed_card(ctx.person))
         return Loaded(record, concern, category)
-
-    async def _refuse(self, ctx: ActionContext, why: str, item: str = "") -> None:
-        event = AuditEvent(
-            ctx.person.id,
-            _text(ctx.data, "verb")[:40],
-            item,
-            f"refused: {why}",
-            self._clock.now(),
-        )
-        await self._store.commit(Change(audit=[event]))
 
     def _view(
         self,
@@ -469,26 +454,19 @@ class ConcernHandlers:
         action: str,
         change: Callable[[Concern, Person, datetime], Concern],
     ) -> Reply:
-        loaded = await self._load(ctx)
-        if isinstance(loaded, Reply):
-            return loaded
-        subject = subject_of(loaded.concern.ref)
-        if ctx.turn.automatic:  # Teams refreshing a card: show the current state, change nothing
-            await self._refuse(ctx, "automatic refresh", subject)
-            return self._view(ctx, loaded)
-        if ctx.data.get("ver") != loaded.record.version:
-            await self._refuse(ctx, "stale card", subject)
-            return self._view(ctx, loaded, note=stale_card_note())
-        now = self._clock.now()
-        try:
+        def make(loaded: Loaded, now: datetime) -> tuple[Loaded, list[Record]]:
             updated = change(loaded.concern, ctx.person, now)
-        except InvalidTransition as exc:
-            await self._refuse(ctx, str(exc)[:120], subject)
-            return self._view(ctx, loaded, problem=f"Nothing was changed: {exc}.")
+            record = Record(KIND, updated.ref, loaded.record.version + 1, encode(updated))
+            outbox = self._update_messages(loaded.category, updated, now)
+            return Loaded(record, updated, loaded.category), [record, *outbox]
+
+        return await decide(self._handling, self._deps, ctx, action=action, change=make)
+
+    def _update_messages(self, category: Category, updated: Concern, now: datetime) -> list[Record]:
+        """What a transition owes: the channel card updated for all, and the reporter's news."""
         subject = subject_of(updated.ref)
-        record = Record(KIND, updated.ref, loaded.record.version + 1, encode(updated))
         outbox: list[Record] = []
-        if loaded.category.route is not Route.HEADTEACHER:  # staff concerns have no channel card
+        if category.route is not Route.HEADTEACHER:  # staff concerns have no channel card
             # A pupil report's channel card is drawn by the pupil report feature (grouped repeats).
             render = "pupil.channel" if updated.source is Source.PUPIL else "concern.channel"
             outbox.append(
@@ -500,29 +478,7 @@ class ConcernHandlers:
             outbox.append(
                 message(Delivery.DIRECT, updated.reporter_id, subject, "concern.closed", now)
             )
-        key = f"{action}:{ctx.turn.activity_id}" if ctx.turn.activity_id else None
-        try:
-            await self._store.commit(
-                Change(
-                    records=[record, *outbox],
-                    audit=[AuditEvent(ctx.person.id, action, subject, "ok", now)],
-                    dedupe_key=key,
-                )
-            )
-        except (VersionConflict, DuplicateRequest):
-            # Someone else (or this same click, sent again) changed it first: one transition.
-            current = await self._load(ctx)
-            if isinstance(current, Reply):
-                return current
-            return self._view(
-                ctx, current, note="This was already changed, so here is the current state."
-            )
-        except StoreUnavailable:
-            return self._view(
-                ctx, loaded, problem="That could not be saved just now. Please try again."
-            )
-        self._deps.doorbell.ring()
-        return self._view(ctx, Loaded(record, updated, loaded.category))
+        return outbox
 
     # ----- deliveries and reminders ---------------------------------------------------------------
 

@@ -32,6 +32,7 @@ from cards.filter import (
 )
 from cards.welcome import not_allowed_card
 from dialogs.codec import RecordCodec, text_field
+from dialogs.handling import FeatureHandlers, Handling, decide, record_for, refuse, still_in
 from dialogs.outbox import Delivery, TimerResult, message, timer
 from dialogs.ports import (
     Change,
@@ -39,7 +40,6 @@ from dialogs.ports import (
     Outgoing,
     Record,
     StoreUnavailable,
-    VersionConflict,
 )
 from dialogs.registry import Deps, Feature
 from dialogs.service import ActionContext, Reply, Scope, channel_id_of
@@ -83,9 +83,8 @@ encode = CODEC.encode
 decode = CODEC.decode
 
 
-def subject_of(ref: str) -> str:
-    """``filter_request:<ref>``."""
-    return f"{KIND}:{ref}"
+#: ``filter_request:<ref>``.
+subject_of = CODEC.subject
 
 
 _text = text_field
@@ -225,14 +224,25 @@ def _spreadsheet_safe(text: str) -> str:
     return "'" + text if text[:1] in {"=", "+", "-", "@"} else text
 
 
-class FilterHandlers:
+@dataclass(frozen=True, slots=True)
+class Loaded:
+    """A request reloaded for a click, with its record (and version)."""
+
+    record: Record
+    request: FilterRequest
+
+
+class FilterHandlers(FeatureHandlers):
     """The filter-exception feature."""
 
     def __init__(self, deps: Deps) -> None:
-        self._deps = deps
-        self._school = deps.school
-        self._store = deps.store
-        self._clock = deps.clock
+        super().__init__(deps)
+        self._handling = Handling(
+            self._load,
+            self._view,
+            "This card was out of date, so nothing was changed.",
+            FilterRuleBroken,
+        )
 
     def _channels(self, request: FilterRequest) -> list[str]:
         channels = [self._school.channels.it_channel_id]
@@ -390,32 +400,39 @@ class FilterHandlers:
 
     # ----- deciding -----------------------------------------------------------------------------
 
-    async def _load(self, ctx: ActionContext) -> tuple[Record, FilterRequest] | Reply:
-        ref = _text(ctx.data, "ref")
-        record = await self._store.get(KIND, ref) if ref else None
+    async def _load(self, ctx: ActionContext) -> Loaded | Reply:
+        """The request a click is about, clicked in a private chat or in its own channels."""
+        record = await record_for(self._deps, ctx, KIND)
         if record is None:
-            await self._audit_refusal(ctx, "", "not found")
             return Reply(card=not_allowed_card(ctx.person))
-        return record, decode(record)
-
-    async def _audit_refusal(self, ctx: ActionContext, item: str, why: str) -> None:
-        event = AuditEvent(
-            ctx.person.id, _text(ctx.data, "verb")[:40], item, f"refused: {why}", self._clock.now()
-        )
-        await self._store.commit(Change(audit=[event]))
+        request = decode(record)
+        allowed = {channel_id_of(c) for c in self._channels(request)}
+        if (
+            ctx.turn.scope is not Scope.PERSONAL
+            and channel_id_of(ctx.turn.conversation_id) not in allowed
+        ):
+            await refuse(self._deps, ctx, "wrong conversation", record.ref)
+            return Reply(card=not_allowed_card(ctx.person))
+        return Loaded(record, request)
 
     def _view(
-        self, ctx: ActionContext, record: Record, request: FilterRequest, note: str | None = None
+        self,
+        ctx: ActionContext,
+        loaded: Loaded,
+        *,
+        note: str | None = None,
+        problem: str | None = None,
     ) -> Reply:
+        request, version, note = loaded.request, loaded.record.version, note or problem
         verb = _text(ctx.data, "verb")
         if verb in {Verb.FILTER_APPLIED.value}:
-            return Reply(card=apply_task(request, version=record.version))
+            return Reply(card=apply_task(request, version=version))
         if verb in {Verb.FILTER_REBLOCKED.value}:
-            return Reply(card=reblock_task(request, version=record.version))
+            return Reply(card=reblock_task(request, version=version))
         if verb == Verb.FILTER_ANSWER.value:
             words = note or "Thank you: your answer has been sent to the people deciding."
             return Reply(text=words)
-        return Reply(card=request_card(request, self._school, version=record.version, note=note))
+        return Reply(card=request_card(request, self._school, version=version, note=note))
 
     async def approve(self, ctx: ActionContext) -> Reply:
         """Approve (the approval the clicker's role allows)."""
@@ -450,54 +467,13 @@ class FilterHandlers:
         action: str,
         change: Callable[[FilterRequest, Person, datetime], FilterRequest],
     ) -> Reply:
-        loaded = await self._load(ctx)
-        if isinstance(loaded, Reply):
-            return loaded
-        record, request = loaded
-        subject = subject_of(request.ref)
-        allowed = {channel_id_of(c) for c in self._channels(request)}
-        if (
-            ctx.turn.scope is not Scope.PERSONAL
-            and channel_id_of(ctx.turn.conversation_id) not in allowed
-        ):
-            await self._audit_refusal(ctx, subject, "wrong conversation")
-            return Reply(card=not_allowed_card(ctx.person))
-        if ctx.turn.automatic:
-            await self._audit_refusal(ctx, subject, "automatic refresh")
-            return self._view(ctx, record, request)
-        if ctx.data.get("ver") != record.version:
-            await self._audit_refusal(ctx, subject, "stale card")
-            return self._view(
-                ctx, record, request, "This card was out of date, so nothing was changed."
-            )
-        now = self._clock.now()
-        try:
+        def make(loaded: Loaded, now: datetime) -> tuple[Loaded, list[Record]]:
+            request = loaded.request
             updated = change(request, ctx.person, now)
-        except FilterRuleBroken as exc:
-            await self._audit_refusal(ctx, subject_of(request.ref), str(exc))
-            return self._view(ctx, record, request, f"Nothing was changed: {exc}.")
-        new_record = Record(KIND, request.ref, record.version + 1, encode(updated))
-        try:
-            await self._store.commit(
-                Change(
-                    records=[new_record, *self._messages(request, updated, now)],
-                    audit=[AuditEvent(ctx.person.id, action, subject_of(request.ref), "ok", now)],
-                    dedupe_key=f"{action}:{ctx.turn.activity_id}" if ctx.turn.activity_id else None,
-                )
-            )
-        except (VersionConflict, DuplicateRequest):
-            current = await self._load(ctx)
-            if isinstance(current, Reply):
-                return current
-            return self._view(
-                ctx, *current, "This was already changed, so here is the current state."
-            )
-        except StoreUnavailable:
-            return self._view(
-                ctx, record, request, "That could not be saved just now. Please try again."
-            )
-        self._deps.doorbell.ring()
-        return self._view(ctx, new_record, updated)
+            new_record = Record(KIND, request.ref, loaded.record.version + 1, encode(updated))
+            return Loaded(new_record, updated), [new_record, *self._messages(request, updated, now)]
+
+        return await decide(self._handling, self._deps, ctx, action=action, change=make)
 
     def _messages(self, before: FilterRequest, after: FilterRequest, now: datetime) -> list[Record]:
         """What a transition owes: card updates for everyone, tasks, and the requester's news."""
@@ -676,10 +652,8 @@ class FilterHandlers:
         self, subject: Record | None, data: Mapping[str, Any]
     ) -> Outgoing | None:
         """A short daily reminder in the IT channel while a re-block is overdue."""
-        if subject is None:
-            return None
-        request = decode(subject)
-        if request.status is not FilterStatus.REBLOCK_DUE:
+        request = still_in(subject, decode, FilterStatus.REBLOCK_DUE)
+        if request is None:
             return None
         return Outgoing(
             text=(
@@ -692,22 +666,16 @@ class FilterHandlers:
         self, subject: Record | None, data: Mapping[str, Any]
     ) -> Outgoing | None:
         """1:1 to the DSL: a re-block is two school days overdue."""
-        if subject is None:
+        if still_in(subject, decode, FilterStatus.REBLOCK_DUE) is None:
             return None
-        request = decode(subject)
-        if request.status is not FilterStatus.REBLOCK_DUE:
-            return None
-        overdue = self.school_days_overdue(request, self._clock.now())
-        return Outgoing(card=reblock_task(request, version=subject.version, overdue_days=overdue))
+        return await self.render_reblock(subject, data)
 
     async def render_question(
         self, subject: Record | None, data: Mapping[str, Any]
     ) -> Outgoing | None:
         """The deciders' question, 1:1 to the requester."""
-        if subject is None:
-            return None
-        request = decode(subject)
-        if request.status is not FilterStatus.NEEDS_INFO:
+        request = still_in(subject, decode, FilterStatus.NEEDS_INFO)
+        if request is None or subject is None:
             return None
         return Outgoing(card=question_card(request, version=subject.version))
 

@@ -65,6 +65,7 @@ from cards.pupil import (
 from cards.welcome import private_chat_only_card
 from dialogs.codec import text_field
 from dialogs.concern import KIND, UNACKNOWLEDGED, ConcernHandlers, decode, encode, subject_of
+from dialogs.handling import FeatureHandlers
 from dialogs.outbox import Delivery, message, timer
 from dialogs.ports import (
     Change,
@@ -173,7 +174,7 @@ class _Group:
     records: tuple[Record, ...]
 
 
-class PupilReports:
+class PupilReports(FeatureHandlers):
     """The pupil report feature's handlers and its channel-card renderer.
 
     Reuses the concern feature (``ConcernHandlers``) by composition for the outbox messages a
@@ -182,10 +183,7 @@ class PupilReports:
     """
 
     def __init__(self, deps: Deps, concerns: ConcernHandlers | None = None) -> None:
-        self._deps = deps
-        self._school = deps.school
-        self._store = deps.store
-        self._clock = deps.clock
+        super().__init__(deps)
         self._concerns = concerns or ConcernHandlers(deps)
         # One save at a time: grouping reads, then writes, the pupil's burst record. The record
         # versions keep it right across processes too; the lock keeps a burst from colliding.

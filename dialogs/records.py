@@ -44,6 +44,7 @@ from cards.records import (
 from dialogs import concern as concern_feature
 from dialogs import filter_request as filter_feature
 from dialogs.codec import text_field
+from dialogs.handling import FeatureHandlers
 from dialogs.ports import Change, Record, Store
 from dialogs.registry import Deps, Feature
 from dialogs.service import ActionContext, Reply, Scope
@@ -142,24 +143,29 @@ def _when(value: object) -> datetime | None:
     return at if at.tzinfo is not None else None
 
 
+def _time_and_word(
+    record: Record, what: str, time_key: str, word_key: str
+) -> tuple[datetime, str] | None:
+    """A stored record's time and one word of it (a verdict, a status), or None (logged: it is
+    left out) when either cannot be read."""
+    at = _when(record.data.get(time_key))
+    word = record.data.get(word_key)
+    if at is None or not isinstance(word, str):
+        log.warning(f"{what} %s has no readable time or {word_key}; left out", record.id)
+        return None
+    return at, word
+
+
 def call_check_fact(record: Record) -> CallCheckFact | None:
     """The counts-only facts of a stored video-call check, or None if it cannot be read."""
-    at = _when(record.data.get("checked_at"))
-    verdict = record.data.get("verdict")
-    if at is None or not isinstance(verdict, str):
-        log.warning("call check %s has no readable time or verdict; left out", record.id)
-        return None
-    return CallCheckFact(checked_at=at, verdict=verdict)
+    found = _time_and_word(record, "call check", "checked_at", "verdict")
+    return None if found is None else CallCheckFact(checked_at=found[0], verdict=found[1])
 
 
 def recording_fact(record: Record) -> RecordingFact | None:
     """The counts-only facts of a stored request for permission to record, or None."""
-    at = _when(record.data.get("created_at"))
-    status = record.data.get("status")
-    if at is None or not isinstance(status, str):
-        log.warning("recording request %s has no readable time or status; left out", record.id)
-        return None
-    return RecordingFact(created_at=at, status=status)
+    found = _time_and_word(record, "recording request", "created_at", "status")
+    return None if found is None else RecordingFact(created_at=found[0], status=found[1])
 
 
 async def build_governors_report(
@@ -371,14 +377,8 @@ def _parse_range(data: Mapping[str, Any]) -> _Range:
 # ---------------------------------------------------------------------------------------------
 
 
-class RecordsHandlers:
+class RecordsHandlers(FeatureHandlers):
     """The records feature's verb handlers."""
-
-    def __init__(self, deps: Deps) -> None:
-        self._deps = deps
-        self._school = deps.school
-        self._store = deps.store
-        self._clock = deps.clock
 
     async def _audit(self, ctx: ActionContext, action: str, item: str, outcome: str) -> None:
         event = AuditEvent(ctx.person.id, action, item, outcome, self._clock.now())

@@ -28,10 +28,10 @@ from __future__ import annotations
 import logging
 import re
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from pydantic import TypeAdapter
 
@@ -63,6 +63,7 @@ from cards.video_call import (
     withdrawn_pupils_card,
 )
 from cards.welcome import not_allowed_card, private_chat_only_card
+from dialogs.handling import FeatureHandlers, dedupe_key, record_for, refuse, still_in
 from dialogs.outbox import Delivery, TimerResult, message, timer
 from dialogs.ports import (
     Change,
@@ -71,6 +72,7 @@ from dialogs.ports import (
     Meeting,
     Outgoing,
     Record,
+    StoreError,
     StoreUnavailable,
     VersionConflict,
 )
@@ -137,6 +139,8 @@ _NAME_SEPARATORS = re.compile(r"[,;\n]+")
 #: only ever compared with the person's own meetings, never trusted; anything else is ignored.
 _MEETING_ID = re.compile(r"^[\x21-\x7e]{1,1000}$")
 _REF = re.compile(r"^[A-Z]{3}-\d{4}-\d{4,}$")
+
+T = TypeVar("T")
 
 REQUEST_CODEC: TypeAdapter[RecordingRequest] = TypeAdapter(RecordingRequest)
 LOG_CODEC: TypeAdapter[CallLog] = TypeAdapter(CallLog)
@@ -410,31 +414,40 @@ def _stored_names(record: Record | None) -> list[str]:
     return [n for n in names if isinstance(n, str)] if isinstance(names, list) else []
 
 
-def _encode_request(request: RecordingRequest) -> dict[str, Any]:
-    data: dict[str, Any] = REQUEST_CODEC.dump_python(request, mode="json")
-    data["requester"] = request.requester_id  # a top-level field to find a person's requests
-    return data
+class _OwnedCodec(Generic[T]):
+    """A record's data for an item that belongs to one person: the item's JSON and a top-level
+    field holding the person's id, to find a person's items by."""
+
+    def __init__(self, adapter: TypeAdapter[T], field: str, owner: Callable[[T], str]) -> None:
+        self._adapter = adapter
+        self._field = field
+        self._owner = owner
+
+    def encode(self, item: T) -> dict[str, Any]:
+        data: dict[str, Any] = self._adapter.dump_python(item, mode="json")
+        data[self._field] = self._owner(item)
+        return data
+
+    def decode(self, record: Record) -> T:
+        return self._adapter.validate_python(
+            {k: v for k, v in record.data.items() if k != self._field}
+        )
 
 
-def _decode_request(record: Record) -> RecordingRequest:
-    fields = {k: v for k, v in record.data.items() if k != "requester"}
-    return REQUEST_CODEC.validate_python(fields)
-
-
-def _encode_log(call_log: CallLog) -> dict[str, Any]:
-    data: dict[str, Any] = LOG_CODEC.dump_python(call_log, mode="json")
-    data["teacher"] = call_log.teacher_id  # a top-level field to find a person's logs
-    return data
-
-
-def _decode_log(record: Record) -> CallLog:
-    fields = {k: v for k, v in record.data.items() if k != "teacher"}
-    return LOG_CODEC.validate_python(fields)
+_REQUESTS = _OwnedCodec(REQUEST_CODEC, "requester", lambda r: r.requester_id)
+_LOGS = _OwnedCodec(LOG_CODEC, "teacher", lambda c: c.teacher_id)
+_encode_request, _decode_request = _REQUESTS.encode, _REQUESTS.decode
+_encode_log, _decode_log = _LOGS.encode, _LOGS.decode
 
 
 def _subject(kind: str, ref: str) -> str:
     """``kind:ref``: how audit entries and outbox messages name an item."""
     return f"{kind}:{ref}"
+
+
+def _to(data: Mapping[str, Any], person_id: str) -> bool:
+    """Whether an outbox message is addressed to ``person_id`` (its ``target``)."""
+    return str(data.get("target", "")).casefold() == person_id.casefold()
 
 
 def _local_hm(at: datetime, school: SchoolPolicy) -> str:
@@ -501,14 +514,11 @@ class _Attendees:
     others: int
 
 
-class VideoCallHandlers:
+class VideoCallHandlers(FeatureHandlers):
     """The handlers, renderers and timer of the video-call feature, over the feature's ports."""
 
     def __init__(self, deps: Deps) -> None:
-        self._deps = deps
-        self._school = deps.school
-        self._store = deps.store
-        self._clock = deps.clock
+        super().__init__(deps)
         self._directory = deps.directory
         self._calendar = deps.calendar
 
@@ -607,7 +617,7 @@ class VideoCallHandlers:
         if plan.recording and approved is not None:
             plan = replace(plan, recording_permission_granted=True)
         verdict = check_call(plan, self._school)
-        key = f"call.check:{ctx.turn.activity_id}" if ctx.turn.activity_id else None
+        key = dedupe_key("call.check", ctx)
         if key is not None and (done := await self._store.deduped(key)) is not None:
             # Teams sent the same click again: already kept once; answer the same again.
             return await self._answer_again(plan, done)
@@ -925,8 +935,17 @@ class VideoCallHandlers:
 
     async def _refuse(self, ctx: ActionContext, verb: Verb, why: str, item: str = "") -> None:
         """Audit a refusal: who, which verb, which item, why (no names, no text)."""
-        event = AuditEvent(ctx.person.id, verb.value, item, f"refused: {why}", self._clock.now())
-        await self._store.commit(Change(audit=[event]))
+        await refuse(self._deps, ctx, why, item, action=verb.value)
+
+    async def _changed_first(
+        self, ctx: ActionContext, verb: Verb, record: Record, exc: StoreError, why: str
+    ) -> Record | None:
+        """The item as it is now, after someone else (or a Teams retry of this click) changed
+        it first; someone else's change is audited as a refusal (``why``)."""
+        latest = await self._store.get(record.kind, record.id)
+        if latest is not None and isinstance(exc, VersionConflict):
+            await self._refuse(ctx, verb, why, record.ref)
+        return latest
 
     def _request_view(
         self,
@@ -960,14 +979,12 @@ class VideoCallHandlers:
         of 001 §2.4), in the same atomic change.
         """
         verb = Verb.RECORDING_DECIDE
-        ref = _str(ctx.data, "ref")
-        record = await self._store.get(RECORDING_KIND, ref) if _REF.match(ref) else None
+        record = await record_for(self._deps, ctx, RECORDING_KIND, action=verb.value, ref=_REF)
         if record is None:
-            await self._refuse(ctx, verb, "not found")
             return Reply(card=not_allowed_card(ctx.person))
         subject = _subject(RECORDING_KIND, record.id)
         request = _decode_request(record)
-        key = f"{verb.value}:{ctx.turn.activity_id}" if ctx.turn.activity_id else None
+        key = dedupe_key(verb.value, ctx)
         if key is not None and await self._store.deduped(key) is not None:
             return self._request_view(ctx, record, request)  # the same click again
         why_not = why_not_decider(ctx.person, request)
@@ -1039,15 +1056,13 @@ class VideoCallHandlers:
                 )
             )
         except (VersionConflict, DuplicateRequest) as exc:
-            current = await self._store.get(RECORDING_KIND, record.id)
-            if current is None:
+            latest = await self._changed_first(ctx, verb, record, exc, "already decided")
+            if latest is None:
                 return Reply(card=not_allowed_card(ctx.person))
-            if isinstance(exc, VersionConflict):
-                await self._refuse(ctx, verb, "already decided", subject)
             return self._request_view(
                 ctx,
-                current,
-                _decode_request(current),
+                latest,
+                _decode_request(latest),
                 note="This was already decided, so here is the current state.",
             )
         except StoreUnavailable:
@@ -1132,17 +1147,15 @@ class VideoCallHandlers:
         verb = Verb.CALL_LOG_SUBMIT
         if ctx.turn.scope is not Scope.PERSONAL:
             return Reply(card=private_chat_only_card())
-        ref = _str(ctx.data, "ref")
-        record = await self._store.get(CALL_LOG_KIND, ref) if _REF.match(ref) else None
+        record = await record_for(self._deps, ctx, CALL_LOG_KIND, action=verb.value, ref=_REF)
         if record is None:
-            await self._refuse(ctx, verb, "not found")
             return Reply(card=not_allowed_card(ctx.person))
         subject = _subject(CALL_LOG_KIND, record.id)
         call_log = _decode_log(record)
         if call_log.teacher_id != ctx.person.id:
             await self._refuse(ctx, verb, "not the member of staff who made the call", subject)
             return Reply(card=not_allowed_card(ctx.person))
-        key = f"{verb.value}:{ctx.turn.activity_id}" if ctx.turn.activity_id else None
+        key = dedupe_key(verb.value, ctx)
         if key is not None and await self._store.deduped(key) is not None:
             return await self._log_sent(call_log)  # the same click again
         if ctx.turn.automatic:
@@ -1219,12 +1232,10 @@ class VideoCallHandlers:
                 )
             )
         except (VersionConflict, DuplicateRequest) as exc:
-            current = await self._store.get(CALL_LOG_KIND, record.id)
-            if current is None:
+            latest = await self._changed_first(ctx, verb, record, exc, "already submitted")
+            if latest is None:
                 return Reply(card=not_allowed_card(ctx.person))
-            if isinstance(exc, VersionConflict):
-                await self._refuse(ctx, verb, "already submitted", subject)
-            return await self._log_sent(_decode_log(current), note="This log was already sent.")
+            return await self._log_sent(_decode_log(latest), note="This log was already sent.")
         except StoreUnavailable:
             return await self._log_form(
                 call_log,
@@ -1401,12 +1412,8 @@ class VideoCallHandlers:
     ) -> Outgoing | None:
         """The recording request for one Deputy Head (Academic); nothing once decided, and
         never to the requester themselves."""
-        if subject is None:
-            return None
-        request = _decode_request(subject)
-        if request.status is not RequestStatus.PENDING:
-            return None
-        if str(data.get("target", "")).casefold() == request.requester_id.casefold():
+        request = still_in(subject, _decode_request, RequestStatus.PENDING)
+        if subject is None or request is None or _to(data, request.requester_id):
             return None
         return Outgoing(card=recording_request_card(request, self._school, version=subject.version))
 
@@ -1422,10 +1429,8 @@ class VideoCallHandlers:
         return Outgoing(card=recording_decision_card(request, self._school))
 
     async def _render_log(self, subject: Record | None, *, reminder: bool) -> Outgoing | None:
-        if subject is None:
-            return None
-        call_log = _decode_log(subject)
-        if call_log.status is not LogStatus.PENDING:
+        call_log = still_in(subject, _decode_log, LogStatus.PENDING)
+        if subject is None or call_log is None:
             return None
         heads = await self._heads()  # DirectoryUnavailable: the outbox tries again later
         return Outgoing(
@@ -1456,12 +1461,8 @@ class VideoCallHandlers:
     ) -> Outgoing | None:
         """The submitted log, for the Deputy Head (Academic) and the head of department (the
         member of staff who sent it already has it)."""
-        if subject is None:
-            return None
-        call_log = _decode_log(subject)
-        if call_log.status is not LogStatus.SUBMITTED:
-            return None
-        if str(data.get("target", "")).casefold() == call_log.teacher_id.casefold():
+        call_log = still_in(subject, _decode_log, LogStatus.SUBMITTED)
+        if call_log is None or _to(data, call_log.teacher_id):
             return None
         return Outgoing(card=call_log_record_card(call_log, self._school))
 
@@ -1472,10 +1473,8 @@ class VideoCallHandlers:
         still not sent, the next school day's start of teaching hours sends a reminder, and so
         on daily until it is sent (000 §6). A sent or missing log ends the timer.
         """
-        if subject is None:
-            return TimerResult()
-        call_log = _decode_log(subject)
-        if call_log.status is not LogStatus.PENDING:
+        call_log = still_in(subject, _decode_log, LogStatus.PENDING)
+        if call_log is None:
             return TimerResult()
         first = datetime.fromisoformat(item.data["due_at"]) <= call_log.planned_end
         ref = _subject(CALL_LOG_KIND, call_log.ref)

@@ -354,3 +354,57 @@ def iter_json_lines(path: Path) -> Iterator[dict[str, Any]]:
         for line in handle:
             if line.strip():
                 yield json.loads(line)
+
+
+# ----- shared by the end-to-end suites ---------------------------------------------------------
+
+#: A filled-in "Check a video call" form as Teams sends it (every input a string): a lesson
+#: with a class, at school, on Monday 23 November 2026 from 10:00 for an hour, not recorded.
+CALL_FORM: dict[str, str] = {
+    "date": "2026-11-23",
+    "start": "10:00",
+    "duration": "60",
+    "platform": "Microsoft Teams",
+    "purpose": "lesson",
+    "who": "class",
+    "pupils": "",
+    "one_to_one": "false",
+    "parental_consent": "true",
+    "recorded": "false",
+    "recording_reason": "",
+    "permission": "false",
+    "consent": "false",
+    "announce": "false",
+    "where": "school",
+    "nothing_identifying": "false",
+    "well_lit": "true",
+    "others_in_room": "false",
+}
+
+
+def everything(value: Any) -> str:
+    """A card, an activity or stored data as one JSON text, to look for words anywhere in it."""
+    return json.dumps(value, ensure_ascii=False)
+
+
+def button(card: dict[str, Any], verb: str, **match: Any) -> dict[str, Any]:
+    """The data of the card's ``verb`` button (at its foot, or inside a show-card) whose data
+    hold ``match``."""
+    for action in card.get("actions", []):
+        for candidate in [action, *action.get("card", {}).get("actions", [])]:
+            data = candidate.get("data", {})
+            if candidate.get("verb") == verb and all(data.get(k) == v for k, v in match.items()):
+                return dict(data)
+    raise AssertionError(f"no {verb} button with {match}")
+
+
+async def click_button(
+    h: Any, who: str, card: dict[str, Any], verb: str, *, channel: str = "", **inputs: Any
+) -> dict[str, Any]:
+    """``who`` clicks the ``verb`` button of ``card`` (in ``channel``, or else in a private
+    chat) with ``inputs`` filled in; returns the card Teams then shows them.
+
+    ``h`` is the test's ``Harness`` (``tests.conftest``).
+    """
+    where = {"scope": "channel", "conversation_id": channel} if channel else {}
+    return dict(await h.click(who, verb, {**button(card, verb), **inputs}, **where))

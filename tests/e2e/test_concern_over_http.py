@@ -4,7 +4,6 @@ botbuilder adapter, real TinyDB files, and a fake Bot Connector that captures wh
 from __future__ import annotations
 
 import asyncio
-import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -22,8 +21,11 @@ from tests.support import (
     IT_CHANNEL,
     TEACHER,
     assert_valid_card,
+    button,
     card_texts,
+    click_button,
     dm,
+    everything,
     visible_text,
 )
 
@@ -58,10 +60,6 @@ async def report(h: Harness, category: str, who: str = TEACHER, **fields: str) -
     assert_valid_card(form)
     data = submit_data(form)
     return await h.click(who, "concern.submit", {**data, **report_fields(**fields)})
-
-
-def everything(card_or_activity: Any) -> str:
-    return json.dumps(card_or_activity)
 
 
 async def stored(h: Harness) -> list[Any]:
@@ -290,17 +288,6 @@ async def channel_card(h: Harness) -> dict[str, Any]:
     return h.connector.cards(DSL_CHANNEL)[-1]
 
 
-def button(card: dict[str, Any], verb: str) -> dict[str, Any]:
-    for action in card["actions"]:
-        if action.get("verb") == verb:
-            return dict(action["data"])
-        inner = action.get("card", {})
-        for nested in inner.get("actions", []):
-            if nested.get("verb") == verb:
-                return dict(nested["data"])
-    raise AssertionError(f"no {verb} button")
-
-
 async def test_the_dsl_acknowledges_in_the_channel_and_the_card_changes_for_everyone(
     harness: Harness,
 ) -> None:
@@ -308,13 +295,7 @@ async def test_the_dsl_acknowledges_in_the_channel_and_the_card_changes_for_ever
     card = await channel_card(harness)
     assert "New: not yet acknowledged" in everything(card)
 
-    clicked = await harness.click(
-        DSL,
-        "concern.ack",
-        button(card, "concern.ack"),
-        scope="channel",
-        conversation_id=DSL_CHANNEL,
-    )
+    clicked = await click_button(harness, DSL, card, "concern.ack", channel=DSL_CHANNEL)
     await harness.settle()
 
     assert "Acknowledged" in everything(clicked)
@@ -334,20 +315,8 @@ async def test_open_shows_the_detail_to_the_dsl_only(harness: Harness) -> None:
     await report(harness, "grooming", url=SITE)
     card = await channel_card(harness)
 
-    detail = await harness.click(
-        DSL,
-        "concern.open",
-        button(card, "concern.open"),
-        scope="channel",
-        conversation_id=DSL_CHANNEL,
-    )
-    refused = await harness.click(
-        TEACHER,
-        "concern.open",
-        button(card, "concern.open"),
-        scope="channel",
-        conversation_id=DSL_CHANNEL,
-    )
+    detail = await click_button(harness, DSL, card, "concern.open", channel=DSL_CHANNEL)
+    refused = await click_button(harness, TEACHER, card, "concern.open", channel=DSL_CHANNEL)
 
     assert_valid_card(detail)
     shown = visible_text(detail)
@@ -363,13 +332,7 @@ async def test_a_non_dsl_click_is_refused_audited_and_changes_nothing(
     await report(harness, "cyberbullying")
     card = await channel_card(harness)
 
-    refused = await harness.click(
-        who,
-        "concern.ack",
-        button(card, "concern.ack"),
-        scope="channel",
-        conversation_id=DSL_CHANNEL,
-    )
+    refused = await click_button(harness, who, card, "concern.ack", channel=DSL_CHANNEL)
 
     assert "That isn't available to you" in card_texts(refused)
     [concern] = await stored(harness)
@@ -484,23 +447,18 @@ async def test_actions_notes_and_close_build_the_chronology_and_tell_the_reporte
 ) -> None:
     await report(harness, "cyberbullying")
     card = await channel_card(harness)
-    detail = await harness.click(DSL, "concern.open", button(card, "concern.open"))
-    detail = await harness.click(
-        DSL,
-        "concern.action",
-        {**button(detail, "concern.action"), "action": "parents_informed", "note": "Mum called"},
+    detail = await click_button(harness, DSL, card, "concern.open")
+    detail = await click_button(
+        harness, DSL, detail, "concern.action", action="parents_informed", note="Mum called"
     )
-    detail = await harness.click(
-        DSL, "concern.note", {**button(detail, "concern.note"), "note": "Spoke to Ava"}
-    )
-    detail = await harness.click(
+    detail = await click_button(harness, DSL, detail, "concern.note", note="Spoke to Ava")
+    detail = await click_button(
+        harness,
         DSL,
+        detail,
         "concern.close",
-        {
-            **button(detail, "concern.close"),
-            "outcome": "resolved_in_school",
-            "message": "Sorted in school. Thank you.",
-        },
+        outcome="resolved_in_school",
+        message="Sorted in school. Thank you.",
     )
     await harness.settle()
 
@@ -525,30 +483,25 @@ async def test_actions_notes_and_close_build_the_chronology_and_tell_the_reporte
 async def test_nude_imagery_needs_the_ukcis_decision_before_it_can_close(harness: Harness) -> None:
     await report(harness, "nude_imagery")
     card = await channel_card(harness)
-    detail = await harness.click(DSL, "concern.open", button(card, "concern.open"))
+    detail = await click_button(harness, DSL, card, "concern.open")
     assert "An adult is involved" in everything(detail)
 
-    blocked = await harness.click(
-        DSL,
-        "concern.close",
-        {**button(detail, "concern.close"), "outcome": "resolved_in_school", "message": "ok"},
+    blocked = await click_button(
+        harness, DSL, detail, "concern.close", outcome="resolved_in_school", message="ok"
     )
     assert "record the UKCIS immediate-referral assessment before closing" in everything(blocked)
-    no_decision = await harness.click(
-        DSL,
-        "concern.assess",
-        {**button(detail, "concern.assess"), "ukcis_coercion": "true", "reason": "x"},
+    no_decision = await click_button(
+        harness, DSL, detail, "concern.assess", ukcis_coercion="true", reason="x"
     )
     assert "choose police and/or children's social care" in everything(no_decision)
-    decided = await harness.click(
+    decided = await click_button(
+        harness,
         DSL,
+        detail,
         "concern.assess",
-        {
-            **button(detail, "concern.assess"),
-            "ukcis_coercion": "true",
-            "referrals": "police,social_care",
-            "reason": "Older boy demanding more images",
-        },
+        ukcis_coercion="true",
+        referrals="police,social_care",
+        reason="Older boy demanding more images",
     )
 
     [concern] = await stored(harness)
@@ -649,7 +602,7 @@ async def test_an_unacknowledged_urgent_concern_is_chased_on_time(harness: Harne
 
     # Acknowledged: the reminders stop.
     card = harness.connector.cards(DSL_CHANNEL)[0]
-    await harness.click(DSL, "concern.ack", button(card, "concern.ack"))
+    await click_button(harness, DSL, card, "concern.ack")
     after = len(harness.connector.posted)
     harness.advance(minutes=30)
     await harness.settle()
@@ -692,7 +645,7 @@ async def test_no_concern_text_or_pupil_name_reaches_the_logs(
     caplog.set_level("DEBUG")
     await report(harness, "grooming", url=SITE)
     card = await channel_card(harness)
-    await harness.click(DSL, "concern.ack", button(card, "concern.ack"))
+    await click_button(harness, DSL, card, "concern.ack")
     await harness.settle()
 
     logged = "\n".join(r.getMessage() for r in caplog.records)

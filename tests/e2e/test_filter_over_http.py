@@ -24,7 +24,9 @@ from tests.support import (
     ROOT,
     TEACHER,
     assert_valid_card,
+    button,
     card_texts,
+    click_button,
     dm,
     visible_text,
 )
@@ -78,14 +80,8 @@ def latest_view(h: Harness, channel: str, heading_part: str) -> dict[str, Any]:
     raise AssertionError(f"no card with {heading_part!r} in {channel}")
 
 
-def data_of(card: dict[str, Any], verb: str) -> dict[str, Any]:
-    for action in card.get("actions", []):
-        if action.get("verb") == verb:
-            return dict(action["data"])
-        for nested in action.get("card", {}).get("actions", []):
-            if nested.get("verb") == verb:
-                return dict(nested["data"])
-    raise AssertionError(f"no {verb} button")
+#: The data of a card's button (other suites import it from here).
+data_of = button
 
 
 async def records(h: Harness) -> list[Any]:
@@ -113,13 +109,7 @@ async def test_a_plain_request_goes_to_it_and_is_approved_applied_and_reported(
     card = card_in(harness, IT_CHANNEL)
     assert_valid_card(card)
 
-    approved = await harness.click(
-        IT,
-        "filter.approve",
-        data_of(card, "filter.approve"),
-        scope="channel",
-        conversation_id=IT_CHANNEL,
-    )
+    approved = await click_button(harness, IT, card, "filter.approve", channel=IT_CHANNEL)
     await harness.settle()
 
     assert "Approved: waiting for IT to apply it" in shown(approved)
@@ -133,13 +123,7 @@ async def test_a_plain_request_goes_to_it_and_is_approved_applied_and_reported(
         in shown(task)
     )
 
-    done = await harness.click(
-        IT,
-        "filter.applied",
-        data_of(task, "filter.applied"),
-        scope="channel",
-        conversation_id=IT_CHANNEL,
-    )
+    done = await click_button(harness, IT, task, "filter.applied", channel=IT_CHANNEL)
     await harness.settle()
 
     assert "Applied by Nadia Khan" in shown(done)
@@ -159,13 +143,13 @@ async def test_a_sensitive_topic_needs_the_dsl_and_it_two_different_people(
     it_card, dsl_card = card_in(harness, IT_CHANNEL), card_in(harness, DSL_CHANNEL)
     assert "Sensitive topic" in shown(it_card) and "Sensitive topic" in shown(dsl_card)
 
-    first = await harness.click(IT, "filter.approve", data_of(it_card, "filter.approve"))
+    first = await click_button(harness, IT, it_card, "filter.approve")
     assert "Waiting for a decision" in shown(first)
     assert "Change approved by Nadia Khan" in shown(first)
-    again = await harness.click(IT, "filter.approve", data_of(first, "filter.approve"))
+    again = await click_button(harness, IT, first, "filter.approve")
     assert "you have already approved it" in shown(again)
 
-    second = await harness.click(DSL, "filter.approve", data_of(first, "filter.approve"))
+    second = await click_button(harness, DSL, first, "filter.approve")
     await harness.settle()
 
     assert "Approved: waiting for IT to apply it" in shown(second)
@@ -184,7 +168,7 @@ async def test_nobody_approves_their_own_request(harness: Harness) -> None:
     await harness.settle()
     card = card_in(harness, IT_CHANNEL)
 
-    own = await harness.click(IT, "filter.approve", data_of(card, "filter.approve"))
+    own = await click_button(harness, IT, card, "filter.approve")
 
     assert "nobody can decide their own request" in shown(own)
     [record] = await records(harness)
@@ -197,9 +181,7 @@ async def test_staff_without_a_deciding_role_cannot_approve(harness: Harness) ->
     await request_change(harness)
     await harness.settle()
 
-    refused = await harness.click(
-        TEACHER, "filter.approve", data_of(card_in(harness, IT_CHANNEL), "filter.approve")
-    )
+    refused = await click_button(harness, TEACHER, card_in(harness, IT_CHANNEL), "filter.approve")
 
     assert "That isn't available to you" in card_texts(refused)
     assert (await records(harness))[0].data["status"] == "pending"
@@ -274,9 +256,7 @@ async def test_asking_for_more_information_waits_for_the_requesters_answer(
     await harness.settle()
     card = card_in(harness, IT_CHANNEL)
 
-    asked = await harness.click(
-        IT, "filter.ask", {**data_of(card, "filter.ask"), "note": "Which pages exactly?"}
-    )
+    asked = await click_button(harness, IT, card, "filter.ask", note="Which pages exactly?")
     await harness.settle()
     assert "Waiting for more information" in shown(asked)
     [question] = harness.connector.to(dm(TEACHER))
@@ -288,7 +268,7 @@ async def test_asking_for_more_information_waits_for_the_requesters_answer(
             TEACHER,
             "filter.answer",
             harness.connector.url,
-            data={**data_of(question_card, "filter.answer"), "note": "Only the /propaganda pages"},
+            data={**button(question_card, "filter.answer"), "note": "Only the /propaganda pages"},
         )
     )
     await harness.settle()
@@ -315,12 +295,10 @@ async def approved_and_applied(h: Harness) -> None:
         reason=GAME_REASON,
     )
     await h.settle()
-    approved = await h.click(
-        IT, "filter.approve", data_of(card_in(h, IT_CHANNEL), "filter.approve")
-    )
+    approved = await click_button(h, IT, card_in(h, IT_CHANNEL), "filter.approve")
     await h.settle()
     task = latest_view(h, IT_CHANNEL, "Apply: allow")
-    await h.click(IT, "filter.applied", data_of(task, "filter.applied"))
+    await click_button(h, IT, task, "filter.applied")
     await h.settle()
     assert "Approved" in shown(approved)
 
@@ -351,10 +329,8 @@ async def test_at_the_end_date_it_gets_a_reblock_task_then_reminders_then_the_ds
     [told] = harness.connector.to(dm(DSL))
     assert "Overdue by 2 days" in shown(told["attachments"][0]["content"])
 
-    done = await harness.click(
-        IT,
-        "filter.reblocked",
-        data_of(latest_view(harness, IT_CHANNEL, "Re-block"), "filter.reblocked"),
+    done = await click_button(
+        harness, IT, latest_view(harness, IT_CHANNEL, "Re-block"), "filter.reblocked"
     )
     await harness.settle()
     assert "Re-blocked by Nadia Khan" in shown(done)
@@ -374,9 +350,7 @@ async def test_an_approved_request_never_applied_lapses_at_the_end_date(harness:
         reason=GAME_REASON,
     )
     await harness.settle()
-    await harness.click(
-        IT, "filter.approve", data_of(card_in(harness, IT_CHANNEL), "filter.approve")
-    )
+    await click_button(harness, IT, card_in(harness, IT_CHANNEL), "filter.approve")
     harness.clock.at = datetime(2026, 11, 27, 17, 0, tzinfo=UTC)
     await harness.settle()
 
@@ -395,10 +369,8 @@ async def test_the_filter_log_card_and_csv_hold_every_event_with_actor_and_reaso
     await approved_and_applied(harness)
     harness.clock.at = datetime(2026, 11, 27, 17, 0, tzinfo=UTC)
     await harness.settle()
-    await harness.click(
-        IT,
-        "filter.reblocked",
-        data_of(latest_view(harness, IT_CHANNEL, "Re-block"), "filter.reblocked"),
+    await click_button(
+        harness, IT, latest_view(harness, IT_CHANNEL, "Re-block"), "filter.reblocked"
     )
     await request_change(
         harness, blocked_category="police_terrorism", start="2026-11-27", end="2026-11-30"

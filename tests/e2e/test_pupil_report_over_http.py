@@ -12,7 +12,6 @@ level is checked in ``tests/unit/test_pupil_readability.py``.
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -31,7 +30,9 @@ from tests.support import (
     assert_valid_card,
     card_buttons,
     card_texts,
+    click_button,
     dm,
+    everything,
     message,
     visible_text,
 )
@@ -42,10 +43,6 @@ WORDS = "A boy in a game keeps messaging me CANARY-4410"
 ADULT = "Mrs Ruby Canaryfield"
 GROUP_CHAT = "19:class-8b@thread.v2"
 REFUSED = "refused: role does not allow it"
-
-
-def everything(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False)
 
 
 def answers(**changes: str) -> dict[str, str]:
@@ -307,8 +304,7 @@ async def test_my_reports_shows_only_received_never_what_was_done(harness: Harne
     await worry(harness, kind="asked")
     await harness.settle()
     [card] = channel_cards(harness)
-    ack = next(a["data"] for a in actions_in(card) if a.get("verb") == "concern.ack")
-    await harness.click(DSL, "concern.ack", ack, scope="channel", conversation_id=DSL_CHANNEL)
+    await click_button(harness, DSL, card, "concern.ack", channel=DSL_CHANNEL)
 
     mine = await harness.click(PUPIL, "reports.mine")
 
@@ -407,9 +403,8 @@ async def test_acknowledging_updates_the_pupil_card_for_everyone(harness: Harnes
     await worry(harness)
     await harness.settle()
     [card] = channel_cards(harness)
-    ack = next(a["data"] for a in actions_in(card) if a.get("verb") == "concern.ack")
 
-    await harness.click(DSL, "concern.ack", ack, scope="channel", conversation_id=DSL_CHANNEL)
+    await click_button(harness, DSL, card, "concern.ack", channel=DSL_CHANNEL)
     await harness.settle()
 
     [update] = channel_updates(harness)
@@ -654,8 +649,7 @@ async def test_after_the_window_or_an_acknowledgement_a_new_card_is_posted(
     assert len(channel_cards(harness)) == 2
 
     second = channel_cards(harness)[1]
-    ack = next(a["data"] for a in actions_in(second) if a.get("verb") == "concern.ack")
-    await harness.click(DSL, "concern.ack", ack, scope="channel", conversation_id=DSL_CHANNEL)
+    await click_button(harness, DSL, second, "concern.ack", channel=DSL_CHANNEL)
     await worry(harness)  # the card was acknowledged: a new card, not hidden on it
     await harness.settle()
 
@@ -682,9 +676,8 @@ async def test_the_grouped_card_keeps_its_count_when_acknowledged(harness: Harne
         await worry(harness)
     await harness.settle()
     [card] = channel_cards(harness)
-    ack = next(a["data"] for a in actions_in(card) if a.get("verb") == "concern.ack")
 
-    await harness.click(DSL, "concern.ack", ack, scope="channel", conversation_id=DSL_CHANNEL)
+    await click_button(harness, DSL, card, "concern.ack", channel=DSL_CHANNEL)
     await harness.settle()
 
     [latest] = shown_cards(harness)
@@ -716,11 +709,13 @@ async def test_closing_a_pupils_report_sends_the_pupil_nothing(harness: Harness)
     await harness.settle()
     [concern] = await stored(harness)
     detail = await harness.click(DSL, "concern.open", {"ref": concern.id, "ver": concern.version})
-    close = next(a for a in actions_in(detail) if a.get("verb") == "concern.close")
-    await harness.click(
+    await click_button(
+        harness,
         DSL,
+        detail,
         "concern.close",
-        {**close["data"], "outcome": "resolved_in_school", "message": "Spoke to her tutor."},
+        outcome="resolved_in_school",
+        message="Spoke to her tutor.",
     )
     await harness.settle()
 

@@ -8,7 +8,6 @@ The harness's clock starts on Monday 23 November 2026, 10:00 UTC (10:00 school t
 from __future__ import annotations
 
 import asyncio
-import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -16,39 +15,30 @@ import pytest
 
 from tests.conftest import Harness
 from tests.support import (
+    CALL_FORM,
     DEPUTY_HEAD,
     HEAD_OF_DEPARTMENT,
     PUPIL,
     TEACHER,
     YOUNG_PUPIL,
     assert_valid_card,
+    button,
     card_action,
     card_buttons,
     card_texts,
+    click_button,
     dm,
+    everything,
     visible_text,
 )
 
 #: A filled-in "Check a video call" form: a lesson with a class on Tuesday 24 November 2026.
 LESSON: dict[str, str] = {
+    **CALL_FORM,
     "date": "2026-11-24",
-    "start": "10:00",
-    "duration": "60",
-    "platform": "Microsoft Teams",
-    "purpose": "lesson",
-    "who": "class",
-    "pupils": "",
-    "one_to_one": "false",
-    "parental_consent": "true",
-    "recorded": "false",
-    "recording_reason": "",
-    "permission": "false",
     "consent": "true",
     "announce": "true",
-    "where": "school",
     "nothing_identifying": "true",
-    "well_lit": "true",
-    "others_in_room": "false",
 }
 RECORDED = {"recorded": "true", "recording_reason": "For pupils absent with flu CANARY-REASON"}
 ONE_TO_ONE = {
@@ -61,10 +51,6 @@ ONE_TO_ONE = {
 }
 PURPOSE = "Went over the reading plan CANARY-PURPOSE"
 OUTCOME = "Agreed two chapters a week CANARY-OUTCOME"
-
-
-def everything(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False)
 
 
 async def check(h: Harness, sender: str = TEACHER, **fields: str) -> dict[str, Any]:
@@ -92,16 +78,6 @@ def cards_to(h: Harness, person: str) -> list[dict[str, Any]]:
     for card in cards:
         assert_valid_card(card)
     return cards
-
-
-def button(card: dict[str, Any], verb: str, **match: str) -> dict[str, Any]:
-    """The data of the ``verb`` button (looking inside show-cards), matching ``match``."""
-    for action in card.get("actions", []):
-        for candidate in [action, *action.get("card", {}).get("actions", [])]:
-            data = candidate.get("data", {})
-            if candidate.get("verb") == verb and all(data.get(k) == v for k, v in match.items()):
-                return dict(data)
-    raise AssertionError(f"no {verb} button with {match}")
 
 
 def inputs(card: dict[str, Any]) -> dict[str, Any]:
@@ -180,9 +156,7 @@ async def test_the_deputy_head_approves_and_the_teacher_is_reminded_of_the_condi
 ) -> None:
     request = await request_for_recording(harness)
 
-    decided = await harness.click(
-        DEPUTY_HEAD, "call.recording.decide", button(request, "call.recording.decide")
-    )
+    decided = await click_button(harness, DEPUTY_HEAD, request, "call.recording.decide")
     await deliver(harness)
 
     assert_valid_card(decided)
@@ -688,9 +662,7 @@ async def test_permission_asked_from_a_meeting_lets_its_automatic_recording_thro
     assert record.data["meeting_id"] == "demo-meeting-y8-revision"
     await deliver(harness)
     [request] = cards_to(harness, DEPUTY_HEAD)
-    await harness.click(
-        DEPUTY_HEAD, "call.recording.decide", button(request, "call.recording.decide")
-    )
+    await click_button(harness, DEPUTY_HEAD, request, "call.recording.decide")
 
     after = meeting_blocks(await next_lessons(harness))[
         "Year 8 revision (recorded for absent pupils)"
@@ -751,9 +723,7 @@ async def test_no_pupil_name_purpose_or_reason_reaches_the_logs(
 ) -> None:
     caplog.set_level("DEBUG")
     request = await request_for_recording(harness)
-    await harness.click(
-        DEPUTY_HEAD, "call.recording.decide", button(request, "call.recording.decide")
-    )
+    await click_button(harness, DEPUTY_HEAD, request, "call.recording.decide")
     form = await log_card(harness)
     await harness.click(TEACHER, "call.log.submit", log_fields(form))
     await deliver(harness)

@@ -17,6 +17,7 @@ from dialogs.ports import Store
 from policy.video_calls import pupil_contact_rule_text, recording_rule_text
 from tests.conftest import BotClient
 from tests.support import (
+    CALL_FORM,
     DEPUTY_HEAD,
     PUPIL,
     TEACHER,
@@ -29,26 +30,7 @@ from tests.support import (
 )
 
 #: What Teams sends for a filled-in form: every input as a string, plus the button's data.
-LESSON: dict[str, str] = {
-    "date": "2026-11-23",
-    "start": "10:00",
-    "duration": "60",
-    "platform": "Microsoft Teams",
-    "purpose": "lesson",
-    "who": "class",
-    "pupils": "",
-    "one_to_one": "false",
-    "parental_consent": "true",
-    "recorded": "false",
-    "recording_reason": "",
-    "permission": "false",
-    "consent": "false",
-    "announce": "false",
-    "where": "school",
-    "nothing_identifying": "false",
-    "well_lit": "true",
-    "others_in_room": "false",
-}
+LESSON: dict[str, str] = dict(CALL_FORM)
 
 
 def submit(sender: str, url: str, **fields: str) -> dict[str, Any]:
@@ -56,6 +38,13 @@ def submit(sender: str, url: str, **fields: str) -> dict[str, Any]:
     return card_action(
         sender, "call.submit", url, data={"verb": "call.submit", "v": 1, **LESSON, **fields}
     )
+
+
+def withdrawn_list(who: str, url: str, op: str, pupil: str) -> dict[str, Any]:
+    """The invoke Teams sends when ``who`` clicks Add (``op`` "add") or Remove ("remove") on
+    the withdrawn-pupils card with ``pupil`` typed in."""
+    data = {"verb": "call.withdrawn", "v": 1, "op": op, "pupil": pupil}
+    return card_action(who, "call.withdrawn", url, data=data)
 
 
 def store_of(bot: BotClient) -> Store:
@@ -193,15 +182,7 @@ async def test_typed_questions_get_the_rule_in_plain_words(
 async def test_a_withdrawn_pupil_makes_a_call_naming_them_not_allowed(
     bot: BotClient, connector: FakeConnector
 ) -> None:
-    added = await answer(
-        bot,
-        card_action(
-            DEPUTY_HEAD,
-            "call.withdrawn",
-            connector.url,
-            data={"verb": "call.withdrawn", "v": 1, "op": "add", "pupil": "Ava  Thompson"},
-        ),
-    )
+    added = await answer(bot, withdrawn_list(DEPUTY_HEAD, connector.url, "add", "Ava  Thompson"))
     assert "• Ava Thompson" in card_texts(added)
     assert [t for t, _ in card_buttons(added)] == [
         "Add to the list",
@@ -231,13 +212,7 @@ async def test_a_withdrawn_pupil_makes_a_call_naming_them_not_allowed(
         assert "leo" not in str(entry.to_dict()).lower()
 
     removed = await answer(
-        bot,
-        card_action(
-            DEPUTY_HEAD,
-            "call.withdrawn",
-            connector.url,
-            data={"verb": "call.withdrawn", "v": 1, "op": "remove", "pupil": "AVA THOMPSON"},
-        ),
+        bot, withdrawn_list(DEPUTY_HEAD, connector.url, "remove", "AVA THOMPSON")
     )
     assert "No pupils are on the list." in card_texts(removed)
     stored = await store_of(bot).get("withdrawn_pupils", "list")
@@ -248,15 +223,7 @@ async def test_a_withdrawn_pupil_makes_a_call_naming_them_not_allowed(
 async def test_someone_other_than_the_deputy_head_cannot_change_the_withdrawn_list(
     bot: BotClient, connector: FakeConnector
 ) -> None:
-    card = await answer(
-        bot,
-        card_action(
-            TEACHER,
-            "call.withdrawn",
-            connector.url,
-            data={"verb": "call.withdrawn", "v": 1, "op": "add", "pupil": "Ava Thompson"},
-        ),
-    )
+    card = await answer(bot, withdrawn_list(TEACHER, connector.url, "add", "Ava Thompson"))
 
     assert "That isn't available to you" in card_texts(card)
     assert await store_of(bot).get("withdrawn_pupils", "list") is None

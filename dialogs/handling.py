@@ -1,0 +1,182 @@
+"""Shared steps of the feature handlers that act on one stored item (a concern, a request…).
+
+Every feature handles a click that changes an item the same way: it reloads the item by the id
+the card carries (``record_for``) and checks the clicker against the item itself (its own rules:
+who may act, and where); then ``decide`` refuses a Teams refresh (``trigger: automatic``) and
+an out-of-date card, makes the one transition, and commits the new record, its outbox messages
+and the audit entry in one atomic change, once per Teams activity (``dedupe_key``). Every
+refusal is audited (``refuse``); the clicker always gets the item's current state back.
+Renderers and timers read the item back with ``still_in``: nothing is sent about an item that
+is gone or has moved on.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from enum import Enum
+from typing import Generic, Protocol, TypeVar
+
+from dialogs.codec import text_field
+from dialogs.ports import Change, DuplicateRequest, Record, StoreUnavailable, VersionConflict
+from dialogs.registry import Deps
+from dialogs.service import ActionContext, Reply
+from policy.audit import AuditEvent
+
+
+class Loaded(Protocol):
+    """An item as a feature loads it for a click: its record and whatever its cards need."""
+
+    @property
+    def record(self) -> Record: ...
+
+
+L = TypeVar("L", bound=Loaded)
+L_contra = TypeVar("L_contra", bound=Loaded, contravariant=True)
+
+
+class Stateful(Protocol):
+    """A domain item with a status (a concern, a request, a call log…)."""
+
+    @property
+    def status(self) -> Enum: ...
+
+
+S = TypeVar("S", bound=Stateful)
+
+
+class FeatureHandlers:
+    """The base of a feature's handlers: the ports and settings (``Deps``) they use."""
+
+    def __init__(self, deps: Deps) -> None:
+        self._deps = deps
+        self._school = deps.school
+        self._store = deps.store
+        self._clock = deps.clock
+
+
+ALREADY_CHANGED = "This was already changed, so here is the current state."
+NOT_SAVED = "That could not be saved just now. Please try again."
+
+
+def dedupe_key(action: str, ctx: ActionContext) -> str | None:
+    """The key that makes ``action`` happen once per Teams activity (a retry changes nothing)."""
+    return f"{action}:{ctx.turn.activity_id}" if ctx.turn.activity_id else None
+
+
+async def refuse(
+    deps: Deps, ctx: ActionContext, why: str, item: str = "", *, action: str | None = None
+) -> None:
+    """Audit a refusal: who, what (``action``, or else the verb the card sent), which item and
+    why; never a name or anything typed."""
+    verb = text_field(ctx.data, "verb")[:40] if action is None else action
+    event = AuditEvent(ctx.person.id, verb, item, f"refused: {why}", deps.clock.now())
+    await deps.store.commit(Change(audit=[event]))
+
+
+async def record_for(
+    deps: Deps,
+    ctx: ActionContext,
+    kind: str,
+    *,
+    action: str | None = None,
+    ref: re.Pattern[str] | None = None,
+) -> Record | None:
+    """The item of ``kind`` a click names by its ``ref`` (when it is one at all: it matches
+    ``ref``), or None, the refusal audited, when there is no such item."""
+    wanted = text_field(ctx.data, "ref")
+    plausible = ref.match(wanted) if ref is not None else wanted
+    record = await deps.store.get(kind, wanted) if plausible else None
+    if record is None:
+        await refuse(deps, ctx, "not found", action=action)
+    return record
+
+
+def still_in(subject: Record | None, decode: Callable[[Record], S], status: Enum) -> S | None:
+    """The item an outbox message or a timer is about, while it is still in ``status`` (None
+    once it is gone or has moved on: then nothing is sent)."""
+    item = None if subject is None else decode(subject)
+    return item if item is not None and item.status is status else None
+
+
+class View(Protocol[L_contra]):
+    """What the clicker sees of an item: its card, with a note or a problem of ours on it."""
+
+    def __call__(
+        self,
+        ctx: ActionContext,
+        loaded: L_contra,
+        *,
+        note: str | None = None,
+        problem: str | None = None,
+    ) -> Reply: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Handling(Generic[L]):
+    """How one feature loads and shows the items its clicks change."""
+
+    #: Reload the item a click is about and check the clicker against it (a Reply: refused,
+    #: and the refusal audited).
+    load: Callable[[ActionContext], Awaitable[L | Reply]]
+    view: View[L]
+    #: Shown when the card was out of date (its ``ver`` is not the record's version).
+    stale_note: str
+    #: What the feature's transitions raise when the rules do not allow them.
+    broken: type[Exception]
+
+
+async def decide(
+    handling: Handling[L],
+    deps: Deps,
+    ctx: ActionContext,
+    *,
+    action: str,
+    change: Callable[[L, datetime], tuple[L, Sequence[Record]]],
+) -> Reply:
+    """Load the item a click is about (``handling.load``: it checks the clicker) and make its
+    one transition.
+
+    ``change(loaded, now)`` makes the transition: it returns the item as it will be and the
+    records to write (its new record first, then its outbox messages), or raises
+    ``handling.broken``. A Teams refresh or an out-of-date card changes nothing; a change the
+    rules refuse is shown as a problem; a click someone else (or a Teams retry) got in first
+    with shows the current state. Each of those refusals is audited (the item named by its
+    record); a successful change is audited as ``action``.
+    """
+    loaded = await handling.load(ctx)
+    if isinstance(loaded, Reply):
+        return loaded
+    subject = loaded.record.ref
+    if ctx.turn.automatic:  # Teams refreshing a card: show the current state, change nothing
+        await refuse(deps, ctx, "automatic refresh", subject)
+        return handling.view(ctx, loaded)
+    if ctx.data.get("ver") != loaded.record.version:
+        await refuse(deps, ctx, "stale card", subject)
+        return handling.view(ctx, loaded, note=handling.stale_note)
+    now = deps.clock.now()
+    try:
+        after, records = change(loaded, now)
+    except handling.broken as exc:
+        await refuse(deps, ctx, str(exc)[:120], subject)
+        return handling.view(ctx, loaded, problem=f"Nothing was changed: {exc}.")
+    try:
+        await deps.store.commit(
+            Change(
+                records=records,
+                audit=[AuditEvent(ctx.person.id, action, subject, "ok", now)],
+                dedupe_key=dedupe_key(action, ctx),
+            )
+        )
+    except (VersionConflict, DuplicateRequest):
+        # Someone else (or this same click, sent again) changed it first: one transition.
+        latest = await handling.load(ctx)
+        if isinstance(latest, Reply):
+            return latest
+        return handling.view(ctx, latest, note=ALREADY_CHANGED)
+    except StoreUnavailable:
+        return handling.view(ctx, loaded, problem=NOT_SAVED)
+    deps.doorbell.ring()
+    return handling.view(ctx, after)
