@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.config import DEFAULT_LOCAL_DIRECTORY
-from tests.support import DEPUTY_DSL, DSL, DSL_CHANNEL, card_action, demo_id, message
+from tests.support import CALL_FORM, DEPUTY_DSL, DSL, DSL_CHANNEL, card_action, demo_id, message
 
 STAFF_GROUP = "5c400000-0000-4000-8000-000000000101"
 PUPIL_GROUP = "5c400000-0000-4000-8000-000000000102"
@@ -105,26 +105,7 @@ def call_fields(today: date) -> dict[str, str]:
     day = today + timedelta(days=2)
     while day.weekday() >= 5:
         day += timedelta(days=1)
-    return {
-        "date": day.isoformat(),
-        "start": "10:00",
-        "duration": "60",
-        "platform": "Microsoft Teams",
-        "purpose": "lesson",
-        "who": "class",
-        "pupils": "",
-        "one_to_one": "false",
-        "parental_consent": "true",
-        "recorded": "false",
-        "recording_reason": "",
-        "permission": "false",
-        "consent": "false",
-        "announce": "false",
-        "where": "school",
-        "nothing_identifying": "false",
-        "well_lit": "true",
-        "others_in_room": "false",
-    }
+    return {**CALL_FORM, "date": day.isoformat()}
 
 
 # ----- the measured turns ----------------------------------------------------------------------
