@@ -155,63 +155,120 @@ from datetime import UTC, datetime
 from pathlib import Path
 from dialogs.ports import Change, Record
 from policy.audit import AuditEvent
-from store import tinydb_store
+from store import files, tinydb_store
 from store.tinydb_store import TinyDbStore
 
 where = sys.argv[2]
-real_append = tinydb_store.append_durably
+real_write = tinydb_store.atomic_write_json
 
-def die_half_way_through_append(handle, lines):
-    handle.write(lines[0][: len(lines[0]) // 2])
-    handle.flush()
+def die_before_apply(self, plan):
+    os._exit(137)  # the journal is on disk; memory and the partition files are not changed
+
+def die_half_way_through_the_journal(path, value):
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_bytes(value[: len(value) // 2])  # never renamed: the journal is as it was
     os._exit(137)
 
-def die_before_apply(self, journal):
+def die_before_the_rename(src, dst):
+    os._exit(137)  # the spare holds the whole journal, fsynced; journal.json is the old one
+
+def die_half_way_through_the_spare(fd, data):
+    os.write(fd, data[: len(data) // 2])
     os._exit(137)
 
-if where == "before-apply":
-    TinyDbStore._apply = die_before_apply
-elif where == "mid-audit-append":
-    tinydb_store.append_durably = die_half_way_through_append
+def die_half_way_through_the_audit_append(handle, lines):
+    data = b"".join(lines)
+    os.write(handle.fileno(), data[: len(data) - 20])
+    os._exit(137)
+
+def die_before_the_manifest(path, value):
+    if path.name == "system.json":
+        os._exit(137)  # the partitions are written, the manifest is not
+    real_write(path, value)
 
 async def main():
     store = await TinyDbStore.open(Path(sys.argv[1]))
     at = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+    if where == "before-apply":
+        TinyDbStore._apply = die_before_apply
+    elif where == "mid-journal-write":
+        tinydb_store.atomic_write_json = die_half_way_through_the_journal
+    elif where == "before-spare-rename":
+        files.os.replace = die_before_the_rename
+    elif where == "mid-spare-write":
+        files.write_all = die_half_way_through_the_spare
     await store.commit(Change(
         records=[Record("concern", "B", 1, {"status": "new"})],
         audit=[AuditEvent("staff-2", "concern.report", "concern:B", "ok", at)],
         dedupe_key="activity-77",
     ))
+    if where == "mid-audit-append":
+        tinydb_store.append_durably = die_half_way_through_the_audit_append
+    elif where == "before-manifest":
+        tinydb_store.atomic_write_json = die_before_the_manifest
+    await store.checkpoint()
+    os._exit(99)
 
 asyncio.run(main())
 """
 
 
-@pytest.mark.parametrize("where", ["before-apply", "mid-audit-append"])
-async def test_a_change_interrupted_by_a_crash_is_completed_on_the_next_start(
-    tmp_path: Path, where: str
-) -> None:
-    await seeded(tmp_path)
+def crash(folder: Path, where: str) -> None:
     result = subprocess.run(
-        [sys.executable, "-c", CRASH_SCRIPT, str(tmp_path), where],
+        [sys.executable, "-c", CRASH_SCRIPT, str(folder), where],
         cwd=ROOT,
         capture_output=True,
         timeout=60,
     )
     assert result.returncode == 137, result.stderr
-    assert (tmp_path / "journal.json").exists()
+
+
+@pytest.mark.parametrize(
+    "where", ["before-apply", "before-spare-rename", "mid-audit-append", "before-manifest"]
+)
+async def test_a_committed_change_cut_short_by_a_crash_is_completed_on_the_next_start(
+    tmp_path: Path, where: str
+) -> None:
+    await seeded(tmp_path)
+    crash(tmp_path, where)
+    assert (tmp_path / "journal.json").exists() or where == "before-spare-rename"
 
     store = await TinyDbStore.open(tmp_path)
     found = await store.get("concern", "B")
     log = await store.audit_log()
     check = await store.verify_audit()
+    assert await store.deduped("activity-77") == ("concern:B",)
     await store.close()
 
     assert found is not None and found.data == {"status": "new"}
     assert [e.action for e in log] == ["concern.report", "concern.report"]
     assert check.ok
-    assert not (tmp_path / "journal.json").exists()
+    assert not (tmp_path / "journal.json").exists()  # opening wrote it all into the files
     assert len(list(iter_json_lines(tmp_path / "audit.jsonl"))) == 2
+    assert b'"B"' in (tmp_path / "records" / "concern.json").read_bytes()
+
+
+@pytest.mark.parametrize("where", ["mid-journal-write", "mid-spare-write"])
+async def test_a_change_whose_journal_write_was_cut_short_never_happened(
+    tmp_path: Path, where: str
+) -> None:
+    await seeded(tmp_path)
+    before = (tmp_path / "system.json").read_bytes()
+    crash(tmp_path, where)
+    # The half-written journal, under its temporary name or its spare's
+    spares = tmp_path.glob(".journal.json.spare.*")
+    assert list(tmp_path.glob(".*.tmp")) or any(p.stat().st_size for p in spares)
+
+    store = await TinyDbStore.open(tmp_path)
+    found = await store.get("concern", "B")
+    log = await store.audit_log()
+    assert await store.deduped("activity-77") is None
+    await store.close()
+
+    assert found is None  # never acknowledged, and not there: all or nothing
+    assert [e.action for e in log] == ["concern.report"]
+    assert not list(tmp_path.glob(".*.tmp")) and not list(tmp_path.glob(".*.spare.*"))
+    assert (tmp_path / "system.json").read_bytes() == before
 
 
 async def test_a_failed_write_is_reported_and_leaves_the_previous_data_intact(

@@ -1,11 +1,13 @@
 """R2 at the process level: the real ``python -m bot`` refuses to start on a damaged store file,
-says which file and what to do, and leaves the damaged file exactly as it found it.
+or on a folder that lost or cut one (never an empty start: issue 10), says which file and to
+restore the whole data folder, and leaves every file exactly as it found it.
 
 Already covered elsewhere (not repeated here): a truncated ``records/concern.json`` refusing the
 real process (tests/e2e/test_process.py); truncated, garbage and empty record files, truncated
 ``system.json``, a torn audit entry and newer-schema records at the store level
-(tests/adapters/test_tinydb_durability.py); a second process on the same folder (R4) at both
-levels. The way back from a refusal, restoring the last backup, is tested in test_backup.py.
+(tests/adapters/test_tinydb_durability.py); every kind of lost, cut, older or stray file at the
+store level (tests/adapters/test_tinydb_partitions.py); a second process on the same folder (R4)
+at both levels. The way back from a refusal, restoring the last backup, is in test_backup.py.
 """
 
 from __future__ import annotations
@@ -56,23 +58,49 @@ def garbage_system(data: Path) -> tuple[Path, bytes]:
     return data / "system.json", b"\x00\x00\x00 not json at all \xff\xfe"
 
 
-def torn_audit(data: Path) -> tuple[Path, bytes]:
+def torn_audit(data: Path) -> tuple[Path, bytes | None]:
     whole = (data / "audit.jsonl").read_bytes()
     return data / "audit.jsonl", whole[: len(whole) - 40]  # cut inside the last entry
 
 
-def garbage_journal(data: Path) -> tuple[Path, bytes]:
+def audit_cut_at_a_line(data: Path) -> tuple[Path, bytes | None]:
+    lines = (data / "audit.jsonl").read_bytes().splitlines(keepends=True)
+    return data / "audit.jsonl", b"".join(lines[:-1])  # a whole entry gone, no trace of it
+
+
+def garbage_journal(data: Path) -> tuple[Path, bytes | None]:
     return data / "journal.json", b'{"records": [{"kind": "concern", "id": "OSC-2026-0'
+
+
+def deleted_records(data: Path) -> tuple[Path, bytes | None]:
+    return data / "records" / "concern.json", None
+
+
+def garbage_partition(data: Path) -> tuple[Path, bytes | None]:
+    return data / "records" / "concern.json", b"\x00\x00 not json \xff" * 50
+
+
+WHOLE = "restore the WHOLE data folder from the latest backup (docs/backup-and-restore.md)"
 
 
 @pytest.mark.parametrize(
     ("damage", "words"),
     [
-        (garbage_system, ["system.json is damaged", "restore this file from the last backup"]),
-        (torn_audit, ["audit.jsonl ends in a partial entry", "restore it from the last backup"]),
-        (garbage_journal, ["journal.json is damaged", "restore this file from the last backup"]),
+        (garbage_system, ["system.json is damaged", WHOLE]),
+        (torn_audit, ["audit.jsonl is shorter than when the bot last wrote it", WHOLE]),
+        (audit_cut_at_a_line, ["audit.jsonl is shorter than when the bot last wrote it", WHOLE]),
+        (garbage_journal, ["journal.json is damaged", WHOLE]),
+        (deleted_records, ["records/concern.json is missing", WHOLE]),
+        (garbage_partition, ["records/concern.json is damaged", WHOLE]),
     ],
-    ids=["garbage-system-json", "truncated-audit-no-journal", "garbage-journal"],
+    ids=[
+        "garbage-system-json",
+        "truncated-audit-no-journal",
+        "audit-cut-at-a-line",
+        "garbage-journal",
+        "deleted-records-file",
+        "garbage-partition",
+    ],
 )
 async def test_the_real_process_refuses_a_damaged_file_and_leaves_it_untouched(
     tmp_path: Path, damage: object, words: list[str]
@@ -80,7 +108,10 @@ async def test_the_real_process_refuses_a_damaged_file_and_leaves_it_untouched(
     data = tmp_path / "data"
     await seed(data)
     path, content = damage(data)  # type: ignore[operator]
-    path.write_bytes(content)
+    if content is None:
+        path.unlink()
+    else:
+        path.write_bytes(content)
     before = {p: p.read_bytes() for p in data.rglob("*") if p.is_file() and p.name != "LOCK"}
 
     result = start(data)
