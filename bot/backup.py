@@ -87,7 +87,7 @@ class Summary:
     def describe(self) -> str:
         """One line for people: records per kind, audit entries, and any change to complete."""
         kinds = ", ".join(f"{count} {kind}" for kind, count in sorted(self.records.items()))
-        extra = "; one interrupted change, completed when the bot starts" if self.journal else ""
+        extra = "; recent changes in the journal, applied when the bot starts" if self.journal else ""
         return f"{kinds or 'no records'}; {self.audit_entries} audit entries{extra}"
 
 
@@ -277,7 +277,10 @@ def verify_data(folder: Path) -> Summary:
             except (UnicodeDecodeError, json.JSONDecodeError) as exc:
                 raise BackupError(f"{name} is damaged ({exc.__class__.__name__})") from None
             if name.startswith("records/") and isinstance(parsed, dict):
-                summary.records[Path(name).stem] = len(parsed.get("_default", {}))
+                kind = Path(name).stem.split(".")[0]  # records/<kind>.<n>.json: one kind
+                summary.records[kind] = summary.records.get(kind, 0) + len(
+                    parsed.get("_default", {})
+                )
     summary.journal = "journal.json" in summary.files
     try:  # the store's own checks: every TinyDB file, record ids, versions, schema
         asyncio.run(_opens(folder))

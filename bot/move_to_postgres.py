@@ -105,7 +105,8 @@ async def move(settings: Settings, data_dir: Path, *, tenant: str | None = None)
         target = await open_store(settings, tenant=tenant)
         assert isinstance(target, PostgresStore)
         try:
-            kinds = sorted(p.stem for p in (data_dir / "records").glob("*.json"))
+            # records/<kind>.json, then <kind>.2.json… as a kind grows: one entry per kind.
+            kinds = sorted({p.stem.split(".")[0] for p in (data_dir / "records").glob("*.json")})
             records = [r for kind in kinds for r in await source.find(kind)]
             audit = await source.audit_log()
             check = verify_chain(audit)
