@@ -87,7 +87,7 @@ class Summary:
     def describe(self) -> str:
         """One line for people: records per kind, audit entries, and any change to complete."""
         kinds = ", ".join(f"{count} {kind}" for kind, count in sorted(self.records.items()))
-        extra = "; recent changes in the journal, applied when the bot starts" if self.journal else ""
+        extra = "; recent changes in the journal, applied at start" if self.journal else ""
         return f"{kinds or 'no records'}; {self.audit_entries} audit entries{extra}"
 
 
