@@ -369,14 +369,25 @@ class OutboxWorker:
                 posted = await self._post_once(item, outgoing)
                 if posted is None:
                     return 0
-                item, message_id = posted
+                item, message_id, found = posted
                 keep = Record(
                     CHANNEL_MESSAGE,
                     channel_message_id(data["subject"], data["target"], data["render"]),
                     1,
                     {"message_id": message_id, "conversation": data["target"]},
                 )
-                await self._done(item, keep)
+                if found:  # the card found shows the item as it was then: bring it up to date
+                    refresh = message(
+                        Delivery.CHANNEL_UPDATE,
+                        data["target"],
+                        data["subject"],
+                        data["render"],
+                        self.clock.now(),
+                    )
+                    await self._done(item, keep, refresh)
+                    self.doorbell.ring()
+                else:
+                    await self._done(item, keep)
             elif delivery is Delivery.CHANNEL_UPDATE:
                 kept = await self.store.get(
                     CHANNEL_MESSAGE,
@@ -415,11 +426,12 @@ class OutboxWorker:
             self.status.last_failure = exc.__class__.__name__
             return 0
 
-    async def _post_once(self, item: Record, outgoing: Outgoing) -> tuple[Record, str] | None:
+    async def _post_once(self, item: Record, outgoing: Outgoing) -> tuple[Record, str, bool] | None:
         """Post ``outgoing`` for ``item`` unless an earlier attempt already did; the outbox
-        record as it now stands and the message id, or None if the post must wait (then the
-        record is already rescheduled). Only card posts are marked and checked (a text note
-        has nowhere to carry the mark); without a ``PostFinder`` every attempt simply posts.
+        record as it now stands, the message id and whether it was an earlier post found in
+        the channel, or None if the post must wait (then the record is already rescheduled).
+        Only card posts are marked and checked (a text note has nowhere to carry the mark);
+        without a ``PostFinder`` every attempt simply posts.
         """
         target = item.data["target"]
         marked = self.finder is not None and outgoing.card is not None
@@ -451,7 +463,7 @@ class OutboxWorker:
             self._abandoned.pop(item.id, None)
             if found is not None:
                 log.info("%s for %s was already posted", item.data["render"], item.data["subject"])
-                return item, found
+                return item, found, True
         if marked:
             item = await self._mark_sending(item)
             outgoing = replace(outgoing, marker=item.id)
@@ -464,7 +476,7 @@ class OutboxWorker:
             await self._later(item, exc.reason, exc.retry_after, in_doubt=in_doubt)
             return None
         self._abandoned.pop(item.id, None)
-        return item, message_id
+        return item, message_id, False
 
     async def _mark_sending(self, item: Record) -> Record:
         """Record, durably, that a post is about to be made (so a crash leaves a mark).

@@ -232,6 +232,11 @@ class _Staged:
     fresh: dict[str, _Shard] = field(default_factory=dict)
 
 
+class _Overtaken(StoreCorrupted):
+    """A read-only open met a partition newer than the manifest it read (a checkpoint is
+    under way); it reads again."""
+
+
 class TinyDbStore:
     """The ``Store`` port on TinyDB files in one folder: ``await TinyDbStore.open(dir)``."""
 
@@ -330,6 +335,16 @@ class TinyDbStore:
             try:
                 self._reset()
                 self._load(repair=False)
+                # A reader sees one moment: every partition is read now, inside this check,
+                # not later (the bot may have checkpointed a newer version of it by then).
+                for shards in self._kinds.values():
+                    for shard in shards:
+                        self._ensure_loaded(shard)
+            except _Overtaken:
+                # A partition is newer than the manifest that was read: the bot is part-way
+                # through a checkpoint, and replaces system.json when it ends.
+                time.sleep(0.01)
+                continue
             except (StoreCorrupted, FileNotFoundError):
                 if self._stamp() == before or attempt == 49:
                     raise
@@ -873,6 +888,8 @@ class TinyDbStore:
         with self._state:
             if shard.docs is None:
                 if found != expected or parsed.versions != shard.versions:
+                    if self._read_only and found > expected:
+                        raise _Overtaken(str(path))  # the bot is checkpointing: read again
                     raise StoreCorrupted(f"{path} changed while the bot was using it. {RESTORE}")
                 shard.docs = parsed.docs
                 shard.nbytes = sum(len(raw) for raw in parsed.docs.values())

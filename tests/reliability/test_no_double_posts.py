@@ -75,7 +75,8 @@ async def test_a_post_teams_took_without_answering_is_found_not_posted_again(
         conversation_id=DSL_CHANNEL,
     )
     await reading.settle()
-    assert [u["_message"] for u in reading.connector.updated] == [channel_posts(reading)[0]["_id"]]
+    assert reading.connector.updated
+    assert {u["_message"] for u in reading.connector.updated} == {channel_posts(reading)[0]["_id"]}
 
 
 async def test_a_request_given_up_on_is_left_time_to_arrive_before_the_channel_is_read(
@@ -96,6 +97,32 @@ async def test_a_request_given_up_on_is_left_time_to_arrive_before_the_channel_i
     await retry(reading)
 
     assert len(channel_posts(reading)) == 1
+    assert await outbox(reading) == []
+
+
+async def test_a_card_found_after_the_item_moved_on_is_brought_up_to_date(
+    reading: Harness,
+) -> None:
+    reading.connector.lose_answers = [504]
+    await report(reading, "cyberbullying")
+    await reading.settle()
+    card = channel_posts(reading)[0]["attachments"][0]["content"]
+    # The DSL acknowledges before the bot knows where its card is: no update can go yet.
+    await reading.click(
+        DSL,
+        "concern.ack",
+        button(card, "concern.ack"),
+        scope="channel",
+        conversation_id=DSL_CHANNEL,
+    )
+    await reading.settle()
+
+    await retry(reading)  # the card is found, and then updated to the current state
+
+    assert len(channel_posts(reading)) == 1
+    [update] = reading.connector.updated
+    assert update["_message"] == channel_posts(reading)[0]["_id"]
+    assert "Acknowledged" in visible_text(update["attachments"][0]["content"])
     assert await outbox(reading) == []
 
 
