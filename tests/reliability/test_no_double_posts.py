@@ -44,6 +44,13 @@ async def outbox(h: Harness) -> list[Any]:
     return await h.parts.store.find("outbox")
 
 
+async def report_with_answer_lost(h: Harness) -> None:
+    """A concern is reported; Teams takes its channel card but answers "504"."""
+    h.connector.lose_answers = [504]
+    await report(h, "cyberbullying")
+    await h.settle()
+
+
 async def retry(h: Harness) -> None:
     """Let the outbox's backoff pass and deliver what is due."""
     h.advance(minutes=10)
@@ -53,9 +60,7 @@ async def retry(h: Harness) -> None:
 async def test_a_post_teams_took_without_answering_is_found_not_posted_again(
     reading: Harness,
 ) -> None:
-    reading.connector.lose_answers = [504]
-    await report(reading, "cyberbullying")
-    await reading.settle()
+    await report_with_answer_lost(reading)
     assert len(channel_posts(reading)) == 1  # Teams has it; the bot was told "504"
     [pending] = await outbox(reading)
     assert pending.data["sending_at"]
@@ -83,9 +88,7 @@ async def test_a_request_given_up_on_is_left_time_to_arrive_before_the_channel_i
     reading: Harness,
 ) -> None:
     reading.parts.worker.in_flight_grace = 3600.0
-    reading.connector.lose_answers = [504]
-    await report(reading, "cyberbullying")
-    await reading.settle()
+    await report_with_answer_lost(reading)
 
     await retry(reading)  # due again, but the abandoned request may still be on its way
 
@@ -103,9 +106,7 @@ async def test_a_request_given_up_on_is_left_time_to_arrive_before_the_channel_i
 async def test_a_card_found_after_the_item_moved_on_is_brought_up_to_date(
     reading: Harness,
 ) -> None:
-    reading.connector.lose_answers = [504]
-    await report(reading, "cyberbullying")
-    await reading.settle()
+    await report_with_answer_lost(reading)
     card = channel_posts(reading)[0]["attachments"][0]["content"]
     # The DSL acknowledges before the bot knows where its card is: no update can go yet.
     await reading.click(
@@ -127,9 +128,7 @@ async def test_a_card_found_after_the_item_moved_on_is_brought_up_to_date(
 
 
 async def test_the_mark_survives_a_restart(reading: Harness) -> None:
-    reading.connector.lose_answers = [504]
-    await report(reading, "cyberbullying")
-    await reading.settle()
+    await report_with_answer_lost(reading)
     await reading.restart()
 
     await retry(reading)
@@ -164,10 +163,8 @@ async def test_a_clear_refusal_is_retried_without_reading_the_channel(reading: H
 async def test_an_unreadable_channel_means_a_second_card_rather_than_none(
     reading: Harness,
 ) -> None:
-    reading.connector.lose_answers = [504]
     reading.connector.graph_fail_status = 503
-    await report(reading, "cyberbullying")
-    await reading.settle()
+    await report_with_answer_lost(reading)
 
     await retry(reading)
 
@@ -178,9 +175,7 @@ async def test_an_unreadable_channel_means_a_second_card_rather_than_none(
 async def test_without_a_way_to_read_the_channel_delivery_is_at_least_once(
     harness: Harness,
 ) -> None:
-    harness.connector.lose_answers = [504]
-    await report(harness, "cyberbullying")
-    await harness.settle()
+    await report_with_answer_lost(harness)
 
     await retry(harness)
 
