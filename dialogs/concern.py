@@ -185,10 +185,11 @@ class ConcernHandlers(FeatureHandlers):
         form_id = _text(ctx.data, "form")
         if category is None or not form_id:
             return Reply(card=category_picker(self._school, problem="Choose what it is about."))
-        key = f"concern.form:{form_id}"
+        # Per sender: someone else's card with the same form id is their own report.
+        key = f"concern.form:{ctx.person.id}:{form_id}"
         already = await self._store.deduped(key)
         if already:  # a double click, or Teams sending the same click again
-            return await self._confirm_existing(already[0], category)
+            return await self._confirm_existing(ctx.person, already[0], category)
         now = self._clock.now()
         values, problems = validate_report(
             ctx.data, category, now.astimezone(self._school.zone).date()
@@ -202,7 +203,7 @@ class ConcernHandlers(FeatureHandlers):
         try:
             concern, recipients = await self._save(ctx.person, category, values, now, key)
         except DuplicateRequest as dup:
-            return await self._confirm_existing(dup.refs[0], category)
+            return await self._confirm_existing(ctx.person, dup.refs[0], category)
         except StoreUnavailable:
             log.error("a concern could not be saved (store unavailable)")
             return Reply(
@@ -303,12 +304,12 @@ class ConcernHandlers(FeatureHandlers):
         days = self._school.escalation.routine_unacknowledged_school_days
         return add_school_days(from_time, days, self._school)
 
-    async def _confirm_existing(self, ref: str, category: Category) -> Reply:
+    async def _confirm_existing(self, person: Person, ref: str, category: Category) -> Reply:
         kind, _, item_id = ref.partition(":")
         record = await self._store.get(kind, item_id)
-        if record is None:
+        concern = None if record is None else decode(record)
+        if concern is None or concern.reporter_id != person.id:  # never someone else's reference
             return Reply(card=category_picker(self._school))
-        concern = decode(record)
         routing = route(
             category, urgent=concern.urgent, about_headteacher=concern.about_headteacher
         )

@@ -265,9 +265,9 @@ class FilterHandlers(FeatureHandlers):
         form_id = _text(ctx.data, "form")
         if not form_id:
             return await self.start(ctx)
-        key = f"filter.form:{form_id}"
+        key = f"filter.form:{ctx.person.id}:{form_id}"  # per sender: never someone else's
         if already := await self._store.deduped(key):
-            return await self._confirm(already[0])
+            return await self._confirm(ctx.person, already[0])
         now = self._clock.now()
         today = now.astimezone(self._school.zone).date()
         values, problems, submitted = validate_request(ctx.data, today, self._deps)
@@ -327,7 +327,7 @@ class FilterHandlers(FeatureHandlers):
                     )
                 )
         except DuplicateRequest as dup:
-            return await self._confirm(dup.refs[0])
+            return await self._confirm(ctx.person, dup.refs[0])
         except StoreUnavailable:
             problems = {"reason": "Your request could not be saved just now. Please try again."}
             return Reply(
@@ -388,12 +388,12 @@ class FilterHandlers(FeatureHandlers):
             )
         return request.step(person, now, "requested", request.reason)
 
-    async def _confirm(self, ref: str) -> Reply:
+    async def _confirm(self, person: Person, ref: str) -> Reply:
         _, _, item_id = ref.partition(":")
         record = await self._store.get(KIND, item_id)
-        if record is None:
+        request = None if record is None else decode(record)
+        if request is None or request.requester_id != person.id:  # never someone else's
             return Reply(card=filter_form(self._school, form_id=uuid.uuid4().hex))
-        request = decode(record)
         if request.status is FilterStatus.REFUSED:
             return Reply(card=request_refused(request, request.history[-1].detail))
         return Reply(card=request_received(request, self._school))

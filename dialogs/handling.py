@@ -62,8 +62,11 @@ NOT_SAVED = "That could not be saved just now. Please try again."
 
 
 def dedupe_key(action: str, ctx: ActionContext) -> str | None:
-    """The key that makes ``action`` happen once per Teams activity (a retry changes nothing)."""
-    return f"{action}:{ctx.turn.activity_id}" if ctx.turn.activity_id else None
+    """The key that makes ``action`` happen once per Teams activity and sender (a retry changes
+    nothing; an activity id is not unique across senders, so it never stands for another's)."""
+    if not ctx.turn.activity_id:
+        return None
+    return f"{action}:{ctx.person.id}:{ctx.turn.activity_id}"
 
 
 async def refuse(

@@ -907,7 +907,11 @@ class VideoCallHandlers(FeatureHandlers):
             )
             try:
                 await self._store.commit(
-                    Change(records=(record,), audit=(event,), dedupe_key=ctx.turn.activity_id)
+                    Change(
+                        records=(record,),
+                        audit=(event,),
+                        dedupe_key=dedupe_key(f"withdrawn.{op}", ctx),
+                    )
                 )
             except VersionConflict:
                 if attempt == 1:
