@@ -223,7 +223,7 @@ class ConcernHandlers(FeatureHandlers):
         self, person: Person, category: Category, values: dict[str, str], now: datetime, key: str
     ) -> tuple[Concern, str]:
         year = now.astimezone(self._school.zone).year
-        number = await self._store.next_sequence(f"OSC-{year}")
+        number = await self._store.next_sequence(f"OSC-{year}", key=key)
         risk = RiskAnswer(values["immediate_risk"])
         about_head = values["about_headteacher"] == "true"
         concern = Concern(

@@ -281,7 +281,8 @@ class FilterHandlers(FeatureHandlers):
                 card=filter_form(self._school, form_id=form_id, values=values, problems=problems)
             )
         year = now.astimezone(self._school.zone).year
-        ref = f"FLT-{year}-{await self._store.next_sequence(f'FLT-{year}'):04d}"
+        number = await self._store.next_sequence(f"FLT-{year}", key=key)
+        ref = f"FLT-{year}-{number:04d}"
         request = self._new_request(ref, ctx.person, now, values, submitted)
         if refusal is not None:
             request = replace(request, status=FilterStatus.REFUSED)

@@ -122,8 +122,15 @@ class Store(Protocol):
         """
         ...
 
-    async def next_sequence(self, name: str) -> int:
-        """The next number (1, 2, 3…) of a named sequence, durably; never the same twice."""
+    async def next_sequence(self, name: str, *, key: str | None = None) -> int:
+        """The next number (1, 2, 3…) of a named sequence, durably; never the same twice.
+
+        With ``key`` (the dedupe key of the change that will use the number), every draw with
+        the same key and name gets the same number, however many run at once: copies of one
+        form sent together (a double click, a Teams retry) use up one number between them, so
+        references stay gap-free. Keys are remembered for a while (at least two days, or the
+        last few thousand keys), so a late copy meets the change's dedupe key instead.
+        """
         ...
 
     async def deduped(self, key: str) -> tuple[str, ...] | None:

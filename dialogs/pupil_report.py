@@ -252,7 +252,7 @@ class PupilReports(FeatureHandlers):
     ) -> tuple[Concern, str | None]:
         now = self._clock.now()
         year = now.astimezone(self._school.zone).year
-        number = await self._store.next_sequence(f"OSC-{year}")
+        number = await self._store.next_sequence(f"OSC-{year}", key=key)
         category = self._category(KIND_TO_CATEGORY[values["kind"]])
         risk = SAFE_TO_RISK[values["safe"]]
         concern = Concern(

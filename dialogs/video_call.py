@@ -503,6 +503,8 @@ class _Started:
     audit: list[AuditEvent] = field(default_factory=list)
     lines: list[str] = field(default_factory=list)
     log_ref: str = ""
+    #: The check's dedupe key: copies of one click sent at once draw the same references.
+    key: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -623,7 +625,7 @@ class VideoCallHandlers(FeatureHandlers):
             return await self._answer_again(plan, done)
         now = self._clock.now()
         check_id = uuid.uuid4().hex
-        started = _Started()
+        started = _Started(key=key)
         if approved is not None and plan.recording:
             started.lines.append(
                 f"The {DEPUTY_HEAD} gave permission to record this call ({approved.ref})."
@@ -720,7 +722,7 @@ class VideoCallHandlers(FeatureHandlers):
         if not await self._someone_else_decides(person):
             started.lines.append(NO_OTHER_DECIDER)
             return
-        request = await self._new_request(person, plan, check_id, meeting_id, now)
+        request = await self._new_request(person, plan, check_id, meeting_id, now, started.key)
         subject = _subject(RECORDING_KIND, request.ref)
         started.records += [
             Record(RECORDING_KIND, request.ref, 1, _encode_request(request)),
@@ -762,7 +764,7 @@ class VideoCallHandlers(FeatureHandlers):
             started.lines.append(log_due_text(existing, self._school, new=False))
             started.log_ref = existing.ref
             return
-        call_log = await self._new_log(person, plan, check_id, meeting_id, now)
+        call_log = await self._new_log(person, plan, check_id, meeting_id, now, started.key)
         subject = _subject(CALL_LOG_KIND, call_log.ref)
         started.records += [
             Record(CALL_LOG_KIND, call_log.ref, 1, _encode_log(call_log)),
@@ -801,16 +803,22 @@ class VideoCallHandlers(FeatureHandlers):
             return True
         return any(holder.id != person.id for holder in holders)
 
-    async def _reference(self, prefix: str, now: datetime) -> str:
+    async def _reference(self, prefix: str, now: datetime, key: str | None) -> str:
         year = now.astimezone(self._school.zone).year
-        number = await self._store.next_sequence(f"{prefix}-{year}")
+        number = await self._store.next_sequence(f"{prefix}-{year}", key=key)
         return f"{prefix}-{year}-{number:04d}"
 
     async def _new_request(
-        self, person: Person, plan: CallPlan, check_id: str, meeting_id: str, now: datetime
+        self,
+        person: Person,
+        plan: CallPlan,
+        check_id: str,
+        meeting_id: str,
+        now: datetime,
+        key: str | None,
     ) -> RecordingRequest:
         return RecordingRequest(
-            ref=await self._reference("REC", now),
+            ref=await self._reference("REC", now, key),
             requester_id=person.id,
             requester_name=person.name,
             start=plan.start,
@@ -825,10 +833,16 @@ class VideoCallHandlers(FeatureHandlers):
         )
 
     async def _new_log(
-        self, person: Person, plan: CallPlan, check_id: str, meeting_id: str, now: datetime
+        self,
+        person: Person,
+        plan: CallPlan,
+        check_id: str,
+        meeting_id: str,
+        now: datetime,
+        key: str | None,
     ) -> CallLog:
         return CallLog(
-            ref=await self._reference("LOG", now),
+            ref=await self._reference("LOG", now, key),
             teacher_id=person.id,
             teacher_name=person.name,
             pupils=plan.pupils,

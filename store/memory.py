@@ -21,6 +21,7 @@ class InMemoryStore:
     def __init__(self) -> None:
         self._records: dict[tuple[str, str], Record] = {}
         self._sequences: dict[str, int] = {}
+        self._keyed: dict[tuple[str, str], int] = {}
         self._dedupe: dict[str, tuple[str, ...]] = {}
         self._audit: list[AuditEntry] = []
         self._lock = asyncio.Lock()
@@ -64,9 +65,13 @@ class InMemoryStore:
                 entries.append(entry)
             return tuple(entries)
 
-    async def next_sequence(self, name: str) -> int:
+    async def next_sequence(self, name: str, *, key: str | None = None) -> int:
         async with self._lock:
+            if key is not None and (name, key) in self._keyed:
+                return self._keyed[(name, key)]
             self._sequences[name] = self._sequences.get(name, 0) + 1
+            if key is not None:
+                self._keyed[(name, key)] = self._sequences[name]
             return self._sequences[name]
 
     async def deduped(self, key: str) -> tuple[str, ...] | None:

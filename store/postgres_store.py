@@ -13,8 +13,8 @@ Tables (``store/migrations/*.sql``, applied by ``python -m bot.migrate``):
     The hash-chained audit log, per tenant. A commit locks the tenant's ``chains`` row
     (``SELECT ... FOR UPDATE``) in the same transaction as its records, so entries are numbered
     and chained one at a time across every instance.
-``dedupe``, ``sequences``
-    Processed dedupe keys and named sequences, per tenant.
+``dedupe``, ``sequences``, ``sequence_keys``
+    Processed dedupe keys, named sequences and keyed draws from them, per tenant.
 ``schema_version``
     Which migrations have been applied. ``open`` refuses a database without the schema this
     code needs, or with a newer one than it knows.
@@ -389,10 +389,11 @@ class PostgresStore:
                     "ON CONFLICT DO NOTHING",
                     (self._tenant, GENESIS),
                 )
-                await conn.execute(
+                for forget in (
                     "DELETE FROM dedupe WHERE tenant = %s AND at < %s",
-                    (self._tenant, datetime.now(UTC) - DEDUPE_KEEP),
-                )
+                    "DELETE FROM sequence_keys WHERE tenant = %s AND at < %s",
+                ):
+                    await conn.execute(forget, (self._tenant, datetime.now(UTC) - DEDUPE_KEEP))
         self.audit_check = await self.verify_audit()
         if not self.audit_check.ok:
             log.error(
@@ -607,8 +608,10 @@ class PostgresStore:
         )
         return tuple(entries)
 
-    async def next_sequence(self, name: str) -> int:
+    async def next_sequence(self, name: str, *, key: str | None = None) -> int:
         self._writable()
+        if key is not None:
+            return await self._keyed_sequence(name, key)
         async with self._connection() as conn:
             row = await (
                 await conn.execute(
@@ -619,6 +622,44 @@ class PostgresStore:
                 )
             ).fetchone()
         assert row is not None
+        return int(row[0])
+
+    async def _keyed_sequence(self, name: str, key: str) -> int:
+        """A keyed draw: the sequence's row is locked first, so every draw on it waits its
+        turn, and then sees (each statement reads afresh) any number a draw with the same
+        key committed meanwhile."""
+        tenant = self._tenant
+        async with self._connection() as conn, conn.transaction():
+            await conn.execute(
+                "INSERT INTO sequences (tenant, name, value) VALUES (%s, %s, 0) "
+                "ON CONFLICT DO NOTHING",
+                (tenant, name),
+            )
+            await conn.execute(
+                "SELECT value FROM sequences WHERE tenant = %s AND name = %s FOR UPDATE",
+                (tenant, name),
+            )
+            row = await (
+                await conn.execute(
+                    "SELECT value FROM sequence_keys WHERE tenant = %s AND name = %s AND key = %s",
+                    (tenant, name, key),
+                )
+            ).fetchone()
+            if row is not None:
+                return int(row[0])
+            row = await (
+                await conn.execute(
+                    "UPDATE sequences SET value = value + 1 WHERE tenant = %s AND name = %s "
+                    "RETURNING value",
+                    (tenant, name),
+                )
+            ).fetchone()
+            assert row is not None
+            await conn.execute(
+                "INSERT INTO sequence_keys (tenant, name, key, value, at) "
+                "VALUES (%s, %s, %s, %s, %s)",
+                (tenant, name, key, row[0], datetime.now(UTC)),
+            )
         return int(row[0])
 
     async def deduped(self, key: str) -> tuple[str, ...] | None:

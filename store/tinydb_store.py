@@ -53,6 +53,7 @@ import logging
 import os
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -111,6 +112,9 @@ T = TypeVar("T")
 
 #: Dedupe keys are kept this long (Teams retries within seconds to minutes).
 DEDUPE_KEEP = timedelta(days=2)
+#: Keyed sequence draws remembered (``next_sequence(name, key=...)``): copies of one form
+#: arrive within seconds of each other; later copies meet the change's dedupe key instead.
+KEYED_DRAWS_KEPT = 10_000
 #: Checkpoint once the journal holds this much and the store has been quiet for a moment...
 JOURNAL_SOFT = 32 * 1024
 IDLE_SECONDS = 0.1
@@ -263,6 +267,8 @@ class TinyDbStore:
         self._sequences: dict[str, int] = {}
         #: Numbers handed out and not yet in a journal write: name -> (value, drawn by).
         self._reserved: dict[str, tuple[int, asyncio.Task[Any] | None]] = {}
+        #: Keyed draws, oldest first: (name, key) -> the number every draw with it gets.
+        self._keyed: OrderedDict[tuple[str, str], int] = OrderedDict()
         self._dedupe: dict[str, tuple[list[str], str]] = {}
         self._dedupe_cache: dict[str, bytes] = {}
         self._lsn = 0
@@ -1253,17 +1259,27 @@ class TinyDbStore:
                 self._journal_path.unlink()
                 fsync_dir(self._folder)
 
-    async def next_sequence(self, name: str) -> int:
+    async def next_sequence(self, name: str, *, key: str | None = None) -> int:
         """The next number of ``name``. It is made durable by the store's next write, which
         comes before the change using it can be acknowledged (so a number in a saved record
         is never handed out again). If the caller's own commit fails, a number nobody else
         has drawn since is given back, so a report refused for a full disk keeps its
-        reference when it is sent again."""
+        reference when it is sent again. A draw with ``key`` gets the number drawn before
+        with the same key (kept in memory: after a restart a key draws afresh)."""
         with self._state:
             self._usable(write=True)
+            if key is not None and (drawn := self._keyed.get((name, key))) is not None:
+                if self._reserved.get(name, (0, None))[0] == drawn:
+                    # Shared by two copies now: one copy's failure no longer gives it back.
+                    self._reserved[name] = (drawn, None)
+                return drawn
             value = self._sequences.get(name, 0) + 1
             self._sequences[name] = value
             self._reserved[name] = (value, asyncio.current_task())
+            if key is not None:
+                self._keyed[(name, key)] = value
+                while len(self._keyed) > KEYED_DRAWS_KEPT:
+                    self._keyed.popitem(last=False)
         return value
 
     def _refill_spares(self) -> None:
@@ -1284,6 +1300,8 @@ class TinyDbStore:
                 if owner is task and self._sequences.get(name) == value:
                     self._sequences[name] = value - 1
                     del self._reserved[name]
+                    for drawn in [k for k, v in self._keyed.items() if k[0] == name and v == value]:
+                        del self._keyed[drawn]  # the number will be drawn again: not the key's
 
     async def deduped(self, key: str) -> tuple[str, ...] | None:
         with self._state:

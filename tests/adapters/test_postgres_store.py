@@ -121,7 +121,7 @@ def test_the_bot_refuses_an_unmigrated_database_and_starts_after_the_migrate_com
 
     status, output = run_python("-m", "bot.migrate", env=env)
     assert status == 0, output
-    assert "applied migrations [1]" in output
+    assert f"applied migrations {list(range(1, latest_schema() + 1))}" in output
     status, output = run_python("-m", "bot.migrate", env=env)
     assert (status, "up to date; nothing to do" in output) == (0, True)
     assert run_python("-m", "bot.migrate", "--check", env=env)[0] == 0

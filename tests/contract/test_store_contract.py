@@ -174,6 +174,44 @@ async def test_concurrent_sequence_numbers_never_repeat(store: Store) -> None:
     assert sorted(numbers) == list(range(1, 51))
 
 
+async def test_a_keyed_draw_gives_the_same_key_the_same_number(store: Store) -> None:
+    first = await store.next_sequence("OSC-2026", key="form-a")
+    again = await store.next_sequence("OSC-2026", key="form-a")
+    other = await store.next_sequence("OSC-2026", key="form-b")
+    plain = await store.next_sequence("OSC-2026")
+    elsewhere = await store.next_sequence("FLT-2026", key="form-a")
+
+    assert (first, again, other, plain, elsewhere) == (1, 1, 2, 3, 1)
+
+
+async def test_concurrent_keyed_draws_leave_no_gaps(store: Store) -> None:
+    keys = [f"form-{n % 32}" for n in range(96)]  # 32 forms, each drawn three times at once
+
+    numbers = await asyncio.gather(*(store.next_sequence("OSC-2026", key=k) for k in keys))
+
+    assert sorted(set(numbers)) == list(range(1, 33))
+    drawn: dict[str, set[int]] = {}
+    for key, number in zip(keys, numbers, strict=True):
+        drawn.setdefault(key, set()).add(number)
+    assert all(len(n) == 1 for n in drawn.values())  # one number per key
+    assert len({min(n) for n in drawn.values()}) == 32  # and a different one for each
+    assert await store.next_sequence("OSC-2026") == 33
+
+
+async def test_a_number_drawn_for_a_saved_change_is_never_drawn_again(store: Store) -> None:
+    number = await store.next_sequence("OSC-2026", key="form-a")
+    await store.commit(
+        Change(
+            records=[Record("concern", f"OSC-2026-{number:04d}", 1, {})],
+            audit=[event()],
+            dedupe_key="form-a",
+        )
+    )
+
+    assert await store.next_sequence("OSC-2026", key="form-b") == number + 1
+    assert await store.next_sequence("OSC-2026") == number + 2
+
+
 async def test_audit_entries_are_sealed_in_a_verifiable_chain(store: Store) -> None:
     entries = await store.commit(Change(audit=[event("a"), event("b")]))
     entries += await store.commit(Change(audit=[event("c")]))
