@@ -24,6 +24,7 @@ from dialogs.ports import Change, DuplicateRequest, Record, StoreUnavailable, Ve
 from dialogs.registry import Deps
 from dialogs.service import ActionContext, Reply
 from policy.audit import AuditEvent
+from policy.errors import PolicyError
 
 
 class Loaded(Protocol):
@@ -72,10 +73,12 @@ def dedupe_key(action: str, ctx: ActionContext) -> str | None:
 async def refuse(
     deps: Deps, ctx: ActionContext, why: str, item: str = "", *, action: str | None = None
 ) -> None:
-    """Audit a refusal: who, what (``action``, or else the verb the card sent), which item and
-    why; never a name or anything typed."""
-    verb = text_field(ctx.data, "verb")[:40] if action is None else action
-    event = AuditEvent(ctx.person.id, verb, item, f"refused: {why}", deps.clock.now())
+    """Audit a refusal: who, what (``action``, or else the verb the server is running, never
+    the one the card data claims), which item and why (a fixed phrase: never a name or
+    anything typed)."""
+    if action is None:
+        action = ctx.verb.value if ctx.verb is not None else "unknown_verb"
+    event = AuditEvent(ctx.person.id, action, item, f"refused: {why}", deps.clock.now())
     await deps.store.commit(Change(audit=[event]))
 
 
@@ -156,28 +159,38 @@ async def decide(
     if ctx.turn.automatic:  # Teams refreshing a card: show the current state, change nothing
         await refuse(deps, ctx, "automatic refresh", subject)
         return handling.view(ctx, loaded)
+    key = dedupe_key(action, ctx)
     if ctx.data.get("ver") != loaded.record.version:
+        if key is not None and await deps.store.deduped(key) is not None:
+            # Teams sending a click that succeeded again: the answer it got, and no refusal.
+            return handling.view(ctx, loaded)
         await refuse(deps, ctx, "stale card", subject)
         return handling.view(ctx, loaded, note=handling.stale_note)
     now = deps.clock.now()
     try:
         after, records = change(loaded, now)
     except handling.broken as exc:
-        await refuse(deps, ctx, str(exc)[:120], subject)
+        # The rule's code, never its message: that may name people or repeat what was sent.
+        code = exc.code if isinstance(exc, PolicyError) else "not allowed by the rules"
+        await refuse(deps, ctx, f"rule: {code}", subject)
         return handling.view(ctx, loaded, problem=f"Nothing was changed: {exc}.")
     try:
         await deps.store.commit(
             Change(
                 records=records,
                 audit=[AuditEvent(ctx.person.id, action, subject, "ok", now)],
-                dedupe_key=dedupe_key(action, ctx),
+                dedupe_key=key,
             )
         )
-    except (VersionConflict, DuplicateRequest):
-        # Someone else (or this same click, sent again) changed it first: one transition.
+    except (VersionConflict, DuplicateRequest) as exc:
         latest = await handling.load(ctx)
         if isinstance(latest, Reply):
             return latest
+        if isinstance(exc, DuplicateRequest):
+            # This same click, sent again at the same moment, was made: the same answer.
+            return handling.view(ctx, latest)
+        # Someone else changed it first: one transition, and this click's refusal audited.
+        await refuse(deps, ctx, "changed meanwhile", subject)
         return handling.view(ctx, latest, note=ALREADY_CHANGED)
     except StoreUnavailable:
         return handling.view(ctx, loaded, problem=NOT_SAVED)

@@ -71,11 +71,13 @@ class Reply:
 
 @dataclass(frozen=True, slots=True)
 class ActionContext:
-    """What a verb handler gets: who (already authorised), where, and the validated data."""
+    """What a verb handler gets: who (already authorised), where, the validated data, and the
+    verb the server is running (its own, never the ``verb`` the card data claims)."""
 
     person: Person
     turn: Turn
     data: Mapping[str, Any] = field(default_factory=dict)
+    verb: Verb | None = None
 
 
 #: Words a person may type, and the verb each one runs (anything else gets the menu).
@@ -100,10 +102,21 @@ MENU_PHRASES: tuple[tuple[str, Verb], ...] = (
     (r"\bmy reports?\b", Verb.MY_REPORTS),
 )
 
+#: How the audit log names a sender it cannot name, and a verb the server does not know.
+UNKNOWN_SENDER = "unknown"
+UNKNOWN_VERB = "unknown_verb"
+
 ATTACHMENT_REFUSED = (
     "I don't accept files or pictures, so nothing you sent was opened or saved. "
     "Never send pictures of a child: secure the device and tell the DSL."
 )
+
+
+def _known(verb: str) -> Verb | None:
+    try:
+        return Verb(verb)
+    except ValueError:
+        return None
 
 
 class Dialogs:
@@ -134,7 +147,7 @@ class Dialogs:
 
     async def on_message(self, turn: Turn, text: str, *, attachments: int = 0) -> list[Reply]:
         """A typed message: run the command it names, or show the menu (never an error)."""
-        person = await self._person(turn)
+        person = await self._person(turn, "message")
         if isinstance(person, Reply):
             return [person]
         replies: list[Reply] = []
@@ -159,36 +172,41 @@ class Dialogs:
             await self._audit(person, candidates[0].value, "", "refused: role does not allow it")
         if verb is None:
             note = "Here is what I can do." if words else None
-            replies.append(await self._menu(ActionContext(person, turn), note=note))
+            replies.append(await self._menu(ActionContext(person, turn, verb=Verb.MENU), note=note))
         else:
             replies.append(await self._run(person, turn, verb, {}))
         return replies
 
     async def on_added(self, turn: Turn) -> list[Reply]:
         """The bot was added to a chat or team: greet with the menu for this person."""
-        person = await self._person(turn)
+        person = await self._person(turn, "added")
         if isinstance(person, Reply):
             return [person]
-        return [await self._menu(ActionContext(person, turn))]
+        return [await self._menu(ActionContext(person, turn, verb=Verb.MENU))]
 
     async def on_action(self, turn: Turn, verb: str, data: Mapping[str, Any]) -> Reply:
-        """An ``Action.Execute`` click: authorise the sender, then run the verb's handler."""
-        person = await self._person(turn)
+        """An ``Action.Execute`` click: authorise the sender, then run the verb's handler.
+
+        Every refusal is audited once, under the server's name for the verb (``unknown_verb``
+        for one it does not know), never under anything the client sent.
+        """
+        known = _known(verb)
+        person = await self._person(turn, known.value if known else UNKNOWN_VERB)
         if isinstance(person, Reply):
             return person
-        try:
-            known = Verb(verb)
-        except ValueError:
-            await self._audit(person, "unknown_verb", "", "refused: unknown action")
-            return await self._menu(ActionContext(person, turn), note="That button is not known.")
+        menu = ActionContext(person, turn, verb=Verb.MENU)
+        if known is None:
+            await self._audit(person, UNKNOWN_VERB, "", "refused: unknown action")
+            return await self._menu(menu, note="That button is not known.")
         if data.get("v", PAYLOAD_VERSION) != PAYLOAD_VERSION:
-            return await self._menu(
-                ActionContext(person, turn), note="That card was out of date, so here is a new one."
-            )
+            await self._audit(person, known.value, "", "refused: card version not supported")
+            return await self._menu(menu, note="That card was out of date, so here is a new one.")
         return await self._run(person, turn, known, data)
 
     async def _run(self, person: Person, turn: Turn, verb: Verb, data: Mapping[str, Any]) -> Reply:
         if person.is_pupil and turn.scope is not Scope.PERSONAL:
+            if verb not in (Verb.MENU, Verb.HELP):  # anything but the menu is refused here
+                await self._audit(person, verb.value, "", "refused: pupils use a private chat")
             return Reply(card=private_chat_only_card())
         if not may(person, verb):
             await self._audit(person, verb.value, "", "refused: role does not allow it")
@@ -196,11 +214,16 @@ class Dialogs:
         handler = self._routes.get(verb)
         if handler is None:
             return Reply(card=not_ready_card(person))
-        return await handler(ActionContext(person, turn, data))
+        return await handler(ActionContext(person, turn, data, verb))
 
-    async def _person(self, turn: Turn) -> Person | Reply:
-        """Who sent this, from the directory; a Reply to send instead when we can't tell."""
+    async def _person(self, turn: Turn, action: str) -> Person | Reply:
+        """Who sent this, from the directory; a Reply to send instead when we can't tell.
+
+        A sender refused here is audited once as ``action``: as "unknown" when the directory
+        does not know them or the activity names nobody (never the id the client sent).
+        """
         if not turn.actor_id:
+            await self._refuse_access(UNKNOWN_SENDER, action, "no object id")
             return Reply(card=no_access_card(self._school.access_contact))
         try:
             person = await self._directory.person(turn.actor_id)
@@ -210,9 +233,19 @@ class Dialogs:
                 text="I can't check who you are right now. Please try again in a minute. "
                 "If a child is in immediate danger, call 999."
             )
-        if person is None or not person.has_access:
+        if person is None:
+            await self._refuse_access(UNKNOWN_SENDER, action, "not in the directory")
+            return Reply(card=no_access_card(self._school.access_contact))
+        if not person.has_access:
+            await self._refuse_access(person.id, action, "no role in the bot")
             return Reply(card=no_access_card(self._school.access_contact))
         return person
+
+    async def _refuse_access(self, actor: str, action: str, why: str) -> None:
+        event = AuditEvent(
+            actor=actor, action=action, item="", outcome=f"refused: {why}", at=self._clock.now()
+        )
+        await self._store.commit(Change(audit=(event,)))
 
     async def _menu(self, ctx: ActionContext, note: str | None = None) -> Reply:
         if ctx.turn.scope is Scope.GROUP_CHAT or (

@@ -283,13 +283,16 @@ def may_handle(person: Person, concern: Concern, category: Category) -> bool:
 
 def _open(concern: Concern) -> None:
     if concern.status is ConcernStatus.CLOSED:
-        raise InvalidTransition(f"{concern.ref} is already closed")
+        raise InvalidTransition(f"{concern.ref} is already closed", code="already closed")
 
 
 def acknowledge(concern: Concern, by: Person, at: datetime) -> Concern:
     """Record who acknowledged the concern and when (it must be new)."""
     if concern.status is not ConcernStatus.NEW:
-        raise InvalidTransition(f"{concern.ref} was already acknowledged by {concern.handler_name}")
+        raise InvalidTransition(
+            f"{concern.ref} was already acknowledged by {concern.handler_name}",
+            code="already acknowledged",
+        )
     return replace(
         concern,
         status=ConcernStatus.ACKNOWLEDGED,
@@ -303,7 +306,10 @@ def record_action(concern: Concern, by: Person, action: str, note: str, at: date
     """Record an action from the category's checklist, with an optional note."""
     _open(concern)
     if action not in checklist(concern.category):
-        raise InvalidTransition(f"{action!r} is not an action for this kind of concern")
+        raise InvalidTransition(
+            f"{action!r} is not an action for this kind of concern",
+            code="action not on the checklist",
+        )
     text = ACTIONS[action] + (f": {note}" if note else "")
     done = (
         concern.actions_done if action in concern.actions_done else (*concern.actions_done, action)
@@ -315,7 +321,7 @@ def add_note(concern: Concern, by: Person, note: str, at: datetime) -> Concern:
     """Add a note to the chronology."""
     _open(concern)
     if not note.strip():
-        raise InvalidTransition("a note needs some text")
+        raise InvalidTransition("a note needs some text", code="empty note")
     return _taken_on(concern, by, at).with_event(by, at, "note", note.strip())
 
 
@@ -334,17 +340,25 @@ def assess(
     """
     _open(concern)
     if concern.category not in UKCIS_CATEGORIES:
-        raise InvalidTransition("the UKCIS assessment is only for nude or semi-nude imagery")
+        raise InvalidTransition(
+            "the UKCIS assessment is only for nude or semi-nude imagery",
+            code="assessment not for this category",
+        )
     unknown = set(criteria) - UKCIS_CRITERIA.keys() | set(referrals) - REFERRALS.keys()
     if unknown:
-        raise InvalidTransition(f"unknown choice(s): {', '.join(sorted(unknown))}")
+        raise InvalidTransition(
+            f"unknown choice(s): {', '.join(sorted(unknown))}", code="unknown choice"
+        )
     if criteria and not referrals:
         raise InvalidTransition(
             "an immediate-referral criterion is ticked: choose police and/or children's social "
-            "care to refer to now"
+            "care to refer to now",
+            code="referral missing",
         )
     if (criteria or referrals) and not reason.strip():
-        raise InvalidTransition("give the reason for the referral decision")
+        raise InvalidTransition(
+            "give the reason for the referral decision", code="referral reason missing"
+        )
     if criteria:
         text = "Immediate referral criteria met; referred now to " + " and ".join(
             REFERRALS[r] for r in referrals
@@ -370,11 +384,16 @@ def close(concern: Concern, by: Person, outcome: str, message: str, at: datetime
     """Close with an outcome and a short message for the reporter (not the details)."""
     _open(concern)
     if outcome not in OUTCOMES:
-        raise InvalidTransition("choose an outcome")
+        raise InvalidTransition("choose an outcome", code="outcome missing")
     if not message.strip():
-        raise InvalidTransition("write a short message for the person who reported it")
+        raise InvalidTransition(
+            "write a short message for the person who reported it", code="message missing"
+        )
     if needs_assessment(concern):
-        raise InvalidTransition("record the UKCIS immediate-referral assessment before closing")
+        raise InvalidTransition(
+            "record the UKCIS immediate-referral assessment before closing",
+            code="assessment missing",
+        )
     closed = replace(
         _taken_on(concern, by, at),
         status=ConcernStatus.CLOSED,

@@ -2,7 +2,19 @@
 
 
 class PolicyError(Exception):
-    """Base of every error the domain raises on purpose."""
+    """Base of every error the domain raises on purpose.
+
+    The message is for the person who clicked (it may name people, or repeat what they
+    chose). ``code`` is what the audit log records: a fixed phrase naming the rule, never a
+    name or anything the client sent.
+    """
+
+    code: str = "not allowed by the rules"
+
+    def __init__(self, *args: object, code: str | None = None) -> None:
+        super().__init__(*args)
+        if code is not None:
+            self.code = code
 
 
 class NotAllowed(PolicyError):

@@ -237,11 +237,14 @@ def _can_give_reason_approval(person: Person) -> bool:
 
 def _check_decider(request: FilterRequest, by: Person) -> None:
     if by.id == request.requester_id:
-        raise FilterRuleBroken("nobody can decide their own request")
+        raise FilterRuleBroken("nobody can decide their own request", code="own request")
     if not by.roles & deciders(request):
-        raise FilterRuleBroken("your role cannot decide this request")
+        raise FilterRuleBroken("your role cannot decide this request", code="role cannot decide")
     if not request.is_open:
-        raise FilterRuleBroken(f"this request is already {request.status.value.replace('_', ' ')}")
+        raise FilterRuleBroken(
+            f"this request is already {request.status.value.replace('_', ' ')}",
+            code="already decided",
+        )
 
 
 def approve(request: FilterRequest, by: Person, at: datetime) -> FilterRequest:
@@ -253,10 +256,15 @@ def approve(request: FilterRequest, by: Person, at: datetime) -> FilterRequest:
     """
     _check_decider(request, by)
     if request.status is FilterStatus.NEEDS_INFO:
-        raise FilterRuleBroken("the requester has been asked for more information first")
+        raise FilterRuleBroken(
+            "the requester has been asked for more information first",
+            code="waiting for information",
+        )
     given = {a.by_id for a in (request.reason_approval, request.change_approval) if a}
     if by.id in given:
-        raise FilterRuleBroken("you have already approved it: a second person must decide")
+        raise FilterRuleBroken(
+            "you have already approved it: a second person must decide", code="same person twice"
+        )
     decision = Approval(by.id, by.name, at)
     updated = request
     if request.sensitive and request.reason_approval is None and _can_give_reason_approval(by):
@@ -269,7 +277,9 @@ def approve(request: FilterRequest, by: Person, at: datetime) -> FilterRequest:
         )
     else:
         needed = "IT" if request.change_approval is None else "the DSL or online safety lead"
-        raise FilterRuleBroken(f"the approval still needed is from {needed}")
+        raise FilterRuleBroken(
+            f"the approval still needed is from {needed}", code="other approval needed"
+        )
     if updated.change_approval and (not updated.sensitive or updated.reason_approval):
         updated = replace(updated, status=FilterStatus.APPROVED)
     return updated
@@ -279,7 +289,7 @@ def reject(request: FilterRequest, by: Person, reason: str, at: datetime) -> Fil
     """Reject with a reason (required)."""
     _check_decider(request, by)
     if not reason.strip():
-        raise FilterRuleBroken("give the reason for rejecting it")
+        raise FilterRuleBroken("give the reason for rejecting it", code="reason missing")
     return replace(request, status=FilterStatus.REJECTED, decision_note=reason.strip()).step(
         by, at, "rejected", reason.strip()
     )
@@ -289,7 +299,7 @@ def ask(request: FilterRequest, by: Person, question: str, at: datetime) -> Filt
     """Ask the requester for more information; the request waits."""
     _check_decider(request, by)
     if not question.strip():
-        raise FilterRuleBroken("write the question for the requester")
+        raise FilterRuleBroken("write the question for the requester", code="question missing")
     return replace(request, status=FilterStatus.NEEDS_INFO, question=question.strip()).step(
         by, at, "asked for more information", question.strip()
     )
@@ -298,11 +308,11 @@ def ask(request: FilterRequest, by: Person, question: str, at: datetime) -> Filt
 def answer(request: FilterRequest, by: Person, text: str, at: datetime) -> FilterRequest:
     """The requester answers; the request goes back to the deciders."""
     if by.id != request.requester_id:
-        raise FilterRuleBroken("only the person who asked can answer")
+        raise FilterRuleBroken("only the person who asked can answer", code="not the requester")
     if request.status is not FilterStatus.NEEDS_INFO:
-        raise FilterRuleBroken("no question is waiting for an answer")
+        raise FilterRuleBroken("no question is waiting for an answer", code="no question waiting")
     if not text.strip():
-        raise FilterRuleBroken("write your answer")
+        raise FilterRuleBroken("write your answer", code="answer missing")
     return replace(request, status=FilterStatus.PENDING, question="").step(
         by, at, "answered", text.strip()
     )
@@ -311,9 +321,9 @@ def answer(request: FilterRequest, by: Person, text: str, at: datetime) -> Filte
 def mark_applied(request: FilterRequest, by: Person, at: datetime) -> FilterRequest:
     """IT records that it applied the change."""
     if Role.IT not in by.roles:
-        raise FilterRuleBroken("only IT records that a change was applied")
+        raise FilterRuleBroken("only IT records that a change was applied", code="not IT")
     if request.status is not FilterStatus.APPROVED:
-        raise FilterRuleBroken("only an approved request can be applied")
+        raise FilterRuleBroken("only an approved request can be applied", code="not approved")
     return replace(request, status=FilterStatus.APPLIED, applied=Approval(by.id, by.name, at)).step(
         by, at, "applied", f"allowed {request.host}"
     )
@@ -335,9 +345,11 @@ def reblock_due(request: FilterRequest, at: datetime) -> FilterRequest:
 def mark_reblocked(request: FilterRequest, by: Person, at: datetime) -> FilterRequest:
     """IT records that the site is blocked again."""
     if Role.IT not in by.roles:
-        raise FilterRuleBroken("only IT records a re-block")
+        raise FilterRuleBroken("only IT records a re-block", code="not IT")
     if request.status not in {FilterStatus.REBLOCK_DUE, FilterStatus.APPLIED}:
-        raise FilterRuleBroken("this site is not waiting to be re-blocked")
+        raise FilterRuleBroken(
+            "this site is not waiting to be re-blocked", code="not waiting for re-block"
+        )
     return replace(
         request, status=FilterStatus.REBLOCKED, reblocked=Approval(by.id, by.name, at)
     ).step(by, at, "re-blocked", f"blocked {request.host} again")

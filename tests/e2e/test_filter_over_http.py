@@ -157,7 +157,7 @@ async def test_a_sensitive_topic_needs_the_dsl_and_it_two_different_people(
     [record] = await records(harness)
     assert record.data["status"] == "approved"
     assert [(e.actor, e.outcome) for e in await refusals(harness)] == [
-        (IT, "refused: you have already approved it: a second person must decide")
+        (IT, "refused: rule: same person twice")
     ]
     # Both channel cards now show the decision, for everyone.
     assert "Approved" in shown(latest_view(harness, DSL_CHANNEL, "FLT-2026-0001"))
