@@ -425,12 +425,12 @@ class FilterHandlers(FeatureHandlers):
         problem: str | None = None,
     ) -> Reply:
         request, version, note = loaded.request, loaded.record.version, note or problem
-        verb = _text(ctx.data, "verb")
-        if verb in {Verb.FILTER_APPLIED.value}:
+        verb = ctx.verb  # the server's own, never what the card data claims
+        if verb is Verb.FILTER_APPLIED:
             return Reply(card=apply_task(request, version=version))
-        if verb in {Verb.FILTER_REBLOCKED.value}:
+        if verb is Verb.FILTER_REBLOCKED:
             return Reply(card=reblock_task(request, version=version))
-        if verb == Verb.FILTER_ANSWER.value:
+        if verb is Verb.FILTER_ANSWER:
             words = note or "Thank you: your answer has been sent to the people deciding."
             return Reply(text=words)
         return Reply(card=request_card(request, self._school, version=version, note=note))
