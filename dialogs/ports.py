@@ -128,8 +128,9 @@ class Store(Protocol):
         With ``key`` (the dedupe key of the change that will use the number), every draw with
         the same key and name gets the same number, however many run at once: copies of one
         form sent together (a double click, a Teams retry) use up one number between them, so
-        references stay gap-free. Keys are remembered for a while (at least two days, or the
-        last few thousand keys), so a late copy meets the change's dedupe key instead.
+        references stay gap-free. Keys are remembered long enough for copies sent together
+        (PostgreSQL: two days; the embedded store: its last 10 000 keys, until it restarts);
+        a later copy meets the change's dedupe key instead.
         """
         ...
 
