@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import re
 import traceback
@@ -25,6 +24,8 @@ from botbuilder.schema import Activity
 from bot.adapter import CachingAuthentication, ServiceUrlNotAllowed, build_adapter
 from bot.auth import AuthUnavailable, Rejected, authenticate, warm_keys
 from bot.auth import install as install_auth
+from bot.body import BadBody
+from bot.body import parse as parse_body
 from bot.config import Settings, describe
 from bot.exports import WebExports, exports_for
 from bot.logs import correlation_id, quiet_sdks
@@ -192,9 +193,9 @@ async def messages(request: web.Request) -> web.StreamResponse:
     if request.content_type != "application/json":
         return _bad_request("expected application/json", 415)
     try:
-        body: Any = await request.json()
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        return _bad_request("body is not JSON")
+        body: Any = parse_body(await request.read(), request.charset)
+    except BadBody as exc:
+        return _bad_request(exc.reason, exc.status)
     if not isinstance(body, dict) or not isinstance(body.get("type"), str):
         return _bad_request("body is not an activity")
     try:
