@@ -37,6 +37,7 @@ from dialogs.outbox import Doorbell, OutboxWorker
 from dialogs.ports import Clock, Directory, Messenger, Store, SystemClock
 from dialogs.registry import Deps, build_features
 from dialogs.service import Dialogs
+from policy.text import clean_value
 
 log = logging.getLogger(__name__)
 
@@ -198,6 +199,9 @@ async def messages(request: web.Request) -> web.StreamResponse:
         return _bad_request(exc.reason, exc.status)
     if not isinstance(body, dict) or not isinstance(body.get("type"), str):
         return _bad_request("body is not an activity")
+    # Lone surrogates and NUL cannot be stored (UTF-8, PostgreSQL): replaced here, at the edge,
+    # so every text field of every flow is saved as the person wrote it, less those characters.
+    body = clean_value(body)
     try:
         activity = Activity().deserialize(body)
     except Exception:  # noqa: BLE001 (msrest raises many kinds for malformed input)
