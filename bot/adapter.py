@@ -5,11 +5,21 @@ a new msrest ``ConnectorClient`` for every turn and reply, and never closes the 
 note, item 5). Here credentials are cached per (app id, scope, login endpoint, authority), and
 connector clients per (service URL, audience), for the life of the process, then closed.
 In local mode, outbound requests may go to loopback service URLs only.
+
+Isolation (issue 22, item 4): msrest sends every request with blocking ``requests`` in the
+event loop's *default* thread pool, which the embedded store also uses. Eight replies to a
+service URL that accepts and never answers held every thread for 100 s each, so every other
+conversation (and the store) waited. Here each service URL has its own small thread pool
+(``LANE_THREADS``), and every call is bounded (``CALL_TIMEOUT``): a hung or slow endpoint
+can only ever hold its own lane.
 """
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from ipaddress import ip_address
 from types import SimpleNamespace
 from typing import Any
@@ -30,6 +40,13 @@ from botframework.connector.auth import (
     UserTokenClient,
 )
 from botframework.connector.auth.authentication_constants import AuthenticationConstants
+from msrest.exceptions import ClientRequestError
+from msrest.universal_http import ClientRequest
+from msrest.universal_http.async_requests import (
+    AsyncRequestsClientResponse,
+    AsyncRequestsHTTPSender,
+)
+from requests import RequestException
 
 from bot.config import Settings
 
@@ -37,6 +54,33 @@ log = logging.getLogger(__name__)
 
 #: Seconds a proactive call (channel post, update, 1:1 message) may take before it is abandoned.
 PROACTIVE_TIMEOUT = 10
+#: Seconds any one HTTP request to the Bot Connector may wait to connect, and then for each
+#: read (msrest's default is 100 s).
+CALL_TIMEOUT = 10
+#: Threads per service URL: the most requests to one endpoint in flight at once. More wait in
+#: that lane's queue (and are dropped from it when their caller gives up).
+LANE_THREADS = 4
+
+
+class LaneSender(AsyncRequestsHTTPSender):
+    """msrest's requests sender, run in its service URL's own thread pool."""
+
+    def __init__(self, config: Any, lane: ThreadPoolExecutor) -> None:
+        super().__init__(config)
+        self._lane = lane
+
+    async def send(  # type: ignore[override]
+        self, request: ClientRequest, **kwargs: Any
+    ) -> AsyncRequestsClientResponse:
+        options = self._configure_send(request, **kwargs)
+        session = options.pop("session", self.session)
+        options.pop("loop", None)
+        call = functools.partial(session.request, request.method, request.url, **options)
+        future = asyncio.get_running_loop().run_in_executor(self._lane, call)
+        try:
+            return AsyncRequestsClientResponse(request, await future)  # type: ignore[no-untyped-call]
+        except RequestException as err:
+            raise ClientRequestError("Error occurred in request.", err) from err
 
 
 class ServiceUrlNotAllowed(PermissionError):
@@ -123,6 +167,15 @@ class CachingAuthentication(BotFrameworkAuthentication):  # type: ignore[misc]
         self.service_urls = service_urls
         self._clients: dict[tuple[str, str, bool], ConnectorClient] = {}
         self._token_clients: dict[str, UserTokenClient] = {}
+        #: One thread pool per service URL (see the module docstring).
+        self._lanes: dict[str, ThreadPoolExecutor] = {}
+
+    def _lane(self, service_url: str) -> ThreadPoolExecutor:
+        lane = self._lanes.get(service_url)
+        if lane is None:
+            lane = ThreadPoolExecutor(LANE_THREADS, thread_name_prefix="connector")
+            self._lanes[service_url] = lane
+        return lane
 
     async def connector_client(
         self,
@@ -144,6 +197,9 @@ class CachingAuthentication(BotFrameworkAuthentication):  # type: ignore[misc]
         client = self._clients.get(key)
         if client is None:
             client = await factory.create(service_url, audience)
+            client.config.connection.timeout = CALL_TIMEOUT
+            sender = client.config.pipeline._sender
+            sender.driver = LaneSender(client.config, self._lane(key[0]))
             if proactive:
                 client.config.retry_policy.retries = 0
                 # msrest's default is 100 s; a hung connection must not hold the outbox (which
@@ -190,6 +246,9 @@ class CachingAuthentication(BotFrameworkAuthentication):  # type: ignore[misc]
         for client in self._clients.values():
             await client.__aexit__(None, None, None)  # msrest's async clients close this way
         self._clients.clear()
+        for lane in self._lanes.values():
+            lane.shutdown(wait=False, cancel_futures=True)  # a hung call ends at its time-out
+        self._lanes.clear()
 
 
 def build_adapter(settings: Settings) -> tuple[CloudAdapter, CachingAuthentication]:

@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import re
 import traceback
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
@@ -25,6 +24,8 @@ from botbuilder.schema import Activity
 from bot.adapter import CachingAuthentication, ServiceUrlNotAllowed, build_adapter
 from bot.auth import AuthUnavailable, Rejected, authenticate, warm_keys
 from bot.auth import install as install_auth
+from bot.body import BadBody
+from bot.body import parse as parse_body
 from bot.config import Settings, describe
 from bot.exports import WebExports, exports_for
 from bot.logs import correlation_id, quiet_sdks
@@ -32,10 +33,12 @@ from bot.messenger import BotMessenger
 from bot.services import PeopleServices, build_people_services
 from bot.storage import open_store
 from bot.teams_bot import TeamsBot
+from bot.undelivered import REPLY_BUDGET, Backlog, UndeliveredReplies
 from dialogs.outbox import Doorbell, OutboxWorker
-from dialogs.ports import Clock, Directory, Messenger, Store, SystemClock
+from dialogs.ports import Clock, Directory, Messenger, Store, StoreError, SystemClock
 from dialogs.registry import Deps, build_features
 from dialogs.service import Dialogs
+from policy.text import clean_value
 
 log = logging.getLogger(__name__)
 
@@ -58,10 +61,15 @@ class Components:
     tenant_id: str
     #: Directory, calendar and notifier with their background checks (Graph in production).
     people: PeopleServices | None = None
+    #: Turn replies that could not be sent in time, sent later (issue 22, item 4).
+    undelivered: UndeliveredReplies | None = None
+    clock: Clock = field(default_factory=SystemClock)
+    backlog: Backlog | None = None
 
 
 COMPONENTS = web.AppKey("components", Components)
 WORKER_TASK = web.AppKey("worker_task", asyncio.Task)
+REPLIES_TASK = web.AppKey("replies_task", asyncio.Task)
 KEYS_TASK = web.AppKey("keys_task", asyncio.Task)
 
 
@@ -129,7 +137,15 @@ async def bootstrap(
         interval=worker_interval,
         finder=people.finder,
     )
-    bot = TeamsBot(dialogs, on_activity=bot_messenger.remember)
+    undelivered = UndeliveredReplies(
+        store, adapter, auth, deps.clock, app_id=settings.app_id, interval=worker_interval * 5
+    )
+    bot = TeamsBot(
+        dialogs,
+        on_activity=bot_messenger.remember,
+        keep_unsent=undelivered.keep,
+        reply_budget=REPLY_BUDGET,
+    )
     return Components(
         settings,
         store,
@@ -142,6 +158,9 @@ async def bootstrap(
         exports,
         people.tenant_id.lower(),
         people=people,
+        undelivered=undelivered,
+        clock=deps.clock,
+        backlog=Backlog(store, deps.clock),
     )
 
 
@@ -192,11 +211,14 @@ async def messages(request: web.Request) -> web.StreamResponse:
     if request.content_type != "application/json":
         return _bad_request("expected application/json", 415)
     try:
-        body: Any = await request.json()
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        return _bad_request("body is not JSON")
+        body: Any = parse_body(await request.read(), request.charset)
+    except BadBody as exc:
+        return _bad_request(exc.reason, exc.status)
     if not isinstance(body, dict) or not isinstance(body.get("type"), str):
         return _bad_request("body is not an activity")
+    # Lone surrogates and NUL cannot be stored (UTF-8, PostgreSQL): replaced here, at the edge,
+    # so every text field of every flow is saved as the person wrote it, less those characters.
+    body = clean_value(body)
     try:
         activity = Activity().deserialize(body)
     except Exception:  # noqa: BLE001 (msrest raises many kinds for malformed input)
@@ -238,22 +260,32 @@ async def messages(request: web.Request) -> web.StreamResponse:
 
 
 async def healthz(request: web.Request) -> web.Response:
-    """``GET /healthz``: liveness and the state of the parts a DSL depends on."""
+    """``GET /healthz``: liveness and the state of the parts a DSL depends on.
+
+    ``outbox`` counts what the store holds right now (messages and timed-out turn replies not
+    yet delivered), so it is true during a long delivery round and straight after a restart;
+    ``status`` turns "degraded" once the oldest has waited ``OUTBOX_DEGRADED_AFTER_SECONDS``.
+    """
     parts: Components = request.app[COMPONENTS]
     check = getattr(parts.store, "audit_check", None)
     audit = "ok" if check is None or check.ok else f"broken at entry {check.first_bad_seq}"
+    backlog = parts.backlog or Backlog(parts.store, parts.clock)
+    try:
+        pending, oldest = await backlog.read()
+        outbox: dict[str, Any] = {"pending": pending, "oldest_pending_seconds": round(oldest)}
+    except StoreError as exc:
+        oldest = 0.0
+        outbox = {"pending": None, "oldest_pending_seconds": None, "error": type(exc).__name__}
+    degraded = oldest > parts.settings.outbox_degraded_after_seconds
+    outbox["last_failure"] = parts.worker.status.last_failure or None
     return web.json_response(
         {
-            "status": "ok",
+            "status": "degraded" if degraded else "ok",
             "mode": parts.settings.mode.value,
             "school": parts.settings.school.name,
             "store": {"audit_chain": audit},
             "people": parts.people.health() if parts.people is not None else None,
-            "outbox": {
-                "pending": parts.worker.status.pending,
-                "oldest_pending_seconds": round(parts.worker.status.oldest_pending_seconds),
-                "last_failure": parts.worker.status.last_failure or None,
-            },
+            "outbox": outbox,
         }
     )
 
@@ -273,12 +305,14 @@ async def create_app(settings: Settings, **ports: Any) -> web.Application:
 
     async def start_worker(app: web.Application) -> None:
         app[WORKER_TASK] = asyncio.create_task(parts.worker.run(), name="outbox")
+        if parts.undelivered is not None:
+            app[REPLIES_TASK] = asyncio.create_task(parts.undelivered.run(), name="replies")
         if not settings.is_local:
             # Off the event loop and bounded: start-up never waits on Microsoft's key endpoint.
             app[KEYS_TASK] = asyncio.create_task(warm_keys(), name="signing-keys")
 
     async def close(app: web.Application) -> None:
-        for key in (WORKER_TASK, KEYS_TASK):
+        for key in (WORKER_TASK, REPLIES_TASK, KEYS_TASK):
             task = app.get(key)
             if task is not None:
                 task.cancel()

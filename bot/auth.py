@@ -34,6 +34,8 @@ from jwt.algorithms import RSAAlgorithm
 
 log = logging.getLogger(__name__)
 
+ANONYMOUS = AuthenticationConstants.ANONYMOUS_AUTH_TYPE
+
 FETCH_TIMEOUT = 4.0
 CONNECT_TIMEOUT = 3.0
 REFRESH_AFTER = timedelta(hours=24)
@@ -164,8 +166,21 @@ async def authenticate(
         AuthUnavailable: the signing keys could not be fetched in time.
     """
     try:
-        return await auth.authenticate_request(activity, auth_header)
+        result = await auth.authenticate_request(activity, auth_header)
     except (AuthUnavailable, Rejected):
         raise
     except Exception as exc:  # noqa: BLE001 (botbuilder and PyJWT raise many kinds)
         raise Rejected(exc.__class__.__name__) from None
+    _require_expiry(result)
+    return result
+
+
+def _require_expiry(result: AuthenticateRequestResult) -> None:
+    """PyJWT checks ``exp`` only when the token has one: a signed token without it would be
+    good for ever (issue 22, item 8). Local mode's anonymous identity has no claims at all."""
+    identity = result.claims_identity
+    claims = getattr(identity, "claims", None) or {}
+    if getattr(identity, "authentication_type", None) == ANONYMOUS or not claims:
+        return
+    if not isinstance(claims.get("exp"), int | float):
+        raise Rejected("token has no expiry")

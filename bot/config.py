@@ -102,6 +102,9 @@ class Settings:
     #: took (the test connectors), so a post cut off by a kill is looked for before it is sent
     #: again. Production reads channels back through Graph itself.
     local_graph_url: str | None = None
+    #: ``/healthz`` says "degraded" once a message has waited in the outbox longer than this
+    #: (``OUTBOX_DEGRADED_AFTER_SECONDS``; seconds, default 15 minutes).
+    outbox_degraded_after_seconds: int = 900
 
     @property
     def is_local(self) -> bool:
@@ -358,6 +361,12 @@ def _graph_settings(
         cache = int(raw_cache)
     else:
         problems.append(f"DIRECTORY_CACHE_SECONDS: {raw_cache!r} is not 0-86400 seconds")
+    raw_degraded = get("OUTBOX_DEGRADED_AFTER_SECONDS", "900")
+    degraded = 900
+    if raw_degraded.isdigit() and 1 <= int(raw_degraded) <= 604800:
+        degraded = int(raw_degraded)
+    else:
+        problems.append(f"OUTBOX_DEGRADED_AFTER_SECONDS: {raw_degraded!r} is not 1-604800 seconds")
     domains = tuple(
         d.strip().lower().lstrip("@") for d in get("SCHOOL_MAIL_DOMAINS").split(",") if d.strip()
     )
@@ -371,6 +380,7 @@ def _graph_settings(
         "teams_app_catalog_id": catalog_id.lower(),
         "directory_cache_seconds": cache,
         "school_mail_domains": domains,
+        "outbox_degraded_after_seconds": degraded,
     }
 
 

@@ -7,8 +7,9 @@ botbuilder 4.17 facts handled here: ``AdaptiveCardInvokeValue`` drops ``trigger`
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import replace
 from http import HTTPStatus
 from typing import Any
@@ -22,7 +23,11 @@ from botbuilder.core import (
 )
 from botbuilder.schema import Activity, ChannelAccount
 
+from bot.undelivered import worth_keeping
 from dialogs.service import Dialogs, Reply, Scope, Turn
+
+#: ``keep(incoming activity, unsent replies, reason)``: saves replies to send later.
+Keep = Callable[[Activity, Sequence[Activity], str], Awaitable[None]]
 
 log = logging.getLogger(__name__)
 
@@ -91,9 +96,13 @@ class TeamsBot(ActivityHandler):  # type: ignore[misc]
         dialogs: Dialogs,
         *,
         on_activity: Callable[[str | None, str | None], Awaitable[None]] | None = None,
+        keep_unsent: Keep | None = None,
+        reply_budget: float = 5.0,
     ) -> None:
         self._dialogs = dialogs
         self._on_activity = on_activity
+        self._keep_unsent = keep_unsent
+        self._reply_budget = reply_budget
 
     async def on_turn(self, turn_context: TurnContext) -> None:
         activity = turn_context.activity
@@ -137,5 +146,19 @@ class TeamsBot(ActivityHandler):  # type: ignore[misc]
         return InvokeResponse(status=int(HTTPStatus.OK), body=invoke_body(reply))
 
     async def _send(self, turn_context: TurnContext, replies: list[Reply]) -> None:
-        if replies:
-            await turn_context.send_activities([to_activity(r) for r in replies])
+        """Send the replies, in order, within ``reply_budget`` seconds; what is not sent by
+        then (a slow or hung Connector) or fails in a way worth retrying is kept to be sent
+        later, so the turn ends and nobody's reply is lost (issue 22, item 4)."""
+        activities = [to_activity(r) for r in replies]
+        sent = 0
+        try:
+            async with asyncio.timeout(self._reply_budget):
+                for activity in activities:
+                    await turn_context.send_activity(activity)
+                    sent += 1
+            return
+        except Exception as exc:
+            if self._keep_unsent is None or not worth_keeping(exc):
+                raise
+            reason = "timed out" if isinstance(exc, TimeoutError) else exc.__class__.__name__
+        await self._keep_unsent(turn_context.activity, activities[sent:], reason)

@@ -69,6 +69,7 @@ from dialogs.ports import (
 )
 from policy.audit import GENESIS, AuditEntry, ChainCheck, seal, verify_chain
 from store.crypto import MARK, RecordCipher
+from store.text import clean_change
 
 log = logging.getLogger(__name__)
 
@@ -490,6 +491,7 @@ class PostgresStore:
 
     async def commit(self, change: Change) -> tuple[AuditEntry, ...]:
         self._writable()
+        change = clean_change(change)
         writes = [self._write(r) for r in change.records]  # sealing is CPU work: outside the tx
         for attempt in range(1, _RETRIES + 1):
             try:

@@ -87,6 +87,7 @@ from store.files import (
     spares,
     spares_ready,
 )
+from store.text import clean_change
 from store.tinydb_layout import (
     MANIFEST,
     SHARD_MAX_BYTES,
@@ -1035,6 +1036,7 @@ class TinyDbStore:
     async def commit(self, change: Change) -> tuple[AuditEntry, ...]:
         """Journal ``change`` (with every change waiting alongside it: one write for all),
         then apply it in memory; see ``Store.commit``."""
+        change = clean_change(change)
         with self._state:
             self._usable(write=True)
         loop = asyncio.get_running_loop()

@@ -1,0 +1,36 @@
+"""Text that can be stored and shown: no lone surrogates, no NUL (issue 22, item 2).
+
+JSON may carry ``"\\ud800"``: Python decodes it into a string that cannot be written as UTF-8
+(``UnicodeEncodeError`` in the store, so a report told "received" would be lost), and
+PostgreSQL refuses NUL in text. Both become U+FFFD (the replacement character) so what the
+person wrote is kept, with the unstorable character visibly replaced. Surrogate *pairs* are
+already joined by the JSON decoder into one character, so any surrogate left is a lone one.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+REPLACEMENT = "\ufffd"
+_UNSTORABLE = re.compile("[\ud800-\udfff\x00]")
+
+
+def clean_text(text: str) -> str:
+    """``text`` with every lone surrogate and NUL replaced by U+FFFD."""
+    return _UNSTORABLE.sub(REPLACEMENT, text)
+
+
+def clean_value(value: Any) -> Any:
+    """``value`` (JSON data: dicts, lists, strings, numbers…) with every string, keys included,
+    cleaned by ``clean_text``. Values with nothing to clean are returned as they are."""
+    if isinstance(value, str):
+        return clean_text(value) if _UNSTORABLE.search(value) else value
+    if isinstance(value, Mapping):
+        return {
+            (clean_text(k) if isinstance(k, str) else k): clean_value(v) for k, v in value.items()
+        }
+    if isinstance(value, list | tuple):
+        return [clean_value(v) for v in value]
+    return value
