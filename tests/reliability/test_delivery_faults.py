@@ -229,6 +229,7 @@ def missing(harness: Harness, expected: dict[str, set[str]]) -> list[str]:
     ]
 
 
+@pytest.mark.slow
 async def test_thirty_percent_connector_faults_deliver_every_card_exactly_once(
     harness: Harness, faulty: FaultyConnector
 ) -> None:
