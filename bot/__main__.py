@@ -12,6 +12,7 @@ import sys
 
 from aiohttp import web
 
+from bot import local_key
 from bot.app import create_app
 from bot.config import ConfigError, load_settings
 from bot.logs import configure
@@ -36,8 +37,9 @@ def main() -> int:
         return 2
     loop = asyncio.new_event_loop()
     try:
+        settings = loop.run_until_complete(local_key.prepare(settings))
         app = loop.run_until_complete(create_app(settings))
-    except (StoreError, DirectoryFileError) as exc:
+    except (StoreError, DirectoryFileError, OSError) as exc:
         log.error("cannot start: %s", exc)
         loop.close()
         return 2

@@ -340,7 +340,9 @@ async def create_app(settings: Settings, **ports: Any) -> web.Application:
     app.on_cleanup.append(close_people)
     log.info("bot ready: %s", describe(settings))
     if not settings.encryption_keys:
-        log.warning("records are NOT encrypted at rest (no BOT_ENCRYPTION_KEY; local mode only)")
+        log.warning("records are NOT encrypted at rest (no BOT_ENCRYPTION_KEY and no local key)")
+    elif settings.local_key_file is not None:
+        log.info("records are encrypted at rest with the local key in %s", settings.local_key_file)
     if settings.is_local:
         log.warning(
             "LOCAL MODE: inbound authentication is OFF. Listening on %s only; replies go to "

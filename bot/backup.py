@@ -2,6 +2,7 @@
 check of a backup, and the restore drill's last step.
 
     script/backup --out backups/2026-11-23                        make a backup (bot running)
+    script/backup --out backups/2026-11-23 --with-key             with local mode's key file
     script/backup --verify backups/2026-11-23                     check a backup
     script/backup --restore backups/2026-11-23 --data-dir data    put it in place (bot stopped)
 
@@ -17,7 +18,9 @@ copy an empty folder: PostgreSQL is backed up with the database's own tools (``p
 A backup folder holds ``data/`` (a data folder, restorable as it is) and ``backup.json`` (when,
 from where, each file's size and SHA-256, records per kind, audit entries). Record data stays
 sealed as it is in the store: a backup of an encrypted store is useless without the key, so keep
-``BOT_ENCRYPTION_KEY`` (not in the backup, on purpose) in the school's password vault.
+``BOT_ENCRYPTION_KEY`` (not in the backup, on purpose) in the school's password vault. Local
+mode's key file (``data.key`` beside the data folder) is left out too, unless ``--with-key``
+asks for it (then ``data.key`` beside ``data/``, put back beside the folder on restore).
 
 Why the copy is consistent without stopping the bot: the store never changes a TinyDB file or
 its journal in place; it writes a new file and renames it over the old one (``store.files``), and
@@ -50,8 +53,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
+from bot.config import local_key_path
 from dialogs.ports import StoreError
 from policy.audit import AuditEntry, verify_chain
+from store.crypto import KeyDoesNotOpen, KeyError_, RecordCipher, parse_key
 from store.tinydb_store import TinyDbStore
 
 log = logging.getLogger("bot.backup")
@@ -59,6 +64,8 @@ log = logging.getLogger("bot.backup")
 FILE_MODE = 0o600
 DIR_MODE = 0o700
 MANIFEST = "backup.json"
+#: Local mode's key, in a backup made ``--with-key`` (beside ``data/``, as beside the folder).
+KEY = "data.key"
 DATA = "data"
 FORMAT = 1
 #: The store's files at the top of a data folder (``store.tinydb_store``); the rest are
@@ -185,8 +192,13 @@ def _fresh_folder(path: Path, what: str) -> None:
         raise BackupError(f"{path} already exists and is not empty: {what} goes into a new folder")
 
 
-def make_backup(data_dir: Path, out: Path, *, attempts: int = 200) -> Summary:
+def make_backup(
+    data_dir: Path, out: Path, *, attempts: int = 200, with_key: bool = False
+) -> Summary:
     """Copy ``data_dir`` into ``out`` (a new folder) consistently, verify it, write the manifest.
+
+    ``with_key`` also copies local mode's key file (beside the data folder, ``data.key``) as
+    ``out/data.key``: only when asked, as a backup with its key opens for anyone who has it.
 
     Raises:
         BackupError: ``out`` is not new, or ``data_dir`` is not a data folder, or the copy does
@@ -196,6 +208,16 @@ def make_backup(data_dir: Path, out: Path, *, attempts: int = 200) -> Summary:
     _fresh_folder(out, "a backup")
     if not (data_dir / "records").is_dir():
         raise BackupError(f"{data_dir} is not a bot data folder (it has no records folder)")
+    key: bytes | None = None
+    if with_key:
+        key_file = local_key_path(data_dir.resolve())
+        try:
+            key = key_file.read_bytes()
+        except FileNotFoundError:
+            raise BackupError(
+                f"--with-key: there is no local key file {key_file} (outside local mode the key "
+                "is BOT_ENCRYPTION_KEY: keep it in the school's password vault)"
+            ) from None
     contents = None
     tries = 0
     for tries in range(1, attempts + 1):  # noqa: B007 (reported below)
@@ -211,11 +233,13 @@ def make_backup(data_dir: Path, out: Path, *, attempts: int = 200) -> Summary:
         shutil.rmtree(partial)
     _write_folder(partial, contents)
     try:
-        summary = verify_data(partial)
+        summary = verify_data(partial, key)
     except BackupError:
         shutil.rmtree(partial, ignore_errors=True)
         raise
     partial.rename(out / DATA)
+    if key is not None:
+        _write_private(out / KEY, key)
     manifest = {
         "format": FORMAT,
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -226,6 +250,7 @@ def make_backup(data_dir: Path, out: Path, *, attempts: int = 200) -> Summary:
         "audit_entries": summary.audit_entries,
         "audit_last_hash": summary.audit_last_hash,
         "journal": summary.journal,
+        "key": key is not None,
     }
     _write_private(out / MANIFEST, json.dumps(manifest, indent=2).encode("utf-8"))
     _fsync_dir(out)
@@ -253,13 +278,30 @@ def _read_audit(folder: Path, *, journal: bool) -> list[AuditEntry]:
     return entries
 
 
-async def _opens(folder: Path) -> None:
-    store = await TinyDbStore.open(folder, read_only=True)
-    await store.close()
+async def _opens(folder: Path, key: bytes | None) -> None:
+    cipher = None
+    if key is not None:
+        try:
+            cipher = RecordCipher([parse_key(key.decode("ascii"))])
+        except (KeyError_, UnicodeDecodeError) as exc:
+            raise BackupError(f"the key file is damaged ({exc})") from None
+    try:
+        # Without the key (kept apart on purpose) every file is still checked, not the sealing.
+        store = await TinyDbStore.open(
+            folder, read_only=True, cipher=cipher, check_keys=cipher is not None
+        )
+        try:
+            if cipher is not None:
+                await store.key_survey()
+        finally:
+            await store.close()
+    except KeyDoesNotOpen:
+        raise BackupError("the key file does not open the records in the backup") from None
 
 
-def verify_data(folder: Path) -> Summary:
-    """Check a data folder as the bot would read it: every file whole, the audit chain intact.
+def verify_data(folder: Path, key: bytes | None = None) -> Summary:
+    """Check a data folder as the bot would read it: every file whole, the audit chain intact
+    (and, given the key, that it opens the records).
 
     Synchronous (it runs the store's read-only open in its own event loop): from async code,
     call it in a thread.
@@ -283,7 +325,7 @@ def verify_data(folder: Path) -> Summary:
                 )
     summary.journal = "journal.json" in summary.files
     try:  # the store's own checks: every TinyDB file, record ids, versions, schema
-        asyncio.run(_opens(folder))
+        asyncio.run(_opens(folder, key))
     except StoreError as exc:
         raise BackupError(str(exc)) from None
     entries = _read_audit(folder, journal=summary.journal)
@@ -307,7 +349,13 @@ def verify_backup(backup: Path) -> Summary:
         manifest = json.loads((backup / MANIFEST).read_bytes())
     except (OSError, ValueError):
         raise BackupError(f"{backup} is not a backup made by this tool (no {MANIFEST})") from None
-    summary = verify_data(backup / DATA)
+    key = None
+    if manifest.get("key"):
+        try:
+            key = (backup / KEY).read_bytes()
+        except FileNotFoundError:
+            raise BackupError(f"the backup was made --with-key and {KEY} is missing") from None
+    summary = verify_data(backup / DATA, key)
     if summary.files != manifest.get("files"):
         changed = sorted(
             set(summary.files).symmetric_difference(manifest.get("files", {}))
@@ -329,6 +377,13 @@ def restore(backup: Path, data_dir: Path) -> Summary:
     """
     summary = verify_backup(backup)
     _fresh_folder(data_dir, "a restore")
+    key_file = local_key_path(data_dir.resolve())
+    key = (backup / KEY).read_bytes() if (backup / KEY).is_file() else None
+    if key is not None and key_file.exists() and key_file.read_bytes() != key:
+        raise BackupError(
+            f"{key_file} already exists with another key: move it aside first (nothing is "
+            "ever overwritten)"
+        )
     staging = data_dir.with_name(f".{data_dir.name}.restoring")
     staging.parent.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
     if staging.exists():
@@ -338,6 +393,8 @@ def restore(backup: Path, data_dir: Path) -> Summary:
     if data_dir.exists():
         data_dir.rmdir()  # empty, checked above
     staging.rename(data_dir)
+    if key is not None and not key_file.exists():
+        _write_private(key_file, key)
     _fsync_dir(data_dir.parent)
     return summary
 
@@ -358,6 +415,11 @@ def _parser() -> argparse.ArgumentParser:
         "--restore", type=Path, metavar="BACKUP", help="restore a backup as --data-dir"
     )
     parser.add_argument("--data-dir", type=Path, default=None, help="the bot's data folder")
+    parser.add_argument(
+        "--with-key",
+        action="store_true",
+        help="with --out: also copy local mode's key file (data.key beside the data folder)",
+    )
     return parser
 
 
@@ -382,7 +444,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     try:
         if args.out is not None:
-            summary = make_backup(data_dir, args.out)
+            summary = make_backup(data_dir, args.out, with_key=args.with_key)
             log.info(
                 "backup of %s written to %s in %.1f s: %s",
                 data_dir,

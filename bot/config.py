@@ -105,6 +105,10 @@ class Settings:
     #: ``/healthz`` says "degraded" once a message has waited in the outbox longer than this
     #: (``OUTBOX_DEGRADED_AFTER_SECONDS``; seconds, default 15 minutes).
     outbox_degraded_after_seconds: int = 900
+    #: Local mode with the embedded store and no key configured: the key file beside the data
+    #: folder (``data.key`` for ``data/``), made on the first start (``bot.local_key``); its key,
+    #: once it exists, is in ``encryption_keys``.
+    local_key_file: Path | None = None
 
     @property
     def is_local(self) -> bool:
@@ -250,6 +254,11 @@ def load_settings(env: Mapping[str, str]) -> Settings:
             problems.append(
                 f"BOT_ENCRYPTION_KEY_FILE: cannot read {key_file} ({exc.__class__.__name__})"
             )
+    data_dir = Path(get("BOT_DATA_DIR") or "data").resolve()
+    local_key_file: Path | None = None
+    if mode is Mode.LOCAL and not key_texts[0] and not key_file and not get("DATABASE_URL"):
+        local_key_file = local_key_path(data_dir)
+        key_texts = read_local_key(local_key_file, problems) + key_texts[1:]
     keys: list[SecretStr] = []
     if key_texts[0]:
         for number, text in enumerate(key_texts):
@@ -258,7 +267,11 @@ def load_settings(env: Mapping[str, str]) -> Settings:
                 keys.append(SecretStr(text.strip()))
             except ValueError as exc:
                 which = (
-                    "BOT_ENCRYPTION_KEY" if number == 0 else f"BOT_ENCRYPTION_OLD_KEYS #{number}"
+                    f"BOT_ENCRYPTION_OLD_KEYS #{number}"
+                    if number
+                    else str(local_key_file)
+                    if local_key_file
+                    else "BOT_ENCRYPTION_KEY"
                 )
                 problems.append(f"{which}: {exc}")
     elif mode is Mode.PRODUCTION:
@@ -303,7 +316,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         mode=mode,
         host=host,
         port=port,
-        data_dir=Path(get("BOT_DATA_DIR") or "data").resolve(),
+        data_dir=data_dir,
         school=school,
         school_config_path=school_path,
         local_directory_path=directory_path,
@@ -318,8 +331,30 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         encryption_keys=tuple(keys),
         database_url=database_url,
         local_graph_url=local_graph_url,
+        local_key_file=local_key_file,
         **graph,
     )
+
+
+def local_key_path(data_dir: Path) -> Path:
+    """Where local mode keeps the key for ``data_dir``: beside it, never inside it (so a copy of
+    the data folder does not carry its key): ``data.key`` for ``data/``."""
+    return data_dir.with_name(f"{data_dir.name}.key")
+
+
+def read_local_key(path: Path, problems: list[str]) -> list[str]:
+    """The key in local mode's key file (``[""]`` when there is none yet); a file that cannot
+    be read is added to ``problems``."""
+    try:
+        text = path.read_text(encoding="ascii").strip()
+    except FileNotFoundError:
+        return [""]
+    except (OSError, UnicodeDecodeError) as exc:
+        problems.append(f"{path}: cannot read the local encryption key ({exc.__class__.__name__})")
+        return [""]
+    if not text:
+        problems.append(f"{path}: the local encryption key file is empty")
+    return [text]
 
 
 def _graph_settings(

@@ -20,7 +20,7 @@ from bot.config import AppType, DirectorySource, Settings
 from bot.messenger import MARKER_PREFIX
 from dialogs.ports import Calendar, Clock, Directory, Notifier, PostFinder
 from graph.calendar import GraphCalendar
-from graph.channel_history import SETTLE_SECONDS, GraphPostFinder
+from graph.channel_history import MARGIN_SECONDS, SETTLE_SECONDS, GraphPostFinder
 from graph.client import (
     CredentialConfig,
     CredentialKind,
@@ -60,7 +60,8 @@ class PeopleServices:
         """Start the background work (call from a running event loop; never waits on Graph):
         build the Graph SDK's models in a worker thread, then check the safeguarding team.
         """
-        if self.source == DirectorySource.GRAPH.value and self._starting is None:
+        graph = self.source == DirectorySource.GRAPH.value or self.finder is not None
+        if graph and self._starting is None:
             self._starting = asyncio.create_task(self._start(), name="graph-start")
 
     async def _start(self) -> None:
@@ -133,7 +134,11 @@ def build_people_services(
         closers: tuple[Callable[[], Awaitable[None]], ...] = ()
         if settings.local_graph_url:
             stand_in = connect_local(settings.local_graph_url)
-            finder = post_finder(stand_in, settings, settle_seconds=0.0)
+            # The stand-in stamps posts with this machine's clock: no skew to allow for, so
+            # the listing is read back 5 s before an attempt, not Graph's 5 minutes (after a
+            # restart with many marked posts, reading 5 minutes of a busy channel for each
+            # one kept the event loop busy parsing).
+            finder = post_finder(stand_in, settings, settle_seconds=0.0, margin_seconds=5.0)
             closers = (stand_in.close,)
         return PeopleServices(
             directory=local,
@@ -174,7 +179,11 @@ def build_people_services(
 
 
 def post_finder(
-    connection: GraphConnection, settings: Settings, *, settle_seconds: float = SETTLE_SECONDS
+    connection: GraphConnection,
+    settings: Settings,
+    *,
+    settle_seconds: float = SETTLE_SECONDS,
+    margin_seconds: float = MARGIN_SECONDS,
 ) -> GraphPostFinder | None:
     """Reads the safeguarding team's channels back through ``connection`` (None when the
     school's configuration does not name the team's group)."""
@@ -186,4 +195,5 @@ def post_finder(
         team,
         mark_prefix=MARKER_PREFIX,
         settle_seconds=settle_seconds,
+        margin_seconds=margin_seconds,
     )

@@ -11,7 +11,9 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from bot.config import ConfigError, Settings
+from pydantic import SecretStr
+
+from bot.config import ConfigError, Settings, local_key_path, read_local_key
 from dialogs.outbox import CLAIM_RULES
 from graph.local_directory import LocalDirectory
 from store.crypto import RecordCipher, parse_key
@@ -42,7 +44,22 @@ def with_data_dir(settings: Settings, data_dir: Path | None) -> Settings:
                 "folder; leave out --data-dir, or unset DATABASE_URL to read a data folder"
             ]
         )
-    return replace(settings, data_dir=data_dir.resolve())
+    if settings.local_key_file is None:
+        return replace(settings, data_dir=data_dir.resolve())
+    # Local mode's key lives beside its data folder: the other folder's key, if it has one.
+    folder = data_dir.resolve()
+    key_file = local_key_path(folder)
+    problems: list[str] = []
+    text = read_local_key(key_file, problems)[0]
+    if text:
+        try:
+            parse_key(text)
+        except ValueError as exc:
+            problems.append(f"{key_file}: {exc}")
+    if problems:
+        raise ConfigError(problems)
+    keys = (SecretStr(text), *settings.encryption_keys[1:]) if text else ()
+    return replace(settings, data_dir=folder, local_key_file=key_file, encryption_keys=keys)
 
 
 def tenant_for(settings: Settings) -> str:

@@ -78,9 +78,6 @@ LEASE_SECONDS = 30.0
 DELIVERY_TIMEOUT = 8.0
 #: Records claimed at a time.
 CLAIM_BATCH = 10
-#: A post that may have reached Teams is looked for among posts made this long before it (clocks
-#: differ; Graph lists by last change).
-FIND_MARGIN = timedelta(minutes=5)
 #: Seconds to leave a request this process gave up on (a time-out) before asking whether it
 #: reached Teams after all: it may still be on its way.
 IN_FLIGHT_GRACE = 5.0
@@ -448,7 +445,9 @@ class OutboxWorker:
                 return None
             try:
                 found = await self._call(
-                    self.finder.find_post(target, item.id, since - FIND_MARGIN)
+                    self.finder.find_post(
+                        target, item.id, since - timedelta(seconds=self.finder.margin_seconds)
+                    )
                 )
             except DeliveryFailed as exc:
                 # The channel cannot be read: for a safeguarding card, a possible second copy

@@ -314,6 +314,9 @@ class PostFinder(Protocol):
 
     #: Seconds after a post before the channel's listing can be trusted to show it.
     settle_seconds: float
+    #: Seconds before an attempt that its post may be listed as made (clocks differ): the
+    #: listing is read back this far before the attempt.
+    margin_seconds: float
 
     async def find_post(self, conversation_id: str, marker: str, since: datetime) -> str | None:
         """The message id of a post carrying ``marker`` made in the conversation since

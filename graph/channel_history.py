@@ -25,6 +25,7 @@ from msgraph.generated.models.chat_message import ChatMessage
 from msgraph.graph_service_client import GraphServiceClient
 
 from dialogs.ports import DeliveryFailed
+from graph.client import warm_up
 from graph.errors import GraphCallFailed, GraphProblem, ProblemKind, graph_call
 
 log = logging.getLogger(__name__)
@@ -37,6 +38,9 @@ PAGE_SIZE = 50
 MAX_PAGES = 20
 #: Seconds after a post before Graph's listing is trusted to show it.
 SETTLE_SECONDS = 10.0
+#: How long before an attempt a post it made may be listed as changed (clocks differ between
+#: this server and Graph): the listing is read back this far.
+MARGIN_SECONDS = 300.0
 
 
 def channel_of(conversation_id: str) -> str:
@@ -74,6 +78,7 @@ class GraphPostFinder:
         *,
         mark_prefix: str,
         settle_seconds: float = SETTLE_SECONDS,
+        margin_seconds: float = MARGIN_SECONDS,
         timeout: float = 10.0,
     ) -> None:
         """Set up the finder; nothing is asked until ``find_post``.
@@ -83,13 +88,25 @@ class GraphPostFinder:
             team_group_id: The safeguarding team's Microsoft 365 group id.
             mark_prefix: What comes before the marker in a card (``MARKER_PREFIX``).
             settle_seconds: How long after a post its listing is trusted.
+            margin_seconds: How far before an attempt the listing is read back (clock skew;
+                a local stand-in on this machine's clock needs only a few seconds).
             timeout: The most one whole search may take.
         """
         self._client = client
         self._team = team_group_id
         self._prefix = mark_prefix
         self.settle_seconds = settle_seconds
+        self.margin_seconds = margin_seconds
         self._timeout = timeout
+        self._warm: asyncio.Future[None] | None = None
+
+    async def _warmed(self) -> None:
+        """The SDK's models built in a worker thread before the first answer is parsed: parsing
+        a channel listing first imports about 1,200 model modules, which on the event loop
+        would stall every other turn for a second or more (seen after each restart)."""
+        if self._warm is None:
+            self._warm = asyncio.ensure_future(asyncio.to_thread(warm_up))
+        await asyncio.shield(self._warm)
 
     async def find_post(self, conversation_id: str, marker: str, since: datetime) -> str | None:
         """The id of the post carrying ``marker`` in the channel, changed since ``since``."""
@@ -102,6 +119,7 @@ class GraphPostFinder:
         config = RequestConfiguration(
             query_parameters=messages.MessagesRequestBuilderGetQueryParameters(top=PAGE_SIZE)
         )
+        await self._warmed()
         try:
             async with asyncio.timeout(self._timeout):
                 page = await graph_call(PERMISSION_READ_CHANNEL, lambda: messages.get(config))

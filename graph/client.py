@@ -95,6 +95,7 @@ def warm_up() -> None:
     event loop and the turn would time out; the bot runs this in a worker thread at start-up.
     """
     from msgraph.generated.models.channel_collection_response import ChannelCollectionResponse
+    from msgraph.generated.models.chat_message import ChatMessage
     from msgraph.generated.models.chat_message_collection_response import (
         ChatMessageCollectionResponse,
     )
@@ -116,6 +117,7 @@ def warm_up() -> None:
         TeamsAppInstallationCollectionResponse,
         ChannelCollectionResponse,
         ChatMessageCollectionResponse,
+        ChatMessage,  # its own fields' models (a channel read-back parses them)
     ):
         model().get_field_deserializers()
 

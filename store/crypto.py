@@ -24,6 +24,11 @@ from dialogs.ports import StoreCorrupted
 MARK = "__sealed__"
 
 
+class KeyDoesNotOpen(StoreCorrupted):
+    """A sealed record's key is not configured (or no key is): the keys and the data do not
+    belong together."""
+
+
 class KeyError_(ValueError):
     """A configured key is not a base64 AES-256 key."""
 
@@ -67,6 +72,11 @@ class RecordCipher:
         """The id of the key new records are sealed with."""
         return self._current
 
+    @property
+    def ids(self) -> frozenset[str]:
+        """The ids of every configured key (each opens what it sealed)."""
+        return frozenset(self._keys)
+
     def seal(self, kind: str, item_id: str, data: Mapping[str, Any]) -> dict[str, str]:
         """The sealed form of ``data`` for record ``kind:item_id``."""
         nonce = os.urandom(12)
@@ -89,7 +99,7 @@ class RecordCipher:
             return dict(stored)
         cipher = self._keys.get(str(stored.get("kid")))
         if cipher is None:
-            raise StoreCorrupted(
+            raise KeyDoesNotOpen(
                 f"record {kind}:{item_id} is sealed with key {stored.get('kid')}, which is not "
                 "configured (set the old key in BOT_ENCRYPTION_OLD_KEYS)"
             )

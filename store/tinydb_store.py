@@ -72,7 +72,7 @@ from dialogs.ports import (
     VersionConflict,
 )
 from policy.audit import GENESIS, AuditEntry, ChainCheck, seal, verify_chain
-from store.crypto import MARK, RecordCipher
+from store.crypto import MARK, KeyDoesNotOpen, RecordCipher
 from store.files import (
     DIR_MODE,
     RESTORE,
@@ -237,6 +237,18 @@ class _Staged:
     fresh: dict[str, _Shard] = field(default_factory=dict)
 
 
+@dataclass(frozen=True, slots=True)
+class KeySurvey:
+    """What seals the records looked at (``TinyDbStore.key_survey``)."""
+
+    #: The ids of the keys (``store.crypto.key_id``) that seal the records looked at.
+    sealed_by: frozenset[str]
+    #: How many of the records looked at are plain (not sealed).
+    plain: int
+    #: How many records were looked at.
+    looked: int
+
+
 class _Overtaken(StoreCorrupted):
     """A read-only open met a partition newer than the manifest it read (a checkpoint is
     under way); it reads again."""
@@ -246,11 +258,17 @@ class TinyDbStore:
     """The ``Store`` port on TinyDB files in one folder: ``await TinyDbStore.open(dir)``."""
 
     def __init__(
-        self, folder: Path, *, read_only: bool = False, cipher: RecordCipher | None = None
+        self,
+        folder: Path,
+        *,
+        read_only: bool = False,
+        cipher: RecordCipher | None = None,
+        check_keys: bool = True,
     ) -> None:
         self._folder = folder
         self._read_only = read_only
         self._cipher = cipher
+        self._open_checks_keys = check_keys
         self._writer = asyncio.Lock()
         self._state = threading.RLock()
         self._wake = threading.Condition(self._state)
@@ -299,21 +317,28 @@ class TinyDbStore:
 
     @classmethod
     async def open(
-        cls, folder: Path, *, read_only: bool = False, cipher: RecordCipher | None = None
+        cls,
+        folder: Path,
+        *,
+        read_only: bool = False,
+        cipher: RecordCipher | None = None,
+        check_keys: bool = True,
     ) -> TinyDbStore:
         """Open (creating if new) the store in ``folder``.
 
         ``read_only`` opens it for reports while the bot runs: no lock is taken, nothing is
         repaired or written, every write raises ``StoreUnavailable``, and everything committed
         (the journal too) is read at once. ``cipher`` seals every record's data at rest
-        (AES-GCM), in the journal too.
+        (AES-GCM), in the journal too. Opening checks that a record of each kind opens with it
+        (``KeyDoesNotOpen`` if not); ``check_keys=False`` leaves that out, for checking a
+        backup's files without its key (reading a sealed record then raises).
 
         Raises:
             StoreLocked: another process holds the folder.
             StoreCorrupted: a file is damaged, missing, cut, older than the rest or from newer
                 code; nothing is started.
         """
-        store = cls(folder, read_only=read_only, cipher=cipher)
+        store = cls(folder, read_only=read_only, cipher=cipher, check_keys=check_keys)
         await asyncio.to_thread(store._open_read_only if read_only else store._open_sync)
         return store
 
@@ -441,7 +466,8 @@ class TinyDbStore:
             for shards in self._kinds.values():
                 for shard in shards:
                     self._ensure_loaded(shard)
-        self._check_keys()
+        if self._open_checks_keys:
+            self._check_keys()
         self._prune_dedupe()
         self._journal_size = sum(len(raw) for _lsn, raw in self._journal)
         if repair:  # every check passed: now put right what a crash left
@@ -1358,7 +1384,7 @@ class TinyDbStore:
         if self._cipher is not None:
             data = self._cipher.open(kind, doc["id"], stored)
         elif isinstance(stored, dict) and MARK in stored:
-            raise StoreCorrupted(
+            raise KeyDoesNotOpen(
                 f"record {kind}:{doc['id']} is encrypted and no key is configured "
                 "(set BOT_ENCRYPTION_KEY)"
             )
@@ -1371,6 +1397,52 @@ class TinyDbStore:
             data=data,
             schema=doc.get("schema", RECORD_SCHEMA),
         )
+
+    async def key_survey(self, *, every: bool = False) -> KeySurvey:
+        """Which keys seal the records, and whether any are plain (checks at start-up).
+
+        By default only the first record of each kind's first partition is looked at (cheap:
+        one file per kind); ``every`` looks at every record. With a cipher, each sealed record
+        looked at is also opened.
+
+        Raises:
+            KeyDoesNotOpen: a sealed record looked at does not open with the configured keys.
+            StoreCorrupted: a partition is damaged.
+        """
+        with self._state:
+            self._usable()
+        return await asyncio.to_thread(self._key_survey_sync, every)
+
+    def _key_survey_sync(self, every: bool) -> KeySurvey:
+        sealed_by: set[str] = set()
+        plain = looked = 0
+        with self._state:
+            shards = [
+                s
+                for shards in self._kinds.values()
+                for s in (shards if every else [x for x in shards if x.versions][:1])
+            ]
+        for shard in shards:
+            with self._state:
+                shard.pins += 1
+            try:
+                self._ensure_loaded(shard)
+                with self._state:
+                    assert shard.docs is not None
+                    raws = list(shard.docs.values()) if every else list(shard.docs.values())[:1]
+                for raw in raws:
+                    looked += 1
+                    stored = json.loads(raw)["data"]
+                    if isinstance(stored, dict) and MARK in stored:
+                        sealed_by.add(str(stored.get("kid")))
+                        if self._cipher is not None:
+                            self._record(shard.kind, raw)  # raises if it does not open
+                    else:
+                        plain += 1
+            finally:
+                with self._state:
+                    shard.pins -= 1
+        return KeySurvey(frozenset(sealed_by), plain, looked)
 
     async def reseal(self) -> int:
         """Re-encrypt every record with the current key (after adding a new key, or when

@@ -29,7 +29,9 @@ from zoneinfo import ZoneInfo
 import aiohttp
 from aiohttp import web
 
+from bot.config import local_key_path
 from policy.audit import AuditEntry
+from store.crypto import RecordCipher, parse_key
 from store.tinydb_store import TinyDbStore
 from tests.support import (
     DEPUTY_DSL,
@@ -514,9 +516,17 @@ class StoreView:
         )
 
 
+def local_cipher(data_dir: Path) -> RecordCipher | None:
+    """The cipher for the key local mode made beside ``data_dir`` (None before it has one)."""
+    key_file = local_key_path(data_dir.resolve())
+    if not key_file.exists():
+        return None
+    return RecordCipher([parse_key(key_file.read_text(encoding="ascii"))])
+
+
 async def read_store(data_dir: Path) -> StoreView:
     """Open the store read-only (as reports do while the bot runs) and read everything."""
-    store = await TinyDbStore.open(data_dir, read_only=True)
+    store = await TinyDbStore.open(data_dir, read_only=True, cipher=local_cipher(data_dir))
     try:
         concerns = await store.find("concern")
         filters = await store.find("filter_request")

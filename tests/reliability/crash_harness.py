@@ -70,6 +70,8 @@ from tests.support import DSL_CHANNEL, IT_CHANNEL, TEACHER, dm
 
 #: How much later than the kill signal this process may read a post the bot sent before it.
 LATE_READ = 0.5
+#: Seconds after a restart (serving) in which answered submissions are counted.
+EARLY = 0.6
 
 
 @dataclass
@@ -118,10 +120,14 @@ class Result:
     duplicates: list[str] = field(default_factory=list)
     unexplained_duplicates: list[str] = field(default_factory=list)
     window_ms: list[float] = field(default_factory=list)
-
-    @property
-    def channel_duplicates(self) -> int:
-        return sum(1 for line in self.duplicates if line.endswith("a CHANNEL card"))
+    #: Whether the bot read channels back (``LOCAL_GRAPH_URL``) before posting a card again.
+    read_back: bool = True
+    #: Channel cards posted (every copy), and how many of them were a second copy.
+    channel_cards: int = 0
+    channel_duplicates: int = 0
+    #: For each restart that served: submissions answered "Received"/"Sent" in its first
+    #: ``EARLY`` seconds.
+    early_answers: list[int] = field(default_factory=list)
 
     @property
     def acknowledged(self) -> int:
@@ -138,6 +144,27 @@ class Result:
             and self.outbox_left == 0
             and not self.undelivered
             and not self.unexplained_duplicates
+        )
+
+    def channel_line(self) -> str:
+        """Channel cards posted a second time after a kill (issue 22 item 11)."""
+        share = self.channel_duplicates / self.channel_cards if self.channel_cards else 0.0
+        how = "with the read-back" if self.read_back else "WITHOUT the read-back"
+        return (
+            f"channel cards {how}: {self.channel_duplicates} posted twice of "
+            f"{self.channel_cards} ({share:.1%})"
+        )
+
+    def early_line(self) -> str:
+        """Submissions answered just after each restart (the stall after restarts)."""
+        counts = self.early_answers
+        half = len(counts) // 2
+        first, last = counts[:half], counts[half:]
+        return (
+            f"submissions answered in the first {EARLY} s after a restart: median "
+            f"{_median([float(c) for c in counts]):.0f} (first half of the restarts "
+            f"{_median([float(c) for c in first]):.0f}, second half "
+            f"{_median([float(c) for c in last]):.0f})"
         )
 
     def lines(self) -> list[str]:
@@ -165,6 +192,8 @@ class Result:
             f"{explained} 1:1 messages with a kill between the copies: Teams took the message, "
             f"the bot died before recording it; first copy taken {_spread(self.window_ms)} "
             "before the kill)",
+            self.channel_line(),
+            self.early_line(),
             *(f"  UNEXPLAINED duplicate: {d}" for d in self.unexplained_duplicates),
             *(f"  duplicate: {d}" for d in self.duplicates[:5]),
             *(f"  LOST: {x}" for x in self.lost[:10]),
@@ -198,12 +227,17 @@ class CrashHarness:
         longest_life: float = 1.5,
         startup_kill_share: float = 0.1,
         think: float = 0.4,
+        read_back: bool = True,
     ) -> None:
         self.workdir = workdir
         self.data_dir = workdir / "data"
         self.kills = kills
         self.rng = random.Random(seed)
-        self.result = Result(seed=seed, workers=workers)
+        self.result = Result(seed=seed, workers=workers, read_back=read_back)
+        self.read_back = read_back
+        #: When each start began serving, and when each submission was answered.
+        self.ready_at: list[float] = []
+        self.answered_at: list[float] = []
         self.workers = workers
         self.longest_life = longest_life
         self.startup_kill_share = startup_kill_share
@@ -225,10 +259,10 @@ class CrashHarness:
         started = time.monotonic()
         await self.connector.start()
         # The bot reads channels back through the connector's stand-in for Graph (as it does
-        # through Graph in production), so a post cut off by a kill is not made twice.
-        self.process = BotProcess(
-            self.data_dir, self.workdir / "bot.log", LOCAL_GRAPH_URL=self.connector.url + "v1.0"
-        )
+        # through Graph in production), so a post cut off by a kill is not made twice; without
+        # it (the Agents Playground has no Graph) the repeats are measured.
+        extra = {"LOCAL_GRAPH_URL": self.connector.url + "v1.0"} if self.read_back else {}
+        self.process = BotProcess(self.data_dir, self.workdir / "bot.log", **extra)
         workers = [asyncio.create_task(self._worker()) for _ in range(self.workers)]
         try:
             if await self._kill_repeatedly():
@@ -287,6 +321,7 @@ class CrashHarness:
         try:
             await self.process.wait_ready()
             self.result.start_seconds.append(time.monotonic() - began)
+            self.ready_at.append(time.monotonic())
         except ProcessExited as exc:
             self.result.refused_starts += 1
             self.result.corrupt.append(f"the bot refused to start: {exc.output[-400:]}")
@@ -455,6 +490,7 @@ class CrashHarness:
             if ref is None:
                 self._unexpected(item, status, body)
                 return
+            self.answered_at.append(time.monotonic())
             if item.ref is not None and item.ref != ref:
                 self.result.twice.append(f"{item.token}: answered {item.ref}, then {ref}")
             if item.ref is None:
@@ -517,6 +553,13 @@ class CrashHarness:
                     result.lost.append(f"{item.ref}: decision lost (status {status})")
         posts = self.connector.deliveries(outbound_conversations())
         counts = DeliveryCount.of(posts)
+        result.channel_cards = sum(
+            1 for p in self.connector.posted if p["_conversation"] in {DSL_CHANNEL, IT_CHANNEL}
+        )
+        result.early_answers = [
+            sum(1 for at in self.answered_at if ready <= at < ready + EARLY)
+            for ready in self.ready_at[:-1]  # the last start is the final drain: no new work
+        ]
         result.deliveries = len(posts)
         result.updates = self.connector.update_count
         for item in self.items:
@@ -534,12 +577,15 @@ class CrashHarness:
                 # before its store recorded it. (The first copy may be read here a moment after
                 # the kill signal: the bot had sent it, then died waiting for the answer.)
                 kills = [k for k in self.kill_times if earlier - LATE_READ <= k <= later]
+                if conversation in {DSL_CHANNEL, IT_CHANNEL}:
+                    result.channel_duplicates += 1
                 line = (
                     f"{kind!r} about {ref} in {conversation}: again {later - earlier:.2f} s later"
                 )
-                if conversation in {DSL_CHANNEL, IT_CHANNEL}:
+                if conversation in {DSL_CHANNEL, IT_CHANNEL} and (self.read_back or not kills):
                     # A channel post cut off by a kill is found by reading the channel back,
-                    # never made again: any second channel card is a failure.
+                    # never made again: any second channel card is a failure (without the
+                    # read-back, one with a kill between the copies is measured instead).
                     result.duplicates.append(line + "; a CHANNEL card")
                     result.unexplained_duplicates.append(line + "; a channel card")
                 elif kills:
@@ -554,11 +600,18 @@ class CrashHarness:
 
 
 async def run_harness(
-    workdir: Path, *, kills: int, seed: int | None = None, workers: int = 4
+    workdir: Path,
+    *,
+    kills: int,
+    seed: int | None = None,
+    workers: int = 4,
+    read_back: bool = True,
 ) -> Result:
     """Run the harness in ``workdir`` (its data folder and the bot's log stay there)."""
     seed = seed if seed is not None else random.SystemRandom().randrange(1_000_000)
-    return await CrashHarness(workdir, kills=kills, seed=seed, workers=workers).run()
+    return await CrashHarness(
+        workdir, kills=kills, seed=seed, workers=workers, read_back=read_back
+    ).run()
 
 
 @contextlib.contextmanager
@@ -581,12 +634,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=None)
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--keep", type=Path, default=None, help="keep the data folder and log here")
+    parser.add_argument(
+        "--no-read-back",
+        action="store_true",
+        help="run the bot without the channel read-back (as in the Agents Playground, which has "
+        "no Graph) and measure the channel cards posted twice",
+    )
     args = parser.parse_args(argv)
     # The bot dying mid-request makes the fake connector's server log "Connection lost": expected.
     logging.getLogger("aiohttp.server").setLevel(logging.CRITICAL)
     with _workdir(args.keep) as folder:
         result = asyncio.run(
-            run_harness(folder, kills=args.kills, seed=args.seed, workers=args.workers)
+            run_harness(
+                folder,
+                kills=args.kills,
+                seed=args.seed,
+                workers=args.workers,
+                read_back=not args.no_read_back,
+            )
         )
         for line in result.lines():
             print(line)

@@ -8,8 +8,12 @@ connector's stand-in for it, ``LOCAL_GRAPH_URL``) for the unseen marker the card
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +23,14 @@ from bot.config import load_settings
 from dialogs.ports import FixedClock
 from tests.conftest import Harness, local_env
 from tests.e2e.test_concern_over_http import button, report
-from tests.support import DSL, DSL_CHANNEL, FakeConnector, assert_valid_card, visible_text
+from tests.support import (
+    DSL,
+    DSL_CHANNEL,
+    ROOT,
+    FakeConnector,
+    assert_valid_card,
+    visible_text,
+)
 
 
 @pytest.fixture
@@ -182,3 +193,89 @@ async def test_without_a_way_to_read_the_channel_delivery_is_at_least_once(
     assert len(channel_posts(harness)) == 2  # a second card rather than none
     assert harness.connector.graph_reads == 0
     assert await outbox(harness) == []
+
+
+async def test_after_a_restart_a_busy_channel_is_read_back_only_to_just_before_the_attempt(
+    reading: Harness,
+) -> None:
+    """Issue 22 item 11: after kill -9 rounds, submissions stalled for a moment after each
+    restart: every post marked in flight had the busy channel read five minutes back (20 pages
+    of 50, all parsed on the event loop). The local stand-in shares this machine's clock, so a
+    few seconds back is enough: one page."""
+    earlier = (reading.clock.now() - timedelta(minutes=1)).isoformat()
+    for n in range(300):  # the cards of the minute before, in the same channel
+        reading.connector.posted.append(
+            {"_conversation": DSL_CHANNEL, "_id": f"earlier-{n}", "_sent": earlier}
+        )
+    await report_with_answer_lost(reading)
+    reading.connector.posted.pop()  # the attempt never reached Teams after all
+    await reading.restart()
+    reading.connector.graph_reads = 0
+
+    await retry(reading)
+
+    assert reading.connector.graph_reads == 1  # one page, not six
+    assert len([p for p in channel_posts(reading) if p.get("attachments")]) == 1
+    assert await outbox(reading) == []
+
+
+PROBE = """
+import asyncio, json, sys, tempfile, threading
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from bot.config import load_settings
+from bot.services import build_people_services
+from dialogs.ports import FixedClock
+from tests.conftest import local_env
+from tests.support import DSL_CHANNEL, FakeConnector
+
+on_loop = []
+
+
+class Spy:
+    def find_spec(self, name, path=None, target=None):
+        if name.startswith("msgraph.") and threading.current_thread() is threading.main_thread():
+            on_loop.append(name)
+
+
+async def run():
+    connector = FakeConnector()
+    await connector.start()
+    connector.posted.append({
+        "_conversation": DSL_CHANNEL, "_id": "p1", "_sent": datetime.now(UTC).isoformat(),
+        "attachments": [{"contentType": "application/vnd.microsoft.card.adaptive",
+                         "content": {"type": "AdaptiveCard"}}],
+    })
+    data = Path(tempfile.mkdtemp()) / "data"
+    settings = load_settings(local_env(data, LOCAL_GRAPH_URL=connector.url + "v1.0"))
+    people = build_people_services(settings, FixedClock())
+    people.start()
+    sys.meta_path.insert(0, Spy())
+    since = datetime.now(UTC) - timedelta(seconds=5)
+    await people.finder.find_post(DSL_CHANNEL, "marker", since)
+    await people.close()
+    await connector.stop()
+    print(json.dumps(on_loop))
+
+
+asyncio.run(run())
+"""
+
+
+def test_the_first_read_back_builds_the_graph_sdks_models_off_the_event_loop() -> None:
+    """Issue 22 item 11: the first channel read-back after a start parsed Graph's answer on the
+    event loop, importing about 1,200 of the SDK's model modules there (a second or more with
+    no turn answered). They are built in a worker thread first. A fresh interpreter, so
+    nothing is imported yet."""
+    result = subprocess.run(
+        [sys.executable, "-c", PROBE],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
+    on_loop = json.loads(result.stdout.strip().splitlines()[-1])
+    assert on_loop == [], f"{len(on_loop)} modules imported on the event loop: {on_loop[:5]}"

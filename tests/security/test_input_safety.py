@@ -173,6 +173,7 @@ def activities(draw: st.DrawFn, service_url: str) -> Any:
     return activity
 
 
+@pytest.mark.slow
 async def test_i2_ten_thousand_generated_activities_never_cause_a_500(
     harness: Harness, caplog: pytest.LogCaptureFixture
 ) -> None:
