@@ -175,7 +175,16 @@ class ConcernHandlers(FeatureHandlers):
         category = self._school.category(_text(ctx.data, "category"))
         if category is None:
             return Reply(card=category_picker(self._school, problem="Choose what it is about."))
-        return Reply(card=concern_form(self._school, category, form_id=uuid.uuid4().hex))
+        # Typed words offered as a concern (issue 18) arrive with the category: keep them.
+        words = _text(ctx.data, "what_happened")[: LIMITS["what_happened"]]
+        return Reply(
+            card=concern_form(
+                self._school,
+                category,
+                form_id=uuid.uuid4().hex,
+                values={"what_happened": words} if words else None,
+            )
+        )
 
     async def submit(self, ctx: ActionContext) -> Reply:
         """Validate, save (concern + outbox + reminder, atomically), then confirm."""

@@ -82,6 +82,8 @@ RISKY: tuple[str, ...] = (
     "he keeps saying send me ur pix",
     "he wants pictures of me",
     "he asked for photos of me",
+    "an older boy online has been asking her for photos",
+    "he keeps asking me for pics",
     "they want me naked on camera",
     "he wanted me nakid",
     "he sent me a nude",
