@@ -14,6 +14,7 @@ import json
 import logging
 import re
 import traceback
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,12 +29,14 @@ from bot.auth import install as install_auth
 from bot.config import Settings, describe
 from bot.exports import WebExports, exports_for
 from bot.logs import correlation_id, quiet_sdks
+from bot.message_action import MessageActionHandler
 from bot.messenger import BotMessenger
 from bot.services import PeopleServices, build_people_services
 from bot.storage import open_store
 from bot.teams_bot import TeamsBot
+from dialogs.message_action import MessageActions
 from dialogs.outbox import Doorbell, OutboxWorker
-from dialogs.ports import Clock, Directory, Messenger, Store, SystemClock
+from dialogs.ports import Clock, Directory, Messenger, Outgoing, Store, SystemClock
 from dialogs.registry import Deps, build_features
 from dialogs.service import Dialogs
 
@@ -129,7 +132,18 @@ async def bootstrap(
         interval=worker_interval,
         finder=people.finder,
     )
-    bot = TeamsBot(dialogs, on_activity=bot_messenger.remember)
+    direct = messenger or bot_messenger
+
+    async def confirm_directly(person_id: str, card: Mapping[str, Any]) -> None:
+        await direct.send_direct(person_id, Outgoing(card=card))
+
+    message_actions = MessageActionHandler(
+        MessageActions(
+            dialogs, school=deps.school, directory=directory, store=store, clock=deps.clock
+        ),
+        confirm=confirm_directly,
+    )
+    bot = TeamsBot(dialogs, on_activity=bot_messenger.remember, message_actions=message_actions)
     return Components(
         settings,
         store,

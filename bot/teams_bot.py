@@ -22,6 +22,8 @@ from botbuilder.core import (
 )
 from botbuilder.schema import Activity, ChannelAccount
 
+from bot.message_action import INVOKES as MESSAGE_ACTION_INVOKES
+from bot.message_action import MessageActionHandler
 from dialogs.service import Dialogs, Reply, Scope, Turn
 
 log = logging.getLogger(__name__)
@@ -91,9 +93,11 @@ class TeamsBot(ActivityHandler):  # type: ignore[misc]
         dialogs: Dialogs,
         *,
         on_activity: Callable[[str | None, str | None], Awaitable[None]] | None = None,
+        message_actions: MessageActionHandler | None = None,
     ) -> None:
         self._dialogs = dialogs
         self._on_activity = on_activity
+        self._message_actions = message_actions
 
     async def on_turn(self, turn_context: TurnContext) -> None:
         activity = turn_context.activity
@@ -122,6 +126,9 @@ class TeamsBot(ActivityHandler):  # type: ignore[misc]
 
     async def on_invoke_activity(self, turn_context: TurnContext) -> InvokeResponse:
         activity = turn_context.activity
+        if activity.name in MESSAGE_ACTION_INVOKES and self._message_actions is not None:
+            # "Report this message" (issue 18): the message action's dialog.
+            return await self._message_actions.handle(activity, to_turn(activity))
         if activity.name != "adaptiveCard/action":
             # The app uses Universal Actions only: any other invoke is the sender's mistake.
             return InvokeResponse(

@@ -99,6 +99,8 @@ class Loaded:
 
 
 _text = text_field
+#: Form fields that may arrive filled in with the category (issue 18: typed words, messages).
+PREFILLED = ("involved", "year_group", "what_happened", "where", "url", "happened_on")
 
 
 def validate_report(
@@ -175,14 +177,15 @@ class ConcernHandlers(FeatureHandlers):
         category = self._school.category(_text(ctx.data, "category"))
         if category is None:
             return Reply(card=category_picker(self._school, problem="Choose what it is about."))
-        # Typed words offered as a concern (issue 18) arrive with the category: keep them.
-        words = _text(ctx.data, "what_happened")[: LIMITS["what_happened"]]
+        # Typed words offered as a concern, or a reported Teams message (issue 18), arrive
+        # with the category: the form starts with them filled in (all still checked on Send).
+        values = {key: _text(ctx.data, key)[: LIMITS.get(key, 100)] for key in PREFILLED}
         return Reply(
             card=concern_form(
                 self._school,
                 category,
                 form_id=uuid.uuid4().hex,
-                values={"what_happened": words} if words else None,
+                values={key: value for key, value in values.items() if value} or None,
             )
         )
 

@@ -204,6 +204,11 @@ class Dialogs:
             return Reply(card=not_ready_card(person))
         return await handler(ActionContext(person, turn, data))
 
+    async def person_for(self, turn: Turn) -> Person | Reply:
+        """Who sent this turn (see ``_person``), for use cases outside the chat (message
+        actions)."""
+        return await self._person(turn)
+
     async def _person(self, turn: Turn) -> Person | Reply:
         """Who sent this, from the directory; a Reply to send instead when we can't tell."""
         if not turn.actor_id:
