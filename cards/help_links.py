@@ -32,7 +32,7 @@ def help_link_actions() -> list[OpenUrlAction]:
     return [
         OpenUrlAction(title="Call 999", url=EMERGENCY_TEL),
         OpenUrlAction(title="Call Childline 0800 1111", url=CHILDLINE_TEL),
-        OpenUrlAction(title="Childline website", url=CHILDLINE_URL),
+        OpenUrlAction(title="Go to Childline", url=CHILDLINE_URL),
         OpenUrlAction(title="Report to CEOP", url=CEOP_URL),
     ]
 

@@ -77,7 +77,7 @@ def pupil_typed_card(words: str) -> dict[str, Any]:
             value=words[:PUPIL_LIMIT] or None,
         ),
         para(WHO_READS_IT, subtle=True),
-        para("Nothing is sent until you press the button.", subtle=True),
+        para("Nothing is sent until you press it.", subtle=True),
     ]
     send = execute("Send this to a trusted adult", Verb.REPORT_WORRY, style="positive")
     return card(body, [send, menu_button("Back", send_inputs=False)])
