@@ -13,6 +13,7 @@ import contextlib
 import logging
 import re
 import traceback
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,13 +30,15 @@ from bot.body import parse as parse_body
 from bot.config import Settings, describe
 from bot.exports import WebExports, exports_for
 from bot.logs import correlation_id, quiet_sdks
+from bot.message_action import MessageActionHandler
 from bot.messenger import BotMessenger
 from bot.services import PeopleServices, build_people_services
 from bot.storage import open_store
 from bot.teams_bot import TeamsBot
 from bot.undelivered import REPLY_BUDGET, Backlog, UndeliveredReplies
+from dialogs.message_action import MessageActions
 from dialogs.outbox import Doorbell, OutboxWorker
-from dialogs.ports import Clock, Directory, Messenger, Store, StoreError, SystemClock
+from dialogs.ports import Clock, Directory, Messenger, Outgoing, Store, StoreError, SystemClock
 from dialogs.registry import Deps, build_features
 from dialogs.service import Dialogs
 from policy.text import clean_value
@@ -140,11 +143,23 @@ async def bootstrap(
     undelivered = UndeliveredReplies(
         store, adapter, auth, deps.clock, app_id=settings.app_id, interval=worker_interval * 5
     )
+    direct = messenger or bot_messenger
+
+    async def confirm_directly(person_id: str, card: Mapping[str, Any]) -> None:
+        await direct.send_direct(person_id, Outgoing(card=card))
+
+    message_actions = MessageActionHandler(
+        MessageActions(
+            dialogs, school=deps.school, directory=directory, store=store, clock=deps.clock
+        ),
+        confirm=confirm_directly,
+    )
     bot = TeamsBot(
         dialogs,
         on_activity=bot_messenger.remember,
         keep_unsent=undelivered.keep,
         reply_budget=REPLY_BUDGET,
+        message_actions=message_actions,
     )
     return Components(
         settings,

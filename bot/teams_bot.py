@@ -23,6 +23,8 @@ from botbuilder.core import (
 )
 from botbuilder.schema import Activity, ChannelAccount
 
+from bot.message_action import INVOKES as MESSAGE_ACTION_INVOKES
+from bot.message_action import MessageActionHandler
 from bot.undelivered import worth_keeping
 from dialogs.service import Dialogs, Reply, Scope, Turn
 
@@ -98,11 +100,13 @@ class TeamsBot(ActivityHandler):  # type: ignore[misc]
         on_activity: Callable[[str | None, str | None], Awaitable[None]] | None = None,
         keep_unsent: Keep | None = None,
         reply_budget: float = 5.0,
+        message_actions: MessageActionHandler | None = None,
     ) -> None:
         self._dialogs = dialogs
         self._on_activity = on_activity
         self._keep_unsent = keep_unsent
         self._reply_budget = reply_budget
+        self._message_actions = message_actions
 
     async def on_turn(self, turn_context: TurnContext) -> None:
         activity = turn_context.activity
@@ -131,6 +135,9 @@ class TeamsBot(ActivityHandler):  # type: ignore[misc]
 
     async def on_invoke_activity(self, turn_context: TurnContext) -> InvokeResponse:
         activity = turn_context.activity
+        if activity.name in MESSAGE_ACTION_INVOKES and self._message_actions is not None:
+            # "Report this message" (issue 18): the message action's dialog.
+            return await self._message_actions.handle(activity, to_turn(activity))
         if activity.name != "adaptiveCard/action":
             # The app uses Universal Actions only: any other invoke is the sender's mistake.
             return InvokeResponse(

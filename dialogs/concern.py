@@ -99,6 +99,8 @@ class Loaded:
 
 
 _text = text_field
+#: Form fields that may arrive filled in with the category (issue 18: typed words, messages).
+PREFILLED = ("involved", "year_group", "what_happened", "where", "url", "happened_on")
 
 
 def validate_report(
@@ -175,7 +177,17 @@ class ConcernHandlers(FeatureHandlers):
         category = self._school.category(_text(ctx.data, "category"))
         if category is None:
             return Reply(card=category_picker(self._school, problem="Choose what it is about."))
-        return Reply(card=concern_form(self._school, category, form_id=uuid.uuid4().hex))
+        # Typed words offered as a concern, or a reported Teams message (issue 18), arrive
+        # with the category: the form starts with them filled in (all still checked on Send).
+        values = {key: _text(ctx.data, key)[: LIMITS.get(key, 100)] for key in PREFILLED}
+        return Reply(
+            card=concern_form(
+                self._school,
+                category,
+                form_id=uuid.uuid4().hex,
+                values={key: value for key, value in values.items() if value} or None,
+            )
+        )
 
     async def submit(self, ctx: ActionContext) -> Reply:
         """Validate, save (concern + outbox + reminder, atomically), then confirm."""

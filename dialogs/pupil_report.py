@@ -47,7 +47,7 @@ import logging
 import re
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -195,7 +195,9 @@ class PupilReports(FeatureHandlers):
         """Show the worry card (personal chat only)."""
         if ctx.turn.scope is not Scope.PERSONAL:
             return Reply(card=private_chat_only_card())
-        return Reply(card=worry_card(uuid.uuid4().hex))
+        # "Send this to a trusted adult" (a reply to what they typed) brings their words along.
+        words = _text(ctx.data, "words")[: LIMITS["words"]]
+        return Reply(card=worry_card(uuid.uuid4().hex, {"words": words} if words else None))
 
     async def submit(self, ctx: ActionContext) -> Reply:
         """Validate, save (concern + outbox + reminder + audit, atomically), then say "sent".
@@ -247,14 +249,104 @@ class PupilReports(FeatureHandlers):
 
     # ----- saving and grouping ------------------------------------------------------------------
 
+    # ----- what a pupil typed (issue 18) --------------------------------------------------------
+
+    async def report_typed(self, person: Person, words: str, key: str) -> tuple[Concern, bool]:
+        """Words a pupil typed that show risk: an urgent pupil report, saved exactly as a worry
+        sent from the card (same record, routing, 1:1 alerts, reminder and burst grouping).
+
+        Words typed again within ``GROUP_WINDOW`` of the last ones are added to that report
+        (still open) instead of making a new one. ``key`` (the Teams activity) makes a retry one
+        report. Returns the report and whether the words were added to an earlier one.
+
+        Raises:
+            StoreUnavailable: nothing could be saved (the pupil must not be told "sent").
+        """
+        async with self._lock:
+            try:
+                already = await self._store.deduped(key)
+                if already:
+                    record = await self._store.get(KIND, already[0].partition(":")[2])
+                    if record is not None:
+                        return decode(record), False
+                added = await self._add_typed(person, words, key)
+                if added is not None:
+                    return added, True
+                values = {"kind": "other", "words": words, "safe": "not_sure", "adult": ""}
+                concern, _ = await self._save(person, values, key, typed=True)
+            except DuplicateRequest as dup:
+                record = await self._store.get(KIND, dup.refs[0].partition(":")[2])
+                if record is None:
+                    raise StoreUnavailable("the report saved for this message is missing") from None
+                return decode(record), False
+        self._deps.doorbell.ring()
+        log.info("pupil report %s saved from typed words (urgent=%s)", concern.ref, concern.urgent)
+        return concern, False
+
+    async def add_typed(self, person: Person, words: str, key: str) -> Concern | None:
+        """Add what a pupil typed to the report their typed words made in the last
+        ``GROUP_WINDOW`` (still open), or None when there is no such report."""
+        async with self._lock:
+            try:
+                return await self._add_typed(person, words, key)
+            except DuplicateRequest:
+                return await self._recent_typed(person)
+
+    async def _recent_typed(self, person: Person) -> Concern | None:
+        now = self._clock.now()
+        recent: list[Concern] = []
+        for record in await self._store.find(KIND, reporter_id=person.id):
+            concern = decode(record)
+            last = max((e.at for e in concern.chronology if e.actor_id == person.id), default=None)
+            typed = any(e.kind == "typed" for e in concern.chronology)
+            if (
+                typed
+                and last is not None
+                and now - last <= GROUP_WINDOW
+                and concern.status is not ConcernStatus.CLOSED
+            ):
+                recent.append(concern)
+        return max(recent, key=lambda c: c.created_at, default=None)
+
+    async def _add_typed(self, person: Person, words: str, key: str) -> Concern | None:
+        for _ in range(3):
+            concern = await self._recent_typed(person)
+            if concern is None:
+                return None
+            record = await self._store.get(KIND, concern.ref)
+            assert record is not None
+            now = self._clock.now()
+            at = now.astimezone(self._school.zone).strftime("%H:%M")
+            updated = replace(
+                concern, what_happened=f"{concern.what_happened}\n\nThen, at {at}: {words}"
+            ).with_event(person, now, "typed", "The pupil wrote more")
+            subject = subject_of(concern.ref)
+            try:
+                await self._store.commit(
+                    Change(
+                        records=[Record(KIND, concern.ref, record.version + 1, encode(updated))],
+                        audit=[AuditEvent(person.id, "worry.typed_more", subject, "ok", now)],
+                        dedupe_key=key,
+                    )
+                )
+            except VersionConflict:
+                continue
+            return updated
+        raise StoreUnavailable("the words could not be added after three tries")
+
     async def _save(
-        self, person: Person, values: dict[str, str], key: str
+        self, person: Person, values: dict[str, str], key: str, *, typed: bool = False
     ) -> tuple[Concern, str | None]:
         now = self._clock.now()
         year = now.astimezone(self._school.zone).year
         number = await self._store.next_sequence(f"OSC-{year}", key=key)
         category = self._category(KIND_TO_CATEGORY[values["kind"]])
         risk = SAFE_TO_RISK[values["safe"]]
+        what = (
+            f"The pupil typed this to the bot: {values['words']}"
+            if typed
+            else what_happened(values["kind"], values["words"])
+        )
         concern = Concern(
             ref=f"OSC-{year}-{number:04d}",
             source=Source.PUPIL,
@@ -265,10 +357,17 @@ class PupilReports(FeatureHandlers):
             created_at=now,
             year_group=year_group_of(person),
             involved=person.name,
-            what_happened=what_happened(values["kind"], values["words"]),
+            what_happened=what,
             immediate_risk=risk,
             trusted_adult=values["adult"],
-        ).with_event(person, now, "reported", "Reported by the pupil")
+        ).with_event(
+            person,
+            now,
+            "typed" if typed else "reported",
+            "Typed to the bot by the pupil (its words showed risk)"
+            if typed
+            else "Reported by the pupil",
+        )
         subject = subject_of(concern.ref)
         # The concern's record version is new (1), so a conflict can only come from the burst
         # records: decide the grouping again. The last try saves it on a card of its own.
@@ -400,9 +499,9 @@ class PupilReports(FeatureHandlers):
         )
 
 
-def feature(deps: Deps) -> Feature:
+def feature(deps: Deps, handlers: PupilReports | None = None) -> Feature:
     """The pupil report feature: the worry card, its submit, and the pupil channel card."""
-    h = PupilReports(deps)
+    h = handlers or PupilReports(deps)
     return Feature(
         routes={Verb.REPORT_WORRY: h.start, Verb.WORRY_SUBMIT: h.submit},
         phrases=[

@@ -19,6 +19,12 @@ if TYPE_CHECKING:
     from dialogs.service import ActionContext, Reply
 
 Handler = Callable[["ActionContext"], Awaitable["Reply"]]
+#: Typed text (issue 18): ``(ctx, text, verb, matched)`` -> replies, or None to let the command
+#: (``verb``, the one the person may run, if any) or the menu answer. ``matched`` is True when
+#: the words named a command at all (even one the person may not use).
+TypedHandler = Callable[
+    ["ActionContext", str, "Verb | None", bool], Awaitable["list[Reply] | None"]
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +59,8 @@ class Feature:
     renderers: Mapping[str, Renderer] = field(default_factory=dict)
     #: What each kind of timer does when it is due (timer name -> handler).
     timers: Mapping[str, TimerHandler] = field(default_factory=dict)
+    #: What to do with anything typed, before a command runs (the first feature with one).
+    typed: TypedHandler | None = None
 
 
 def build_features(deps: Deps) -> list[Feature]:
@@ -61,9 +69,11 @@ def build_features(deps: Deps) -> list[Feature]:
     from dialogs import concern, filter_request
 
     features.append(concern.feature(deps))
-    from dialogs import pupil_report
+    from dialogs import pupil_report, typed
 
-    features.append(pupil_report.feature(deps))
+    pupils = pupil_report.PupilReports(deps)
+    features.append(pupil_report.feature(deps, pupils))
+    features.append(typed.feature(deps, pupils))
     features.append(filter_request.feature(deps))
     from dialogs import video_call
 

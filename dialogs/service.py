@@ -26,7 +26,7 @@ from cards.welcome import (
     welcome_card,
 )
 from dialogs.ports import Change, Clock, Directory, DirectoryUnavailable, Store
-from dialogs.registry import Feature, Handler
+from dialogs.registry import Feature, Handler, TypedHandler
 from policy.actions import Verb, may
 from policy.audit import AuditEvent
 from policy.roles import Person
@@ -137,6 +137,7 @@ class Dialogs:
         self._clock = clock
         self._routes: dict[Verb, Handler] = {Verb.MENU: self._menu, Verb.HELP: self._help}
         self._phrases: list[tuple[re.Pattern[str], Verb]] = []
+        self._typed: TypedHandler | None = next((f.typed for f in features if f.typed), None)
         for feature in features:
             clash = self._routes.keys() & feature.routes.keys()
             if clash:
@@ -167,6 +168,11 @@ class Dialogs:
         )
         candidates += [v for pattern, v in self._phrases if pattern.search(lowered)]
         verb = next((v for v in candidates if may(person, v)), None)
+        if self._typed is not None and words:
+            # Nothing typed is ignored (issue 18): words that may be a disclosure go first.
+            handled = await self._typed(ActionContext(person, turn), text, verb, bool(candidates))
+            if handled is not None:
+                return replies + handled
         if verb is None and candidates and person.is_pupil:
             # A pupil typing a staff command: refused kindly (the menu) and audited.
             await self._audit(person, candidates[0].value, "", "refused: role does not allow it")
@@ -215,6 +221,11 @@ class Dialogs:
         if handler is None:
             return Reply(card=not_ready_card(person))
         return await handler(ActionContext(person, turn, data, verb))
+
+    async def person_for(self, turn: Turn, action: str = "message action") -> Person | Reply:
+        """Who sent this turn (see ``_person``), for use cases outside the chat (message
+        actions)."""
+        return await self._person(turn, action)
 
     async def _person(self, turn: Turn, action: str) -> Person | Reply:
         """Who sent this, from the directory; a Reply to send instead when we can't tell.

@@ -392,6 +392,9 @@ def render_manifest(config: PackageConfig) -> dict[str, Any]:
     manifest["accentColor"] = config.accent_color
     for bot in manifest["bots"]:
         bot["botId"] = config.bot_id
+    # "Report this message" on any message (issue 18) is served by the same bot.
+    for extension in manifest.get("composeExtensions", []):
+        extension["botId"] = config.bot_id
     # The activity feed (urgent alerts through Graph) and the resource-specific permission to
     # read the safeguarding team's channels back (ChannelMessage.Read.Group, so that a card cut
     # off by a crash is never posted twice) need the Entra app that calls Graph named here. It

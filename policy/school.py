@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from policy.categories import DEFAULT_CATEGORIES, Category
 from policy.retention import Retention
+from policy.risk_phrases import RiskPhrases
 from policy.roles import Role
 
 _FORBID_EXTRA: dict[str, str] = {"extra": "forbid"}
@@ -222,6 +223,9 @@ class SchoolPolicy:
     #: "Data": anonymised for governors). Use 3 or more: 1 turns suppression off, and with 2
     #: "fewer than 2" can only mean 1.
     governors_report_min_count: int = 3
+    #: Words and short phrases that show risk in what a person types, added to the shipped
+    #: list (``policy.risk_phrases``), which a school cannot shorten.
+    risk_phrases: RiskPhrases = field(default_factory=RiskPhrases)
 
     def __post_init__(self) -> None:
         problems: list[str] = []
