@@ -46,7 +46,6 @@ from policy.concerns import (
     ACTIONS,
     OUTCOMES,
     REFERRALS,
-    UKCIS_CATEGORIES,
     UKCIS_CRITERIA,
     YEAR_GROUPS,
     Concern,
@@ -156,7 +155,7 @@ def concern_form(
         heading(f"Report: {category.label}"),
         para(EMERGENCY, emphasis=True),
     ]
-    if category.imagery_rule:
+    if category.images_rule:
         body.append(
             Container(
                 style="attention",
@@ -271,7 +270,7 @@ def received_card(concern: Concern, category: Category, *, recipients: str) -> d
         body.append(
             para("This is marked urgent: the DSL and deputies have been alerted.", emphasis=True)
         )
-    if category.imagery_rule:
+    if category.images_rule:
         body.append(para(IMAGERY_RULE))
     body += [
         facts(
@@ -451,7 +450,7 @@ def detail_card(
             )
         ),
     ]
-    if category.imagery_rule:
+    if category.images_rule:
         body.append(para(IMAGERY_RULE, subtle=True))
     if concern.assessment is not None:
         body.append(para("UKCIS assessment recorded (see chronology).", subtle=True))
@@ -468,12 +467,14 @@ def detail_card(
             or [("-", "Nothing yet")]
         )
     )
-    actions = handling_actions(concern, ids)
+    actions = handling_actions(concern, ids, category)
     actions.append(execute("Export chronology", Verb.CONCERN_CHRONOLOGY, ref=concern.ref))
     return card(body, actions)
 
 
-def handling_actions(concern: Concern, ids: Mapping[str, str | int]) -> list[Any]:
+def handling_actions(
+    concern: Concern, ids: Mapping[str, str | int], category: Category | None = None
+) -> list[Any]:
     """Acknowledge, UKCIS assessment, Record an action, Add note and Close, as the state allows.
 
     The inputs sit in show-cards, so each button sends only its own fields; nothing here shows
@@ -483,7 +484,7 @@ def handling_actions(concern: Concern, ids: Mapping[str, str | int]) -> list[Any
     if concern.status is not ConcernStatus.CLOSED:
         if concern.status is ConcernStatus.NEW:
             actions.append(_acknowledge(ids))
-        if concern.category in UKCIS_CATEGORIES and needs_assessment(concern):
+        if needs_assessment(concern, category):
             actions.append(
                 show_card(
                     "UKCIS assessment",
@@ -500,7 +501,8 @@ def handling_actions(concern: Concern, ids: Mapping[str, str | int]) -> list[Any
                         label="What was done?",
                         style="expanded",
                         choices=[
-                            Choice(title=ACTIONS[a], value=a) for a in checklist(concern.category)
+                            Choice(title=ACTIONS[a], value=a)
+                            for a in checklist(category or concern.category)
                         ],
                     ),
                     note_box("Note (optional)", LIMITS["note"]),

@@ -405,7 +405,7 @@ class ConcernHandlers(FeatureHandlers):
     async def acknowledge(self, ctx: ActionContext) -> Reply:
         """Record who acknowledged it and when."""
         return await self._transition(
-            ctx, "concern.acknowledge", lambda c, p, t: acknowledge(c, p, t)
+            ctx, "concern.acknowledge", lambda c, k, p, t: acknowledge(c, p, t)
         )
 
     async def action(self, ctx: ActionContext) -> Reply:
@@ -414,13 +414,15 @@ class ConcernHandlers(FeatureHandlers):
         if not action_id:
             return await self._problem(ctx, "Choose the action you took.")
         return await self._transition(
-            ctx, "concern.action", lambda c, p, t: record_action(c, p, action_id, note, t)
+            ctx, "concern.action", lambda c, k, p, t: record_action(c, p, action_id, note, t, k)
         )
 
     async def note(self, ctx: ActionContext) -> Reply:
         """Add a note to the chronology."""
         note = _text(ctx.data, "note")[: LIMITS["note"]]
-        return await self._transition(ctx, "concern.note", lambda c, p, t: add_note(c, p, note, t))
+        return await self._transition(
+            ctx, "concern.note", lambda c, k, p, t: add_note(c, p, note, t)
+        )
 
     async def assessment(self, ctx: ActionContext) -> Reply:
         """Record the UKCIS immediate-referral assessment (nude and semi-nude imagery)."""
@@ -428,7 +430,9 @@ class ConcernHandlers(FeatureHandlers):
         referrals = tuple(r for r in _text(ctx.data, "referrals").split(",") if r)
         reason = _text(ctx.data, "reason")[: LIMITS["reason"]]
         return await self._transition(
-            ctx, "concern.assess", lambda c, p, t: assess(c, p, criteria, referrals, reason, t)
+            ctx,
+            "concern.assess",
+            lambda c, k, p, t: assess(c, p, criteria, referrals, reason, t, k),
         )
 
     async def close(self, ctx: ActionContext) -> Reply:
@@ -439,7 +443,7 @@ class ConcernHandlers(FeatureHandlers):
                 ctx, f"Keep the message under {LIMITS['message']} characters."
             )
         return await self._transition(
-            ctx, "concern.close", lambda c, p, t: close(c, p, outcome, text, t)
+            ctx, "concern.close", lambda c, k, p, t: close(c, p, outcome, text, t, k)
         )
 
     async def _problem(self, ctx: ActionContext, problem: str) -> Reply:
@@ -452,10 +456,10 @@ class ConcernHandlers(FeatureHandlers):
         self,
         ctx: ActionContext,
         action: str,
-        change: Callable[[Concern, Person, datetime], Concern],
+        change: Callable[[Concern, Category, Person, datetime], Concern],
     ) -> Reply:
         def make(loaded: Loaded, now: datetime) -> tuple[Loaded, list[Record]]:
-            updated = change(loaded.concern, ctx.person, now)
+            updated = change(loaded.concern, loaded.category, ctx.person, now)
             record = Record(KIND, updated.ref, loaded.record.version + 1, encode(updated))
             outbox = self._update_messages(loaded.category, updated, now)
             return Loaded(record, updated, loaded.category), [record, *outbox]

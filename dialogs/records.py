@@ -302,7 +302,7 @@ def never_unblockable_text(school: SchoolPolicy) -> str:
         '"Filtering"). The bot refuses such a request at once, logs it and tells the DSL.',
         "",
         "Filter categories:",
-        *(f"- {BLOCKED_CATEGORIES.get(c, c)} [{c}]" for c in rules.never_unblockable_categories),
+        *(f"- {BLOCKED_CATEGORIES.get(c, c)} [{c}]" for c in sorted(rules.never_unblockable)),
         "",
         "The school's own never-unblock list (these domains and every subdomain):",
         *([f"- {d}" for d in rules.deny_domains] or ["- (none listed)"]),
