@@ -128,6 +128,7 @@ async def bootstrap(
         doorbell=doorbell,
         interval=worker_interval,
         finder=people.finder,
+        school=settings.school,
     )
     bot = TeamsBot(dialogs, on_activity=bot_messenger.remember)
     return Components(
@@ -253,6 +254,7 @@ async def healthz(request: web.Request) -> web.Response:
                 "pending": parts.worker.status.pending,
                 "oldest_pending_seconds": round(parts.worker.status.oldest_pending_seconds),
                 "last_failure": parts.worker.status.last_failure or None,
+                "unheld_roles": dict(parts.worker.status.unheld_roles),
             },
         }
     )

@@ -36,6 +36,7 @@ from dialogs.handling import FeatureHandlers, Handling, decide, record_for, refu
 from dialogs.outbox import Delivery, TimerResult, message, timer
 from dialogs.ports import (
     Change,
+    DirectoryUnavailable,
     DuplicateRequest,
     Outgoing,
     Record,
@@ -60,6 +61,7 @@ from policy.concerns import (
     close,
     is_urgent,
     may_handle,
+    private_role,
     record_action,
     route,
 )
@@ -259,7 +261,21 @@ class ConcernHandlers(FeatureHandlers):
                 dedupe_key=key,
             )
         )
-        return concern, routing.recipients
+        return concern, await self._truthful_recipients(concern, category, routing.recipients)
+
+    async def _truthful_recipients(self, concern: Concern, category: Category, said: str) -> str:
+        """Who has it, truthfully: a concern whose private role nobody holds goes to the
+        role's fallback, and the reporter is told so (never "sent" to nobody)."""
+        role = private_role(concern, category)
+        fallback = await self._unheld_fallback(role)
+        if role is None or not fallback:
+            return said
+        school = self._school
+        went_to = " and ".join(school.role_name(r) for r in fallback)
+        return (
+            f"the {went_to}, privately, because nobody holds the role of "
+            f"{school.role_name(role)} at the moment (they have been told)"
+        )
 
     def first_messages(self, concern: Concern, category: Category, now: datetime) -> list[Record]:
         """The outbox messages a new concern owes: channel cards and 1:1 alerts."""
@@ -341,6 +357,17 @@ class ConcernHandlers(FeatureHandlers):
 
     # ----- handling -------------------------------------------------------------------------------
 
+    async def _unheld_fallback(self, role: Role | None) -> tuple[Role, ...]:
+        """The roles that receive ``role``'s concerns while nobody holds it (else none)."""
+        if role is None:
+            return ()
+        try:
+            if await self._deps.directory.members(role):
+                return ()
+        except DirectoryUnavailable:
+            return ()
+        return self._school.fallback_for(role)
+
     async def _load(self, ctx: ActionContext) -> Loaded | Reply:
         record = await record_for(self._deps, ctx, KIND)
         if record is None:
@@ -348,7 +375,8 @@ class ConcernHandlers(FeatureHandlers):
         concern = decode(record)
         category = self._school.category(concern.category) or self._school.category("other")
         assert category is not None  # the school policy always has "other"
-        if not may_handle(ctx.person, concern, category):
+        fallback = await self._unheld_fallback(private_role(concern, category))
+        if not may_handle(ctx.person, concern, category, fallback):
             await refuse(self._deps, ctx, "not a handler of this concern", record.ref)
             return Reply(card=not_allowed_card(ctx.person))
         if ctx.turn.scope is not Scope.PERSONAL and (

@@ -292,19 +292,35 @@ class Concern:
         return replace(self, chronology=(*self.chronology, Event(at, by.id, by.name, kind, text)))
 
 
-def handler_roles(concern: Concern, category: Category) -> frozenset[Role]:
+def private_role(concern: Concern, category: Category) -> Role | None:
+    """The one role a concern about staff goes to (the headteacher, or the chair of governors
+    when it is about the headteacher), or None for a concern about a child."""
+    if category.route is not Route.HEADTEACHER:
+        return None
+    return Role.CHAIR_OF_GOVERNORS if concern.about_headteacher else Role.HEADTEACHER
+
+
+def handler_roles(
+    concern: Concern, category: Category, unheld_fallback: tuple[Role, ...] = ()
+) -> frozenset[Role]:
     """Who may act on this concern: the DSL and deputies; for a concern about staff, only the
-    headteacher (or the chair of governors when it is about the headteacher)."""
-    if category.route is Route.HEADTEACHER:
-        return frozenset(
-            {Role.CHAIR_OF_GOVERNORS if concern.about_headteacher else Role.HEADTEACHER}
+    headteacher (or the chair of governors when it is about the headteacher). While nobody
+    holds that role, the roles it falls back to (``unheld_fallback``) receive and handle it."""
+    private = private_role(concern, category)
+    if private is not None:
+        return frozenset({private, *unheld_fallback}) - (
+            {Role.HEADTEACHER} if concern.about_headteacher else set()
         )
     return SAFEGUARDING_LEADS
 
 
-def may_handle(person: Person, concern: Concern, category: Category) -> bool:
+def may_handle(
+    person: Person, concern: Concern, category: Category, unheld_fallback: tuple[Role, ...] = ()
+) -> bool:
     """Whether ``person`` may see the detail of, and act on, ``concern``."""
-    return not person.is_pupil and bool(person.roles & handler_roles(concern, category))
+    return not person.is_pupil and bool(
+        person.roles & handler_roles(concern, category, unheld_fallback)
+    )
 
 
 def _open(concern: Concern) -> None:

@@ -10,6 +10,7 @@ each saying what to fix.
 from __future__ import annotations
 
 import difflib
+import itertools
 from collections.abc import Iterable
 
 from policy.categories import Route
@@ -110,7 +111,7 @@ def school_problems(school: SchoolPolicy) -> list[str]:
             )
     problems += _unknown_names("outcomes", school.outcomes, OUTCOMES)
     terms = sorted(school.terms, key=lambda t: t.start)
-    for before, after in zip(terms, terms[1:], strict=False):
+    for before, after in itertools.pairwise(terms):
         if after.start <= before.end:
             problems.append(
                 f"terms: {before.name!r} ({before.start}–{before.end}) overlaps "

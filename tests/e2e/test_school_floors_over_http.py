@@ -4,27 +4,32 @@ message that says what to fix; a category's safeguards follow its properties, no
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 
 from bot.config import ConfigError, load_settings
 from dialogs.ports import FixedClock
 from policy.categories import DEFAULT_CATEGORIES
 from tests.conftest import Harness, local_env
-from tests.e2e.test_concern_over_http import report
+from tests.e2e.test_concern_over_http import STORY, report
 from tests.e2e.test_filter_over_http import request_change
 from tests.support import (
+    DEPUTY_DSL,
     DSL,
     DSL_CHANNEL,
+    HEADTEACHER,
     IT_CHANNEL,
     ROOT,
     FakeConnector,
     card_texts,
     click_button,
+    dm,
     everything,
     visible_text,
 )
@@ -181,3 +186,109 @@ def test_an_imagery_category_without_the_images_rule_is_refused(tmp_path: Path) 
         problems
     )
     assert "needs images_rule = true" in problems
+
+
+# ----- nobody is told "sent" when nobody will receive it --------------------------------------
+
+
+def directory_without(tmp_path: Path, *groups: str) -> Path:
+    """The demo directory with nobody left in ``groups`` (a post vacant, a group emptied)."""
+    data = json.loads((ROOT / "config" / "demo-directory.json").read_text(encoding="utf-8"))
+    for person in data["people"]:
+        person["groups"] = [g for g in person["groups"] if g not in groups]
+    path = tmp_path / "directory.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    return path
+
+
+#: The concern's words as a card shows them (cards escape Markdown, so not the whole story).
+GIST = STORY.split("CANARY")[0]
+CHAIR_GROUP = "5c400000-0000-4000-8000-000000000110"
+DEPUTY_HEAD_GROUP = "5c400000-0000-4000-8000-000000000108"
+
+
+@pytest.fixture
+async def vacancies(tmp_path: Path, connector: FakeConnector) -> AsyncIterator[Harness]:
+    """The demo school with no chair of governors and no Deputy Head (Academic) in post."""
+    settings = load_settings(
+        local_env(
+            tmp_path / "data",
+            LOCAL_DIRECTORY=str(directory_without(tmp_path, CHAIR_GROUP, DEPUTY_HEAD_GROUP)),
+        )
+    )
+    running = Harness(settings, connector, FixedClock(datetime(2026, 11, 23, 10, 0, tzinfo=UTC)))
+    await running.start()
+    yield running
+    await running.stop()
+
+
+async def healthz(h: Harness) -> dict[str, Any]:
+    assert h._server is not None
+    url = str(h._server.make_url("/healthz"))
+    async with aiohttp.ClientSession() as session, session.get(url) as response:
+        return dict(await response.json())
+
+
+async def test_a_concern_about_the_head_with_no_chair_reaches_the_dsl_team_who_are_told(
+    vacancies: Harness,
+) -> None:
+    h = vacancies
+    received = await report(h, "staff_conduct", about_headteacher="true")
+    await h.settle()
+    await h.settle()
+
+    said = everything(received)
+    assert "the chair of governors, privately" not in said
+    assert "nobody holds the role of chair of governors at the moment" in said
+    for lead in (DSL, DEPUTY_DSL):
+        texts = [everything(a) for a in h.connector.to(dm(lead))]
+        assert any(GIST in t for t in texts), f"{lead} did not get the concern"
+        assert any("Nobody holds the role chair of governors" in t for t in texts)
+    assert h.connector.to(dm(HEADTEACHER)) == []  # never the subject of the concern
+    assert not h.connector.cards(DSL_CHANNEL)  # and never a channel
+    assert (await healthz(h))["outbox"]["unheld_roles"] == {"chair_of_governors": 1}
+
+    # The DSL, who now holds it, can open and act on it.
+    [private] = [
+        a["attachments"][0]["content"]
+        for a in h.connector.to(dm(DSL))
+        if a.get("attachments") and GIST in everything(a)
+    ]
+    acknowledged = await click_button(h, DSL, private, "concern.ack")
+    assert "Sorry, you can't do that here" not in everything(acknowledged)
+    [concern] = await h.parts.store.find("concern")
+    assert concern.data["status"] == "acknowledged"
+
+
+async def test_a_recording_request_with_no_deputy_head_is_never_said_to_be_sent(
+    vacancies: Harness,
+) -> None:
+    from tests.e2e.test_video_call_followups_over_http import RECORDED, check
+
+    verdict = await check(vacancies, **RECORDED)
+
+    text = visible_text(verdict)
+    assert "I've asked the Deputy Head (Academic)" not in text
+    assert "Nobody holds the Deputy Head (Academic) role at the moment" in text
+    assert "Don't record until permission is given" in text
+
+
+# ----- permission to record is given by the Deputy Head, not self-declared --------------------
+
+
+async def test_already_agreed_ticked_by_the_teacher_still_asks_the_deputy_head(
+    harness: Harness,
+) -> None:
+    from tests.e2e.test_video_call_followups_over_http import RECORDED, check, deliver
+    from tests.support import DEPUTY_HEAD
+
+    verdict = await check(harness, permission="true", **RECORDED)
+
+    text = visible_text(verdict)
+    assert card_texts(verdict)[0] == "⚠️ Allowed once you:"  # waiting, not "Allowed"
+    assert "Their permission must come from them" in text
+    assert "(REC-2026-0001)" in text
+    [request] = await harness.parts.store.find("recording_request")
+    assert request.data["status"] == "pending"
+    await deliver(harness)
+    assert harness.connector.cards(dm(DEPUTY_HEAD)), "the Deputy Head was not asked"
