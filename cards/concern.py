@@ -47,7 +47,6 @@ from policy.concerns import (
     OUTCOMES,
     REFERRALS,
     UKCIS_CRITERIA,
-    YEAR_GROUPS,
     Concern,
     ConcernStatus,
     RiskAnswer,
@@ -187,7 +186,7 @@ def concern_form(
             values,
             "year_group",
             "Year group",
-            [Choice(title=y, value=y) for y in YEAR_GROUPS],
+            [Choice(title=y, value=y) for y in school.year_groups],
             error="Choose a year group, or Not known.",
             style="compact",
         ),
@@ -467,13 +466,16 @@ def detail_card(
             or [("-", "Nothing yet")]
         )
     )
-    actions = handling_actions(concern, ids, category)
+    actions = handling_actions(concern, ids, category, school.outcomes)
     actions.append(execute("Export chronology", Verb.CONCERN_CHRONOLOGY, ref=concern.ref))
     return card(body, actions)
 
 
 def handling_actions(
-    concern: Concern, ids: Mapping[str, str | int], category: Category | None = None
+    concern: Concern,
+    ids: Mapping[str, str | int],
+    category: Category | None = None,
+    outcomes: Sequence[str] = tuple(OUTCOMES),
 ) -> list[Any]:
     """Acknowledge, UKCIS assessment, Record an action, Add note and Close, as the state allows.
 
@@ -525,7 +527,7 @@ def handling_actions(
                         id="outcome",
                         label="Outcome",
                         style="compact",
-                        choices=[Choice(title=t, value=v) for v, t in OUTCOMES.items()],
+                        choices=[Choice(title=OUTCOMES[v], value=v) for v in outcomes],
                     ),
                     note_box(
                         "Message for the person who reported it (no details)",

@@ -104,7 +104,10 @@ _text = text_field
 
 
 def validate_report(
-    data: Mapping[str, Any], category: Category, today: date
+    data: Mapping[str, Any],
+    category: Category,
+    today: date,
+    year_groups: tuple[str, ...] = YEAR_GROUPS,
 ) -> tuple[dict[str, str], dict[str, str]]:
     """Check a submitted report. Returns (cleaned values, problems by field id).
 
@@ -139,7 +142,7 @@ def validate_report(
     for key, limit in LIMITS.items():
         if key in values and len(values[key]) > limit:
             problems[key] = f"Please keep this under {limit} characters."
-    if values["year_group"] not in YEAR_GROUPS:
+    if values["year_group"] not in year_groups:
         problems["year_group"] = "Choose a year group, or Not known."
     try:
         happened = date.fromisoformat(values["happened_on"])
@@ -193,7 +196,7 @@ class ConcernHandlers(FeatureHandlers):
             return await self._confirm_existing(already[0], category)
         now = self._clock.now()
         values, problems = validate_report(
-            ctx.data, category, now.astimezone(self._school.zone).date()
+            ctx.data, category, now.astimezone(self._school.zone).date(), self._school.year_groups
         )
         if problems:
             return Reply(

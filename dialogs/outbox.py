@@ -36,7 +36,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from dialogs.ports import (
     Change,
@@ -56,6 +56,7 @@ from dialogs.ports import (
     VersionConflict,
 )
 from policy.audit import AuditEvent
+from policy.clauses import cite, cite_all
 from policy.roles import SAFEGUARDING_LEADS, Role
 from policy.school import DEFAULT_ROLE_NAMES, SchoolPolicy
 
@@ -375,6 +376,16 @@ class OutboxWorker:
                 outgoing = None
             else:
                 outgoing = await self._call(renderer(subject, data))
+            if outgoing is not None and self.school is not None:
+                outgoing = replace(
+                    outgoing,
+                    card=None
+                    if outgoing.card is None
+                    else cast(Mapping[str, Any], cite_all(outgoing.card, self.school.clauses)),
+                    text=None
+                    if outgoing.text is None
+                    else cite(outgoing.text, self.school.clauses),
+                )
             if outgoing is None:
                 await self._done(item)  # nothing to say any more (or nobody knows how)
                 return 0

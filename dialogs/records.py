@@ -52,6 +52,7 @@ from dialogs.video_call import CALL_CHECK_KIND, RECORDING_KIND
 from policy.actions import Verb
 from policy.audit import AuditEvent
 from policy.categories import Category, Route
+from policy.clauses import cite
 from policy.concerns import ACTIONS, OUTCOMES, Concern, ConcernStatus, may_handle
 from policy.filtering import BLOCKED_CATEGORIES, FilterRequest, FilterStatus
 from policy.reporting import (
@@ -312,7 +313,7 @@ def never_unblockable_text(school: SchoolPolicy) -> str:
         "",
         f"The longest exception: {rules.max_exception_days} days.",
     ]
-    return "\n".join(lines) + "\n"
+    return cite("\n".join(lines) + "\n", school.clauses)
 
 
 # ---------------------------------------------------------------------------------------------

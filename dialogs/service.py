@@ -13,7 +13,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, cast
 
 from cards.common import PAYLOAD_VERSION
 from cards.pupil import ATTACHMENT_NOT_SAVED
@@ -29,6 +29,7 @@ from dialogs.ports import Change, Clock, Directory, DirectoryUnavailable, Store
 from dialogs.registry import Feature, Handler
 from policy.actions import Verb, may
 from policy.audit import AuditEvent
+from policy.clauses import cite, cite_all
 from policy.roles import Person
 from policy.school import SchoolPolicy
 
@@ -104,6 +105,18 @@ ATTACHMENT_REFUSED = (
     "I don't accept files or pictures, so nothing you sent was opened or saved. "
     "Never send pictures of a child: secure the device and tell the DSL."
 )
+
+
+def cited(reply: Reply, school: SchoolPolicy) -> Reply:
+    """``reply`` with every policy citation in the school's own clause names (never a seed
+    file's number such as "000 §6")."""
+    card = (
+        None
+        if reply.card is None
+        else cast(Mapping[str, Any], cite_all(reply.card, school.clauses))
+    )
+    text = None if reply.text is None else cite(reply.text, school.clauses)
+    return Reply(card=card, text=text)
 
 
 class Dialogs:
@@ -196,7 +209,7 @@ class Dialogs:
         handler = self._routes.get(verb)
         if handler is None:
             return Reply(card=not_ready_card(person))
-        return await handler(ActionContext(person, turn, data))
+        return cited(await handler(ActionContext(person, turn, data)), self._school)
 
     async def _person(self, turn: Turn) -> Person | Reply:
         """Who sent this, from the directory; a Reply to send instead when we can't tell."""

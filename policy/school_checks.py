@@ -14,6 +14,7 @@ import itertools
 from collections.abc import Iterable
 
 from policy.categories import Route
+from policy.clauses import DEFAULT_CLAUSE_NAMES
 from policy.concerns import ACTIONS, OUTCOMES
 from policy.filtering import BLOCKED_CATEGORIES
 from policy.roles import Role
@@ -110,6 +111,11 @@ def school_problems(school: SchoolPolicy) -> list[str]:
                 f"{_suggest(target, category_ids)}"
             )
     problems += _unknown_names("outcomes", school.outcomes, OUTCOMES)
+    if not school.outcomes:
+        problems.append("outcomes: list at least one outcome a concern can be closed with")
+    problems += _unknown_names("clauses", school.clauses, DEFAULT_CLAUSE_NAMES)
+    if not school.year_groups or "Not known" not in school.year_groups:
+        problems.append('year_groups: list the school\'s year groups, with "Not known"')
     terms = sorted(school.terms, key=lambda t: t.start)
     for before, after in itertools.pairwise(terms):
         if after.start <= before.end:
