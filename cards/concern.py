@@ -249,7 +249,13 @@ def concern_form(
     return card(body, [submit, execute("Start again", Verb.REPORT_CONCERN)])
 
 
-def received_card(concern: Concern, category: Category, *, recipients: str) -> dict[str, Any]:
+def received_card(
+    concern: Concern,
+    category: Category,
+    *,
+    recipients: str,
+    signposts: Sequence[tuple[str, str]] = (),
+) -> dict[str, Any]:
     """The reporter's confirmation: the reference, what happens next and who it went to."""
     body: list[CardElement] = [
         heading(f"Received: {concern.ref}"),
@@ -284,6 +290,8 @@ def received_card(concern: Concern, category: Category, *, recipients: str) -> d
         ),
         para("Keep the reference if you need to add anything: tell the DSL directly.", subtle=True),
     ]
+    if signposts:  # the school's own contacts (LADO, MASH, helplines), from its file
+        body += [para("Further help", emphasis=True), facts(list(signposts))]
     return card(body, [execute("My reports", Verb.MY_REPORTS), menu_button()])
 
 

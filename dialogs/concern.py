@@ -221,7 +221,11 @@ class ConcernHandlers(FeatureHandlers):
             )
         self._deps.doorbell.ring()
         log.info("concern %s reported (urgent=%s)", concern.ref, concern.urgent)
-        return Reply(card=received_card(concern, category, recipients=recipients))
+        return Reply(
+            card=received_card(
+                concern, category, recipients=recipients, signposts=self._staff_signposts()
+            )
+        )
 
     async def _save(
         self, person: Person, category: Category, values: dict[str, str], now: datetime, key: str
@@ -331,7 +335,11 @@ class ConcernHandlers(FeatureHandlers):
         routing = route(
             category, urgent=concern.urgent, about_headteacher=concern.about_headteacher
         )
-        return Reply(card=received_card(concern, category, recipients=routing.recipients))
+        return Reply(
+            card=received_card(
+                concern, category, recipients=routing.recipients, signposts=self._staff_signposts()
+            )
+        )
 
     async def my_reports(self, ctx: ActionContext) -> Reply:
         """The sender's own reports with their status; never anyone else's."""
@@ -359,6 +367,9 @@ class ConcernHandlers(FeatureHandlers):
         return Reply(card=my_reports_card(rows, pupil=ctx.person.is_pupil))
 
     # ----- handling -------------------------------------------------------------------------------
+
+    def _staff_signposts(self) -> tuple[tuple[str, str], ...]:
+        return tuple((s.name, s.contact) for s in self._school.signposts_for("staff"))
 
     async def _unheld_fallback(self, role: Role | None) -> tuple[Role, ...]:
         """The roles that receive ``role``'s concerns while nobody holds it (else none)."""

@@ -226,14 +226,17 @@ class PupilReports(FeatureHandlers):
             concern.urgent,
             leader or "its own card",
         )
-        return Reply(card=worry_sent_card(concern.immediate_risk))
+        return Reply(card=worry_sent_card(concern.immediate_risk, self._pupil_signposts()))
 
     async def _confirm_existing(self, refs: tuple[str, ...], form_id: str) -> Reply:
         ref = next((r for r in refs if r.startswith(f"{KIND}:")), "")
         record = await self._store.get(KIND, ref.partition(":")[2]) if ref else None
         if record is None:
             return Reply(card=worry_card(form_id))
-        return Reply(card=worry_sent_card(decode(record).immediate_risk))
+        return Reply(card=worry_sent_card(decode(record).immediate_risk, self._pupil_signposts()))
+
+    def _pupil_signposts(self) -> tuple[tuple[str, str], ...]:
+        return tuple((s.name, s.contact) for s in self._school.signposts_for("pupils"))
 
     def _category(self, category_id: str) -> Category:
         category = self._school.category(category_id) or self._school.category("other")
