@@ -254,7 +254,12 @@ class ConcernHandlers(FeatureHandlers):
             about_headteacher=about_head,
         )
         concern = concern.with_event(person, now, "reported", "Reported")
-        routing = route(category, urgent=concern.urgent, about_headteacher=about_head)
+        routing = route(
+            category,
+            urgent=concern.urgent,
+            about_headteacher=about_head,
+            names=self._role_names(),
+        )
         await self._store.commit(
             Change(
                 records=[
@@ -333,7 +338,10 @@ class ConcernHandlers(FeatureHandlers):
             return Reply(card=category_picker(self._school))
         concern = decode(record)
         routing = route(
-            category, urgent=concern.urgent, about_headteacher=concern.about_headteacher
+            category,
+            urgent=concern.urgent,
+            about_headteacher=concern.about_headteacher,
+            names=self._role_names(),
         )
         return Reply(
             card=received_card(
@@ -367,6 +375,9 @@ class ConcernHandlers(FeatureHandlers):
         return Reply(card=my_reports_card(rows, pupil=ctx.person.is_pupil))
 
     # ----- handling -------------------------------------------------------------------------------
+
+    def _role_names(self) -> dict[Role, str]:
+        return {role: self._school.role_name(role) for role in Role}
 
     def _staff_signposts(self) -> tuple[tuple[str, str], ...]:
         return tuple((s.name, s.contact) for s in self._school.signposts_for("staff"))

@@ -9,6 +9,7 @@ headteacher, never to a channel (003, 004 §2); each incident type has its check
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
@@ -207,7 +208,13 @@ class Routing:
     recipients: str
 
 
-def route(category: Category, *, urgent: bool, about_headteacher: bool = False) -> Routing:
+def route(
+    category: Category,
+    *,
+    urgent: bool,
+    about_headteacher: bool = False,
+    names: Mapping[Role, str] | None = None,
+) -> Routing:
     """Where a concern of ``category`` goes (brief, "Rules for concern reports").
 
     Child concerns go to the DSL channel, urgent ones also 1:1 to the DSL and every deputy;
@@ -216,9 +223,9 @@ def route(category: Category, *, urgent: bool, about_headteacher: bool = False) 
     when the headteacher is the subject (003, 004 §2).
     """
     if category.route is Route.HEADTEACHER:
-        if about_headteacher:
-            return Routing((), (Role.CHAIR_OF_GOVERNORS,), "the chair of governors, privately")
-        return Routing((), (Role.HEADTEACHER,), "the headteacher, privately")
+        role = Role.CHAIR_OF_GOVERNORS if about_headteacher else Role.HEADTEACHER
+        default = "chair of governors" if about_headteacher else "headteacher"
+        return Routing((), (role,), f"the {(names or {}).get(role, default)}, privately")
     leads = (Role.DSL, Role.DEPUTY_DSL) if urgent else ()
     team = "the safeguarding team (the DSL and deputy DSLs)"
     if urgent:

@@ -34,10 +34,14 @@ def preview(school: SchoolPolicy) -> str:
 
     lines.append("Concerns: who receives what")
     for category in school.categories:
-        routing = route(category, urgent=category.urgent)
+        names = {role: name(role) for role in Role}
+        routing = route(category, urgent=category.urgent, names=names)
         if category.route is Route.HEADTEACHER:
-            about_head = route(category, urgent=category.urgent, about_headteacher=True)
-            who = f"{routing.recipients}; about the headteacher: {about_head.recipients}"
+            about_head = route(
+                category, urgent=category.urgent, about_headteacher=True, names=names
+            )
+            head = name(Role.HEADTEACHER)
+            who = f"{routing.recipients}; about the {head}: {about_head.recipients}"
         else:
             who = routing.recipients
         marks = [
