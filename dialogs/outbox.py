@@ -56,7 +56,7 @@ from dialogs.ports import (
     VersionConflict,
 )
 from policy.audit import AuditEvent
-from policy.clauses import cite, cite_all
+from policy.clauses import cite, cite_all, reword
 from policy.roles import SAFEGUARDING_LEADS, Role
 from policy.school import DEFAULT_ROLE_NAMES, SchoolPolicy
 
@@ -377,15 +377,7 @@ class OutboxWorker:
             else:
                 outgoing = await self._call(renderer(subject, data))
             if outgoing is not None and self.school is not None:
-                outgoing = replace(
-                    outgoing,
-                    card=None
-                    if outgoing.card is None
-                    else cast(Mapping[str, Any], cite_all(outgoing.card, self.school.clauses)),
-                    text=None
-                    if outgoing.text is None
-                    else cite(outgoing.text, self.school.clauses),
-                )
+                outgoing = self._in_school_words(outgoing, self.school)
             if outgoing is None:
                 await self._done(item)  # nothing to say any more (or nobody knows how)
                 return 0
@@ -521,6 +513,18 @@ class OutboxWorker:
         )
         await self.store.commit(Change(records=[marked]))
         return marked
+
+    @staticmethod
+    def _in_school_words(outgoing: Outgoing, school: SchoolPolicy) -> Outgoing:
+        """The school's clause names and role titles, never seed-file numbers."""
+        words = school.own_words()
+        card = outgoing.card
+        if card is not None:
+            card = cast(Mapping[str, Any], cite_all(card, school.clauses, words))
+        text = outgoing.text
+        if text is not None:
+            text = reword(cite(text, school.clauses), words)
+        return replace(outgoing, card=card, text=text)
 
     def _role_name(self, role: Role) -> str:
         return self.school.role_name(role) if self.school else DEFAULT_ROLE_NAMES[role]

@@ -29,7 +29,7 @@ from dialogs.ports import Change, Clock, Directory, DirectoryUnavailable, Store
 from dialogs.registry import Feature, Handler
 from policy.actions import Verb, may
 from policy.audit import AuditEvent
-from policy.clauses import cite, cite_all
+from policy.clauses import cite, cite_all, reword
 from policy.roles import Person
 from policy.school import SchoolPolicy
 
@@ -109,13 +109,14 @@ ATTACHMENT_REFUSED = (
 
 def cited(reply: Reply, school: SchoolPolicy) -> Reply:
     """``reply`` with every policy citation in the school's own clause names (never a seed
-    file's number such as "000 §6")."""
+    file's number such as "000 §6"), and the role titles the school renamed in its own words."""
+    words = school.own_words()
     card = (
         None
         if reply.card is None
-        else cast(Mapping[str, Any], cite_all(reply.card, school.clauses))
+        else cast(Mapping[str, Any], cite_all(reply.card, school.clauses, words))
     )
-    text = None if reply.text is None else cite(reply.text, school.clauses)
+    text = None if reply.text is None else reword(cite(reply.text, school.clauses), words)
     return Reply(card=card, text=text)
 
 

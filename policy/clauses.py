@@ -89,12 +89,23 @@ def cite(text: str, names: Mapping[str, str]) -> str:
     return _RUN.sub(merge, marked).replace("\x00", "")
 
 
-def cite_all(value: object, names: Mapping[str, str]) -> object:
-    """``cite`` applied to every string in a card (nested dicts and lists)."""
+def reword(text: str, words: Mapping[str, str]) -> str:
+    """``text`` with each built-in role title replaced by the school's own (``words``: built-in
+    title -> the school's), longest first, so "Deputy Head (Academic)" is not half-replaced."""
+    for built_in in sorted(words, key=len, reverse=True):
+        if built_in in text and words[built_in] != built_in:
+            text = text.replace(built_in, words[built_in])
+    return text
+
+
+def cite_all(
+    value: object, names: Mapping[str, str], words: Mapping[str, str] | None = None
+) -> object:
+    """``cite`` (and ``reword``) applied to every string in a card (nested dicts and lists)."""
     if isinstance(value, str):
-        return cite(value, names)
+        return reword(cite(value, names), words or {})
     if isinstance(value, Mapping):
-        return {k: cite_all(v, names) for k, v in value.items()}
+        return {k: cite_all(v, names, words) for k, v in value.items()}
     if isinstance(value, list):
-        return [cite_all(v, names) for v in value]
+        return [cite_all(v, names, words) for v in value]
     return value

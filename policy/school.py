@@ -343,6 +343,16 @@ class SchoolPolicy:
         """What staff at this school call ``role``."""
         return self.role_names.get(role) or DEFAULT_ROLE_NAMES[role]
 
+    def own_words(self) -> dict[str, str]:
+        """Built-in role titles the cards use -> this school's names for them (only those the
+        school renamed), for ``policy.clauses.reword``. The titles with capitals are the ones
+        written into sentences as names ("the Deputy Head (Academic)")."""
+        return {
+            DEFAULT_ROLE_NAMES[role]: name
+            for role, name in self.role_names.items()
+            if name and name != DEFAULT_ROLE_NAMES[role] and DEFAULT_ROLE_NAMES[role][0].isupper()
+        }
+
     def fallback_for(self, role: Role) -> tuple[Role, ...]:
         """Who receives a message for ``role`` when nobody holds it (never ``role`` itself)."""
         chosen = self.role_fallbacks.get(role)

@@ -140,3 +140,25 @@ async def test_a_video_call_is_judged_at_the_edge_of_the_schools_own_hours(
     )
     if own:
         assert own in everything(over) or own in everything(inside)
+
+
+async def test_permission_to_record_is_asked_of_the_person_the_school_names(
+    school: Harness,
+) -> None:
+    h = school
+    title = policy_of(h).role_name(Role.DEPUTY_HEAD_ACADEMIC)
+    recorded = {
+        **CALL_FORM,
+        "date": "2026-11-24",
+        "consent": "true",
+        "announce": "true",
+        "recorded": "true",
+        "recording_reason": "For pupils absent with flu",
+    }
+
+    verdict = await h.click(TEACHER, "call.submit", recorded)
+
+    said = everything(verdict)
+    assert f"I've asked the {title} for permission to record this call" in said
+    if title != "Deputy Head (Academic)":
+        assert "Deputy Head (Academic)" not in said
