@@ -139,6 +139,7 @@ async def bootstrap(
         doorbell=doorbell,
         interval=worker_interval,
         finder=people.finder,
+        school=settings.school,
     )
     undelivered = UndeliveredReplies(
         store, adapter, auth, deps.clock, app_id=settings.app_id, interval=worker_interval * 5
@@ -293,6 +294,7 @@ async def healthz(request: web.Request) -> web.Response:
         outbox = {"pending": None, "oldest_pending_seconds": None, "error": type(exc).__name__}
     degraded = oldest > parts.settings.outbox_degraded_after_seconds
     outbox["last_failure"] = parts.worker.status.last_failure or None
+    outbox["unheld_roles"] = dict(parts.worker.status.unheld_roles)
     return web.json_response(
         {
             "status": "degraded" if degraded else "ok",

@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 from pydantic import SecretStr, TypeAdapter, ValidationError
 
 from policy.school import SchoolPolicy
+from policy.school_checks import school_problems
 from store.crypto import parse_key
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -149,9 +150,31 @@ def load_school_policy(path: Path) -> SchoolPolicy:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError([f"SCHOOL_CONFIG: {path} is not valid TOML ({exc})"]) from None
     try:
-        return TypeAdapter(SchoolPolicy).validate_python(raw)
+        school = TypeAdapter(SchoolPolicy).validate_python(raw)
     except ValidationError as exc:
         raise ConfigError([f"{path.name}: {p}" for p in _format_pydantic(exc)]) from None
+    problems = school_problems(school)
+    if problems:
+        raise ConfigError([f"{path.name}: {p}" for p in problems])
+    return school
+
+
+#: Where the shipped school profiles live (``SCHOOL_CONFIG=boarding`` picks one by name).
+PROFILES_DIR = ROOT / "config" / "schools"
+
+
+def school_config_path(value: str) -> Path:
+    """``SCHOOL_CONFIG`` as a path: a file, or the name of a shipped profile in
+    ``config/schools/`` (such as ``001`` or ``001-kcc-template``)."""
+    if not value:
+        return DEFAULT_SCHOOL_CONFIG
+    given = Path(value)
+    if given.suffix == ".toml" or "/" in value or given.exists():
+        return given
+    matches = sorted(PROFILES_DIR.glob(f"{value}*.toml")) or sorted(
+        PROFILES_DIR.glob(f"*{value}*.toml")
+    )
+    return matches[0] if len(matches) == 1 else given
 
 
 def load_settings(env: Mapping[str, str]) -> Settings:
@@ -293,7 +316,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         else:
             database_url = SecretStr(raw_database_url)
 
-    school_path = Path(get("SCHOOL_CONFIG") or DEFAULT_SCHOOL_CONFIG)
+    school_path = school_config_path(get("SCHOOL_CONFIG"))
     directory_path = Path(get("LOCAL_DIRECTORY") or DEFAULT_LOCAL_DIRECTORY)
     local_graph_url = get("LOCAL_GRAPH_URL") or None
     if local_graph_url is not None:

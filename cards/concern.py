@@ -46,9 +46,7 @@ from policy.concerns import (
     ACTIONS,
     OUTCOMES,
     REFERRALS,
-    UKCIS_CATEGORIES,
     UKCIS_CRITERIA,
-    YEAR_GROUPS,
     Concern,
     ConcernStatus,
     RiskAnswer,
@@ -156,7 +154,7 @@ def concern_form(
         heading(f"Report: {category.label}"),
         para(EMERGENCY, emphasis=True),
     ]
-    if category.imagery_rule:
+    if category.images_rule:
         body.append(
             Container(
                 style="attention",
@@ -188,7 +186,7 @@ def concern_form(
             values,
             "year_group",
             "Year group",
-            [Choice(title=y, value=y) for y in YEAR_GROUPS],
+            [Choice(title=y, value=y) for y in school.year_groups],
             error="Choose a year group, or Not known.",
             style="compact",
         ),
@@ -251,7 +249,13 @@ def concern_form(
     return card(body, [submit, execute("Start again", Verb.REPORT_CONCERN)])
 
 
-def received_card(concern: Concern, category: Category, *, recipients: str) -> dict[str, Any]:
+def received_card(
+    concern: Concern,
+    category: Category,
+    *,
+    recipients: str,
+    signposts: Sequence[tuple[str, str]] = (),
+) -> dict[str, Any]:
     """The reporter's confirmation: the reference, what happens next and who it went to."""
     body: list[CardElement] = [
         heading(f"Received: {concern.ref}"),
@@ -271,7 +275,7 @@ def received_card(concern: Concern, category: Category, *, recipients: str) -> d
         body.append(
             para("This is marked urgent: the DSL and deputies have been alerted.", emphasis=True)
         )
-    if category.imagery_rule:
+    if category.images_rule:
         body.append(para(IMAGERY_RULE))
     body += [
         facts(
@@ -286,6 +290,8 @@ def received_card(concern: Concern, category: Category, *, recipients: str) -> d
         ),
         para("Keep the reference if you need to add anything: tell the DSL directly.", subtle=True),
     ]
+    if signposts:  # the school's own contacts (LADO, MASH, helplines), from its file
+        body += [para("Further help", emphasis=True), facts(list(signposts))]
     return card(body, [execute("My reports", Verb.MY_REPORTS), menu_button()])
 
 
@@ -451,7 +457,7 @@ def detail_card(
             )
         ),
     ]
-    if category.imagery_rule:
+    if category.images_rule:
         body.append(para(IMAGERY_RULE, subtle=True))
     if concern.assessment is not None:
         body.append(para("UKCIS assessment recorded (see chronology).", subtle=True))
@@ -468,12 +474,17 @@ def detail_card(
             or [("-", "Nothing yet")]
         )
     )
-    actions = handling_actions(concern, ids)
+    actions = handling_actions(concern, ids, category, school.outcomes)
     actions.append(execute("Export chronology", Verb.CONCERN_CHRONOLOGY, ref=concern.ref))
     return card(body, actions)
 
 
-def handling_actions(concern: Concern, ids: Mapping[str, str | int]) -> list[Any]:
+def handling_actions(
+    concern: Concern,
+    ids: Mapping[str, str | int],
+    category: Category | None = None,
+    outcomes: Sequence[str] = tuple(OUTCOMES),
+) -> list[Any]:
     """Acknowledge, UKCIS assessment, Record an action, Add note and Close, as the state allows.
 
     The inputs sit in show-cards, so each button sends only its own fields; nothing here shows
@@ -483,7 +494,7 @@ def handling_actions(concern: Concern, ids: Mapping[str, str | int]) -> list[Any
     if concern.status is not ConcernStatus.CLOSED:
         if concern.status is ConcernStatus.NEW:
             actions.append(_acknowledge(ids))
-        if concern.category in UKCIS_CATEGORIES and needs_assessment(concern):
+        if needs_assessment(concern, category):
             actions.append(
                 show_card(
                     "UKCIS assessment",
@@ -500,7 +511,8 @@ def handling_actions(concern: Concern, ids: Mapping[str, str | int]) -> list[Any
                         label="What was done?",
                         style="expanded",
                         choices=[
-                            Choice(title=ACTIONS[a], value=a) for a in checklist(concern.category)
+                            Choice(title=ACTIONS[a], value=a)
+                            for a in checklist(category or concern.category)
                         ],
                     ),
                     note_box("Note (optional)", LIMITS["note"]),
@@ -523,7 +535,7 @@ def handling_actions(concern: Concern, ids: Mapping[str, str | int]) -> list[Any
                         id="outcome",
                         label="Outcome",
                         style="compact",
-                        choices=[Choice(title=t, value=v) for v, t in OUTCOMES.items()],
+                        choices=[Choice(title=OUTCOMES[v], value=v) for v in outcomes],
                     ),
                     note_box(
                         "Message for the person who reported it (no details)",

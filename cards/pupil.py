@@ -163,13 +163,14 @@ def worry_card(
     return card(body, [send, menu_button("Back")])
 
 
-def worry_sent_card(risk: RiskAnswer) -> dict[str, Any]:
+def worry_sent_card(risk: RiskAnswer, local: Sequence[tuple[str, str]] = ()) -> dict[str, Any]:
     """What the pupil sees after sending: thank you, it was sent, an adult will talk to them,
     what to do in danger, and where else to get help. Says nothing about what anyone will do.
 
     Args:
         risk: The "is a child at risk" answer made from "Are you safe right now?" (``YES`` when
             they said they are not safe, ``NOT_SURE`` when they were not sure).
+        local: The school's own signposts for pupils (name, contact), after the national ones.
     """
     body: list[CardElement] = [
         heading("Thank you for telling us"),
@@ -189,6 +190,7 @@ def worry_sent_card(risk: RiskAnswer) -> dict[str, Any]:
         Container(style="attention", items=[para(IN_DANGER, emphasis=True)]),
         para("You can get more help here too.", emphasis=True),
         *(para(words) for words in SIGNPOSTS),
+        *(para(f"{name}: {contact}") for name, contact in local),
     ]
     return card(
         body,

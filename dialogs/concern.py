@@ -36,6 +36,7 @@ from dialogs.handling import FeatureHandlers, Handling, decide, record_for, refu
 from dialogs.outbox import Delivery, TimerResult, message, timer
 from dialogs.ports import (
     Change,
+    DirectoryUnavailable,
     DuplicateRequest,
     Outgoing,
     Record,
@@ -60,6 +61,7 @@ from policy.concerns import (
     close,
     is_urgent,
     may_handle,
+    private_role,
     record_action,
     route,
 )
@@ -104,7 +106,10 @@ PREFILLED = ("involved", "year_group", "what_happened", "where", "url", "happene
 
 
 def validate_report(
-    data: Mapping[str, Any], category: Category, today: date
+    data: Mapping[str, Any],
+    category: Category,
+    today: date,
+    year_groups: tuple[str, ...] = YEAR_GROUPS,
 ) -> tuple[dict[str, str], dict[str, str]]:
     """Check a submitted report. Returns (cleaned values, problems by field id).
 
@@ -139,7 +144,7 @@ def validate_report(
     for key, limit in LIMITS.items():
         if key in values and len(values[key]) > limit:
             problems[key] = f"Please keep this under {limit} characters."
-    if values["year_group"] not in YEAR_GROUPS:
+    if values["year_group"] not in year_groups:
         problems["year_group"] = "Choose a year group, or Not known."
     try:
         happened = date.fromisoformat(values["happened_on"])
@@ -204,7 +209,7 @@ class ConcernHandlers(FeatureHandlers):
             return await self._confirm_existing(ctx.person, already[0], category)
         now = self._clock.now()
         values, problems = validate_report(
-            ctx.data, category, now.astimezone(self._school.zone).date()
+            ctx.data, category, now.astimezone(self._school.zone).date(), self._school.year_groups
         )
         if problems:
             return Reply(
@@ -229,7 +234,11 @@ class ConcernHandlers(FeatureHandlers):
             )
         self._deps.doorbell.ring()
         log.info("concern %s reported (urgent=%s)", concern.ref, concern.urgent)
-        return Reply(card=received_card(concern, category, recipients=recipients))
+        return Reply(
+            card=received_card(
+                concern, category, recipients=recipients, signposts=self._staff_signposts()
+            )
+        )
 
     async def _save(
         self, person: Person, category: Category, values: dict[str, str], now: datetime, key: str
@@ -258,7 +267,12 @@ class ConcernHandlers(FeatureHandlers):
             about_headteacher=about_head,
         )
         concern = concern.with_event(person, now, "reported", "Reported")
-        routing = route(category, urgent=concern.urgent, about_headteacher=about_head)
+        routing = route(
+            category,
+            urgent=concern.urgent,
+            about_headteacher=about_head,
+            names=self._role_names(),
+        )
         await self._store.commit(
             Change(
                 records=[
@@ -272,7 +286,21 @@ class ConcernHandlers(FeatureHandlers):
                 dedupe_key=key,
             )
         )
-        return concern, routing.recipients
+        return concern, await self._truthful_recipients(concern, category, routing.recipients)
+
+    async def _truthful_recipients(self, concern: Concern, category: Category, said: str) -> str:
+        """Who has it, truthfully: a concern whose private role nobody holds goes to the
+        role's fallback, and the reporter is told so (never "sent" to nobody)."""
+        role = private_role(concern, category)
+        fallback = await self._unheld_fallback(role)
+        if role is None or not fallback:
+            return said
+        school = self._school
+        went_to = " and ".join(school.role_name(r) for r in fallback)
+        return (
+            f"the {went_to}, privately, because nobody holds the role of "
+            f"{school.role_name(role)} at the moment (they have been told)"
+        )
 
     def first_messages(self, concern: Concern, category: Category, now: datetime) -> list[Record]:
         """The outbox messages a new concern owes: channel cards and 1:1 alerts."""
@@ -323,9 +351,16 @@ class ConcernHandlers(FeatureHandlers):
         if concern is None or concern.reporter_id != person.id:  # never someone else's reference
             return Reply(card=category_picker(self._school))
         routing = route(
-            category, urgent=concern.urgent, about_headteacher=concern.about_headteacher
+            category,
+            urgent=concern.urgent,
+            about_headteacher=concern.about_headteacher,
+            names=self._role_names(),
         )
-        return Reply(card=received_card(concern, category, recipients=routing.recipients))
+        return Reply(
+            card=received_card(
+                concern, category, recipients=routing.recipients, signposts=self._staff_signposts()
+            )
+        )
 
     async def my_reports(self, ctx: ActionContext) -> Reply:
         """The sender's own reports with their status; never anyone else's."""
@@ -354,6 +389,23 @@ class ConcernHandlers(FeatureHandlers):
 
     # ----- handling -------------------------------------------------------------------------------
 
+    def _role_names(self) -> dict[Role, str]:
+        return {role: self._school.role_name(role) for role in Role}
+
+    def _staff_signposts(self) -> tuple[tuple[str, str], ...]:
+        return tuple((s.name, s.contact) for s in self._school.signposts_for("staff"))
+
+    async def _unheld_fallback(self, role: Role | None) -> tuple[Role, ...]:
+        """The roles that receive ``role``'s concerns while nobody holds it (else none)."""
+        if role is None:
+            return ()
+        try:
+            if await self._deps.directory.members(role):
+                return ()
+        except DirectoryUnavailable:
+            return ()
+        return self._school.fallback_for(role)
+
     async def _load(self, ctx: ActionContext) -> Loaded | Reply:
         record = await record_for(self._deps, ctx, KIND)
         if record is None:
@@ -361,7 +413,8 @@ class ConcernHandlers(FeatureHandlers):
         concern = decode(record)
         category = self._school.category(concern.category) or self._school.category("other")
         assert category is not None  # the school policy always has "other"
-        if not may_handle(ctx.person, concern, category):
+        fallback = await self._unheld_fallback(private_role(concern, category))
+        if not may_handle(ctx.person, concern, category, fallback):
             await refuse(self._deps, ctx, "not a handler of this concern", record.ref)
             return Reply(card=not_allowed_card(ctx.person))
         if ctx.turn.scope is not Scope.PERSONAL and (
@@ -418,7 +471,7 @@ class ConcernHandlers(FeatureHandlers):
     async def acknowledge(self, ctx: ActionContext) -> Reply:
         """Record who acknowledged it and when."""
         return await self._transition(
-            ctx, "concern.acknowledge", lambda c, p, t: acknowledge(c, p, t)
+            ctx, "concern.acknowledge", lambda c, k, p, t: acknowledge(c, p, t)
         )
 
     async def action(self, ctx: ActionContext) -> Reply:
@@ -427,13 +480,15 @@ class ConcernHandlers(FeatureHandlers):
         if not action_id:
             return await self._problem(ctx, "Choose the action you took.")
         return await self._transition(
-            ctx, "concern.action", lambda c, p, t: record_action(c, p, action_id, note, t)
+            ctx, "concern.action", lambda c, k, p, t: record_action(c, p, action_id, note, t, k)
         )
 
     async def note(self, ctx: ActionContext) -> Reply:
         """Add a note to the chronology."""
         note = _text(ctx.data, "note")[: LIMITS["note"]]
-        return await self._transition(ctx, "concern.note", lambda c, p, t: add_note(c, p, note, t))
+        return await self._transition(
+            ctx, "concern.note", lambda c, k, p, t: add_note(c, p, note, t)
+        )
 
     async def assessment(self, ctx: ActionContext) -> Reply:
         """Record the UKCIS immediate-referral assessment (nude and semi-nude imagery)."""
@@ -441,7 +496,9 @@ class ConcernHandlers(FeatureHandlers):
         referrals = tuple(r for r in _text(ctx.data, "referrals").split(",") if r)
         reason = _text(ctx.data, "reason")[: LIMITS["reason"]]
         return await self._transition(
-            ctx, "concern.assess", lambda c, p, t: assess(c, p, criteria, referrals, reason, t)
+            ctx,
+            "concern.assess",
+            lambda c, k, p, t: assess(c, p, criteria, referrals, reason, t, k),
         )
 
     async def close(self, ctx: ActionContext) -> Reply:
@@ -452,7 +509,7 @@ class ConcernHandlers(FeatureHandlers):
                 ctx, f"Keep the message under {LIMITS['message']} characters."
             )
         return await self._transition(
-            ctx, "concern.close", lambda c, p, t: close(c, p, outcome, text, t)
+            ctx, "concern.close", lambda c, k, p, t: close(c, p, outcome, text, t, k)
         )
 
     async def _problem(self, ctx: ActionContext, problem: str) -> Reply:
@@ -465,10 +522,10 @@ class ConcernHandlers(FeatureHandlers):
         self,
         ctx: ActionContext,
         action: str,
-        change: Callable[[Concern, Person, datetime], Concern],
+        change: Callable[[Concern, Category, Person, datetime], Concern],
     ) -> Reply:
         def make(loaded: Loaded, now: datetime) -> tuple[Loaded, list[Record]]:
-            updated = change(loaded.concern, ctx.person, now)
+            updated = change(loaded.concern, loaded.category, ctx.person, now)
             record = Record(KIND, updated.ref, loaded.record.version + 1, encode(updated))
             outbox = self._update_messages(loaded.category, updated, now)
             return Loaded(record, updated, loaded.category), [record, *outbox]

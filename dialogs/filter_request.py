@@ -13,7 +13,7 @@ import logging
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from cards.filter import (
@@ -73,8 +73,6 @@ log = logging.getLogger(__name__)
 KIND = "filter_request"
 PERIOD_END = "filter.period_end"
 CODEC: RecordCodec[FilterRequest] = RecordCodec(KIND, FilterRequest)
-#: When, on the last day of the period, the re-block falls due (school time).
-REBLOCK_AT = time(17, 0)
 
 
 encode = CODEC.encode
@@ -511,7 +509,7 @@ class FilterHandlers(FeatureHandlers):
         return out
 
     def _reblock_due_at(self, request: FilterRequest) -> datetime:
-        return datetime.combine(request.end, REBLOCK_AT, self._school.zone)
+        return datetime.combine(request.end, self._school.filtering.reblock_at, self._school.zone)
 
     # ----- the period ends ----------------------------------------------------------------------
 

@@ -36,7 +36,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from dialogs.ports import (
     Change,
@@ -56,7 +56,9 @@ from dialogs.ports import (
     VersionConflict,
 )
 from policy.audit import AuditEvent
-from policy.roles import Role
+from policy.clauses import cite, cite_all, reword
+from policy.roles import SAFEGUARDING_LEADS, Role
+from policy.school import DEFAULT_ROLE_NAMES, SchoolPolicy
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +83,8 @@ CLAIM_BATCH = 10
 #: Seconds to leave a request this process gave up on (a time-out) before asking whether it
 #: reached Teams after all: it may still be on its way.
 IN_FLIGHT_GRACE = 5.0
+#: The alert the DSL team gets when a message's role has no holder (rendered by the worker).
+UNHELD_ROLE_RENDER = "outbox.unheld_role"
 
 T = TypeVar("T")
 
@@ -193,6 +197,9 @@ class OutboxStatus:
     oldest_pending_seconds: float = 0.0
     last_failure: str = ""
     delivered: int = 0
+    #: Roles nobody holds (seen when a message for them was delivered) -> messages that went
+    #: to the role's fallback instead. A role leaves this once someone holds it again.
+    unheld_roles: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -217,6 +224,8 @@ class OutboxWorker:
     delivery_timeout: float = DELIVERY_TIMEOUT
     claim_batch: int = CLAIM_BATCH
     in_flight_grace: float = IN_FLIGHT_GRACE
+    #: The school's role names and fallbacks (who gets a message for a role nobody holds).
+    school: SchoolPolicy | None = None
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     #: Outbox ids whose last post this process gave up on, with when (``time.monotonic``).
     _abandoned: dict[str, float] = field(default_factory=dict)
@@ -358,7 +367,14 @@ class OutboxWorker:
                 return 0
             subject = await self._subject(data["subject"])
             renderer = self.renderers.get(data["render"])
-            outgoing = None if renderer is None else await self._call(renderer(subject, data))
+            if data["render"] == UNHELD_ROLE_RENDER:
+                outgoing: Outgoing | None = Outgoing(text=str(data.get("x_text", "")))
+            elif renderer is None:
+                outgoing = None
+            else:
+                outgoing = await self._call(renderer(subject, data))
+            if outgoing is not None and self.school is not None:
+                outgoing = self._in_school_words(outgoing, self.school)
             if outgoing is None:
                 await self._done(item)  # nothing to say any more (or nobody knows how)
                 return 0
@@ -497,9 +513,56 @@ class OutboxWorker:
         await self.store.commit(Change(records=[marked]))
         return marked
 
+    @staticmethod
+    def _in_school_words(outgoing: Outgoing, school: SchoolPolicy) -> Outgoing:
+        """The school's clause names and role titles, never seed-file numbers."""
+        words = school.own_words()
+        card = outgoing.card
+        if card is not None:
+            card = cast(Mapping[str, Any], cite_all(card, school.clauses, words))
+        text = outgoing.text
+        if text is not None:
+            text = reword(cite(text, school.clauses), words)
+        return replace(outgoing, card=card, text=text)
+
+    def _role_name(self, role: Role) -> str:
+        return self.school.role_name(role) if self.school else DEFAULT_ROLE_NAMES[role]
+
+    def _fallback_for(self, role: Role) -> tuple[Role, ...]:
+        if self.school is not None:
+            return self.school.fallback_for(role)
+        return tuple(r for r in (Role.DSL, Role.DEPUTY_DSL) if r is not role)
+
+    async def _holders(self, roles: Sequence[Role]) -> list[Any]:
+        people: dict[str, Any] = {}
+        for role in roles:
+            for person in await self._call(self.directory.members(role)):
+                people.setdefault(person.id, person)
+        return list(people.values())
+
     async def _expand_role(self, item: Record) -> None:
-        people = await self._call(self.directory.members(Role(item.data["target"])))
+        """One copy for every holder of the role. A role nobody holds is never a message to
+        nobody: it goes to the role's fallback (the DSL and deputies unless the school names
+        another; never a channel), the DSL team is told who is missing, and ``/healthz``
+        counts it. With nobody in the fallback either, it waits and is tried again."""
+        role = Role(item.data["target"])
+        people = await self._holders([role])
         now = self.clock.now()
+        alerts: list[Record] = []
+        if people:
+            self.status.unheld_roles.pop(role.value, None)
+        else:
+            fallback = self._fallback_for(role)
+            people = await self._holders(fallback)
+            if not people:
+                self.status.unheld_roles[role.value] = self.status.unheld_roles.get(role.value, 0)
+                log.error("no one holds role %s or its fallback: a message waits", role.value)
+                await self._later(item, f"nobody holds the role {role.value} or its fallback", None)
+                return
+            self.status.unheld_roles[role.value] = self.status.unheld_roles.get(role.value, 0) + 1
+            log.error("no one holds role %s: a message went to its fallback", role.value)
+            if item.data["delivery"] == Delivery.DIRECT_TO_ROLE:
+                alerts = await self._unheld_alerts(item, role, fallback, people, now)
         single = (
             Delivery.FEED if item.data["delivery"] == Delivery.FEED_TO_ROLE else Delivery.DIRECT
         )
@@ -514,9 +577,42 @@ class OutboxWorker:
             )
             for person in people
         ]
-        await self.store.commit(Change(records=copies, deletes=[(OUTBOX, item.id, item.version)]))
-        if not copies:
-            log.error("no one holds role %s: a message could not be sent", item.data["target"])
+        await self.store.commit(
+            Change(records=[*copies, *alerts], deletes=[(OUTBOX, item.id, item.version)])
+        )
+        if alerts:
+            self.doorbell.ring()
+
+    async def _unheld_alerts(
+        self,
+        item: Record,
+        role: Role,
+        fallback: Sequence[Role],
+        people: Sequence[Any],
+        now: datetime,
+    ) -> list[Record]:
+        """ "Nobody holds the role X" for the DSL team (or, without one, those who got it)."""
+        name = self._role_name(role)
+        went_to = " and ".join(self._role_name(r) for r in fallback)
+        _, _, ref = str(item.data["subject"]).partition(":")
+        text = (
+            f"Nobody holds the role {name} in the directory, so a message for them "
+            f"({ref}) went to the {went_to} instead. Please add the right person to the "
+            f"{name} group, or tell the school's IT team."
+        )
+        team = await self._holders(sorted(SAFEGUARDING_LEADS)) or list(people)
+        return [
+            message(
+                Delivery.DIRECT,
+                person.id,
+                item.data["subject"],
+                UNHELD_ROLE_RENDER,
+                now,
+                x_text=text,
+                x_role=role.value,
+            )
+            for person in team
+        ]
 
     async def _done(self, item: Record, *keep: Record) -> None:
         await self.store.commit(Change(records=keep, deletes=[(OUTBOX, item.id, item.version)]))

@@ -82,7 +82,7 @@ from policy.audit import AuditEvent
 from policy.categories import Category
 from policy.concerns import YEAR_GROUPS, Concern, ConcernStatus, RiskAnswer, Source, is_urgent
 from policy.roles import Person
-from policy.school import SchoolPolicy
+from policy.school import DEFAULT_PUPIL_WORRIES, SchoolPolicy
 from policy.school_calendar import add_school_days
 
 log = logging.getLogger(__name__)
@@ -98,14 +98,9 @@ GROUP_WINDOW = timedelta(minutes=10)
 #: At most this many later reports on one card (so each keeps an Open button); then a new card.
 GROUP_LIMIT = 24
 
-#: What kind of thing happened -> category id (see the module docstring for why).
-KIND_TO_CATEGORY: dict[str, str] = {
-    "unkind": "cyberbullying",
-    "upset": "other",
-    "stranger": "other",
-    "asked": "grooming",
-    "other": "other",
-}
+#: What kind of thing happened -> category id (see the module docstring for why); a school's
+#: file may map each to its own categories (``pupil_worries``).
+KIND_TO_CATEGORY: dict[str, str] = DEFAULT_PUPIL_WORRIES
 #: "Are you safe right now?" -> "is a child at immediate risk?".
 SAFE_TO_RISK: dict[str, RiskAnswer] = {
     "yes": RiskAnswer.NO,
@@ -233,14 +228,17 @@ class PupilReports(FeatureHandlers):
             concern.urgent,
             leader or "its own card",
         )
-        return Reply(card=worry_sent_card(concern.immediate_risk))
+        return Reply(card=worry_sent_card(concern.immediate_risk, self._pupil_signposts()))
 
     async def _confirm_existing(self, refs: tuple[str, ...], form_id: str) -> Reply:
         ref = next((r for r in refs if r.startswith(f"{KIND}:")), "")
         record = await self._store.get(KIND, ref.partition(":")[2]) if ref else None
         if record is None:
             return Reply(card=worry_card(form_id))
-        return Reply(card=worry_sent_card(decode(record).immediate_risk))
+        return Reply(card=worry_sent_card(decode(record).immediate_risk, self._pupil_signposts()))
+
+    def _pupil_signposts(self) -> tuple[tuple[str, str], ...]:
+        return tuple((s.name, s.contact) for s in self._school.signposts_for("pupils"))
 
     def _category(self, category_id: str) -> Category:
         category = self._school.category(category_id) or self._school.category("other")
@@ -340,7 +338,7 @@ class PupilReports(FeatureHandlers):
         now = self._clock.now()
         year = now.astimezone(self._school.zone).year
         number = await self._store.next_sequence(f"OSC-{year}", key=key)
-        category = self._category(KIND_TO_CATEGORY[values["kind"]])
+        category = self._category(self._school.pupil_worries.get(values["kind"], "other"))
         risk = SAFE_TO_RISK[values["safe"]]
         what = (
             f"The pupil typed this to the bot: {values['words']}"

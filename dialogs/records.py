@@ -52,6 +52,7 @@ from dialogs.video_call import CALL_CHECK_KIND, RECORDING_KIND
 from policy.actions import Verb
 from policy.audit import AuditEvent
 from policy.categories import Category, Route
+from policy.clauses import cite
 from policy.concerns import ACTIONS, OUTCOMES, Concern, ConcernStatus, may_handle
 from policy.filtering import BLOCKED_CATEGORIES, FilterRequest, FilterStatus
 from policy.reporting import (
@@ -302,7 +303,7 @@ def never_unblockable_text(school: SchoolPolicy) -> str:
         '"Filtering"). The bot refuses such a request at once, logs it and tells the DSL.',
         "",
         "Filter categories:",
-        *(f"- {BLOCKED_CATEGORIES.get(c, c)} [{c}]" for c in rules.never_unblockable_categories),
+        *(f"- {BLOCKED_CATEGORIES.get(c, c)} [{c}]" for c in sorted(rules.never_unblockable)),
         "",
         "The school's own never-unblock list (these domains and every subdomain):",
         *([f"- {d}" for d in rules.deny_domains] or ["- (none listed)"]),
@@ -312,7 +313,7 @@ def never_unblockable_text(school: SchoolPolicy) -> str:
         "",
         f"The longest exception: {rules.max_exception_days} days.",
     ]
-    return "\n".join(lines) + "\n"
+    return cite("\n".join(lines) + "\n", school.clauses)
 
 
 # ---------------------------------------------------------------------------------------------

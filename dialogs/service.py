@@ -13,7 +13,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, cast
 
 from cards.common import PAYLOAD_VERSION
 from cards.pupil import ATTACHMENT_NOT_SAVED
@@ -29,6 +29,7 @@ from dialogs.ports import Change, Clock, Directory, DirectoryUnavailable, Store
 from dialogs.registry import Feature, Handler, TypedHandler
 from policy.actions import Verb, may
 from policy.audit import AuditEvent
+from policy.clauses import cite, cite_all, reword
 from policy.roles import Person
 from policy.school import SchoolPolicy
 
@@ -117,6 +118,19 @@ def _known(verb: str) -> Verb | None:
         return Verb(verb)
     except ValueError:
         return None
+
+
+def cited(reply: Reply, school: SchoolPolicy) -> Reply:
+    """``reply`` with every policy citation in the school's own clause names (never a seed
+    file's number such as "000 §6"), and the role titles the school renamed in its own words."""
+    words = school.own_words()
+    card = (
+        None
+        if reply.card is None
+        else cast(Mapping[str, Any], cite_all(reply.card, school.clauses, words))
+    )
+    text = None if reply.text is None else reword(cite(reply.text, school.clauses), words)
+    return Reply(card=card, text=text)
 
 
 class Dialogs:
@@ -220,7 +234,7 @@ class Dialogs:
         handler = self._routes.get(verb)
         if handler is None:
             return Reply(card=not_ready_card(person))
-        return await handler(ActionContext(person, turn, data, verb))
+        return cited(await handler(ActionContext(person, turn, data, verb)), self._school)
 
     async def person_for(self, turn: Turn, action: str = "message action") -> Person | Reply:
         """Who sent this turn (see ``_person``), for use cases outside the chat (message

@@ -488,6 +488,14 @@ NO_OTHER_DECIDER = (
     f"else holds the {DEPUTY_HEAD} role here. Ask the headteacher who should give it, and "
     "don't record until then."
 )
+SELF_DECLARED = (
+    f"You said the {DEPUTY_HEAD} has already agreed. Their permission must come from them, so "
+    "I've sent them this request to confirm: wait for their answer before you record."
+)
+NOBODY_TO_DECIDE = (
+    f"Nobody holds the {DEPUTY_HEAD} role at the moment, so nobody can give permission yet. "
+    "The safeguarding team has been told. Don't record until permission is given."
+)
 DECIDED_BY_ANOTHER = f"As you asked yourself, another {DEPUTY_HEAD} must decide it."
 ASK_ONCE_ALLOWED = (
     f"Once the call is allowed, check it again and I'll ask the {DEPUTY_HEAD} for permission "
@@ -616,8 +624,12 @@ class VideoCallHandlers(FeatureHandlers):
             ),
             None,
         )
-        if plan.recording and approved is not None:
-            plan = replace(plan, recording_permission_granted=True)
+        # Permission to record is recorded as given by the Deputy Head (Academic) (000 §8):
+        # "they have already agreed" counts only with their approved request; otherwise they are
+        # sent one to confirm, and the verdict waits until they do.
+        self_declared = plan.recording and plan.recording_permission_granted and approved is None
+        if plan.recording:
+            plan = replace(plan, recording_permission_granted=approved is not None)
         verdict = check_call(plan, self._school)
         key = dedupe_key("call.check", ctx)
         if key is not None and (done := await self._store.deduped(key)) is not None:
@@ -630,6 +642,8 @@ class VideoCallHandlers(FeatureHandlers):
             started.lines.append(
                 f"The {DEPUTY_HEAD} gave permission to record this call ({approved.ref})."
             )
+        if self_declared and verdict.verdict is not Verdict.NOT_ALLOWED:
+            started.lines.append(SELF_DECLARED)
         if plan.recording and not plan.recording_permission_granted:
             if verdict.verdict is Verdict.NOT_ALLOWED:
                 started.lines.append(ASK_ONCE_ALLOWED)
@@ -740,6 +754,8 @@ class VideoCallHandlers(FeatureHandlers):
         line = request_sent_text(request)
         if Role.DEPUTY_HEAD_ACADEMIC in person.roles:
             line += " " + DECIDED_BY_ANOTHER
+        elif not await self._held(Role.DEPUTY_HEAD_ACADEMIC):
+            line = NOBODY_TO_DECIDE
         started.lines.append(line)
 
     async def _expect_log(
@@ -788,6 +804,14 @@ class VideoCallHandlers(FeatureHandlers):
             elif kind == CALL_LOG_KIND:
                 follow_ups.append(log_due_text(_decode_log(record), self._school, new=True))
         return Reply(card=call_verdict_card(verdict, plan, self._school, follow_ups=follow_ups))
+
+    async def _held(self, role: Role) -> bool:
+        """Whether someone holds ``role`` (assumed so when the directory cannot answer now:
+        holders are resolved again when the message is delivered)."""
+        try:
+            return bool(await self._directory.members(role))
+        except DirectoryUnavailable:
+            return True
 
     async def _someone_else_decides(self, person: Person) -> bool:
         """Whether someone other than ``person`` holds the Deputy Head (Academic) role.

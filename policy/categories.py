@@ -47,8 +47,20 @@ class Category:
     route: Route = Route.DSL
     #: Urgent: the DSL and every deputy get a 1:1 alert at once (001 §8, 000 §12.2).
     urgent: bool = False
-    #: Show the "never view, copy, forward or save the images" rule (000 §12, 001 §9.1, 003).
-    imagery_rule: bool = False
+    #: The images rule (000 §12, 001 §9.1, 003): staff are told never to view, copy, forward,
+    #: store or ask for the images, and no files are accepted. Follows this property, never the id.
+    images_rule: bool = False
+    #: The UKCIS "Sharing nudes and semi-nudes" immediate-referral assessment must be recorded
+    #: before the concern can be closed (needs ``images_rule``).
+    ukcis_gate: bool = False
+    #: The actions the DSL records for this category (ids from ``policy.concerns.ACTIONS``);
+    #: empty: the built-in list for the category's kind (see ``policy.concerns.checklist``).
+    checklist: tuple[str, ...] = ()
+
+    @property
+    def imagery_rule(self) -> bool:
+        """The images rule (the name used before schools could configure it)."""
+        return self.images_rule
 
     def __post_init__(self) -> None:
         if not self.id or not self.id.replace("_", "").isalnum() or not self.id.islower():
@@ -63,21 +75,22 @@ DEFAULT_CATEGORIES: tuple[Category, ...] = (
         "Nudes or semi-nudes shared by under-18s",
         Group.CONDUCT,
         urgent=True,
-        imagery_rule=True,
+        images_rule=True,
+        ukcis_gate=True,
     ),
     Category(
         "indecent_images",
         "Indecent images of children (IIOC / CSAM)",
         Group.CONTENT,
         urgent=True,
-        imagery_rule=True,
+        images_rule=True,
     ),
     Category(
         "grooming",
         "Online sexual abuse, exploitation or grooming",
         Group.CONTACT,
         urgent=True,
-        imagery_rule=True,
+        images_rule=True,
     ),
     Category("radicalisation", "Radicalisation or extremism", Group.CONTENT, urgent=True),
     Category("cyberbullying", "Cyberbullying", Group.CONDUCT),

@@ -9,11 +9,12 @@ headteacher, never to a channel (003, 004 §2); each incident type has its check
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
 
-from policy.categories import Category, Route
+from policy.categories import DEFAULT_CATEGORIES, Category, Route
 from policy.errors import PolicyError
 from policy.roles import SAFEGUARDING_LEADS, Person, Role
 
@@ -134,10 +135,35 @@ _CHECKLISTS: dict[str, tuple[str, ...]] = {
 _DEFAULT_CHECKLIST = ("risk_assessment", "parents_informed", "support_offered", "review")
 
 
-def checklist(category_id: str) -> tuple[str, ...]:
-    """The actions the policies list for this category (a school's own category gets the
-    general list)."""
-    return _CHECKLISTS.get(category_id, _DEFAULT_CHECKLIST)
+def _as_category(category: Category | str) -> Category | None:
+    if isinstance(category, Category):
+        return category
+    return next((c for c in DEFAULT_CATEGORIES if c.id == category), None)
+
+
+def checklist(category: Category | str) -> tuple[str, ...]:
+    """The actions the DSL records for this category: the school's own list if it gives one;
+    otherwise the policies' list for the built-in category, or for its kind (a category with
+    the UKCIS gate gets the nude-imagery list, one with the images rule the indecent-images
+    list, whatever the school calls it); otherwise the general list."""
+    found = _as_category(category)
+    if found is None:
+        return _DEFAULT_CHECKLIST
+    if found.checklist:
+        return found.checklist
+    if found.id in _CHECKLISTS:
+        return _CHECKLISTS[found.id]
+    if found.ukcis_gate:
+        return _CHECKLISTS["nude_imagery"]
+    if found.images_rule:
+        return _CHECKLISTS["indecent_images"]
+    return _DEFAULT_CHECKLIST
+
+
+def has_ukcis_gate(category: Category | str) -> bool:
+    """Whether the UKCIS immediate-referral assessment is needed before closing."""
+    found = _as_category(category)
+    return found is not None and found.ukcis_gate
 
 
 #: UKCIS "Sharing nudes and semi-nudes" (2020/2024): any of these means an immediate referral
@@ -152,8 +178,9 @@ UKCIS_CRITERIA: dict[str, str] = {
     "immediate_risk": "A child is at immediate risk of harm",
 }
 REFERRALS: dict[str, str] = {"police": "Police", "social_care": "Children's social care"}
-#: Categories whose DSL card carries the UKCIS criteria.
-UKCIS_CATEGORIES = frozenset({"nude_imagery"})
+#: Built-in categories whose DSL card carries the UKCIS criteria (a school's own category gets
+#: them with ``ukcis_gate = true``: see ``has_ukcis_gate``).
+UKCIS_CATEGORIES = frozenset(c.id for c in DEFAULT_CATEGORIES if c.ukcis_gate)
 
 OUTCOMES: dict[str, str] = {
     "resolved_in_school": "Resolved in school",
@@ -181,7 +208,13 @@ class Routing:
     recipients: str
 
 
-def route(category: Category, *, urgent: bool, about_headteacher: bool = False) -> Routing:
+def route(
+    category: Category,
+    *,
+    urgent: bool,
+    about_headteacher: bool = False,
+    names: Mapping[Role, str] | None = None,
+) -> Routing:
     """Where a concern of ``category`` goes (brief, "Rules for concern reports").
 
     Child concerns go to the DSL channel, urgent ones also 1:1 to the DSL and every deputy;
@@ -190,9 +223,9 @@ def route(category: Category, *, urgent: bool, about_headteacher: bool = False) 
     when the headteacher is the subject (003, 004 §2).
     """
     if category.route is Route.HEADTEACHER:
-        if about_headteacher:
-            return Routing((), (Role.CHAIR_OF_GOVERNORS,), "the chair of governors, privately")
-        return Routing((), (Role.HEADTEACHER,), "the headteacher, privately")
+        role = Role.CHAIR_OF_GOVERNORS if about_headteacher else Role.HEADTEACHER
+        default = "chair of governors" if about_headteacher else "headteacher"
+        return Routing((), (role,), f"the {(names or {}).get(role, default)}, privately")
     leads = (Role.DSL, Role.DEPUTY_DSL) if urgent else ()
     team = "the safeguarding team (the DSL and deputy DSLs)"
     if urgent:
@@ -266,19 +299,35 @@ class Concern:
         return replace(self, chronology=(*self.chronology, Event(at, by.id, by.name, kind, text)))
 
 
-def handler_roles(concern: Concern, category: Category) -> frozenset[Role]:
+def private_role(concern: Concern, category: Category) -> Role | None:
+    """The one role a concern about staff goes to (the headteacher, or the chair of governors
+    when it is about the headteacher), or None for a concern about a child."""
+    if category.route is not Route.HEADTEACHER:
+        return None
+    return Role.CHAIR_OF_GOVERNORS if concern.about_headteacher else Role.HEADTEACHER
+
+
+def handler_roles(
+    concern: Concern, category: Category, unheld_fallback: tuple[Role, ...] = ()
+) -> frozenset[Role]:
     """Who may act on this concern: the DSL and deputies; for a concern about staff, only the
-    headteacher (or the chair of governors when it is about the headteacher)."""
-    if category.route is Route.HEADTEACHER:
-        return frozenset(
-            {Role.CHAIR_OF_GOVERNORS if concern.about_headteacher else Role.HEADTEACHER}
+    headteacher (or the chair of governors when it is about the headteacher). While nobody
+    holds that role, the roles it falls back to (``unheld_fallback``) receive and handle it."""
+    private = private_role(concern, category)
+    if private is not None:
+        return frozenset({private, *unheld_fallback}) - (
+            {Role.HEADTEACHER} if concern.about_headteacher else set()
         )
     return SAFEGUARDING_LEADS
 
 
-def may_handle(person: Person, concern: Concern, category: Category) -> bool:
+def may_handle(
+    person: Person, concern: Concern, category: Category, unheld_fallback: tuple[Role, ...] = ()
+) -> bool:
     """Whether ``person`` may see the detail of, and act on, ``concern``."""
-    return not person.is_pupil and bool(person.roles & handler_roles(concern, category))
+    return not person.is_pupil and bool(
+        person.roles & handler_roles(concern, category, unheld_fallback)
+    )
 
 
 def _open(concern: Concern) -> None:
@@ -302,10 +351,17 @@ def acknowledge(concern: Concern, by: Person, at: datetime) -> Concern:
     ).with_event(by, at, "acknowledged", "Acknowledged")
 
 
-def record_action(concern: Concern, by: Person, action: str, note: str, at: datetime) -> Concern:
+def record_action(
+    concern: Concern,
+    by: Person,
+    action: str,
+    note: str,
+    at: datetime,
+    category: Category | None = None,
+) -> Concern:
     """Record an action from the category's checklist, with an optional note."""
     _open(concern)
-    if action not in checklist(concern.category):
+    if action not in checklist(category or concern.category):
         raise InvalidTransition(
             f"{action!r} is not an action for this kind of concern",
             code="action not on the checklist",
@@ -332,6 +388,7 @@ def assess(
     referrals: tuple[str, ...],
     reason: str,
     at: datetime,
+    category: Category | None = None,
 ) -> Concern:
     """Record the UKCIS immediate-referral assessment (nude and semi-nude imagery).
 
@@ -339,7 +396,7 @@ def assess(
     with a reason; the decision and reason are recorded.
     """
     _open(concern)
-    if concern.category not in UKCIS_CATEGORIES:
+    if not has_ukcis_gate(category or concern.category):
         raise InvalidTransition(
             "the UKCIS assessment is only for nude or semi-nude imagery",
             code="assessment not for this category",
@@ -375,12 +432,20 @@ def assess(
     return _taken_on(assessed, by, at).with_event(by, at, "assessment", text)
 
 
-def needs_assessment(concern: Concern) -> bool:
-    """True while a nude-imagery concern has no UKCIS assessment (it cannot be closed)."""
-    return concern.category in UKCIS_CATEGORIES and concern.assessment is None
+def needs_assessment(concern: Concern, category: Category | None = None) -> bool:
+    """True while a concern whose category has the UKCIS gate (nude or semi-nude imagery,
+    whatever the school calls it) has no UKCIS assessment (it cannot be closed)."""
+    return has_ukcis_gate(category or concern.category) and concern.assessment is None
 
 
-def close(concern: Concern, by: Person, outcome: str, message: str, at: datetime) -> Concern:
+def close(
+    concern: Concern,
+    by: Person,
+    outcome: str,
+    message: str,
+    at: datetime,
+    category: Category | None = None,
+) -> Concern:
     """Close with an outcome and a short message for the reporter (not the details)."""
     _open(concern)
     if outcome not in OUTCOMES:
@@ -389,7 +454,7 @@ def close(concern: Concern, by: Person, outcome: str, message: str, at: datetime
         raise InvalidTransition(
             "write a short message for the person who reported it", code="message missing"
         )
-    if needs_assessment(concern):
+    if needs_assessment(concern, category):
         raise InvalidTransition(
             "record the UKCIS immediate-referral assessment before closing",
             code="assessment missing",

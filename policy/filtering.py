@@ -182,7 +182,7 @@ def never_unblockable(host: str, blocked_category: str, rules: Filtering) -> str
     content are never lifted, and neither is any domain on the school's own deny-list (or a
     subdomain of one).
     """
-    if blocked_category in rules.never_unblockable_categories:
+    if blocked_category in rules.never_unblockable:
         label = BLOCKED_CATEGORIES.get(blocked_category, blocked_category)
         return f"{label} is never unblocked, for any reason."
     for denied in rules.deny_domains:

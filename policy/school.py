@@ -14,6 +14,7 @@ from typing import ClassVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from policy.categories import DEFAULT_CATEGORIES, Category
+from policy.concerns import OUTCOMES, YEAR_GROUPS
 from policy.retention import Retention
 from policy.risk_phrases import RiskPhrases
 from policy.roles import Role
@@ -107,6 +108,12 @@ class Escalation:
             raise ValueError("routine_unacknowledged_school_days must be between 1 and 10")
 
 
+#: Floors no school file can remove (001 §7.3, 004 "Filtering"): the IWF list of child sexual
+#: abuse content and the police (CTIRU) list of unlawful terrorist content are never lifted. A
+#: school's ``never_unblockable_categories`` can add to these, never take them away.
+ALWAYS_NEVER_UNBLOCKABLE: frozenset[str] = frozenset({"iwf_child_abuse", "police_terrorism"})
+
+
 @dataclass(frozen=True, slots=True)
 class Filtering:
     """Filter-exception rules (000 §4.1, 001 §7.3, 002 §3, 004 "Filtering")."""
@@ -127,10 +134,17 @@ class Filtering:
         "hate",
     )
     max_exception_days: int = 14
+    #: When, in school time on an exception's last day, IT is asked to re-block the site.
+    reblock_at: time = time(17, 0)
 
     def __post_init__(self) -> None:
         if not 1 <= self.max_exception_days <= 366:
             raise ValueError("max_exception_days must be between 1 and 366")
+
+    @property
+    def never_unblockable(self) -> frozenset[str]:
+        """What is never lifted: the floors, whatever the file says, plus the school's own."""
+        return ALWAYS_NEVER_UNBLOCKABLE | frozenset(self.never_unblockable_categories)
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,6 +207,56 @@ def _check_guid(value: str, what: str) -> None:
         raise ValueError(f"{what} {value!r} is not a GUID (an Entra object id)") from None
 
 
+#: What staff see for each role when a school's file does not name it (000's names).
+DEFAULT_ROLE_NAMES: dict[Role, str] = {
+    Role.PUPIL: "pupil",
+    Role.STAFF: "member of staff",
+    Role.DSL: "Designated Safeguarding Lead (DSL)",
+    Role.DEPUTY_DSL: "deputy DSL",
+    Role.ONLINE_SAFETY_LEAD: "online safety lead",
+    Role.IT: "IT",
+    Role.HEADTEACHER: "headteacher",
+    Role.DEPUTY_HEAD_ACADEMIC: "Deputy Head (Academic)",
+    Role.HEAD_OF_DEPARTMENT: "head of department",
+    Role.CHAIR_OF_GOVERNORS: "chair of governors",
+}
+
+#: What a pupil can pick ("What happened?") -> the category it files under (see
+#: ``dialogs/pupil_report.py`` for why each maps where it does).
+DEFAULT_PUPIL_WORRIES: dict[str, str] = {
+    "unkind": "cyberbullying",
+    "upset": "other",
+    "stranger": "other",
+    "asked": "grooming",
+    "other": "other",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Signpost:
+    """Somewhere to turn: national (Childline, CEOP) or the school's own (LADO, MASH)."""
+
+    __pydantic_config__: ClassVar[dict[str, str]] = _FORBID_EXTRA
+
+    name: str
+    contact: str
+    #: Who sees it: "pupils" (the worry card) or "staff" (the concern cards and the DSL).
+    audience: str = "staff"
+
+    def __post_init__(self) -> None:
+        if self.audience not in {"pupils", "staff"}:
+            raise ValueError(f"signpost {self.name!r}: audience must be 'pupils' or 'staff'")
+        if not self.name.strip() or not self.contact.strip():
+            raise ValueError("a signpost needs a name and a contact")
+
+
+DEFAULT_SIGNPOSTS: tuple[Signpost, ...] = (
+    Signpost("Police (a child in immediate danger)", "999", "staff"),
+    Signpost("NSPCC helpline for professionals", "0808 800 5000, help@nspcc.org.uk", "staff"),
+    Signpost("CEOP (online sexual abuse or grooming)", "ceop.police.uk", "staff"),
+    Signpost("Professionals Online Safety Helpline", "0344 381 4772", "staff"),
+)
+
 #: Roles a school must map to at least one directory group.
 REQUIRED_ROLES: frozenset[Role] = frozenset({Role.DSL, Role.STAFF, Role.PUPIL, Role.HEADTEACHER})
 
@@ -226,6 +290,22 @@ class SchoolPolicy:
     #: Words and short phrases that show risk in what a person types, added to the shipped
     #: list (``policy.risk_phrases``), which a school cannot shorten.
     risk_phrases: RiskPhrases = field(default_factory=RiskPhrases)
+    #: What staff see for each role (the school's own names); unnamed roles keep 000's names.
+    role_names: dict[Role, str] = field(default_factory=dict)
+    #: Who receives a message for a role that nobody holds (an Entra group emptied, a post
+    #: vacant); unnamed roles fall back to the DSL and deputies. Never a channel, and never the
+    #: headteacher for the chair of governors (concerns about the headteacher).
+    role_fallbacks: dict[Role, tuple[Role, ...]] = field(default_factory=dict)
+    #: What a pupil can pick -> the school's category it files under.
+    pupil_worries: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_PUPIL_WORRIES))
+    #: The outcomes a concern can be closed with (ids from ``policy.concerns.OUTCOMES``).
+    outcomes: tuple[str, ...] = tuple(OUTCOMES)
+    #: Year groups offered on forms (primary, secondary, all-through, with sixth form).
+    year_groups: tuple[str, ...] = YEAR_GROUPS
+    #: Where people can turn (national and local: LADO, MASH, the school's own contacts).
+    signposts: tuple[Signpost, ...] = DEFAULT_SIGNPOSTS
+    #: The policy's own name for each clause the bot cites (``policy.clauses``), shown to staff.
+    clauses: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         problems: list[str] = []
@@ -262,6 +342,38 @@ class SchoolPolicy:
     def role_groups(self) -> dict[Role, frozenset[str]]:
         """Role -> the set of group ids, for role resolution."""
         return {role: frozenset(ids) for role, ids in self.roles.items()}
+
+    def role_name(self, role: Role) -> str:
+        """What staff at this school call ``role``."""
+        return self.role_names.get(role) or DEFAULT_ROLE_NAMES[role]
+
+    def own_words(self) -> dict[str, str]:
+        """Built-in role titles the cards use -> this school's names for them (only those the
+        school renamed), for ``policy.clauses.reword``. The titles with capitals are the ones
+        written into sentences as names ("the Deputy Head (Academic)")."""
+        return {
+            DEFAULT_ROLE_NAMES[role]: name
+            for role, name in self.role_names.items()
+            if name and name != DEFAULT_ROLE_NAMES[role] and DEFAULT_ROLE_NAMES[role][0].isupper()
+        }
+
+    def fallback_for(self, role: Role) -> tuple[Role, ...]:
+        """Who receives a message for ``role`` when nobody holds it (never ``role`` itself)."""
+        chosen = self.role_fallbacks.get(role)
+        if not chosen:
+            chosen = (
+                (Role.DEPUTY_DSL, Role.HEADTEACHER)
+                if role is Role.DSL
+                else (
+                    Role.DSL,
+                    Role.DEPUTY_DSL,
+                )
+            )
+        return tuple(r for r in chosen if r is not role)
+
+    def signposts_for(self, audience: str) -> tuple[Signpost, ...]:
+        """The signposts for pupils or for staff."""
+        return tuple(s for s in self.signposts if s.audience == audience)
 
     def category(self, category_id: str) -> Category | None:
         """The category with this id, if the school has it."""

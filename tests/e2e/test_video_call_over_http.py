@@ -14,6 +14,7 @@ import pytest
 from bot.app import COMPONENTS
 from cards.common import safe_text
 from dialogs.ports import Store
+from policy.clauses import cite
 from policy.video_calls import pupil_contact_rule_text, recording_rule_text
 from tests.conftest import BotClient
 from tests.support import (
@@ -88,7 +89,9 @@ async def test_a_saturday_lesson_is_not_allowed_with_the_reason(
     texts = card_texts(card)
     assert texts[0] == "⛔ Not allowed"
     assert any("Saturday 28 November 2026 is not a school day" in t for t in texts)
-    assert "⛔ Not allowed: School day (000 §6)" in texts
+    assert (
+        "⛔ Not allowed: School day (Online Safety Policy: Remote teaching and learning)" in texts
+    )
     [record] = await store_of(bot).find("call_check")
     assert record.data["verdict"] == "not_allowed"
     assert record.data["rules"]["school_day"] == "not_allowed"
@@ -176,7 +179,9 @@ async def test_typed_questions_get_the_rule_in_plain_words(
     [card] = connector.cards()
     assert_valid_card(card)
     school = bot.app[COMPONENTS].settings.school
-    assert card_texts(card) == [title, safe_text(rule(school), limit=2000)]
+    # Shown with the school's own clause names, never the seed files' numbers (issue 19).
+    assert card_texts(card) == [title, cite(safe_text(rule(school), limit=2000), school.clauses)]
+    assert "§" not in " ".join(card_texts(card))
 
 
 async def test_a_withdrawn_pupil_makes_a_call_naming_them_not_allowed(
@@ -197,7 +202,10 @@ async def test_a_withdrawn_pupil_makes_a_call_naming_them_not_allowed(
 
     texts = card_texts(card)
     assert texts[0] == "⛔ Not allowed"
-    assert "⛔ Not allowed: Withdrawn pupils (000 §6)" in texts
+    assert (
+        "⛔ Not allowed: Withdrawn pupils (Online Safety Policy: Remote teaching and learning)"
+        in texts
+    )
     blockers = [t for t in texts if t.startswith("⛔ ") and not t.startswith("⛔ Not allowed")]
     assert len(blockers) == 1, blockers
     assert "ava thompson is withdrawn from video calls" in blockers[0]

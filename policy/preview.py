@@ -1,0 +1,131 @@
+"""A school file in plain English, for a DSL to read and sign off (``script/check-config``).
+
+Everything is worked out by the same rules the bot runs (``route``, ``checklist``,
+``fallback_for``), so the preview says what the bot will do, not what the file meant.
+"""
+
+from __future__ import annotations
+
+from policy.categories import Route
+from policy.clauses import DEFAULT_CLAUSE_NAMES
+from policy.concerns import ACTIONS, OUTCOMES, checklist, has_ukcis_gate, route
+from policy.filtering import BLOCKED_CATEGORIES
+from policy.roles import Role
+from policy.school import DEFAULT_PUPIL_WORRIES, SchoolPolicy
+from policy.video_calls import hours_text
+
+
+def _list(items: list[str]) -> str:
+    return ", ".join(items) if items else "none"
+
+
+def preview(school: SchoolPolicy) -> str:
+    """What ``school``'s file means, section by section, in words."""
+    name = school.role_name
+    lines = [f"Policy preview: {school.name}", ""]
+
+    lines.append("Who is who")
+    for role in Role:
+        groups = len(school.roles.get(role, ()))
+        held = f"{groups} group(s)" if groups else "NO GROUP"
+        fallback = _list([name(r) for r in school.fallback_for(role)])
+        lines.append(f"  - {name(role)}: {held}; if nobody holds it, messages go to {fallback}")
+    lines.append("")
+
+    lines.append("Concerns: who receives what")
+    for category in school.categories:
+        names = {role: name(role) for role in Role}
+        routing = route(category, urgent=category.urgent, names=names)
+        if category.route is Route.HEADTEACHER:
+            about_head = route(
+                category, urgent=category.urgent, about_headteacher=True, names=names
+            )
+            head = name(Role.HEADTEACHER)
+            who = f"{routing.recipients}; about the {head}: {about_head.recipients}"
+        else:
+            who = routing.recipients
+        marks = [
+            "urgent" if category.urgent else "",
+            "images rule (never view, copy, store or ask for the images)"
+            if category.images_rule
+            else "",
+            "UKCIS assessment before closing" if has_ukcis_gate(category) else "",
+        ]
+        extra = "; ".join(m for m in marks if m)
+        lines.append(f"  - {category.label}: {who}" + (f" [{extra}]" if extra else ""))
+        steps = _list([ACTIONS[a] for a in checklist(category) if a in ACTIONS])
+        lines.append(f"      checklist: {steps}")
+    lines.append("  Pupils' worries file as:")
+    for worry, target in school.pupil_worries.items():
+        found = school.category(target)
+        lines.append(f"  - {worry}: {found.label if found else target}")
+    missing = sorted(set(DEFAULT_PUPIL_WORRIES) - set(school.pupil_worries))
+    if missing:
+        lines.append(f"  - not mapped (filed as 'Something else'): {_list(missing)}")
+    lines.append(f"  Outcomes: {_list([OUTCOMES[o] for o in school.outcomes if o in OUTCOMES])}")
+    lines.append(f"  Year groups: {_list(list(school.year_groups))}")
+    lines.append("")
+
+    lines.append("Urgent rules (fixed: no file can change them)")
+    lines.append(
+        "  - A child at immediate risk: call 999; the DSL and deputies are alerted at once."
+    )
+    lines.append("  - A pupil who says they are not safe, or not sure, is always urgent.")
+    esc = school.escalation
+    lines.append(
+        f"  - Unacknowledged: urgent concerns chased after {esc.urgent_unacknowledged_minutes} "
+        f"minutes, others after {esc.routine_unacknowledged_school_days} school day(s)."
+    )
+    lines.append("")
+
+    calls = school.video_calls
+    lines.append("Video calls")
+    lines.append(
+        f"  - Lessons: {_list([d.value for d in calls.teaching_days])}, "
+        f"{hours_text(calls.teaching_hours, joiner='–')}"
+    )
+    lines.append(
+        f"  - Contacting pupils at home: {hours_text(calls.pupil_contact_hours, joiner='–')}"
+    )
+    lines.append(f"  - Approved platforms: {_list(list(calls.approved_platforms))}")
+    lines.append(
+        f"  - Recording needs the permission of the {name(Role.DEPUTY_HEAD_ACADEMIC)}, given "
+        "by them in the bot (never self-declared)."
+    )
+    lines.append("")
+
+    rules = school.filtering
+    lines.append("Filter exceptions")
+    never = [BLOCKED_CATEGORIES.get(c, c) for c in sorted(rules.never_unblockable)]
+    lines.append(f"  - Never unblocked: {_list(never)}")
+    lines.append(f"  - Never unblocked (domains): {_list(list(rules.deny_domains))}")
+    sensitive = [BLOCKED_CATEGORIES.get(c, c) for c in rules.sensitive_categories]
+    lines.append(
+        f"  - Need the {name(Role.DSL)} or {name(Role.ONLINE_SAFETY_LEAD)} as well as "
+        f"{name(Role.IT)}: {_list(sensitive)}"
+    )
+    lines.append(
+        f"  - Longest exception: {rules.max_exception_days} days; re-block due at "
+        f"{rules.reblock_at:%H:%M} on the last day."
+    )
+    lines.append("")
+
+    kept = school.retention
+    lines.append("Retention")
+    lines.append(
+        f"  - Concerns about a child: until their 25th birthday "
+        f"({kept.concern_years_without_age} years when the age is not known); about staff: "
+        f"{kept.staff_concern_years} years; filter requests: {kept.filter_request_years} "
+        f"years; call records: {kept.call_record_years} years."
+    )
+    lines.append("")
+
+    lines.append("Signposts")
+    for signpost in school.signposts:
+        lines.append(f"  - ({signpost.audience}) {signpost.name}: {signpost.contact}")
+    lines.append("")
+    lines.append("Clauses cited to staff")
+    for key, default in DEFAULT_CLAUSE_NAMES.items():
+        own = school.clauses.get(key)
+        lines.append(f"  - {key}: {own or default + ' (default)'}")
+    return "\n".join(lines) + "\n"

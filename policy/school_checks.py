@@ -1,0 +1,134 @@
+"""Checks on a whole school file, run before the bot starts (and by ``script/check-config``).
+
+``SchoolPolicy`` checks each value on its own; these check how the values fit together and
+that no file can switch a safeguard off: every name a list uses must be a real category, role
+or action (a typo such as ``"iwf"`` is refused, never silently ignored); every role a route or
+flow sends to must have a group; term dates must not overlap. Every problem is listed at once,
+each saying what to fix.
+"""
+
+from __future__ import annotations
+
+import difflib
+import itertools
+from collections.abc import Iterable
+
+from policy.categories import Route
+from policy.clauses import DEFAULT_CLAUSE_NAMES
+from policy.concerns import ACTIONS, OUTCOMES
+from policy.filtering import BLOCKED_CATEGORIES
+from policy.roles import Role
+from policy.school import ALWAYS_NEVER_UNBLOCKABLE, DEFAULT_PUPIL_WORRIES, SchoolPolicy
+
+#: Words that mark a category as being about sexual images of children: such a category must
+#: carry ``images_rule = true`` (never view, copy, store or ask for them; no files accepted).
+IMAGERY_WORDS: tuple[str, ...] = (
+    "nude",
+    "sexting",
+    "indecent image",
+    "sexual image",
+    "iioc",
+    "csam",
+    "youth produced sexual",
+    "self-generated",
+)
+
+
+def _suggest(value: str, known: Iterable[str]) -> str:
+    choices = sorted(known)
+    close = difflib.get_close_matches(value, choices, n=1, cutoff=0.3)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    return f"{hint}; use one of: {', '.join(choices)}"
+
+
+def _unknown_names(where: str, values: Iterable[str], known: Iterable[str]) -> list[str]:
+    known = set(known)
+    return [
+        f"{where}: {value!r} is not a known name{_suggest(value, known)}"
+        for value in values
+        if value not in known
+    ]
+
+
+def needed_roles(school: SchoolPolicy) -> dict[Role, str]:
+    """Roles the school's routes and flows send to, with why (a role with no group is refused)."""
+    needed: dict[Role, str] = {
+        Role.DSL: "every concern goes to the DSL",
+        Role.IT: "filter exceptions and filtering breaches go to IT",
+        Role.DEPUTY_HEAD_ACADEMIC: (
+            f"permission to record an online lesson is asked of the "
+            f"{school.role_name(Role.DEPUTY_HEAD_ACADEMIC)}"
+        ),
+    }
+    if any(c.route is Route.HEADTEACHER for c in school.categories):
+        needed[Role.HEADTEACHER] = "concerns about staff go to the headteacher"
+        needed[Role.CHAIR_OF_GOVERNORS] = (
+            "concerns about the headteacher go to the chair of governors (or list the group of "
+            "the person the school nominates instead, such as the vice-chair)"
+        )
+    return needed
+
+
+def school_problems(school: SchoolPolicy) -> list[str]:
+    """Every way ``school`` does not fit together, in words that say what to fix."""
+    problems: list[str] = []
+    filtering = school.filtering
+    problems += _unknown_names(
+        "filtering.never_unblockable_categories",
+        filtering.never_unblockable_categories,
+        BLOCKED_CATEGORIES,
+    )
+    problems += _unknown_names(
+        "filtering.sensitive_categories", filtering.sensitive_categories, BLOCKED_CATEGORIES
+    )
+    floors = ALWAYS_NEVER_UNBLOCKABLE & set(filtering.sensitive_categories)
+    for name in sorted(floors):
+        problems.append(
+            f"filtering.sensitive_categories: {name!r} is never unblockable, whoever agrees; "
+            "remove it from this list"
+        )
+    held = {role for role, ids in school.roles.items() if ids}
+    for role, why in needed_roles(school).items():
+        if role not in held:
+            problems.append(f"roles.{role}: list at least one group id ({why})")
+    category_ids = {c.id for c in school.categories}
+    for category in school.categories:
+        where = f"categories.{category.id}"
+        problems += _unknown_names(f"{where}.checklist", category.checklist, ACTIONS)
+        words = f"{category.id.replace('_', ' ')} {category.label}".casefold()
+        if not category.images_rule and any(w in words for w in IMAGERY_WORDS):
+            problems.append(
+                f"{where}: {category.label!r} is about sexual images of children, so it needs "
+                "images_rule = true (never view, copy, store or ask for the images)"
+            )
+        if category.ukcis_gate and not category.images_rule:
+            problems.append(f"{where}: ukcis_gate = true needs images_rule = true as well")
+    problems += _unknown_names("pupil_worries", school.pupil_worries, DEFAULT_PUPIL_WORRIES)
+    for worry, target in school.pupil_worries.items():
+        if target not in category_ids:
+            problems.append(
+                f"pupil_worries.{worry}: {target!r} is not one of the school's categories"
+                f"{_suggest(target, category_ids)}"
+            )
+    problems += _unknown_names("outcomes", school.outcomes, OUTCOMES)
+    if not school.outcomes:
+        problems.append("outcomes: list at least one outcome a concern can be closed with")
+    problems += _unknown_names("clauses", school.clauses, DEFAULT_CLAUSE_NAMES)
+    if not school.year_groups or "Not known" not in school.year_groups:
+        problems.append('year_groups: list the school\'s year groups, with "Not known"')
+    terms = sorted(school.terms, key=lambda t: t.start)
+    for before, after in itertools.pairwise(terms):
+        if after.start <= before.end:
+            problems.append(
+                f"terms: {before.name!r} ({before.start}–{before.end}) overlaps "
+                f"{after.name!r} ({after.start}–{after.end})"
+            )
+    for role, fallback in school.role_fallbacks.items():
+        if role in fallback:
+            problems.append(f"role_fallbacks.{role}: a role cannot fall back to itself")
+        if role is Role.CHAIR_OF_GOVERNORS and Role.HEADTEACHER in fallback:
+            problems.append(
+                "role_fallbacks.chair_of_governors: concerns about the headteacher must never "
+                "go to the headteacher; name the DSL or another nominated role"
+            )
+    return problems
