@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from microsoft_teams.cards import (
+    ActionSet,
     CardElement,
     Choice,
     ChoiceSetInput,
@@ -302,6 +303,38 @@ def _channel_facts(
     ]
 
 
+#: Most people one card keeps the detail open for (Teams honours up to 60 ``userIds``).
+MAX_DETAIL_VIEWERS = 60
+
+
+def teams_user_id(entra_object_id: str) -> str:
+    """The id Teams uses for a person in a card's ``refresh.userIds``."""
+    return f"8:orgid:{entra_object_id}"
+
+
+def keep_detail_open(
+    shown: dict[str, Any], ref: str, version: int, viewers: Sequence[str]
+) -> dict[str, Any]:
+    """``shown`` (a channel card, the same for everyone) with a per-user refresh: Teams asks the
+    bot again, for each of ``viewers`` only (Entra object ids of handlers who opened the detail
+    and have not closed it), so their detail view stays open after the card changes for all.
+
+    The refresh is an ordinary ``concern.open``: the server checks the person again and shows
+    the detail only to a handler who still has it open; everyone else sees ``shown``.
+    """
+    if not viewers:
+        return shown
+    return {
+        **shown,
+        "refresh": {
+            "action": execute(
+                "Open", Verb.CONCERN_OPEN, ids={"ref": ref, "ver": version, "view": "detail"}
+            ).model_dump(exclude_none=True, by_alias=True),
+            "userIds": [teams_user_id(v) for v in viewers[:MAX_DETAIL_VIEWERS]],
+        },
+    }
+
+
 def _acknowledge(ids: Mapping[str, str | int]) -> ExecuteAction:
     return execute("Acknowledge", Verb.CONCERN_ACKNOWLEDGE, style="positive", ids=ids)
 
@@ -405,16 +438,22 @@ def detail_card(
     version: int,
     problem: str | None = None,
     note: str | None = None,
+    in_channel: bool = False,
 ) -> dict[str, Any]:
-    """The full concern for an authorised handler, with everything they can do next."""
+    """The full concern for an authorised handler, with everything they can do next.
+
+    ``in_channel``: shown to one handler over the channel card; it stays open for them until
+    they choose "Close details" (which shows them the channel card again).
+    """
     ids: dict[str, str | int] = {"ref": concern.ref, "ver": version, "view": "detail"}
     body: list[CardElement] = []
     if note:
         body.append(para(note, subtle=True))
     if problem:
         body.append(attention(problem))
+    title = heading(f"{'URGENT: ' if concern.urgent else ''}{concern.ref}: {category.label}")
     body += [
-        heading(f"{'URGENT: ' if concern.urgent else ''}{concern.ref}: {category.label}"),
+        title,
         facts(
             [
                 *_channel_facts(concern, category, school),
@@ -470,6 +509,12 @@ def detail_card(
     )
     actions = handling_actions(concern, ids)
     actions.append(execute("Export chronology", Verb.CONCERN_CHRONOLOGY, ref=concern.ref))
+    if in_channel:
+        # At the top, beside the title: the foot already has up to six buttons.
+        close_details = execute(
+            "Close details", Verb.CONCERN_OPEN, ids={"ref": concern.ref, "view": "summary"}
+        )
+        body.insert(body.index(title) + 1, ActionSet(actions=[close_details]))
     return card(body, actions)
 
 
@@ -497,13 +542,16 @@ def handling_actions(concern: Concern, ids: Mapping[str, str | int]) -> list[Any
                 [
                     ChoiceSetInput(
                         id="action",
-                        label="What was done?",
+                        label="What was done? Tick all that apply.",
                         style="expanded",
+                        is_multi_select=True,
+                        is_required=True,
+                        error_message="Tick at least one action.",
                         choices=[
                             Choice(title=ACTIONS[a], value=a) for a in checklist(concern.category)
                         ],
                     ),
-                    note_box("Note (optional)", LIMITS["note"]),
+                    note_box("Note for all of them (optional)", LIMITS["note"]),
                 ],
                 execute("Record", Verb.CONCERN_ACTION, ids=ids),
             )

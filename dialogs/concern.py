@@ -25,6 +25,7 @@ from cards.concern import (
     concern_form,
     detail_card,
     it_breach_card,
+    keep_detail_open,
     my_reports_card,
     received_card,
     reminder_card,
@@ -32,6 +33,7 @@ from cards.concern import (
 )
 from cards.welcome import not_allowed_card
 from dialogs.codec import RecordCodec, text_field
+from dialogs.detail_views import set_viewing, viewers
 from dialogs.handling import FeatureHandlers, Handling, decide, record_for, refuse
 from dialogs.outbox import Delivery, TimerResult, message, timer
 from dialogs.ports import (
@@ -60,7 +62,7 @@ from policy.concerns import (
     close,
     is_urgent,
     may_handle,
-    record_action,
+    record_actions,
     route,
 )
 from policy.roles import Person, Role
@@ -379,6 +381,7 @@ class ConcernHandlers(FeatureHandlers):
                     version=loaded.record.version,
                     note=note,
                     problem=problem,
+                    in_channel=ctx.turn.scope is not Scope.PERSONAL,
                 )
             )
         return Reply(
@@ -392,13 +395,38 @@ class ConcernHandlers(FeatureHandlers):
         )
 
     async def open(self, ctx: ActionContext) -> Reply:
-        """Show the full detail to this (authorised) viewer only."""
+        """Show the full detail to this (authorised) viewer only.
+
+        In the channel the detail stays open for them (``dialogs.detail_views``) until they
+        click "Close details"; Teams refreshing the channel card for them (``trigger:
+        automatic``) shows the detail only while it is open.
+        """
         loaded = await self._load(ctx)
         if isinstance(loaded, Reply):
             return loaded
+        if ctx.turn.scope is not Scope.PERSONAL:
+            ref = loaded.concern.ref
+            if ctx.turn.automatic:
+                detail = ctx.person.id in await viewers(self._store, ref)
+            else:
+                detail = ctx.data.get("view") != "summary"
+                await set_viewing(self._store, ref, ctx.person.id, viewing=detail)
+            if not detail:
+                return Reply(
+                    card=channel_card(
+                        loaded.concern,
+                        loaded.category,
+                        self._school,
+                        version=loaded.record.version,
+                    )
+                )
         return Reply(
             card=detail_card(
-                loaded.concern, loaded.category, self._school, version=loaded.record.version
+                loaded.concern,
+                loaded.category,
+                self._school,
+                version=loaded.record.version,
+                in_channel=ctx.turn.scope is not Scope.PERSONAL,
             )
         )
 
@@ -409,12 +437,16 @@ class ConcernHandlers(FeatureHandlers):
         )
 
     async def action(self, ctx: ActionContext) -> Reply:
-        """Record a checklist action with an optional note."""
-        action_id, note = _text(ctx.data, "action"), _text(ctx.data, "note")[: LIMITS["note"]]
-        if not action_id:
-            return await self._problem(ctx, "Choose the action you took.")
+        """Record one or more checklist actions (a multi-select sends them comma-separated)
+        with one optional note."""
+        chosen = tuple(a for a in _text(ctx.data, "action").split(",") if a.strip())
+        note = _text(ctx.data, "note")[: LIMITS["note"]]
+        if not chosen:
+            return await self._problem(ctx, "Choose at least one action you took.")
         return await self._transition(
-            ctx, "concern.action", lambda c, p, t: record_action(c, p, action_id, note, t)
+            ctx,
+            "concern.action",
+            lambda c, p, t: record_actions(c, p, [a.strip() for a in chosen], note, t),
         )
 
     async def note(self, ctx: ActionContext) -> Reply:
@@ -497,7 +529,9 @@ class ConcernHandlers(FeatureHandlers):
         found = self._concern(subject)
         if found is None or subject is None:
             return None
-        return Outgoing(card=channel_card(*found, self._school, version=subject.version))
+        shown = channel_card(*found, self._school, version=subject.version)
+        open_for = await viewers(self._store, found[0].ref)
+        return Outgoing(card=keep_detail_open(shown, found[0].ref, subject.version, open_for))
 
     async def render_it(self, subject: Record | None, data: Mapping[str, Any]) -> Outgoing | None:
         """The IT channel card for a filtering breach (site details only)."""

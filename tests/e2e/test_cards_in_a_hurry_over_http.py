@@ -1,0 +1,183 @@
+"""Cards people read in a hurry (issue 24), end to end: real HTTP into /api/messages, the real
+botbuilder adapter, real TinyDB files and a fake Bot Connector.
+
+A DSL working through a concern keeps its detail open until they close it; records several
+actions in one go; every card reads dates the same way; the video-call verdict leads with the
+answer; a channel is greeted once; "My reports" lists a teacher's filter requests too.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.conftest import Harness
+from tests.support import (
+    DEPUTY_DSL,
+    DSL,
+    DSL_CHANNEL,
+    TEACHER,
+    assert_valid_card,
+    click_button,
+    visible_text,
+)
+
+CHILD = "Ava Thompson"
+
+
+async def report(h: Harness, category: str = "cyberbullying") -> None:
+    form = await h.click(TEACHER, "concern.start", {"step": "details", "category": category})
+    [submit] = [a for a in form["actions"] if a.get("verb") == "concern.submit"]
+    fields = {
+        "immediate_risk": "no",
+        "involved": f"{CHILD} (8B)",
+        "year_group": "Year 8",
+        "what_happened": "Unkind messages in a group chat",
+        "where": "WhatsApp",
+        "url": "",
+        "happened_on": "2026-11-22",
+        "actions_taken": "",
+    }
+    await h.click(TEACHER, "concern.submit", {**submit["data"], **fields})
+
+
+async def channel_card(h: Harness) -> dict[str, Any]:
+    """The DSL channel card as it is now (the last post, or its last update)."""
+    await h.settle()
+    updates = [u for u in h.connector.updated if u["_conversation"] == DSL_CHANNEL]
+    if updates:
+        return dict(updates[-1]["attachments"][0]["content"])
+    return h.connector.cards(DSL_CHANNEL)[-1]
+
+
+async def refresh(h: Harness, who: str, card: dict[str, Any]) -> dict[str, Any]:
+    """What Teams shows ``who`` when it refreshes ``card`` by itself (``trigger: automatic``)."""
+    action = card["refresh"]["action"]
+    return await h.click(
+        who,
+        action["verb"],
+        action["data"],
+        scope="channel",
+        conversation_id=DSL_CHANNEL,
+        trigger="automatic",
+    )
+
+
+def close_details(card: dict[str, Any]) -> dict[str, Any]:
+    """The "Close details" button, at the top of the detail card."""
+    [found] = [
+        a
+        for e in card["body"]
+        if e.get("type") == "ActionSet"
+        for a in e["actions"]
+        if a["title"] == "Close details"
+    ]
+    return dict(found)
+
+
+async def click_close_details(h: Harness, card: dict[str, Any]) -> dict[str, Any]:
+    action = close_details(card)
+    return await h.click(
+        DSL, action["verb"], action["data"], scope="channel", conversation_id=DSL_CHANNEL
+    )
+
+
+def is_detail(card: dict[str, Any]) -> bool:
+    return CHILD in visible_text(card)
+
+
+# ----- the DSL's detail view stays open -------------------------------------------------------
+
+
+async def test_the_detail_stays_open_for_the_dsl_who_opened_it_until_they_close_it(
+    harness: Harness,
+) -> None:
+    await report(harness)
+    card = await channel_card(harness)
+    assert "refresh" not in card  # nobody has it open yet
+
+    detail = await click_button(harness, DSL, card, "concern.open", channel=DSL_CHANNEL)
+    assert is_detail(detail)
+    assert_valid_card(detail)
+    # Acknowledge from the detail: Teams shows the clicker the detail again…
+    after = await click_button(harness, DSL, detail, "concern.ack", channel=DSL_CHANNEL)
+    assert is_detail(after) and "Fiona Blake" in visible_text(after)
+    # …and the channel card, changed for everyone, asks Teams to refresh it for her only.
+    updated = await channel_card(harness)
+    assert_valid_card(updated)
+    assert not is_detail(updated)
+    assert updated["refresh"]["userIds"] == [f"8:orgid:{DSL}"]
+    assert CHILD not in str(updated["refresh"])
+    assert is_detail(await refresh(harness, DSL, updated))
+    # A deputy who never opened it sees the summary, even if Teams refreshes for them.
+    assert not is_detail(await refresh(harness, DEPUTY_DSL, updated))
+
+    # Record two actions from the detail: still open.
+    after = await click_button(
+        harness,
+        DSL,
+        after,
+        "concern.action",
+        channel=DSL_CHANNEL,
+        action="platform_report,parents_informed",
+        note="Mum called",
+    )
+    assert is_detail(after)
+    assert is_detail(await refresh(harness, DSL, await channel_card(harness)))
+
+    # Close details: the summary for her, and Teams' next refresh keeps it closed.
+    closed = await click_close_details(harness, after)
+    assert not is_detail(closed)
+    assert_valid_card(closed)
+    assert not is_detail(await refresh(harness, DSL, await channel_card(harness)))
+
+
+async def test_close_details_is_offered_in_the_channel_only(harness: Harness) -> None:
+    await report(harness)
+    card = await channel_card(harness)
+    in_channel = await click_button(harness, DSL, card, "concern.open", channel=DSL_CHANNEL)
+    in_chat = await click_button(harness, DSL, card, "concern.open")
+
+    assert close_details(in_channel)["data"]["view"] == "summary"
+    assert "Close details" not in str(in_chat)
+
+
+# ----- several actions in one go --------------------------------------------------------------
+
+
+async def test_a_dsl_records_several_actions_with_one_note(harness: Harness) -> None:
+    await report(harness)
+    card = await channel_card(harness)
+    detail = await click_button(harness, DSL, card, "concern.open")
+    [record] = [a for a in detail["actions"] if a.get("title") == "Record an action"]
+    [choices] = [e for e in record["card"]["body"] if e.get("id") == "action"]
+    assert choices["isMultiSelect"] is True and choices["isRequired"] is True
+
+    after = await click_button(
+        harness,
+        DSL,
+        detail,
+        "concern.action",
+        action="platform_report,parents_informed",
+        note="Mum called",
+    )
+
+    [concern] = await harness.parts.store.find("concern")
+    assert concern.data["actions_done"] == ["platform_report", "parents_informed"]
+    lines = [e["text"] for e in concern.data["chronology"] if e["kind"] == "action"]
+    assert lines == ["Reported to the platform or app; Parents or carers informed: Mum called"]
+    assert (
+        "Reported to the platform or app; Parents or carers informed: Mum called"
+        in visible_text(after)
+    )
+
+
+async def test_recording_no_action_asks_for_one_and_changes_nothing(harness: Harness) -> None:
+    await report(harness)
+    card = await channel_card(harness)
+    detail = await click_button(harness, DSL, card, "concern.open")
+
+    after = await click_button(harness, DSL, detail, "concern.action", action="")
+
+    assert "Choose at least one action you took." in visible_text(after)
+    [concern] = await harness.parts.store.find("concern")
+    assert concern.data["actions_done"] == []
