@@ -29,6 +29,7 @@ from cards.common import (
     FormInput,
     attention,
     card,
+    day_given,
     execute,
     facts,
     heading,
@@ -104,6 +105,7 @@ def _text_input(
     required: bool = False,
     multiline: bool = False,
     placeholder: str | None = None,
+    error: str | None = None,
 ) -> TextInput:
     box = TextInput(
         id=field_id,
@@ -115,7 +117,7 @@ def _text_input(
         placeholder=placeholder,
     )
     if required:
-        box.error_message = f"{label} is needed."
+        box.error_message = error or f"Fill in: {label.rstrip('?')}."
     return box
 
 
@@ -183,6 +185,7 @@ def concern_form(
             "Who is involved?",
             values,
             required=True,
+            error="Say who is involved.",
             placeholder="Pupil name(s), year or form. Say if you are not sure.",
         ),
         required_choice(
@@ -198,10 +201,17 @@ def concern_form(
             "What happened?",
             values,
             required=True,
+            error="Describe what happened.",
             multiline=True,
             placeholder="The facts, in your own words. Don't investigate or ask leading questions.",
         ),
-        _text_input("where", "Where? (app, game, website or device)", values, required=True),
+        _text_input(
+            "where",
+            "Where? (app, game, website or device)",
+            values,
+            required=True,
+            error="Say where it happened: the app, game, website or device.",
+        ),
         _text_input(
             "url",
             "Web address, if there is one",
@@ -474,8 +484,7 @@ def detail_card(
             [
                 ("Where", safe_text(concern.where or "Not given", limit=200)),
                 ("Web address", safe_text(concern.url or "None given", limit=300)),
-                ("When", safe_text(concern.happened_on or "Not given", limit=40)),
-                ("Device group", safe_text(concern.device_group or "-", limit=100)),
+                ("When it happened", day_given(concern.happened_on)),
                 (
                     "Done already",
                     safe_text(
@@ -483,6 +492,11 @@ def detail_card(
                     ),
                 ),
             ]
+            + (
+                [("Device or device group", safe_text(concern.device_group, limit=100))]
+                if concern.device_group
+                else []
+            )
             + (
                 [("Trusted adult", safe_text(concern.trusted_adult, limit=100))]
                 if concern.trusted_adult
@@ -571,12 +585,17 @@ def handling_actions(concern: Concern, ids: Mapping[str, str | int]) -> list[Any
                         id="outcome",
                         label="Outcome",
                         style="compact",
+                        is_required=True,
+                        error_message="Choose the outcome.",
                         choices=[Choice(title=t, value=v) for v, t in OUTCOMES.items()],
                     ),
-                    note_box(
-                        "Message for the person who reported it (no details)",
-                        LIMITS["message"],
-                        field_id="message",
+                    TextInput(
+                        id="message",
+                        label="Message for the person who reported it (no details)",
+                        is_multiline=True,
+                        is_required=True,
+                        error_message="Write a short message for the person who reported it.",
+                        max_length=LIMITS["message"],
                     ),
                 ],
                 execute("Close concern", Verb.CONCERN_CLOSE, style="destructive", ids=ids),

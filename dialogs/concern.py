@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from cards.common import school_day
 from cards.concern import (
     LIMITS,
     alert_card,
@@ -329,7 +330,7 @@ class ConcernHandlers(FeatureHandlers):
             what = category.label if category else concern.category
             if concern.source is Source.PUPIL:
                 what = "Your worry"  # never a staff category label ("grooming") for a child
-            when = concern.created_at.astimezone(self._school.zone).strftime("%d %b %Y")
+            when = school_day(concern.created_at.astimezone(self._school.zone).date())
             if ctx.person.is_pupil:
                 status = "received"
             else:

@@ -36,11 +36,12 @@ function nextSaturday() {
   throw new Error('no Saturday found');
 }
 
-/** "Saturday 28 November 2026", as the bot writes a day. */
+/** "Sat 28 Nov 2026", as the bot writes a day (cards.common.school_day). */
 function longDay(iso) {
   const day = new Date(`${iso}T12:00:00Z`);
-  const part = (options) => day.toLocaleDateString('en-GB', { ...options, timeZone: 'UTC' });
-  return `${part({ weekday: 'long' })} ${part({ day: 'numeric' })} ${part({ month: 'long' })} ${part({ year: 'numeric' })}`;
+  const weekday = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'][day.getUTCDay()];
+  const month = 'Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec'.split(' ')[day.getUTCMonth()];
+  return `${weekday} ${day.getUTCDate()} ${month} ${day.getUTCFullYear()}`;
 }
 
 // ----- the journeys --------------------------------------------------------------------------

@@ -181,3 +181,47 @@ async def test_recording_no_action_asks_for_one_and_changes_nothing(harness: Har
     assert "Choose at least one action you took." in visible_text(after)
     [concern] = await harness.parts.store.find("concern")
     assert concern.data["actions_done"] == []
+
+
+# ----- one date style -------------------------------------------------------------------------
+
+
+async def test_the_dsl_card_and_my_reports_write_dates_like_every_other_card(
+    harness: Harness,
+) -> None:
+    await report(harness)  # happened on 2026-11-22, reported on Mon 23 Nov 2026 at 10:00
+    card = await channel_card(harness)
+    detail = await click_button(harness, DSL, card, "concern.open")
+    mine = await harness.click(TEACHER, "reports.mine")
+
+    shown = visible_text(detail)
+    assert "When it happened Sun 22 Nov 2026" in shown
+    assert "Reported Mon 23 Nov 2026, 10:00" in shown
+    assert "2026-11-22" not in shown
+    assert "Mon 23 Nov 2026" in visible_text(mine)
+
+
+# ----- every string read once, as a teacher would -----------------------------------------------
+
+
+async def test_the_detail_has_no_rows_the_form_never_asked_for_and_close_says_what_it_needs(
+    harness: Harness,
+) -> None:
+    await report(harness)
+    card = await channel_card(harness)
+    detail = await click_button(harness, DSL, card, "concern.open")
+
+    assert "Device" not in visible_text(detail)  # only a filtering breach asks for it
+    [close] = [a for a in detail["actions"] if a.get("title") == "Close"]
+    inputs = {e["id"]: e for e in close["card"]["body"] if "id" in e}
+    assert inputs["outcome"]["isRequired"] and inputs["message"]["isRequired"]
+    assert inputs["message"]["errorMessage"].startswith("Write a short message")
+
+
+async def test_the_report_form_asks_in_plain_words(harness: Harness) -> None:
+    form = await harness.click(
+        TEACHER, "concern.start", {"step": "details", "category": "cyberbullying"}
+    )
+    errors = [e["errorMessage"] for e in form["body"] if e.get("errorMessage")]
+    assert "Say who is involved." in errors
+    assert not [e for e in errors if "? is" in e]
