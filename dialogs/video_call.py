@@ -56,6 +56,7 @@ from cards.video_call import (
     call_log_record_card,
     call_log_sent_card,
     call_verdict_card,
+    form_values,
     next_lessons_card,
     recording_decision_card,
     recording_request_card,
@@ -63,6 +64,7 @@ from cards.video_call import (
     withdrawn_pupils_card,
 )
 from cards.welcome import not_allowed_card, private_chat_only_card
+from dialogs.codec import text_field
 from dialogs.handling import FeatureHandlers, dedupe_key, record_for, refuse, still_in
 from dialogs.outbox import Delivery, TimerResult, message, timer
 from dialogs.ports import (
@@ -98,6 +100,7 @@ from policy.video_calls import (
     MeetingSettings,
     RecordingRequest,
     RequestStatus,
+    RuleId,
     Verdict,
     check_call,
     check_meeting,
@@ -503,6 +506,8 @@ class _Started:
     audit: list[AuditEvent] = field(default_factory=list)
     lines: list[str] = field(default_factory=list)
     log_ref: str = ""
+    #: To-dos of the verdict the bot has done itself (asked for permission to record).
+    done: list[RuleId] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -534,6 +539,9 @@ class VideoCallHandlers(FeatureHandlers):
             return Reply(card=private_chat_only_card())
         today = self._clock.now().astimezone(self._school.zone).date()
         values: dict[str, Any] = {Field.DATE: today.isoformat()}
+        if previous := await self._previous_form(ctx):
+            # "Check another call": start from the last call's answers (theirs only).
+            return Reply(card=call_check_form(self._school, values=previous))
         meeting_id = _meeting_id(ctx.data)
         if not meeting_id:
             return Reply(card=call_check_form(self._school, values=values))
@@ -560,6 +568,18 @@ class VideoCallHandlers(FeatureHandlers):
                 "parents' consent, where you'll be, and whether it will be recorded.",
             )
         )
+
+    async def _previous_form(self, ctx: ActionContext) -> dict[str, str]:
+        """The answers of the check a "Check another call" button names, when it is this
+        person's own (anyone else's, or none: nothing)."""
+        check_id = text_field(ctx.data, "check")
+        if not check_id or len(check_id) > 64:
+            return {}
+        record = await self._store.get(CALL_CHECK_KIND, check_id)
+        if record is None or record.data.get("actor") != ctx.person.id:
+            return {}
+        form = record.data.get("form")
+        return dict(form) if isinstance(form, Mapping) else {}
 
     def _meeting_values(self, meeting: Meeting, attendees: _Attendees) -> dict[str, Any]:
         local = meeting.start.astimezone(self._school.zone)
@@ -658,6 +678,8 @@ class VideoCallHandlers(FeatureHandlers):
                 "call_log": started.log_ref,
                 "verdict": verdict.verdict.value,
                 "rules": verdict.summary(),
+                # What they entered, for "Check another call" (shown only to them again).
+                "form": form_values(ctx.data),
             },
         )
         event = AuditEvent(
@@ -692,7 +714,16 @@ class VideoCallHandlers(FeatureHandlers):
             )
         if started.records:
             self._deps.doorbell.ring()
-        return Reply(card=call_verdict_card(verdict, plan, self._school, follow_ups=started.lines))
+        return Reply(
+            card=call_verdict_card(
+                verdict,
+                plan,
+                self._school,
+                follow_ups=started.lines,
+                done_by_bot=started.done,
+                check_id=check_id,
+            )
+        )
 
     async def _ask_permission(
         self,
@@ -716,6 +747,7 @@ class VideoCallHandlers(FeatureHandlers):
         )
         if waiting is not None:
             started.lines.append(request_waiting_text(waiting))
+            started.done.append(RuleId.RECORDING_PERMISSION)
             return
         if not await self._someone_else_decides(person):
             started.lines.append(NO_OTHER_DECIDER)
@@ -739,6 +771,7 @@ class VideoCallHandlers(FeatureHandlers):
         if Role.DEPUTY_HEAD_ACADEMIC in person.roles:
             line += " " + DECIDED_BY_ANOTHER
         started.lines.append(line)
+        started.done.append(RuleId.RECORDING_PERMISSION)
 
     async def _expect_log(
         self,
@@ -776,6 +809,8 @@ class VideoCallHandlers(FeatureHandlers):
         """The answer to a click already kept: the same verdict and the same follow-ups."""
         verdict = check_call(plan, self._school)
         follow_ups: list[str] = []
+        done: list[RuleId] = []
+        check_id = ""
         for ref in refs:
             kind, _, item_id = ref.partition(":")
             record = await self._store.get(kind, item_id)
@@ -783,9 +818,21 @@ class VideoCallHandlers(FeatureHandlers):
                 continue
             if kind == RECORDING_KIND:
                 follow_ups.append(request_sent_text(_decode_request(record)))
+                done.append(RuleId.RECORDING_PERMISSION)
             elif kind == CALL_LOG_KIND:
                 follow_ups.append(log_due_text(_decode_log(record), self._school, new=True))
-        return Reply(card=call_verdict_card(verdict, plan, self._school, follow_ups=follow_ups))
+            elif kind == CALL_CHECK_KIND:
+                check_id = item_id
+        return Reply(
+            card=call_verdict_card(
+                verdict,
+                plan,
+                self._school,
+                follow_ups=follow_ups,
+                done_by_bot=done,
+                check_id=check_id,
+            )
+        )
 
     async def _someone_else_decides(self, person: Person) -> bool:
         """Whether someone other than ``person`` holds the Deputy Head (Academic) role.

@@ -12,11 +12,15 @@ from typing import Any
 
 from tests.conftest import Harness
 from tests.support import (
+    CALL_FORM,
     DEPUTY_DSL,
     DSL,
     DSL_CHANNEL,
+    HEAD_OF_DEPARTMENT,
     TEACHER,
     assert_valid_card,
+    button,
+    card_texts,
     click_button,
     visible_text,
 )
@@ -225,3 +229,69 @@ async def test_the_report_form_asks_in_plain_words(harness: Harness) -> None:
     errors = [e["errorMessage"] for e in form["body"] if e.get("errorMessage")]
     assert "Say who is involved." in errors
     assert not [e for e in errors if "? is" in e]
+
+
+# ----- the video-call verdict -----------------------------------------------------------------
+
+
+def hidden_texts(card: dict[str, Any]) -> list[str]:
+    """The texts folded away (in an element shown only on request)."""
+    found: list[str] = []
+
+    def walk(node: Any, hidden: bool) -> None:
+        if isinstance(node, dict):
+            hidden = hidden or node.get("isVisible") is False
+            if hidden and node.get("type") == "TextBlock":
+                found.append(node["text"])
+            for v in node.values():
+                walk(v, hidden)
+        elif isinstance(node, list):
+            for v in node:
+                walk(v, hidden)
+
+    walk(card["body"], False)
+    return found
+
+
+async def test_a_verdict_leads_with_the_answer_and_folds_the_rules_that_passed(
+    harness: Harness,
+) -> None:
+    verdict = await harness.click(TEACHER, "call.submit", {**CALL_FORM, "date": "2026-11-28"})
+
+    assert_valid_card(verdict)
+    shown = card_texts(verdict)
+    assert shown[0] == "⛔ Not allowed"
+    assert shown[1].startswith("⛔ Sat 28 Nov 2026 is not a school day")
+    # Meaning never by colour alone: every status has its symbol and words.
+    assert "⛔ Not allowed: School day (000 §6)" in shown
+    assert not [t for t in shown if t.startswith("✅ Pass")]
+    folded = hidden_texts(verdict)
+    assert "✅ Pass: Teaching hours (000 §6)" in folded
+    [toggle] = [
+        a
+        for e in verdict["body"]
+        if e.get("type") == "ActionSet"
+        for a in e["actions"]
+        if a["type"] == "Action.ToggleVisibility"
+    ]
+    passed = len([t for t in folded if t.startswith("✅ Pass")])
+    assert toggle["title"] == f"Show the {passed} rules that passed"
+    colours = {e.get("color") for e in verdict["body"] if e.get("type") == "TextBlock"}
+    assert colours <= {None, "Default", "Attention"}  # no pale green or yellow text
+
+
+async def test_check_another_call_starts_from_the_last_answers_for_that_teacher_only(
+    harness: Harness,
+) -> None:
+    answers = {**CALL_FORM, "date": "2026-11-28", "start": "14:30", "duration": "45"}
+    verdict = await harness.click(TEACHER, "call.submit", answers)
+    again = button(verdict, "call.start")
+
+    form = await harness.click(TEACHER, "call.start", again)
+    someone_else = await harness.click(HEAD_OF_DEPARTMENT, "call.start", again)
+
+    values = {e["id"]: e.get("value") for e in form["body"] if "id" in e}
+    assert (values["date"], values["start"], values["duration"]) == ("2026-11-28", "14:30", 45)
+    other = {e["id"]: e.get("value") for e in someone_else["body"] if "id" in e}
+    assert other["date"] == "2026-11-23"  # today: nobody else's answers
+    assert set(again) == {"verb", "v", "check"}  # the button carries an id, not the answers

@@ -117,8 +117,9 @@ async def test_a_recorded_lesson_without_permission_asks_the_deputy_head(harness
     verdict = await check(harness, who="named", pupils="Ava Thompson, Leo Martin", **RECORDED)
 
     texts = visible_text(verdict)
-    assert card_texts(verdict)[0] == "⚠️ Allowed once you:"
-    assert "Ask the Deputy Head (Academic) for permission to record it" in texts
+    # The bot has asked, so asking is not left on the teacher's list (issue 24).
+    assert card_texts(verdict)[0] == "⚠️ Allowed once permission to record is given"
+    assert "Ask the Deputy Head (Academic) for permission to record it" not in texts
     assert "I've asked the Deputy Head (Academic) for permission to record this call" in texts
     assert "(REC-2026-0001)" in texts
     [record] = await harness.parts.store.find("recording_request")
