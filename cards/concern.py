@@ -21,6 +21,7 @@ from microsoft_teams.cards import (
     Container,
     DateInput,
     ExecuteAction,
+    TextBlock,
     TextInput,
     ToggleInput,
 )
@@ -628,19 +629,27 @@ def _assessment_inputs() -> list[CardElement]:
 def my_reports_card(
     items: Sequence[tuple[str, str, str, str]], *, pupil: bool = False
 ) -> dict[str, Any]:
-    """The sender's own reports: (reference, what, when, status words), newest first."""
+    """The sender's own reports (and a teacher's filter requests): (reference, what, when,
+    status words), newest first; each one stacked, so it reads on a phone too."""
+    title = heading("Your reports" if pupil else "Your reports and requests")
     if not items:
-        body: list[CardElement] = [
-            heading("Your reports"),
-            para("You haven't sent any reports yet."),
-        ]
-    else:
-        body = [
-            heading("Your reports"),
-            facts([(ref, f"{what}, {when}: {status}") for ref, what, when, status in items[:30]]),
-        ]
-        if len(items) > 30:
-            body.append(para(f"And {len(items) - 30} older reports.", subtle=True))
+        none = "You haven't sent any reports yet." if pupil else "You haven't sent any yet."
+        return card([title, para(none)], [menu_button("Back")])
+    body: list[CardElement] = [title]
+    for ref, what, when, status in items[:30]:
+        body.append(
+            Container(
+                separator=True,
+                items=[
+                    TextBlock(text=f"{what}: {status}", weight="Bolder", wrap=True),
+                    TextBlock(
+                        text=f"{ref}, sent {when}", is_subtle=True, wrap=True, spacing="None"
+                    ),
+                ],
+            )
+        )
+    if len(items) > 30:
+        body.append(para(f"And {len(items) - 30} older ones.", subtle=True))
     return card(body, [menu_button("Back")])
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from cards.common import school_day
+from cards.common import safe_text, school_day
 from cards.concern import (
     LIMITS,
     alert_card,
@@ -35,6 +35,8 @@ from cards.concern import (
 from cards.welcome import not_allowed_card
 from dialogs.codec import RecordCodec, text_field
 from dialogs.detail_views import set_viewing, viewers
+from dialogs.filter_request import KIND as FILTER_KIND
+from dialogs.filter_request import decode as decode_filter
 from dialogs.handling import FeatureHandlers, Handling, decide, record_for, refuse
 from dialogs.outbox import Delivery, TimerResult, message, timer
 from dialogs.ports import (
@@ -66,11 +68,21 @@ from policy.concerns import (
     record_actions,
     route,
 )
+from policy.filtering import STATUS_WORDS as FILTER_STATUS_WORDS
+from policy.filtering import FilterStatus
 from policy.roles import Person, Role
 from policy.school_calendar import add_school_days
 from policy.weblinks import BadLink, normalise_url
 
 log = logging.getLogger(__name__)
+
+#: A filter request's status as its requester reads it in "My reports".
+_FILTER_STATUS_FOR_REQUESTER = {
+    FilterStatus.PENDING: "sent, waiting for a decision",
+    FilterStatus.NEEDS_INFO: "you were asked a question: see your chat",
+    FilterStatus.APPROVED: "approved, waiting for IT",
+    FilterStatus.APPLIED: "allowed now",
+}
 
 KIND = "concern"
 UNACKNOWLEDGED = "concern.unacknowledged"
@@ -318,19 +330,16 @@ class ConcernHandlers(FeatureHandlers):
         return Reply(card=received_card(concern, category, recipients=routing.recipients))
 
     async def my_reports(self, ctx: ActionContext) -> Reply:
-        """The sender's own reports with their status; never anyone else's."""
-        mine = sorted(
-            (decode(r) for r in await self._store.find(KIND, reporter_id=ctx.person.id)),
-            key=lambda c: c.created_at,
-            reverse=True,
-        )
-        rows = []
-        for concern in mine:
+        """The sender's own reports with their status (and, for staff, their filter
+        requests), newest first; never anyone else's."""
+        zone = self._school.zone
+        rows: list[tuple[datetime, tuple[str, str, str, str]]] = []
+        for concern in (decode(r) for r in await self._store.find(KIND, reporter_id=ctx.person.id)):
             category = self._school.category(concern.category)
             what = category.label if category else concern.category
             if concern.source is Source.PUPIL:
                 what = "Your worry"  # never a staff category label ("grooming") for a child
-            when = school_day(concern.created_at.astimezone(self._school.zone).date())
+            when = school_day(concern.created_at.astimezone(zone).date())
             if ctx.person.is_pupil:
                 status = "received"
             else:
@@ -339,8 +348,18 @@ class ConcernHandlers(FeatureHandlers):
                     "acknowledged": "being handled",
                     "closed": "closed",
                 }[concern.status.value]
-            rows.append((concern.ref, what, when, status))
-        return Reply(card=my_reports_card(rows, pupil=ctx.person.is_pupil))
+            rows.append((concern.created_at, (concern.ref, what, when, status)))
+        if not ctx.person.is_pupil:
+            for record in await self._store.find(FILTER_KIND, requester_id=ctx.person.id):
+                request = decode_filter(record)
+                when = school_day(request.created_at.astimezone(zone).date())
+                what = f"Filter change for {safe_text(request.host, limit=80)}"
+                status = _FILTER_STATUS_FOR_REQUESTER.get(
+                    request.status, FILTER_STATUS_WORDS[request.status].lower()
+                )
+                rows.append((request.created_at, (request.ref, what, when, status)))
+        rows.sort(key=lambda row: row[0], reverse=True)
+        return Reply(card=my_reports_card([row for _, row in rows], pupil=ctx.person.is_pupil))
 
     # ----- handling -------------------------------------------------------------------------------
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from tests.conftest import Harness
 from tests.support import (
+    BOT_ID,
     CALL_FORM,
     DEPUTY_DSL,
     DSL,
@@ -19,9 +20,11 @@ from tests.support import (
     HEAD_OF_DEPARTMENT,
     TEACHER,
     assert_valid_card,
+    bot_added,
     button,
     card_texts,
     click_button,
+    message,
     visible_text,
 )
 
@@ -295,3 +298,61 @@ async def test_check_another_call_starts_from_the_last_answers_for_that_teacher_
     other = {e["id"]: e.get("value") for e in someone_else["body"] if "id" in e}
     assert other["date"] == "2026-11-23"  # today: nobody else's answers
     assert set(again) == {"verb", "v", "check"}  # the button carries an id, not the answers
+
+
+# ----- a channel is greeted once --------------------------------------------------------------
+
+
+def added_in_channel(who: str, service_url: str) -> dict[str, Any]:
+    """The ``conversationUpdate`` Teams sends in the DSL channel when the bot is added (or
+    the install event repeats for another member)."""
+    activity = message(who, "", service_url, scope="channel", conversation_id=DSL_CHANNEL)
+    activity["type"] = "conversationUpdate"
+    del activity["text"]
+    activity["membersAdded"] = [{"id": BOT_ID}]
+    return activity
+
+
+async def test_a_channel_is_greeted_once_briefly_and_without_names(harness: Harness) -> None:
+    for who in (DSL, DEPUTY_DSL, DSL):
+        status, _ = await harness.post(added_in_channel(who, harness.connector.url))
+        assert status in (200, 201)
+    await harness.restart()
+    await harness.post(added_in_channel(DEPUTY_DSL, harness.connector.url))
+
+    [greeting] = harness.connector.cards(DSL_CHANNEL)
+    assert_valid_card(greeting)
+    shown = visible_text(greeting)
+    assert "Hello" not in shown and "Fiona" not in shown and "Tom" not in shown
+    assert "message me in a private chat" in shown
+
+
+async def test_a_private_chat_is_still_greeted_by_name(harness: Harness) -> None:
+    await harness.post(bot_added(TEACHER, harness.connector.url))
+    [welcome] = harness.connector.cards()
+    assert "Hello Daniel" in visible_text(welcome)
+
+
+# ----- "My reports" lists a teacher's filter requests too ---------------------------------------
+
+
+async def test_my_reports_lists_the_teachers_filter_requests_with_their_concerns(
+    harness: Harness,
+) -> None:
+    from tests.e2e.test_filter_over_http import request_change
+
+    await report(harness)
+    harness.advance(minutes=5)
+    await request_change(harness)
+    [request] = await harness.parts.store.find("filter_request")
+
+    mine = await harness.click(TEACHER, "reports.mine")
+    theirs = await harness.click(HEAD_OF_DEPARTMENT, "reports.mine")
+
+    assert_valid_card(mine)
+    lines = visible_text(mine).splitlines()
+    assert lines[0] == "Your reports and requests"
+    assert lines[1] == "Filter change for www.history-of-hate.example: sent, waiting for a decision"
+    assert lines[2] == f"{request.id}, sent Mon 23 Nov 2026"
+    assert lines[3].startswith("Cyberbullying")
+    assert request.id not in visible_text(theirs)
