@@ -26,12 +26,10 @@ from microsoft_teams.cards import (
     Fact,
     FactSet,
     NumberInput,
-    TargetElement,
     TextBlock,
     TextInput,
     TimeInput,
     ToggleInput,
-    ToggleVisibilityAction,
 )
 
 from cards.common import (
@@ -432,10 +430,6 @@ def _rule_line(result_outcome: Outcome, title: str, clause: str) -> TextBlock:
     return TextBlock(text=f"{symbol} {words}: {title} ({clause})", wrap=True, spacing="Small")
 
 
-#: Id of the verdict card's folded list of the rules that passed.
-PASSED_RULES = "passed-rules"
-
-
 def call_verdict_card(
     verdict: CallVerdict,
     plan: CallPlan,
@@ -492,32 +486,24 @@ def call_verdict_card(
         body += [_rule_line(r.outcome, r.title, r.clause) for r in problems]
     if passed:
         count = f"{len(passed)} rule{'s' if len(passed) != 1 else ''}"
-        body += [
-            ActionSet(
-                actions=[
-                    ToggleVisibilityAction(
-                        title=f"Show the {count} that passed",
-                        target_elements=[TargetElement(element_id=PASSED_RULES)],
-                    )
-                ]
-            ),
-            Container(
-                id=PASSED_RULES,
-                is_visible=False,
-                items=[
-                    Container(
-                        spacing="Small",
-                        items=[
-                            _rule_line(r.outcome, r.title, r.clause),
-                            TextBlock(
-                                text=safe_text(r.reason), wrap=True, spacing="None", is_subtle=True
-                            ),
-                        ],
-                    )
-                    for r in passed
-                ],
-            ),
-        ]
+        # A show-card, not Action.ToggleVisibility: renderers that leave hidden elements out of
+        # the page give the toggle an aria-controls pointing at nothing (axe-core: critical).
+        folded = show_card(
+            f"Show the {count} that passed",
+            [
+                Container(
+                    spacing="Small",
+                    items=[
+                        _rule_line(r.outcome, r.title, r.clause),
+                        TextBlock(
+                            text=safe_text(r.reason), wrap=True, spacing="None", is_subtle=True
+                        ),
+                    ],
+                )
+                for r in passed
+            ],
+        )
+        body.append(ActionSet(actions=[folded]))
     again = execute(
         "Check another call", Verb.CHECK_VIDEO_CALL, **({"check": check_id} if check_id else {})
     )

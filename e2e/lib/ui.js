@@ -8,6 +8,7 @@ const { chromium } = require('playwright-core');
 
 const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 const VIEWPORT = { width: 1280, height: 800 };
+const PHONE = { width: 375, height: 812 }; // a phone's width in CSS pixels
 const TIMEOUT = Number(process.env.E2E_STEP_TIMEOUT_MS || 20000);
 
 async function launchBrowser() {
@@ -242,6 +243,26 @@ class Person {
       }
       const clip = { x, y: top, width: right - x, height: bottom - top };
       await this.page.screenshot({ path: chatOnly, clip });
+    }
+    return file;
+  }
+
+  /**
+   * Save ``card`` alone as it shows at a phone's width (375 px wide window) to
+   * <shots>/<name>.png and, if given, ``docsFile``; the window is put back afterwards.
+   */
+  async phoneScreenshot(name, card, docsFile) {
+    fs.mkdirSync(this.shots, { recursive: true });
+    const file = path.join(this.shots, `${name}.png`);
+    await this.page.setViewportSize(PHONE);
+    try {
+      await card.scrollIntoViewIfNeeded();
+      await this.page.waitForTimeout(400); // let the card reflow
+      await card.screenshot({ path: file });
+      if (docsFile) fs.copyFileSync(file, docsFile);
+      this.log(`screenshot ${path.relative(process.cwd(), file)} (phone width)`);
+    } finally {
+      await this.page.setViewportSize(VIEWPORT);
     }
     return file;
   }

@@ -237,23 +237,33 @@ async def test_the_report_form_asks_in_plain_words(harness: Harness) -> None:
 # ----- the video-call verdict -----------------------------------------------------------------
 
 
-def hidden_texts(card: dict[str, Any]) -> list[str]:
-    """The texts folded away (in an element shown only on request)."""
-    found: list[str] = []
+def unfolded(card: dict[str, Any]) -> list[str]:
+    """The texts shown before anyone unfolds anything (show-cards left closed)."""
 
-    def walk(node: Any, hidden: bool) -> None:
+    def closed(node: Any) -> Any:
         if isinstance(node, dict):
-            hidden = hidden or node.get("isVisible") is False
-            if hidden and node.get("type") == "TextBlock":
-                found.append(node["text"])
-            for v in node.values():
-                walk(v, hidden)
-        elif isinstance(node, list):
-            for v in node:
-                walk(v, hidden)
+            return {
+                k: closed(v)
+                for k, v in node.items()
+                if not (k == "card" and node.get("type") == "Action.ShowCard")
+            }
+        if isinstance(node, list):
+            return [closed(v) for v in node]
+        return node
 
-    walk(card["body"], False)
-    return found
+    return card_texts(closed(card))
+
+
+def folded(card: dict[str, Any]) -> tuple[str, list[str]]:
+    """The title of the button that unfolds the rules that passed, and the texts it shows."""
+    [action] = [
+        a
+        for e in card["body"]
+        if e.get("type") == "ActionSet"
+        for a in e["actions"]
+        if a["type"] == "Action.ShowCard"
+    ]
+    return action["title"], card_texts(action["card"])
 
 
 async def test_a_verdict_leads_with_the_answer_and_folds_the_rules_that_passed(
@@ -262,23 +272,17 @@ async def test_a_verdict_leads_with_the_answer_and_folds_the_rules_that_passed(
     verdict = await harness.click(TEACHER, "call.submit", {**CALL_FORM, "date": "2026-11-28"})
 
     assert_valid_card(verdict)
-    shown = card_texts(verdict)
+    shown = unfolded(verdict)
     assert shown[0] == "⛔ Not allowed"
     assert shown[1].startswith("⛔ Sat 28 Nov 2026 is not a school day")
     # Meaning never by colour alone: every status has its symbol and words.
     assert "⛔ Not allowed: School day (000 §6)" in shown
     assert not [t for t in shown if t.startswith("✅ Pass")]
-    folded = hidden_texts(verdict)
-    assert "✅ Pass: Teaching hours (000 §6)" in folded
-    [toggle] = [
-        a
-        for e in verdict["body"]
-        if e.get("type") == "ActionSet"
-        for a in e["actions"]
-        if a["type"] == "Action.ToggleVisibility"
-    ]
-    passed = len([t for t in folded if t.startswith("✅ Pass")])
-    assert toggle["title"] == f"Show the {passed} rules that passed"
+    title, passed = folded(verdict)
+    assert "✅ Pass: Teaching hours (000 §6)" in passed
+    assert (
+        title == f"Show the {len([t for t in passed if t.startswith('✅ Pass')])} rules that passed"
+    )
     colours = {e.get("color") for e in verdict["body"] if e.get("type") == "TextBlock"}
     assert colours <= {None, "Default", "Attention"}  # no pale green or yellow text
 
