@@ -255,6 +255,15 @@ class Person {
     fs.mkdirSync(this.shots, { recursive: true });
     const file = path.join(this.shots, `${name}.png`);
     await this.page.setViewportSize(PHONE);
+    // The Playground's page keeps a desktop layout at this width, so the card itself is held to
+    // the width Teams on a phone gives it (the screen less 8 px margins each side).
+    const width = `${PHONE.width - 16}px`;
+    const before = await card.evaluate((element, w) => {
+      const old = element.getAttribute('style');
+      element.style.width = w;
+      element.style.maxWidth = w;
+      return old;
+    }, width);
     try {
       await card.scrollIntoViewIfNeeded();
       await this.page.waitForTimeout(400); // let the card reflow
@@ -262,6 +271,10 @@ class Person {
       if (docsFile) fs.copyFileSync(file, docsFile);
       this.log(`screenshot ${path.relative(process.cwd(), file)} (phone width)`);
     } finally {
+      await card.evaluate((element, old) => {
+        if (old === null) element.removeAttribute('style');
+        else element.setAttribute('style', old);
+      }, before);
       await this.page.setViewportSize(VIEWPORT);
     }
     return file;
