@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
@@ -127,10 +127,26 @@ def card(body: Sequence[CardElement], actions: Sequence[Action] = ()) -> dict[st
     return data
 
 
+def school_day(day: date) -> str:
+    """A day as every card writes it: ``Sun 6 Dec 2026`` (the one date style of the bot)."""
+    return f"{day:%a} {day.day} {day:%b %Y}"
+
+
 def school_time(at: datetime, zone: ZoneInfo) -> str:
     """A time as people at school read it: ``Mon 23 Nov 2026, 10:05`` in school time."""
     local = at.astimezone(zone)
-    return f"{local:%a} {local.day} {local:%b %Y, %H:%M}"
+    return f"{school_day(local.date())}, {local:%H:%M}"
+
+
+def day_given(text: str | None, *, missing: str = "Not given") -> str:
+    """A date someone entered (stored as ``YYYY-MM-DD``) in the card style, ``missing`` when
+    there is none; anything else is shown as typed, made safe."""
+    if not text:
+        return missing
+    try:
+        return school_day(date.fromisoformat(text))
+    except ValueError:
+        return safe_text(text, limit=40)
 
 
 def attention(text: str) -> TextBlock:

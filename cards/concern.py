@@ -14,12 +14,14 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from microsoft_teams.cards import (
+    ActionSet,
     CardElement,
     Choice,
     ChoiceSetInput,
     Container,
     DateInput,
     ExecuteAction,
+    TextBlock,
     TextInput,
     ToggleInput,
 )
@@ -28,6 +30,7 @@ from cards.common import (
     FormInput,
     attention,
     card,
+    day_given,
     execute,
     facts,
     heading,
@@ -101,6 +104,7 @@ def _text_input(
     required: bool = False,
     multiline: bool = False,
     placeholder: str | None = None,
+    error: str | None = None,
 ) -> TextInput:
     box = TextInput(
         id=field_id,
@@ -112,7 +116,7 @@ def _text_input(
         placeholder=placeholder,
     )
     if required:
-        box.error_message = f"{label} is needed."
+        box.error_message = error or f"Fill in: {label.rstrip('?')}."
     return box
 
 
@@ -180,6 +184,7 @@ def concern_form(
             "Who is involved?",
             values,
             required=True,
+            error="Say who is involved.",
             placeholder="Pupil name(s), year or form. Say if you are not sure.",
         ),
         required_choice(
@@ -195,10 +200,17 @@ def concern_form(
             "What happened?",
             values,
             required=True,
+            error="Describe what happened.",
             multiline=True,
             placeholder="The facts, in your own words. Don't investigate or ask leading questions.",
         ),
-        _text_input("where", "Where? (app, game, website or device)", values, required=True),
+        _text_input(
+            "where",
+            "Where? (app, game, website or device)",
+            values,
+            required=True,
+            error="Say where it happened: the app, game, website or device.",
+        ),
         _text_input(
             "url",
             "Web address, if there is one",
@@ -308,6 +320,38 @@ def _channel_facts(
     ]
 
 
+#: Most people one card keeps the detail open for (Teams honours up to 60 ``userIds``).
+MAX_DETAIL_VIEWERS = 60
+
+
+def teams_user_id(entra_object_id: str) -> str:
+    """The id Teams uses for a person in a card's ``refresh.userIds``."""
+    return f"8:orgid:{entra_object_id}"
+
+
+def keep_detail_open(
+    shown: dict[str, Any], ref: str, version: int, viewers: Sequence[str]
+) -> dict[str, Any]:
+    """``shown`` (a channel card, the same for everyone) with a per-user refresh: Teams asks the
+    bot again, for each of ``viewers`` only (Entra object ids of handlers who opened the detail
+    and have not closed it), so their detail view stays open after the card changes for all.
+
+    The refresh is an ordinary ``concern.open``: the server checks the person again and shows
+    the detail only to a handler who still has it open; everyone else sees ``shown``.
+    """
+    if not viewers:
+        return shown
+    return {
+        **shown,
+        "refresh": {
+            "action": execute(
+                "Open", Verb.CONCERN_OPEN, ids={"ref": ref, "ver": version, "view": "detail"}
+            ).model_dump(exclude_none=True, by_alias=True),
+            "userIds": [teams_user_id(v) for v in viewers[:MAX_DETAIL_VIEWERS]],
+        },
+    }
+
+
 def _acknowledge(ids: Mapping[str, str | int]) -> ExecuteAction:
     return execute("Acknowledge", Verb.CONCERN_ACKNOWLEDGE, style="positive", ids=ids)
 
@@ -411,16 +455,22 @@ def detail_card(
     version: int,
     problem: str | None = None,
     note: str | None = None,
+    in_channel: bool = False,
 ) -> dict[str, Any]:
-    """The full concern for an authorised handler, with everything they can do next."""
+    """The full concern for an authorised handler, with everything they can do next.
+
+    ``in_channel``: shown to one handler over the channel card; it stays open for them until
+    they choose "Close details" (which shows them the channel card again).
+    """
     ids: dict[str, str | int] = {"ref": concern.ref, "ver": version, "view": "detail"}
     body: list[CardElement] = []
     if note:
         body.append(para(note, subtle=True))
     if problem:
         body.append(attention(problem))
+    title = heading(f"{'URGENT: ' if concern.urgent else ''}{concern.ref}: {category.label}")
     body += [
-        heading(f"{'URGENT: ' if concern.urgent else ''}{concern.ref}: {category.label}"),
+        title,
         facts(
             [
                 *_channel_facts(concern, category, school),
@@ -441,8 +491,7 @@ def detail_card(
             [
                 ("Where", safe_text(concern.where or "Not given", limit=200)),
                 ("Web address", safe_text(concern.url or "None given", limit=300)),
-                ("When", safe_text(concern.happened_on or "Not given", limit=40)),
-                ("Device group", safe_text(concern.device_group or "-", limit=100)),
+                ("When it happened", day_given(concern.happened_on)),
                 (
                     "Done already",
                     safe_text(
@@ -450,6 +499,11 @@ def detail_card(
                     ),
                 ),
             ]
+            + (
+                [("Device or device group", safe_text(concern.device_group, limit=100))]
+                if concern.device_group
+                else []
+            )
             + (
                 [("Trusted adult", safe_text(concern.trusted_adult, limit=100))]
                 if concern.trusted_adult
@@ -476,6 +530,12 @@ def detail_card(
     )
     actions = handling_actions(concern, ids, category, school.outcomes)
     actions.append(execute("Export chronology", Verb.CONCERN_CHRONOLOGY, ref=concern.ref))
+    if in_channel:
+        # At the top, beside the title: the foot already has up to six buttons.
+        close_details = execute(
+            "Close details", Verb.CONCERN_OPEN, ids={"ref": concern.ref, "view": "summary"}
+        )
+        body.insert(body.index(title) + 1, ActionSet(actions=[close_details]))
     return card(body, actions)
 
 
@@ -508,14 +568,17 @@ def handling_actions(
                 [
                     ChoiceSetInput(
                         id="action",
-                        label="What was done?",
+                        label="What was done? Tick all that apply.",
                         style="expanded",
+                        is_multi_select=True,
+                        is_required=True,
+                        error_message="Tick at least one action.",
                         choices=[
                             Choice(title=ACTIONS[a], value=a)
                             for a in checklist(category or concern.category)
                         ],
                     ),
-                    note_box("Note (optional)", LIMITS["note"]),
+                    note_box("Note for all of them (optional)", LIMITS["note"]),
                 ],
                 execute("Record", Verb.CONCERN_ACTION, ids=ids),
             )
@@ -535,12 +598,17 @@ def handling_actions(
                         id="outcome",
                         label="Outcome",
                         style="compact",
+                        is_required=True,
+                        error_message="Choose the outcome.",
                         choices=[Choice(title=OUTCOMES[v], value=v) for v in outcomes],
                     ),
-                    note_box(
-                        "Message for the person who reported it (no details)",
-                        LIMITS["message"],
-                        field_id="message",
+                    TextInput(
+                        id="message",
+                        label="Message for the person who reported it (no details)",
+                        is_multiline=True,
+                        is_required=True,
+                        error_message="Write a short message for the person who reported it.",
+                        max_length=LIMITS["message"],
                     ),
                 ],
                 execute("Close concern", Verb.CONCERN_CLOSE, style="destructive", ids=ids),
@@ -573,19 +641,27 @@ def _assessment_inputs() -> list[CardElement]:
 def my_reports_card(
     items: Sequence[tuple[str, str, str, str]], *, pupil: bool = False
 ) -> dict[str, Any]:
-    """The sender's own reports: (reference, what, when, status words), newest first."""
+    """The sender's own reports (and a teacher's filter requests): (reference, what, when,
+    status words), newest first; each one stacked, so it reads on a phone too."""
+    title = heading("Your reports" if pupil else "Your reports and requests")
     if not items:
-        body: list[CardElement] = [
-            heading("Your reports"),
-            para("You haven't sent any reports yet."),
-        ]
-    else:
-        body = [
-            heading("Your reports"),
-            facts([(ref, f"{what}, {when}: {status}") for ref, what, when, status in items[:30]]),
-        ]
-        if len(items) > 30:
-            body.append(para(f"And {len(items) - 30} older reports.", subtle=True))
+        none = "You haven't sent any reports yet." if pupil else "You haven't sent any yet."
+        return card([title, para(none)], [menu_button("Back")])
+    body: list[CardElement] = [title]
+    for ref, what, when, status in items[:30]:
+        body.append(
+            Container(
+                separator=True,
+                items=[
+                    TextBlock(text=f"{what}: {status}", weight="Bolder", wrap=True),
+                    TextBlock(
+                        text=f"{ref}, sent {when}", is_subtle=True, wrap=True, spacing="None"
+                    ),
+                ],
+            )
+        )
+    if len(items) > 30:
+        body.append(para(f"And {len(items) - 30} older ones.", subtle=True))
     return card(body, [menu_button("Back")])
 
 

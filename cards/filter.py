@@ -27,6 +27,7 @@ from cards.common import (
     para,
     required_choice,
     safe_text,
+    school_day,
     school_time,
     show_card,
     text_box,
@@ -45,17 +46,31 @@ LIMITS = {"site": 2000, "audience_detail": 300, "reason": 1000, "topic": 200, "n
 
 
 def _day(value: date) -> str:
-    return f"{value:%a} {value.day} {value:%b %Y}"
+    return school_day(value)
 
 
 def _who_when(name: str, at: datetime, zone: ZoneInfo) -> str:
     return f"{safe_text(name, limit=80)}, {school_time(at, zone)}"
 
 
+#: Who needs access, as it reads after "for": (without the detail, with it).
+_AUDIENCE_PHRASES: dict[str, tuple[str, str]] = {
+    "class": ("a class", "class {}"),
+    "year_group": ("a year group", "year group {}"),
+    "named_pupils": ("named pupils", "named pupils ({})"),
+    "staff_only": ("staff only", "staff only ({})"),
+}
+
+
 def audience_words(request: FilterRequest) -> str:
-    """Who needs access, in words."""
+    """Who needs access, as it reads in a sentence: "class 10B", "staff only"."""
     kind = AUDIENCES.get(request.audience, request.audience)
-    return f"{kind}: {request.audience_detail}" if request.audience_detail else kind
+    alone, with_detail = _AUDIENCE_PHRASES.get(request.audience, (kind, kind + ": {}"))
+    return with_detail.format(request.audience_detail) if request.audience_detail else alone
+
+
+def _capital(text: str) -> str:
+    return text[:1].upper() + text[1:]
 
 
 def _yes_no(values: Mapping[str, str], field_id: str, label: str) -> ChoiceSetInput:
@@ -194,7 +209,7 @@ def _summary(request: FilterRequest, zone: ZoneInfo) -> list[tuple[str, str]]:
     return [
         ("Site", safe_text(request.site, limit=300)),
         ("Filter category", BLOCKED_CATEGORIES.get(request.blocked_category, "Not sure")),
-        ("Who", safe_text(audience_words(request), limit=200)),
+        ("Who", safe_text(_capital(audience_words(request)), limit=200)),
         ("Period", f"{_day(request.start)} to {_day(request.end)}"),
         ("Status", STATUS_WORDS[request.status]),
         (

@@ -34,7 +34,17 @@ from microsoft_teams.cards import (
     TextInput,
 )
 
-from cards.common import attention, card, execute, facts, heading, para, safe_text, school_time
+from cards.common import (
+    attention,
+    card,
+    day_given,
+    execute,
+    facts,
+    heading,
+    para,
+    safe_text,
+    school_time,
+)
 from cards.concern import STATUS_WORDS
 from policy.actions import Verb
 from policy.concerns import ACTIONS, OUTCOMES, REFERRALS, UKCIS_CRITERIA, Concern, Source
@@ -412,7 +422,7 @@ def chronology_html(
         ("Urgency", "Urgent" if concern.urgent else "Routine"),
         ("Reported by", f"{concern.reporter_name} ({_source_words(concern.source)})"),
         ("Reported", _local(concern.created_at, zone)),
-        ("When it happened", concern.happened_on or "Not given"),
+        ("When it happened", day_given(concern.happened_on)),
         ("Year group", concern.year_group),
         ("Child at immediate risk (reporter's answer)", risk),
         ("Status", _status_words(concern.status.value)),

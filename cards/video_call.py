@@ -59,6 +59,7 @@ from policy.video_calls import (
     Outcome,
     RecordingRequest,
     RequestStatus,
+    RuleId,
     Verdict,
     day_text,
     recording_conditions,
@@ -86,6 +87,20 @@ class Field:
     NOTHING_IDENTIFYING = "nothing_identifying"
     WELL_LIT = "well_lit"
     OTHERS_IN_ROOM = "others_in_room"
+
+
+FORM_FIELDS: tuple[str, ...] = tuple(
+    value for name, value in vars(Field).items() if not name.startswith("_")
+)
+
+
+def form_values(data: Mapping[str, Any]) -> dict[str, str]:
+    """The form's answers as sent (text only, each capped), to fill the form in again."""
+    return {
+        key: value[:2000]
+        for key in FORM_FIELDS
+        if isinstance(value := data.get(key), str) and value
+    }
 
 
 #: The form's "Other" platform choice (never an approved platform).
@@ -128,17 +143,19 @@ MAX_MINUTES = 480
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _TIME = re.compile(r"^\d{2}:\d{2}$")
 
-Color = Literal["Good", "Warning", "Attention"]
+Color = Literal["Default", "Attention"]
 
 #: How each outcome is shown: symbol, words and colour.
 OUTCOME_STYLE: dict[Outcome, tuple[str, str, Color]] = {
-    Outcome.PASS: ("✅", "Pass", "Good"),
-    Outcome.NEEDS_ACTION: ("⚠️", "Needs action", "Warning"),
+    Outcome.PASS: ("✅", "Pass", "Default"),
+    Outcome.NEEDS_ACTION: ("⚠️", "Needs action", "Default"),
     Outcome.NOT_ALLOWED: ("⛔", "Not allowed", "Attention"),
 }
+#: Pale green and yellow text fail AA contrast in Teams' light theme: the symbol and the words
+#: carry the meaning, and only "Not allowed" is coloured (red passes).
 VERDICT_HEADING: dict[Verdict, tuple[str, Color]] = {
-    Verdict.ALLOWED: ("✅ Allowed", "Good"),
-    Verdict.ALLOWED_ONCE: ("⚠️ Allowed once you:", "Warning"),
+    Verdict.ALLOWED: ("✅ Allowed", "Default"),
+    Verdict.ALLOWED_ONCE: ("⚠️ Allowed once you:", "Default"),
     Verdict.NOT_ALLOWED: ("⛔ Not allowed", "Attention"),
 }
 
@@ -408,10 +425,9 @@ _WHO_TEXT: dict[Audience, str] = {
 
 
 def _rule_line(result_outcome: Outcome, title: str, clause: str) -> TextBlock:
-    symbol, words, color = OUTCOME_STYLE[result_outcome]
-    return TextBlock(
-        text=f"{symbol} {words}: {title} ({clause})", weight="Bolder", color=color, wrap=True
-    )
+    """A rule's result in words and a symbol (never colour alone), with its clause."""
+    symbol, words, _ = OUTCOME_STYLE[result_outcome]
+    return TextBlock(text=f"{symbol} {words}: {title} ({clause})", wrap=True, spacing="Small")
 
 
 def call_verdict_card(
@@ -420,61 +436,80 @@ def call_verdict_card(
     school: SchoolPolicy,
     *,
     follow_ups: Sequence[str] = (),
+    done_by_bot: Sequence[RuleId] = (),
+    check_id: str = "",
 ) -> dict[str, Any]:
-    """The answer to "Check a video call": the overall verdict, then every rule.
+    """The answer to "Check a video call", for someone reading it in a hurry.
 
-    The heading says Allowed, Allowed once you … (followed by what to do) or Not allowed (with
-    why); ``follow_ups`` (our own words: a recording request sent, a call log to come) are
-    shown under "What happens next"; then each rule shows Pass / Needs action / Not allowed,
-    its reason and its clause.
+    It leads with the answer (Allowed, Allowed once you…, Not allowed: a symbol and words, not
+    colour alone), then why not and what to do; ``done_by_bot`` are to-dos the bot has already
+    done (asking the Deputy Head for permission to record), left out of the list and said
+    under "What happens next" (``follow_ups``, our own words). Then the call's facts and the
+    rules: any problem shown, the rules that passed folded away behind a button.
+    ``check_id`` (the stored check) lets "Check another call" start from this call's answers.
     """
+    to_do = [r for r in verdict.to_do if r.rule_id not in done_by_bot]
     title, color = VERDICT_HEADING[verdict.verdict]
+    if verdict.verdict is Verdict.ALLOWED_ONCE and not to_do:
+        title = "⚠️ Allowed once permission to record is given"
     headline = heading(title)
     headline.color = color
     who = _WHO_TEXT[plan.audience]
     if plan.one_to_one_with_pupil:
         who += " (1:1)"
-    body: list[CardElement] = [
-        headline,
-        FactSet(
-            facts=[
-                Fact(title="When", value=_when(plan, school)),
-                Fact(title="Platform", value=safe_text(plan.platform, limit=100)),
-                Fact(title="With", value=who),
-                Fact(title="Recorded", value="Yes" if plan.recording else "No"),
-            ]
-        ),
-    ]
+    body: list[CardElement] = [headline]
     if verdict.verdict is Verdict.NOT_ALLOWED:
-        body.append(_subheading("Why not"))
         body += [para(f"⛔ {safe_text(r.reason)}") for r in verdict.blockers]
-        if verdict.to_do:
+        if to_do:
             body.append(_subheading("Also to do"))
-    if verdict.to_do:
-        body += [para(f"⚠️ {safe_text(r.reason)}") for r in verdict.to_do]
+    body += [para(f"⚠️ {safe_text(r.reason)}") for r in to_do]
     if verdict.verdict is Verdict.ALLOWED:
         body.append(para("Everything checks out against the school's rules."))
     if follow_ups:
         body.append(_subheading("What happens next"))
         body += [para(f"➡️ {line}") for line in follow_ups]
-    body.append(_subheading("Every rule"))
-    for result in verdict.results:
-        body.append(
-            Container(
-                spacing="Small",
-                items=[
-                    _rule_line(result.outcome, result.title, result.clause),
-                    TextBlock(text=safe_text(result.reason), wrap=True, spacing="None"),
-                ],
-            )
+    body.append(
+        FactSet(
+            separator=True,
+            facts=[
+                Fact(title="When", value=_when(plan, school)),
+                Fact(title="Platform", value=safe_text(plan.platform, limit=100)),
+                Fact(title="With", value=who),
+                Fact(title="Recorded", value="Yes" if plan.recording else "No"),
+            ],
         )
+    )
+    problems = [r for r in verdict.results if r.outcome is not Outcome.PASS]
+    passed = [r for r in verdict.results if r.outcome is Outcome.PASS]
+    if problems:
+        body.append(_subheading("Rules with a problem"))
+        body += [_rule_line(r.outcome, r.title, r.clause) for r in problems]
+    if passed:
+        count = f"{len(passed)} rule{'s' if len(passed) != 1 else ''}"
+        # A show-card, not Action.ToggleVisibility: renderers that leave hidden elements out of
+        # the page give the toggle an aria-controls pointing at nothing (axe-core: critical).
+        folded = show_card(
+            f"Show the {count} that passed",
+            [
+                Container(
+                    spacing="Small",
+                    items=[
+                        _rule_line(r.outcome, r.title, r.clause),
+                        TextBlock(
+                            text=safe_text(r.reason), wrap=True, spacing="None", is_subtle=True
+                        ),
+                    ],
+                )
+                for r in passed
+            ],
+        )
+        body.append(ActionSet(actions=[folded]))
+    again = execute(
+        "Check another call", Verb.CHECK_VIDEO_CALL, ids={"check": check_id} if check_id else None
+    )
     return card(
         body,
-        [
-            execute("Check another call", Verb.CHECK_VIDEO_CALL),
-            execute("Check my next lessons", Verb.NEXT_LESSONS),
-            menu_button(),
-        ],
+        [again, execute("Check my next lessons", Verb.NEXT_LESSONS), menu_button()],
     )
 
 
@@ -660,7 +695,7 @@ def recording_decision_card(request: RecordingRequest, school: SchoolPolicy) -> 
         else f"⛔ Permission to record declined: {request.ref}"
     )
     headline = heading(title)
-    headline.color = "Good" if approved else "Attention"
+    headline.color = "Default" if approved else "Attention"
     body: list[CardElement] = [
         headline,
         facts(

@@ -83,6 +83,22 @@ def welcome_card(
     return card(body, actions)
 
 
+def channel_greeting_card(school_name: str) -> dict[str, Any]:
+    """Posted once when the bot joins a team channel: brief, for everyone, no one's name."""
+    return card(
+        [
+            heading(f"Online safety at {safe_text(school_name, limit=80)}"),
+            para(
+                "Cards about concerns and filter requests for this team appear here. "
+                "Each shows only what everyone here may see; Open shows the rest to those "
+                "who handle it."
+            ),
+            para("To report a concern, message me in a private chat.", subtle=True),
+        ],
+        [execute(label, verb) for verb, label in CHANNEL_MENU],
+    )
+
+
 def help_card(person: Person, *, school_name: str) -> dict[str, Any]:
     """Help in plain words, for pupils and for staff."""
     if person.is_pupil:

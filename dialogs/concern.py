@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from cards.common import safe_text, school_day
 from cards.concern import (
     LIMITS,
     alert_card,
@@ -25,6 +26,7 @@ from cards.concern import (
     concern_form,
     detail_card,
     it_breach_card,
+    keep_detail_open,
     my_reports_card,
     received_card,
     reminder_card,
@@ -32,6 +34,9 @@ from cards.concern import (
 )
 from cards.welcome import not_allowed_card
 from dialogs.codec import RecordCodec, text_field
+from dialogs.detail_views import set_viewing, viewers
+from dialogs.filter_request import KIND as FILTER_KIND
+from dialogs.filter_request import decode as decode_filter
 from dialogs.handling import FeatureHandlers, Handling, decide, record_for, refuse
 from dialogs.outbox import Delivery, TimerResult, message, timer
 from dialogs.ports import (
@@ -62,14 +67,24 @@ from policy.concerns import (
     is_urgent,
     may_handle,
     private_role,
-    record_action,
+    record_actions,
     route,
 )
+from policy.filtering import STATUS_WORDS as FILTER_STATUS_WORDS
+from policy.filtering import FilterStatus
 from policy.roles import Person, Role
 from policy.school_calendar import add_school_days
 from policy.weblinks import BadLink, normalise_url
 
 log = logging.getLogger(__name__)
+
+#: A filter request's status as its requester reads it in "My reports".
+_FILTER_STATUS_FOR_REQUESTER = {
+    FilterStatus.PENDING: "sent, waiting for a decision",
+    FilterStatus.NEEDS_INFO: "you were asked a question: see your chat",
+    FilterStatus.APPROVED: "approved, waiting for IT",
+    FilterStatus.APPLIED: "allowed now",
+}
 
 KIND = "concern"
 UNACKNOWLEDGED = "concern.unacknowledged"
@@ -363,19 +378,16 @@ class ConcernHandlers(FeatureHandlers):
         )
 
     async def my_reports(self, ctx: ActionContext) -> Reply:
-        """The sender's own reports with their status; never anyone else's."""
-        mine = sorted(
-            (decode(r) for r in await self._store.find(KIND, reporter_id=ctx.person.id)),
-            key=lambda c: c.created_at,
-            reverse=True,
-        )
-        rows = []
-        for concern in mine:
+        """The sender's own reports with their status (and, for staff, their filter
+        requests), newest first; never anyone else's."""
+        zone = self._school.zone
+        rows: list[tuple[datetime, tuple[str, str, str, str]]] = []
+        for concern in (decode(r) for r in await self._store.find(KIND, reporter_id=ctx.person.id)):
             category = self._school.category(concern.category)
             what = category.label if category else concern.category
             if concern.source is Source.PUPIL:
                 what = "Your worry"  # never a staff category label ("grooming") for a child
-            when = concern.created_at.astimezone(self._school.zone).strftime("%d %b %Y")
+            when = school_day(concern.created_at.astimezone(zone).date())
             if ctx.person.is_pupil:
                 status = "received"
             else:
@@ -384,8 +396,18 @@ class ConcernHandlers(FeatureHandlers):
                     "acknowledged": "being handled",
                     "closed": "closed",
                 }[concern.status.value]
-            rows.append((concern.ref, what, when, status))
-        return Reply(card=my_reports_card(rows, pupil=ctx.person.is_pupil))
+            rows.append((concern.created_at, (concern.ref, what, when, status)))
+        if not ctx.person.is_pupil:
+            for record in await self._store.find(FILTER_KIND, requester_id=ctx.person.id):
+                request = decode_filter(record)
+                when = school_day(request.created_at.astimezone(zone).date())
+                what = f"Filter change for {safe_text(request.host, limit=80)}"
+                status = _FILTER_STATUS_FOR_REQUESTER.get(
+                    request.status, FILTER_STATUS_WORDS[request.status].lower()
+                )
+                rows.append((request.created_at, (request.ref, what, when, status)))
+        rows.sort(key=lambda row: row[0], reverse=True)
+        return Reply(card=my_reports_card([row for _, row in rows], pupil=ctx.person.is_pupil))
 
     # ----- handling -------------------------------------------------------------------------------
 
@@ -445,6 +467,7 @@ class ConcernHandlers(FeatureHandlers):
                     version=loaded.record.version,
                     note=note,
                     problem=problem,
+                    in_channel=ctx.turn.scope is not Scope.PERSONAL,
                 )
             )
         return Reply(
@@ -458,13 +481,38 @@ class ConcernHandlers(FeatureHandlers):
         )
 
     async def open(self, ctx: ActionContext) -> Reply:
-        """Show the full detail to this (authorised) viewer only."""
+        """Show the full detail to this (authorised) viewer only.
+
+        In the channel the detail stays open for them (``dialogs.detail_views``) until they
+        click "Close details"; Teams refreshing the channel card for them (``trigger:
+        automatic``) shows the detail only while it is open.
+        """
         loaded = await self._load(ctx)
         if isinstance(loaded, Reply):
             return loaded
+        if ctx.turn.scope is not Scope.PERSONAL:
+            ref = loaded.concern.ref
+            if ctx.turn.automatic:
+                detail = ctx.person.id in await viewers(self._store, ref)
+            else:
+                detail = ctx.data.get("view") != "summary"
+                await set_viewing(self._store, ref, ctx.person.id, viewing=detail)
+            if not detail:
+                return Reply(
+                    card=channel_card(
+                        loaded.concern,
+                        loaded.category,
+                        self._school,
+                        version=loaded.record.version,
+                    )
+                )
         return Reply(
             card=detail_card(
-                loaded.concern, loaded.category, self._school, version=loaded.record.version
+                loaded.concern,
+                loaded.category,
+                self._school,
+                version=loaded.record.version,
+                in_channel=ctx.turn.scope is not Scope.PERSONAL,
             )
         )
 
@@ -475,12 +523,16 @@ class ConcernHandlers(FeatureHandlers):
         )
 
     async def action(self, ctx: ActionContext) -> Reply:
-        """Record a checklist action with an optional note."""
-        action_id, note = _text(ctx.data, "action"), _text(ctx.data, "note")[: LIMITS["note"]]
-        if not action_id:
-            return await self._problem(ctx, "Choose the action you took.")
+        """Record one or more checklist actions (a multi-select sends them comma-separated)
+        with one optional note."""
+        chosen = tuple(a for a in _text(ctx.data, "action").split(",") if a.strip())
+        note = _text(ctx.data, "note")[: LIMITS["note"]]
+        if not chosen:
+            return await self._problem(ctx, "Choose at least one action you took.")
         return await self._transition(
-            ctx, "concern.action", lambda c, k, p, t: record_action(c, p, action_id, note, t, k)
+            ctx,
+            "concern.action",
+            lambda c, k, p, t: record_actions(c, p, [a.strip() for a in chosen], note, t, k),
         )
 
     async def note(self, ctx: ActionContext) -> Reply:
@@ -567,7 +619,9 @@ class ConcernHandlers(FeatureHandlers):
         found = self._concern(subject)
         if found is None or subject is None:
             return None
-        return Outgoing(card=channel_card(*found, self._school, version=subject.version))
+        shown = channel_card(*found, self._school, version=subject.version)
+        open_for = await viewers(self._store, found[0].ref)
+        return Outgoing(card=keep_detail_open(shown, found[0].ref, subject.version, open_for))
 
     async def render_it(self, subject: Record | None, data: Mapping[str, Any]) -> Outgoing | None:
         """The IT channel card for a filtering breach (site details only)."""

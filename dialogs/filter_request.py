@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from cards.common import school_day, school_time
 from cards.filter import (
     LIMITS,
     apply_task,
@@ -595,7 +596,7 @@ class FilterHandlers(FeatureHandlers):
         zone = self._school.zone
         recent = [
             (
-                step.at.astimezone(zone).strftime("%d %b %H:%M"),
+                school_time(step.at, zone),
                 request.ref,
                 step.action,
                 step.actor_name,
@@ -657,7 +658,7 @@ class FilterHandlers(FeatureHandlers):
         return Outgoing(
             text=(
                 f"Reminder: {request.host} ({request.ref}) should have been re-blocked "
-                f"on {request.end:%d %b}."
+                f"on {school_day(request.end)}."
             )
         )
 

@@ -51,6 +51,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from cards.concern import keep_detail_open
 from cards.pupil import (
     LIMITS,
     NOT_SENT,
@@ -65,6 +66,7 @@ from cards.pupil import (
 from cards.welcome import private_chat_only_card
 from dialogs.codec import text_field
 from dialogs.concern import KIND, UNACKNOWLEDGED, ConcernHandlers, decode, encode, subject_of
+from dialogs.detail_views import viewers
 from dialogs.handling import FeatureHandlers
 from dialogs.outbox import Delivery, message, timer
 from dialogs.ports import (
@@ -486,15 +488,15 @@ class PupilReports(FeatureHandlers):
             record = await self._store.get(KIND, ref)
             if record is not None:
                 others.append((ref, record.version, bool(record.data["urgent"])))
-        return Outgoing(
-            card=pupil_channel_card(
-                concern,
-                self._category(concern.category),
-                self._school,
-                version=subject.version,
-                others=others,
-            )
+        shown = pupil_channel_card(
+            concern,
+            self._category(concern.category),
+            self._school,
+            version=subject.version,
+            others=others,
         )
+        open_for = await viewers(self._store, concern.ref)
+        return Outgoing(card=keep_detail_open(shown, concern.ref, subject.version, open_for))
 
 
 def feature(deps: Deps, handlers: PupilReports | None = None) -> Feature:

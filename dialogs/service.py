@@ -18,6 +18,7 @@ from typing import Any, cast
 from cards.common import PAYLOAD_VERSION
 from cards.pupil import ATTACHMENT_NOT_SAVED
 from cards.welcome import (
+    channel_greeting_card,
     help_card,
     no_access_card,
     not_allowed_card,
@@ -25,7 +26,15 @@ from cards.welcome import (
     private_chat_only_card,
     welcome_card,
 )
-from dialogs.ports import Change, Clock, Directory, DirectoryUnavailable, Store
+from dialogs.ports import (
+    Change,
+    Clock,
+    Directory,
+    DirectoryUnavailable,
+    Record,
+    Store,
+    StoreError,
+)
 from dialogs.registry import Feature, Handler, TypedHandler
 from policy.actions import Verb, may
 from policy.audit import AuditEvent
@@ -34,6 +43,10 @@ from policy.roles import Person
 from policy.school import SchoolPolicy
 
 log = logging.getLogger(__name__)
+
+
+#: One record per team channel the bot has greeted (its id is the channel id).
+GREETED_KIND = "channel_greeting"
 
 
 class Scope(StrEnum):
@@ -198,11 +211,32 @@ class Dialogs:
         return replies
 
     async def on_added(self, turn: Turn) -> list[Reply]:
-        """The bot was added to a chat or team: greet with the menu for this person."""
+        """The bot was added to a chat or team: greet with the menu for this person; in a
+        channel, once, briefly and for everyone (never again per install or member)."""
+        if turn.scope is Scope.CHANNEL:
+            return await self._greet_channel(turn)
         person = await self._person(turn, "added")
         if isinstance(person, Reply):
             return [person]
         return [await self._menu(ActionContext(person, turn, verb=Verb.MENU))]
+
+    async def _greet_channel(self, turn: Turn) -> list[Reply]:
+        """The channel greeting, the first time only (a ``channel_greeting`` record per
+        channel says it was said; if it cannot be saved, nothing is said)."""
+        channel = channel_id_of(turn.conversation_id)[:200]
+        if not channel or await self._store.get(GREETED_KIND, channel) is not None:
+            return []
+        try:
+            await self._store.commit(
+                Change(
+                    records=[
+                        Record(GREETED_KIND, channel, 1, {"at": self._clock.now().isoformat()})
+                    ]
+                )
+            )
+        except StoreError:
+            return []  # greeted meanwhile, or the store is down: better silent than twice
+        return [Reply(card=channel_greeting_card(self._school.name))]
 
     async def on_action(self, turn: Turn, verb: str, data: Mapping[str, Any]) -> Reply:
         """An ``Action.Execute`` click: authorise the sender, then run the verb's handler.

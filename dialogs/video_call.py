@@ -56,6 +56,7 @@ from cards.video_call import (
     call_log_record_card,
     call_log_sent_card,
     call_verdict_card,
+    form_values,
     next_lessons_card,
     recording_decision_card,
     recording_request_card,
@@ -63,6 +64,7 @@ from cards.video_call import (
     withdrawn_pupils_card,
 )
 from cards.welcome import not_allowed_card, private_chat_only_card
+from dialogs.codec import text_field
 from dialogs.handling import FeatureHandlers, dedupe_key, record_for, refuse, still_in
 from dialogs.outbox import Delivery, TimerResult, message, timer
 from dialogs.ports import (
@@ -98,6 +100,7 @@ from policy.video_calls import (
     MeetingSettings,
     RecordingRequest,
     RequestStatus,
+    RuleId,
     Verdict,
     check_call,
     check_meeting,
@@ -513,6 +516,8 @@ class _Started:
     log_ref: str = ""
     #: The check's dedupe key: copies of one click sent at once draw the same references.
     key: str | None = None
+    #: To-dos of the verdict the bot has done itself (asked for permission to record).
+    done: list[RuleId] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -544,6 +549,9 @@ class VideoCallHandlers(FeatureHandlers):
             return Reply(card=private_chat_only_card())
         today = self._clock.now().astimezone(self._school.zone).date()
         values: dict[str, Any] = {Field.DATE: today.isoformat()}
+        if previous := await self._previous_form(ctx):
+            # "Check another call": start from the last call's answers (theirs only).
+            return Reply(card=call_check_form(self._school, values=previous))
         meeting_id = _meeting_id(ctx.data)
         if not meeting_id:
             return Reply(card=call_check_form(self._school, values=values))
@@ -570,6 +578,18 @@ class VideoCallHandlers(FeatureHandlers):
                 "parents' consent, where you'll be, and whether it will be recorded.",
             )
         )
+
+    async def _previous_form(self, ctx: ActionContext) -> dict[str, str]:
+        """The answers of the check a "Check another call" button names, when it is this
+        person's own (anyone else's, or none: nothing)."""
+        check_id = text_field(ctx.data, "check")
+        if not check_id or len(check_id) > 64:
+            return {}
+        record = await self._store.get(CALL_CHECK_KIND, check_id)
+        if record is None or record.data.get("actor") != ctx.person.id:
+            return {}
+        form = record.data.get("form")
+        return dict(form) if isinstance(form, Mapping) else {}
 
     def _meeting_values(self, meeting: Meeting, attendees: _Attendees) -> dict[str, Any]:
         local = meeting.start.astimezone(self._school.zone)
@@ -674,6 +694,8 @@ class VideoCallHandlers(FeatureHandlers):
                 "call_log": started.log_ref,
                 "verdict": verdict.verdict.value,
                 "rules": verdict.summary(),
+                # What they entered, for "Check another call" (shown only to them again).
+                "form": form_values(ctx.data),
             },
         )
         event = AuditEvent(
@@ -708,7 +730,16 @@ class VideoCallHandlers(FeatureHandlers):
             )
         if started.records:
             self._deps.doorbell.ring()
-        return Reply(card=call_verdict_card(verdict, plan, self._school, follow_ups=started.lines))
+        return Reply(
+            card=call_verdict_card(
+                verdict,
+                plan,
+                self._school,
+                follow_ups=started.lines,
+                done_by_bot=started.done,
+                check_id=check_id,
+            )
+        )
 
     async def _ask_permission(
         self,
@@ -732,6 +763,7 @@ class VideoCallHandlers(FeatureHandlers):
         )
         if waiting is not None:
             started.lines.append(request_waiting_text(waiting))
+            started.done.append(RuleId.RECORDING_PERMISSION)
             return
         if not await self._someone_else_decides(person):
             started.lines.append(NO_OTHER_DECIDER)
@@ -757,6 +789,7 @@ class VideoCallHandlers(FeatureHandlers):
         elif not await self._held(Role.DEPUTY_HEAD_ACADEMIC):
             line = NOBODY_TO_DECIDE
         started.lines.append(line)
+        started.done.append(RuleId.RECORDING_PERMISSION)
 
     async def _expect_log(
         self,
@@ -794,6 +827,8 @@ class VideoCallHandlers(FeatureHandlers):
         """The answer to a click already kept: the same verdict and the same follow-ups."""
         verdict = check_call(plan, self._school)
         follow_ups: list[str] = []
+        done: list[RuleId] = []
+        check_id = ""
         for ref in refs:
             kind, _, item_id = ref.partition(":")
             record = await self._store.get(kind, item_id)
@@ -801,9 +836,21 @@ class VideoCallHandlers(FeatureHandlers):
                 continue
             if kind == RECORDING_KIND:
                 follow_ups.append(request_sent_text(_decode_request(record)))
+                done.append(RuleId.RECORDING_PERMISSION)
             elif kind == CALL_LOG_KIND:
                 follow_ups.append(log_due_text(_decode_log(record), self._school, new=True))
-        return Reply(card=call_verdict_card(verdict, plan, self._school, follow_ups=follow_ups))
+            elif kind == CALL_CHECK_KIND:
+                check_id = item_id
+        return Reply(
+            card=call_verdict_card(
+                verdict,
+                plan,
+                self._school,
+                follow_ups=follow_ups,
+                done_by_bot=done,
+                check_id=check_id,
+            )
+        )
 
     async def _held(self, role: Role) -> bool:
         """Whether someone holds ``role`` (assumed so when the directory cannot answer now:

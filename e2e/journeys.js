@@ -17,6 +17,7 @@ const os = require('node:os');
 const path = require('node:path');
 const { Playground, REPO } = require('./lib/playground');
 const { Router } = require('./lib/router');
+const { AxeReport } = require('./lib/axe');
 const { launchBrowser, Person } = require('./lib/ui');
 
 const ZONE = 'Europe/London'; // the demo school's time zone (config/school.toml)
@@ -36,11 +37,12 @@ function nextSaturday() {
   throw new Error('no Saturday found');
 }
 
-/** "Saturday 28 November 2026", as the bot writes a day. */
+/** "Sat 28 Nov 2026", as the bot writes a day (cards.common.school_day). */
 function longDay(iso) {
   const day = new Date(`${iso}T12:00:00Z`);
-  const part = (options) => day.toLocaleDateString('en-GB', { ...options, timeZone: 'UTC' });
-  return `${part({ weekday: 'long' })} ${part({ day: 'numeric' })} ${part({ month: 'long' })} ${part({ year: 'numeric' })}`;
+  const weekday = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'][day.getUTCDay()];
+  const month = 'Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec'.split(' ')[day.getUTCMonth()];
+  return `${weekday} ${day.getUTCDate()} ${month} ${day.getUTCFullYear()}`;
 }
 
 // ----- the journeys --------------------------------------------------------------------------
@@ -128,6 +130,19 @@ const JOURNEYS = {
       await j.shot(dsl, 'dsl-acknowledged', { card: dsl.card(ref) });
       await j.shot(deputy, 'deputy-sees-acknowledged', { docs: 'dsl-channel-acknowledged', card: after });
     });
+
+    await j.step('the DSL opens the detail, for her eyes only, with a way to close it', async () => {
+      await dsl.click(dsl.card(ref), 'Open');
+      const detail = dsl.card('Close details');
+      await dsl.see(CHILD, detail);
+      await dsl.see('When it happened', detail);
+      await dsl.offers(detail, ['Close details', 'Record an action', 'Add note', 'Close']);
+      await deputy.notSee(CHILD);
+      await j.shot(dsl, 'dsl-detail', { docs: 'dsl-detail', card: detail });
+      await dsl.click(detail, 'Close details');
+      await dsl.see('Fiona Blake', dsl.card(ref));
+      await dsl.notSee(CHILD);
+    });
   },
 
   /** 2. A pupil reports a worry, answers "not sure" to being safe, and sees the signposting. */
@@ -160,7 +175,9 @@ const JOURNEYS = {
       await pupil.see('You said you are not sure if you are safe.', sent);
       await pupil.see(/call 999/i, sent);
       await pupil.see('Childline is free. Call 0800 1111', sent);
-      await j.shot(pupil, 'pupil-signposting', { docs: 'pupil-signposting', card: sent });
+      await j.shot(pupil, 'pupil-signposting', {
+        docs: 'pupil-signposting', card: sent, phone: 'pupil-signposting-phone',
+      });
     });
   },
 
@@ -218,7 +235,7 @@ const JOURNEYS = {
       const news = teacher.card(`Approved: ${ref}`);
       await teacher.see(`Approved: ${ref}`, news, 30000);
       await teacher.see(site, news);
-      await teacher.see('A class: 10B', news);
+      await teacher.see('class 10B', news);
       await j.shot(teacher, 'filter-teacher-told', { docs: 'filter-teacher-told', card: news });
     });
   },
@@ -248,7 +265,10 @@ const JOURNEYS = {
       const verdict = teacher.card('Not allowed');
       await teacher.see('⛔ Not allowed', verdict);
       await teacher.see(`${longDay(saturday)} is not a school day`, verdict);
-      await j.shot(teacher, 'videocall-verdict', { docs: 'videocall-verdict', card: verdict });
+      await teacher.see(/Show the \d+ rules that passed/, verdict);
+      await j.shot(teacher, 'videocall-verdict', {
+        docs: 'videocall-verdict', card: verdict, phone: 'videocall-verdict-phone',
+      });
     });
   },
 };
@@ -280,6 +300,7 @@ async function main() {
   let browser = null;
   const steps = [];
   let failure = null;
+  const axe = new AxeReport(log);
 
   const cleanup = async () => {
     for (const person of people) await person.close();
@@ -319,13 +340,31 @@ async function main() {
       }
       steps.push({ step: name, seconds: (Date.now() - t0) / 1000, ok: true });
     },
-    async shot(person, name, { docs: docsName, card } = {}) {
+    /**
+     * A screenshot of what ``person`` sees (and, with ``docs``, the README's picture); every
+     * ``card`` is also checked with axe-core: a serious or critical finding in it fails the
+     * journey. ``phone`` (a docs name) adds the card at a phone's width (375 px).
+     */
+    async shot(person, name, { docs: docsName, card, phone } = {}) {
       let chatOnly = null;
       if (docs && docsName) {
         fs.mkdirSync(docs, { recursive: true });
         chatOnly = path.join(docs, `${docsName}.png`);
       }
       await person.screenshot(`${args.journey}-${name}`, card, chatOnly);
+      if (card && phone) {
+        const phoneFile = docs ? path.join(docs, `${phone}.png`) : null;
+        await person.phoneScreenshot(`${args.journey}-${name}-phone`, card, phoneFile);
+      }
+      if (card) {
+        const failing = await axe.check(person.page, card, `${args.journey}-${name}`);
+        if (failing.length) {
+          throw new Error(
+            `axe-core: serious or critical accessibility problems in ${name}:\n` +
+              JSON.stringify(failing, null, 2),
+          );
+        }
+      }
     },
   };
 
@@ -359,6 +398,7 @@ async function main() {
     ok: !failure,
     seconds: (Date.now() - started) / 1000,
     steps,
+    axe: axe.summary(),
   };
   process.stdout.write(`E2E-RESULT ${JSON.stringify(result)}\n`);
   return failure ? 1 : 0;

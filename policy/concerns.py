@@ -9,7 +9,7 @@ headteacher, never to a channel (003, 004 §2); each incident type has its check
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
@@ -360,16 +360,32 @@ def record_action(
     category: Category | None = None,
 ) -> Concern:
     """Record an action from the category's checklist, with an optional note."""
+    return record_actions(concern, by, (action,), note, at, category)
+
+
+def record_actions(
+    concern: Concern,
+    by: Person,
+    actions: Sequence[str],
+    note: str,
+    at: datetime,
+    category: Category | None = None,
+) -> Concern:
+    """Record one or more actions from the category's checklist (a DSL often records several
+    at once: device secured, parents informed) as one line of the chronology, with an optional
+    note."""
     _open(concern)
-    if action not in checklist(category or concern.category):
-        raise InvalidTransition(
-            f"{action!r} is not an action for this kind of concern",
-            code="action not on the checklist",
-        )
-    text = ACTIONS[action] + (f": {note}" if note else "")
-    done = (
-        concern.actions_done if action in concern.actions_done else (*concern.actions_done, action)
-    )
+    if not actions:
+        raise InvalidTransition("choose at least one action", code="no action chosen")
+    for action in actions:
+        if action not in checklist(category or concern.category):
+            raise InvalidTransition(
+                f"{action!r} is not an action for this kind of concern",
+                code="action not on the checklist",
+            )
+    chosen = tuple(dict.fromkeys(actions))  # in order, each once
+    text = "; ".join(ACTIONS[a] for a in chosen) + (f": {note}" if note else "")
+    done = (*concern.actions_done, *(a for a in chosen if a not in concern.actions_done))
     return _taken_on(replace(concern, actions_done=done), by, at).with_event(by, at, "action", text)
 
 

@@ -231,8 +231,9 @@ def school_datetime(day: date, at: time, school: SchoolPolicy) -> datetime:
 
 
 def day_text(day: date) -> str:
-    """A date the way people say it: "Monday 23 November 2026"."""
-    return f"{_DAY_NAMES[day.weekday()]} {day.day} {day:%B %Y}"
+    """A date as every card writes it: "Mon 23 Nov 2026" (the same as ``cards.common.school_day``;
+    policy imports nothing of ours, so the tests keep the two the same)."""
+    return f"{_DAY_NAMES[day.weekday()][:3]} {day.day} {day:%b %Y}"
 
 
 def days_text(days: Iterable[Weekday]) -> str:

@@ -8,6 +8,7 @@ const { chromium } = require('playwright-core');
 
 const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 const VIEWPORT = { width: 1280, height: 800 };
+const PHONE = { width: 375, height: 812 }; // a phone's width in CSS pixels
 const TIMEOUT = Number(process.env.E2E_STEP_TIMEOUT_MS || 20000);
 
 async function launchBrowser() {
@@ -242,6 +243,39 @@ class Person {
       }
       const clip = { x, y: top, width: right - x, height: bottom - top };
       await this.page.screenshot({ path: chatOnly, clip });
+    }
+    return file;
+  }
+
+  /**
+   * Save ``card`` alone as it shows at a phone's width (375 px wide window) to
+   * <shots>/<name>.png and, if given, ``docsFile``; the window is put back afterwards.
+   */
+  async phoneScreenshot(name, card, docsFile) {
+    fs.mkdirSync(this.shots, { recursive: true });
+    const file = path.join(this.shots, `${name}.png`);
+    await this.page.setViewportSize(PHONE);
+    // The Playground's page keeps a desktop layout at this width, so the card itself is held to
+    // the width Teams on a phone gives it (the screen less 8 px margins each side).
+    const width = `${PHONE.width - 16}px`;
+    const before = await card.evaluate((element, w) => {
+      const old = element.getAttribute('style');
+      element.style.width = w;
+      element.style.maxWidth = w;
+      return old;
+    }, width);
+    try {
+      await card.scrollIntoViewIfNeeded();
+      await this.page.waitForTimeout(400); // let the card reflow
+      await card.screenshot({ path: file });
+      if (docsFile) fs.copyFileSync(file, docsFile);
+      this.log(`screenshot ${path.relative(process.cwd(), file)} (phone width)`);
+    } finally {
+      await card.evaluate((element, old) => {
+        if (old === null) element.removeAttribute('style');
+        else element.setAttribute('style', old);
+      }, before);
+      await this.page.setViewportSize(VIEWPORT);
     }
     return file;
   }

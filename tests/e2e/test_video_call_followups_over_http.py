@@ -117,8 +117,9 @@ async def test_a_recorded_lesson_without_permission_asks_the_deputy_head(harness
     verdict = await check(harness, who="named", pupils="Ava Thompson, Leo Martin", **RECORDED)
 
     texts = visible_text(verdict)
-    assert card_texts(verdict)[0] == "⚠️ Allowed once you:"
-    assert "Ask the Deputy Head (Academic) for permission to record it" in texts
+    # The bot has asked, so asking is not left on the teacher's list (issue 24).
+    assert card_texts(verdict)[0] == "⚠️ Allowed once permission to record is given"
+    assert "Ask the Deputy Head (Academic) for permission to record it" not in texts
     assert "I've asked the Deputy Head (Academic) for permission to record this call" in texts
     assert "(REC-2026-0001)" in texts
     [record] = await harness.parts.store.find("recording_request")
@@ -138,7 +139,7 @@ async def test_a_recorded_lesson_without_permission_asks_the_deputy_head(harness
     shown = visible_text(request)
     assert "Permission to record a lesson: REC-2026-0001" in shown
     assert "Daniel Okafor" in shown
-    assert "Tuesday 24 November 2026, 10:00–11:00 (school time)" in shown
+    assert "Tue 24 Nov 2026, 10:00–11:00 (school time)" in shown
     assert "2 named pupils" in shown
     assert "For pupils absent with flu CANARY-REASON" in shown
     # The decider sees no pupil names, and the buttons carry ids only.
@@ -414,7 +415,7 @@ async def test_a_one_to_one_call_is_logged_after_it_ends_and_reaches_both_recipi
         [received] = cards_to(harness, person)
         shown = visible_text(received)
         assert "1:1 call log LOG-2026-0001" in shown
-        for detail in ("Daniel Okafor, Leo Martin", "Monday 23 November 2026", "14:00", PURPOSE):
+        for detail in ("Daniel Okafor, Leo Martin", "Mon 23 Nov 2026", "14:00", PURPOSE):
             assert detail in shown
         assert OUTCOME in shown and "30 minutes" in shown
     assert len(cards_to(harness, TEACHER)) == 1  # the teacher is not sent their own log again
@@ -578,7 +579,7 @@ async def test_check_my_next_lessons_judges_each_teams_meeting_and_its_settings(
         "Careers talk with a visiting engineer",
     ]
     lesson, revision, careers = blocks.values()
-    assert "Tuesday 24 November 2026, 10:00–11:00 (school time)" in lesson
+    assert "Tue 24 Nov 2026, 10:00–11:00 (school time)" in lesson
     assert "2 pupils, 1 member of staff" in lesson
     assert "⚠️ Allowed once you:" in lesson
     assert "Get parents' or carers' consent" in lesson

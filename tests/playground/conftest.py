@@ -43,6 +43,13 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         terminalreporter.write_line(f"{result['journey']}: {state} in {result['seconds']:.1f} s")
         for step in result["steps"]:
             terminalreporter.write_line(f"    {step['seconds']:5.1f} s  {step['step']}")
+        if axe := result.get("axe"):
+            terminalreporter.write_line(
+                f"    axe-core: {axe['cards_checked']} cards checked, "
+                f"{axe['card_serious_or_critical']} serious or critical findings in them "
+                f"({axe['card_findings']} in all); the Playground's own page and card renderer: "
+                f"{', '.join(axe['playground_findings']) or 'none'}"
+            )
     terminalreporter.write_line(f"screenshots: {SHOTS.relative_to(ROOT)}/")
 
 

@@ -76,3 +76,7 @@ def test_journey_in_the_playground(
         RESULTS.append(json.loads(lines[-1].removeprefix("E2E-RESULT ")))
     assert code == 0, f"journey {journey!r} ({JOURNEYS[journey]}) failed:\n{output}"
     assert lines, f"journey {journey!r} printed no result:\n{output}"
+    # Every card the journey showed was checked with axe-core in the browser (issue 24).
+    axe = RESULTS[-1]["axe"]
+    assert axe["cards_checked"] >= 1, output
+    assert axe["card_serious_or_critical"] == 0, axe["findings"]
