@@ -289,10 +289,10 @@ async def healthz(request: web.Request) -> web.Response:
     try:
         pending, oldest = await backlog.read()
         outbox: dict[str, Any] = {"pending": pending, "oldest_pending_seconds": round(oldest)}
-    except StoreError as exc:
-        oldest = 0.0
+        degraded = oldest > parts.settings.outbox_degraded_after_seconds
+    except StoreError as exc:  # the backlog cannot be read: nobody can say it is fine
         outbox = {"pending": None, "oldest_pending_seconds": None, "error": type(exc).__name__}
-    degraded = oldest > parts.settings.outbox_degraded_after_seconds
+        degraded = True
     outbox["last_failure"] = parts.worker.status.last_failure or None
     outbox["unheld_roles"] = dict(parts.worker.status.unheld_roles)
     return web.json_response(

@@ -225,7 +225,8 @@ class Backlog:
         self._store = store
         self._clock = clock
         self._read_at = float("-inf")
-        self._last: tuple[int, float] = (0, 0.0)
+        #: (records pending, when the oldest was made) as last read.
+        self._last: tuple[int, datetime | None] = (0, None)
         self._lock = asyncio.Lock()
 
     async def read(self) -> tuple[int, float]:
@@ -236,18 +237,16 @@ class Backlog:
         """
         async with self._lock:
             loop = asyncio.get_running_loop()
-            if loop.time() - self._read_at < self.MAX_STALENESS:
-                return self._last
-            now = self._clock.now()
-            records = [*await self._store.find(OUTBOX), *await self._store.find(KIND)]
-            oldest = max(
-                (
-                    (now - datetime.fromisoformat(r.data["created_at"])).total_seconds()
+            if loop.time() - self._read_at >= self.MAX_STALENESS:
+                records = [*await self._store.find(OUTBOX), *await self._store.find(KIND)]
+                made = [
+                    datetime.fromisoformat(r.data["created_at"])
                     for r in records
                     if isinstance(r.data.get("created_at"), str)
-                ),
-                default=0.0,
-            )
-            self._last = (len(records), max(oldest, 0.0))
-            self._read_at = loop.time()
-            return self._last
+                ]
+                self._last = (len(records), min(made, default=None))
+                self._read_at = loop.time()
+        count, oldest = self._last
+        if oldest is None:
+            return count, 0.0
+        return count, max((self._clock.now() - oldest).total_seconds(), 0.0)

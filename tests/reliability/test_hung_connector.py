@@ -106,7 +106,8 @@ async def test_another_users_hi_is_answered_while_replies_to_a_hung_endpoint_wai
 
     assert status in {200, 201}
     assert [a["_conversation"] for a in connector.posted] == [f"a:personal-{TEACHER}"]
-    assert not any(task.done() for task in stuck)  # the hung ones are still waiting
+    # Answered while the hung ones still wait (each call is bounded, 10 s, so some may end).
+    assert not all(task.done() for task in stuck)
     for task in stuck:
         task.cancel()
     await asyncio.gather(*stuck, return_exceptions=True)
