@@ -183,9 +183,10 @@ async def faulty(harness: Harness) -> AsyncIterator[FaultyConnector]:
     # The bot reads channels back through the connector's stand-in for Graph, as it does
     # through Graph in production (bot.services.post_finder with LOCAL_GRAPH_URL).
     stand_in = connect_local(connector.url + "v1.0")
-    parts.worker.finder = post_finder(
-        stand_in, parts.settings, settle_seconds=0.0, margin_seconds=5.0
-    )
+    finder = post_finder(stand_in, parts.settings, settle_seconds=0.0, margin_seconds=5.0)
+    assert finder is not None
+    await finder.prepare()
+    parts.worker.finder = finder
     # A post the client gave up on (0.3 s) is still taken when the connector gets to it, and the
     # connector shares this busy event loop (the store's threads hold the GIL): it can be a second
     # or more late. 3 s of real time pass before the channel is read for it (5 s in production,
