@@ -94,6 +94,9 @@ async def prepare(settings: Settings) -> Settings:
         return settings
     data_dir = settings.data_dir
     if settings.encryption_keys:  # the key file exists (read with the settings)
+        partial = _partial(key_file)
+        if partial.exists() and partial.read_bytes() == key_file.read_bytes():
+            partial.unlink()  # a first start stopped between putting the key in place and this
         cipher = cipher_for(settings)
         assert cipher is not None
         try:

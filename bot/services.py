@@ -69,6 +69,8 @@ class PeopleServices:
             await asyncio.to_thread(warm_up)
         except Exception:  # a failed warm-up only makes the first Graph call slower
             log.exception("could not prepare the Graph SDK's models in advance")
+        if isinstance(self.finder, GraphPostFinder):
+            await self.finder.prepare()  # the channel read-back waits for this
         if self.team is not None:
             self.team.start()
 

@@ -48,6 +48,7 @@ from dialogs.ports import (
     DirectoryUnavailable,
     Messenger,
     Notifier,
+    NotReadYet,
     Outgoing,
     PostFinder,
     Record,
@@ -465,6 +466,9 @@ class OutboxWorker:
                         target, item.id, since - timedelta(seconds=self.finder.margin_seconds)
                     )
                 )
+            except NotReadYet as exc:  # nothing known yet: ask again, never post blind
+                await self._later(item, exc.reason, exc.retry_after)
+                return None
             except DeliveryFailed as exc:
                 # The channel cannot be read: for a safeguarding card, a possible second copy
                 # is better than a delay of unknown length.

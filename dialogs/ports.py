@@ -277,6 +277,12 @@ class DeliveryFailed(Exception):
         self.maybe_delivered = maybe_delivered
 
 
+class NotReadYet(DeliveryFailed):
+    """The channel cannot be read back yet, though nothing is wrong (the reader is still
+    getting ready): nothing is known either way, so the post waits and asks again; it is not
+    made again on the strength of an unread channel."""
+
+
 class Messenger(Protocol):
     """Proactive messages: new channel posts, updates to them, and 1:1 messages."""
 
@@ -323,6 +329,7 @@ class PostFinder(Protocol):
         ``since``, or None if there is none.
 
         Raises:
+            NotReadYet: the reader is still getting ready: ask again shortly.
             DeliveryFailed: the channel cannot be read right now.
         """
         ...

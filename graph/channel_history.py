@@ -17,6 +17,7 @@ team only.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from datetime import datetime
 
@@ -24,7 +25,7 @@ from kiota_abstractions.base_request_configuration import RequestConfiguration
 from msgraph.generated.models.chat_message import ChatMessage
 from msgraph.graph_service_client import GraphServiceClient
 
-from dialogs.ports import DeliveryFailed
+from dialogs.ports import DeliveryFailed, NotReadYet
 from graph.client import warm_up
 from graph.errors import GraphCallFailed, GraphProblem, ProblemKind, graph_call
 
@@ -100,13 +101,28 @@ class GraphPostFinder:
         self._timeout = timeout
         self._warm: asyncio.Future[None] | None = None
 
-    async def _warmed(self) -> None:
-        """The SDK's models built in a worker thread before the first answer is parsed: parsing
-        a channel listing first imports about 1,200 model modules, which on the event loop
-        would stall every other turn for a second or more (seen after each restart)."""
+    async def prepare(self) -> None:
+        """Build the SDK's models now, in a worker thread (at start-up; reads wait for it)."""
         if self._warm is None:
             self._warm = asyncio.ensure_future(asyncio.to_thread(warm_up))
-        await asyncio.shield(self._warm)
+        with contextlib.suppress(Exception):
+            await asyncio.shield(self._warm)
+
+    def _ready(self) -> None:
+        """The SDK's models are built in a worker thread before the first answer is parsed:
+        parsing a channel listing first imports about 1,200 model modules, which on the event
+        loop would stall every other turn for a second or more (seen after each restart), and
+        on a busy machine outlast the read's time limit, so that the card was posted again.
+
+        Raises:
+            NotReadYet: they are still being built (started now if not yet): ask again soon.
+        """
+        if self._warm is None:
+            self._warm = asyncio.ensure_future(asyncio.to_thread(warm_up))
+        if not self._warm.done():
+            raise NotReadYet("getting ready to read the channel back", retry_after=1.0)
+        if not self._warm.cancelled() and self._warm.exception() is not None:
+            log.warning("could not build the Graph SDK's models in advance; reading anyway")
 
     async def find_post(self, conversation_id: str, marker: str, since: datetime) -> str | None:
         """The id of the post carrying ``marker`` in the channel, changed since ``since``."""
@@ -119,7 +135,7 @@ class GraphPostFinder:
         config = RequestConfiguration(
             query_parameters=messages.MessagesRequestBuilderGetQueryParameters(top=PAGE_SIZE)
         )
-        await self._warmed()
+        self._ready()
         try:
             async with asyncio.timeout(self._timeout):
                 page = await graph_call(PERMISSION_READ_CHANNEL, lambda: messages.get(config))

@@ -96,6 +96,11 @@ class Harness:
         self._server = TestServer(self.app, host="127.0.0.1")
         await self._server.start_server()
         self._session = aiohttp.ClientSession()
+        # The channel read-back builds Graph's models in a thread at start-up and answers "not
+        # yet" until then: tests begin once it is ready, as a running bot soon is.
+        finder = self.parts.worker.finder
+        if finder is not None and hasattr(finder, "prepare"):
+            await finder.prepare()
 
     async def stop(self) -> None:
         if self._session is not None:

@@ -258,8 +258,9 @@ class FakeConnector:
         """Every message posted to ``conversation``."""
         return [a for a in self.posted if a["_conversation"] == conversation]
 
-    async def wait_for(self, count: int, timeout: float = 10.0) -> None:
-        """Wait until at least ``count`` activities were posted."""
+    async def wait_for(self, count: int, timeout: float = 60.0) -> None:
+        """Wait until at least ``count`` activities were posted (returns as soon as they are;
+        the time-out only ends a test that would otherwise hang, so it is generous)."""
         async with asyncio.timeout(timeout):
             while len(self.posted) < count:
                 await asyncio.sleep(0.01)

@@ -10,6 +10,7 @@ again rather than posting blind).
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from typing import Any
@@ -41,7 +42,10 @@ async def graph() -> AsyncIterator[GraphHarness]:
 
 
 def finder(graph: GraphHarness, timeout: float = 10.0) -> GraphPostFinder:
-    return GraphPostFinder(graph.client, TEAM, mark_prefix=MARKER_PREFIX, timeout=timeout)
+    found = GraphPostFinder(graph.client, TEAM, mark_prefix=MARKER_PREFIX, timeout=timeout)
+    found._warm = asyncio.get_running_loop().create_future()
+    found._warm.set_result(None)  # as once ``prepare`` has run at start-up
+    return found
 
 
 def ago(graph: GraphHarness, minutes: float) -> datetime:

@@ -207,7 +207,7 @@ async def test_a_short_retry_after_is_honoured_within_the_turn(graph: GraphHarne
     print(f"\n429 with Retry-After 1: answered after {elapsed:.2f}s (one retry)")
     assert person is not None
     assert graph.double.count(USERS, "GET") == 2
-    assert 1.0 <= elapsed < 2.5
+    assert 1.0 <= elapsed < 6.0  # waited the second asked for, not msgraph-sdk's own backoff
     gap = graph.double.seen(USERS, "GET")[1].at - graph.double.seen(USERS, "GET")[0].at
     assert gap >= 1.0
 
@@ -234,7 +234,7 @@ async def test_a_long_retry_after_is_not_waited_for_and_graph_is_left_alone(
     assert await people.person(TEACHER) is not None
 
     print(f"\n429 with Retry-After 30: the turn was answered in {elapsed:.2f}s")
-    assert elapsed < 1.0
+    assert elapsed < 10.0  # not the 30 s Graph asked for (generous: a busy machine is slower)
     assert graph.double.count(USERS, "GET") == 2  # one refused, none while waiting, one after
 
 
@@ -248,26 +248,35 @@ async def test_while_throttled_a_cached_answer_is_used(graph: GraphHarness) -> N
     person = await people.person(DSL)
 
     assert person == known
-    assert time.monotonic() - started < 1.0
+    assert time.monotonic() - started < 10.0  # not the 120 s Graph asked to wait
+
+
+#: How late the slow Graph answers in the tests below.
+SLOW_GRAPH = 4.0
 
 
 async def test_a_slow_graph_never_holds_a_turn_and_fills_the_cache_later(
     graph: GraphHarness,
 ) -> None:
-    graph.double.slow(EDUCATION, 1.0)
-    people = directory(graph, turn_timeout=0.3)
+    graph.double.slow(EDUCATION, SLOW_GRAPH)
+    people = directory(graph, turn_timeout=0.3, background_timeout=60)
 
     started = time.monotonic()
     with pytest.raises(DirectoryUnavailable, match="in time"):
         await people.person(PUPIL)
     elapsed = time.monotonic() - started
 
-    await asyncio.sleep(1.2)  # the lookup went on in the background
+    for _ in range(600):  # the lookup went on in the background: wait until it has finished
+        if not people._inflight:
+            break
+        await asyncio.sleep(0.1)
     calls = graph.double.count()
     person = await people.person(PUPIL)
 
-    print(f"\nslow Graph (1s): the turn gave up after {elapsed:.2f}s; next turn from cache")
-    assert elapsed < 0.6
+    print(f"\nslow Graph ({SLOW_GRAPH}s): the turn gave up after {elapsed:.2f}s; next from cache")
+    # The turn's bound (0.3 s), not Graph's slowness: compared with the slow answer, not with
+    # this machine's speed (a test must hold on a busy 2-core machine).
+    assert elapsed < SLOW_GRAPH - 1.0
     assert person is not None
     assert person.roles == {Role.PUPIL}
     assert graph.double.count() == calls
@@ -287,7 +296,7 @@ async def test_graph_down_raises_directory_unavailable_after_one_quick_retry(
     calls = graph.double.count(USERS, "GET")
     print(f"\n503 every time: {calls} calls, answered in {elapsed:.2f}s")
     assert calls == 2  # the SDK's retry handler: one retry, after at most 1.25s of backoff
-    assert elapsed < 2.5  # msgraph-sdk's default would be 3 retries from a 3s base (> 10s)
+    assert elapsed < 8.0  # msgraph-sdk's default would be 3 retries from a 3s base (> 10s)
 
 
 async def test_a_retry_that_would_take_too_long_is_skipped() -> None:

@@ -170,6 +170,8 @@ class Result:
     def lines(self) -> list[str]:
         duplicates = len(self.duplicates)
         explained = duplicates - len(self.unexplained_duplicates)
+        if not self.read_back:  # channel cards with a kill between are explained too
+            explained -= self.channel_duplicates
         return [
             f"crash harness: {self.kills} kills -9 ({self.startup_kills} while the store was "
             f"opening), seed {self.seed}, {self.workers} concurrent clients, "

@@ -193,3 +193,22 @@ async def test_backups_leave_the_key_out_unless_asked_and_restore_and_verify_wor
     result = start(bare)
     assert result.returncode == 2
     assert "is missing" in result.stderr
+
+
+async def test_a_first_start_cut_off_while_sealing_is_finished_with_the_same_key(
+    tmp_path: Path,
+) -> None:
+    data = tmp_path / "data"
+    await seed_plain(data)
+    key = new_key()
+    # A first start made its key and was killed part-way through sealing with it.
+    (tmp_path / "data.key.new").write_text(key + "\n")
+    (tmp_path / "data.key.new").chmod(0o600)
+
+    await run_until_ready(data, tmp_path, "resumed")
+
+    assert (tmp_path / "data.key").read_text().strip() == key
+    assert not (tmp_path / "data.key.new").exists()
+    assert CANARY.encode() not in all_bytes(data)
+    view = await read_store(data)
+    assert [c["data"]["what_happened"] for c in view.concerns] == [CANARY]

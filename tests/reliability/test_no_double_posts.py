@@ -8,6 +8,7 @@ connector's stand-in for it, ``LOCAL_GRAPH_URL``) for the unseen marker the card
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
@@ -195,6 +196,30 @@ async def test_without_a_way_to_read_the_channel_delivery_is_at_least_once(
     assert await outbox(harness) == []
 
 
+async def test_a_read_back_not_ready_yet_waits_and_never_posts_a_second_card(
+    reading: Harness,
+) -> None:
+    """Issue 22: under load one DSL card went out twice. The first read-back after a start
+    built Graph's models inside the read's time limit; on a busy machine that ran out, the
+    read counted as "cannot read the channel", and the card was posted again although Teams
+    had it. Until the reader is ready the post waits instead."""
+    finder = reading.parts.worker.finder
+    finder._warm = asyncio.get_running_loop().create_future()  # still being built
+    await report_with_answer_lost(reading)
+
+    await retry(reading)
+
+    assert len(channel_posts(reading)) == 1
+    assert reading.connector.graph_reads == 0
+    assert len(await outbox(reading)) == 1
+
+    finder._warm.set_result(None)  # ready now
+    await retry(reading)
+
+    assert len(channel_posts(reading)) == 1  # found, not posted again
+    assert await outbox(reading) == []
+
+
 async def test_after_a_restart_a_busy_channel_is_read_back_only_to_just_before_the_attempt(
     reading: Harness,
 ) -> None:
@@ -226,7 +251,7 @@ from pathlib import Path
 
 from bot.config import load_settings
 from bot.services import build_people_services
-from dialogs.ports import FixedClock
+from dialogs.ports import FixedClock, NotReadYet
 from tests.conftest import local_env
 from tests.support import DSL_CHANNEL, FakeConnector
 
@@ -253,7 +278,12 @@ async def run():
     people.start()
     sys.meta_path.insert(0, Spy())
     since = datetime.now(UTC) - timedelta(seconds=5)
-    await people.finder.find_post(DSL_CHANNEL, "marker", since)
+    for _ in range(3000):  # "not yet" while the models are built in a thread
+        try:
+            await people.finder.find_post(DSL_CHANNEL, "marker", since)
+            break
+        except NotReadYet:
+            await asyncio.sleep(0.05)
     await people.close()
     await connector.stop()
     print(json.dumps(on_loop))
