@@ -505,7 +505,7 @@ def call_verdict_card(
         )
         body.append(ActionSet(actions=[folded]))
     again = execute(
-        "Check another call", Verb.CHECK_VIDEO_CALL, **({"check": check_id} if check_id else {})
+        "Check another call", Verb.CHECK_VIDEO_CALL, ids={"check": check_id} if check_id else None
     )
     return card(
         body,
