@@ -87,6 +87,9 @@ async def remove(store: Store, expired: list[Expired], now: datetime) -> int:
             subject = record.data.get("subject") or record.id.split("|", 1)[0]
             if subject in refs:
                 deletes.append((kind, record.id, record.version))
+    for e in expired:  # who had a concern's detail open goes with it (dialogs.detail_views)
+        if e.kind == "concern" and (view := await store.get("concern_view", e.id)) is not None:
+            deletes.append(("concern_view", e.id, view.version))
     listed = ", ".join(sorted(refs))
     await store.commit(
         Change(

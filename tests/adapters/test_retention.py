@@ -94,6 +94,9 @@ async def seed_async(folder: Path) -> None:
                 ),
                 timer("concern.unacknowledged", "concern:OSC-2005-0001", old),
                 timer("concern.unacknowledged", "concern:OSC-2026-0001", recent),
+                # Who has each concern's detail open (issue 24): goes with its concern.
+                Record("concern_view", "OSC-2005-0001", 1, {"viewers": ["dsl-id"]}),
+                Record("concern_view", "OSC-2026-0001", 1, {"viewers": ["dsl-id"]}),
             ]
         )
     )
@@ -148,12 +151,14 @@ async def test_removal_takes_the_records_and_what_hangs_off_them_and_is_audited(
     requests = [r.id for r in await store.find("filter_request")]
     timers = [r.id for r in await store.find("timer")]
     outbox = await store.find("outbox")
+    views = [r.id for r in await store.find("concern_view")]
     log = await store.audit_log()
     check = await store.verify_audit()
     await store.close()
     assert concerns == ["OSC-2026-0001"] and requests == ["FLT-2026-0001"]
     assert timers == ["concern:OSC-2026-0001|concern.unacknowledged"]
     assert outbox == []
+    assert views == ["OSC-2026-0001"]
     assert log[-1].action == "retention.remove"
     assert log[-1].outcome == "removed 2: concern:OSC-2005-0001, filter_request:FLT-2020-0001"
     assert check.ok

@@ -61,3 +61,34 @@ def test_teams_limit_of_refreshed_people_is_kept() -> None:
     many = [f"id-{n}" for n in range(100)]
     kept = keep_detail_open(card([heading("x")]), "OSC-2026-0001", 1, many)
     assert len(kept["refresh"]["userIds"]) == MAX_DETAIL_VIEWERS
+
+
+def test_the_channel_greeting_is_valid_brief_and_names_nobody() -> None:
+    from cards.welcome import channel_greeting_card
+
+    greeting = channel_greeting_card("Oakfield")
+
+    assert_valid_card(greeting)
+    assert "Hello" not in str(greeting)
+    assert [a["title"] for a in greeting["actions"]] == [
+        "Open items",
+        "Incident log",
+        "Filter log",
+        "Help",
+    ]
+
+
+def test_my_reports_stacks_each_item_for_a_narrow_screen() -> None:
+    from cards.concern import my_reports_card
+
+    shown = my_reports_card(
+        [("FLT-2026-0001", "Filter change for example.org", "Mon 23 Nov 2026", "allowed now")]
+    )
+
+    assert_valid_card(shown)
+    assert not [e for e in shown["body"] if e["type"] == "FactSet"]  # no squeezed columns
+    texts = [b["text"] for c in shown["body"][1:] for b in c["items"]]
+    assert texts == [
+        "Filter change for example.org: allowed now",
+        "FLT-2026-0001, sent Mon 23 Nov 2026",
+    ]
