@@ -183,6 +183,10 @@ def _school_name(env: Mapping[str, str], problems: list[str]) -> str | None:
     """The ``name`` at the top of the school's policy file, or None if there is none."""
     explicit = env.get("SCHOOL_CONFIG", "").strip()
     path = Path(explicit) if explicit else DEFAULT_SCHOOL_CONFIG_PATH
+    if explicit and not path.exists() and "/" not in explicit:
+        # A shipped profile's name, as the bot accepts (bot.config.school_config_path).
+        profiles = sorted((ROOT / "config" / "schools").glob(f"{explicit}*.toml"))
+        path = profiles[0] if len(profiles) == 1 else path
     if not explicit and not path.exists():
         return None
     raw = _read_toml(path, "SCHOOL_CONFIG", problems)

@@ -354,7 +354,10 @@ class SchoolPolicy:
         return {
             DEFAULT_ROLE_NAMES[role]: name
             for role, name in self.role_names.items()
-            if name and name != DEFAULT_ROLE_NAMES[role] and DEFAULT_ROLE_NAMES[role][0].isupper()
+            if name
+            and name != DEFAULT_ROLE_NAMES[role]
+            and DEFAULT_ROLE_NAMES[role][0].isupper()
+            and " " in DEFAULT_ROLE_NAMES[role]  # never a bare "IT" inside other words
         }
 
     def fallback_for(self, role: Role) -> tuple[Role, ...]:

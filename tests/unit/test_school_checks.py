@@ -135,3 +135,24 @@ def test_check_config_refuses_a_bad_file_listing_every_problem(tmp_path: Path) -
     assert "'iwf' is not a known name" in done.stderr
     assert "roles.chair_of_governors" in done.stderr
     assert "Policy preview" not in done.stdout
+
+
+@pytest.mark.parametrize("profile", sorted(p.name for p in (ROOT / "config" / "schools").glob("*")))
+def test_no_profile_can_make_an_unsure_or_unsafe_pupil_routine(profile: str) -> None:
+    from policy.concerns import RiskAnswer, is_urgent
+
+    school = load_school_policy(ROOT / "config" / "schools" / profile)
+    for category in school.categories:
+        assert is_urgent(category, RiskAnswer.NOT_SURE)
+        assert is_urgent(category, RiskAnswer.YES)
+
+
+def test_check_config_passes_all_five_profiles() -> None:
+    done = check_config(*sorted(str(p) for p in (ROOT / "config" / "schools").glob("*.toml")))
+
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.count("Policy preview:") == 5
+    assert (
+        "Concern about a member of staff: the Headteacher, privately; about the Headteacher: "
+        "the Chair of Governors, privately"
+    ) in done.stdout
