@@ -111,6 +111,11 @@ const JOURNEYS = {
       await dsl.notSee('Thompson');
       await dsl.notSee(NICKNAME);
       await dsl.notSee('Snapchat');
+      // Greeted once, for everyone: no "Hello Fiona" / "Hello Tom" per install or member.
+      await dsl.notSee('Hello Fiona');
+      await dsl.notSee('Hello Tom');
+      const greetings = await dsl.page.locator('.ac-adaptiveCard').filter({ hasText: 'Online safety at' }).count();
+      if (greetings > 1) throw new Error(`the DSL channel shows ${greetings} greetings, not one`);
       await j.shot(dsl, 'dsl-channel-card', { docs: 'dsl-channel-card', card });
     });
 
