@@ -37,7 +37,7 @@ from dialogs.codec import RecordCodec, text_field
 from dialogs.detail_views import set_viewing, viewers
 from dialogs.filter_request import KIND as FILTER_KIND
 from dialogs.filter_request import decode as decode_filter
-from dialogs.handling import FeatureHandlers, Handling, decide, record_for, refuse
+from dialogs.handling import FeatureHandlers, Handling, decide, form_key, record_for, refuse
 from dialogs.outbox import Delivery, TimerResult, message, timer
 from dialogs.ports import (
     Change,
@@ -218,7 +218,7 @@ class ConcernHandlers(FeatureHandlers):
         if category is None or not form_id:
             return Reply(card=category_picker(self._school, problem="Choose what it is about."))
         # Per sender: someone else's card with the same form id is their own report.
-        key = f"concern.form:{ctx.person.id}:{form_id}"
+        key = form_key("concern", ctx.person.id, form_id)
         already = await self._store.deduped(key)
         if already:  # a double click, or Teams sending the same click again
             return await self._confirm_existing(ctx.person, already[0], category)

@@ -33,7 +33,15 @@ from cards.filter import (
 )
 from cards.welcome import not_allowed_card
 from dialogs.codec import RecordCodec, text_field
-from dialogs.handling import FeatureHandlers, Handling, decide, record_for, refuse, still_in
+from dialogs.handling import (
+    FeatureHandlers,
+    Handling,
+    decide,
+    form_key,
+    record_for,
+    refuse,
+    still_in,
+)
 from dialogs.outbox import Delivery, TimerResult, message, timer
 from dialogs.ports import (
     Change,
@@ -264,7 +272,7 @@ class FilterHandlers(FeatureHandlers):
         form_id = _text(ctx.data, "form")
         if not form_id:
             return await self.start(ctx)
-        key = f"filter.form:{ctx.person.id}:{form_id}"  # per sender: never someone else's
+        key = form_key("filter", ctx.person.id, form_id)  # per sender: never someone else's
         if already := await self._store.deduped(key):
             return await self._confirm(ctx.person, already[0])
         now = self._clock.now()

@@ -62,6 +62,12 @@ ALREADY_CHANGED = "This was already changed, so here is the current state."
 NOT_SAVED = "That could not be saved just now. Please try again."
 
 
+def form_key(feature: str, sender_id: str, form_id: str) -> str:
+    """The dedupe key a form's submit is saved under: per sender, so another person's card with
+    the same form id is their own report, never answered with this one's reference."""
+    return f"{feature}.form:{sender_id}:{form_id}"
+
+
 def dedupe_key(action: str, ctx: ActionContext) -> str | None:
     """The key that makes ``action`` happen once per Teams activity and sender (a retry changes
     nothing; an activity id is not unique across senders, so it never stands for another's)."""

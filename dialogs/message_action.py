@@ -23,6 +23,7 @@ from typing import Any
 from cards.concern import LIMITS
 from cards.message_action import report_message_card
 from cards.pupil import LIMITS as PUPIL_LIMITS
+from dialogs.handling import form_key
 from dialogs.ports import Clock, Directory, DirectoryUnavailable, Store
 from dialogs.pupil_report import year_group_of
 from dialogs.service import Dialogs, Reply, Scope, Turn
@@ -135,10 +136,12 @@ def _form_key(verb: str, turn: Turn, data: Mapping[str, Any]) -> str:
     form = data.get("form")
     if not isinstance(form, str) or not form.strip():
         return ""
+    if not turn.actor_id:
+        return ""
     if verb == Verb.CONCERN_SUBMIT.value:
-        return f"concern.form:{form.strip()}"
-    if verb == Verb.WORRY_SUBMIT.value and turn.actor_id:
-        return f"worry.form:{turn.actor_id}:{form.strip()}"
+        return form_key("concern", turn.actor_id, form.strip())
+    if verb == Verb.WORRY_SUBMIT.value:
+        return form_key("worry", turn.actor_id, form.strip())
     return ""
 
 

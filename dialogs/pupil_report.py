@@ -67,7 +67,7 @@ from cards.welcome import private_chat_only_card
 from dialogs.codec import text_field
 from dialogs.concern import KIND, UNACKNOWLEDGED, ConcernHandlers, decode, encode, subject_of
 from dialogs.detail_views import viewers
-from dialogs.handling import FeatureHandlers
+from dialogs.handling import FeatureHandlers, form_key
 from dialogs.outbox import Delivery, message, timer
 from dialogs.ports import (
     Change,
@@ -208,7 +208,7 @@ class PupilReports(FeatureHandlers):
         form_id = _text(ctx.data, "form")
         if not _FORM_ID.fullmatch(form_id):
             return Reply(card=worry_card(uuid.uuid4().hex))
-        key = f"worry.form:{ctx.person.id}:{form_id}"
+        key = form_key("worry", ctx.person.id, form_id)
         values, problems = validate_worry(ctx.data)
         try:
             async with self._lock:

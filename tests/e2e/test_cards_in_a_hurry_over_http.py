@@ -276,10 +276,12 @@ async def test_a_verdict_leads_with_the_answer_and_folds_the_rules_that_passed(
     assert shown[0] == "⛔ Not allowed"
     assert shown[1].startswith("⛔ Sat 28 Nov 2026 is not a school day")
     # Meaning never by colour alone: every status has its symbol and words.
-    assert "⛔ Not allowed: School day (000 §6)" in shown
+    assert (
+        "⛔ Not allowed: School day (Online Safety Policy: Remote teaching and learning)" in shown
+    )
     assert not [t for t in shown if t.startswith("✅ Pass")]
     title, passed = folded(verdict)
-    assert "✅ Pass: Teaching hours (000 §6)" in passed
+    assert "✅ Pass: Teaching hours (Online Safety Policy: Remote teaching and learning)" in passed
     assert (
         title == f"Show the {len([t for t in passed if t.startswith('✅ Pass')])} rules that passed"
     )

@@ -287,7 +287,7 @@ async def test_already_agreed_ticked_by_the_teacher_still_asks_the_deputy_head(
     verdict = await check(harness, permission="true", **RECORDED)
 
     text = visible_text(verdict)
-    assert card_texts(verdict)[0] == "⚠️ Allowed once you:"  # waiting, not "Allowed"
+    assert card_texts(verdict)[0] == "⚠️ Allowed once permission to record is given"  # waiting
     assert "Their permission must come from them" in text
     assert "(REC-2026-0001)" in text
     [request] = await harness.parts.store.find("recording_request")
