@@ -80,6 +80,8 @@ LEASE_SECONDS = 30.0
 #: Teams, Graph or the directory get this long per call while a claim is held (well inside the
 #: lease, so no other instance can take the message over while it is being sent).
 DELIVERY_TIMEOUT = 8.0
+#: Reads of the channel (for a post that may have reached Teams) tried before posting anyway.
+READ_TRIES = 3
 #: Records claimed at a time.
 CLAIM_BATCH = 10
 #: Seconds to leave a request this process gave up on (a time-out) before asking whether it
@@ -486,13 +488,32 @@ class OutboxWorker:
                 await self._later(item, exc.reason, exc.retry_after)
                 return None
             except DeliveryFailed as exc:
-                # The channel cannot be read: for a safeguarding card, a possible second copy
-                # is better than a delay of unknown length.
+                # A read that failed or ran out of time says nothing about the channel: ask
+                # again (a slow or busy moment passes, and posting now would put a second card
+                # in front of the DSL). If the channel still cannot be read after
+                # READ_TRIES attempts, then for a safeguarding card a possible second copy is
+                # better than a delay of unknown length.
+                tries = int(item.data.get("read_failures", 0)) + 1
+                if tries < READ_TRIES:
+                    log.warning(
+                        "could not check whether %s for %s was posted (%s); asking again",
+                        item.data["render"],
+                        item.data["subject"],
+                        exc.reason,
+                    )
+                    await self._later(
+                        item,
+                        f"could not read the channel back ({exc.reason})",
+                        exc.retry_after,
+                        read_failures=tries,
+                    )
+                    return None
                 log.warning(
-                    "could not check whether %s for %s was posted (%s); posting it",
+                    "could not check whether %s for %s was posted (%s, %d times); posting it",
                     item.data["render"],
                     item.data["subject"],
                     exc.reason,
+                    tries,
                 )
                 found = None
             self._abandoned.pop(item.id, None)
@@ -525,7 +546,7 @@ class OutboxWorker:
             item.id,
             item.version + 1,
             {
-                **item.data,
+                **{k: v for k, v in item.data.items() if k != "read_failures"},
                 "sending_at": now.isoformat(),
                 "next_at": (now + timedelta(seconds=self.lease_seconds)).isoformat(),
             },
@@ -639,10 +660,17 @@ class OutboxWorker:
         log.info("delivered %s for %s", item.data["render"], item.data["subject"])
 
     async def _later(
-        self, item: Record, reason: str, retry_after: float | None, *, in_doubt: bool | None = None
+        self,
+        item: Record,
+        reason: str,
+        retry_after: float | None,
+        *,
+        in_doubt: bool | None = None,
+        read_failures: int | None = None,
     ) -> None:
         """Try ``item`` again later. ``in_doubt``: whether the attempt just made may have
-        reached Teams (True keeps its ``sending_at`` mark, False clears it, None leaves it)."""
+        reached Teams (True keeps its ``sending_at`` mark, False clears it, None leaves it).
+        ``read_failures``: reads of the channel that failed in a row, for this mark."""
         attempts = int(item.data["attempts"]) + 1
         delay = min(MAX_BACKOFF, 2.0 ** min(attempts, 10)) * random.uniform(0.8, 1.2)  # noqa: S311
         if retry_after is not None:
@@ -655,6 +683,8 @@ class OutboxWorker:
         }
         if in_doubt is False:
             data.pop("sending_at", None)
+        if read_failures is not None:
+            data["read_failures"] = read_failures
         later = Record(OUTBOX, item.id, item.version + 1, data)
         self.status.last_failure = reason
         log.warning(
