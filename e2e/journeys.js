@@ -6,7 +6,7 @@
 //
 //   node journeys.js <journey> --bot http://127.0.0.1:3978/api/messages [--shots DIR] [--docs DIR]
 //
-// Journeys: concern, worry, filter, videocall. The bot must already be running (the pytest
+// Journeys: concern, worry, filter, videocall, typed, reportmessage. The bot must already be running (the pytest
 // side, tests/playground, starts it in local mode with an empty data folder). This starts the
 // Playgrounds, the router between them (lib/router.js) and Chromium, and stops them all at the
 // end, also on failure or SIGTERM. Exit status 0 when every step passed; the last line is
@@ -249,6 +249,63 @@ const JOURNEYS = {
       await teacher.see('⛔ Not allowed', verdict);
       await teacher.see(`${longDay(saturday)} is not a school day`, verdict);
       await j.shot(teacher, 'videocall-verdict', { docs: 'videocall-verdict', card: verdict });
+    });
+  },
+
+  /** 5. Nothing typed is ignored (issue 18): a pupil's typed disclosure reaches the DSL channel
+   * as an URGENT pupil report and she sees the help links; "I am safe now thanks" does not; a
+   * teacher's typed account is offered as a concern, prefilled. */
+  async typed(j) {
+    const dsl = await j.person('Fiona Blake', 'DSL');
+    const pupil = await j.person('Ava Thompson');
+    const other = await j.person('Leo Martin');
+    const teacher = await j.person('Daniel Okafor');
+
+    await j.step('the pupil types that she does not feel safe and is told who has it', async () => {
+      await pupil.personalChat();
+      await pupil.say('someone online keeps messaging me and i dont feel safe');
+      const told = pupil.card('Thank you for telling me');
+      await pupil.see('They have it now.', told);
+      await pupil.see('Get help now', told);
+      await pupil.see('Childline is free. Call 0800 1111', told);
+      await pupil.see('Call Childline 0800 1111', told);
+      await pupil.offers(told, ['See my reports']);
+      await j.shot(pupil, 'typed-disclosure', { docs: 'typed-disclosure', card: told });
+    });
+
+    await j.step('the DSL channel shows an URGENT pupil report without her name or words', async () => {
+      await dsl.channel('DSL');
+      const card = dsl.card('URGENT: Pupil report');
+      await dsl.see(/URGENT: Pupil report OSC-\d{4}-\d{4}/, card, 30000);
+      await dsl.notSee('Ava');
+      await dsl.notSee('keeps messaging');
+      await j.shot(dsl, 'typed-dsl-channel', { card });
+    });
+
+    await j.step('another pupil\'s "I am safe now thanks" makes no report: a warm reply with help', async () => {
+      await other.personalChat();
+      await other.say('I am safe now thanks');
+      const reply = other.card('Thanks for your message');
+      await other.see('Get help now', reply);
+      await other.offers(reply, ['Send this to a trusted adult']);
+      await j.shot(other, 'typed-safe', { docs: 'typed-safe', card: reply });
+    });
+
+    await j.step('a teacher types what a pupil told him and is offered a prefilled concern', async () => {
+      await teacher.personalChat();
+      await teacher.say('Year 9 pupil told me an older boy online has been asking her for photos');
+      const offer = teacher.card('Do you want to report this as a concern?');
+      await teacher.see('If a child is in immediate danger, call 999', offer);
+      await teacher.offers(offer, ['Report this as a concern', 'No, show the menu']);
+      await teacher.choose(offer, 'What is it about?', 'Contact: Online sexual abuse, exploitation or grooming');
+      await j.shot(teacher, 'typed-staff-offer', { docs: 'typed-staff-offer', card: offer });
+      await teacher.click(offer, 'Report this as a concern');
+      const form = teacher.card('Report: ');
+      await teacher.see('Who is involved?', form);
+      const box = form.getByLabel('What happened?').first();
+      const value = await box.inputValue();
+      if (!value.includes('asking her for photos')) throw new Error(`the form was not prefilled: ${value}`);
+      await j.shot(teacher, 'typed-staff-form', { card: form });
     });
   },
 };
