@@ -6,8 +6,8 @@
 //
 //   node journeys.js <journey> --bot http://127.0.0.1:3978/api/messages [--shots DIR] [--docs DIR]
 //
-// Journeys: concern, worry, filter, videocall, typed, reportmessage. The bot must already be running (the pytest
-// side, tests/playground, starts it in local mode with an empty data folder). This starts the
+// Journeys: concern, worry, filter, videocall, typed, reportmessage. The bot must already be
+// running (the pytest side, tests/playground, starts it in local mode with an empty data folder). This starts the
 // Playgrounds, the router between them (lib/router.js) and Chromium, and stops them all at the
 // end, also on failure or SIGTERM. Exit status 0 when every step passed; the last line is
 // "E2E-RESULT {json}" with each step's time.
@@ -341,7 +341,7 @@ const JOURNEYS = {
       const first = teacher.card('Pictures and files in the message are not saved');
       await teacher.see('Pictures and files in the message are not saved or shown here.', first);
       await teacher.see(words, first);
-      await j.shot(teacher, 'reportmessage-dialog', { docs: 'report-message-dialog', card: first });
+      await j.shot(teacher, 'reportmessage-dialog', { card: first }); // a dialog: no chat-only picture
     });
 
     let ref;
