@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from tests.conftest import Harness
 from tests.support import (
     DEPUTY_DSL,
@@ -122,8 +124,9 @@ def field(card: dict[str, Any], field_id: str) -> Any:
 
 
 async def test_a_teacher_reports_a_channel_message_and_it_is_routed_like_any_concern(
-    harness: Harness,
+    harness: Harness, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level("DEBUG")
     shown = await fetch(harness, TEACHER, payload())
     first = shown["card"]["content"]
     assert shown["title"] == "Report an online-safety concern"
@@ -182,6 +185,8 @@ async def test_a_teacher_reports_a_channel_message_and_it_is_routed_like_any_con
     [copy] = harness.connector.cards(dm(TEACHER))
     assert "Received: OSC-2026-0001" in visible_text(copy)
     assert harness.connector.to(CLASS_CHANNEL) == []
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert "CANARY" not in logged and "Ava Thompson" not in logged
 
 
 async def test_a_picture_in_the_message_is_never_fetched_or_stored(harness: Harness) -> None:
