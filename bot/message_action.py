@@ -41,6 +41,8 @@ COMMAND_ID = "reportMessage"
 CARD = "application/vnd.microsoft.card.adaptive"
 STAFF_TITLE = "Report an online-safety concern"
 PUPIL_TITLE = "Tell a trusted adult about this message"
+#: Said in the dialog when the full confirmation also went to the private chat.
+COPY_SENT = "You'll find the details in your private chat with me."
 #: The longest message text read (Teams allows about 28 KB; the form holds less).
 READ_LIMIT = 20_000
 
@@ -85,7 +87,13 @@ def reported_message(payload: Mapping[str, Any]) -> ReportedMessage:
     lines = [" ".join(line.split()) for line in raw.splitlines()]
     text = "\n".join(line for line in lines if line)[:READ_LIMIT]
     attachments = payload.get("attachments")
-    files = images + (len(attachments) if isinstance(attachments, list) else 0)
+    files = images + sum(
+        1
+        for a in (attachments if isinstance(attachments, list) else [])
+        if not str(_mapping(a).get("contentType") or "").startswith(
+            "application/vnd.microsoft.card."
+        )
+    )  # a card the message shows is not a file; anything else (even malformed) counts as one
     user = _mapping(_mapping(payload.get("from")).get("user"))
     sent_at: datetime | None = None
     try:
@@ -127,6 +135,18 @@ def as_dialog_card(card: Mapping[str, Any]) -> dict[str, Any]:
     return converted
 
 
+def confirmation(card: Mapping[str, Any]) -> str:
+    """The first two lines of a confirmation card, as one line ("Received: OSC-2026-0001. Your
+    report about cyberbullying has been saved and sent.")."""
+    body = card.get("body")
+    lines = [
+        str(block["text"]).rstrip(".")
+        for block in (body if isinstance(body, list) else [])
+        if isinstance(block, Mapping) and block.get("type") == "TextBlock" and block.get("text")
+    ][:2]
+    return ". ".join(lines) + "." if lines else "Sent."
+
+
 def task_body(reply: Reply, title: str) -> dict[str, Any]:
     """The invoke answer showing ``reply`` in the dialog."""
     if reply.card is None:
@@ -164,12 +184,20 @@ class MessageActionHandler:
         data = _mapping(value.get("data"))
         reply, made = await self._actions.submit(turn, data)
         pupil = str(data.get("verb", "")).startswith("worry.")
-        if made and reply.card is not None and self._confirm is not None and turn.actor_id:
+        if not made or reply.card is None:
+            return self._ok(reply, PUPIL_TITLE if pupil else STAFF_TITLE)
+        # Made: the dialog closes on a short confirmation; the full one (with its buttons) goes
+        # to the reporter's private chat, where its buttons work.
+        said = confirmation(reply.card)
+        if self._confirm is not None and turn.actor_id:
             try:
                 await self._confirm(turn.actor_id, reply.card)
-            except Exception:  # noqa: BLE001 - the report is saved and shown; the copy is extra
+                said += " " + COPY_SENT
+            except Exception:  # noqa: BLE001 - the report is saved and confirmed; the copy is extra
                 log.warning("the 1:1 copy of a message-action confirmation was not delivered")
-        return self._ok(reply, PUPIL_TITLE if pupil else STAFF_TITLE)
+        return InvokeResponse(
+            status=int(HTTPStatus.OK), body={"task": {"type": "message", "value": said}}
+        )
 
     @staticmethod
     def _ok(reply: Reply, title: str) -> InvokeResponse:

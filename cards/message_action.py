@@ -50,7 +50,9 @@ def report_message_card(
             choices=[Choice(title=category_label(c), value=c.id) for c in school.categories],
             is_required=True,
             error_message="Choose what the concern is about.",
-            style="compact",
+            # Every choice in view: a dialog has the room (and the Agents Playground's dialog
+            # would otherwise keep this list in the next card's first drop-down).
+            style="expanded",
         ),
         para(
             "Next you will see the report form with the message's words, who sent it, when, "

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from tests.conftest import Harness
 from tests.support import (
     DEPUTY_DSL,
@@ -97,6 +99,17 @@ async def submit(h: Harness, who: str, data: dict[str, Any]) -> dict[str, Any]:
     return dict(body["task"]["value"])
 
 
+async def closing(h: Harness, who: str, data: dict[str, Any]) -> str:
+    """Submit the last step: the dialog closes on a short confirmation; returns its words."""
+    value = {"data": data, "messagePayload": payload(), "botMessagePreviewAction": None}
+    status, body = await h.post(
+        invoke(who, "composeExtension/submitAction", value, h.connector.url)
+    )
+    assert status == 200, body
+    assert body["task"]["type"] == "message", body
+    return str(body["task"]["value"])
+
+
 def submit_data(card: dict[str, Any], verb: str) -> dict[str, Any]:
     for action in card.get("actions", []):
         assert action["type"] != "Action.Execute"  # dialogs run Action.Submit only
@@ -111,8 +124,9 @@ def field(card: dict[str, Any], field_id: str) -> Any:
 
 
 async def test_a_teacher_reports_a_channel_message_and_it_is_routed_like_any_concern(
-    harness: Harness,
+    harness: Harness, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level("DEBUG")
     shown = await fetch(harness, TEACHER, payload())
     first = shown["card"]["content"]
     assert shown["title"] == "Report an online-safety concern"
@@ -152,13 +166,15 @@ async def test_a_teacher_reports_a_channel_message_and_it_is_routed_like_any_con
     assert "Nothing has been sent yet" in visible_text(again)
     assert await harness.parts.store.find("concern") == []
 
-    done = (await submit(harness, TEACHER, {**send, **filled}))["card"]["content"]
-    assert "Received: OSC-2026-0001" in visible_text(done)
+    done = await closing(harness, TEACHER, {**send, **filled})
+    assert done.startswith("Received: OSC-2026-0001. Your report about online sexual abuse")
+    assert done.endswith("You'll find the details in your private chat with me.")
     [record] = await harness.parts.store.find("concern")
     assert "CANARY-6161" in record.data["what_happened"]
     assert record.data["urgent"] is True  # grooming
-    # A double click is the same report.
-    await submit(harness, TEACHER, {**send, **filled})
+    # A double click is the same report (and no second copy).
+    again_sent = await submit(harness, TEACHER, {**send, **filled})
+    assert "Received: OSC-2026-0001" in visible_text(again_sent["card"]["content"])
     assert len(await harness.parts.store.find("concern")) == 1
     await harness.settle()
     [card] = harness.connector.cards(DSL_CHANNEL)
@@ -169,6 +185,8 @@ async def test_a_teacher_reports_a_channel_message_and_it_is_routed_like_any_con
     [copy] = harness.connector.cards(dm(TEACHER))
     assert "Received: OSC-2026-0001" in visible_text(copy)
     assert harness.connector.to(CLASS_CHANNEL) == []
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert "CANARY" not in logged and "Ava Thompson" not in logged
 
 
 async def test_a_picture_in_the_message_is_never_fetched_or_stored(harness: Harness) -> None:
@@ -196,10 +214,10 @@ async def test_a_pupil_gets_the_worry_card_with_the_messages_words(harness: Harn
     assert_valid_card(card)
     assert field(card, "words") == WORDS
     send = submit_data(card, "worry.submit")
-    done = await submit(
+    done = await closing(
         harness, PUPIL, {**send, "kind": "stranger", "words": WORDS, "safe": "yes", "adult": ""}
     )
-    assert "Your worry has been sent." in visible_text(done["card"]["content"])
+    assert done.startswith("Thank you for telling us. Your worry has been sent.")
     [record] = await harness.parts.store.find("concern")
     assert record.data["source"] == "pupil"
 

@@ -31,6 +31,11 @@ JOURNEYS = {
     "filter": "a teacher asks for a filter exception; IT approves it in the IT channel; "
     "the teacher is told",
     "videocall": "a teacher checks a Saturday lesson and sees 'Not allowed' with the reason",
+    "typed": "a pupil types that she does not feel safe: an URGENT pupil report in the DSL channel "
+    "and help links for her; 'I am safe now thanks' makes no report; a teacher's typed account "
+    "is offered as a prefilled concern",
+    "reportmessage": "a teacher uses 'Report this message' on a message: the dialog shows it and "
+    "the imagery rule, the concern form comes prefilled, and the concern reaches the DSL channel",
 }
 
 TIMEOUT = 240  # seconds for one journey, start to finish (they take 10-30 s here)
