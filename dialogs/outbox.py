@@ -236,7 +236,10 @@ class OutboxWorker:
 
     async def run(self) -> None:
         """Deliver forever (until cancelled); a failure never stops the loop."""
-        await self.check_roles()
+        try:
+            await self.check_roles()
+        except Exception as exc:  # noqa: BLE001 (a check must never stop deliveries)
+            log.error("role check at start-up failed: %s", exc.__class__.__name__)
         while True:
             try:
                 await self.tick()
