@@ -60,7 +60,6 @@ from policy.audit import AuditEvent
 from policy.clauses import cite, cite_all, reword
 from policy.roles import SAFEGUARDING_LEADS, Role
 from policy.school import DEFAULT_ROLE_NAMES, SchoolPolicy
-from policy.school_checks import needed_roles
 
 log = logging.getLogger(__name__)
 
@@ -236,7 +235,6 @@ class OutboxWorker:
 
     async def run(self) -> None:
         """Deliver forever (until cancelled); a failure never stops the loop."""
-        await self.check_roles()
         while True:
             try:
                 await self.tick()
@@ -244,20 +242,6 @@ class OutboxWorker:
                 self.status.last_failure = exc.__class__.__name__
                 log.error("outbox tick failed: %s", exc.__class__.__name__)
             await self.doorbell.wait(self.interval)
-
-    async def check_roles(self) -> None:
-        """At start-up: note on ``/healthz`` (and in the log) every role the school's routes
-        need that nobody holds, before any message for it is due. Never stops the start."""
-        if self.school is None:
-            return
-        for role in needed_roles(self.school):
-            try:
-                held = await self._call(self.directory.members(role))
-            except (DeliveryFailed, DirectoryUnavailable):
-                return  # the directory cannot answer now: deliveries will find out
-            if not held:
-                self.status.unheld_roles.setdefault(role.value, 0)
-                log.error("no one holds role %s: its messages will go to its fallback", role.value)
 
     async def tick(self) -> int:
         """Fire due timers, then try every due message once. Returns messages delivered.
