@@ -58,6 +58,16 @@ def urls(card: dict[str, Any]) -> set[str]:
     return found
 
 
+def actions(node: Any) -> list[dict[str, Any]]:
+    """Every action in a card, wherever it sits."""
+    if isinstance(node, dict):
+        own = [node] if str(node.get("type", "")).startswith("Action.") else []
+        return own + [a for v in node.values() for a in actions(v)]
+    if isinstance(node, list):
+        return [a for v in node for a in actions(v)]
+    return []
+
+
 def store_bytes(h: Harness) -> bytes:
     return b"".join(p.read_bytes() for p in h.settings.data_dir.rglob("*") if p.is_file())
 
@@ -114,6 +124,25 @@ async def test_what_the_pupil_types_next_joins_that_report(harness: Harness) -> 
     assert len(harness.connector.to(dm(DSL))) == 1
     last = harness.connector.cards(PUPIL_CHAT)[-1]
     assert "I added this to your message." in visible_text(last)
+
+
+async def test_the_dsl_channel_card_stays_current_when_more_words_join(harness: Harness) -> None:
+    await harness.say(PUPIL, DISCLOSURE)
+    await harness.settle()
+    harness.advance(minutes=1)
+    await harness.say(PUPIL, "he said he knows where i live CANARY-4455")
+    await harness.settle()
+
+    [update] = [u for u in harness.connector.updated if u["_conversation"] == DSL_CHANNEL]
+    card = update["attachments"][0]["content"]
+    assert "CANARY" not in everything(card)
+    [data] = [a["data"] for a in actions(card) if a.get("verb") == "concern.ack"]
+    assert data["ver"] == 2  # the version with the words added
+    acknowledged = await harness.click(DSL, "concern.ack", data)
+    assert "Fiona Blake" in everything(acknowledged)
+    [record] = await concerns(harness)
+    assert record.data["status"] == "acknowledged"
+    assert "CANARY-4455" in record.data["what_happened"]
 
 
 async def test_a_new_disclosure_after_ten_quiet_minutes_is_a_new_report(
