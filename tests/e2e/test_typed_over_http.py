@@ -13,10 +13,14 @@ botbuilder adapter, real TinyDB files and a fake Bot Connector.
 
 from __future__ import annotations
 
+import errno
+import os
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from store import tinydb_store
 from tests.conftest import Harness
 from tests.support import (
     DEPUTY_DSL,
@@ -29,6 +33,7 @@ from tests.support import (
     card_buttons,
     dm,
     everything,
+    message,
     visible_text,
 )
 
@@ -159,13 +164,34 @@ async def test_a_new_disclosure_after_ten_quiet_minutes_is_a_new_report(
 
 
 async def test_a_teams_retry_of_the_same_message_is_one_report(harness: Harness) -> None:
-    from tests.support import message
-
     activity = message(PUPIL, DISCLOSURE, harness.connector.url)
     await harness.post(activity)
     await harness.post(activity)
 
     assert len(await concerns(harness)) == 1
+
+
+async def test_a_disclosure_that_cannot_be_saved_is_never_called_sent(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def io_error(path: Path, value: object) -> None:
+        raise OSError(errno.EIO, os.strerror(errno.EIO))
+
+    activity = message(PUPIL, DISCLOSURE, harness.connector.url)
+    monkeypatch.setattr(tinydb_store, "atomic_write_json", io_error)
+    await harness.post(activity)
+    monkeypatch.undo()
+
+    [reply] = harness.connector.cards(PUPIL_CHAT)
+    text = visible_text(reply)
+    assert "Sorry, your message was not sent" in text
+    assert "They have it now." not in text
+    assert {"tel:999", "tel:08001111"} <= urls(reply)
+    assert await concerns(harness) == []
+    # Teams sends it again (or she does): now it is saved and she is told.
+    await harness.post(activity)
+    assert len(await concerns(harness)) == 1
+    assert "They have it now." in visible_text(harness.connector.cards(PUPIL_CHAT)[-1])
 
 
 async def test_i_am_safe_makes_no_report_and_offers_help_and_the_worry_card(
