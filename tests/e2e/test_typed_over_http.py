@@ -322,3 +322,34 @@ async def test_a_long_message_in_a_channel_is_never_repeated_there(harness: Harn
     assert "message me in a private chat" in said["text"]
     assert "CANARY" not in everything(said)
     assert await concerns(harness) == []
+
+
+@pytest.mark.parametrize("typed", ["my reports", "check my next lessons"])
+async def test_private_things_typed_in_a_channel_are_never_shown_there(
+    harness: Harness, typed: str
+) -> None:
+    await harness.say(TEACHER, PASTE)  # a report of their own, to make sure none is shown
+    offer = harness.connector.cards()[-1]
+    data = {**button(offer, "concern.start"), "category": "cyberbullying", "what_happened": "x"}
+    form = await harness.click(TEACHER, "concern.start", data)
+    await harness.click(
+        TEACHER,
+        "concern.submit",
+        {
+            **button(form, "concern.submit"),
+            "immediate_risk": "no",
+            "involved": "A pupil",
+            "year_group": "Year 9",
+            "what_happened": "x",
+            "where": "Instagram",
+            "happened_on": "2026-11-23",
+        },
+    )
+    staff_room = "19:staff-room@thread.tacv2"
+    await harness.say(TEACHER, typed, scope="channel", conversation_id=staff_room)
+
+    [said] = harness.connector.to(staff_room)
+    assert "only show it in your private chat" in said["text"]
+    assert "OSC-" not in everything(said) and not said.get("attachments")
+    await harness.say(TEACHER, typed)
+    assert "private chat" not in everything(harness.connector.cards(f"a:personal-{TEACHER}")[-1])
