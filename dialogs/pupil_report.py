@@ -321,18 +321,49 @@ class PupilReports(FeatureHandlers):
                 concern, what_happened=f"{concern.what_happened}\n\nThen, at {at}: {words}"
             ).with_event(person, now, "typed", "The pupil wrote more")
             subject = subject_of(concern.ref)
+            # The channel card showing it is redrawn, so its buttons carry the new version.
+            cards = [
+                message(Delivery.CHANNEL_UPDATE, self._dsl_channel(), subject, PUPIL_CHANNEL, now)
+            ]
+            leader = await self._leader_of(person, concern.ref)
+            if leader is not None:
+                cards.append(
+                    message(
+                        Delivery.CHANNEL_UPDATE,
+                        self._dsl_channel(),
+                        subject_of(leader),
+                        PUPIL_CHANNEL,
+                        now,
+                    )
+                )
             try:
                 await self._store.commit(
                     Change(
-                        records=[Record(KIND, concern.ref, record.version + 1, encode(updated))],
+                        records=[
+                            Record(KIND, concern.ref, record.version + 1, encode(updated)),
+                            *cards,
+                        ],
                         audit=[AuditEvent(person.id, "worry.typed_more", subject, "ok", now)],
                         dedupe_key=key,
                     )
                 )
             except VersionConflict:
                 continue
+            self._deps.doorbell.ring()
             return updated
         raise StoreUnavailable("the words could not be added after three tries")
+
+    def _dsl_channel(self) -> str:
+        return self._school.channels.dsl_channel_id
+
+    async def _leader_of(self, person: Person, ref: str) -> str | None:
+        """The first report whose channel card shows ``ref`` among its later reports, if any."""
+        burst = await self._store.get(BURST_KIND, person.id)
+        leader = str(burst.data["leader"]) if burst else ""
+        if not leader or leader == ref:
+            return None
+        group = await self._store.get(GROUP_KIND, leader)
+        return leader if group and ref in group.data["followers"] else None
 
     async def _save(
         self, person: Person, values: dict[str, str], key: str, *, typed: bool = False

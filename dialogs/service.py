@@ -119,6 +119,12 @@ MENU_PHRASES: tuple[tuple[str, Verb], ...] = (
 #: How the audit log names a sender it cannot name, and a verb the server does not know.
 UNKNOWN_SENDER = "unknown"
 UNKNOWN_VERB = "unknown_verb"
+#: What only the person's private chat may show (their own reports, their own lessons).
+PRIVATE_VERBS: frozenset[Verb] = frozenset({Verb.MY_REPORTS, Verb.NEXT_LESSONS})
+PRIVATE_ONLY = (
+    "That is private, so I only show it in your private chat with me. "
+    "Open the chat with me and ask there."
+)
 
 ATTACHMENT_REFUSED = (
     "I don't accept files or pictures, so nothing you sent was opened or saved. "
@@ -265,6 +271,9 @@ class Dialogs:
         if not may(person, verb):
             await self._audit(person, verb.value, "", "refused: role does not allow it")
             return Reply(card=not_allowed_card(person))
+        if verb in PRIVATE_VERBS and turn.scope is not Scope.PERSONAL:
+            # Someone's own reports or lessons are never shown to a whole channel or group chat.
+            return Reply(text=PRIVATE_ONLY)
         handler = self._routes.get(verb)
         if handler is None:
             return Reply(card=not_ready_card(person))

@@ -13,10 +13,14 @@ botbuilder adapter, real TinyDB files and a fake Bot Connector.
 
 from __future__ import annotations
 
+import errno
+import os
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from store import tinydb_store
 from tests.conftest import Harness
 from tests.support import (
     DEPUTY_DSL,
@@ -29,6 +33,7 @@ from tests.support import (
     card_buttons,
     dm,
     everything,
+    message,
     visible_text,
 )
 
@@ -56,6 +61,16 @@ def urls(card: dict[str, Any]) -> set[str]:
 
     walk(card)
     return found
+
+
+def actions(node: Any) -> list[dict[str, Any]]:
+    """Every action in a card, wherever it sits."""
+    if isinstance(node, dict):
+        own = [node] if str(node.get("type", "")).startswith("Action.") else []
+        return own + [a for v in node.values() for a in actions(v)]
+    if isinstance(node, list):
+        return [a for v in node for a in actions(v)]
+    return []
 
 
 def store_bytes(h: Harness) -> bytes:
@@ -116,6 +131,25 @@ async def test_what_the_pupil_types_next_joins_that_report(harness: Harness) -> 
     assert "I added this to your message." in visible_text(last)
 
 
+async def test_the_dsl_channel_card_stays_current_when_more_words_join(harness: Harness) -> None:
+    await harness.say(PUPIL, DISCLOSURE)
+    await harness.settle()
+    harness.advance(minutes=1)
+    await harness.say(PUPIL, "he said he knows where i live CANARY-4455")
+    await harness.settle()
+
+    [update] = [u for u in harness.connector.updated if u["_conversation"] == DSL_CHANNEL]
+    card = update["attachments"][0]["content"]
+    assert "CANARY" not in everything(card)
+    [data] = [a["data"] for a in actions(card) if a.get("verb") == "concern.ack"]
+    assert data["ver"] == 2  # the version with the words added
+    acknowledged = await harness.click(DSL, "concern.ack", data)
+    assert "Fiona Blake" in everything(acknowledged)
+    [record] = await concerns(harness)
+    assert record.data["status"] == "acknowledged"
+    assert "CANARY-4455" in record.data["what_happened"]
+
+
 async def test_a_new_disclosure_after_ten_quiet_minutes_is_a_new_report(
     harness: Harness,
 ) -> None:
@@ -130,13 +164,34 @@ async def test_a_new_disclosure_after_ten_quiet_minutes_is_a_new_report(
 
 
 async def test_a_teams_retry_of_the_same_message_is_one_report(harness: Harness) -> None:
-    from tests.support import message
-
     activity = message(PUPIL, DISCLOSURE, harness.connector.url)
     await harness.post(activity)
     await harness.post(activity)
 
     assert len(await concerns(harness)) == 1
+
+
+async def test_a_disclosure_that_cannot_be_saved_is_never_called_sent(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def io_error(path: Path, value: object) -> None:
+        raise OSError(errno.EIO, os.strerror(errno.EIO))
+
+    activity = message(PUPIL, DISCLOSURE, harness.connector.url)
+    monkeypatch.setattr(tinydb_store, "atomic_write_json", io_error)
+    await harness.post(activity)
+    monkeypatch.undo()
+
+    [reply] = harness.connector.cards(PUPIL_CHAT)
+    text = visible_text(reply)
+    assert "Sorry, your message was not sent" in text
+    assert "They have it now." not in text
+    assert {"tel:999", "tel:08001111"} <= urls(reply)
+    assert await concerns(harness) == []
+    # Teams sends it again (or she does): now it is saved and she is told.
+    await harness.post(activity)
+    assert len(await concerns(harness)) == 1
+    assert "They have it now." in visible_text(harness.connector.cards(PUPIL_CHAT)[-1])
 
 
 async def test_i_am_safe_makes_no_report_and_offers_help_and_the_worry_card(
@@ -267,3 +322,34 @@ async def test_a_long_message_in_a_channel_is_never_repeated_there(harness: Harn
     assert "message me in a private chat" in said["text"]
     assert "CANARY" not in everything(said)
     assert await concerns(harness) == []
+
+
+@pytest.mark.parametrize("typed", ["my reports", "check my next lessons"])
+async def test_private_things_typed_in_a_channel_are_never_shown_there(
+    harness: Harness, typed: str
+) -> None:
+    await harness.say(TEACHER, PASTE)  # a report of their own, to make sure none is shown
+    offer = harness.connector.cards()[-1]
+    data = {**button(offer, "concern.start"), "category": "cyberbullying", "what_happened": "x"}
+    form = await harness.click(TEACHER, "concern.start", data)
+    await harness.click(
+        TEACHER,
+        "concern.submit",
+        {
+            **button(form, "concern.submit"),
+            "immediate_risk": "no",
+            "involved": "A pupil",
+            "year_group": "Year 9",
+            "what_happened": "x",
+            "where": "Instagram",
+            "happened_on": "2026-11-23",
+        },
+    )
+    staff_room = "19:staff-room@thread.tacv2"
+    await harness.say(TEACHER, typed, scope="channel", conversation_id=staff_room)
+
+    [said] = harness.connector.to(staff_room)
+    assert "only show it in your private chat" in said["text"]
+    assert "OSC-" not in everything(said) and not said.get("attachments")
+    await harness.say(TEACHER, typed)
+    assert "private chat" not in everything(harness.connector.cards(f"a:personal-{TEACHER}")[-1])
