@@ -18,11 +18,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
+from collections.abc import Mapping
 from datetime import datetime
+from typing import Any
 
 from kiota_abstractions.base_request_configuration import RequestConfiguration
-from msgraph.generated.models.chat_message import ChatMessage
+from kiota_abstractions.request_information import RequestInformation
+from msgraph.generated.models.o_data_errors.o_data_error import ODataError
 from msgraph.graph_service_client import GraphServiceClient
 
 from dialogs.ports import DeliveryFailed, NotReadYet
@@ -50,9 +54,23 @@ def channel_of(conversation_id: str) -> str:
     return conversation_id.split(";", 1)[0]
 
 
-def carries(message: ChatMessage, mark: str) -> bool:
-    """Whether one of the message's attachments (a card's JSON) holds ``mark``."""
-    return any(mark in (attachment.content or "") for attachment in message.attachments or ())
+def carries(message: Mapping[str, Any], mark: str) -> bool:
+    """Whether one of the message's attachments (a card's JSON, as a string) holds ``mark``."""
+    attachments = message.get("attachments") or ()
+    return any(
+        isinstance(a, dict) and isinstance(a.get("content"), str) and mark in a["content"]
+        for a in attachments
+    )
+
+
+def changed_at(message: Mapping[str, Any]) -> datetime | None:
+    """When the message last changed (else was made), as Graph lists it; None if unreadable."""
+    for key in ("lastModifiedDateTime", "createdDateTime"):
+        value = message.get(key)
+        if isinstance(value, str) and value:
+            with contextlib.suppress(ValueError):
+                return datetime.fromisoformat(value)
+    return None
 
 
 def _reason(problem: GraphProblem) -> str:
@@ -108,6 +126,23 @@ class GraphPostFinder:
         with contextlib.suppress(Exception):
             await asyncio.shield(self._warm)
 
+    async def _page(self, request: RequestInformation) -> dict[str, Any]:
+        """One page of the listing as plain JSON. Only the ids, times and attachments' strings
+        are looked at, so the SDK's models are not built: turning a page of 50 card posts into
+        them took about 2 s of CPU on the event loop (more than the read's time limit on a busy
+        machine, when the card was then posted again)."""
+        adapter: Any = self._client.request_adapter
+
+        async def fetch() -> Any:
+            return await adapter.send_primitive_async(request, "bytes", {"XXX": ODataError})
+
+        raw = await graph_call(PERMISSION_READ_CHANNEL, fetch)
+        try:
+            page = json.loads(raw or b"{}")
+        except ValueError:
+            raise DeliveryFailed("Graph's list of channel messages was not JSON") from None
+        return page if isinstance(page, dict) else {}
+
     def _ready(self) -> None:
         """The SDK's models are built in a worker thread before the first answer is parsed:
         parsing a channel listing first imports about 1,200 model modules, which on the event
@@ -138,20 +173,21 @@ class GraphPostFinder:
         self._ready()
         try:
             async with asyncio.timeout(self._timeout):
-                page = await graph_call(PERMISSION_READ_CHANNEL, lambda: messages.get(config))
+                page = await self._page(messages.to_get_request_information(config))
                 for read in range(1, MAX_PAGES + 1):
-                    values = list((page.value if page else None) or ())
+                    values = [m for m in page.get("value") or () if isinstance(m, dict)]
                     for message in values:
-                        if message.id and carries(message, mark):
-                            return message.id
-                    link = page.odata_next_link if page else None
-                    changed = [m.last_modified_date_time or m.created_date_time for m in values]
-                    if not link or any(when is not None and when < since for when in changed):
+                        if isinstance(message.get("id"), str) and carries(message, mark):
+                            return str(message["id"])
+                    link = page.get("@odata.nextLink")
+                    changed = [changed_at(m) for m in values]
+                    if not isinstance(link, str) or any(
+                        when is not None and when < since for when in changed
+                    ):
                         return None  # the listing has gone back past the attempt
                     if read == MAX_PAGES:
                         break  # never ask for a page that would not be read
-                    following = messages.with_url(link)
-                    page = await graph_call(PERMISSION_READ_CHANNEL, following.get)
+                    page = await self._page(messages.with_url(link).to_get_request_information())
         except TimeoutError:
             raise DeliveryFailed("Graph did not answer in time to read the channel") from None
         except GraphCallFailed as failed:
