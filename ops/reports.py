@@ -1,4 +1,4 @@
-"""``python -m bot.reports``: the governors' report and the DfE filtering review pack, from the
+"""``python -m ops reports``: the governors' report and the DfE filtering review pack, from the
 command line (for scheduling), reading the store read-only so the bot can keep running.
 
     script/report governors --term "Autumn 2026" --out reports/autumn-2026
@@ -25,13 +25,11 @@ import asyncio
 import json
 import logging
 import os
-import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
-from bot.charts import bar_chart
 from bot.config import ConfigError, Settings, load_settings
 from bot.storage import cipher_for, open_store, with_data_dir
 from cards.records import governors_html
@@ -48,6 +46,7 @@ from dialogs.records import (
 from dialogs.registry import Deps
 from dialogs.video_call import CALL_CHECK_KIND, RECORDING_KIND, REQUEST_CODEC
 from graph.local_directory import DirectoryFileError, LocalDirectory
+from ops.charts import bar_chart
 from policy.concerns import (
     Concern,
     RiskAnswer,
@@ -83,7 +82,7 @@ from policy.school import SchoolPolicy
 from policy.video_calls import Audience, CallPlan, RecordingRequest, RequestStatus, check_call
 from store.tinydb_store import TinyDbStore
 
-log = logging.getLogger("bot.reports")
+log = logging.getLogger("ops.reports")
 
 #: Table key -> (chart file, horizontal bars?, description for the HTML's alt text).
 CHARTS: dict[str, tuple[str, bool, str]] = {
@@ -565,7 +564,7 @@ async def seed_demo_data(data_dir: Path, settings: Settings) -> int:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m bot.reports",
+        prog="python -m ops reports",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -615,7 +614,3 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     log.info("wrote %d files to %s", len(files), args.out)
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
