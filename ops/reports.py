@@ -26,16 +26,14 @@ import json
 import logging
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime
 from pathlib import Path
 
 from bot.config import ConfigError, Settings, load_settings
-from bot.storage import cipher_for, open_store, with_data_dir
+from bot.storage import open_store, with_data_dir
 from cards.records import governors_html
-from dialogs import concern as concern_feature
 from dialogs import filter_request as filter_feature
-from dialogs.ports import Change, Record, StoreError, SystemClock
+from dialogs.ports import StoreError, SystemClock
 from dialogs.records import (
     ALLOWED_NOW,
     build_governors_report,
@@ -44,30 +42,10 @@ from dialogs.records import (
     never_unblockable_text,
 )
 from dialogs.registry import Deps
-from dialogs.video_call import CALL_CHECK_KIND, RECORDING_KIND, REQUEST_CODEC
 from graph.local_directory import DirectoryFileError, LocalDirectory
 from ops.charts import bar_chart
-from policy.concerns import (
-    Concern,
-    RiskAnswer,
-    Source,
-    acknowledge,
-    add_note,
-    assess,
-    close,
-    is_urgent,
-    record_action,
-)
-from policy.filtering import (
-    FilterRequest,
-    FilterStatus,
-    approve,
-    is_sensitive,
-    mark_applied,
-    mark_reblocked,
-    reblock_due,
-    reject,
-)
+from ops.demo_data import NotANewFolder, check_new_folder, seed_demo_data
+from policy.filtering import FilterRequest, FilterStatus
 from policy.reporting import (
     GovernorsReport,
     Period,
@@ -77,10 +55,7 @@ from policy.reporting import (
     term_period,
     year_period,
 )
-from policy.roles import Person, Role
 from policy.school import SchoolPolicy
-from policy.video_calls import Audience, CallPlan, RecordingRequest, RequestStatus, check_call
-from store.tinydb_store import TinyDbStore
 
 log = logging.getLogger("ops.reports")
 
@@ -108,10 +83,6 @@ CHARTS: dict[str, tuple[str, bool, str]] = {
         "Bar chart of requests for permission to record a lesson, by outcome",
     ),
 }
-
-
-class ReportsError(Exception):
-    """The command cannot do what was asked (the message says why)."""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -249,315 +220,6 @@ def write_review_pack(
 
 
 # ---------------------------------------------------------------------------------------------
-# Demo records (for the sample report)
-# ---------------------------------------------------------------------------------------------
-
-#: The demo directory's people (config/demo-directory.json).
-_DSL = Person("5c400000-0000-4000-8000-000000000006", "Fiona Blake", frozenset({Role.DSL}))
-_DEPUTY = Person("5c400000-0000-4000-8000-000000000007", "Tom Hughes", frozenset({Role.DEPUTY_DSL}))
-_TEACHER = Person("5c400000-0000-4000-8000-000000000002", "Daniel Okafor", frozenset())
-_HOD = Person("5c400000-0000-4000-8000-000000000003", "Priya Shah", frozenset())
-_HEAD = Person(
-    "5c400000-0000-4000-8000-000000000004", "Helen Carter", frozenset({Role.HEADTEACHER})
-)
-_DEPUTY_HEAD = Person(
-    "5c400000-0000-4000-8000-000000000005",
-    "James Wright",
-    frozenset({Role.DEPUTY_HEAD_ACADEMIC}),
-)
-_IT = Person("5c400000-0000-4000-8000-000000000008", "Nadia Khan", frozenset({Role.IT}))
-_PUPIL = Person("5c400000-0000-4000-8000-000000000001", "Ava Thompson", frozenset({Role.PUPIL}))
-
-#: Fictional children named in the demo concerns (they must never reach a governors' report).
-DEMO_CHILDREN = ("Jordan Reeves", "Maisie Okoro", "Callum Price", "Zara Lindqvist", "Oliver Haines")
-
-
-@dataclass(frozen=True, slots=True)
-class _DemoConcern:
-    day: date
-    category: str
-    year_group: str
-    ack_minutes: int | None
-    close_days: int | None
-    outcome: str = "resolved_in_school"
-    actions: tuple[str, ...] = ()
-    pupil: bool = False
-    at_risk: bool = False
-
-
-_DEMO_CONCERNS: tuple[_DemoConcern, ...] = (
-    _DemoConcern(date(2026, 9, 8), "cyberbullying", "Year 8", 40, 6, actions=("parents_informed",)),
-    _DemoConcern(date(2026, 9, 10), "filtering_breach", "Year 7", 25, 1, actions=("site_blocked",)),
-    _DemoConcern(date(2026, 9, 14), "cyberbullying", "Year 9", 90, 9, pupil=True),
-    _DemoConcern(
-        date(2026, 9, 17),
-        "grooming",
-        "Year 10",
-        6,
-        14,
-        "police",
-        ("police_informed", "ceop_report"),
-    ),
-    _DemoConcern(date(2026, 9, 22), "online_hate", "Year 11", 55, 5, actions=("platform_report",)),
-    _DemoConcern(date(2026, 9, 24), "other", "Year 6", 120, 3, "no_further_action"),
-    _DemoConcern(date(2026, 9, 29), "cyberbullying", "Year 8", 35, 8, actions=("sanctions",)),
-    _DemoConcern(
-        date(2026, 10, 1),
-        "nude_imagery",
-        "Year 9",
-        9,
-        10,
-        "social_care",
-        ("device_secured", "social_care_referral"),
-    ),
-    _DemoConcern(date(2026, 10, 5), "filtering_breach", "Year 5", 30, 2, actions=("site_blocked",)),
-    _DemoConcern(date(2026, 10, 7), "cyberbullying", "Year 7", 75, 7, pupil=True),
-    _DemoConcern(date(2026, 10, 9), "fraud", "Year 12", 160, 4, actions=("parents_informed",)),
-    _DemoConcern(date(2026, 10, 13), "harassment", "Year 10", 45, 12, "police"),
-    _DemoConcern(date(2026, 10, 15), "cyberbullying", "Year 9", 50, 5),
-    _DemoConcern(date(2026, 10, 20), "online_hate", "Year 10", 65, 6, actions=("sanctions",)),
-    _DemoConcern(date(2026, 10, 22), "staff_conduct", "Not known", 240, 15, "lado"),
-    _DemoConcern(date(2026, 11, 3), "cyberbullying", "Year 8", 20, 6, pupil=True),
-    _DemoConcern(date(2026, 11, 4), "hacking", "Year 11", 180, 5, actions=("device_secured",)),
-    _DemoConcern(date(2026, 11, 5), "filtering_breach", "Year 4", 15, 1, actions=("site_blocked",)),
-    _DemoConcern(date(2026, 11, 9), "online_hate", "Year 9", 70, None),
-    _DemoConcern(date(2026, 11, 10), "cyberbullying", "Year 7", 60, None),
-    _DemoConcern(date(2026, 11, 12), "radicalisation", "Year 11", 8, None, at_risk=True),
-    _DemoConcern(date(2026, 11, 16), "cyberbullying", "Year 10", 45, 3),
-    _DemoConcern(date(2026, 11, 17), "filtering_breach", "Year 6", None, None),
-    _DemoConcern(date(2026, 11, 19), "cyberbullying", "Year 8", None, None, pupil=True),
-    _DemoConcern(date(2026, 9, 16), "harassment", "Year 11", 7, 9, "police", at_risk=True),
-    _DemoConcern(date(2026, 10, 14), "cyberbullying", "Year 9", 12, 4, at_risk=True),
-    _DemoConcern(date(2026, 11, 11), "online_hate", "Year 10", 5, None, at_risk=True),
-    _DemoConcern(date(2026, 10, 2), "filtering_breach", "Year 3", 35, 1, actions=("site_blocked",)),
-    _DemoConcern(date(2026, 9, 30), "cyberbullying", "Year 7", 80, 6, pupil=True),
-)
-
-
-def _demo_concern(n: int, spec: _DemoConcern, school: SchoolPolicy) -> Concern:
-    category = school.category(spec.category) or school.category("other")
-    assert category is not None
-    at = datetime.combine(spec.day, time(9 + n % 6, 10 + n % 40), tzinfo=school.zone)
-    child = DEMO_CHILDREN[n % len(DEMO_CHILDREN)]
-    reporter = _PUPIL if spec.pupil else (_TEACHER if n % 2 else _HOD)
-    risk = RiskAnswer.YES if spec.at_risk else RiskAnswer.NO
-    concern = Concern(
-        ref=f"OSC-2026-{n:04d}",
-        source=Source.PUPIL if spec.pupil else Source.STAFF,
-        category=category.id,
-        urgent=is_urgent(category, risk),
-        reporter_id=reporter.id,
-        reporter_name=reporter.name,
-        created_at=at.astimezone(UTC),
-        year_group=spec.year_group,
-        involved=f"{child} ({spec.year_group})",
-        what_happened=f"Demo record {n}: {child} told a member of staff what happened online.",
-        where="A messaging app",
-        happened_on=spec.day.isoformat(),
-        immediate_risk=risk,
-    ).with_event(reporter, at, "reported", "Reported")
-    handler = _HEAD if category.id == "staff_conduct" else (_DSL if n % 3 else _DEPUTY)
-    if spec.ack_minutes is None:
-        return concern
-    acked = at + timedelta(minutes=spec.ack_minutes)
-    concern = acknowledge(concern, handler, acked)
-    for i, action in enumerate(spec.actions):
-        concern = record_action(concern, handler, action, "", acked + timedelta(hours=i + 1))
-    concern = add_note(
-        concern, handler, f"Spoke with {child}; plan agreed.", acked + timedelta(hours=3)
-    )
-    if spec.close_days is None:
-        return concern
-    closed_at = at + timedelta(days=spec.close_days)
-    if spec.category == "nude_imagery":
-        concern = assess(
-            concern, handler, ("coercion",), ("social_care",), "Demo reason", closed_at
-        )
-    return close(concern, handler, spec.outcome, "Thank you: this has been dealt with.", closed_at)
-
-
-def _demo_filter_requests(school: SchoolPolicy) -> list[FilterRequest]:
-    zone = school.zone
-    specs = (
-        ("games", date(2026, 9, 7), 4, "reblocked_on_time"),
-        ("drugs", date(2026, 9, 15), 10, "reblocked_late"),
-        ("social_media", date(2026, 9, 21), 5, "rejected"),
-        ("violence", date(2026, 10, 5), 3, "reblocked_on_time"),
-        ("police_terrorism", date(2026, 10, 12), 1, "refused"),
-        ("streaming", date(2026, 11, 2), 4, "reblocked_on_time"),
-        ("hate", date(2026, 11, 16), 9, "applied"),
-        ("games", date(2026, 11, 18), 5, "pending"),
-        ("streaming", date(2026, 9, 28), 2, "reblocked_on_time"),
-        ("weapons", date(2026, 10, 19), 4, "reblocked_one_day"),
-        ("games", date(2026, 11, 9), 3, "reblocked_on_time"),
-        ("social_media", date(2026, 11, 11), 2, "rejected"),
-        ("self_harm", date(2026, 11, 12), 3, "reblock_due"),
-        ("violence", date(2026, 11, 17), 7, "applied"),
-    )
-    requests: list[FilterRequest] = []
-    for n, (category, start, days, fate) in enumerate(sorted(specs, key=lambda s: s[1]), 1):
-        asked = datetime.combine(start - timedelta(days=2), time(8, 30), tzinfo=zone)
-        request = FilterRequest(
-            ref=f"FLT-2026-{n:04d}",
-            requester_id=_TEACHER.id,
-            requester_name=_TEACHER.name,
-            created_at=asked.astimezone(UTC),
-            site=f"https://resource-{n}.example.org/topic",
-            blocked_category=category,
-            audience="class",
-            audience_detail=f"{9 + n % 3}B",
-            reason=f"Demo request {n}: pupils will analyse this source in a planned lesson.",
-            topic="Demo topic",
-            start=start,
-            end=start + timedelta(days=days),
-            supervised=True,
-            age_appropriate=True,
-            sensitive=is_sensitive(category, school.filtering),
-        ).step(_TEACHER, asked, "requested", "Demo request reason")
-        if fate == "refused":
-            request = replace(request, status=FilterStatus.REFUSED).step(
-                None, asked, "refused", "Unlawful terrorist content is never unblocked."
-            )
-        elif fate == "rejected":
-            request = reject(request, _IT, "Demo: a school resource covers this.", asked)
-        elif fate != "pending":
-            if request.sensitive:
-                request = approve(request, _DEPUTY, asked + timedelta(hours=1))
-            request = approve(request, _IT, asked + timedelta(hours=2))
-            request = mark_applied(request, _IT, asked + timedelta(hours=3))
-            due = datetime.combine(request.end, time(17, 0), tzinfo=zone)
-            if fate != "applied":
-                request = reblock_due(request, due)
-            if fate.startswith("reblocked"):
-                late = {"reblocked_late": timedelta(days=4), "reblocked_one_day": timedelta(days=1)}
-                request = mark_reblocked(request, _IT, due + late.get(fate, timedelta(minutes=20)))
-        requests.append(request)
-    return requests
-
-
-def _demo_call_checks(school: SchoolPolicy) -> list[Record]:
-    records: list[Record] = []
-    for n in range(1, 21):
-        day = date(2026, 9, 7) + timedelta(days=3 * n + n % 2)
-        while day.weekday() >= 5:
-            day += timedelta(days=1)
-        start = datetime.combine(day, time(8 + n % 10, 0), tzinfo=school.zone)
-        named = n % 4 == 0
-        plan = CallPlan(
-            start=start,
-            duration=timedelta(minutes=45),
-            platform="Microsoft Teams",
-            audience=Audience.NAMED_PUPILS if named else Audience.CLASS,
-            pupils=(DEMO_CHILDREN[n % len(DEMO_CHILDREN)],) if named else (),
-            one_to_one_with_pupil=named,
-            recording=n % 5 == 0,
-            parental_consent=n % 7 != 0,
-        )
-        verdict = check_call(plan, school)
-        records.append(
-            Record(
-                CALL_CHECK_KIND,
-                f"demo-check-{n:02d}",
-                1,
-                {
-                    "actor": _TEACHER.id,
-                    "checked_at": (start - timedelta(days=1)).astimezone(UTC).isoformat(),
-                    "date": day.isoformat(),
-                    "start": f"{start:%H:%M}",
-                    "duration_minutes": 45,
-                    "platform": plan.platform,
-                    "audience": plan.audience.value,
-                    "pupils": list(plan.pupils),
-                    "one_to_one": plan.one_to_one_with_pupil,
-                    "contact_at_home": False,
-                    "recording": plan.recording,
-                    "meeting_id": "",
-                    "call_log": "",
-                    "verdict": verdict.verdict.value,
-                    "rules": verdict.summary(),
-                },
-            )
-        )
-    return records
-
-
-def _demo_recordings(school: SchoolPolicy) -> list[Record]:
-    records: list[Record] = []
-    decisions = (
-        RequestStatus.APPROVED,
-        RequestStatus.APPROVED,
-        RequestStatus.DECLINED,
-        RequestStatus.APPROVED,
-        RequestStatus.APPROVED,
-        RequestStatus.DECLINED,
-        RequestStatus.APPROVED,
-        RequestStatus.PENDING,
-    )
-    for n, status in enumerate(decisions, start=1):
-        asked = datetime.combine(date(2026, 9, 1) + timedelta(days=9 * n), time(12), school.zone)
-        request = RecordingRequest(
-            ref=f"REC-2026-{n:04d}",
-            requester_id=_HOD.id,
-            requester_name=_HOD.name,
-            start=(asked + timedelta(days=2)).astimezone(UTC),
-            end=(asked + timedelta(days=2, hours=1)).astimezone(UTC),
-            audience=Audience.CLASS,
-            pupil_count=24,
-            platform="Microsoft Teams",
-            reason="Demo: a revision lesson for pupils who are off sick.",
-            created_at=asked.astimezone(UTC),
-            status=status,
-            decided_by_id="" if status is RequestStatus.PENDING else _DEPUTY_HEAD.id,
-            decided_by_name="" if status is RequestStatus.PENDING else _DEPUTY_HEAD.name,
-            decided_at=None if status is RequestStatus.PENDING else asked.astimezone(UTC),
-        )
-        data = dict(REQUEST_CODEC.dump_python(request, mode="json"))
-        data["requester"] = request.requester_id  # as dialogs.video_call stores it
-        records.append(Record(RECORDING_KIND, request.ref, 1, data))
-    return records
-
-
-def check_new_folder(data_dir: Path) -> None:
-    """Demo records go only into a new or empty folder: a real store is never touched.
-
-    Raises:
-        ReportsError: the folder already holds something.
-    """
-    if data_dir.exists() and any(data_dir.iterdir()):
-        raise ReportsError(f"{data_dir} is not empty: demo records go only into a new folder")
-
-
-async def seed_demo_data(data_dir: Path, settings: Settings) -> int:
-    """Fill a NEW data folder with the demo school's records (for the sample report).
-
-    Always the embedded store, whatever ``DATABASE_URL`` says: the demo records go only into a
-    new folder, never into a school's database. The caller checks first that the folder is new
-    or empty (``check_new_folder``).
-    """
-    school = settings.school
-    store = await TinyDbStore.open(data_dir, cipher=cipher_for(settings))
-    try:
-        records: list[Record] = []
-        for n, spec in enumerate(sorted(_DEMO_CONCERNS, key=lambda s: s.day), start=1):
-            await store.next_sequence("OSC-2026")
-            concern = _demo_concern(n, spec, school)
-            records.append(
-                Record(concern_feature.KIND, concern.ref, 1, concern_feature.encode(concern))
-            )
-        for request in _demo_filter_requests(school):
-            await store.next_sequence("FLT-2026")
-            records.append(
-                Record(filter_feature.KIND, request.ref, 1, filter_feature.encode(request))
-            )
-        records += _demo_call_checks(school)
-        records += _demo_recordings(school)
-        await store.commit(Change(records=records))
-    finally:
-        await store.close()
-    return len(records)
-
-
-# ---------------------------------------------------------------------------------------------
 # Command line
 # ---------------------------------------------------------------------------------------------
 
@@ -609,7 +271,7 @@ def main(argv: list[str] | None = None) -> int:
             count = asyncio.run(seed_demo_data(data_dir, settings))
             log.info("wrote %d demo records to %s", count, data_dir)
             return 0
-    except (ConfigError, StoreError, ReportError, ReportsError, DirectoryFileError) as exc:
+    except (ConfigError, StoreError, ReportError, NotANewFolder, DirectoryFileError) as exc:
         log.error("cannot make the report: %s", exc)
         return 2
     log.info("wrote %d files to %s", len(files), args.out)

@@ -19,7 +19,8 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from ops.reports import CHARTS, DEMO_CHILDREN
+from ops.demo_data import DEMO_CHILDREN
+from ops.reports import CHARTS
 from store.crypto import new_key
 from tests.conftest import Harness
 from tests.e2e.test_records_over_http import SECRETS, seed
