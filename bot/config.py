@@ -300,7 +300,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
     elif mode is Mode.PRODUCTION:
         problems.append(
             "BOT_ENCRYPTION_KEY: required outside local mode (records at rest are encrypted); "
-            "make one with: python -m bot.rotate_key --new-key"
+            "make one with: python -m ops rotate-key --new-key"
         )
 
     graph = _graph_settings(get, mode, app_id, app_type, problems)

@@ -1,5 +1,5 @@
 """Records the school must show: open items, the incident log, a concern's chronology and the
-governors' report (issue 13), in Teams; the same builders serve ``python -m bot.reports``.
+governors' report (issue 13), in Teams; the same builders serve ``python -m ops reports``.
 
 Who sees what (brief, "Data": "exportable for the DSL, anonymised for governors"):
 - Open items and the incident log are for the DSL and deputies only (role-checked in

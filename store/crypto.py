@@ -4,7 +4,7 @@ never sit in a store file in plain text when a key is configured.
 Each record's data is sealed as one JSON document with a fresh 96-bit nonce; the record's kind
 and id are the associated data, so a sealed blob cannot be moved onto another record. Several
 keys can be configured: the first seals, all of them open (key rotation re-seals everything
-with the first, see ``bot.rotate_key``).
+with the first, see ``ops.rotate_key``).
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ One database serves many schools. A ``PostgresStore`` is opened for ONE tenant (
 Entra tenant id): every row it writes carries that tenant and every statement it runs filters
 on it, so one school's store can never read, list or change another school's rows.
 
-Tables (``store/migrations/*.sql``, applied by ``python -m bot.migrate``):
+Tables (``store/migrations/*.sql``, applied by ``python -m ops migrate``):
 
 ``records``
     One row per item; ``data`` is the record's JSON, or its AES-GCM sealed form when a key is
@@ -208,7 +208,7 @@ async def schema_status(url: str) -> tuple[int | None, int]:
 def _check_schema(applied: int | None, known: int) -> None:
     if applied is None:
         raise SchemaMismatch(
-            "the database has no bot schema yet: run script/migrate (python -m bot.migrate) "
+            "the database has no bot schema yet: run script/migrate (python -m ops migrate) "
             "with the same DATABASE_URL, then start the bot"
         )
     if applied > known:
@@ -219,7 +219,7 @@ def _check_schema(applied: int | None, known: int) -> None:
     if applied < known:
         raise SchemaMismatch(
             f"the database has schema {applied} and this code needs {known}: run "
-            "script/migrate (python -m bot.migrate), then start the bot"
+            "script/migrate (python -m ops migrate), then start the bot"
         )
 
 

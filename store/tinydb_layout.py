@@ -2,7 +2,7 @@
 
 The record files and ``system.json`` are TinyDB documents (``{table: {doc_id: document}}``);
 every file is compact JSON written whole (``store.files.atomic_write_json``), so TinyDB,
-``bot.backup`` and ``bot.move_to_postgres`` read them as before:
+``ops.backup`` and ``ops.move_to_postgres`` read them as before:
 
 ``records/<kind>.json``, ``records/<kind>.<n>.json``
     A partition of one kind of record: table ``_default`` holds the records (``id``,

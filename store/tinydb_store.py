@@ -12,7 +12,7 @@ Layout of the data folder (created mode 0700, files 0600; formats in ``store.tin
 
 **A commit** is durable once the journal holding it is on disk, and only then applied in memory
 and the caller told. The journal is one whole JSON document, replaced at each write (never
-changed in place: ``bot.backup``'s consistent copy, which reads the files after checking that
+changed in place: ``ops.backup``'s consistent copy, which reads the files after checking that
 none changed, takes it with the rest, and a reader never sees half a change). A write costs
 ONE fsync: it goes into a spare file whose name was made durable beforehand, then renamed
 (``store.files.prepare_spares``; recovery looks at the spares too). Changes waiting while a

@@ -1,10 +1,10 @@
 """The command-line tools on PostgreSQL (``DATABASE_URL`` set), beside a running bot.
 
-``python -m bot.reports`` (governors, review-pack) and ``python -m bot.filter_log`` open the
+``python -m ops reports`` (governors, review-pack) and ``python -m ops filter-log`` open the
 store with ``bot.storage.open_store(settings, read_only=True)``: on PostgreSQL they read the
 school's records through read-only connections while the bot runs on the same database, and
 write exactly what they write from the embedded store given the same records (each test runs
-both, the embedded store beside a running bot too). ``python -m bot.backup`` refuses to copy a
+both, the embedded store beside a running bot too). ``python -m ops backup`` refuses to copy a
 data folder that holds none of the records, and says how PostgreSQL is backed up instead.
 
 Each test has a fresh database of its own (dropped after it); see ``tests/scale/postgres.py``.
@@ -94,7 +94,8 @@ async def test_the_governors_report_reads_postgres_while_the_bot_runs(
     term = ("governors", "--term", "Autumn 2026")
 
     from_postgres = command(
-        "bot.reports",
+        "ops",
+        "reports",
         *term,
         "--out",
         str(tmp_path / "pg"),
@@ -102,7 +103,8 @@ async def test_the_governors_report_reads_postgres_while_the_bot_runs(
         BOT_ENCRYPTION_KEY=key,
     )
     from_tinydb = command(
-        "bot.reports",
+        "ops",
+        "reports",
         *term,
         "--out",
         str(tmp_path / "tiny"),
@@ -130,10 +132,12 @@ async def test_the_review_pack_and_the_filter_log_read_postgres_while_the_bot_ru
     pg = {"DATABASE_URL": postgres_url, "BOT_ENCRYPTION_KEY": key}
     tiny = ("--data-dir", str(on_tinydb.settings.data_dir))
 
-    pack = command("bot.reports", "review-pack", "--out", str(tmp_path / "pack-pg"), **pg)
-    pack_tiny = command("bot.reports", "review-pack", "--out", str(tmp_path / "pack-tiny"), *tiny)
-    log = command("bot.filter_log", "--out", str(tmp_path / "log-pg.csv"), **pg)
-    log_tiny = command("bot.filter_log", "--out", str(tmp_path / "log-tiny.csv"), *tiny)
+    pack = command("ops", "reports", "review-pack", "--out", str(tmp_path / "pack-pg"), **pg)
+    pack_tiny = command(
+        "ops", "reports", "review-pack", "--out", str(tmp_path / "pack-tiny"), *tiny
+    )
+    log = command("ops", "filter-log", "--out", str(tmp_path / "log-pg.csv"), **pg)
+    log_tiny = command("ops", "filter-log", "--out", str(tmp_path / "log-tiny.csv"), *tiny)
 
     for result in (pack, pack_tiny, log, log_tiny):
         assert result.returncode == 0, result.stderr
@@ -155,10 +159,11 @@ async def test_sealed_records_in_postgres_need_the_bot_s_key(
     on_postgres: Harness, postgres_url: str, tmp_path: Path
 ) -> None:
     keyless = command(
-        "bot.filter_log", "--out", str(tmp_path / "log.csv"), DATABASE_URL=postgres_url
+        "ops", "filter-log", "--out", str(tmp_path / "log.csv"), DATABASE_URL=postgres_url
     )
     wrong = command(
-        "bot.reports",
+        "ops",
+        "reports",
         "review-pack",
         "--out",
         str(tmp_path / "pack"),
@@ -179,7 +184,8 @@ def test_a_data_folder_is_refused_when_the_records_are_in_postgres(tmp_path: Pat
     url = "postgresql://nobody@127.0.0.1:1/none"
 
     report = command(
-        "bot.reports",
+        "ops",
+        "reports",
         "review-pack",
         "--data-dir",
         str(data),
@@ -188,7 +194,8 @@ def test_a_data_folder_is_refused_when_the_records_are_in_postgres(tmp_path: Pat
         DATABASE_URL=url,
     )
     log = command(
-        "bot.filter_log",
+        "ops",
+        "filter-log",
         "--data-dir",
         str(data),
         "--out",
@@ -196,10 +203,11 @@ def test_a_data_folder_is_refused_when_the_records_are_in_postgres(tmp_path: Pat
         DATABASE_URL=url,
     )
     backup = command(
-        "bot.backup", "--data-dir", str(data), "--out", str(tmp_path / "b"), DATABASE_URL=url
+        "ops", "backup", "--data-dir", str(data), "--out", str(tmp_path / "b"), DATABASE_URL=url
     )
     restore = command(
-        "bot.backup",
+        "ops",
+        "backup",
         "--restore",
         str(tmp_path / "b"),
         "--data-dir",

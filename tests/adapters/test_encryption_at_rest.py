@@ -96,7 +96,7 @@ def run_rotate(env_extra: dict[str, str]) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("Microsoft", "BOT_"))}
     env.update(env_extra)
     return subprocess.run(
-        [sys.executable, "-m", "bot.rotate_key"],
+        [sys.executable, "-m", "ops", "rotate-key"],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -140,7 +140,7 @@ async def test_a_store_made_without_a_key_can_be_encrypted_afterwards(tmp_path: 
 
 def test_new_key_prints_a_usable_key() -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "bot.rotate_key", "--new-key"],
+        [sys.executable, "-m", "ops", "rotate-key", "--new-key"],
         cwd=ROOT,
         capture_output=True,
         text=True,

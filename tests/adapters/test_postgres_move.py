@@ -1,4 +1,4 @@
-"""Moving a school from TinyDB to PostgreSQL (``python -m bot.move_to_postgres``) on a store
+"""Moving a school from TinyDB to PostgreSQL (``python -m ops move-to-postgres``) on a store
 with 20 000 concerns: every record (with its version), the audit chain (same numbers and
 hashes), sequences and dedupe keys are copied and verified; re-running changes nothing; a
 database holding different data for the school is refused.
@@ -137,7 +137,7 @@ async def build_source(folder: Path, key: str) -> tuple[int, int]:
 def move(folder: Path, env: dict[str, str]) -> tuple[int, str, float]:
     started = time.monotonic()
     done = subprocess.run(
-        [sys.executable, "-m", "bot.move_to_postgres", "--data-dir", str(folder)],
+        [sys.executable, "-m", "ops", "move-to-postgres", "--data-dir", str(folder)],
         cwd=ROOT,
         env={**os.environ, **env},
         capture_output=True,
@@ -235,7 +235,8 @@ async def test_re_running_a_move_skips_what_is_there_and_refuses_different_data(
             [
                 sys.executable,
                 "-m",
-                "bot.move_to_postgres",
+                "ops",
+                "move-to-postgres",
                 "--data-dir",
                 str(folder),
                 "--tenant",
@@ -272,7 +273,7 @@ async def test_re_running_a_move_skips_what_is_there_and_refuses_different_data(
 
 def test_moving_needs_a_database_url_and_a_data_folder(tmp_path: Path) -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "bot.move_to_postgres", "--data-dir", str(tmp_path)],
+        [sys.executable, "-m", "ops", "move-to-postgres", "--data-dir", str(tmp_path)],
         cwd=ROOT,
         env={**os.environ, "DATABASE_URL": ""},
         capture_output=True,

@@ -60,7 +60,7 @@ def cipher() -> RecordCipher:
 
 
 async def test_an_unmigrated_database_is_refused_with_the_command_to_run(empty_url: str) -> None:
-    with pytest.raises(SchemaMismatch, match=r"run script/migrate \(python -m bot.migrate\)"):
+    with pytest.raises(SchemaMismatch, match=r"run script/migrate \(python -m ops migrate\)"):
         await PostgresStore.open(empty_url, tenant="school")
 
 
@@ -117,19 +117,19 @@ def test_the_bot_refuses_an_unmigrated_database_and_starts_after_the_migrate_com
     status, output = run_python("-m", "bot", env=env)
     assert status == 2
     assert "no bot schema yet: run script/migrate" in output
-    assert run_python("-m", "bot.migrate", "--check", env=env)[0] == 1
+    assert run_python("-m", "ops", "migrate", "--check", env=env)[0] == 1
 
-    status, output = run_python("-m", "bot.migrate", env=env)
+    status, output = run_python("-m", "ops", "migrate", env=env)
     assert status == 0, output
     assert f"applied migrations {list(range(1, latest_schema() + 1))}" in output
-    status, output = run_python("-m", "bot.migrate", env=env)
+    status, output = run_python("-m", "ops", "migrate", env=env)
     assert (status, "up to date; nothing to do" in output) == (0, True)
-    assert run_python("-m", "bot.migrate", "--check", env=env)[0] == 0
+    assert run_python("-m", "ops", "migrate", "--check", env=env)[0] == 0
     assert not (tmp_path / "data").exists()  # PostgreSQL: no data folder, no lock file
 
 
 def test_migrate_without_a_database_url_says_so() -> None:
-    status, output = run_python("-m", "bot.migrate", env={"DATABASE_URL": ""})
+    status, output = run_python("-m", "ops", "migrate", env={"DATABASE_URL": ""})
     assert status == 2
     assert "DATABASE_URL is not set" in output
 

@@ -1,4 +1,4 @@
-"""``python -m bot.reports`` as a scheduled job would run it: a real process reading the real
+"""``python -m ops reports`` as a scheduled job would run it: a real process reading the real
 TinyDB store read-only while the bot runs, real matplotlib PNGs checked with Pillow.
 
 The governors' folder is searched, file by file (HTML, JSON, the PNGs' bytes and metadata),
@@ -19,7 +19,8 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from bot.reports import CHARTS, DEMO_CHILDREN
+from ops.demo_data import DEMO_CHILDREN
+from ops.reports import CHARTS
 from store.crypto import new_key
 from tests.conftest import Harness
 from tests.e2e.test_records_over_http import SECRETS, seed
@@ -32,7 +33,7 @@ SAMPLE = ROOT / "docs" / "sample-report"
 
 def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "bot.reports", *args],
+        [sys.executable, "-m", "ops", "reports", *args],
         cwd=ROOT,
         capture_output=True,
         text=True,

@@ -107,7 +107,7 @@ def retention(folder: Path, *args: str, stdin: str = "") -> subprocess.Completed
     env = {k: v for k, v in os.environ.items() if not k.startswith(("Microsoft", "BOT_"))}
     env["BOT_DATA_DIR"] = str(folder)
     return subprocess.run(
-        [sys.executable, "-m", "bot.retention", *args],
+        [sys.executable, "-m", "ops", "retention", *args],
         cwd=ROOT,
         env=env,
         input=stdin,

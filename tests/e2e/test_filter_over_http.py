@@ -415,7 +415,8 @@ async def test_the_command_line_export_works_while_the_bot_runs(
         [
             sys.executable,
             "-m",
-            "bot.filter_log",
+            "ops",
+            "filter-log",
             "--out",
             str(out),
             "--data-dir",

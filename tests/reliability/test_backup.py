@@ -1,4 +1,4 @@
-"""Backups (``python -m bot.backup``, ``script/backup``) and the restore drill of
+"""Backups (``python -m ops backup``, ``script/backup``) and the restore drill of
 docs/backup-and-restore.md, against the real server process.
 
 - A backup taken while the bot is writing holds every item acknowledged before it began, and is
@@ -25,8 +25,8 @@ from typing import Any
 import aiohttp
 import pytest
 
-from bot.backup import BackupError, make_backup, restore, verify_backup
 from dialogs.ports import Change, Record
+from ops.backup import BackupError, make_backup, restore, verify_backup
 from policy.audit import AuditEvent
 from store.tinydb_store import TinyDbStore
 from tests.reliability.common import (
@@ -46,12 +46,13 @@ AT = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 
 
 async def backup_command(*args: str) -> tuple[int, str]:
-    """``python -m bot.backup ARGS`` in a subprocess, without blocking the event loop (the fake
+    """``python -m ops backup ARGS`` in a subprocess, without blocking the event loop (the fake
     Bot Connector in this process must keep answering the bot meanwhile)."""
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "bot.backup",
+        "ops",
+        "backup",
         *args,
         cwd=ROOT,
         stdout=asyncio.subprocess.PIPE,
@@ -319,7 +320,8 @@ def test_a_changed_or_damaged_backup_is_refused_and_nothing_is_overwritten(
         [
             sys.executable,
             "-m",
-            "bot.backup",
+            "ops",
+            "backup",
             "--restore",
             str(tmp_path / "backup"),
             "--data-dir",

@@ -147,7 +147,7 @@ async def run_until_ready_with(data: Path, tmp_path: Path, **env: str) -> None:
 def backup(*args: str, data: Path) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "BOT_DATA_DIR"}}
     return subprocess.run(
-        [sys.executable, "-m", "bot.backup", *args, "--data-dir", str(data)],
+        [sys.executable, "-m", "ops", "backup", *args, "--data-dir", str(data)],
         cwd=ROOT,
         env=env,
         capture_output=True,

@@ -98,7 +98,7 @@ checklist = ["parents_informed", "tell_the_press"]
 
 def check_config(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "bot.check_config", *args],
+        [sys.executable, "-m", "ops", "check-config", *args],
         cwd=ROOT,
         capture_output=True,
         text=True,

@@ -1,4 +1,4 @@
-"""``python -m bot.move_to_postgres --data-dir DIR``: move a school from TinyDB to PostgreSQL.
+"""``python -m ops move-to-postgres --data-dir DIR``: move a school from TinyDB to PostgreSQL.
 
     1. stop the bot (this takes the data folder's single-writer lock, and refuses if it is held)
     2. script/migrate                                (with DATABASE_URL set)
@@ -22,7 +22,6 @@ import asyncio
 import json
 import logging
 import os
-import sys
 import time
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -39,7 +38,7 @@ from policy.audit import verify_chain
 from store.postgres_store import CopyResult, PostgresStore
 from store.tinydb_store import TinyDbStore
 
-log = logging.getLogger("bot.move_to_postgres")
+log = logging.getLogger("ops.move_to_postgres")
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,7 +170,9 @@ def main(argv: list[str] | None = None) -> int:
     """Command-line entry point; returns the exit status."""
     logging.basicConfig(level="INFO", format="%(levelname)s %(message)s")
     parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        prog="python -m ops move-to-postgres",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
         "--data-dir", type=Path, required=True, help="the embedded store's folder (BOT_DATA_DIR)"
@@ -205,7 +206,3 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     log.info("verified: counts, sequences and the audit chain match")
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

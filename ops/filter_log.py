@@ -1,4 +1,4 @@
-"""``python -m bot.filter_log``: the filtering change log as CSV, for governors' annual review.
+"""``python -m ops filter-log``: the filtering change log as CSV, for governors' annual review.
 
 Reads the store without stopping the bot (read-only: no lock taken, nothing written) and
 writes every request, decision, application and re-block with who, what, why and when. The
@@ -14,7 +14,6 @@ import argparse
 import asyncio
 import logging
 import os
-import sys
 from datetime import date
 from pathlib import Path
 
@@ -25,7 +24,7 @@ from dialogs.ports import FixedClock, StoreError
 from dialogs.registry import Deps
 from graph.local_directory import DirectoryFileError, LocalDirectory
 
-log = logging.getLogger("bot.filter_log")
+log = logging.getLogger("ops.filter_log")
 
 
 async def export(settings: Settings, since: date | None) -> tuple[str, int]:
@@ -54,7 +53,9 @@ def main(argv: list[str] | None = None) -> int:
     """Command-line entry point; returns the exit status."""
     logging.basicConfig(level="INFO", format="%(levelname)s %(message)s")
     parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        prog="python -m ops filter-log",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--out", type=Path, required=True, help="the CSV file to write")
     parser.add_argument("--data-dir", type=Path, default=None, help="the bot's data folder")
@@ -69,7 +70,3 @@ def main(argv: list[str] | None = None) -> int:
     args.out.write_text(text, encoding="utf-8")
     log.info("wrote %d requests to %s", count, args.out)
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,4 +1,4 @@
-"""``python -m bot.retention``: list, and with confirmation remove, records past retention.
+"""``python -m ops retention``: list, and with confirmation remove, records past retention.
 
     script/retention                       list what is past its keep-until date
     script/retention --delete              remove them (asks you to type DELETE)
@@ -27,7 +27,7 @@ from policy.categories import Route
 from policy.retention import concern_keep_until, keep_until
 from policy.school import SchoolPolicy
 
-log = logging.getLogger("bot.retention")
+log = logging.getLogger("ops.retention")
 
 #: Record kinds and the data field holding when each was made.
 KINDS = {
@@ -141,7 +141,9 @@ def main(argv: list[str] | None = None) -> int:
     """Command-line entry point."""
     logging.basicConfig(level="INFO", format="%(levelname)s %(message)s")
     parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        prog="python -m ops retention",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--delete", action="store_true", help="remove the records listed")
     parser.add_argument("--yes", action="store_true", help="do not ask for confirmation")
@@ -151,7 +153,3 @@ def main(argv: list[str] | None = None) -> int:
     except (ConfigError, StoreError) as exc:
         log.error("cannot run: %s", exc)
         return 2
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,6 +1,6 @@
-"""``python -m bot.rotate_key``: make a key, or re-encrypt every record with the current key.
+"""``python -m ops rotate-key``: make a key, or re-encrypt every record with the current key.
 
-    python -m bot.rotate_key --new-key      print a new random AES-256 key (base64)
+    python -m ops rotate-key --new-key      print a new random AES-256 key (base64)
     script/rotate-key                       re-seal all records with BOT_ENCRYPTION_KEY
 
 To rotate: make a new key; set it as BOT_ENCRYPTION_KEY and move the old one into
@@ -25,7 +25,7 @@ from dialogs.ports import Change, StoreError
 from policy.audit import AuditEvent
 from store.crypto import new_key
 
-log = logging.getLogger("bot.rotate_key")
+log = logging.getLogger("ops.rotate_key")
 
 
 async def rotate() -> int:
@@ -58,7 +58,9 @@ def main(argv: list[str] | None = None) -> int:
     """Command-line entry point; returns the exit status."""
     logging.basicConfig(level="INFO", format="%(levelname)s %(message)s")
     parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        prog="python -m ops rotate-key",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--new-key", action="store_true", help="print a new random key and exit")
     args = parser.parse_args(argv)
@@ -72,7 +74,3 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     log.info("re-sealed %d records with the current key", changed)
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

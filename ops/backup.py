@@ -1,4 +1,4 @@
-"""``python -m bot.backup``: a consistent backup of the bot's data folder while the bot runs, a
+"""``python -m ops backup``: a consistent backup of the bot's data folder while the bot runs, a
 check of a backup, and the restore drill's last step.
 
     script/backup --out backups/2026-11-23                        make a backup (bot running)
@@ -45,7 +45,6 @@ import logging
 import os
 import random
 import shutil
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -59,7 +58,7 @@ from policy.audit import AuditEntry, verify_chain
 from store.crypto import KeyDoesNotOpen, KeyError_, RecordCipher, parse_key
 from store.tinydb_store import TinyDbStore
 
-log = logging.getLogger("bot.backup")
+log = logging.getLogger("ops.backup")
 
 FILE_MODE = 0o600
 DIR_MODE = 0o700
@@ -404,7 +403,7 @@ def restore(backup: Path, data_dir: Path) -> Summary:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m bot.backup",
+        prog="python -m ops backup",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -471,7 +470,3 @@ def main(argv: list[str] | None = None) -> int:
         log.error("cannot %s: %s", doing, exc)
         return 2
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -45,7 +45,3 @@ def main(argv: list[str] | None = None) -> int:
         if not args.quiet:
             sys.stdout.write(preview(school) + "\n")
     return 1 if failed else 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

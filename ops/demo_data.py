@@ -1,53 +1,22 @@
-"""``python -m bot.reports``: the governors' report and the DfE filtering review pack, from the
-command line (for scheduling), reading the store read-only so the bot can keep running.
-
-    script/report governors --term "Autumn 2026" --out reports/autumn-2026
-    script/report governors --year 2026-27 --out reports/2026-27
-    script/report governors --from 2026-09-01 --to 2026-12-18 --out reports/custom
-    script/report review-pack --out reports/filtering-review-2026-27
-    script/report demo-data --data-dir /tmp/demo-data    (a new throwaway store, demo records)
-
-``governors`` writes ``report.html`` (anonymised, printable), one PNG chart per main table
-(800 x 400 px) and ``summary.json`` (the same figures; hidden counts are null). ``review-pack``
-writes the DfE filtering-and-monitoring review evidence as one folder: ``filter-change-log.csv``,
-``currently-allowed.csv``, ``never-unblockable.txt`` and ``README.txt``. Options: ``--data-dir``
-(default ``$BOT_DATA_DIR`` or ``data``); the school's policy file comes from ``SCHOOL_CONFIG``
-as for the bot. With ``DATABASE_URL`` set, ``governors`` and ``review-pack`` read the school's
-records from PostgreSQL instead (read-only connections; ``--data-dir`` is then refused, as it
-would be ignored). ``demo-data`` always fills a new embedded-store folder. Exit status 0 on
-success, 2 when the configuration, store or period is wrong.
+"""Demo records for the sample report: ``script/report demo-data --data-dir NEW_DIR``
+(``python -m ops reports demo-data``) fills a new, empty embedded-store folder with a term of the
+demo school's concerns, web-filter requests, video-call checks and recording requests, so a
+governors' report can be shown without a school's real records. A folder that already holds
+anything is refused: a real store is never touched.
 """
 
 from __future__ import annotations
 
-import argparse
-import asyncio
-import json
-import logging
-import os
-import sys
-from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
-from bot.charts import bar_chart
-from bot.config import ConfigError, Settings, load_settings
-from bot.storage import cipher_for, open_store, with_data_dir
-from cards.records import governors_html
+from bot.config import Settings
+from bot.storage import cipher_for
 from dialogs import concern as concern_feature
 from dialogs import filter_request as filter_feature
-from dialogs.ports import Change, Record, StoreError, SystemClock
-from dialogs.records import (
-    ALLOWED_NOW,
-    build_governors_report,
-    currently_allowed_csv,
-    load_filter_requests,
-    never_unblockable_text,
-)
-from dialogs.registry import Deps
+from dialogs.ports import Change, Record
 from dialogs.video_call import CALL_CHECK_KIND, RECORDING_KIND, REQUEST_CODEC
-from graph.local_directory import DirectoryFileError, LocalDirectory
 from policy.concerns import (
     Concern,
     RiskAnswer,
@@ -69,189 +38,15 @@ from policy.filtering import (
     reblock_due,
     reject,
 )
-from policy.reporting import (
-    GovernorsReport,
-    Period,
-    ReportError,
-    range_period,
-    report_as_dict,
-    term_period,
-    year_period,
-)
 from policy.roles import Person, Role
 from policy.school import SchoolPolicy
 from policy.video_calls import Audience, CallPlan, RecordingRequest, RequestStatus, check_call
 from store.tinydb_store import TinyDbStore
 
-log = logging.getLogger("bot.reports")
 
-#: Table key -> (chart file, horizontal bars?, description for the HTML's alt text).
-CHARTS: dict[str, tuple[str, bool, str]] = {
-    "concerns_by_month": ("concerns-by-month.png", False, "Bar chart of concerns by month"),
-    "concerns_by_category": (
-        "concerns-by-category.png",
-        True,
-        "Bar chart of concerns by category",
-    ),
-    "filter_requests_by_outcome": (
-        "filter-requests-by-outcome.png",
-        True,
-        "Bar chart of web-filter requests by outcome",
-    ),
-    "call_checks_by_verdict": (
-        "video-call-checks.png",
-        True,
-        "Bar chart of video-call checks by answer",
-    ),
-    "recording_requests_by_outcome": (
-        "recording-permissions.png",
-        True,
-        "Bar chart of requests for permission to record a lesson, by outcome",
-    ),
-}
+class NotANewFolder(Exception):
+    """The folder for the demo records already holds something (the message says which)."""
 
-
-class ReportsError(Exception):
-    """The command cannot do what was asked (the message says why)."""
-
-
-# ---------------------------------------------------------------------------------------------
-# The governors' report
-# ---------------------------------------------------------------------------------------------
-
-
-async def read_governors_report(
-    settings: Settings, period: Period, now: datetime
-) -> GovernorsReport:
-    """Build the anonymised governors' report for ``period`` from the store (read-only: the
-    embedded store in ``settings.data_dir``, or PostgreSQL when ``DATABASE_URL`` is set).
-
-    Raises:
-        StoreError: the store cannot be read.
-    """
-    store = await open_store(settings, read_only=True)
-    try:
-        return await build_governors_report(store, settings.school, period, now)
-    finally:
-        await store.close()
-
-
-def write_governors_report(report: GovernorsReport, out: Path) -> list[Path]:
-    """Write ``report.html``, ``summary.json`` and the charts into ``out``; return the files."""
-    out.mkdir(parents=True, exist_ok=True)
-    charts: list[Path] = []
-    for key, (filename, horizontal, _) in CHARTS.items():
-        bar_chart(report.table(key), out / filename, horizontal=horizontal)
-        charts.append(out / filename)
-    described = {key: (filename, words) for key, (filename, _, words) in CHARTS.items()}
-    (out / "report.html").write_text(governors_html(report, charts=described), encoding="utf-8")
-    summary = json.dumps(report_as_dict(report), indent=2, ensure_ascii=False)
-    (out / "summary.json").write_text(summary + "\n", encoding="utf-8")
-    return [out / "report.html", out / "summary.json", *charts]
-
-
-def period_from_args(args: argparse.Namespace, school: SchoolPolicy) -> Period:
-    """The period named by ``--term``, ``--year`` or ``--from``/``--to``.
-
-    Raises:
-        ReportError: the period is not known or not valid.
-    """
-    if args.term:
-        return term_period(school, args.term)
-    if args.year:
-        return year_period(args.year)
-    if args.start and args.end:
-        return range_period(args.start, args.end)
-    raise ReportError("give --term NAME, --year 2026-27, or both --from and --to")
-
-
-# ---------------------------------------------------------------------------------------------
-# The DfE filtering and monitoring review pack
-# ---------------------------------------------------------------------------------------------
-
-
-def _readme(school: SchoolPolicy, now: datetime, requests: Sequence[FilterRequest]) -> str:
-    made = now.astimezone(school.zone)
-    allowed = sum(1 for r in requests if r.status in ALLOWED_NOW)
-    refused = sum(1 for r in requests if r.status is FilterStatus.REFUSED)
-    return f"""Filtering and monitoring review: evidence from the online-safety bot
-{school.name}
-Made {made:%d %b %Y at %H:%M} (school time) by `script/report review-pack`, reading the
-bot's records without changing them.
-
-Why this folder exists
-The DfE filtering and monitoring standards (Meeting digital and technology standards in
-schools and colleges) ask every school to review its filtering and monitoring provision at
-least once a year, with the DSL, IT and the responsible governor. The school's own policies
-say the same: every change to the filter is logged (001 §7.3), and the filtering change log
-is reviewed by governors and the DSL (002 §2.1, §2.3; 004 "Filtering").
-
-What is in it
-- filter-change-log.csv: every request for an exception to the web filter and everything
-  that happened to it, one row per event: who (actor), what (event), why (the reason given,
-  or the decision note) and when (school time). {len(requests)} requests in all.
-- currently-allowed.csv: the sites allowed right now through an exception, with who needs
-  them, the educational reason, the period, and who approved and applied it. {allowed} now.
-  Everything else on the filter's block lists stays blocked.
-- never-unblockable.txt: what is never unblocked whoever asks (the IWF list, the police list
-  of unlawful terrorist content, and the school's own never-unblock list), and which topics
-  need the DSL or online safety lead as well as IT. {refused} requests were refused for this.
-- README.txt: this note.
-
-Not in it
-The filtering provider's own settings and block lists, and the monitoring system's reports:
-add the provider's exports to this folder for the review.
-
-Handle with care
-These files name staff and may name pupils (when an exception was for named pupils). Keep
-them with the governors' confidential papers and delete copies after the review.
-"""
-
-
-async def read_filter_log(settings: Settings) -> tuple[list[FilterRequest], str]:
-    """Every filter request, and the filtering change log as CSV, from the store (read-only,
-    as ``read_governors_report``).
-
-    Raises:
-        StoreError: the store cannot be read.
-    """
-    store = await open_store(settings, read_only=True)
-    try:
-        requests = await load_filter_requests(store)
-        deps = Deps(
-            school=settings.school,
-            store=store,
-            directory=LocalDirectory({}, ""),
-            clock=SystemClock(),
-        )
-        return requests, filter_feature.filter_log_csv(requests, deps)
-    finally:
-        await store.close()
-
-
-def write_review_pack(
-    requests: Sequence[FilterRequest],
-    change_log: str,
-    school: SchoolPolicy,
-    out: Path,
-    now: datetime,
-) -> list[Path]:
-    """Write the DfE filtering-and-monitoring review folder into ``out``; return the files."""
-    out.mkdir(parents=True, exist_ok=True)
-    files = {
-        "filter-change-log.csv": change_log,
-        "currently-allowed.csv": currently_allowed_csv(requests, school),
-        "never-unblockable.txt": never_unblockable_text(school),
-        "README.txt": _readme(school, now, requests),
-    }
-    for name, text in files.items():
-        (out / name).write_text(text, encoding="utf-8")
-    return [out / name for name in files]
-
-
-# ---------------------------------------------------------------------------------------------
-# Demo records (for the sample report)
-# ---------------------------------------------------------------------------------------------
 
 #: The demo directory's people (config/demo-directory.json).
 _DSL = Person("5c400000-0000-4000-8000-000000000006", "Fiona Blake", frozenset({Role.DSL}))
@@ -522,10 +317,10 @@ def check_new_folder(data_dir: Path) -> None:
     """Demo records go only into a new or empty folder: a real store is never touched.
 
     Raises:
-        ReportsError: the folder already holds something.
+        NotANewFolder: the folder already holds something.
     """
     if data_dir.exists() and any(data_dir.iterdir()):
-        raise ReportsError(f"{data_dir} is not empty: demo records go only into a new folder")
+        raise NotANewFolder(f"{data_dir} is not empty: demo records go only into a new folder")
 
 
 async def seed_demo_data(data_dir: Path, settings: Settings) -> int:
@@ -556,66 +351,3 @@ async def seed_demo_data(data_dir: Path, settings: Settings) -> int:
     finally:
         await store.close()
     return len(records)
-
-
-# ---------------------------------------------------------------------------------------------
-# Command line
-# ---------------------------------------------------------------------------------------------
-
-
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m bot.reports",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    commands = parser.add_subparsers(dest="command", required=True)
-    governors = commands.add_parser("governors", help="the anonymised governors' report")
-    which = governors.add_mutually_exclusive_group(required=True)
-    which.add_argument("--term", help='a term named in the policy file, e.g. "Autumn 2026"')
-    which.add_argument("--year", help="an academic year, e.g. 2026-27")
-    which.add_argument("--from", dest="start", type=date.fromisoformat, help="YYYY-MM-DD")
-    governors.add_argument("--to", dest="end", type=date.fromisoformat, help="YYYY-MM-DD")
-    pack = commands.add_parser("review-pack", help="the DfE filtering review evidence folder")
-    for sub in (governors, pack):
-        sub.add_argument("--out", type=Path, required=True, help="the folder to write")
-        sub.add_argument("--data-dir", type=Path, default=None, help="the bot's data folder")
-    demo = commands.add_parser("demo-data", help="fill a new data folder with demo records")
-    demo.add_argument("--data-dir", type=Path, required=True, help="a new, empty folder")
-    return parser
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Command-line entry point; returns the exit status."""
-    logging.basicConfig(level="INFO", format="%(levelname)s %(message)s")
-    args = _parser().parse_args(argv)
-    now = SystemClock().now()
-    try:
-        settings = load_settings(os.environ)
-        school = settings.school
-        if args.command == "governors":
-            if (args.start is None) != (args.end is None):
-                raise ReportError("--from and --to go together")
-            period = period_from_args(args, school)
-            reading = with_data_dir(settings, args.data_dir)
-            report = asyncio.run(read_governors_report(reading, period, now))
-            files = write_governors_report(report, args.out)
-        elif args.command == "review-pack":
-            reading = with_data_dir(settings, args.data_dir)
-            requests, change_log = asyncio.run(read_filter_log(reading))
-            files = write_review_pack(requests, change_log, school, args.out, now)
-        else:
-            data_dir = args.data_dir
-            check_new_folder(data_dir)
-            count = asyncio.run(seed_demo_data(data_dir, settings))
-            log.info("wrote %d demo records to %s", count, data_dir)
-            return 0
-    except (ConfigError, StoreError, ReportError, ReportsError, DirectoryFileError) as exc:
-        log.error("cannot make the report: %s", exc)
-        return 2
-    log.info("wrote %d files to %s", len(files), args.out)
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,4 +1,4 @@
-"""``python -m bot.migrate``: bring the PostgreSQL schema at ``DATABASE_URL`` up to date.
+"""``python -m ops migrate``: bring the PostgreSQL schema at ``DATABASE_URL`` up to date.
 
     script/migrate            apply every migration the database lacks (store/migrations/*.sql)
     script/migrate --check    only report: exit 0 when up to date, 1 when migrations are due
@@ -16,20 +16,21 @@ import argparse
 import asyncio
 import logging
 import os
-import sys
 
 from bot.config import ConfigError, load_settings
 from dialogs.ports import StoreError
 from store.postgres_store import migrate, schema_status
 
-log = logging.getLogger("bot.migrate")
+log = logging.getLogger("ops.migrate")
 
 
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point; returns the exit status (0 done, 1 not up to date, 2 error)."""
     logging.basicConfig(level="INFO", format="%(levelname)s %(message)s")
     parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        prog="python -m ops migrate",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
         "--check", action="store_true", help="report whether migrations are due; change nothing"
@@ -59,7 +60,3 @@ def main(argv: list[str] | None = None) -> int:
     else:
         log.info("schema %s is up to date; nothing to do", applied)
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
