@@ -26,7 +26,7 @@ from graph.local_directory import LocalCalendar, LocalDirectory, LocalNotifier
 from policy.audit import AuditEntry
 from policy.school import SchoolPolicy
 from store.memory import InMemoryStore
-from tests.support import ROOT, dm
+from tests.support import ROOT, dm, visible_text
 
 #: A Monday in term, 10:00 UTC (as the HTTP harness).
 MONDAY_TEN = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
@@ -56,6 +56,23 @@ class RecordingMessenger:
     def to(self, conversation: str) -> list[Outgoing]:
         """Every message posted to ``conversation``."""
         return [m for c, m in self.posted if c == conversation]
+
+    def latest(self, conversation: str, heading_part: str) -> dict[str, Any]:
+        """The newest version (posted or updated) of a card in ``conversation`` whose heading
+        holds ``heading_part``."""
+        versions = [m for c, m in self.posted if c == conversation]
+        versions += [m for c, _, m in self.updated if c == conversation]
+        for message in reversed(versions):
+            if (
+                message.card is not None
+                and heading_part in visible_text(dict(message.card)).splitlines()[0]
+            ):
+                return dict(message.card)
+        raise AssertionError(f"no card with {heading_part!r} in {conversation}")
+
+    def texts(self, conversation: str) -> list[str]:
+        """Every plain-text message posted to ``conversation``."""
+        return [m.text for c, m in self.posted if c == conversation and m.text]
 
     def cards(self, conversation: str | None = None) -> list[dict[str, Any]]:
         """Every card posted (to ``conversation`` if given), in order."""
