@@ -70,6 +70,16 @@ class RecordingMessenger:
                 return dict(message.card)
         raise AssertionError(f"no card with {heading_part!r} in {conversation}")
 
+    def shown(self, conversation: str) -> list[dict[str, Any]]:
+        """What ``conversation`` shows now: each card posted there, as last updated."""
+        latest: list[dict[str, Any]] = []
+        for number, (where, message) in enumerate(self.posted, start=1):
+            if where != conversation or message.card is None:
+                continue
+            updates = [m for _, i, m in self.updated if i == f"msg-{number}" and m.card]
+            latest.append(dict((updates[-1] if updates else message).card or {}))
+        return latest
+
     def texts(self, conversation: str) -> list[str]:
         """Every plain-text message posted to ``conversation``."""
         return [m.text for c, m in self.posted if c == conversation and m.text]
@@ -169,9 +179,11 @@ class School:
         assert reply.card is not None, reply
         return dict(reply.card)
 
-    async def say(self, who: str | None, text: str, **where: Any) -> list[Reply]:
-        """``who`` types ``text``; the replies."""
-        return await self.dialogs.on_message(self.turn(who, **where), text)
+    async def say(
+        self, who: str | None, text: str, *, attachments: int = 0, **where: Any
+    ) -> list[Reply]:
+        """``who`` types ``text`` (with ``attachments`` files); the replies."""
+        return await self.dialogs.on_message(self.turn(who, **where), text, attachments=attachments)
 
     async def settle(self) -> None:
         """Run the outbox until nothing more is due now (a message to a role first becomes one
