@@ -98,10 +98,18 @@ class ExportsShelf:
     """The Exports port: keeps what was published and hands back a link."""
 
     files: dict[str, bytes] = field(default_factory=dict)
+    #: link -> (media type, text) of everything published.
+    links: dict[str, tuple[str, str]] = field(default_factory=dict)
 
     async def publish(self, filename: str, content: bytes, *, media_type: str) -> str:
         self.files[filename] = content
-        return f"https://bot.example/exports/{len(self.files)}/{filename}"
+        link = f"https://bot.example/exports/{len(self.links) + 1}/{filename}"
+        self.links[link] = (media_type, content.decode("utf-8-sig"))
+        return link
+
+    def download(self, link: str) -> tuple[str, str]:
+        """(media type, text) behind ``link``."""
+        return self.links[link]
 
 
 class School:
