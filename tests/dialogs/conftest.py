@@ -19,7 +19,7 @@ import pytest
 from bot.config import DEFAULT_SCHOOL_CONFIG, load_school_policy
 from dialogs.message_action import MessageActions
 from dialogs.outbox import OUTBOX, OutboxWorker
-from dialogs.ports import FixedClock, Outgoing, Record
+from dialogs.ports import DeliveryFailed, FixedClock, Outgoing, Record
 from dialogs.registry import Deps, build_features
 from dialogs.service import Dialogs, Reply, Scope, Turn
 from graph.local_directory import LocalCalendar, LocalDirectory, LocalNotifier
@@ -38,15 +38,26 @@ class RecordingMessenger:
 
     posted: list[tuple[str, Outgoing]] = field(default_factory=list)
     updated: list[tuple[str, str, Outgoing]] = field(default_factory=list)
+    #: While set, every delivery fails as Teams failing would (nothing reaches anyone).
+    failing: DeliveryFailed | None = None
+    failures: int = 0
+
+    def _check(self) -> None:
+        if self.failing is not None:
+            self.failures += 1
+            raise self.failing
 
     async def post(self, conversation_id: str, message: Outgoing) -> str:
+        self._check()
         self.posted.append((conversation_id, message))
         return f"msg-{len(self.posted)}"
 
     async def update(self, conversation_id: str, message_id: str, message: Outgoing) -> None:
+        self._check()
         self.updated.append((conversation_id, message_id, message))
 
     async def send_direct(self, person_id: str, message: Outgoing) -> None:
+        self._check()
         self.posted.append((dm(person_id), message))
 
     def conversations(self) -> set[str]:

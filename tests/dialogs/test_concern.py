@@ -4,10 +4,12 @@ tests/e2e/test_concern_over_http.py; the HTTP suite keeps the Teams edges)."""
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
+from dialogs.ports import DeliveryFailed
 from policy.categories import DEFAULT_CATEGORIES
 from tests.dialogs.conftest import School
 from tests.support import (
@@ -257,8 +259,12 @@ async def test_urgent_categories_also_ring_the_activity_feed_of_the_dsls(school:
     await report(school, "grooming")
     await school.settle()
 
-    assert {who for who, _ in school.notifier.sent} >= {DSL, DEPUTY_DSL}
-    assert all(ref.endswith("OSC-2026-0001") for _, ref in school.notifier.sent)
+    await report(school, "cyberbullying")  # routine: no feed alert
+    await school.settle()
+
+    assert sorted(school.notifier.sent) == sorted(
+        [(DSL, "concern:OSC-2026-0001"), (DEPUTY_DSL, "concern:OSC-2026-0001")]
+    )
 
 
 async def test_a_concern_about_the_headteacher_goes_to_the_chair_of_governors_only(
@@ -464,3 +470,91 @@ async def test_nude_imagery_needs_the_ukcis_decision_before_it_can_close(school:
     [concern] = await school.find("concern")
     assert concern.data["assessment"]["referrals"] == ["police", "social_care"]
     assert "referred now to Police and Children's social care" in everything(decided)
+
+
+async def test_my_reports_lists_only_the_senders_own(school: School) -> None:
+    await report(school, "cyberbullying", who=TEACHER)
+    await report(school, "fraud", who=HEAD_OF_DEPARTMENT)
+
+    mine = await school.click(TEACHER, "reports.mine")
+    theirs = await school.click(HEAD_OF_DEPARTMENT, "reports.mine")
+
+    assert "OSC-2026-0001" in everything(mine) and "OSC-2026-0002" not in everything(mine)
+    assert "OSC-2026-0002" in everything(theirs) and "OSC-2026-0001" not in everything(theirs)
+
+
+# ----- delivery and reminders ------------------------------------------------------------------
+
+
+async def test_received_is_kept_while_teams_fails_and_delivered_once_after(school: School) -> None:
+    school.messenger.failing = DeliveryFailed("HTTP 500", maybe_delivered=False)
+    received = await report(school, "cyberbullying", immediate_risk="yes")
+    assert card_texts(received)[0] == "Received: OSC-2026-0001"  # saved, though Teams is down
+
+    for _ in range(8):
+        school.advance(minutes=1)
+        await school.settle()
+    assert school.messenger.failures >= 8 and school.messenger.posted == []
+    assert len(await school.find("outbox")) == 3  # the channel card and two 1:1 alerts
+
+    school.messenger.failing = None
+    school.advance(minutes=5)
+    await school.settle()
+
+    assert len(school.messenger.cards(DSL_CHANNEL)) == 1
+    assert len(school.messenger.to(dm(DSL))) == len(school.messenger.to(dm(DEPUTY_DSL))) == 1
+    assert await school.find("outbox") == []
+
+
+async def test_an_unacknowledged_urgent_concern_is_chased_on_time_until_acknowledged(
+    school: School,
+) -> None:
+    await report(school, "grooming")
+    await school.settle()
+    before = len(school.messenger.posted)
+
+    school.advance(minutes=14, seconds=59)
+    await school.settle()
+    assert len(school.messenger.posted) == before
+    school.advance(seconds=1)
+    await school.settle()
+
+    reminders = school.messenger.posted[before:]
+    assert {c for c, _ in reminders} == {dm(DSL), dm(DEPUTY_DSL), DSL_CHANNEL}
+    assert school.messenger.texts(DSL_CHANNEL) == [
+        "Reminder: URGENT concern OSC-2026-0001 has not been acknowledged yet."
+    ]
+    await click_button(school, DSL, school.messenger.cards(DSL_CHANNEL)[0], "concern.ack")
+    after = len(school.messenger.posted)
+    school.advance(minutes=30)
+    await school.settle()
+    assert len(school.messenger.posted) == after
+
+
+async def test_a_routine_concern_is_chased_after_one_school_day_across_a_weekend(
+    school: School,
+) -> None:
+    school.clock.at = datetime(2026, 11, 27, 15, 0, tzinfo=UTC)  # Friday 15:00
+    await report(school, "fraud")
+    await school.settle()
+    before = len(school.messenger.posted)
+
+    school.clock.at = datetime(2026, 11, 30, 14, 59, tzinfo=UTC)  # Monday 14:59
+    await school.settle()
+    assert len(school.messenger.posted) == before
+    school.clock.at = datetime(2026, 11, 30, 15, 0, tzinfo=UTC)
+    await school.settle()
+
+    assert len(school.messenger.posted) == before + 3
+
+
+async def test_no_concern_text_or_pupil_name_reaches_the_logs(
+    school: School, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level("DEBUG")
+    await report(school, "grooming", url=SITE)
+    await click_button(school, DSL, await channel_card(school), "concern.ack")
+    await school.settle()
+
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert "CANARY" not in logged and CHILD not in logged
