@@ -172,13 +172,15 @@ class School:
         scope: str = "personal",
         conversation_id: str = "",
         trigger: str = "manual",
+        activity_id: str = "",
     ) -> Turn:
-        """A turn from ``who`` (a fresh activity id each time, as Teams gives)."""
+        """A turn from ``who`` (a fresh activity id each time, as Teams gives, unless
+        ``activity_id`` is given: a Teams retry sends the same one)."""
         self._activity += 1
         return Turn(
             actor_id=who,
             scope=Scope(scope),
-            activity_id=f"activity-{self._activity}",
+            activity_id=activity_id or f"activity-{self._activity}",
             conversation_id=conversation_id or f"a:personal-{who}",
             automatic=trigger == "automatic",
         )
