@@ -18,6 +18,8 @@ from typing import Any, cast
 from cards.common import PAYLOAD_VERSION
 from cards.pupil import ATTACHMENT_NOT_SAVED
 from cards.welcome import (
+    COMMAND_HELP,
+    PUPIL_COMMAND_HELP,
     channel_greeting_card,
     help_card,
     no_access_card,
@@ -178,6 +180,30 @@ class Dialogs:
             self._routes.update(feature.routes)
             self._phrases += [(re.compile(p), verb) for p, verb in feature.phrases]
         self._phrases += [(re.compile(p), verb) for p, verb in MENU_PHRASES]
+        self._typed_verbs = self._check_help()
+
+    def _candidates(self, lowered: str) -> list[Verb]:
+        """The verbs typed words name, best first (the person runs the first they may)."""
+        words = lowered.split()
+        first = words[0].strip("!?.,") if words else ""
+        candidates = [COMMANDS[first]] if first in COMMANDS else []
+        return candidates + [v for pattern, v in self._phrases if pattern.search(lowered)]
+
+    def _check_help(self) -> tuple[Verb, ...]:
+        """Every verb the router runs from typed words, after checking that "help" describes
+        exactly those, and that typing each one's words runs it (so help cannot drift)."""
+        verbs = tuple(dict.fromkeys([*COMMANDS.values(), *(v for _, v in self._phrases)]))
+        if set(verbs) != set(COMMAND_HELP):
+            raise ValueError(
+                "help does not match the typed commands: "
+                f"{sorted(set(verbs) ^ set(COMMAND_HELP))} (see cards.welcome.COMMAND_HELP)"
+            )
+        for table in (COMMAND_HELP, PUPIL_COMMAND_HELP):
+            for verb, command in table.items():
+                named = self._candidates(command.typed.lower())
+                if not named or named[0] is not verb:
+                    raise ValueError(f"help says {command.typed!r} runs {verb}, but it does not")
+        return verbs
 
     async def on_message(self, turn: Turn, text: str, *, attachments: int = 0) -> list[Reply]:
         """A typed message: run the command it names, or show the menu (never an error)."""
@@ -194,12 +220,7 @@ class Dialogs:
             )
         lowered = " ".join(text.lower().split())
         words = lowered.split()
-        candidates = (
-            [COMMANDS[words[0].strip("!?.,")]]
-            if words and words[0].strip("!?.,") in COMMANDS
-            else []
-        )
-        candidates += [v for pattern, v in self._phrases if pattern.search(lowered)]
+        candidates = self._candidates(lowered)
         verb = next((v for v in candidates if may(person, v)), None)
         if self._typed is not None and words:
             # Nothing typed is ignored (issue 18): words that may be a disclosure go first.
@@ -330,7 +351,14 @@ class Dialogs:
         )
 
     async def _help(self, ctx: ActionContext) -> Reply:
-        return Reply(card=help_card(ctx.person, school_name=self._school.name))
+        return Reply(
+            card=help_card(
+                ctx.person,
+                school_name=self._school.name,
+                in_channel=ctx.turn.scope is not Scope.PERSONAL,
+                verbs=self._typed_verbs,
+            )
+        )
 
     async def _audit(self, person: Person, action: str, item: str, outcome: str) -> None:
         event = AuditEvent(
