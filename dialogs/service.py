@@ -28,11 +28,13 @@ from cards.welcome import (
     private_chat_only_card,
     welcome_card,
 )
+from dialogs.outbox import Delivery, Doorbell, Renderer, message
 from dialogs.ports import (
     Change,
     Clock,
     Directory,
     DirectoryUnavailable,
+    Outgoing,
     Record,
     Store,
     StoreError,
@@ -127,6 +129,11 @@ PRIVATE_ONLY = (
     "That is private, so I only show it in your private chat with me. "
     "Open the chat with me and ask there."
 )
+#: All that is said in a channel or group chat when the answer went to the person's 1:1 chat.
+SENT_PRIVATELY = "I've sent you that in a private chat."
+#: The outbox render of a private answer: the verb's answer, made at delivery time for the
+#: person it is sent to (so the outbox holds no personal data, only who and which verb).
+PRIVATE_ANSWER = "dialogs.private_answer"
 
 ATTACHMENT_REFUSED = (
     "I don't accept files or pictures, so nothing you sent was opened or saved. "
@@ -165,8 +172,10 @@ class Dialogs:
         store: Store,
         clock: Clock,
         features: Sequence[Feature] = (),
+        doorbell: Doorbell | None = None,
     ) -> None:
         self._school = school
+        self._doorbell = doorbell or Doorbell()
         self._directory = directory
         self._store = store
         self._clock = clock
@@ -293,12 +302,54 @@ class Dialogs:
             await self._audit(person, verb.value, "", "refused: role does not allow it")
             return Reply(card=not_allowed_card(person))
         if verb in PRIVATE_VERBS and turn.scope is not Scope.PERSONAL:
-            # Someone's own reports or lessons are never shown to a whole channel or group chat.
-            return Reply(text=PRIVATE_ONLY)
+            # Someone's own reports or lessons are never shown to a whole channel or group chat:
+            # the answer goes to their 1:1 chat, and here only that it was sent (issue 18).
+            return await self._answer_privately(person, verb)
         handler = self._routes.get(verb)
         if handler is None:
             return Reply(card=not_ready_card(person))
         return cited(await handler(ActionContext(person, turn, data, verb)), self._school)
+
+    @property
+    def renderers(self) -> dict[str, Renderer]:
+        """How the outbox renders what ``Dialogs`` itself sends (private answers)."""
+        return {PRIVATE_ANSWER: self._render_private}
+
+    async def _answer_privately(self, person: Person, verb: Verb) -> Reply:
+        """Send ``verb``'s answer to ``person``'s 1:1 chat (through the outbox, so it is not
+        lost), and say only that here. If it cannot be queued, say where to ask instead."""
+        queued = message(
+            Delivery.DIRECT,
+            person.id,
+            f"person:{person.id}",
+            PRIVATE_ANSWER,
+            self._clock.now(),
+            x_verb=verb.value,
+        )
+        try:
+            await self._store.commit(Change(records=[queued]))
+        except StoreError:
+            return Reply(text=PRIVATE_ONLY)
+        self._doorbell.ring()
+        return Reply(text=SENT_PRIVATELY)
+
+    async def _render_private(
+        self, _subject: Record | None, data: Mapping[str, Any]
+    ) -> Outgoing | None:
+        """A private answer, made now for the person it goes to, as in their 1:1 chat (nothing
+        if they no longer exist or may no longer run it)."""
+        verb = _known(str(data.get("x_verb", "")))
+        if verb is None or verb not in PRIVATE_VERBS:
+            return None
+        person = await self._directory.person(str(data["target"]))
+        if person is None or not person.has_access or not may(person, verb):
+            return None
+        handler = self._routes.get(verb)
+        if handler is None:
+            return None
+        turn = Turn(actor_id=person.id, scope=Scope.PERSONAL)
+        reply = cited(await handler(ActionContext(person, turn, {}, verb)), self._school)
+        return Outgoing(card=reply.card, text=reply.text)
 
     async def person_for(self, turn: Turn, action: str = "message action") -> Person | Reply:
         """Who sent this turn (see ``_person``), for use cases outside the chat (message
