@@ -116,6 +116,7 @@ async def bootstrap(
         store=deps.store,
         clock=deps.clock,
         features=features,
+        doorbell=doorbell,
     )
     install_auth(settings.openid_metadata_url)
     adapter, auth = build_adapter(settings)
@@ -134,7 +135,10 @@ async def bootstrap(
         directory=directory,
         notifier=people.notifier,
         clock=deps.clock,
-        renderers={k: v for f in features for k, v in f.renderers.items()},
+        renderers={
+            **{k: v for f in features for k, v in f.renderers.items()},
+            **dialogs.renderers,
+        },
         timers={k: v for f in features for k, v in f.timers.items()},
         doorbell=doorbell,
         interval=worker_interval,

@@ -5,6 +5,8 @@ The welcome card shows only the actions the sender's role allows (``policy.actio
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from cards.common import card, execute, heading, menu_button, para, safe_text
@@ -39,6 +41,84 @@ PUPIL_MENU: tuple[tuple[Verb, str], ...] = (
 )
 
 EMERGENCY = "If a child is in immediate danger, call 999 now, then tell the DSL."
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    """One thing a person can type, as "help" explains it."""
+
+    label: str
+    #: Words that run it (typing them in the chat does exactly what the button does).
+    typed: str
+    does: str
+
+
+#: What "help" says about every verb the router runs from typed words (issue 18: help lists
+#: every command and button the person may use). ``Dialogs`` checks when it is built that this
+#: table covers exactly the verbs its typed commands and phrases reach, and that typing each
+#: ``typed`` runs that verb, so help cannot drift from what the bot understands. Each person's
+#: help shows only the verbs their role may run (``policy.actions.may``), in this order.
+COMMAND_HELP: dict[Verb, Command] = {
+    Verb.REPORT_CONCERN: Command(
+        "Report a concern", "report a concern", "Tell the DSL about an online-safety worry."
+    ),
+    Verb.REQUEST_FILTER_CHANGE: Command(
+        "Request a filter change", "filter change", "Ask IT to unblock a site for study."
+    ),
+    Verb.CHECK_VIDEO_CALL: Command(
+        "Check a video call", "check a video call", "Check a planned call against the rules."
+    ),
+    Verb.NEXT_LESSONS: Command(
+        "Check my next lessons", "next lessons", "Check your coming online lessons."
+    ),
+    Verb.CALL_RULE_RECORDING: Command(
+        "Recording rules", "recording rules", "When a lesson or call may be recorded."
+    ),
+    Verb.CALL_RULE_CONTACT: Command(
+        "Contact hours", "contact hours", "When and how staff may contact pupils at home."
+    ),
+    Verb.MY_REPORTS: Command(
+        "My reports", "my reports", "The reports and requests you made, and what happened."
+    ),
+    Verb.WITHDRAWN_PUPILS: Command(
+        "Withdrawn pupils", "withdrawn pupils", "Pupils withdrawn from video lessons."
+    ),
+    Verb.OPEN_ITEMS: Command(
+        "Open items", "open items", "Concerns and requests that still need a decision."
+    ),
+    Verb.INCIDENT_LOG: Command("Incident log", "incident log", "Every concern, as a log."),
+    Verb.CONCERN_CHRONOLOGY: Command(
+        "Chronology", "chronology", "A concern's full history, to print or keep."
+    ),
+    Verb.FILTER_LOG: Command("Filter log", "filter log", "Every web-filter change."),
+    Verb.GOVERNORS_REPORT: Command(
+        "Governors' report", "governors report", "Anonymised figures for the governors."
+    ),
+    Verb.REPORT_WORRY: Command(
+        "Tell us about a worry", "I'm worried", "Tell an adult at school about a worry."
+    ),
+    Verb.MENU: Command("Menu", "menu", "Show the buttons."),
+    Verb.HELP: Command("Help", "help", "Show this help."),
+}
+#: The same commands in a pupil's words (only the ones a pupil may run are ever shown).
+PUPIL_COMMAND_HELP: dict[Verb, Command] = {
+    Verb.REPORT_WORRY: Command(
+        "Tell us about a worry", "I'm worried", "Tell an adult at school what happened."
+    ),
+    Verb.MY_REPORTS: Command("My reports", "my reports", "See the worries you sent."),
+    Verb.MENU: Command("Menu", "menu", "See the buttons again."),
+    Verb.HELP: Command("Get help", "help", "See this help again."),
+}
+#: Where the "Report this message" action is, on any message in Teams (``bot/message_action``).
+MESSAGE_ACTION_HELP = "On any message in Teams: choose More actions (…), then Report this message."
+
+
+def commands_for(person: Person, verbs: Sequence[Verb] | None = None) -> list[Command]:
+    """What ``person`` may type, in help's order: the verbs the router reaches (``verbs``,
+    all of ``COMMAND_HELP`` when not given) that their role may run."""
+    table = PUPIL_COMMAND_HELP if person.is_pupil else COMMAND_HELP
+    reachable = set(COMMAND_HELP if verbs is None else verbs)
+    return [c for verb, c in table.items() if verb in reachable and may(person, verb)]
 
 
 def _first_name(person: Person) -> str:
@@ -99,8 +179,21 @@ def channel_greeting_card(school_name: str) -> dict[str, Any]:
     )
 
 
-def help_card(person: Person, *, school_name: str) -> dict[str, Any]:
-    """Help in plain words, for pupils and for staff."""
+def help_card(
+    person: Person,
+    *,
+    school_name: str,
+    in_channel: bool = False,
+    verbs: Sequence[Verb] | None = None,
+) -> dict[str, Any]:
+    """Help in plain words, for pupils and for staff: every command the person may type and
+    every button they may use (``commands_for``, over the router's own ``verbs``)."""
+    commands = commands_for(person, verbs)
+    buttons = [
+        execute(label, verb)
+        for verb, label in menu_verbs(person, in_channel=in_channel)
+        if verb is not Verb.HELP
+    ]
     if person.is_pupil:
         body = [
             heading("Getting help"),
@@ -108,23 +201,27 @@ def help_card(person: Person, *, school_name: str) -> dict[str, Any]:
             para("You can talk to any adult you trust at school."),
             para("Childline is free. Call 0800 1111 or go to childline.org.uk."),
             para("Worried about someone you talk to online? Use Click CEOP at ceop.police.uk."),
+            para("Things you can do here. Press a button, or type the words:", emphasis=True),
+            *(para(f"{c.label}: {c.does} Type “{c.typed}”.") for c in commands),
+            para("Is a message in Teams a worry? Press … on it. Then pick Report this message."),
+            para("You can also write to me in your own words."),
         ]
-        return card(body, [menu_button("Back")])
+        return card(body, [*buttons, menu_button("Back")])
     body = [
         heading("How this bot works"),
-        para(
-            "Report a concern: tell the DSL about an online-safety worry about a child. "
-            "It reaches the safeguarding team at once."
-        ),
-        para(
-            "Request a filter change: ask IT to unblock a site for a period of study, "
-            "with your educational reason."
-        ),
-        para("Check a video call: check a planned call against the school's rules."),
         para(EMERGENCY, emphasis=True),
-        para(f"School: {safe_text(school_name, limit=80)}", subtle=True),
+        para("What you can do. Press a button, or type the words:", emphasis=True),
+        *(para(f"**{c.label}**: {c.does} Type “{c.typed}”.") for c in commands),
+        para(MESSAGE_ACTION_HELP),
+        para(
+            "Anything else you type that may be a concern, I offer to send as a report.",
+            subtle=True,
+        ),
     ]
-    return card(body, [menu_button()])
+    if in_channel:
+        body.append(para("Anything private I send to your private chat.", subtle=True))
+    body.append(para(f"School: {safe_text(school_name, limit=80)}", subtle=True))
+    return card(body, [*buttons, menu_button()])
 
 
 def no_access_card(contact: str) -> dict[str, Any]:

@@ -18,12 +18,12 @@ opening the report, and "not safe" or "not sure" makes any of them urgent, 001 �
 - "I saw something that upset me" -> other: the question does not say what it was (hateful,
   violent, sexual, extremist…), and guessing would be leading and could misroute it (a
   filtering-breach category would also post to the IT channel).
-- "Someone I don't know got in touch with me" -> other, not grooming. Contact from a stranger
-  is a Contact risk, but most such reports (game chat, spam, friend requests) are not grooming;
-  filing every one as "online sexual abuse, exploitation or grooming" would put that label on a
-  child's safeguarding record before anyone has read it, and would page the DSL and every deputy
-  for each one (alert fatigue). It still reaches the DSL channel at once, the DSL sees the
-  pupil's choice on opening, and it becomes urgent when the pupil is not safe or not sure.
+- "Someone I don't know got in touch with me" -> grooming (urgent): contact from someone a
+  pupil does not know is the Contact risk the policies name with grooming ("inappropriate
+  on-line contact with adults / strangers", 002 §2.6), and a pupil who chose to tell us about it
+  should reach the DSL and deputies at once ("DO NOT DELAY", 004 flowchart), not sit in the
+  channel as "Something else". The DSL reads the pupil's choice and words on opening and can
+  re-file it; a school can map it elsewhere in ``[pupil_worries]``.
 - "Someone asked me for photos, or to do things I didn't want to" -> grooming (urgent): being
   asked for images or pressed to do things is coercion/exploitation by whoever asked, adult or
   peer. Not "nude imagery", which presumes an image exists and was shared by an under-18; we

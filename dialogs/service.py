@@ -18,6 +18,8 @@ from typing import Any, cast
 from cards.common import PAYLOAD_VERSION
 from cards.pupil import ATTACHMENT_NOT_SAVED
 from cards.welcome import (
+    COMMAND_HELP,
+    PUPIL_COMMAND_HELP,
     channel_greeting_card,
     help_card,
     no_access_card,
@@ -26,11 +28,13 @@ from cards.welcome import (
     private_chat_only_card,
     welcome_card,
 )
+from dialogs.outbox import Delivery, Doorbell, Renderer, message
 from dialogs.ports import (
     Change,
     Clock,
     Directory,
     DirectoryUnavailable,
+    Outgoing,
     Record,
     Store,
     StoreError,
@@ -125,6 +129,11 @@ PRIVATE_ONLY = (
     "That is private, so I only show it in your private chat with me. "
     "Open the chat with me and ask there."
 )
+#: All that is said in a channel or group chat when the answer went to the person's 1:1 chat.
+SENT_PRIVATELY = "I've sent you that in a private chat."
+#: The outbox render of a private answer: the verb's answer, made at delivery time for the
+#: person it is sent to (so the outbox holds no personal data, only who and which verb).
+PRIVATE_ANSWER = "dialogs.private_answer"
 
 ATTACHMENT_REFUSED = (
     "I don't accept files or pictures, so nothing you sent was opened or saved. "
@@ -163,8 +172,10 @@ class Dialogs:
         store: Store,
         clock: Clock,
         features: Sequence[Feature] = (),
+        doorbell: Doorbell | None = None,
     ) -> None:
         self._school = school
+        self._doorbell = doorbell or Doorbell()
         self._directory = directory
         self._store = store
         self._clock = clock
@@ -178,6 +189,30 @@ class Dialogs:
             self._routes.update(feature.routes)
             self._phrases += [(re.compile(p), verb) for p, verb in feature.phrases]
         self._phrases += [(re.compile(p), verb) for p, verb in MENU_PHRASES]
+        self._typed_verbs = self._check_help()
+
+    def _candidates(self, lowered: str) -> list[Verb]:
+        """The verbs typed words name, best first (the person runs the first they may)."""
+        words = lowered.split()
+        first = words[0].strip("!?.,") if words else ""
+        candidates = [COMMANDS[first]] if first in COMMANDS else []
+        return candidates + [v for pattern, v in self._phrases if pattern.search(lowered)]
+
+    def _check_help(self) -> tuple[Verb, ...]:
+        """Every verb the router runs from typed words, after checking that "help" describes
+        exactly those, and that typing each one's words runs it (so help cannot drift)."""
+        verbs = tuple(dict.fromkeys([*COMMANDS.values(), *(v for _, v in self._phrases)]))
+        if set(verbs) != set(COMMAND_HELP):
+            raise ValueError(
+                "help does not match the typed commands: "
+                f"{sorted(set(verbs) ^ set(COMMAND_HELP))} (see cards.welcome.COMMAND_HELP)"
+            )
+        for table in (COMMAND_HELP, PUPIL_COMMAND_HELP):
+            for verb, command in table.items():
+                named = self._candidates(command.typed.lower())
+                if not named or named[0] is not verb:
+                    raise ValueError(f"help says {command.typed!r} runs {verb}, but it does not")
+        return verbs
 
     async def on_message(self, turn: Turn, text: str, *, attachments: int = 0) -> list[Reply]:
         """A typed message: run the command it names, or show the menu (never an error)."""
@@ -194,12 +229,7 @@ class Dialogs:
             )
         lowered = " ".join(text.lower().split())
         words = lowered.split()
-        candidates = (
-            [COMMANDS[words[0].strip("!?.,")]]
-            if words and words[0].strip("!?.,") in COMMANDS
-            else []
-        )
-        candidates += [v for pattern, v in self._phrases if pattern.search(lowered)]
+        candidates = self._candidates(lowered)
         verb = next((v for v in candidates if may(person, v)), None)
         if self._typed is not None and words:
             # Nothing typed is ignored (issue 18): words that may be a disclosure go first.
@@ -272,12 +302,54 @@ class Dialogs:
             await self._audit(person, verb.value, "", "refused: role does not allow it")
             return Reply(card=not_allowed_card(person))
         if verb in PRIVATE_VERBS and turn.scope is not Scope.PERSONAL:
-            # Someone's own reports or lessons are never shown to a whole channel or group chat.
-            return Reply(text=PRIVATE_ONLY)
+            # Someone's own reports or lessons are never shown to a whole channel or group chat:
+            # the answer goes to their 1:1 chat, and here only that it was sent (issue 18).
+            return await self._answer_privately(person, verb)
         handler = self._routes.get(verb)
         if handler is None:
             return Reply(card=not_ready_card(person))
         return cited(await handler(ActionContext(person, turn, data, verb)), self._school)
+
+    @property
+    def renderers(self) -> dict[str, Renderer]:
+        """How the outbox renders what ``Dialogs`` itself sends (private answers)."""
+        return {PRIVATE_ANSWER: self._render_private}
+
+    async def _answer_privately(self, person: Person, verb: Verb) -> Reply:
+        """Send ``verb``'s answer to ``person``'s 1:1 chat (through the outbox, so it is not
+        lost), and say only that here. If it cannot be queued, say where to ask instead."""
+        queued = message(
+            Delivery.DIRECT,
+            person.id,
+            f"person:{person.id}",
+            PRIVATE_ANSWER,
+            self._clock.now(),
+            x_verb=verb.value,
+        )
+        try:
+            await self._store.commit(Change(records=[queued]))
+        except StoreError:
+            return Reply(text=PRIVATE_ONLY)
+        self._doorbell.ring()
+        return Reply(text=SENT_PRIVATELY)
+
+    async def _render_private(
+        self, _subject: Record | None, data: Mapping[str, Any]
+    ) -> Outgoing | None:
+        """A private answer, made now for the person it goes to, as in their 1:1 chat (nothing
+        if they no longer exist or may no longer run it)."""
+        verb = _known(str(data.get("x_verb", "")))
+        if verb is None or verb not in PRIVATE_VERBS:
+            return None
+        person = await self._directory.person(str(data["target"]))
+        if person is None or not person.has_access or not may(person, verb):
+            return None
+        handler = self._routes.get(verb)
+        if handler is None:
+            return None
+        turn = Turn(actor_id=person.id, scope=Scope.PERSONAL)
+        reply = cited(await handler(ActionContext(person, turn, {}, verb)), self._school)
+        return Outgoing(card=reply.card, text=reply.text)
 
     async def person_for(self, turn: Turn, action: str = "message action") -> Person | Reply:
         """Who sent this turn (see ``_person``), for use cases outside the chat (message
@@ -330,7 +402,14 @@ class Dialogs:
         )
 
     async def _help(self, ctx: ActionContext) -> Reply:
-        return Reply(card=help_card(ctx.person, school_name=self._school.name))
+        return Reply(
+            card=help_card(
+                ctx.person,
+                school_name=self._school.name,
+                in_channel=ctx.turn.scope is not Scope.PERSONAL,
+                verbs=self._typed_verbs,
+            )
+        )
 
     async def _audit(self, person: Person, action: str, item: str, outcome: str) -> None:
         event = AuditEvent(

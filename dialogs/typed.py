@@ -22,7 +22,8 @@ typed is repeated):
 does anything of ``FEW_WORDS`` words or fewer (the menu). Anything longer, or showing risk, is
 offered as a concern: "Do you want to report this as a concern?" with the words in the box (cut
 to the form's limit, and said so); in a channel or group chat it is never repeated, only "message
-me in a private chat".
+me in a private chat". "My reports" or "next lessons" typed there is answered in their 1:1 chat
+(``Dialogs._answer_privately``); the channel hears only "I've sent you that in a private chat".
 
 Typed words are never logged, audited or stored unless they become (part of) a report.
 """

@@ -226,7 +226,7 @@ DEFAULT_ROLE_NAMES: dict[Role, str] = {
 DEFAULT_PUPIL_WORRIES: dict[str, str] = {
     "unkind": "cyberbullying",
     "upset": "other",
-    "stranger": "other",
+    "stranger": "grooming",
     "asked": "grooming",
     "other": "other",
 }

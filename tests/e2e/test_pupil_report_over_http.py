@@ -205,8 +205,8 @@ async def test_a_report_is_stored_as_a_pupil_concern_from_the_directory(
     concern = record.data
     assert record.id == "OSC-2026-0001"
     assert concern["source"] == "pupil"
-    assert concern["category"] == "other"
-    assert concern["urgent"] is False
+    assert concern["category"] == "grooming"  # contact from a stranger: a grooming risk
+    assert concern["urgent"] is True
     assert concern["immediate_risk"] == "no"
     assert concern["reporter_id"] == PUPIL
     assert concern["reporter_name"] == f"{NAME} {SURNAME}"
@@ -237,7 +237,7 @@ async def test_words_and_a_trusted_adult_are_optional(harness: Harness) -> None:
     [
         ("unkind", "cyberbullying"),
         ("upset", "other"),
-        ("stranger", "other"),
+        ("stranger", "grooming"),
         ("asked", "grooming"),
         ("other", "other"),
     ],
@@ -249,8 +249,51 @@ async def test_each_kind_of_thing_files_under_its_category(
 
     [record] = await stored(harness)
     assert record.data["category"] == category
-    # Being asked for photos is always urgent, whatever the pupil said about being safe.
-    assert record.data["urgent"] is (kind == "asked")
+    # Being asked for photos, or contact from someone they don't know (a grooming risk), is
+    # always urgent, whatever the pupil said about being safe.
+    assert record.data["urgent"] is (kind in {"asked", "stranger"})
+
+
+#: Every choice on the worry card -> (the category label the DSL sees, urgent when "safe: yes").
+#: "Not safe" and "not sure" make every one of them urgent.
+EVERY_CHOICE = {
+    "unkind": ("Cyberbullying", False),
+    "upset": ("Something else", False),
+    "stranger": ("Online sexual abuse, exploitation or grooming", True),
+    "asked": ("Online sexual abuse, exploitation or grooming", True),
+    "other": ("Something else", False),
+}
+
+
+@pytest.mark.parametrize("safe", ["yes", "no", "not_sure"])
+async def test_every_choice_on_the_card_reaches_the_dsl_under_its_category_and_urgency(
+    harness: Harness, safe: str
+) -> None:
+    form = await harness.click(PUPIL, "worry.start")
+    [kinds] = [e for e in form["body"] if e.get("id") == "kind"]
+    offered = [c["value"] for c in kinds["choices"]]
+    assert set(offered) == set(EVERY_CHOICE)  # a new choice needs a row here
+
+    for number, kind in enumerate(offered, start=1):
+        before = len(harness.connector.posted)
+        await worry(harness, kind=kind, safe=safe)
+        await harness.settle()
+
+        label, urgent_anyway = EVERY_CHOICE[kind]
+        urgent = urgent_anyway or safe != "yes"
+        ref = f"OSC-2026-{number:04d}"
+        [record] = [r for r in await stored(harness) if r.id == ref]
+        assert record.data["urgent"] is urgent, kind
+        posted = harness.connector.posted[before:]
+        alerted = {a["_conversation"] for a in posted} - {DSL_CHANNEL}
+        assert alerted == ({dm(DSL), dm(DEPUTY_DSL)} if urgent else set()), kind
+        # The DSL sees the category (never "Something else" for a stranger) on opening.
+        detail = await harness.click(
+            DSL, "concern.open", {"ref": ref}, scope="channel", conversation_id=DSL_CHANNEL
+        )
+        assert label in visible_text(detail), kind
+        for alert in (a for a in posted if a["_conversation"] == dm(DSL)):
+            assert label in visible_text(alert["attachments"][0]["content"]), kind
 
 
 @pytest.mark.parametrize(

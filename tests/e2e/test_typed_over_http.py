@@ -347,9 +347,53 @@ async def test_private_things_typed_in_a_channel_are_never_shown_there(
     )
     staff_room = "19:staff-room@thread.tacv2"
     await harness.say(TEACHER, typed, scope="channel", conversation_id=staff_room)
+    await harness.settle()
 
+    # Issue 18: the answer goes to their 1:1 chat; the channel hears only that it was sent.
     [said] = harness.connector.to(staff_room)
-    assert "only show it in your private chat" in said["text"]
+    assert said["text"] == "I've sent you that in a private chat."
     assert "OSC-" not in everything(said) and not said.get("attachments")
+    [sent] = harness.connector.to(dm(TEACHER))
     await harness.say(TEACHER, typed)
-    assert "private chat" not in everything(harness.connector.cards(f"a:personal-{TEACHER}")[-1])
+    in_private = harness.connector.cards(f"a:personal-{TEACHER}")[-1]
+    assert "private chat" not in everything(in_private)
+    assert visible_text(sent["attachments"][0]["content"]) == visible_text(in_private)
+
+
+async def test_my_reports_in_the_it_channel_posts_nothing_personal_there(
+    harness: Harness,
+) -> None:
+    from tests.e2e.test_concern_over_http import report
+    from tests.support import IT_CHANNEL
+
+    await report(harness, "staff_conduct")  # "Concern about a member of staff": never public
+    await harness.settle()
+    before = len(harness.connector.to(IT_CHANNEL))
+
+    await harness.say(TEACHER, "my reports", scope="channel", conversation_id=IT_CHANNEL)
+    await harness.settle()
+
+    [said] = harness.connector.to(IT_CHANNEL)[before:]
+    assert said["text"] == "I've sent you that in a private chat."
+    for secret in ("OSC-", "member of staff", "waiting", "Mr", "Teacher"):
+        assert secret not in everything(said)
+    [sent] = harness.connector.to(dm(TEACHER))[-1:]
+    card = sent["attachments"][0]["content"]
+    assert_valid_card(card)
+    assert "OSC-2026-0001" in visible_text(card)
+    assert "Concern about a member of staff" in visible_text(card)
+
+
+async def test_a_pupil_in_a_channel_is_pointed_to_their_private_chat_and_nothing_repeated(
+    harness: Harness,
+) -> None:
+    group = "19:class-8b@thread.v2"
+    for typed in ("my reports", DISCLOSURE):
+        before = len(harness.connector.to(group))
+        await harness.say(PUPIL, typed, scope="groupChat", conversation_id=group)
+        await harness.settle()
+
+        [said] = harness.connector.to(group)[before:]
+        assert "private chat" in everything(said)
+        assert "CANARY" not in everything(said) and "OSC-" not in everything(said)
+    assert harness.connector.to(dm(PUPIL)) == []
