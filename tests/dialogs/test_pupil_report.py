@@ -112,7 +112,7 @@ async def test_a_report_is_stored_as_a_pupil_concern_from_the_directory(school: 
     [record] = await stored(school)
     concern = record.data
     assert record.id == "OSC-2026-0001"
-    assert (concern["source"], concern["category"], concern["urgent"]) == ("pupil", "other", False)
+    assert (concern["source"], concern["category"], concern["urgent"]) == ("pupil", "grooming", True)
     assert concern["reporter_id"] == PUPIL
     assert concern["involved"] == f"{NAME} {SURNAME}"  # from the directory, not typed
     assert concern["year_group"] == "Year 8"
@@ -139,7 +139,7 @@ async def test_words_and_a_trusted_adult_are_optional(school: School) -> None:
     [
         ("unkind", "cyberbullying"),
         ("upset", "other"),
-        ("stranger", "other"),
+        ("stranger", "grooming"),
         ("asked", "grooming"),
         ("other", "other"),
     ],
@@ -151,8 +151,9 @@ async def test_each_kind_of_thing_files_under_its_category(
 
     [record] = await stored(school)
     assert record.data["category"] == category
-    # Being asked for photos is always urgent, whatever the pupil said about being safe.
-    assert record.data["urgent"] is (kind == "asked")
+    # Being asked for photos, or contact from someone they don't know (a grooming risk), is
+    # always urgent, whatever the pupil said about being safe.
+    assert record.data["urgent"] is (kind in {"asked", "stranger"})
 
 
 @pytest.mark.parametrize(
