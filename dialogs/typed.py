@@ -3,8 +3,9 @@
 ``Dialogs.on_message`` hands every typed message here first (``Feature.typed``), with the
 command the words named, if any. Then:
 
-**Pupils** (private chat only; in a shared chat they get the private-chat card and nothing they
-typed is repeated):
+**Pupils** (in a shared chat they get only the private-chat card and nothing they typed is
+repeated there; words that show risk still go to the DSL as below, so a disclosure made in the
+wrong place is never dropped):
 
 - Words that show risk (``policy.risk_phrases``: the shipped list plus the school's own) are a
   disclosure: they go to the DSL at once as an urgent pupil report, saved exactly as a worry
@@ -78,11 +79,18 @@ class Typed:
         return self._staff(ctx, words, matched)
 
     async def _pupil(self, ctx: ActionContext, words: str, matched: bool) -> list[Reply] | None:
-        if ctx.turn.scope is not Scope.PERSONAL:
-            return None  # the private-chat card; nothing typed is repeated in a shared chat
         risky = bool(self._deps.school.risk_phrases.find(words))
         kept = words[:PUPIL_KEPT]
         key = f"typed:{ctx.person.id}:{ctx.turn.activity_id or uuid.uuid4().hex}"
+        if ctx.turn.scope is not Scope.PERSONAL:
+            # A disclosure typed in a shared chat still reaches the DSL (never dropped); the
+            # chat itself gets only the private-chat card, so nobody there learns of it.
+            if risky:
+                try:
+                    await self._pupils.report_typed(ctx.person, kept, key)
+                except StoreUnavailable:
+                    log.error("a pupil's typed message in a shared chat could not be saved")
+            return None
         try:
             if risky:
                 _, added = await self._pupils.report_typed(ctx.person, kept, key)

@@ -397,3 +397,11 @@ async def test_a_pupil_in_a_channel_is_pointed_to_their_private_chat_and_nothing
         assert "private chat" in everything(said)
         assert "CANARY" not in everything(said) and "OSC-" not in everything(said)
     assert harness.connector.to(dm(PUPIL)) == []
+    # The disclosure, typed in the wrong place, still reached the DSL as an urgent report.
+    [record] = await concerns(harness)
+    assert record.data["urgent"] is True and record.data["source"] == "pupil"
+    assert "CANARY-7731" in record.data["what_happened"]
+    [card] = harness.connector.cards(DSL_CHANNEL)
+    assert "URGENT: Pupil report OSC-2026-0001" in visible_text(card)
+    for person in (DSL, DEPUTY_DSL):
+        assert harness.connector.to(dm(person))
