@@ -242,7 +242,8 @@ async def test_a_turn_answers_well_inside_teams_window_when_graph_is_slow(
         f'person not cached: answered in {waited:.2f} s with "can\'t check right now" (the '
         "directory's 3 s bound). Teams re-sends after ~15 s."
     )
-    assert ref == "OSC-2026-0001" and quick < 1.0
+    # Not held by Graph's slowness (bounds relative to it, not to an idle machine's speed).
+    assert ref == "OSC-2026-0001" and quick < SLOW_GRAPH / 2
     assert status2 == 200 and body2["type"] == "application/vnd.microsoft.activity.message"
     assert "can't check who you are right now" in body2["value"]
-    assert 2.5 < waited < 4.5  # the directory's 3 s bound, never Graph's 8 s
+    assert 2.5 < waited < SLOW_GRAPH - 1  # the directory's 3 s bound, never Graph's 8 s

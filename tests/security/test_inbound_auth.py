@@ -351,6 +351,9 @@ async def test_a4_an_unreachable_key_endpoint_never_freezes_the_server(
             async with session.get(f"{bot.base}/healthz") as health:
                 assert health.status == 200
             health_seconds = time.monotonic() - health_started
+            # The health check was answered while the stuck request was still waiting: the
+            # server was not frozen by it (no wall-clock deadline: a busy machine is slow).
+            answered_while_stuck = not pending.done()
             status, _ = await pending
             request_seconds = time.monotonic() - started
     finally:
@@ -359,9 +362,9 @@ async def test_a4_an_unreachable_key_endpoint_never_freezes_the_server(
         f"\nhealth answered in {health_seconds:.3f}s; "
         f"the request failed after {request_seconds:.1f}s"
     )
-    assert health_seconds < 1.0
+    assert answered_while_stuck
     assert status == 503
-    assert request_seconds < 10.0
+    assert request_seconds < 60.0  # bounded (it used to hang), with room for a busy machine
 
 
 async def test_a6_replies_never_go_to_a_service_url_that_is_not_allowed(
