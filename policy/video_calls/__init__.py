@@ -4,51 +4,59 @@ and the 1:1 call log (``call_log``). Everything public is re-exported here."""
 
 from __future__ import annotations
 
-from policy.video_calls.plan_rules import (
-    CALL_RULES,
-    DEPUTY_HEAD,
+from policy.video_calls.call_log import (
+    CallLog,
+    CallLogEntry,
+    LogStatus,
+    next_log_reminder,
+    submit_call_log,
+)
+from policy.video_calls.meeting_settings import (
     FIX_ATTENDEE_RECORDING,
     FIX_AUTO_RECORDING,
     FIX_LOBBY,
     FIX_PRESENTERS,
     LOBBY_EVERYONE,
-    MAX_DECISION_REASON,
-    MEETING_RULES,
     PUPILS_MAY_PRESENT,
-    TEAMS,
-    AlreadyDone,
-    Audience,
-    CallLog,
-    CallLogEntry,
-    CallPlan,
-    CallVerdict,
-    Decision,
-    Location,
-    LogStatus,
     MeetingCheck,
     MeetingSettings,
+    check_meeting,
+    meeting_setting_rules,
+)
+from policy.video_calls.plan import (
+    CALL_RULES,
+    DEPUTY_HEAD,
+    MEETING_RULES,
+    TEAMS,
+    Audience,
+    CallPlan,
+    CallVerdict,
+    Location,
     Outcome,
-    RecordingRequest,
-    RequestStatus,
     RuleId,
     RuleResult,
     Verdict,
-    check_call,
-    check_meeting,
     day_text,
     days_text,
-    decide_recording,
     hours_text,
-    meeting_setting_rules,
-    next_log_reminder,
+    school_datetime,
+    teaching_window,
+    withdrawn_in,
+)
+from policy.video_calls.plan_rules import (
+    check_call,
     pupil_contact_rule_text,
+)
+from policy.video_calls.recording import (
+    MAX_DECISION_REASON,
+    AlreadyDone,
+    Decision,
+    RecordingRequest,
+    RequestStatus,
+    decide_recording,
     recording_conditions,
     recording_rule_text,
-    school_datetime,
-    submit_call_log,
-    teaching_window,
     why_not_decider,
-    withdrawn_in,
 )
 
 __all__ = [
