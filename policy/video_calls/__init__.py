@@ -4,6 +4,8 @@ and the 1:1 call log (``call_log``). Everything public is re-exported here."""
 
 from __future__ import annotations
 
+# Imported from here by callers before the split (it lives in policy.school_calendar).
+from policy.school_calendar import is_school_day
 from policy.video_calls.call_log import (
     CallLog,
     CallLogEntry,
@@ -94,6 +96,7 @@ __all__ = [
     "days_text",
     "decide_recording",
     "hours_text",
+    "is_school_day",
     "meeting_setting_rules",
     "next_log_reminder",
     "pupil_contact_rule_text",
