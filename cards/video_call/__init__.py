@@ -9,11 +9,16 @@ settings (``meeting_settings``). Everything public is re-exported here.
 
 from __future__ import annotations
 
-from cards.video_call.plan_rules import (
-    DECISION_REASON_FIELD,
+from cards.video_call.call_log import (
     EVERY_HEAD,
-    FORM_FIELDS,
     MAX_LOG_TEXT,
+    LogField,
+    call_log_card,
+    call_log_record_card,
+    call_log_sent_card,
+)
+from cards.video_call.form import (
+    FORM_FIELDS,
     MAX_MINUTES,
     MAX_NAMES_LENGTH,
     MAX_PUPIL_NAME,
@@ -28,20 +33,23 @@ from cards.video_call.plan_rules import (
     WHO_CHOICES,
     Color,
     Field,
-    LogField,
     Purpose,
-    calendar_unavailable_card,
-    call_check_form,
-    call_log_card,
-    call_log_record_card,
-    call_log_sent_card,
-    call_verdict_card,
     form_values,
+)
+from cards.video_call.meeting_settings import (
+    calendar_unavailable_card,
     next_lessons_card,
-    recording_decision_card,
-    recording_request_card,
+)
+from cards.video_call.plan_rules import (
+    call_check_form,
+    call_verdict_card,
     rule_answer_card,
     withdrawn_pupils_card,
+)
+from cards.video_call.recording import (
+    DECISION_REASON_FIELD,
+    recording_decision_card,
+    recording_request_card,
 )
 
 __all__ = [
