@@ -7,19 +7,26 @@ re-exported here.
 
 from __future__ import annotations
 
+from dialogs.video_call.base import (
+    MAX_MEETINGS,
+    NEXT_DAYS,
+)
+from dialogs.video_call.forms import (
+    MAX_PUPILS,
+    parse_call_log,
+    parse_call_plan,
+)
 from dialogs.video_call.handlers import (
-    ASK_ONCE_ALLOWED,
+    PHRASES,
+    VideoCallHandlers,
+    feature,
+    log,
+)
+from dialogs.video_call.kinds import (
     CALL_CHECK_KIND,
     CALL_LOG_KIND,
-    DECIDED_BY_ANOTHER,
     LOG_CODEC,
     LOG_DUE,
-    MAX_MEETINGS,
-    MAX_PUPILS,
-    NEXT_DAYS,
-    NO_OTHER_DECIDER,
-    NOBODY_TO_DECIDE,
-    PHRASES,
     RECORDING_KIND,
     RENDER_DECIDED,
     RENDER_LOG_FORM,
@@ -27,16 +34,17 @@ from dialogs.video_call.handlers import (
     RENDER_LOG_SUBMITTED,
     RENDER_REQUEST,
     REQUEST_CODEC,
-    SELF_DECLARED,
     WITHDRAWN_ID,
     WITHDRAWN_KIND,
     T,
-    VideoCallHandlers,
-    feature,
-    log,
+)
+from dialogs.video_call.texts import (
+    ASK_ONCE_ALLOWED,
+    DECIDED_BY_ANOTHER,
+    NO_OTHER_DECIDER,
+    NOBODY_TO_DECIDE,
+    SELF_DECLARED,
     log_due_text,
-    parse_call_log,
-    parse_call_plan,
     request_sent_text,
     request_waiting_text,
 )

@@ -26,30 +26,22 @@ Audit entries and logs never hold a pupil's name, a purpose or a reason: ids and
 from __future__ import annotations
 
 import logging
-import re
 import uuid
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
-from datetime import date, datetime, time, timedelta
-from typing import Any, Generic, TypeVar
-
-from pydantic import TypeAdapter
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from datetime import datetime, timedelta
+from typing import Any
 
 from cards.video_call import (
     DECISION_REASON_FIELD,
     EVERY_HEAD,
-    MAX_LOG_TEXT,
     MAX_MINUTES,
-    MAX_NAMES_LENGTH,
     MAX_PUPIL_NAME,
-    MAX_REASON_LENGTH,
     MIN_MINUTES,
     OTHER_PLATFORM,
     PUPIL_FIELD,
-    WHERE_CHOICES,
     Field,
     LogField,
-    Purpose,
     calendar_unavailable_card,
     call_check_form,
     call_log_card,
@@ -80,21 +72,57 @@ from dialogs.ports import (
 )
 from dialogs.registry import Deps, Feature, Handler
 from dialogs.service import ActionContext, Reply, Scope
+from dialogs.video_call.base import MAX_MEETINGS, NEXT_DAYS, _Attendees, _Started
+from dialogs.video_call.forms import (
+    _meeting_id,
+    _stored_names,
+    _str,
+    _version,
+    parse_call_log,
+    parse_call_plan,
+)
+from dialogs.video_call.kinds import (
+    _REF,
+    CALL_CHECK_KIND,
+    CALL_LOG_KIND,
+    LOG_DUE,
+    RECORDING_KIND,
+    RENDER_DECIDED,
+    RENDER_LOG_FORM,
+    RENDER_LOG_REMINDER,
+    RENDER_LOG_SUBMITTED,
+    RENDER_REQUEST,
+    WITHDRAWN_ID,
+    WITHDRAWN_KIND,
+    _decode_log,
+    _decode_request,
+    _encode_log,
+    _encode_request,
+    _subject,
+    _to,
+)
+from dialogs.video_call.texts import (
+    ASK_ONCE_ALLOWED,
+    DECIDED_BY_ANOTHER,
+    NO_OTHER_DECIDER,
+    NOBODY_TO_DECIDE,
+    SELF_DECLARED,
+    log_due_text,
+    request_sent_text,
+    request_waiting_text,
+)
 from policy.actions import Verb
 from policy.audit import AuditEvent
 from policy.errors import InvalidSubmission, NotAllowed
 from policy.roles import Person, Role
-from policy.school import SchoolPolicy
 from policy.video_calls import (
     DEPUTY_HEAD,
     TEAMS,
     AlreadyDone,
     Audience,
     CallLog,
-    CallLogEntry,
     CallPlan,
     Decision,
-    Location,
     LogStatus,
     MeetingCheck,
     MeetingSettings,
@@ -108,45 +136,12 @@ from policy.video_calls import (
     next_log_reminder,
     pupil_contact_rule_text,
     recording_rule_text,
-    school_datetime,
     submit_call_log,
     why_not_decider,
     withdrawn_in,
 )
 
-log = logging.getLogger(__name__)
-
-CALL_CHECK_KIND = "call_check"
-WITHDRAWN_KIND = "withdrawn_pupils"
-WITHDRAWN_ID = "list"
-RECORDING_KIND = "recording_request"
-CALL_LOG_KIND = "call_log"
-#: The timer that asks for a 1:1 call log at the planned end, then reminds each school day.
-LOG_DUE = "call_log.due"
-#: Outbox render names.
-RENDER_REQUEST = "call.recording.request"
-RENDER_DECIDED = "call.recording.decided"
-RENDER_LOG_FORM = "call_log.form"
-RENDER_LOG_REMINDER = "call_log.reminder"
-RENDER_LOG_SUBMITTED = "call_log.submitted"
-#: Most pupils one check may name (a class is chosen as "A class", not by listing names).
-MAX_PUPILS = 60
-#: How far ahead "Check my next lessons" looks, and how many meetings it shows.
-NEXT_DAYS = 7
-MAX_MEETINGS = 10
-
-_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
-_TIME = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)(?::00)?$")
-_NAME_SEPARATORS = re.compile(r"[,;\n]+")
-#: Calendar meeting ids: Graph event ids (base64-like) or, failing those, a join URL. An id is
-#: only ever compared with the person's own meetings, never trusted; anything else is ignored.
-_MEETING_ID = re.compile(r"^[\x21-\x7e]{1,1000}$")
-_REF = re.compile(r"^[A-Z]{3}-\d{4}-\d{4,}$")
-
-T = TypeVar("T")
-
-REQUEST_CODEC: TypeAdapter[RecordingRequest] = TypeAdapter(RecordingRequest)
-LOG_CODEC: TypeAdapter[CallLog] = TypeAdapter(CallLog)
+log = logging.getLogger(__package__)  # "dialogs.video_call", as before the split
 
 #: Typed questions and the verb each runs (matched against lower-cased text, in order). Kept
 #: narrow on purpose: "a pupil recorded a video of me" is a concern, not a rule question.
@@ -172,361 +167,6 @@ PHRASES: tuple[tuple[str, Verb], ...] = (
     (r"\bwithdrawn (pupils|list)\b|\bwithdrawn from video", Verb.WITHDRAWN_PUPILS),
     (r"\b(check|plan|planning)\b.*\bvideo ?calls?\b|^video ?calls?\W*$", Verb.CHECK_VIDEO_CALL),
 )
-
-
-def _str(data: Mapping[str, Any], key: str) -> str:
-    """A submitted value as text ("" when absent); Teams sends every input as a string."""
-    value = data.get(key)
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str | int | float):
-        return str(value).strip()
-    return ""
-
-
-def _flag(data: Mapping[str, Any], key: str) -> bool:
-    """An Input.Toggle: "true" when on."""
-    return _str(data, key).lower() == "true"
-
-
-def _version(data: Mapping[str, Any]) -> int | None:
-    """The card's ``ver`` (a record version), or None when missing or not a whole number."""
-    value = data.get("ver")
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and value.isdigit():
-        return int(value)
-    return None
-
-
-def _meeting_id(data: Mapping[str, Any]) -> str:
-    """The calendar meeting id a card carries, or "" when absent or not a plausible id."""
-    value = _str(data, "meeting")
-    return value if _MEETING_ID.match(value) else ""
-
-
-def _names(text: str) -> list[str]:
-    """Names separated by commas, semicolons or lines, spaces tidied, repeats dropped."""
-    seen: dict[str, str] = {}
-    for part in _NAME_SEPARATORS.split(text):
-        name = " ".join(part.split())
-        if name and name.casefold() not in seen:
-            seen[name.casefold()] = name
-    return list(seen.values())
-
-
-def _day(text: str, problems: dict[str, str], key: str) -> date | None:
-    """A YYYY-MM-DD date from a date picker, or None with the problem recorded."""
-    match = _DATE.match(text)
-    if not text:
-        problems[key] = "Choose the date of the call."
-    elif match is None:
-        problems[key] = "That is not a date. Use the date picker (YYYY-MM-DD)."
-    else:
-        try:
-            day = date(int(match[1]), int(match[2]), int(match[3]))
-        except ValueError:
-            problems[key] = "That date does not exist. Please choose a real date."
-        else:
-            if 2000 <= day.year <= 2100:
-                return day
-            problems[key] = "Choose a date between the years 2000 and 2100."
-    return None
-
-
-def _clock_time(text: str, problems: dict[str, str], key: str) -> time | None:
-    """An HH:MM time from a time picker, or None with the problem recorded."""
-    match = _TIME.match(text)
-    if not text:
-        problems[key] = "Choose the start time."
-    elif match is None:
-        problems[key] = "Give the start time as HH:MM, for example 10:30."
-    else:
-        return time(int(match[1]), int(match[2]))
-    return None
-
-
-def _minutes(text: str, low: int, high: int) -> int | None:
-    """A whole number of minutes between ``low`` and ``high``, or None."""
-    try:
-        number = float(text)
-    except ValueError:
-        return None
-    if number.is_integer() and low <= number <= high:
-        return int(number)
-    return None
-
-
-def parse_call_plan(
-    data: Mapping[str, Any], school: SchoolPolicy, withdrawn: Sequence[str] = ()
-) -> CallPlan:
-    """Validate the "Check a video call" form into a ``CallPlan``.
-
-    The date and time are school time (Europe/London by default; BST/GMT via zoneinfo).
-    Pupils named in the plan who are on ``withdrawn`` (ignoring case) are marked withdrawn.
-
-    Raises:
-        InvalidSubmission: with every problem at once, by field id: date required and real;
-            start HH:MM; length a whole number of minutes (5–480); platform required; a reason
-            when recorded; names when the call is with named pupils or 1:1.
-    """
-    problems: dict[str, str] = {}
-
-    day = _day(_str(data, Field.DATE), problems, Field.DATE)
-    at = _clock_time(_str(data, Field.START), problems, Field.START)
-
-    duration_text = _str(data, Field.DURATION)
-    minutes = _minutes(duration_text, MIN_MINUTES, MAX_MINUTES)
-    if not duration_text:
-        problems[Field.DURATION] = "Enter how long the call lasts, in minutes."
-    elif minutes is None:
-        problems[Field.DURATION] = (
-            f"Enter a whole number of minutes between {MIN_MINUTES} and {MAX_MINUTES}."
-        )
-
-    platform = _str(data, Field.PLATFORM)[:100]
-    if not platform:
-        problems[Field.PLATFORM] = "Choose the platform."
-    elif platform == OTHER_PLATFORM:
-        platform = "Other"
-
-    purpose = _str(data, Field.PURPOSE) or Purpose.LESSON
-    if purpose not in (Purpose.LESSON, Purpose.CONTACT_AT_HOME, Purpose.PUPIL_TO_PUPIL):
-        problems[Field.PURPOSE] = "Choose what the call is for."
-
-    audience = Audience.CLASS
-    try:
-        audience = Audience(_str(data, Field.WHO) or Audience.CLASS.value)
-    except ValueError:
-        problems[Field.WHO] = "Choose who the call is with."
-
-    one_to_one = _flag(data, Field.ONE_TO_ONE)
-    names_text = _str(data, Field.PUPILS)
-    pupils = _names(names_text)
-    if len(names_text) > MAX_NAMES_LENGTH or len(pupils) > MAX_PUPILS:
-        problems[Field.PUPILS] = f"Name at most {MAX_PUPILS} pupils, or choose 'A class'."
-    elif any(len(name) > MAX_PUPIL_NAME for name in pupils):
-        problems[Field.PUPILS] = f"Each name must be at most {MAX_PUPIL_NAME} characters."
-    elif one_to_one and not pupils:
-        problems[Field.PUPILS] = "Name the pupil the 1:1 call is with."
-    elif audience is Audience.NAMED_PUPILS and not pupils:
-        problems[Field.PUPILS] = "Name the pupils, separated by commas."
-    if one_to_one and audience is Audience.STAFF_ONLY:
-        problems[Field.WHO] = "A 1:1 call with a pupil is not staff only: choose 'Named pupils'."
-
-    recording = _flag(data, Field.RECORDED)
-    reason = " ".join(_str(data, Field.RECORDING_REASON).split())
-    if recording and not reason:
-        problems[Field.RECORDING_REASON] = "Say why the call will be recorded."
-    elif len(reason) > MAX_REASON_LENGTH:
-        problems[Field.RECORDING_REASON] = f"Keep the reason to {MAX_REASON_LENGTH} characters."
-
-    where = _str(data, Field.WHERE) or Location.SCHOOL.value
-    if where not in {value for value, _ in WHERE_CHOICES}:
-        problems[Field.WHERE] = "Choose where you will be."
-        where = Location.SCHOOL.value
-
-    if problems or day is None or at is None or minutes is None:
-        raise InvalidSubmission(problems)
-    return CallPlan(
-        start=school_datetime(day, at, school),
-        duration=timedelta(minutes=minutes),
-        platform=platform,
-        audience=audience,
-        pupils=tuple(pupils),
-        one_to_one_with_pupil=one_to_one,
-        pupil_to_pupil=purpose == Purpose.PUPIL_TO_PUPIL,
-        contact_at_home=purpose == Purpose.CONTACT_AT_HOME,
-        recording=recording,
-        recording_reason=reason if recording else "",
-        recording_permission_granted=_flag(data, Field.PERMISSION),
-        consent_all_participants=_flag(data, Field.CONSENT),
-        announce_recording=_flag(data, Field.ANNOUNCE),
-        location=Location(where),
-        nothing_identifying=_flag(data, Field.NOTHING_IDENTIFYING),
-        others_in_room=_flag(data, Field.OTHERS_IN_ROOM),
-        well_lit=_flag(data, Field.WELL_LIT),
-        parental_consent=_flag(data, Field.PARENTAL_CONSENT),
-        withdrawn_pupils=withdrawn_in(pupils, withdrawn),
-    )
-
-
-def parse_call_log(
-    data: Mapping[str, Any], school: SchoolPolicy, *, today: date, heads: Sequence[str]
-) -> CallLogEntry:
-    """Validate the "Log this call" card into a ``CallLogEntry`` (000 §6).
-
-    Args:
-        data: The submitted inputs, by ``LogField`` id.
-        school: For school time.
-        today: Today in school time (a call cannot have happened after it).
-        heads: Ids of the people who hold the head-of-department role now.
-
-    Raises:
-        InvalidSubmission: with every problem at once, by field id: names, date (real, not in
-            the future), start HH:MM, a whole number of minutes (1–480), purpose and outcome
-            (each at most 1000 characters), and a head of department who holds the role.
-    """
-    problems: dict[str, str] = {}
-    names = " ".join(_str(data, LogField.NAMES).split())
-    if not names:
-        problems[LogField.NAMES] = "Give the names of everyone on the call."
-    elif len(names) > MAX_NAMES_LENGTH:
-        problems[LogField.NAMES] = f"Keep the names to {MAX_NAMES_LENGTH} characters."
-    day = _day(_str(data, LogField.DATE), problems, LogField.DATE)
-    if day is not None and day > today:
-        problems[LogField.DATE] = "That date is in the future: log a call once it has happened."
-    at = _clock_time(_str(data, LogField.START), problems, LogField.START)
-    minutes = _minutes(_str(data, LogField.DURATION), 1, MAX_MINUTES)
-    if minutes is None:
-        problems[LogField.DURATION] = (
-            f"Enter how long it lasted: a whole number of minutes between 1 and {MAX_MINUTES}."
-        )
-    texts: dict[str, str] = {}
-    for key, missing in (
-        (LogField.PURPOSE, "Say what the call was for."),
-        (LogField.OUTCOME, "Say what came of the call."),
-    ):
-        text = _str(data, key)
-        texts[key] = text
-        if not text:
-            problems[key] = missing
-        elif len(text) > MAX_LOG_TEXT:
-            problems[key] = f"Keep this to {MAX_LOG_TEXT} characters."
-    head = _str(data, LogField.HEAD_OF_DEPARTMENT) or EVERY_HEAD
-    if head != EVERY_HEAD and head not in heads:
-        problems[LogField.HEAD_OF_DEPARTMENT] = "Choose your head of department from the list."
-    if problems or day is None or at is None or minutes is None:
-        raise InvalidSubmission(problems)
-    return CallLogEntry(
-        names=names,
-        start=school_datetime(day, at, school),
-        duration=timedelta(minutes=minutes),
-        purpose=texts[LogField.PURPOSE],
-        outcome=texts[LogField.OUTCOME],
-        head_of_department_id="" if head == EVERY_HEAD else head,
-    )
-
-
-def _stored_names(record: Record | None) -> list[str]:
-    if record is None:
-        return []
-    names = record.data.get("pupils", [])
-    return [n for n in names if isinstance(n, str)] if isinstance(names, list) else []
-
-
-class _OwnedCodec(Generic[T]):
-    """A record's data for an item that belongs to one person: the item's JSON and a top-level
-    field holding the person's id, to find a person's items by."""
-
-    def __init__(self, adapter: TypeAdapter[T], field: str, owner: Callable[[T], str]) -> None:
-        self._adapter = adapter
-        self._field = field
-        self._owner = owner
-
-    def encode(self, item: T) -> dict[str, Any]:
-        data: dict[str, Any] = self._adapter.dump_python(item, mode="json")
-        data[self._field] = self._owner(item)
-        return data
-
-    def decode(self, record: Record) -> T:
-        return self._adapter.validate_python(
-            {k: v for k, v in record.data.items() if k != self._field}
-        )
-
-
-_REQUESTS = _OwnedCodec(REQUEST_CODEC, "requester", lambda r: r.requester_id)
-_LOGS = _OwnedCodec(LOG_CODEC, "teacher", lambda c: c.teacher_id)
-_encode_request, _decode_request = _REQUESTS.encode, _REQUESTS.decode
-_encode_log, _decode_log = _LOGS.encode, _LOGS.decode
-
-
-def _subject(kind: str, ref: str) -> str:
-    """``kind:ref``: how audit entries and outbox messages name an item."""
-    return f"{kind}:{ref}"
-
-
-def _to(data: Mapping[str, Any], person_id: str) -> bool:
-    """Whether an outbox message is addressed to ``person_id`` (its ``target``)."""
-    return str(data.get("target", "")).casefold() == person_id.casefold()
-
-
-def _local_hm(at: datetime, school: SchoolPolicy) -> str:
-    return f"{at.astimezone(school.zone):%H:%M}"
-
-
-def request_sent_text(request: RecordingRequest) -> str:
-    """The verdict card's line for a recording request just sent (000 §8)."""
-    return (
-        f"I've asked the {DEPUTY_HEAD} for permission to record this call ({request.ref}). "
-        "Their answer will come to you here. Don't record until they agree."
-    )
-
-
-def request_waiting_text(request: RecordingRequest) -> str:
-    """The verdict card's line when this call's request is already waiting for a decision."""
-    return (
-        f"You already asked for permission to record this call ({request.ref}): it is "
-        f"waiting for the {DEPUTY_HEAD}'s decision. Don't record until they agree."
-    )
-
-
-def log_due_text(call_log: CallLog, school: SchoolPolicy, *, new: bool) -> str:
-    """The verdict card's line about the 1:1 call log to come (000 §6)."""
-    if not new:
-        return (
-            f"This call's log ({call_log.ref}) is already waiting: I'll remind you until you "
-            "send it."
-        )
-    return (
-        f"When the call ends ({_local_hm(call_log.planned_end, school)}), I'll send you a card "
-        f"here to log it ({call_log.ref}) for the {DEPUTY_HEAD} and your head of department."
-    )
-
-
-NO_OTHER_DECIDER = (
-    "Permission to record must come from someone other than the person recording, and no one "
-    f"else holds the {DEPUTY_HEAD} role here. Ask the headteacher who should give it, and "
-    "don't record until then."
-)
-SELF_DECLARED = (
-    f"You said the {DEPUTY_HEAD} has already agreed. Their permission must come from them, so "
-    "I've sent them this request to confirm: wait for their answer before you record."
-)
-NOBODY_TO_DECIDE = (
-    f"Nobody holds the {DEPUTY_HEAD} role at the moment, so nobody can give permission yet. "
-    "The safeguarding team has been told. Don't record until permission is given."
-)
-DECIDED_BY_ANOTHER = f"As you asked yourself, another {DEPUTY_HEAD} must decide it."
-ASK_ONCE_ALLOWED = (
-    f"Once the call is allowed, check it again and I'll ask the {DEPUTY_HEAD} for permission "
-    "to record it."
-)
-
-
-@dataclass(slots=True)
-class _Started:
-    """What a check starts, collected for its one atomic change, and the lines that say so."""
-
-    records: list[Record] = field(default_factory=list)
-    audit: list[AuditEvent] = field(default_factory=list)
-    lines: list[str] = field(default_factory=list)
-    log_ref: str = ""
-    #: The check's dedupe key: copies of one click sent at once draw the same references.
-    key: str | None = None
-    #: To-dos of the verdict the bot has done itself (asked for permission to record).
-    done: list[RuleId] = field(default_factory=list)
-
-
-@dataclass(frozen=True, slots=True)
-class _Attendees:
-    """Who attends a meeting, from the directory (never from the calendar's names)."""
-
-    pupils: tuple[Person, ...]
-    staff: int
-    others: int
 
 
 class VideoCallHandlers(FeatureHandlers):
@@ -1606,12 +1246,3 @@ def feature(deps: Deps) -> Feature:
         },
         timers={LOG_DUE: calls.on_log_due},
     )
-
-
-__all__ = [
-    "PHRASES",
-    "VideoCallHandlers",
-    "feature",
-    "parse_call_log",
-    "parse_call_plan",
-]
