@@ -10,6 +10,10 @@ from __future__ import annotations
 from dialogs.video_call.base import (
     MAX_MEETINGS,
     NEXT_DAYS,
+    VideoCallBase,
+)
+from dialogs.video_call.call_log import (
+    CallLogHandlers,
 )
 from dialogs.video_call.forms import (
     MAX_PUPILS,
@@ -20,7 +24,6 @@ from dialogs.video_call.handlers import (
     PHRASES,
     VideoCallHandlers,
     feature,
-    log,
 )
 from dialogs.video_call.kinds import (
     CALL_CHECK_KIND,
@@ -37,6 +40,12 @@ from dialogs.video_call.kinds import (
     WITHDRAWN_ID,
     WITHDRAWN_KIND,
     T,
+)
+from dialogs.video_call.meeting_settings import (
+    MeetingHandlers,
+)
+from dialogs.video_call.recording import (
+    RecordingHandlers,
 )
 from dialogs.video_call.texts import (
     ASK_ONCE_ALLOWED,
@@ -72,10 +81,13 @@ __all__ = [
     "SELF_DECLARED",
     "WITHDRAWN_ID",
     "WITHDRAWN_KIND",
+    "CallLogHandlers",
+    "MeetingHandlers",
+    "RecordingHandlers",
     "T",
+    "VideoCallBase",
     "VideoCallHandlers",
     "feature",
-    "log",
     "log_due_text",
     "parse_call_log",
     "parse_call_plan",
