@@ -1,0 +1,380 @@
+"""The 1:1 call log: expecting it, the form, reminders and sending it (000 §6)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from cards.video_call import (
+    EVERY_HEAD,
+    LogField,
+    call_log_card,
+    call_log_record_card,
+    call_log_sent_card,
+)
+from cards.welcome import not_allowed_card, private_chat_only_card
+from dialogs.handling import dedupe_key, record_for, still_in
+from dialogs.outbox import Delivery, TimerResult, message, timer
+from dialogs.ports import (
+    Change,
+    DirectoryUnavailable,
+    DuplicateRequest,
+    Outgoing,
+    Record,
+    StoreUnavailable,
+    VersionConflict,
+)
+from dialogs.service import ActionContext, Reply, Scope
+from dialogs.video_call.base import VideoCallBase, _Started
+from dialogs.video_call.forms import (
+    _str,
+    _version,
+    parse_call_log,
+)
+from dialogs.video_call.kinds import (
+    _REF,
+    CALL_LOG_KIND,
+    LOG_DUE,
+    RENDER_LOG_FORM,
+    RENDER_LOG_REMINDER,
+    RENDER_LOG_SUBMITTED,
+    _decode_log,
+    _encode_log,
+    _subject,
+    _to,
+)
+from dialogs.video_call.texts import (
+    log_due_text,
+)
+from policy.actions import Verb
+from policy.audit import AuditEvent
+from policy.errors import InvalidSubmission
+from policy.roles import Person, Role
+from policy.video_calls import (
+    DEPUTY_HEAD,
+    CallLog,
+    CallPlan,
+    LogStatus,
+    next_log_reminder,
+    submit_call_log,
+)
+
+log = logging.getLogger(__package__)  # "dialogs.video_call", as before the split
+
+
+class CallLogHandlers(VideoCallBase):
+    """Expecting, reminding about and sending the 1:1 call log."""
+
+    async def _expect_log(
+        self,
+        person: Person,
+        plan: CallPlan,
+        check_id: str,
+        meeting_id: str,
+        now: datetime,
+        started: _Started,
+    ) -> None:
+        """Start the log of a 1:1 call with a pupil (000 §6) and its timer at the planned end,
+        unless this call's log is already waiting."""
+        waiting = [
+            _decode_log(r)
+            for r in await self._store.find(
+                CALL_LOG_KIND, teacher=person.id, status=LogStatus.PENDING.value
+            )
+        ]
+        existing = next((c for c in waiting if c.covers(plan.start, meeting_id)), None)
+        if existing is not None:
+            started.lines.append(log_due_text(existing, self._school, new=False))
+            started.log_ref = existing.ref
+            return
+        call_log = await self._new_log(person, plan, check_id, meeting_id, now, started.key)
+        subject = _subject(CALL_LOG_KIND, call_log.ref)
+        started.records += [
+            Record(CALL_LOG_KIND, call_log.ref, 1, _encode_log(call_log)),
+            timer(LOG_DUE, subject, call_log.planned_end),
+        ]
+        started.audit.append(AuditEvent(person.id, "call.log.request", subject, "pending", now))
+        started.lines.append(log_due_text(call_log, self._school, new=True))
+        started.log_ref = call_log.ref
+
+    async def _new_log(
+        self,
+        person: Person,
+        plan: CallPlan,
+        check_id: str,
+        meeting_id: str,
+        now: datetime,
+        key: str | None,
+    ) -> CallLog:
+        return CallLog(
+            ref=await self._reference("LOG", now, key),
+            teacher_id=person.id,
+            teacher_name=person.name,
+            pupils=plan.pupils,
+            planned_start=plan.start,
+            planned_duration=plan.duration,
+            created_at=now,
+            call_check_id=check_id,
+            meeting_id=meeting_id,
+        )
+
+    async def _heads(self) -> list[tuple[str, str]]:
+        """(id, name) of every head of department, from the directory.
+
+        Raises:
+            DirectoryUnavailable: the directory cannot be asked right now.
+        """
+        return [(p.id, p.name) for p in await self._directory.members(Role.HEAD_OF_DEPARTMENT)]
+
+    async def _last_head(self, teacher_id: str) -> str:
+        """The head of department this person sent their last log to ("" if none)."""
+        sent = [
+            _decode_log(r)
+            for r in await self._store.find(
+                CALL_LOG_KIND, teacher=teacher_id, status=LogStatus.SUBMITTED.value
+            )
+        ]
+        sent.sort(key=lambda c: c.submitted_at or c.created_at)
+        return sent[-1].entry.head_of_department_id if sent and sent[-1].entry else ""
+
+    async def _log_values(
+        self, call_log: CallLog, heads: Sequence[tuple[str, str]]
+    ) -> dict[str, Any]:
+        """The log card's inputs, filled in from the check (000 §6)."""
+        local = call_log.planned_start.astimezone(self._school.zone)
+        ids = [pid for pid, _ in heads]
+        last = await self._last_head(call_log.teacher_id)
+        head = last if last in ids else (ids[0] if len(ids) == 1 else EVERY_HEAD)
+        return {
+            LogField.NAMES: ", ".join([call_log.teacher_name, *call_log.pupils]),
+            LogField.DATE: local.date().isoformat(),
+            LogField.START: f"{local:%H:%M}",
+            LogField.DURATION: str(int(call_log.planned_duration.total_seconds() // 60)),
+            LogField.HEAD_OF_DEPARTMENT: head,
+        }
+
+    async def _recipients(self, call_log: CallLog) -> str:
+        """Where a submitted log went, in words."""
+        head_id = call_log.entry.head_of_department_id if call_log.entry else ""
+        if not head_id:
+            return f"the {DEPUTY_HEAD} and every head of department"
+        try:
+            head = await self._directory.person(head_id)
+        except DirectoryUnavailable:
+            head = None
+        name = head.name if head is not None else "your head of department"
+        return f"the {DEPUTY_HEAD} and {name} (head of department)"
+
+    async def _log_sent(self, call_log: CallLog, note: str | None = None) -> Reply:
+        return Reply(
+            card=call_log_sent_card(
+                call_log, self._school, recipients=await self._recipients(call_log), note=note
+            )
+        )
+
+    async def submit_log(self, ctx: ActionContext) -> Reply:
+        """Send a 1:1 call log to the Deputy Head (Academic) and the head of department.
+
+        000 §6: staff "record details (e.g. names, date, time/duration, purpose, outcome) and
+        submit to the Deputy Head (Academic) and Head of department". The log is reloaded by
+        ``ref``; only the member of staff who made the check may send it, once, from a current
+        card; the input is validated here again. The log, its audit entry and the 1:1
+        messages (to every Deputy Head (Academic), and to the chosen head of department or,
+        when none is chosen, every head of department) are one atomic change.
+        """
+        verb = Verb.CALL_LOG_SUBMIT
+        if ctx.turn.scope is not Scope.PERSONAL:
+            return Reply(card=private_chat_only_card())
+        record = await record_for(self._deps, ctx, CALL_LOG_KIND, action=verb.value, ref=_REF)
+        if record is None:
+            return Reply(card=not_allowed_card(ctx.person))
+        subject = _subject(CALL_LOG_KIND, record.id)
+        call_log = _decode_log(record)
+        if call_log.teacher_id != ctx.person.id:
+            await self._refuse(ctx, verb, "not the member of staff who made the call", subject)
+            return Reply(card=not_allowed_card(ctx.person))
+        key = dedupe_key(verb.value, ctx)
+        if key is not None and await self._store.deduped(key) is not None:
+            return await self._log_sent(call_log)  # the same click again
+        if ctx.turn.automatic:
+            await self._refuse(ctx, verb, "automatic refresh", subject)
+            if call_log.status is LogStatus.SUBMITTED:
+                return await self._log_sent(call_log)
+            return await self._log_form(call_log, record.version, ctx.data)
+        if call_log.status is not LogStatus.PENDING:
+            await self._refuse(ctx, verb, "already submitted", subject)
+            return await self._log_sent(call_log, note="This log was already sent.")
+        if _version(ctx.data) != record.version:
+            await self._refuse(ctx, verb, "stale card", subject)
+            return await self._log_form(
+                call_log,
+                record.version,
+                ctx.data,
+                note="This card was out of date, so nothing was sent. Please send it again.",
+            )
+        now = self._clock.now()
+        heads: list[tuple[str, str]] = []
+        chosen = _str(ctx.data, LogField.HEAD_OF_DEPARTMENT) or EVERY_HEAD
+        try:
+            heads = await self._heads()
+        except DirectoryUnavailable:
+            if chosen != EVERY_HEAD:
+                return await self._log_form(
+                    call_log,
+                    record.version,
+                    ctx.data,
+                    problems={
+                        LogField.HEAD_OF_DEPARTMENT: "I can't check the directory just now. "
+                        "Please try again in a minute."
+                    },
+                )
+        try:
+            entry = parse_call_log(
+                ctx.data,
+                self._school,
+                today=now.astimezone(self._school.zone).date(),
+                heads=[pid for pid, _ in heads],
+            )
+            submitted = submit_call_log(call_log, ctx.person, entry, now)
+        except InvalidSubmission as exc:
+            return await self._log_form(
+                call_log, record.version, ctx.data, problems=exc.problems, heads=heads
+            )
+        updated = Record(CALL_LOG_KIND, record.id, record.version + 1, _encode_log(submitted))
+        outbox = [
+            message(
+                Delivery.DIRECT_TO_ROLE,
+                Role.DEPUTY_HEAD_ACADEMIC.value,
+                subject,
+                RENDER_LOG_SUBMITTED,
+                now,
+            ),
+            message(
+                Delivery.DIRECT, entry.head_of_department_id, subject, RENDER_LOG_SUBMITTED, now
+            )
+            if entry.head_of_department_id
+            else message(
+                Delivery.DIRECT_TO_ROLE,
+                Role.HEAD_OF_DEPARTMENT.value,
+                subject,
+                RENDER_LOG_SUBMITTED,
+                now,
+            ),
+        ]
+        try:
+            await self._store.commit(
+                Change(
+                    records=[updated, *outbox],
+                    audit=[AuditEvent(ctx.person.id, "call.log.submit", subject, "ok", now)],
+                    dedupe_key=key,
+                )
+            )
+        except (VersionConflict, DuplicateRequest) as exc:
+            latest = await self._changed_first(ctx, verb, record, exc, "already submitted")
+            if latest is None:
+                return Reply(card=not_allowed_card(ctx.person))
+            return await self._log_sent(_decode_log(latest), note="This log was already sent.")
+        except StoreUnavailable:
+            return await self._log_form(
+                call_log,
+                record.version,
+                ctx.data,
+                note="The log could not be saved just now, so it has NOT been sent. Please try "
+                "again in a minute.",
+                heads=heads,
+            )
+        self._deps.doorbell.ring()
+        log.info("call log %s submitted", submitted.ref)
+        return await self._log_sent(submitted)
+
+    async def _log_form(
+        self,
+        call_log: CallLog,
+        version: int,
+        values: Mapping[str, Any],
+        *,
+        problems: Mapping[str, str] | None = None,
+        note: str | None = None,
+        heads: Sequence[tuple[str, str]] | None = None,
+    ) -> Reply:
+        """The log card again, with what was sent (or filled in) and any problems."""
+        if heads is None:
+            try:
+                heads = await self._heads()
+            except DirectoryUnavailable:
+                heads = []
+        return Reply(
+            card=call_log_card(
+                call_log,
+                self._school,
+                version=version,
+                heads=heads,
+                values=values,
+                problems=problems,
+                note=note,
+            )
+        )
+
+    async def _render_log(self, subject: Record | None, *, reminder: bool) -> Outgoing | None:
+        call_log = still_in(subject, _decode_log, LogStatus.PENDING)
+        if subject is None or call_log is None:
+            return None
+        heads = await self._heads()  # DirectoryUnavailable: the outbox tries again later
+        return Outgoing(
+            card=call_log_card(
+                call_log,
+                self._school,
+                version=subject.version,
+                heads=heads,
+                values=await self._log_values(call_log, heads),
+                reminder=reminder,
+            )
+        )
+
+    async def render_log_form(
+        self, subject: Record | None, data: Mapping[str, Any]
+    ) -> Outgoing | None:
+        """The "Log this call" card, after the planned end; nothing once it was sent."""
+        return await self._render_log(subject, reminder=False)
+
+    async def render_log_reminder(
+        self, subject: Record | None, data: Mapping[str, Any]
+    ) -> Outgoing | None:
+        """The overdue "Log this call" card; nothing once it was sent."""
+        return await self._render_log(subject, reminder=True)
+
+    async def render_log_submitted(
+        self, subject: Record | None, data: Mapping[str, Any]
+    ) -> Outgoing | None:
+        """The submitted log, for the Deputy Head (Academic) and the head of department (the
+        member of staff who sent it already has it)."""
+        call_log = still_in(subject, _decode_log, LogStatus.SUBMITTED)
+        if call_log is None or _to(data, call_log.teacher_id):
+            return None
+        return Outgoing(card=call_log_record_card(call_log, self._school))
+
+    async def on_log_due(self, subject: Record | None, item: Record, now: datetime) -> TimerResult:
+        """The planned end of a 1:1 call: ask for the log; later, remind each school day.
+
+        The first firing (at the planned end) sends the "Log this call" card; if the log is
+        still not sent, the next school day's start of teaching hours sends a reminder, and so
+        on daily until it is sent (000 §6). A sent or missing log ends the timer.
+        """
+        call_log = still_in(subject, _decode_log, LogStatus.PENDING)
+        if call_log is None:
+            return TimerResult()
+        first = datetime.fromisoformat(item.data["due_at"]) <= call_log.planned_end
+        ref = _subject(CALL_LOG_KIND, call_log.ref)
+        render = RENDER_LOG_FORM if first else RENDER_LOG_REMINDER
+        log.info("call log %s %s", call_log.ref, "asked for" if first else "reminded")
+        return TimerResult(
+            outbox=[message(Delivery.DIRECT, call_log.teacher_id, ref, render, now)],
+            audit=[
+                AuditEvent(
+                    "system", "call.log.ask" if first else "call.log.reminder", ref, "sent", now
+                )
+            ],
+            again_at=next_log_reminder(now, self._school),
+        )
