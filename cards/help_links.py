@@ -17,6 +17,15 @@ EMERGENCY_TEL = "tel:999"
 CHILDLINE_TEL = "tel:08001111"
 CHILDLINE_URL = "https://www.childline.org.uk/"
 CEOP_URL = "https://www.ceop.police.uk/Safety-Centre/"
+#: Childline and the IWF's tool for an under-18 to get a nude image of themselves taken down.
+REPORT_REMOVE_URL = (
+    "https://www.childline.org.uk/info-advice/bullying-abuse-safety/online-mobile-safety/"
+    "report-remove/"
+)
+REPORT_REMOVE_LINE = (
+    "Is a nude photo or video of you online? Childline and the IWF can help take it down. "
+    "Use Report Remove to ask them."
+)
 
 GET_HELP_NOW = "Get help now"
 #: One short line each, at a Year 5 reading level (``tests/unit/test_pupil_readability.py``).
@@ -34,6 +43,20 @@ def help_link_actions() -> list[OpenUrlAction]:
         OpenUrlAction(title="Call Childline 0800 1111", url=CHILDLINE_TEL),
         OpenUrlAction(title="Go to Childline", url=CHILDLINE_URL),
         OpenUrlAction(title="Report to CEOP", url=CEOP_URL),
+    ]
+
+
+def pupil_help_links() -> list[CardElement]:
+    """Every national help line a pupil's help and worry cards show, each with its link or
+    ``tel:`` action (Report Remove included): the words, then the buttons."""
+    return [
+        *(para(line) for line in (*HELP_LINES[1:], REPORT_REMOVE_LINE)),
+        ActionSet(
+            actions=[
+                *help_link_actions(),
+                OpenUrlAction(title="Get a photo taken down", url=REPORT_REMOVE_URL),
+            ]
+        ),
     ]
 
 

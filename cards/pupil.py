@@ -44,6 +44,7 @@ from cards.common import (
     with_problems,
 )
 from cards.concern import channel_card
+from cards.help_links import pupil_help_links
 from policy.actions import Verb
 from policy.categories import Category
 from policy.concerns import Concern, RiskAnswer
@@ -189,7 +190,8 @@ def worry_sent_card(risk: RiskAnswer, local: Sequence[tuple[str, str]] = ()) -> 
     body += [
         Container(style="attention", items=[para(IN_DANGER, emphasis=True)]),
         para("You can get more help here too.", emphasis=True),
-        *(para(words) for words in SIGNPOSTS),
+        para(SIGNPOSTS[0]),
+        *pupil_help_links(),
         *(para(f"{name}: {contact}") for name, contact in local),
     ]
     return card(

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cards.common import card, execute, heading, menu_button, para, safe_text
+from cards.help_links import pupil_help_links
 from policy.actions import Verb, may
 from policy.roles import Person
 
@@ -199,8 +200,7 @@ def help_card(
             heading("Getting help"),
             para("If you are in danger now, tell an adult near you or call 999."),
             para("You can talk to any adult you trust at school."),
-            para("Childline is free. Call 0800 1111 or go to childline.org.uk."),
-            para("Worried about someone you talk to online? Use Click CEOP at ceop.police.uk."),
+            *pupil_help_links(),
             para("Things you can do here. Press a button, or type the words:", emphasis=True),
             *(para(f"{c.label}: {c.does} Type “{c.typed}”.") for c in commands),
             para("Is a message in Teams a worry? Press … on it. Then pick Report this message."),

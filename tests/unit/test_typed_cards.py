@@ -117,3 +117,23 @@ def test_a_teams_message_body_is_read_as_text_and_its_pictures_only_counted() ->
     assert message.files == 2
     assert message.author_id == "u1"
     assert message.link == ""
+
+
+def test_the_pupils_help_and_sent_cards_link_every_help_line_report_remove_included() -> None:
+    from cards.help_links import CHILDLINE_URL, REPORT_REMOVE_URL
+    from cards.pupil import worry_sent_card
+    from cards.welcome import help_card
+    from policy.concerns import RiskAnswer
+    from policy.roles import Person, Role
+
+    pupil = Person("p1", "Ava Thompson", frozenset({Role.PUPIL}))
+    for shown in (
+        help_card(pupil, school_name="Demo School"),
+        *(worry_sent_card(risk) for risk in RiskAnswer),
+    ):
+        assert_valid_card(shown)
+        text = visible_text(shown)
+        assert "Childline" in text and "Click CEOP" in text and "Report Remove" in text
+        assert {EMERGENCY_TEL, CHILDLINE_TEL, CHILDLINE_URL, CEOP_URL, REPORT_REMOVE_URL} <= set(
+            open_urls(shown)
+        )
