@@ -161,8 +161,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--hung", type=int, default=8)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.ERROR)
-    logging.getLogger("bot").setLevel(logging.ERROR)  # one line per kept reply otherwise
-    result = asyncio.run(run(args.turns, args.concurrency, args.hung))
+    quiet = logging.getLogger("bot")
+    level = quiet.level
+    quiet.setLevel(logging.ERROR)  # one line per kept reply otherwise
+    try:
+        result = asyncio.run(run(args.turns, args.concurrency, args.hung))
+    finally:
+        quiet.setLevel(level)  # as it was (the benchmark also runs inside the test suite)
     normal, beside = result["normal"], result["beside"]
     hung_sample = Sample(latencies=result["hung_turns"])
     sys.stdout.write(
