@@ -4,8 +4,8 @@
 command the words named, if any. Then:
 
 **Pupils** (in a shared chat they get only the private-chat card and nothing they typed is
-repeated there; words that show risk still go to the DSL as below, so a disclosure made in the
-wrong place is never dropped):
+repeated there; words that show risk still go to the DSL as below, and the pupil is told so in
+their own 1:1 chat, so a disclosure made in the wrong place is never dropped):
 
 - Words that show risk (``policy.risk_phrases``: the shipped list plus the school's own) are a
   disclosure: they go to the DSL at once as an urgent pupil report, saved exactly as a worry
@@ -33,6 +33,8 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Mapping
+from typing import Any
 
 from cards.common import card, heading, menu_button, para
 from cards.help_links import get_help_now
@@ -43,7 +45,14 @@ from cards.typed import (
     disclosure_sent_card,
     pupil_typed_card,
 )
-from dialogs.ports import StoreUnavailable
+from dialogs.outbox import Delivery, message
+from dialogs.ports import (
+    Change,
+    Outgoing,
+    Record,
+    StoreError,
+    StoreUnavailable,
+)
 from dialogs.pupil_report import PupilReports
 from dialogs.registry import Deps, Feature
 from dialogs.service import ActionContext, Reply, Scope
@@ -59,6 +68,8 @@ COMMAND_WORDS = 20
 #: The longest pupil text kept in one report entry (Teams allows far more in one message).
 PUPIL_KEPT = 8000
 TRY_AGAIN = "Please try again in a minute. If you are in danger now, call 999."
+#: The outbox renderer for a shared-chat disclosure's note in the pupil's own 1:1 chat.
+SENT_PRIVATELY = "typed.sent_privately"
 
 
 class Typed:
@@ -86,10 +97,7 @@ class Typed:
             # A disclosure typed in a shared chat still reaches the DSL (never dropped); the
             # chat itself gets only the private-chat card, so nobody there learns of it.
             if risky:
-                try:
-                    await self._pupils.report_typed(ctx.person, kept, key)
-                except StoreUnavailable:
-                    log.error("a pupil's typed message in a shared chat could not be saved")
+                await self._report_from_shared_chat(ctx, kept, key)
             return None
         try:
             if risky:
@@ -103,6 +111,30 @@ class Typed:
             log.error("a pupil's typed message could not be saved (store unavailable)")
             return [Reply(card=not_sent_card())]
         return [Reply(card=pupil_typed_card(words))]
+
+    async def _report_from_shared_chat(self, ctx: ActionContext, words: str, key: str) -> None:
+        """A disclosure typed in a group chat or channel: the urgent report, and the honest
+        "an adult has your message" in the pupil's own 1:1 chat (through the outbox), never in
+        the shared chat. Nothing is said anywhere when it could not be saved."""
+        try:
+            _, added = await self._pupils.report_typed(ctx.person, words, key)
+        except StoreUnavailable:
+            log.error("a pupil's typed message in a shared chat could not be saved")
+            return
+        told = message(
+            Delivery.DIRECT,
+            ctx.person.id,
+            f"person:{ctx.person.id}",
+            SENT_PRIVATELY,
+            self._deps.clock.now(),
+            x_added="yes" if added else "",
+        )
+        try:
+            await self._deps.store.commit(Change(records=[told], dedupe_key=f"{key}:told"))
+        except StoreError:  # a retry (already queued) or the store is down
+            log.warning("the 1:1 note for a pupil's shared-chat disclosure was not queued")
+            return
+        self._deps.doorbell.ring()
 
     def _staff(self, ctx: ActionContext, words: str, matched: bool) -> list[Reply] | None:
         count = len(words.split())
@@ -128,6 +160,11 @@ def not_sent_card() -> dict[str, object]:
     )
 
 
+async def _render_sent_privately(_subject: Record | None, data: Mapping[str, Any]) -> Outgoing:
+    """The pupil's 1:1 copy of "a trusted adult has your message" (shared-chat disclosures)."""
+    return Outgoing(card=disclosure_sent_card(added=bool(data.get("x_added"))))
+
+
 def feature(deps: Deps, pupils: PupilReports) -> Feature:
-    """The typed-words hook (no verbs of its own)."""
-    return Feature(typed=Typed(deps, pupils))
+    """The typed-words hook (no verbs of its own), and the 1:1 note it may send."""
+    return Feature(typed=Typed(deps, pupils), renderers={SENT_PRIVATELY: _render_sent_privately})

@@ -396,8 +396,11 @@ async def test_a_pupil_in_a_channel_is_pointed_to_their_private_chat_and_nothing
         [said] = harness.connector.to(group)[before:]
         assert "private chat" in everything(said)
         assert "CANARY" not in everything(said) and "OSC-" not in everything(said)
-    assert harness.connector.to(dm(PUPIL)) == []
-    # The disclosure, typed in the wrong place, still reached the DSL as an urgent report.
+    # The disclosure, typed in the wrong place, still reached the DSL as an urgent report, and
+    # the pupil is told so in their own 1:1 chat (never in the shared one).
+    [told] = harness.connector.cards(dm(PUPIL))
+    assert "They have it now." in visible_text(told)
+    assert "CANARY" not in everything(told)
     [record] = await concerns(harness)
     assert record.data["urgent"] is True and record.data["source"] == "pupil"
     assert "CANARY-7731" in record.data["what_happened"]
