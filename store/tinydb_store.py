@@ -121,6 +121,9 @@ JOURNAL_SOFT = 32 * 1024
 IDLE_SECONDS = 0.1
 #: ...or at once past this (each commit rewrites the journal: it is kept small).
 JOURNAL_HARD = 128 * 1024
+#: How many reads must find damage before a read-only open (reports while
+#: the bot runs) says the store is damaged: a commit landing mid-read is not damage.
+READ_ONLY_DOUBTS = 5
 #: A journal holding anything is checkpointed after this long without a write.
 IDLE_LONG_SECONDS = 30.0
 #: Records of unchanged partitions kept in memory (most recently used first).
@@ -362,6 +365,7 @@ class TinyDbStore:
             raise StoreCorrupted(f"{self._folder} is not a bot data folder")
         # The bot may finish a checkpoint while this reads: then read again (a checkpoint
         # ends by replacing system.json, and the journal keeps all since the one before).
+        doubts = 0
         for attempt in range(50):
             before = self._stamp()
             try:
@@ -378,8 +382,12 @@ class TinyDbStore:
                 time.sleep(0.01)
                 continue
             except (StoreCorrupted, FileNotFoundError):
-                if self._stamp() == before or attempt == 49:
+                # A commit between reading the journal and the audit log looks like an entry
+                # the journal does not explain: read again. Real damage stays on every read.
+                doubts += 1
+                if (self._stamp() == before and doubts >= READ_ONLY_DOUBTS) or attempt == 49:
                     raise
+                time.sleep(0.01)
                 continue
             if self._stamp() == before:
                 self._open = True
