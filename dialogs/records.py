@@ -44,6 +44,7 @@ from cards.records import (
 from dialogs import concern as concern_feature
 from dialogs import filter_request as filter_feature
 from dialogs.codec import text_field
+from dialogs.fm_checks import decode as fm_check_of
 from dialogs.handling import FeatureHandlers
 from dialogs.ports import Change, Record, Store
 from dialogs.registry import Deps, Feature
@@ -55,6 +56,7 @@ from policy.categories import Category, Route
 from policy.clauses import cite
 from policy.concerns import ACTIONS, OUTCOMES, Concern, ConcernStatus, may_handle
 from policy.filtering import BLOCKED_CATEGORIES, FilterRequest, FilterStatus
+from policy.fm_checks import KIND as FM_CHECK_KIND
 from policy.reporting import (
     CallCheckFact,
     GovernorsReport,
@@ -183,6 +185,7 @@ async def build_governors_report(
         filter_requests=await load_filter_requests(store),
         call_checks=[c for c in checks if c is not None],
         recordings=[r for r in recordings if r is not None],
+        fm_checks=[fm_check_of(r) for r in await store.find(FM_CHECK_KIND)],
     )
 
 

@@ -53,6 +53,9 @@ class Verb(StrEnum):
     # ----- Records the school must show (issue 13): added for the records feature -----
     CONCERN_CHRONOLOGY = "concern.chronology"
     GOVERNORS_REPORT = "records.governors"
+    # ----- Filtering and monitoring checks (DfE standards; 000 §3.5, 004) -----
+    FM_CHECK_START = "fmcheck.start"
+    FM_CHECK_SUBMIT = "fmcheck.submit"
 
 
 _EVERYONE_WITH_ACCESS: frozenset[Role] = frozenset(Role)
@@ -108,6 +111,10 @@ PERMISSIONS: dict[Verb, frozenset[Role]] = {
     # The governors' report is anonymised: the safeguarding leads prepare it, the headteacher
     # and the chair of governors may run it themselves (002 §2.1, 004 flowchart).
     Verb.GOVERNORS_REPORT: SAFEGUARDING_LEADS | {Role.HEADTEACHER, Role.CHAIR_OF_GOVERNORS},
+    # Checks are carried out by IT with the DSL or online safety lead (004 "Filtering and
+    # monitoring"; 000 §3.5: the DSL leads on the review).
+    Verb.FM_CHECK_START: _FILTER_DECIDERS,
+    Verb.FM_CHECK_SUBMIT: _FILTER_DECIDERS,
 }
 
 #: What a pupil can do, exactly (pupil report issue: report, see receipts, get help).

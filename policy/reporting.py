@@ -48,6 +48,8 @@ from policy.categories import Route
 from policy.concerns import OUTCOMES, Concern, ConcernStatus
 from policy.errors import PolicyError
 from policy.filtering import FilterRequest, FilterStatus
+from policy.fm_checks import FmCheck
+from policy.fm_checks import latest as latest_check
 from policy.school import SchoolPolicy
 from policy.school_calendar import is_school_day
 
@@ -742,6 +744,39 @@ def _video_section(
     )
 
 
+def _checks_section(
+    checks: Sequence[FmCheck], all_checks: Sequence[FmCheck], today: date
+) -> Section:
+    """Checks of the filtering and monitoring systems in the period, and where the school
+    stands now (the latest check and when the next is due). Checks are about systems, not
+    people: their numbers are shown as they are."""
+    with_problems = sum(1 for c in checks if c.problems)
+    figures = [
+        Figure("Checks recorded in this period", str(len(checks))),
+        Figure("Checks that found a problem", str(with_problems)),
+    ]
+    last = latest_check(all_checks)
+    if last is None:
+        figures.append(Figure("Latest check", "None recorded yet"))
+    else:
+        figures.append(Figure("Latest check", _day_text(last.checked_on)))
+        if last.next_due is not None:
+            late = (today - last.next_due).days
+            due = _day_text(last.next_due) + (f" (overdue by {late} days)" if late > 0 else "")
+            figures.append(Figure("Next check due", due))
+    return Section(
+        "Filtering and monitoring checks",
+        "Checks that the web filter blocks what it should and that monitoring alerts reach the "
+        "DSL, recorded as the DfE filtering and monitoring standards ask (000 §3.5; 004 "
+        '"Filtering and monitoring"). The review pack lists each check in full.',
+        figures=tuple(figures),
+    )
+
+
+def _day_text(day: date) -> str:
+    return f"{day:%a} {day.day} {day:%b %Y}"
+
+
 def governors_report(
     *,
     school: SchoolPolicy,
@@ -751,6 +786,7 @@ def governors_report(
     filter_requests: Iterable[FilterRequest],
     call_checks: Iterable[CallCheckFact],
     recordings: Iterable[RecordingFact],
+    fm_checks: Sequence[FmCheck] = (),
 ) -> GovernorsReport:
     """The anonymised governors' report for ``period`` (items dated outside it are left out).
 
@@ -763,6 +799,7 @@ def governors_report(
     in_requests = [r for r in filter_requests if period.contains(r.created_at, zone)]
     in_checks = [c for c in call_checks if period.contains(c.checked_at, zone)]
     in_recordings = [r for r in recordings if period.contains(r.created_at, zone)]
+    in_fm_checks = [c for c in fm_checks if period.contains(c.recorded_at, zone)]
     return GovernorsReport(
         school=school.name,
         period=period,
@@ -772,6 +809,7 @@ def governors_report(
             _concern_section(in_concerns, school, period, threshold),
             _filter_section(in_requests, school, threshold),
             _video_section(in_checks, in_recordings, threshold),
+            _checks_section(in_fm_checks, fm_checks, generated_at.astimezone(zone).date()),
         ),
     )
 

@@ -108,6 +108,29 @@ class Escalation:
             raise ValueError("routine_unacknowledged_school_days must be between 1 and 10")
 
 
+@dataclass(frozen=True, slots=True)
+class FilteringChecks:
+    """How often the filtering and monitoring systems are checked (DfE filtering and
+    monitoring standards; 000 §3.5 "tested at least termly", "reviewed at least annually")."""
+
+    __pydantic_config__: ClassVar[dict[str, str]] = _FORBID_EXTRA
+
+    #: The next check is suggested this many months after each one (3: termly).
+    interval_months: int = 3
+    #: The school's own things to check, after the standard list (which stays).
+    extra_items: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.interval_months <= 12:
+            raise ValueError(
+                "filtering_checks.interval_months must be between 1 and 12 "
+                "(the DfE standards ask for a review at least once a year)"
+            )
+        for item in self.extra_items:
+            if not item.strip() or len(item) > 120:
+                raise ValueError("filtering_checks.extra_items: each item 1-120 characters")
+
+
 #: Floors no school file can remove (001 §7.3, 004 "Filtering"): the IWF list of child sexual
 #: abuse content and the police (CTIRU) list of unlawful terrorist content are never lifted. A
 #: school's ``never_unblockable_categories`` can add to these, never take them away.
@@ -280,6 +303,7 @@ class SchoolPolicy:
     bank_holidays: tuple[date, ...] = ENGLAND_AND_WALES_BANK_HOLIDAYS
     escalation: Escalation = field(default_factory=Escalation)
     filtering: Filtering = field(default_factory=Filtering)
+    filtering_checks: FilteringChecks = field(default_factory=FilteringChecks)
     video_calls: VideoCalls = field(default_factory=VideoCalls)
     categories: tuple[Category, ...] = DEFAULT_CATEGORIES
     retention: Retention = field(default_factory=Retention)
