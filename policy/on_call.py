@@ -262,3 +262,49 @@ def unknown_tokens(who: Iterable[str], *, chain_step: bool) -> list[str]:
         for t in who
         if role_of(t) is None and not is_person_id(t) and not (chain_step and t == ON_CALL)
     ]
+
+
+def _who_names(who: Sequence[str], school: SchoolPolicy) -> str:
+    words = []
+    for token in who:
+        role = role_of(token)
+        if role is not None:
+            words.append(school.role_name(role))
+        elif token == ON_CALL:
+            words.append("whoever is on call")
+        else:
+            words.append(f"the person with directory id {token}")
+    return ", ".join(words) or "NOBODY"
+
+
+def preview_lines(school: SchoolPolicy) -> list[str]:
+    """The cover, the chain and the LADO clock in words, for ``script/check-config``."""
+    cover = school.on_call
+    hours = f"{cover.contact_hours.start:%H:%M}–{cover.contact_hours.end:%H:%M}"
+    lines = ['Out-of-hours cover (000 §12.2; 004 "DO NOT DELAY")']
+    lines.append(f"  - School days, {hours}: {_who_names(cover.in_hours, school)}")
+    for entry in cover.rota:
+        end = "midnight" if entry.end == MIDNIGHT else f"{entry.end:%H:%M}"
+        when = entry.on.replace("_", " ")
+        if entry.from_date and entry.to_date:
+            when = f"{entry.from_date:%d %b %Y} to {entry.to_date:%d %b %Y}"
+        if entry.days:
+            when += f" ({', '.join(d.value for d in entry.days)})"
+        name = f"{entry.name}: " if entry.name else ""
+        lines.append(
+            f"  - {name}{when}, {entry.start:%H:%M}–{end}: {_who_names(entry.who, school)}"
+        )
+    lines.append(f"  - Any other time: {_who_names(cover.out_of_hours, school)}")
+    for step in chain(school):
+        minutes = int(step.after.total_seconds() // 60)
+        again = " (repeats until someone acknowledges)" if step.last else ""
+        lines.append(
+            f"  - Urgent and not acknowledged, step {step.number}, {minutes} minutes later: "
+            f"{_who_names(step.who, school)}{again}"
+        )
+    lines.append(
+        f"  - Concern about staff: LADO contact due within {school.lado.working_days} working "
+        f"day(s), then a reminder every {school.lado.repeat_minutes} minutes until recorded."
+    )
+    lines.append("")
+    return lines

@@ -179,11 +179,12 @@ async def test_a_concern_about_the_headteacher_never_goes_to_the_headteacher(
 ) -> None:
     school.clock.at = SATURDAY_SEVEN_PM
     await report(school, "staff_conduct", immediate_risk="yes", about_headteacher="true")
-    for _ in range(6):
+    for _ in range(14):  # past Monday 19:00, when the LADO clock fires too
         school.advance(hours=4)
         await school.settle()
 
     assert dms(school, HEADTEACHER) == []
+    assert "lado_reminder" in [kind for kind, _ in await chronology(school)]
     assert dms(school, CHAIR_OF_GOVERNORS)  # its own route: the chair of governors
     assert school.messenger.cards(DSL_CHANNEL) == []
 

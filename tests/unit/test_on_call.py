@@ -25,6 +25,7 @@ from policy.on_call import (
     steps_taken,
     tried,
 )
+from policy.preview import preview
 from policy.school import EscalationStep, Hours, OnCall, RotaEntry, SchoolPolicy
 from policy.school_checks import school_problems
 from tests.support import DEPUTY_DSL, DSL, ROOT
@@ -238,3 +239,13 @@ def test_a_rota_entry_must_name_someone_and_make_sense() -> None:
         RotaEntry(("dsl",), start=time(17), end=time(8))
     with pytest.raises(ValueError, match="on must be one of"):
         RotaEntry(("dsl",), on="weekend")
+
+
+def test_check_config_shows_the_cover_the_chain_and_the_lado_clock() -> None:
+    shown = preview(DEMO)
+
+    assert "  - School days, 08:00–17:00: Designated Safeguarding Lead (DSL), deputy DSL" in shown
+    assert "  - Christmas holiday: 19 Dec 2026 to 04 Jan 2027, 08:00–20:00: deputy DSL" in shown
+    assert "  - Any other time: headteacher" in shown
+    assert "step 4, 15 minutes later: headteacher (repeats until someone acknowledges)" in shown
+    assert "LADO contact due within 1 working day(s)" in shown
