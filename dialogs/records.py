@@ -57,6 +57,7 @@ from policy.clauses import cite
 from policy.concerns import ACTIONS, OUTCOMES, Concern, ConcernStatus, may_handle
 from policy.filtering import BLOCKED_CATEGORIES, FilterRequest, FilterStatus
 from policy.fm_checks import KIND as FM_CHECK_KIND
+from policy.on_call import in_contact_hours, steps_taken, tried
 from policy.reporting import (
     CallCheckFact,
     GovernorsReport,
@@ -100,9 +101,12 @@ INCIDENT_COLUMNS = (
     "outcome",
     "hours_to_acknowledge",
     "hours_to_close",
+    "reported_out_of_hours",
+    "escalation_steps",
     "reported_by",
     "handled_by",
     "involved",
+    "tried",
 )
 
 #: Filter-request statuses in which the site is allowed right now.
@@ -233,9 +237,12 @@ def incident_log_csv(concerns: Sequence[Concern], school: SchoolPolicy) -> str:
                     OUTCOMES.get(concern.outcome or "", ""),
                     hours_text(time_to_acknowledge(concern)),
                     hours_text(time_to_close(concern)),
+                    "no" if in_contact_hours(concern.created_at, school) else "yes",
+                    str(steps_taken(concern)),
                     concern.reporter_name,
                     concern.handler_name or "",
                     " ".join(concern.involved.split()),
+                    "; ".join(f"{names} {_iso(at, school)}" for at, names in tried(concern)),
                 )
             ]
         )
