@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from cards.closure import CLOSE_LIMITS, item_field, item_reason_field
 from cards.common import safe_text, school_day
 from cards.concern import (
     LIMITS,
@@ -52,6 +53,10 @@ from dialogs.service import ActionContext, Reply, Scope, channel_id_of
 from policy.actions import Verb
 from policy.audit import AuditEvent
 from policy.categories import Category, Route
+from policy.closure import close_now
+from policy.closure import confirm as confirm_closure
+from policy.closure import propose as propose_closure
+from policy.closure import send_back as send_back_closure
 from policy.concerns import (
     UKCIS_CRITERIA,
     YEAR_GROUPS,
@@ -63,7 +68,7 @@ from policy.concerns import (
     acknowledge,
     add_note,
     assess,
-    close,
+    checklist,
     is_urgent,
     may_handle,
     private_role,
@@ -113,6 +118,8 @@ class Loaded:
     record: Record
     concern: Concern
     category: Category
+    #: Who handles it while nobody holds its private role (issue 20: who may confirm closing).
+    fallback: tuple[Role, ...] = ()
 
 
 _text = text_field
@@ -446,7 +453,7 @@ class ConcernHandlers(FeatureHandlers):
             # Concerns are handled in the DSL channel or in a 1:1 chat, nowhere else.
             await refuse(self._deps, ctx, "wrong conversation", record.ref)
             return Reply(card=not_allowed_card(ctx.person))
-        return Loaded(record, concern, category)
+        return Loaded(record, concern, category, fallback)
 
     def _view(
         self,
@@ -468,6 +475,7 @@ class ConcernHandlers(FeatureHandlers):
                     note=note,
                     problem=problem,
                     in_channel=ctx.turn.scope is not Scope.PERSONAL,
+                    viewer_id=ctx.person.id,
                 )
             )
         return Reply(
@@ -513,6 +521,7 @@ class ConcernHandlers(FeatureHandlers):
                 self._school,
                 version=loaded.record.version,
                 in_channel=ctx.turn.scope is not Scope.PERSONAL,
+                viewer_id=ctx.person.id,
             )
         )
 
@@ -553,16 +562,89 @@ class ConcernHandlers(FeatureHandlers):
             lambda c, k, p, t: assess(c, p, criteria, referrals, reason, t, k),
         )
 
+    # ----- closing safely (issue 20) -------------------------------------------------------------
+
+    def _close_form(self, ctx: ActionContext, category: Category) -> dict[str, Any]:
+        """The close form's fields as the rules take them (each open item: state, reason)."""
+        return {
+            "outcome": _text(ctx.data, "outcome"),
+            "reason": _text(ctx.data, "reason"),
+            "message": _text(ctx.data, "message"),
+            "answers": {
+                a: (_text(ctx.data, item_field(a)), _text(ctx.data, item_reason_field(a)))
+                for a in checklist(category)
+            },
+            "outcomes": self._school.outcomes,
+        }
+
+    def _too_long(self, ctx: ActionContext) -> str | None:
+        for key, words in (("reason", "reason"), ("message", "message")):
+            if len(_text(ctx.data, key)) > CLOSE_LIMITS[key]:
+                return f"Keep the {words} under {CLOSE_LIMITS[key]} characters."
+        return None
+
     async def close(self, ctx: ActionContext) -> Reply:
-        """Close with an outcome; the reporter gets the handler's message (not the details)."""
-        outcome, text = _text(ctx.data, "outcome"), _text(ctx.data, "message")
-        if len(text) > LIMITS["message"]:
-            return await self._problem(
-                ctx, f"Keep the message under {LIMITS['message']} characters."
-            )
-        return await self._transition(
-            ctx, "concern.close", lambda c, k, p, t: close(c, p, outcome, text, t, k)
+        """Close a concern that is not serious in one step: an outcome from the school's list, a
+        reason, the reporter's message (not the details) and every open checklist item answered."""
+        if problem := self._too_long(ctx):
+            return await self._problem(ctx, problem)
+        return await self._closing(
+            ctx,
+            "concern.close",
+            lambda ld, p, t: close_now(
+                ld.concern, ld.category, p, at=t, **self._close_form(ctx, ld.category)
+            ),
         )
+
+    async def propose_close(self, ctx: ActionContext) -> Reply:
+        """Propose closing a serious concern (000 §12.3, 002 §16): it stays open, shown as
+        "closure proposed by …", until a second senior person confirms it."""
+        if problem := self._too_long(ctx):
+            return await self._problem(ctx, problem)
+        return await self._closing(
+            ctx,
+            "concern.close.propose",
+            lambda ld, p, t: propose_closure(
+                ld.concern, ld.category, p, at=t, **self._close_form(ctx, ld.category)
+            ),
+        )
+
+    async def confirm_close(self, ctx: ActionContext) -> Reply:
+        """A second senior person confirms the proposed closure (never the proposer: checked
+        against who clicked); the concern closes and the reporter is told."""
+        return await self._closing(
+            ctx,
+            "concern.close.confirm",
+            lambda ld, p, t: confirm_closure(ld.concern, ld.category, p, t, ld.fallback),
+        )
+
+    async def send_back_close(self, ctx: ActionContext) -> Reply:
+        """A second senior person sends the proposed closure back, with a reason."""
+        reason = _text(ctx.data, "reason")
+        if len(reason) > CLOSE_LIMITS["reason"]:
+            return await self._problem(
+                ctx, f"Keep the reason under {CLOSE_LIMITS['reason']} characters."
+            )
+        return await self._closing(
+            ctx,
+            "concern.close.send_back",
+            lambda ld, p, t: send_back_closure(ld.concern, ld.category, p, reason, t, ld.fallback),
+        )
+
+    async def _closing(
+        self,
+        ctx: ActionContext,
+        action: str,
+        change: Callable[[Loaded, Person, datetime], Concern],
+    ) -> Reply:
+        def make(loaded: Loaded, now: datetime) -> tuple[Loaded, list[Record]]:
+            updated = change(loaded, ctx.person, now)
+            record = Record(KIND, updated.ref, loaded.record.version + 1, encode(updated))
+            outbox = self._update_messages(loaded.category, updated, now)
+            after = Loaded(record, updated, loaded.category, loaded.fallback)
+            return after, [record, *outbox]
+
+        return await decide(self._handling, self._deps, ctx, action=action, change=make)
 
     async def _problem(self, ctx: ActionContext, problem: str) -> Reply:
         loaded = await self._load(ctx)
@@ -730,6 +812,9 @@ def feature(deps: Deps) -> Feature:
             Verb.CONCERN_NOTE: h.note,
             Verb.CONCERN_ASSESS: h.assessment,
             Verb.CONCERN_CLOSE: h.close,
+            Verb.CONCERN_PROPOSE_CLOSE: h.propose_close,
+            Verb.CONCERN_CONFIRM_CLOSE: h.confirm_close,
+            Verb.CONCERN_SEND_BACK: h.send_back_close,
         },
         phrases=[
             (r"\bmy reports?\b", Verb.MY_REPORTS),

@@ -53,6 +53,10 @@ class Verb(StrEnum):
     # ----- Records the school must show (issue 13): added for the records feature -----
     CONCERN_CHRONOLOGY = "concern.chronology"
     GOVERNORS_REPORT = "records.governors"
+    # ----- Closing safely (issue 20): a second senior person for serious concerns -----
+    CONCERN_PROPOSE_CLOSE = "concern.close.propose"
+    CONCERN_CONFIRM_CLOSE = "concern.close.confirm"
+    CONCERN_SEND_BACK = "concern.close.send_back"
 
 
 _EVERYONE_WITH_ACCESS: frozenset[Role] = frozenset(Role)
@@ -108,6 +112,13 @@ PERMISSIONS: dict[Verb, frozenset[Role]] = {
     # The governors' report is anonymised: the safeguarding leads prepare it, the headteacher
     # and the chair of governors may run it themselves (002 §2.1, 004 flowchart).
     Verb.GOVERNORS_REPORT: SAFEGUARDING_LEADS | {Role.HEADTEACHER, Role.CHAIR_OF_GOVERNORS},
+    # ----- Closing safely (issue 20) -----
+    # Proposing, confirming and sending back a closure: whoever may handle the concern; that the
+    # confirmer is a second senior person, never the proposer, is checked against the concern
+    # itself (policy.closure.may_confirm, 000 §12.3, 002 §16).
+    Verb.CONCERN_PROPOSE_CLOSE: _HANDLERS,
+    Verb.CONCERN_CONFIRM_CLOSE: _HANDLERS,
+    Verb.CONCERN_SEND_BACK: _HANDLERS,
 }
 
 #: What a pupil can do, exactly (pupil report issue: report, see receipts, get help).
