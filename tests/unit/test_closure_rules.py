@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -32,6 +32,7 @@ from policy.concerns import (
     Source,
     checklist,
 )
+from policy.reporting import governors_report, range_period
 from policy.roles import Person, Role
 from policy.school_checks import school_problems
 from tests.support import assert_valid_card, visible_text
@@ -285,3 +286,58 @@ def test_the_close_forms_are_valid_and_list_only_open_items() -> None:
         assert "item_parents_informed" not in inputs
         assert "item_review" in inputs and "item_review_reason" in inputs
         assert {"outcome", "reason", "message"} <= set(inputs)
+
+
+def _confirmed(n: int) -> Concern:
+    cat = CATEGORIES["grooming"]
+    made = replace(concern("grooming"), ref=f"OSC-2026-{n:04d}")
+    proposed = propose(made, cat, JANE, at=AT, **form("grooming", outcome="police"))  # type: ignore[arg-type]
+    return confirm(proposed, cat, TOM, AT + timedelta(hours=2))
+
+
+def test_the_governors_report_counts_second_person_closures_and_sends_back() -> None:
+    cat = CATEGORIES["grooming"]
+    sent_back = send_back(
+        propose(concern("grooming"), cat, JANE, at=AT, **form("grooming")),  # type: ignore[arg-type]
+        cat,
+        TOM,
+        "Not yet",
+        AT,
+    )
+    routine = close_now(
+        concern(), CATEGORIES["cyberbullying"], JANE, at=AT, **form("cyberbullying")
+    )  # type: ignore[arg-type]
+    still_open = [replace(concern(), ref=f"OSC-2026-00{n}") for n in (10, 11)]
+    concerns = [_confirmed(n) for n in range(2, 6)] + [sent_back, routine, *still_open]
+
+    report = governors_report(
+        school=SCHOOL,
+        period=range_period(date(2026, 9, 1), date(2026, 12, 31)),
+        generated_at=AT,
+        concerns=concerns,
+        filter_requests=[],
+        call_checks=[],
+        recordings=[],
+    )
+
+    table = report.table("serious_closed_by_second_person")
+    assert [(c.label, c.text) for c in table.cells] == [
+        ("Confirmed by a second senior person", "4"),
+        ("Closed by one person", "0"),
+    ]
+    figures = {f.label: f.text for s in report.sections for f in s.figures}
+    assert figures["Proposed closures sent back"] == "fewer than 3"  # one: suppressed
+
+
+def test_few_second_person_closures_are_withheld() -> None:
+    report = governors_report(
+        school=SCHOOL,
+        period=range_period(date(2026, 9, 1), date(2026, 12, 31)),
+        generated_at=AT,
+        concerns=[_confirmed(2)],
+        filter_requests=[],
+        call_checks=[],
+        recordings=[],
+    )
+    table = report.table("serious_closed_by_second_person")
+    assert table.withheld and all(c.value is None for c in table.cells)
