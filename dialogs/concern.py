@@ -53,7 +53,7 @@ from dialogs.service import ActionContext, Reply, Scope, channel_id_of
 from policy.actions import Verb
 from policy.audit import AuditEvent
 from policy.categories import Category, Route
-from policy.closure import close_now
+from policy.closure import close_now, is_proposed
 from policy.closure import confirm as confirm_closure
 from policy.closure import propose as propose_closure
 from policy.closure import send_back as send_back_closure
@@ -442,7 +442,9 @@ class ConcernHandlers(FeatureHandlers):
         concern = decode(record)
         category = self._school.category(concern.category) or self._school.category("other")
         assert category is not None  # the school policy always has "other"
-        fallback = await self._unheld_fallback(private_role(concern, category))
+        fallback = await self._unheld_fallback(
+            private_role(concern, category)
+        ) or await self._closure_fallback(concern, category)
         if not may_handle(ctx.person, concern, category, fallback):
             await refuse(self._deps, ctx, "not a handler of this concern", record.ref)
             return Reply(card=not_allowed_card(ctx.person))
@@ -598,16 +600,79 @@ class ConcernHandlers(FeatureHandlers):
 
     async def propose_close(self, ctx: ActionContext) -> Reply:
         """Propose closing a serious concern (000 §12.3, 002 §16): it stays open, shown as
-        "closure proposed by …", until a second senior person confirms it."""
+        "closure proposed by …", until a second senior person confirms it. A concern about staff
+        has no channel card: each possible second person gets the concern 1:1 to confirm."""
         if problem := self._too_long(ctx):
             return await self._problem(ctx, problem)
+        tell = await self._second_persons(ctx)
+
+        def told(loaded: Loaded, now: datetime) -> list[Record]:
+            subject = subject_of(loaded.concern.ref)
+            render = "concern.closure_proposed"
+            return [message(how, to, subject, render, now) for how, to in tell]
+
         return await self._closing(
             ctx,
             "concern.close.propose",
             lambda ld, p, t: propose_closure(
                 ld.concern, ld.category, p, at=t, **self._close_form(ctx, ld.category)
             ),
+            told,
         )
+
+    async def _closure_fallback(self, concern: Concern, category: Category) -> tuple[Role, ...]:
+        """While closing a concern about staff is proposed and its proposer is the only holder of
+        the concern's private role, the role's fallback may act on it as the second senior person
+        (as when nobody holds the role; never the headteacher for a concern about them)."""
+        role = private_role(concern, category)
+        closure = concern.closure
+        if role is None or closure is None or not is_proposed(concern):
+            return ()
+        try:
+            holders = await self._deps.directory.members(role)
+        except DirectoryUnavailable:
+            return ()
+        if any(p.id != closure.proposed_by_id for p in holders):
+            return ()
+        return self._school.fallback_for(role)
+
+    async def _second_persons(self, ctx: ActionContext) -> list[tuple[Delivery, str]]:
+        """Who to tell 1:1 that closing a concern about staff awaits them: the other holders of
+        its private role or, when the clicker is the only one, the role's fallback (never the
+        clicker). Nothing for a child concern: its channel card shows the proposal."""
+        record = await self._store.get(KIND, _text(ctx.data, "ref"))
+        found = self._concern(record)
+        if found is None:
+            return []
+        role = private_role(*found)
+        if role is None:
+            return []
+        try:
+            others = [
+                p.id for p in await self._deps.directory.members(role) if p.id != ctx.person.id
+            ]
+            if not others:
+                for fallback in self._school.fallback_for(role):
+                    members = await self._deps.directory.members(fallback)
+                    others += [p.id for p in members if p.id != ctx.person.id]
+        except DirectoryUnavailable:
+            return [(Delivery.DIRECT_TO_ROLE, role.value)]
+        return [(Delivery.DIRECT, pid) for pid in dict.fromkeys(others)]
+
+    async def render_closure_proposed(
+        self, subject: Record | None, data: Mapping[str, Any]
+    ) -> Outgoing | None:
+        """A concern about staff whose closing awaits a second senior person, 1:1 in full."""
+        found = self._concern(subject)
+        if found is None or subject is None or found[0].closure is None:
+            return None
+        if not is_proposed(found[0]):
+            return None
+        who = safe_text(found[0].closure.proposed_by_name, limit=80)
+        note = (
+            f"{who} proposed closing this. As a second senior person, confirm it or send it back."
+        )
+        return Outgoing(card=detail_card(*found, self._school, version=subject.version, note=note))
 
     async def confirm_close(self, ctx: ActionContext) -> Reply:
         """A second senior person confirms the proposed closure (never the proposer: checked
@@ -636,13 +701,15 @@ class ConcernHandlers(FeatureHandlers):
         ctx: ActionContext,
         action: str,
         change: Callable[[Loaded, Person, datetime], Concern],
+        also: Callable[[Loaded, datetime], list[Record]] | None = None,
     ) -> Reply:
         def make(loaded: Loaded, now: datetime) -> tuple[Loaded, list[Record]]:
             updated = change(loaded, ctx.person, now)
             record = Record(KIND, updated.ref, loaded.record.version + 1, encode(updated))
             outbox = self._update_messages(loaded.category, updated, now)
             after = Loaded(record, updated, loaded.category, loaded.fallback)
-            return after, [record, *outbox]
+            extra = also(after, now) if also is not None else []
+            return after, [record, *outbox, *extra]
 
         return await decide(self._handling, self._deps, ctx, action=action, change=make)
 
@@ -829,6 +896,7 @@ def feature(deps: Deps) -> Feature:
             "concern.reminder": h.render_reminder,
             "concern.nudge": h.render_nudge,
             "concern.closed": h.render_closed,
+            "concern.closure_proposed": h.render_closure_proposed,
         },
         timers={UNACKNOWLEDGED: h.on_unacknowledged},
     )

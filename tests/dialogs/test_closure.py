@@ -9,9 +9,11 @@ from typing import Any
 from tests.dialogs.conftest import School
 from tests.dialogs.test_concern import channel_card, report
 from tests.support import (
+    CHAIR_OF_GOVERNORS,
     DEPUTY_DSL,
     DSL,
     DSL_CHANNEL,
+    HEADTEACHER,
     TEACHER,
     assert_valid_card,
     card_buttons,
@@ -228,3 +230,60 @@ async def test_send_back_needs_a_reason_and_reopens_the_close_form(school: Schoo
     )
     assert "Closure proposed by" not in visible_text(school.messenger.shown(DSL_CHANNEL)[-1])
     assert school.messenger.cards(dm(TEACHER)) == []
+
+
+async def test_a_concern_about_staff_with_one_headteacher_is_confirmed_by_the_fallback(
+    school: School,
+) -> None:
+    await report(school, "staff_conduct")
+    await school.settle()
+    [detail] = school.messenger.cards(dm(HEADTEACHER))  # the concern in full, privately
+
+    await click_button(
+        school,
+        HEADTEACHER,
+        detail,
+        "concern.close.propose",
+        **closing("staff_conduct", outcome="lado", reason="LADO advised no further action"),
+    )
+    await school.settle()
+
+    # The only headteacher proposed it: the DSL team (the role's fallback) is asked, 1:1.
+    asked = school.messenger.cards(dm(DSL))
+    assert len(asked) == 1 and "Helen Carter proposed closing this" in visible_text(asked[0])
+    assert_valid_card(asked[0])
+    assert school.messenger.cards(DSL_CHANNEL) == []  # never a channel
+    assert len(school.messenger.cards(dm(HEADTEACHER))) == 1  # the proposer is not asked
+    confirmed = await click_button(school, DSL, asked[0], "concern.close.confirm")
+    await school.settle()
+
+    assert_valid_card(confirmed)
+    concern = await stored(school)
+    assert concern["status"] == "closed"
+    assert concern["closure"]["confirmed_by_id"] == DSL
+
+
+async def test_a_concern_about_the_headteacher_is_never_confirmed_by_the_headteacher(
+    school: School,
+) -> None:
+    await report(school, "staff_conduct", about_headteacher="true")
+    await school.settle()
+    [detail] = school.messenger.cards(dm(CHAIR_OF_GOVERNORS))
+    await click_button(
+        school,
+        CHAIR_OF_GOVERNORS,
+        detail,
+        "concern.close.propose",
+        **closing("staff_conduct", outcome="lado"),
+    )
+    await school.settle()
+    [asked] = school.messenger.cards(dm(DSL))
+
+    refused = await click_button(school, HEADTEACHER, asked, "concern.close.confirm")
+
+    assert "That isn't available to you" in visible_text(refused)
+    assert school.messenger.cards(dm(HEADTEACHER)) == []
+    assert (await stored(school))["status"] != "closed"
+    assert [e.outcome for e in await school.audit() if e.action == "concern.close.confirm"] == [
+        "refused: not a handler of this concern"
+    ]
