@@ -43,6 +43,7 @@ from cards.common import (
     show_card,
     with_problems,
 )
+from cards.pupil_feedback import feedback_button
 from policy.actions import Verb
 from policy.categories import Category, Group
 from policy.concerns import (
@@ -56,6 +57,7 @@ from policy.concerns import (
     checklist,
     needs_assessment,
 )
+from policy.concerns import Source as _Source
 from policy.school import SchoolPolicy
 
 IMAGERY_RULE = (
@@ -528,6 +530,9 @@ def detail_card(
             or [("-", "Nothing yet")]
         )
     )
+    if concern.source is _Source.PUPIL and concern.status is not ConcernStatus.CLOSED:
+        # Feedback to the pupil who reported (issue 20): in the body, the foot is full.
+        body.append(feedback_button(concern.ref, version))
     actions = handling_actions(concern, ids, category, school.outcomes)
     actions.append(execute("Export chronology", Verb.CONCERN_CHRONOLOGY, ref=concern.ref))
     if in_channel:

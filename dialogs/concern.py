@@ -72,6 +72,7 @@ from policy.concerns import (
 )
 from policy.filtering import STATUS_WORDS as FILTER_STATUS_WORDS
 from policy.filtering import FilterStatus
+from policy.pupil_feedback import pupil_state_words
 from policy.roles import Person, Role
 from policy.school_calendar import add_school_days
 from policy.weblinks import BadLink, normalise_url
@@ -389,7 +390,9 @@ class ConcernHandlers(FeatureHandlers):
                 what = "Your worry"  # never a staff category label ("grooming") for a child
             when = school_day(concern.created_at.astimezone(zone).date())
             if ctx.person.is_pupil:
-                status = "received"
+                # Its state in a child's words, never what was done (issue 20).
+                words = pupil_state_words(concern.status)
+                status = words[0].lower() + words[1:]
             else:
                 status = {
                     "new": "sent, waiting",

@@ -53,6 +53,11 @@ class Verb(StrEnum):
     # ----- Records the school must show (issue 13): added for the records feature -----
     CONCERN_CHRONOLOGY = "concern.chronology"
     GOVERNORS_REPORT = "records.governors"
+    # ----- Feedback to the pupil who reported (issue 20, 004 §2) -----
+    PUPIL_FEEDBACK_START = "feedback.start"
+    PUPIL_FEEDBACK_SEND = "feedback.send"
+    PUPIL_FEEDBACK_ASK = "feedback.ask"
+    PUPIL_FEEDBACK_ANSWER = "feedback.answer"
 
 
 _EVERYONE_WITH_ACCESS: frozenset[Role] = frozenset(Role)
@@ -108,11 +113,20 @@ PERMISSIONS: dict[Verb, frozenset[Role]] = {
     # The governors' report is anonymised: the safeguarding leads prepare it, the headteacher
     # and the chair of governors may run it themselves (002 §2.1, 004 flowchart).
     Verb.GOVERNORS_REPORT: SAFEGUARDING_LEADS | {Role.HEADTEACHER, Role.CHAIR_OF_GOVERNORS},
+    # ----- Feedback to the pupil who reported (issue 20) -----
+    # Only the DSL and deputies write to a pupil; that the concern is a pupil's own report is
+    # checked against the concern itself (policy.pupil_feedback.may_message_pupil).
+    Verb.PUPIL_FEEDBACK_START: SAFEGUARDING_LEADS,
+    Verb.PUPIL_FEEDBACK_SEND: SAFEGUARDING_LEADS,
+    Verb.PUPIL_FEEDBACK_ASK: SAFEGUARDING_LEADS,
+    # The pupil answering a question about their own report (checked against the report).
+    Verb.PUPIL_FEEDBACK_ANSWER: frozenset({Role.PUPIL}),
 }
 
 #: What a pupil can do, exactly (pupil report issue: report, see receipts, get help).
 PUPIL_VERBS: frozenset[Verb] = frozenset(
     {Verb.MENU, Verb.HELP, Verb.REPORT_WORRY, Verb.WORRY_SUBMIT, Verb.MY_REPORTS}
+    | {Verb.PUPIL_FEEDBACK_ANSWER}  # answering the DSL's question about their own report
 )
 
 

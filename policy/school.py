@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from policy.categories import DEFAULT_CATEGORIES, Category
 from policy.concerns import OUTCOMES, YEAR_GROUPS
+from policy.pupil_feedback import PupilFeedback
 from policy.retention import Retention
 from policy.risk_phrases import RiskPhrases
 from policy.roles import Role
@@ -306,6 +307,8 @@ class SchoolPolicy:
     signposts: tuple[Signpost, ...] = DEFAULT_SIGNPOSTS
     #: The policy's own name for each clause the bot cites (``policy.clauses``), shown to staff.
     clauses: dict[str, str] = field(default_factory=dict)
+    #: What the DSL can send to a pupil who reported (issue 20): ready-made messages.
+    pupil_feedback: PupilFeedback = field(default_factory=PupilFeedback)
 
     def __post_init__(self) -> None:
         problems: list[str] = []
