@@ -52,7 +52,7 @@ ADULT = "{adult}"
 DEFAULT_TEMPLATES: tuple[str, ...] = (
     "Thank you for telling us. {adult} will come and find you today.",
     "Thank you for telling us. {adult} will come and talk to you soon.",
-    "Thank you for telling us. You did the right thing. {adult} is looking after it.",
+    "Thank you for telling us. You did the right thing. {adult} will look after it.",
     "Thank you for telling us. {adult} has sorted it out. You can talk to us at any time.",
 )
 
@@ -125,11 +125,22 @@ def syllables(word: str) -> int:
     return max(len(_VOWELS.findall(lowered)), 1)
 
 
+#: Sentences shorter than this ("Hello." "Well done!") are too short for the formula (one
+#: two-syllable word scores grade 8): they are too hard only with a word of ``LONG_WORD``
+#: syllables or more.
+SHORT_SENTENCE = 4
+LONG_WORD = 4
+
+
 def reading_grade(sentence: str) -> float:
-    """The Flesch–Kincaid grade of one sentence (a US school grade; 0 when it has no words)."""
+    """The Flesch–Kincaid grade of one sentence (a US school grade; 0 when it has no words,
+    and for a short sentence of short words)."""
     words = _WORD.findall(sentence)
     if not words:
         return 0.0
+    if len(words) < SHORT_SENTENCE:
+        longest = max(syllables(w) for w in words)
+        return 0.0 if longest < LONG_WORD else READING_BAR + longest
     total = sum(syllables(w) for w in words)
     return 0.39 * len(words) + 11.8 * total / len(words) - 15.59
 
