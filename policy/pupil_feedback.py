@@ -18,6 +18,8 @@ leading questions"; 000 §12, 001 §9.1 and 003: never ask for or accept images)
   is never harder than the cards they already read; ``tests/unit/test_pupil_feedback.py``
   pins both (every pupil-card sentence passes; a jargon sentence fails). A message that is too
   hard is not sent: the DSL is told which sentence to make simpler.
+- Nothing sent to a pupil mentions pictures, photos, screenshots or videos: the bot never asks
+  a pupil for images, and a message that could read as asking is refused before it is sent.
 - One open follow-up question at a time (``open_question``): a new question is refused while
   the pupil has not answered the last one. Questions are held to the same reading bar.
 - The pupil's answer has the pupil report's own limit and checks (length, cleaned text, no
@@ -30,6 +32,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 from policy.concerns import Concern, ConcernStatus, Event, Source
 from policy.roles import SAFEGUARDING_LEADS, Person
@@ -78,6 +81,9 @@ class PupilFeedback:
     in place of ``{adult}`` (``policy.school_checks`` refuses a file whose template does not).
     """
 
+    #: A typo in the school file (``template = …``) is refused, never silently ignored.
+    __pydantic_config__: ClassVar[dict[str, str]] = {"extra": "forbid"}
+
     templates: tuple[str, ...] = field(default=DEFAULT_TEMPLATES)
 
 
@@ -101,6 +107,11 @@ def may_message_pupil(person: Person, concern: Concern) -> bool:
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 _WORD = re.compile(r"[A-Za-z]+(?:['’][A-Za-z]+)*")
 _VOWELS = re.compile(r"[aeiouy]+")
+#: Words that would ask a pupil for images (never asked for: the images rule).
+_IMAGES = re.compile(
+    r"\b(photo|picture|pic|image|screen ?shot|screen ?grab|video|selfie|nude|camera)s?\b",
+    re.IGNORECASE,
+)
 _SILENT_END = re.compile(r"(?:[^laeiouy]es|[^aeiouytd]ed|[^laeiouy]e)$")
 
 
@@ -186,6 +197,13 @@ def message_problem(text: str, *, limit: int = MESSAGE_LIMIT) -> Problem | None:
     if len(text) > limit:
         return Problem(
             "too long", f"Nothing was sent. Keep it under {limit} characters: this is {len(text)}."
+        )
+    if _IMAGES.search(text):
+        return Problem(
+            "mentions images",
+            "Nothing was sent. A message to a pupil must not mention pictures, photos, "
+            "screenshots or videos: the bot never asks a pupil for images (000 §12, 001 §9.1), "
+            "and its cards already tell them not to send any.",
         )
     hard = too_hard(text)
     if hard is not None:

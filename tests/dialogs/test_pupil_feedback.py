@@ -317,3 +317,16 @@ async def test_my_reports_shows_each_state_in_a_child_s_words(school: School) ->
 
     assert "Your worry: someone is looking after it" in visible_text(mine)
     assert "Fiona" not in visible_text(mine) and "cknowledged" not in visible_text(mine)
+
+
+async def test_a_question_asking_for_a_screenshot_is_never_sent(school: School) -> None:
+    await pupil_report(school)
+
+    refused = await ask(school, "Can you send me a screenshot of the chat?")
+
+    assert "never asks a pupil for images" in visible_text(refused)
+    assert "feedback.ask" in verbs(refused)  # they can ask again, in other words
+    assert await audit_of(school, "feedback.ask") == ["refused: rule: mentions images"]
+    await school.settle()
+    assert not [c for c in school.messenger.cards(dm(PUPIL)) if "A question from" in str(c)]
+    assert "question_to_pupil" not in [e["kind"] for e in await chronology(school)]

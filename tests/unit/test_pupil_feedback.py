@@ -113,6 +113,18 @@ def test_everyday_messages_pass() -> None:
         assert message_problem(text) is None, text
 
 
+def test_nothing_sent_to_a_pupil_asks_for_images() -> None:
+    for text in (
+        "Can you send me a screenshot of it?",
+        "Please show us the photos.",
+        "Did he send you a picture?",
+        "Send the video to Mrs Patel.",
+    ):
+        problem = message_problem(text)
+        assert problem is not None and problem.code == "mentions images", text
+        assert "never asks a pupil for images" in problem.words
+
+
 def test_empty_and_long_messages_are_refused() -> None:
     assert message_problem("  ") is not None
     long = message_problem("Hi. " * 100)
@@ -183,6 +195,17 @@ def test_a_school_template_too_hard_to_read_is_refused(tmp_path: Path) -> None:
     problems = "\n".join(raised.value.problems)
     assert "pupil_feedback.templates, message 1: is too hard to read" in problems
     assert "message 2" not in problems
+
+
+def test_a_misspelt_setting_is_refused(tmp_path: Path) -> None:
+    demo = (ROOT / "config" / "school.toml").read_text(encoding="utf-8")
+    path = tmp_path / "school.toml"
+    path.write_text(demo + '\n[pupil_feedback]\ntemplate = ["Hi."]\n', encoding="utf-8")
+
+    with pytest.raises(ConfigError) as raised:
+        load_school_policy(path)
+
+    assert "pupil_feedback" in "\n".join(raised.value.problems)
 
 
 def test_a_school_s_own_templates_are_used(tmp_path: Path) -> None:
