@@ -174,6 +174,8 @@ def template_problem(template: str) -> str | None:
         return "is empty"
     if len(fill(template, "x" * ADULT_LIMIT)) > MESSAGE_LIMIT:
         return f"is longer than {MESSAGE_LIMIT} characters"
+    if _IMAGES.search(template):
+        return "mentions pictures, photos, screenshots or videos: never ask a pupil for images"
     hard = too_hard(filled)
     if hard is not None:
         return f"is too hard to read for a young pupil ({hard!r}): use shorter words and sentences"

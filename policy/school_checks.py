@@ -136,7 +136,7 @@ def school_problems(school: SchoolPolicy) -> list[str]:
     if not school.pupil_feedback.templates:
         problems.append("pupil_feedback.templates: list at least one message, or leave it out")
     for number, template in enumerate(school.pupil_feedback.templates, start=1):
-        why = template_problem(template)
-        if why is not None:
-            problems.append(f"pupil_feedback.templates, message {number}: {why}")
+        trouble = template_problem(template)
+        if trouble is not None:
+            problems.append(f"pupil_feedback.templates, message {number}: {trouble}")
     return problems

@@ -139,6 +139,7 @@ def test_the_shipped_templates_read_easily_and_take_the_name() -> None:
     assert first_name(DSL) == "Fiona"
     assert template_problem(HARD) is not None
     assert template_problem("x" * 301) is not None
+    assert template_problem("Send {adult} the photo.") is not None
     assert template_problem("Hello. {adult} will see you.") is None  # short, short words
     assert too_hard("Well done!") is None and too_hard("Investigation.") is not None
 
