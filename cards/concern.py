@@ -45,6 +45,7 @@ from cards.common import (
     with_problems,
 )
 from cards.on_call import tried_line
+from cards.pupil_feedback import feedback_button
 from policy.actions import Verb
 from policy.categories import DEFAULT_CATEGORIES, Category, Group
 from policy.concerns import (
@@ -58,6 +59,7 @@ from policy.concerns import (
     checklist,
     needs_assessment,
 )
+from policy.concerns import Source as _Source
 from policy.school import SchoolPolicy
 
 IMAGERY_RULE = (
@@ -536,6 +538,9 @@ def detail_card(
             or [("-", "Nothing yet")]
         )
     )
+    if concern.source is _Source.PUPIL and concern.status is not ConcernStatus.CLOSED:
+        # Feedback to the pupil who reported (issue 20): in the body, the foot is full.
+        body.append(feedback_button(concern.ref, version))
     actions = handling_actions(concern, ids, category, school.outcomes, viewer_id)
     actions.append(execute("Export chronology", Verb.CONCERN_CHRONOLOGY, ref=concern.ref))
     if in_channel:

@@ -95,6 +95,7 @@ from policy.on_call import (
     steps_taken,
     tried,
 )
+from policy.pupil_feedback import pupil_state_words
 from policy.roles import Person, Role
 from policy.school import ON_CALL
 from policy.weblinks import BadLink, normalise_url
@@ -490,7 +491,9 @@ class ConcernHandlers(FeatureHandlers):
                 what = "Your worry"  # never a staff category label ("grooming") for a child
             when = school_day(concern.created_at.astimezone(zone).date())
             if ctx.person.is_pupil:
-                status = "received"
+                # Its state in a child's words, never what was done (issue 20).
+                words = pupil_state_words(concern.status)
+                status = words[0].lower() + words[1:]
             else:
                 status = {
                     "new": "sent, waiting",

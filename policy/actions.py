@@ -60,6 +60,11 @@ class Verb(StrEnum):
     CONCERN_PROPOSE_CLOSE = "concern.close.propose"
     CONCERN_CONFIRM_CLOSE = "concern.close.confirm"
     CONCERN_SEND_BACK = "concern.close.send_back"
+    # ----- Feedback to the pupil who reported (issue 20, 004 §2) -----
+    PUPIL_FEEDBACK_START = "feedback.start"
+    PUPIL_FEEDBACK_SEND = "feedback.send"
+    PUPIL_FEEDBACK_ASK = "feedback.ask"
+    PUPIL_FEEDBACK_ANSWER = "feedback.answer"
 
 
 _EVERYONE_WITH_ACCESS: frozenset[Role] = frozenset(Role)
@@ -126,11 +131,20 @@ PERMISSIONS: dict[Verb, frozenset[Role]] = {
     Verb.CONCERN_PROPOSE_CLOSE: _HANDLERS,
     Verb.CONCERN_CONFIRM_CLOSE: _HANDLERS,
     Verb.CONCERN_SEND_BACK: _HANDLERS,
+    # ----- Feedback to the pupil who reported (issue 20) -----
+    # Only the DSL and deputies write to a pupil; that the concern is a pupil's own report is
+    # checked against the concern itself (policy.pupil_feedback.may_message_pupil).
+    Verb.PUPIL_FEEDBACK_START: SAFEGUARDING_LEADS,
+    Verb.PUPIL_FEEDBACK_SEND: SAFEGUARDING_LEADS,
+    Verb.PUPIL_FEEDBACK_ASK: SAFEGUARDING_LEADS,
+    # The pupil answering a question about their own report (checked against the report).
+    Verb.PUPIL_FEEDBACK_ANSWER: frozenset({Role.PUPIL}),
 }
 
 #: What a pupil can do, exactly (pupil report issue: report, see receipts, get help).
 PUPIL_VERBS: frozenset[Verb] = frozenset(
     {Verb.MENU, Verb.HELP, Verb.REPORT_WORRY, Verb.WORRY_SUBMIT, Verb.MY_REPORTS}
+    | {Verb.PUPIL_FEEDBACK_ANSWER}  # answering the DSL's question about their own report
 )
 
 

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from policy.categories import DEFAULT_CATEGORIES, Category
 from policy.concerns import DEFAULT_OUTCOMES, YEAR_GROUPS
+from policy.pupil_feedback import PupilFeedback
 from policy.retention import Retention
 from policy.risk_phrases import RiskPhrases
 from policy.roles import Role
@@ -334,6 +335,8 @@ class SchoolPolicy:
     on_call: OnCall = field(default_factory=lambda: OnCall())
     #: The LADO clock for a concern about a member of staff (001 §8, 003).
     lado: Lado = field(default_factory=lambda: Lado())
+    #: What the DSL can send to a pupil who reported (issue 20): ready-made messages.
+    pupil_feedback: PupilFeedback = field(default_factory=PupilFeedback)
 
     def __post_init__(self) -> None:
         problems: list[str] = []

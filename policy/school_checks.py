@@ -18,6 +18,7 @@ from policy.clauses import DEFAULT_CLAUSE_NAMES
 from policy.concerns import ACTIONS, OUTCOMES
 from policy.filtering import BLOCKED_CATEGORIES
 from policy.on_call import gaps, role_of, unknown_tokens
+from policy.pupil_feedback import template_problem
 from policy.roles import Role
 from policy.school import ALWAYS_NEVER_UNBLOCKABLE, DEFAULT_PUPIL_WORRIES, SchoolPolicy
 
@@ -155,6 +156,13 @@ def school_problems(school: SchoolPolicy) -> list[str]:
                 "role_fallbacks.chair_of_governors: concerns about the headteacher must never "
                 "go to the headteacher; name the DSL or another nominated role"
             )
+    # Messages to a child are short and easy to read, whatever the school writes (issue 20).
+    if not school.pupil_feedback.templates:
+        problems.append("pupil_feedback.templates: list at least one message, or leave it out")
+    for number, template in enumerate(school.pupil_feedback.templates, start=1):
+        trouble = template_problem(template)
+        if trouble is not None:
+            problems.append(f"pupil_feedback.templates, message {number}: {trouble}")
     problems += on_call_problems(school)
     return problems
 
