@@ -43,8 +43,9 @@ from cards.common import (
     show_card,
     with_problems,
 )
+from cards.handoff import handoff_actions, handoff_block
 from policy.actions import Verb
-from policy.categories import Category, Group
+from policy.categories import Category, Group, Route
 from policy.concerns import (
     ACTIONS,
     OUTCOMES,
@@ -377,6 +378,7 @@ def channel_card(
     if note:
         body.append(para(note, subtle=True))
     body += [heading(title), facts(_channel_facts(concern, category, school))]
+    body += handoff_block(concern, school.zone)  # issue 20: "handed off to … by … at …"
     acknowledge, open_it = _acknowledge_and_open(concern, version)
     actions = [acknowledge, open_it] if concern.status is ConcernStatus.NEW else [open_it]
     if concern.status is ConcernStatus.CLOSED:
@@ -528,6 +530,9 @@ def detail_card(
             or [("-", "Nothing yet")]
         )
     )
+    if category.route is not Route.HEADTEACHER:  # issue 20: hand-off (the DSL only)
+        body += handoff_block(concern, school.zone)
+        body.append(handoff_actions(concern, version=version, system=school.handoff.system_name))
     actions = handling_actions(concern, ids, category, school.outcomes)
     actions.append(execute("Export chronology", Verb.CONCERN_CHRONOLOGY, ref=concern.ref))
     if in_channel:

@@ -397,6 +397,7 @@ _EVENT_WORDS = {
     "note": "Note",
     "assessment": "Decision (UKCIS assessment)",
     "closed": "Closed",
+    "handoff": "Handed off",
 }
 
 

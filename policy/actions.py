@@ -53,6 +53,8 @@ class Verb(StrEnum):
     # ----- Records the school must show (issue 13): added for the records feature -----
     CONCERN_CHRONOLOGY = "concern.chronology"
     GOVERNORS_REPORT = "records.governors"
+    # ----- Hand-off to the school's safeguarding record system (issue 20) -----
+    CONCERN_HANDOFF = "concern.handoff"
 
 
 _EVERYONE_WITH_ACCESS: frozenset[Role] = frozenset(Role)
@@ -108,6 +110,9 @@ PERMISSIONS: dict[Verb, frozenset[Role]] = {
     # The governors' report is anonymised: the safeguarding leads prepare it, the headteacher
     # and the chair of governors may run it themselves (002 §2.1, 004 flowchart).
     Verb.GOVERNORS_REPORT: SAFEGUARDING_LEADS | {Role.HEADTEACHER, Role.CHAIR_OF_GOVERNORS},
+    # ----- Hand-off (issue 20) -----
+    # Only the DSL hands a concern off to the school's records system (policy.handoff).
+    Verb.CONCERN_HANDOFF: frozenset({Role.DSL}),
 }
 
 #: What a pupil can do, exactly (pupil report issue: report, see receipts, get help).

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from policy.categories import DEFAULT_CATEGORIES, Category
 from policy.concerns import OUTCOMES, YEAR_GROUPS
+from policy.handoff import Handoff
 from policy.retention import Retention
 from policy.risk_phrases import RiskPhrases
 from policy.roles import Role
@@ -306,6 +307,8 @@ class SchoolPolicy:
     signposts: tuple[Signpost, ...] = DEFAULT_SIGNPOSTS
     #: The policy's own name for each clause the bot cites (``policy.clauses``), shown to staff.
     clauses: dict[str, str] = field(default_factory=dict)
+    #: The school's safeguarding record system and its optional signed webhook (issue 20).
+    handoff: Handoff = field(default_factory=Handoff)
 
     def __post_init__(self) -> None:
         problems: list[str] = []

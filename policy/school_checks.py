@@ -17,6 +17,7 @@ from policy.categories import Route
 from policy.clauses import DEFAULT_CLAUSE_NAMES
 from policy.concerns import ACTIONS, OUTCOMES
 from policy.filtering import BLOCKED_CATEGORIES
+from policy.handoff import handoff_problems
 from policy.roles import Role
 from policy.school import ALWAYS_NEVER_UNBLOCKABLE, DEFAULT_PUPIL_WORRIES, SchoolPolicy
 
@@ -131,4 +132,5 @@ def school_problems(school: SchoolPolicy) -> list[str]:
                 "role_fallbacks.chair_of_governors: concerns about the headteacher must never "
                 "go to the headteacher; name the DSL or another nominated role"
             )
+    problems += handoff_problems(school.handoff)
     return problems
