@@ -55,6 +55,7 @@ from policy.categories import Category, Route
 from policy.clauses import cite
 from policy.concerns import ACTIONS, OUTCOMES, Concern, ConcernStatus, may_handle
 from policy.filtering import BLOCKED_CATEGORIES, FilterRequest, FilterStatus
+from policy.handoff import count_by_system, handoffs_of
 from policy.reporting import (
     CallCheckFact,
     GovernorsReport,
@@ -98,6 +99,7 @@ INCIDENT_COLUMNS = (
     "outcome",
     "hours_to_acknowledge",
     "hours_to_close",
+    "handed_off_to",
     "reported_by",
     "handled_by",
     "involved",
@@ -230,6 +232,9 @@ def incident_log_csv(concerns: Sequence[Concern], school: SchoolPolicy) -> str:
                     OUTCOMES.get(concern.outcome or "", ""),
                     hours_text(time_to_acknowledge(concern)),
                     hours_text(time_to_close(concern)),
+                    "; ".join(
+                        f"{system} ({_iso(at, school)})" for at, system in handoffs_of(concern)
+                    ),
                     concern.reporter_name,
                     concern.handler_name or "",
                     " ".join(concern.involved.split()),
@@ -474,6 +479,9 @@ class RecordsHandlers(FeatureHandlers):
             ),
             median_close=median([t for c in closed if (t := time_to_close(c)) is not None]),
             by_category=[(c.label, by_category[c.id]) for c in self._school.categories],
+            handed_off=sorted(
+                count_by_system([h for c in concerns for h in handoffs_of(c)]).items()
+            ),
         )
 
     async def chronology(self, ctx: ActionContext) -> Reply:

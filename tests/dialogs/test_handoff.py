@@ -182,3 +182,21 @@ async def test_in_the_dsl_channel_the_pack_still_goes_only_to_the_private_chat(
 async def test_a_school_that_names_no_system_gets_plain_words(school: School) -> None:
     _, detail = await reported(school)
     assert handoff_button(detail)["title"] == "Send to your safeguarding records system"
+
+
+async def test_the_incident_log_shows_handoffs_by_system(myconcern: School) -> None:
+    s = myconcern
+    ref, detail = await reported(s)
+    await s.click(DSL, "concern.handoff", handoff_button(detail))
+
+    shown = await s.click(
+        DSL, "dsl.incident_log", {"step": "show", "from": "2026-11-01", "to": "2026-11-30"}
+    )
+
+    text = visible_text(shown)
+    assert "Handed off to the safeguarding records" in text
+    assert "MyConcern 1" in text.splitlines()
+    [link] = [a["url"] for a in shown["actions"] if a["type"] == "Action.OpenUrl"]
+    rows = list(csv.DictReader(io.StringIO(s.exports.download(link)[1])))
+    [row] = [r for r in rows if r["reference"] == ref]
+    assert row["handed_off_to"] == "MyConcern (2026-11-23T10:00+00:00)"

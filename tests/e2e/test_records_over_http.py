@@ -402,6 +402,7 @@ async def test_the_incident_log_csv_rows_match_the_records_in_a_private_chat(
         "outcome": "Resolved in school",
         "hours_to_acknowledge": "0.50",
         "hours_to_close": "75.00",
+        "handed_off_to": "",
         "reported_by": "Daniel Okafor",
         "handled_by": "Fiona Blake",
         "involved": f"{CHILD} (8B)",
