@@ -97,12 +97,10 @@ class Receiver:
 def school_file(tmp_path: Path, url: str) -> Path:
     """The demo school's file, keeping its records in MyConcern with a webhook at ``url``."""
     path = tmp_path / "school.toml"
-    path.write_text(
-        DEFAULT_SCHOOL_CONFIG.read_text(encoding="utf-8")
-        + f'\n[handoff]\nsystem = "MyConcern"\nwebhook_url = "{url}"\n'
-        f'webhook_secret_env = "{ENV}"\n',
-        encoding="utf-8",
-    )
+    shipped = DEFAULT_SCHOOL_CONFIG.read_text(encoding="utf-8")
+    assert shipped.count("\n[handoff]\n") == 1
+    ours = f'[handoff]\nsystem = "MyConcern"\nwebhook_url = "{url}"\nwebhook_secret_env = "{ENV}"\n'
+    path.write_text(shipped.replace("[handoff]\n", ours, 1), encoding="utf-8")
     return path
 
 
