@@ -58,6 +58,7 @@ from policy.closure import sends_back
 from policy.concerns import ACTIONS, OUTCOMES, Concern, ConcernStatus, may_handle
 from policy.filtering import BLOCKED_CATEGORIES, FilterRequest, FilterStatus
 from policy.fm_checks import KIND as FM_CHECK_KIND
+from policy.handoff import count_by_system, handoffs_of
 from policy.on_call import in_contact_hours, steps_taken, tried
 from policy.reporting import (
     CallCheckFact,
@@ -104,6 +105,7 @@ INCIDENT_COLUMNS = (
     "hours_to_close",
     "reported_out_of_hours",
     "escalation_steps",
+    "handed_off_to",
     "reported_by",
     "handled_by",
     "involved",
@@ -245,6 +247,9 @@ def incident_log_csv(concerns: Sequence[Concern], school: SchoolPolicy) -> str:
                     hours_text(time_to_close(concern)),
                     "no" if in_contact_hours(concern.created_at, school) else "yes",
                     str(steps_taken(concern)),
+                    "; ".join(
+                        f"{system} ({_iso(at, school)})" for at, system in handoffs_of(concern)
+                    ),
                     concern.reporter_name,
                     concern.handler_name or "",
                     " ".join(concern.involved.split()),
@@ -507,6 +512,9 @@ class RecordsHandlers(FeatureHandlers):
             ),
             median_close=median([t for c in closed if (t := time_to_close(c)) is not None]),
             by_category=[(c.label, by_category[c.id]) for c in self._school.categories],
+            handed_off=sorted(
+                count_by_system([h for c in concerns for h in handoffs_of(c)]).items()
+            ),
         )
 
     async def chronology(self, ctx: ActionContext) -> Reply:

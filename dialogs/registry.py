@@ -87,4 +87,7 @@ def build_features(deps: Deps) -> list[Feature]:
     from dialogs import pupil_feedback  # issue 20: feedback to the pupil who reported
 
     features.append(pupil_feedback.feature(deps))
+    from dialogs import handoff
+
+    features.append(handoff.feature(deps))
     return features

@@ -65,6 +65,8 @@ class Verb(StrEnum):
     PUPIL_FEEDBACK_SEND = "feedback.send"
     PUPIL_FEEDBACK_ASK = "feedback.ask"
     PUPIL_FEEDBACK_ANSWER = "feedback.answer"
+    # ----- Hand-off to the school's safeguarding record system (issue 20) -----
+    CONCERN_HANDOFF = "concern.handoff"
 
 
 _EVERYONE_WITH_ACCESS: frozenset[Role] = frozenset(Role)
@@ -139,6 +141,9 @@ PERMISSIONS: dict[Verb, frozenset[Role]] = {
     Verb.PUPIL_FEEDBACK_ASK: SAFEGUARDING_LEADS,
     # The pupil answering a question about their own report (checked against the report).
     Verb.PUPIL_FEEDBACK_ANSWER: frozenset({Role.PUPIL}),
+    # ----- Hand-off (issue 20) -----
+    # Only the DSL hands a concern off to the school's records system (policy.handoff).
+    Verb.CONCERN_HANDOFF: frozenset({Role.DSL}),
 }
 
 #: What a pupil can do, exactly (pupil report issue: report, see receipts, get help).

@@ -51,6 +51,7 @@ from policy.errors import PolicyError
 from policy.filtering import FilterRequest, FilterStatus
 from policy.fm_checks import FmCheck
 from policy.fm_checks import latest as latest_check
+from policy.handoff import count_by_system, handoffs_of
 from policy.on_call import (
     LADO_REMINDER,
     in_contact_hours,
@@ -927,6 +928,31 @@ def escalation_section(
     )
 
 
+def handoffs_in(
+    concerns: Iterable[Concern], period: Period, zone: ZoneInfo
+) -> list[tuple[datetime, str]]:
+    """Every hand-off made in ``period`` (whenever its concern was reported): when, to which
+    system (issue 20)."""
+    return [h for c in concerns for h in handoffs_of(c) if period.contains(h[0], zone)]
+
+
+def _handoff_section(
+    concerns: Sequence[Concern], school: SchoolPolicy, period: Period, threshold: int
+) -> Section:
+    """Hand-offs to the school's safeguarding record system, by system (issue 20): counts only,
+    suppressed like every other count."""
+    counts = count_by_system(handoffs_in(concerns, period, school.zone))
+    own = school.handoff.system_name
+    rows = [(own, counts.pop(own, 0)), *counts.items()]
+    return Section(
+        "Hand-offs to the safeguarding records",
+        "Concerns the DSL handed off from the bot to the school's safeguarding record system "
+        f"({own}) in this period, so that each is kept in the child's file without being "
+        "typed again.",
+        (count_table("handoffs_by_system", "Hand-offs by system", rows, threshold),),
+    )
+
+
 def governors_report(
     *,
     school: SchoolPolicy,
@@ -945,6 +971,7 @@ def governors_report(
     """
     zone = school.zone
     threshold = school.governors_report_min_count
+    concerns = list(concerns)
     in_concerns = [c for c in concerns if period.contains(c.created_at, zone)]
     in_requests = [r for r in filter_requests if period.contains(r.created_at, zone)]
     in_checks = [c for c in call_checks if period.contains(c.checked_at, zone)]
@@ -962,6 +989,7 @@ def governors_report(
             _filter_section(in_requests, school, threshold),
             _video_section(in_checks, in_recordings, threshold),
             _checks_section(in_fm_checks, fm_checks, generated_at.astimezone(zone).date()),
+            _handoff_section(concerns, school, period, threshold),
         ),
     )
 

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from policy.categories import DEFAULT_CATEGORIES, Category
 from policy.concerns import DEFAULT_OUTCOMES, YEAR_GROUPS
+from policy.handoff import Handoff
 from policy.pupil_feedback import PupilFeedback
 from policy.retention import Retention
 from policy.risk_phrases import RiskPhrases
@@ -337,6 +338,8 @@ class SchoolPolicy:
     lado: Lado = field(default_factory=lambda: Lado())
     #: What the DSL can send to a pupil who reported (issue 20): ready-made messages.
     pupil_feedback: PupilFeedback = field(default_factory=PupilFeedback)
+    #: The school's safeguarding record system and its optional signed webhook (issue 20).
+    handoff: Handoff = field(default_factory=Handoff)
 
     def __post_init__(self) -> None:
         problems: list[str] = []
