@@ -848,7 +848,13 @@ class ConcernHandlers(FeatureHandlers):
         """1:1 and activity-feed messages to everyone ``who`` names (``on_call`` is whoever is
         on call now). Never to nobody: with no one named, the DSL and deputies (whose own
         fallback the outbox applies)."""
-        targets = self._expand(who, now) or [Role.DSL.value, Role.DEPUTY_DSL.value]
+        targets = []
+        for target in self._expand(who, now):
+            if role_of(target) is None and not await self._known(target):
+                log.error("the rota names %s, whom the directory does not know", target)
+                continue
+            targets.append(target)
+        targets = targets or [Role.DSL.value, Role.DEPUTY_DSL.value]
         out: list[Record] = []
         for target in targets:
             to_role = role_of(target) is not None
@@ -872,6 +878,14 @@ class ConcernHandlers(FeatureHandlers):
                 )
             )
         return out
+
+    async def _known(self, person_id: str) -> bool:
+        """Whether the directory knows this person (if it cannot say now, assume so: the
+        message waits and is tried again rather than being dropped)."""
+        try:
+            return await self._deps.directory.person(person_id) is not None
+        except DirectoryUnavailable:
+            return True
 
     async def _escalate(
         self, subject: Record, concern: Concern, category: Category, now: datetime
