@@ -331,7 +331,13 @@ class ConcernHandlers(FeatureHandlers):
                 dedupe_key=key,
             )
         )
-        return concern, await self._truthful_recipients(concern, category, routing.recipients)
+        recipients = await self._truthful_recipients(concern, category, routing.recipients)
+        cover = on_call_at(now, self._school)
+        if escalates(concern, category) and not cover.in_hours:
+            # Out of hours the person on call has it directly (issue 20): say who, truthfully.
+            names = ", ".join(await self._names(cover.who, now))
+            recipients = f"{names} (on call now), alerted directly, and the safeguarding channel"
+        return concern, recipients
 
     async def _truthful_recipients(self, concern: Concern, category: Category, said: str) -> str:
         """Who has it, truthfully: a concern whose private role nobody holds goes to the

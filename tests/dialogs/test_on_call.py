@@ -50,9 +50,13 @@ async def test_an_urgent_concern_on_saturday_evening_reaches_the_person_on_call_
     school: School,
 ) -> None:
     school.clock.at = SATURDAY_SEVEN_PM
-    await report(school, "grooming")
+    received = await report(school, "grooming")
     await school.settle()
 
+    assert (
+        "Tom Hughes (on call now), alerted directly, and the safeguarding channel"
+        in visible_text(received)
+    )
     assert len(dms(school, DEPUTY_DSL)) == 1  # Tom Hughes is on call at weekends
     assert dms(school, DSL) == [] and dms(school, HEADTEACHER) == []
     assert (DEPUTY_DSL, "concern:OSC-2026-0001") in school.notifier.sent  # the activity feed
