@@ -368,10 +368,8 @@ class ConcernHandlers(FeatureHandlers):
         # An urgent concern about a child goes first to whoever is on call now (in school
         # hours, by default, the DSL and deputies: ``policy.on_call``).
         targets = (
-            on_call_at(now, self._school).who
-            if escalates(concern, category)
-            else tuple(r.value for r in routing.direct)
-        )
+            on_call_at(now, self._school).who if escalates(concern, category) else ()
+        ) or tuple(r.value for r in routing.direct)
         for target in dict.fromkeys(targets):
             render = "concern.private" if private else "concern.alert"
             to_role = role_of(target) is not None
