@@ -473,6 +473,13 @@ class RecordsHandlers(FeatureHandlers):
             found = median_duration(values)
             return "-" if found is None else duration_words(found)
 
+        out_of_hours = [
+            t
+            for c in concerns
+            if c.urgent
+            and not in_contact_hours(c.created_at, self._school)
+            and (t := time_to_acknowledge(c)) is not None
+        ]
         return IncidentSummary(
             period=period.label,
             reported=len(concerns),
@@ -484,6 +491,8 @@ class RecordsHandlers(FeatureHandlers):
             ),
             median_close=median([t for c in closed if (t := time_to_close(c)) is not None]),
             by_category=[(c.label, by_category[c.id]) for c in self._school.categories],
+            escalated=sum(1 for c in concerns if c.urgent and steps_taken(c)),
+            median_acknowledge_out_of_hours=median(out_of_hours) if out_of_hours else "",
         )
 
     async def chronology(self, ctx: ActionContext) -> Reply:

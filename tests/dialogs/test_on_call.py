@@ -132,6 +132,11 @@ async def test_the_headteacher_at_the_top_of_the_chain_can_acknowledge_and_it_st
     assert len(school.messenger.posted) == after  # acknowledged: the chain stops
     assert "Handled by" in channel_now(school) and "Helen Carter" in channel_now(school)
     assert "Not acknowledged yet" not in channel_now(school)
+    log = await school.click(
+        DSL, "dsl.incident_log", {"step": "show", "from": "2026-11-01", "to": "2026-11-30"}
+    )
+    assert "Urgent, escalated up the chain 1" in visible_text(log)
+    assert "Median time to acknowledge, urgent out of hours 1 h" in visible_text(log)
 
 
 async def test_an_alert_sent_before_a_step_still_acknowledges(school: School) -> None:
