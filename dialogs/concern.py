@@ -339,7 +339,13 @@ class ConcernHandlers(FeatureHandlers):
                 dedupe_key=key,
             )
         )
-        return concern, await self._truthful_recipients(concern, category, routing.recipients)
+        recipients = await self._truthful_recipients(concern, category, routing.recipients)
+        cover = on_call_at(now, self._school)
+        if escalates(concern, category) and not cover.in_hours:
+            # Out of hours the person on call has it directly (issue 20): say who, truthfully.
+            names = ", ".join(await self._names(cover.who, now))
+            recipients = f"{names} (on call now), alerted directly, and the safeguarding channel"
+        return concern, recipients
 
     async def _truthful_recipients(self, concern: Concern, category: Category, said: str) -> str:
         """Who has it, truthfully: a concern whose private role nobody holds goes to the
@@ -370,10 +376,8 @@ class ConcernHandlers(FeatureHandlers):
         # An urgent concern about a child goes first to whoever is on call now (in school
         # hours, by default, the DSL and deputies: ``policy.on_call``).
         targets = (
-            on_call_at(now, self._school).who
-            if escalates(concern, category)
-            else tuple(r.value for r in routing.direct)
-        )
+            on_call_at(now, self._school).who if escalates(concern, category) else ()
+        ) or tuple(r.value for r in routing.direct)
         for target in dict.fromkeys(targets):
             render = "concern.private" if private else "concern.alert"
             to_role = role_of(target) is not None
@@ -1000,7 +1004,13 @@ class ConcernHandlers(FeatureHandlers):
         """1:1 and activity-feed messages to everyone ``who`` names (``on_call`` is whoever is
         on call now). Never to nobody: with no one named, the DSL and deputies (whose own
         fallback the outbox applies)."""
-        targets = self._expand(who, now) or [Role.DSL.value, Role.DEPUTY_DSL.value]
+        targets = []
+        for target in self._expand(who, now):
+            if role_of(target) is None and not await self._known(target):
+                log.error("the rota names %s, whom the directory does not know", target)
+                continue
+            targets.append(target)
+        targets = targets or [Role.DSL.value, Role.DEPUTY_DSL.value]
         out: list[Record] = []
         for target in targets:
             to_role = role_of(target) is not None
@@ -1024,6 +1034,14 @@ class ConcernHandlers(FeatureHandlers):
                 )
             )
         return out
+
+    async def _known(self, person_id: str) -> bool:
+        """Whether the directory knows this person (if it cannot say now, assume so: the
+        message waits and is tried again rather than being dropped)."""
+        try:
+            return await self._deps.directory.person(person_id) is not None
+        except DirectoryUnavailable:
+            return True
 
     async def _escalate(
         self, subject: Record, concern: Concern, category: Category, now: datetime

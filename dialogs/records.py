@@ -501,6 +501,13 @@ class RecordsHandlers(FeatureHandlers):
             found = median_duration(values)
             return "-" if found is None else duration_words(found)
 
+        out_of_hours = [
+            t
+            for c in concerns
+            if c.urgent
+            and not in_contact_hours(c.created_at, self._school)
+            and (t := time_to_acknowledge(c)) is not None
+        ]
         return IncidentSummary(
             period=period.label,
             reported=len(concerns),
@@ -515,6 +522,8 @@ class RecordsHandlers(FeatureHandlers):
             handed_off=sorted(
                 count_by_system([h for c in concerns for h in handoffs_of(c)]).items()
             ),
+            escalated=sum(1 for c in concerns if c.urgent and steps_taken(c)),
+            median_acknowledge_out_of_hours=median(out_of_hours) if out_of_hours else "",
         )
 
     async def chronology(self, ctx: ActionContext) -> Reply:
