@@ -254,6 +254,31 @@ def _spreadsheet_safe(text: str) -> str:
     return "'" + text if text[:1] in {"=", "+", "-", "@"} else text
 
 
+def request_channels(request: FilterRequest, deps: Deps) -> list[str]:
+    """Where a request's card goes: IT, and for a sensitive topic the DSL channel too."""
+    channels = [deps.school.channels.it_channel_id]
+    if request.sensitive:
+        channels.append(deps.school.channels.dsl_channel_id)
+    return channels
+
+
+def new_request_records(request: FilterRequest, deps: Deps, now: datetime) -> list[Record]:
+    """A new (pending) request's record and what it owes: its cards for the deciders and, for
+    an AI tool or chatbot, the DSL channel's note about the review (issue 21)."""
+    subject = subject_of(request.ref)
+    out = [Record(KIND, request.ref, 1, encode(request))]
+    out += [
+        message(Delivery.CHANNEL_POST, channel, subject, "filter.request", now)
+        for channel in request_channels(request, deps)
+    ]
+    if is_new_technology(request.blocked_category):
+        dsl_channel = deps.school.channels.dsl_channel_id
+        out.append(
+            message(Delivery.CHANNEL_NOTE, dsl_channel, subject, "filter.new_technology", now)
+        )
+    return out
+
+
 @dataclass(frozen=True, slots=True)
 class Loaded:
     """A request reloaded for a click, with its record (and version)."""
@@ -344,15 +369,9 @@ class FilterHandlers(FeatureHandlers):
                     )
                 )
             else:
-                outbox = [
-                    message(Delivery.CHANNEL_POST, channel, subject_of(ref), "filter.request", now)
-                    for channel in self._channels(request)
-                ]
-                if is_new_technology(request.blocked_category):
-                    outbox.append(self.new_technology_note(request, now))
                 await self._store.commit(
                     Change(
-                        records=[Record(KIND, ref, 1, encode(request)), *outbox],
+                        records=new_request_records(request, self._deps, now),
                         audit=[
                             AuditEvent(ctx.person.id, "filter.request", subject_of(ref), "ok", now)
                         ],
@@ -423,18 +442,6 @@ class FilterHandlers(FeatureHandlers):
                 scope_reason=submitted.scope_reason,
             )
         return request.step(person, now, "requested", request.reason)
-
-    def new_technology_note(self, request: FilterRequest, now: datetime) -> Record:
-        """A note in the DSL channel: an AI tool or chatbot is new technology, and the DfE
-        standards expect the filtering and monitoring review to be revisited (issue 21)."""
-        dsl_channel = self._school.channels.dsl_channel_id
-        return message(
-            Delivery.CHANNEL_NOTE,
-            dsl_channel,
-            subject_of(request.ref),
-            "filter.new_technology",
-            now,
-        )
 
     async def _confirm(self, person: Person, ref: str) -> Reply:
         _, _, item_id = ref.partition(":")

@@ -81,4 +81,7 @@ def build_features(deps: Deps) -> list[Feature]:
     from dialogs import records
 
     features.append(records.feature(deps))
+    from dialogs import overblocking
+
+    features.append(overblocking.feature(deps))
     return features
