@@ -43,6 +43,7 @@ from cards.records import (
 )
 from dialogs import concern as concern_feature
 from dialogs import filter_request as filter_feature
+from dialogs import overblocking
 from dialogs.codec import text_field
 from dialogs.handling import FeatureHandlers
 from dialogs.ports import Change, Record, Store
@@ -55,6 +56,7 @@ from policy.categories import Category, Route
 from policy.clauses import cite
 from policy.concerns import ACTIONS, OUTCOMES, Concern, ConcernStatus, may_handle
 from policy.filtering import BLOCKED_CATEGORIES, FilterRequest, FilterStatus
+from policy.overblocking import OverblockReport
 from policy.reporting import (
     CallCheckFact,
     GovernorsReport,
@@ -134,6 +136,11 @@ async def load_filter_requests(store: Store) -> list[FilterRequest]:
     return [filter_feature.decode(r) for r in await store.find(filter_feature.KIND)]
 
 
+async def load_overblocking_reports(store: Store) -> list[OverblockReport]:
+    """Every over-blocking report (issue 21)."""
+    return [overblocking.decode(r) for r in await store.find(overblocking.KIND)]
+
+
 def _when(value: object) -> datetime | None:
     if not isinstance(value, str):
         return None
@@ -183,6 +190,7 @@ async def build_governors_report(
         filter_requests=await load_filter_requests(store),
         call_checks=[c for c in checks if c is not None],
         recordings=[r for r in recordings if r is not None],
+        overblocking_reports=await load_overblocking_reports(store),
     )
 
 
