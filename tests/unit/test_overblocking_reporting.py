@@ -22,6 +22,7 @@ from policy.overblocking import (
     explained,
 )
 from policy.reporting import governors_report, overblocking_section, year_period
+from policy.retention import keep_until
 from policy.roles import Person, Role
 
 AT = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
@@ -149,3 +150,11 @@ def test_the_review_pack_lists_over_blocking_and_notes_new_technology(tmp_path: 
     assert "- An exception was requested: 3" in readme
     assert "1 requests: FLT-2026-0005" in readme
     assert "revisited when new technology is introduced" in readme
+
+
+def test_over_blocking_reports_are_kept_as_long_as_filter_requests() -> None:
+    made = date(2026, 11, 23)
+
+    assert keep_until("overblock_report", made, SCHOOL.retention) == keep_until(
+        "filter_request", made, SCHOOL.retention
+    )
