@@ -271,6 +271,7 @@ def currently_allowed_csv(requests: Sequence[FilterRequest], school: SchoolPolic
             "change_approved_by",
             "applied_by",
             "applied_at",
+            "exception_rule",
         ]
     )
     for request in sorted(
@@ -294,6 +295,7 @@ def currently_allowed_csv(requests: Sequence[FilterRequest], school: SchoolPolic
                     request.change_approval.by_name if request.change_approval else "",
                     request.applied.by_name if request.applied else "",
                     _iso(request.applied.at if request.applied else None, school),
+                    request.rule,  # what exactly is allowed (issue 21)
                 )
             ]
         )

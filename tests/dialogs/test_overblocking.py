@@ -146,3 +146,48 @@ async def test_its_open_items_list_the_whole_schools_waiting_requests_and_report
     assert "OBR-2026-0001, 2 h old" in visible_text(items)
     refused = await school.click(TEACHER, "filter.open_items")
     assert "That isn't available to you" in card_texts(refused)
+
+
+async def test_a_never_unblockable_site_cannot_be_requested_from_a_report(school: School) -> None:
+    await report(school)
+    card = await it_card(school)
+    form = await click_button(school, IT, card, "overblock.exception", channel=IT_CHANNEL)
+    values = {e["id"]: e.get("value") or "" for e in form["body"] if "id" in e}
+
+    shown = await click_button(
+        school,
+        IT,
+        form,
+        "overblock.exception_submit",
+        channel=IT_CHANNEL,
+        **{**values, **IT_FILLS, "blocked_category": "police_terrorism"},
+    )
+
+    assert "never unblocked" in visible_text(shown)
+    assert await school.find("filter_request") == []
+    [obr] = await school.find("overblock_report")
+    assert obr.data["status"] == "open"
+
+
+async def test_an_answered_report_offers_no_second_answer(school: School) -> None:
+    await report(school)
+    card = await it_card(school)
+    await click_button(
+        school, IT, card, "overblock.explain", channel=IT_CHANNEL, note="Covered by a resource."
+    )
+
+    again = await click_button(school, IT, card, "overblock.exception", channel=IT_CHANNEL)
+
+    assert "Request a web-filter change" not in visible_text(again)
+    assert "Not needed / explained by Nadia Khan" in visible_text(again)
+    assert await school.find("filter_request") == []
+
+
+async def test_the_form_is_only_opened_from_the_it_channel(school: School) -> None:
+    await report(school)
+    card = await it_card(school)
+
+    refused = await click_button(school, IT, card, "overblock.exception", channel="19:other@x")
+
+    assert "That isn't available to you" in card_texts(refused)
+    assert any(e.outcome == "refused: wrong conversation" for e in await school.audit())
