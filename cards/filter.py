@@ -411,7 +411,8 @@ def apply_task(request: FilterRequest, *, version: int) -> dict[str, Any]:
     with its reason, the whole site), with a Done button that records who applied it."""
     body: list[CardElement] = [
         heading(
-            f"Apply: allow {safe_text(request.target, limit=300)} for "
+            f"Apply: allow {'all of ' if request.scope is ExceptionScope.SITE else ''}"
+            f"{safe_text(request.target, limit=300)} for "
             f"{safe_text(audience_words(request), limit=200)} until {_day(request.end)}"
         ),
         para(safe_text(request.rule, limit=500), emphasis=True),

@@ -166,7 +166,7 @@ def overblock_outcome_card(report: OverblockReport, zone: ZoneInfo) -> dict[str,
     else:
         body = [
             heading(f"IT answered your report: {report.ref}"),
-            para(f"{site} stays as it is."),
+            para(f"IT looked at {site} and made no filter change."),
             para(f"Reason: {safe_text(report.explanation, limit=LIMITS['note'])}"),
             para("If this still gets in the way of teaching, you can request a filter change."),
         ]

@@ -286,7 +286,8 @@ class OverblockHandlers(FeatureHandlers):
         ref = ""
         if submitted is not None and report.status is OverblockStatus.OPEN:
             year = now.astimezone(self._school.zone).year
-            key = form_key("overblock.exception", ctx.person.id, _text(ctx.data, "form"))
+            form_id = _text(ctx.data, "form")
+            key = form_key("overblock.exception", ctx.person.id, form_id) if form_id else None
             number = await self._store.next_sequence(f"FLT-{year}", key=key)
             ref = f"FLT-{year}-{number:04d}"
 
