@@ -43,6 +43,7 @@ from cards.common import (
     show_card,
     with_problems,
 )
+from cards.on_call import tried_line
 from policy.actions import Verb
 from policy.categories import Category, Group
 from policy.concerns import (
@@ -377,6 +378,7 @@ def channel_card(
     if note:
         body.append(para(note, subtle=True))
     body += [heading(title), facts(_channel_facts(concern, category, school))]
+    body += tried_line(concern, school)  # out-of-hours cover and escalation (issue 20)
     acknowledge, open_it = _acknowledge_and_open(concern, version)
     actions = [acknowledge, open_it] if concern.status is ConcernStatus.NEW else [open_it]
     if concern.status is ConcernStatus.CLOSED:

@@ -45,6 +45,7 @@ from dialogs import concern as concern_feature
 from dialogs import filter_request as filter_feature
 from dialogs import overblocking
 from dialogs.codec import text_field
+from dialogs.fm_checks import decode as fm_check_of
 from dialogs.handling import FeatureHandlers
 from dialogs.ports import Change, Record, Store
 from dialogs.registry import Deps, Feature
@@ -56,6 +57,8 @@ from policy.categories import Category, Route
 from policy.clauses import cite
 from policy.concerns import ACTIONS, OUTCOMES, Concern, ConcernStatus, may_handle
 from policy.filtering import BLOCKED_CATEGORIES, FilterRequest, FilterStatus
+from policy.fm_checks import KIND as FM_CHECK_KIND
+from policy.on_call import in_contact_hours, steps_taken, tried
 from policy.overblocking import OverblockReport
 from policy.reporting import (
     CallCheckFact,
@@ -100,9 +103,12 @@ INCIDENT_COLUMNS = (
     "outcome",
     "hours_to_acknowledge",
     "hours_to_close",
+    "reported_out_of_hours",
+    "escalation_steps",
     "reported_by",
     "handled_by",
     "involved",
+    "tried",
 )
 
 #: Filter-request statuses in which the site is allowed right now.
@@ -191,6 +197,7 @@ async def build_governors_report(
         call_checks=[c for c in checks if c is not None],
         recordings=[r for r in recordings if r is not None],
         overblocking_reports=await load_overblocking_reports(store),
+        fm_checks=[fm_check_of(r) for r in await store.find(FM_CHECK_KIND)],
     )
 
 
@@ -238,9 +245,12 @@ def incident_log_csv(concerns: Sequence[Concern], school: SchoolPolicy) -> str:
                     OUTCOMES.get(concern.outcome or "", ""),
                     hours_text(time_to_acknowledge(concern)),
                     hours_text(time_to_close(concern)),
+                    "no" if in_contact_hours(concern.created_at, school) else "yes",
+                    str(steps_taken(concern)),
                     concern.reporter_name,
                     concern.handler_name or "",
                     " ".join(concern.involved.split()),
+                    "; ".join(f"{names} {_iso(at, school)}" for at, names in tried(concern)),
                 )
             ]
         )

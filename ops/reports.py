@@ -35,6 +35,8 @@ from bot.config import ConfigError, Settings, load_settings
 from bot.storage import open_store, with_data_dir
 from cards.records import governors_html
 from dialogs import filter_request as filter_feature
+from dialogs.fm_checks import checks_csv, checks_readme
+from dialogs.fm_checks import decode as fm_check_of
 from dialogs.ports import StoreError, SystemClock
 from dialogs.records import (
     ALLOWED_NOW,
@@ -50,6 +52,8 @@ from ops.charts import bar_chart
 from ops.demo_data import NotANewFolder, check_new_folder, seed_demo_data
 from policy.filter_scope import NEW_TECHNOLOGY_NOTE, is_new_technology
 from policy.filtering import FilterRequest, FilterStatus
+from policy.fm_checks import KIND as FM_CHECK_KIND
+from policy.fm_checks import FmCheck
 from policy.overblocking import OUTCOME_WORDS, OverblockReport
 from policy.reporting import (
     GovernorsReport,
@@ -208,6 +212,19 @@ async def read_filter_log(settings: Settings) -> tuple[list[FilterRequest], str]
         await store.close()
 
 
+async def read_checks(settings: Settings) -> list[FmCheck]:
+    """Every recorded filtering and monitoring check (read-only, as ``read_filter_log``).
+
+    Raises:
+        StoreError: the store cannot be read.
+    """
+    store = await open_store(settings, read_only=True)
+    try:
+        return [fm_check_of(r) for r in await store.find(FM_CHECK_KIND)]
+    finally:
+        await store.close()
+
+
 async def read_overblocking(settings: Settings) -> list[OverblockReport]:
     """Every over-blocking report, from the store (read-only, as ``read_filter_log``).
 
@@ -291,6 +308,7 @@ def write_review_pack(
     school: SchoolPolicy,
     out: Path,
     now: datetime,
+    checks: Sequence[FmCheck] = (),
     overblocking: Sequence[OverblockReport] = (),
 ) -> list[Path]:
     """Write the DfE filtering-and-monitoring review folder into ``out``; return the files."""
@@ -299,8 +317,10 @@ def write_review_pack(
         "filter-change-log.csv": change_log,
         "currently-allowed.csv": currently_allowed_csv(requests, school),
         "never-unblockable.txt": never_unblockable_text(school),
+        "filtering-checks.csv": checks_csv(checks, school),
         "overblocking-reports.csv": overblocking_csv(overblocking, school),
         "README.txt": _readme(school, now, requests)
+        + checks_readme(checks, school, now)
         + "\n"
         + _overblocking_and_new_technology(requests, overblocking, school),
     }
@@ -354,9 +374,10 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "review-pack":
             reading = with_data_dir(settings, args.data_dir)
             requests, change_log = asyncio.run(read_filter_log(reading))
+            checks = asyncio.run(read_checks(reading))
             overblocking = asyncio.run(read_overblocking(reading))
             files = write_review_pack(
-                requests, change_log, school, args.out, now, overblocking=overblocking
+                requests, change_log, school, args.out, now, checks, overblocking=overblocking
             )
         else:
             data_dir = args.data_dir

@@ -60,6 +60,9 @@ class Verb(StrEnum):
     OVERBLOCKED_EXCEPTION_SUBMIT = "overblock.exception_submit"
     OVERBLOCKED_EXPLAIN = "overblock.explain"
     FILTER_OPEN_ITEMS = "filter.open_items"
+    # ----- Filtering and monitoring checks (DfE standards; 000 §3.5, 004) -----
+    FM_CHECK_START = "fmcheck.start"
+    FM_CHECK_SUBMIT = "fmcheck.submit"
 
 
 _EVERYONE_WITH_ACCESS: frozenset[Role] = frozenset(Role)
@@ -126,6 +129,10 @@ PERMISSIONS: dict[Verb, frozenset[Role]] = {
     Verb.OVERBLOCKED_EXPLAIN: frozenset({Role.IT}),
     # Every open filter request and over-blocking report in the school: for who decides them.
     Verb.FILTER_OPEN_ITEMS: _FILTER_DECIDERS,
+    # Checks are carried out by IT with the DSL or online safety lead (004 "Filtering and
+    # monitoring"; 000 §3.5: the DSL leads on the review).
+    Verb.FM_CHECK_START: _FILTER_DECIDERS,
+    Verb.FM_CHECK_SUBMIT: _FILTER_DECIDERS,
 }
 
 #: What a pupil can do, exactly (pupil report issue: report, see receipts, get help).

@@ -205,6 +205,7 @@ async def test_the_review_pack_is_one_folder_of_evidence(running: Harness, tmp_p
         "currently-allowed.csv",
         "never-unblockable.txt",
         "overblocking-reports.csv",  # issue 21
+        "filtering-checks.csv",
         "README.txt",
     }
     log_rows = list(csv.DictReader(io.StringIO((out / "filter-change-log.csv").read_text())))
