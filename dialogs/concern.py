@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from cards.closure import CLOSE_LIMITS, item_field, item_reason_field
 from cards.common import safe_text, school_day, school_time
 from cards.concern import (
     LIMITS,
@@ -52,6 +53,10 @@ from dialogs.service import ActionContext, Reply, Scope, channel_id_of
 from policy.actions import Verb
 from policy.audit import AuditEvent
 from policy.categories import Category, Route
+from policy.closure import close_now, is_proposed
+from policy.closure import confirm as confirm_closure
+from policy.closure import propose as propose_closure
+from policy.closure import send_back as send_back_closure
 from policy.concerns import (
     UKCIS_CRITERIA,
     YEAR_GROUPS,
@@ -63,7 +68,7 @@ from policy.concerns import (
     acknowledge,
     add_note,
     assess,
-    close,
+    checklist,
     is_urgent,
     may_handle,
     private_role,
@@ -141,6 +146,8 @@ class Loaded:
     record: Record
     concern: Concern
     category: Category
+    #: Who handles it while nobody holds its private role (issue 20: who may confirm closing).
+    fallback: tuple[Role, ...] = ()
 
 
 _text = text_field
@@ -529,7 +536,9 @@ class ConcernHandlers(FeatureHandlers):
         concern = decode(record)
         category = self._school.category(concern.category) or self._school.category("other")
         assert category is not None  # the school policy always has "other"
-        fallback = await self._unheld_fallback(private_role(concern, category))
+        fallback = await self._unheld_fallback(
+            private_role(concern, category)
+        ) or await self._closure_fallback(concern, category)
         if not may_handle(ctx.person, concern, category, fallback) and not self._covering(
             ctx.person, concern, category
         ):
@@ -542,7 +551,7 @@ class ConcernHandlers(FeatureHandlers):
             # Concerns are handled in the DSL channel or in a 1:1 chat, nowhere else.
             await refuse(self._deps, ctx, "wrong conversation", record.ref)
             return Reply(card=not_allowed_card(ctx.person))
-        return Loaded(record, concern, category)
+        return Loaded(record, concern, category, fallback)
 
     def _view(
         self,
@@ -564,6 +573,7 @@ class ConcernHandlers(FeatureHandlers):
                     note=note,
                     problem=problem,
                     in_channel=ctx.turn.scope is not Scope.PERSONAL,
+                    viewer_id=ctx.person.id,
                 )
             )
         return Reply(
@@ -609,6 +619,7 @@ class ConcernHandlers(FeatureHandlers):
                 self._school,
                 version=loaded.record.version,
                 in_channel=ctx.turn.scope is not Scope.PERSONAL,
+                viewer_id=ctx.person.id,
             )
         )
 
@@ -678,16 +689,154 @@ class ConcernHandlers(FeatureHandlers):
             lambda c, k, p, t: assess(c, p, criteria, referrals, reason, t, k),
         )
 
+    # ----- closing safely (issue 20) -------------------------------------------------------------
+
+    def _close_form(self, ctx: ActionContext, category: Category) -> dict[str, Any]:
+        """The close form's fields as the rules take them (each open item: state, reason)."""
+        return {
+            "outcome": _text(ctx.data, "outcome"),
+            "reason": _text(ctx.data, "reason"),
+            "message": _text(ctx.data, "message"),
+            "answers": {
+                a: (_text(ctx.data, item_field(a)), _text(ctx.data, item_reason_field(a)))
+                for a in checklist(category)
+            },
+            "outcomes": self._school.outcomes,
+        }
+
+    def _too_long(self, ctx: ActionContext) -> str | None:
+        for key, words in (("reason", "reason"), ("message", "message")):
+            if len(_text(ctx.data, key)) > CLOSE_LIMITS[key]:
+                return f"Keep the {words} under {CLOSE_LIMITS[key]} characters."
+        return None
+
     async def close(self, ctx: ActionContext) -> Reply:
-        """Close with an outcome; the reporter gets the handler's message (not the details)."""
-        outcome, text = _text(ctx.data, "outcome"), _text(ctx.data, "message")
-        if len(text) > LIMITS["message"]:
-            return await self._problem(
-                ctx, f"Keep the message under {LIMITS['message']} characters."
-            )
-        return await self._transition(
-            ctx, "concern.close", lambda c, k, p, t: close(c, p, outcome, text, t, k)
+        """Close a concern that is not serious in one step: an outcome from the school's list, a
+        reason, the reporter's message (not the details) and every open checklist item answered."""
+        if problem := self._too_long(ctx):
+            return await self._problem(ctx, problem)
+        return await self._closing(
+            ctx,
+            "concern.close",
+            lambda ld, p, t: close_now(
+                ld.concern, ld.category, p, at=t, **self._close_form(ctx, ld.category)
+            ),
         )
+
+    async def propose_close(self, ctx: ActionContext) -> Reply:
+        """Propose closing a serious concern (000 §12.3, 002 §16): it stays open, shown as
+        "closure proposed by …", until a second senior person confirms it. A concern about staff
+        has no channel card: each possible second person gets the concern 1:1 to confirm."""
+        if problem := self._too_long(ctx):
+            return await self._problem(ctx, problem)
+        tell = await self._second_persons(ctx)
+
+        def told(loaded: Loaded, now: datetime) -> list[Record]:
+            subject = subject_of(loaded.concern.ref)
+            render = "concern.closure_proposed"
+            return [message(how, to, subject, render, now) for how, to in tell]
+
+        return await self._closing(
+            ctx,
+            "concern.close.propose",
+            lambda ld, p, t: propose_closure(
+                ld.concern, ld.category, p, at=t, **self._close_form(ctx, ld.category)
+            ),
+            told,
+        )
+
+    async def _closure_fallback(self, concern: Concern, category: Category) -> tuple[Role, ...]:
+        """While closing a concern about staff is proposed and its proposer is the only holder of
+        the concern's private role, the role's fallback may act on it as the second senior person
+        (as when nobody holds the role; never the headteacher for a concern about them)."""
+        role = private_role(concern, category)
+        closure = concern.closure
+        if role is None or closure is None or not is_proposed(concern):
+            return ()
+        try:
+            holders = await self._deps.directory.members(role)
+        except DirectoryUnavailable:
+            return ()
+        if any(p.id != closure.proposed_by_id for p in holders):
+            return ()
+        return self._school.fallback_for(role)
+
+    async def _second_persons(self, ctx: ActionContext) -> list[tuple[Delivery, str]]:
+        """Who to tell 1:1 that closing a concern about staff awaits them: the other holders of
+        its private role or, when the clicker is the only one, the role's fallback (never the
+        clicker). Nothing for a child concern: its channel card shows the proposal."""
+        record = await self._store.get(KIND, _text(ctx.data, "ref"))
+        found = self._concern(record)
+        if found is None:
+            return []
+        role = private_role(*found)
+        if role is None:
+            return []
+        try:
+            others = [
+                p.id for p in await self._deps.directory.members(role) if p.id != ctx.person.id
+            ]
+            if not others:
+                for fallback in self._school.fallback_for(role):
+                    members = await self._deps.directory.members(fallback)
+                    others += [p.id for p in members if p.id != ctx.person.id]
+        except DirectoryUnavailable:
+            return [(Delivery.DIRECT_TO_ROLE, role.value)]
+        return [(Delivery.DIRECT, pid) for pid in dict.fromkeys(others)]
+
+    async def render_closure_proposed(
+        self, subject: Record | None, data: Mapping[str, Any]
+    ) -> Outgoing | None:
+        """A concern about staff whose closing awaits a second senior person, 1:1 in full."""
+        found = self._concern(subject)
+        if found is None or subject is None or found[0].closure is None:
+            return None
+        if not is_proposed(found[0]):
+            return None
+        who = safe_text(found[0].closure.proposed_by_name, limit=80)
+        note = (
+            f"{who} proposed closing this. As a second senior person, confirm it or send it back."
+        )
+        return Outgoing(card=detail_card(*found, self._school, version=subject.version, note=note))
+
+    async def confirm_close(self, ctx: ActionContext) -> Reply:
+        """A second senior person confirms the proposed closure (never the proposer: checked
+        against who clicked); the concern closes and the reporter is told."""
+        return await self._closing(
+            ctx,
+            "concern.close.confirm",
+            lambda ld, p, t: confirm_closure(ld.concern, ld.category, p, t, ld.fallback),
+        )
+
+    async def send_back_close(self, ctx: ActionContext) -> Reply:
+        """A second senior person sends the proposed closure back, with a reason."""
+        reason = _text(ctx.data, "reason")
+        if len(reason) > CLOSE_LIMITS["reason"]:
+            return await self._problem(
+                ctx, f"Keep the reason under {CLOSE_LIMITS['reason']} characters."
+            )
+        return await self._closing(
+            ctx,
+            "concern.close.send_back",
+            lambda ld, p, t: send_back_closure(ld.concern, ld.category, p, reason, t, ld.fallback),
+        )
+
+    async def _closing(
+        self,
+        ctx: ActionContext,
+        action: str,
+        change: Callable[[Loaded, Person, datetime], Concern],
+        also: Callable[[Loaded, datetime], list[Record]] | None = None,
+    ) -> Reply:
+        def make(loaded: Loaded, now: datetime) -> tuple[Loaded, list[Record]]:
+            updated = change(loaded, ctx.person, now)
+            record = Record(KIND, updated.ref, loaded.record.version + 1, encode(updated))
+            outbox = self._update_messages(loaded.category, updated, now)
+            after = Loaded(record, updated, loaded.category, loaded.fallback)
+            extra = also(after, now) if also is not None else []
+            return after, [record, *outbox, *extra]
+
+        return await decide(self._handling, self._deps, ctx, action=action, change=make)
 
     async def _problem(self, ctx: ActionContext, problem: str) -> Reply:
         loaded = await self._load(ctx)
@@ -962,6 +1111,9 @@ def feature(deps: Deps) -> Feature:
             Verb.CONCERN_NOTE: h.note,
             Verb.CONCERN_ASSESS: h.assessment,
             Verb.CONCERN_CLOSE: h.close,
+            Verb.CONCERN_PROPOSE_CLOSE: h.propose_close,
+            Verb.CONCERN_CONFIRM_CLOSE: h.confirm_close,
+            Verb.CONCERN_SEND_BACK: h.send_back_close,
         },
         phrases=[
             (r"\bmy reports?\b", Verb.MY_REPORTS),
@@ -977,6 +1129,7 @@ def feature(deps: Deps) -> Feature:
             "concern.nudge": h.render_nudge,
             "concern.closed": h.render_closed,
             "concern.lado": h.render_lado,
+            "concern.closure_proposed": h.render_closure_proposed,
         },
         timers={UNACKNOWLEDGED: h.on_unacknowledged, LADO_CLOCK: h.on_lado_clock},
     )

@@ -55,6 +55,7 @@ from policy.actions import Verb
 from policy.audit import AuditEvent
 from policy.categories import Category, Route
 from policy.clauses import cite
+from policy.closure import sends_back
 from policy.concerns import ACTIONS, OUTCOMES, Concern, ConcernStatus, may_handle
 from policy.filtering import BLOCKED_CATEGORIES, FilterRequest, FilterStatus
 from policy.fm_checks import KIND as FM_CHECK_KIND
@@ -109,6 +110,11 @@ INCIDENT_COLUMNS = (
     "handled_by",
     "involved",
     "tried",
+    # ----- Closing safely (issue 20) -----
+    "closure_reason",
+    "closure_proposed_by",
+    "closure_confirmed_by",
+    "closures_sent_back",
 )
 
 #: Filter-request statuses in which the site is allowed right now.
@@ -251,10 +257,27 @@ def incident_log_csv(concerns: Sequence[Concern], school: SchoolPolicy) -> str:
                     concern.handler_name or "",
                     " ".join(concern.involved.split()),
                     "; ".join(f"{names} {_iso(at, school)}" for at, names in tried(concern)),
+                    *closure_cells(concern),
                 )
             ]
         )
     return out.getvalue()
+
+
+def closure_cells(concern: Concern) -> tuple[str, str, str, str]:
+    """The incident log's closing columns (issue 20): the reason, who proposed the closure (a
+    serious concern) and who confirmed it as the second senior person, and how many times a
+    proposed closure was sent back."""
+    closure = concern.closure
+    if closure is None:
+        return ("", "", "", str(sends_back(concern)))
+    second = closure.confirmed_by_id is not None
+    return (
+        " ".join(closure.reason.split()),
+        closure.proposed_by_name if second or concern.status is not ConcernStatus.CLOSED else "",
+        closure.confirmed_by_name or "",
+        str(sends_back(concern)),
+    )
 
 
 def currently_allowed_csv(requests: Sequence[FilterRequest], school: SchoolPolicy) -> str:

@@ -63,6 +63,10 @@ class Verb(StrEnum):
     # ----- Filtering and monitoring checks (DfE standards; 000 §3.5, 004) -----
     FM_CHECK_START = "fmcheck.start"
     FM_CHECK_SUBMIT = "fmcheck.submit"
+    # ----- Closing safely (issue 20): a second senior person for serious concerns -----
+    CONCERN_PROPOSE_CLOSE = "concern.close.propose"
+    CONCERN_CONFIRM_CLOSE = "concern.close.confirm"
+    CONCERN_SEND_BACK = "concern.close.send_back"
 
 
 _EVERYONE_WITH_ACCESS: frozenset[Role] = frozenset(Role)
@@ -133,6 +137,13 @@ PERMISSIONS: dict[Verb, frozenset[Role]] = {
     # monitoring"; 000 §3.5: the DSL leads on the review).
     Verb.FM_CHECK_START: _FILTER_DECIDERS,
     Verb.FM_CHECK_SUBMIT: _FILTER_DECIDERS,
+    # ----- Closing safely (issue 20) -----
+    # Proposing, confirming and sending back a closure: whoever may handle the concern; that the
+    # confirmer is a second senior person, never the proposer, is checked against the concern
+    # itself (policy.closure.may_confirm, 000 §12.3, 002 §16).
+    Verb.CONCERN_PROPOSE_CLOSE: _HANDLERS,
+    Verb.CONCERN_CONFIRM_CLOSE: _HANDLERS,
+    Verb.CONCERN_SEND_BACK: _HANDLERS,
 }
 
 #: What a pupil can do, exactly (pupil report issue: report, see receipts, get help).

@@ -51,6 +51,7 @@ def preview(school: SchoolPolicy) -> str:
             if category.images_rule
             else "",
             "UKCIS assessment before closing" if has_ukcis_gate(category) else "",
+            "a second senior person confirms closing it" if category.serious else "",
         ]
         extra = "; ".join(m for m in marks if m)
         lines.append(f"  - {category.label}: {who}" + (f" [{extra}]" if extra else ""))

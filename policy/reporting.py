@@ -45,6 +45,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from policy.categories import Route
+from policy.closure import confirmed_by_second_person, sends_back
 from policy.concerns import OUTCOMES, Concern, ConcernStatus
 from policy.errors import PolicyError
 from policy.filtering import FilterRequest, FilterStatus
@@ -644,6 +645,7 @@ def _concern_section(
         sub_table(
             "closed_by_outcome", "How closed concerns ended", rows, threshold, status.cells[0]
         ),
+        second_person_table(closed, school, threshold, status.cells[0]),
     )
     figures = (
         _median_figure(
@@ -670,6 +672,7 @@ def _concern_section(
             threshold,
             status.cells[0],
         ),
+        sends_back_figure(concerns, threshold),
     )
     staff_note = ""
     if any(c.route is Route.HEADTEACHER for c in school.categories):
@@ -684,6 +687,35 @@ def _concern_section(
         tables,
         figures,
     )
+
+
+# ----- Closing safely (issue 20): second-person closures ----------------------------------------
+
+SECOND_PERSON = "Confirmed by a second senior person"
+ONE_PERSON = "Closed by one person"
+
+
+def second_person_table(
+    closed: Sequence[Concern], school: SchoolPolicy, threshold: int, closed_cell: Cell
+) -> CountTable:
+    """Serious concerns closed in the period, by whether a second senior person confirmed the
+    closure (000 §12.3, 002 §16). A breakdown of part of the closed concerns, so published only
+    when the closed count itself is shown exactly (``sub_table``), with small counts suppressed."""
+    serious = [c for c in closed if (k := school.category(c.category)) is not None and k.serious]
+    second = sum(1 for c in serious if confirmed_by_second_person(c))
+    return sub_table(
+        "serious_closed_by_second_person",
+        "Serious concerns closed",
+        [(SECOND_PERSON, second), (ONE_PERSON, len(serious) - second)],
+        threshold,
+        closed_cell,
+    )
+
+
+def sends_back_figure(concerns: Sequence[Concern], threshold: int) -> Figure:
+    """How many proposed closures a second senior person sent back (small counts suppressed)."""
+    count = sum(sends_back(c) for c in concerns)
+    return Figure("Proposed closures sent back", count_cell("Sent back", count, threshold).text)
 
 
 def _filter_section(

@@ -14,7 +14,7 @@ from typing import ClassVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from policy.categories import DEFAULT_CATEGORIES, Category
-from policy.concerns import OUTCOMES, YEAR_GROUPS
+from policy.concerns import DEFAULT_OUTCOMES, YEAR_GROUPS
 from policy.retention import Retention
 from policy.risk_phrases import RiskPhrases
 from policy.roles import Role
@@ -326,7 +326,7 @@ class SchoolPolicy:
     #: What a pupil can pick -> the school's category it files under.
     pupil_worries: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_PUPIL_WORRIES))
     #: The outcomes a concern can be closed with (ids from ``policy.concerns.OUTCOMES``).
-    outcomes: tuple[str, ...] = tuple(OUTCOMES)
+    outcomes: tuple[str, ...] = DEFAULT_OUTCOMES
     #: Year groups offered on forms (primary, secondary, all-through, with sixth form).
     year_groups: tuple[str, ...] = YEAR_GROUPS
     #: Where people can turn (national and local: LADO, MASH, the school's own contacts).

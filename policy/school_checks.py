@@ -13,7 +13,7 @@ import difflib
 import itertools
 from collections.abc import Iterable
 
-from policy.categories import Route
+from policy.categories import Category, Route
 from policy.clauses import DEFAULT_CLAUSE_NAMES
 from policy.concerns import ACTIONS, OUTCOMES
 from policy.filtering import BLOCKED_CATEGORIES
@@ -33,6 +33,28 @@ IMAGERY_WORDS: tuple[str, ...] = (
     "youth produced sexual",
     "self-generated",
 )
+
+
+#: Words that mark a category as one whose closing needs a second senior person (issue 20).
+SERIOUS_WORDS: tuple[str, ...] = ("radicalis", "extremis", "terroris", "groom", "exploitation")
+
+
+def serious_floor(where: str, category: Category) -> list[str]:
+    """A category about sexual images of children, grooming or exploitation, radicalisation or
+    a member of staff must be serious: a second senior person confirms closing it (000 §12.3,
+    002 §16; 001 §8, 003). A school may mark more categories serious, never fewer."""
+    if category.serious:
+        return []
+    words = f"{category.id.replace('_', ' ')} {category.label}".casefold()
+    if category.images_rule or category.ukcis_gate:
+        why = "it is about images of children"
+    elif category.route is Route.HEADTEACHER:
+        why = "it is about a member of staff"
+    elif any(w in words for w in SERIOUS_WORDS):
+        why = "it is about grooming, exploitation or radicalisation"
+    else:
+        return []
+    return [f"{where}: needs serious = true ({why}: a second senior person confirms closing it)"]
 
 
 def _suggest(value: str, known: Iterable[str]) -> str:
@@ -104,6 +126,7 @@ def school_problems(school: SchoolPolicy) -> list[str]:
             )
         if category.ukcis_gate and not category.images_rule:
             problems.append(f"{where}: ukcis_gate = true needs images_rule = true as well")
+        problems += serious_floor(where, category)
     problems += _unknown_names("pupil_worries", school.pupil_worries, DEFAULT_PUPIL_WORRIES)
     for worry, target in school.pupil_worries.items():
         if target not in category_ids:
