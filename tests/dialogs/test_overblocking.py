@@ -191,3 +191,25 @@ async def test_the_form_is_only_opened_from_the_it_channel(school: School) -> No
 
     assert "That isn't available to you" in card_texts(refused)
     assert any(e.outcome == "refused: wrong conversation" for e in await school.audit())
+
+
+async def test_my_reports_lists_the_report_and_the_request_made_from_it(school: School) -> None:
+    await report(school)
+    card = await it_card(school)
+    form = await click_button(school, IT, card, "overblock.exception", channel=IT_CHANNEL)
+    values = {e["id"]: e.get("value") or "" for e in form["body"] if "id" in e}
+    await click_button(
+        school,
+        IT,
+        form,
+        "overblock.exception_submit",
+        channel=IT_CHANNEL,
+        **{**values, **IT_FILLS},
+    )
+
+    mine = visible_text(await school.click(TEACHER, "reports.mine"))
+    others = visible_text(await school.click(IT, "reports.mine"))
+
+    assert "OBR-2026-0001" in mine and "IT asked for an exception" in mine
+    assert "FLT-2026-0001" in mine and "Blocked site: www.talktofrank.com" in mine
+    assert "OBR-2026-0001" not in others and "FLT-2026-0001" not in others
