@@ -40,6 +40,8 @@ from dialogs.filter_request import KIND as FILTER_KIND
 from dialogs.filter_request import decode as decode_filter
 from dialogs.handling import FeatureHandlers, Handling, decide, form_key, record_for, refuse
 from dialogs.outbox import Delivery, TimerResult, message, timer
+from dialogs.overblocking import KIND as OVERBLOCK_KIND
+from dialogs.overblocking import decode as decode_overblock
 from dialogs.ports import (
     Change,
     DirectoryUnavailable,
@@ -95,10 +97,18 @@ from policy.on_call import (
     steps_taken,
     tried,
 )
+from policy.overblocking import OverblockStatus
 from policy.pupil_feedback import pupil_state_words
 from policy.roles import Person, Role
 from policy.school import ON_CALL
-from policy.weblinks import BadLink, normalise_url
+from policy.weblinks import BadLink, host_of, normalise_url
+
+#: How an over-blocking report's status reads in the reporter's "My reports" (issue 21).
+OVERBLOCK_STATUS_FOR_REPORTER: dict[OverblockStatus, str] = {
+    OverblockStatus.OPEN: "sent to IT, waiting",
+    OverblockStatus.EXCEPTION_REQUESTED: "IT asked for an exception",
+    OverblockStatus.EXPLAINED: "IT explained: no change",
+}
 
 log = logging.getLogger(__name__)
 
@@ -514,6 +524,13 @@ class ConcernHandlers(FeatureHandlers):
                     request.status, FILTER_STATUS_WORDS[request.status].lower()
                 )
                 rows.append((request.created_at, (request.ref, what, when, status)))
+            # Issue 21: "blocked but I need it for teaching" reports, and how IT answered.
+            for record in await self._store.find(OVERBLOCK_KIND, reporter_id=ctx.person.id):
+                report = decode_overblock(record)
+                when = school_day(report.created_at.astimezone(zone).date())
+                what = f"Blocked site: {safe_text(host_of(report.site), limit=80)}"
+                status = OVERBLOCK_STATUS_FOR_REPORTER[report.status]
+                rows.append((report.created_at, (report.ref, what, when, status)))
         rows.sort(key=lambda row: row[0], reverse=True)
         return Reply(card=my_reports_card([row for _, row in rows], pupil=ctx.person.is_pupil))
 
