@@ -279,7 +279,7 @@ class ConcernHandlers(FeatureHandlers):
                 )
             )
         try:
-            concern, recipients = await self._save(ctx.person, category, values, now, key)
+            concern, recipients, on_call = await self._save(ctx.person, category, values, now, key)
         except DuplicateRequest as dup:
             return await self._confirm_existing(ctx.person, dup.refs[0], category)
         except StoreUnavailable:
@@ -297,13 +297,17 @@ class ConcernHandlers(FeatureHandlers):
         log.info("concern %s reported (urgent=%s)", concern.ref, concern.urgent)
         return Reply(
             card=received_card(
-                concern, category, recipients=recipients, signposts=self._staff_signposts()
+                concern,
+                category,
+                recipients=recipients,
+                signposts=self._staff_signposts(),
+                on_call=on_call,
             )
         )
 
     async def _save(
         self, person: Person, category: Category, values: dict[str, str], now: datetime, key: str
-    ) -> tuple[Concern, str]:
+    ) -> tuple[Concern, str, bool]:
         year = now.astimezone(self._school.zone).year
         number = await self._store.next_sequence(f"OSC-{year}", key=key)
         risk = RiskAnswer(values["immediate_risk"])
@@ -351,11 +355,12 @@ class ConcernHandlers(FeatureHandlers):
         )
         recipients = await self._truthful_recipients(concern, category, routing.recipients)
         cover = on_call_at(now, self._school)
-        if escalates(concern, category) and not cover.in_hours:
+        on_call = escalates(concern, category) and not cover.in_hours
+        if on_call:
             # Out of hours the person on call has it directly (issue 20): say who, truthfully.
             names = ", ".join(await self._names(cover.who, now))
             recipients = f"{names} (on call now), alerted directly, and the safeguarding channel"
-        return concern, recipients
+        return concern, recipients, on_call
 
     async def _truthful_recipients(self, concern: Concern, category: Category, said: str) -> str:
         """Who has it, truthfully: a concern whose private role nobody holds goes to the
