@@ -88,6 +88,8 @@ class IncidentSummary:
     median_acknowledge: str
     median_close: str
     by_category: Sequence[tuple[str, int]]
+    #: Hand-offs of these concerns to the school's record system, by system (issue 20).
+    handed_off: Sequence[tuple[str, int]] = ()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -208,6 +210,11 @@ def incident_log_card(
     if shown:
         body.append(para("By category", emphasis=True))
         body.append(facts([(safe_text(label, limit=100), str(n)) for label, n in shown]))
+    if summary.handed_off:
+        body.append(para("Handed off to the safeguarding records", emphasis=True))
+        body.append(
+            facts([(safe_text(system, limit=100), str(n)) for system, n in summary.handed_off])
+        )
     actions: list[Any] = []
     if download_url:
         actions.append(OpenUrlAction(title="Download the incident log (CSV)", url=download_url))
@@ -397,6 +404,7 @@ _EVENT_WORDS = {
     "note": "Note",
     "assessment": "Decision (UKCIS assessment)",
     "closed": "Closed",
+    "handoff": "Handed off",
 }
 
 

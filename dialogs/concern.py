@@ -12,12 +12,12 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
 from cards.closure import CLOSE_LIMITS, item_field, item_reason_field
-from cards.common import safe_text, school_day
+from cards.common import safe_text, school_day, school_time
 from cards.concern import (
     LIMITS,
     alert_card,
@@ -77,11 +77,36 @@ from policy.concerns import (
 )
 from policy.filtering import STATUS_WORDS as FILTER_STATUS_WORDS
 from policy.filtering import FilterStatus
+from policy.on_call import (
+    ALERTED,
+    ESCALATED,
+    LADO_REMINDER,
+    escalates,
+    is_person_id,
+    lado_clock_applies,
+    lado_due,
+    lado_private_role,
+    lado_running,
+    next_step,
+    on_call_at,
+    role_of,
+    routine_reminder_at,
+    sent_to,
+    steps_taken,
+    tried,
+)
+from policy.pupil_feedback import pupil_state_words
 from policy.roles import Person, Role
-from policy.school_calendar import add_school_days
+from policy.school import ON_CALL
 from policy.weblinks import BadLink, normalise_url
 
 log = logging.getLogger(__name__)
+
+
+def _bot() -> Person:
+    """The bot, as the author of the chronology lines it writes itself."""
+    return Person(BOT_ID, BOT_NAME, frozenset())
+
 
 #: A filter request's status as its requester reads it in "My reports".
 _FILTER_STATUS_FOR_REQUESTER = {
@@ -93,6 +118,10 @@ _FILTER_STATUS_FOR_REQUESTER = {
 
 KIND = "concern"
 UNACKNOWLEDGED = "concern.unacknowledged"
+#: The LADO clock of a concern about a member of staff (001 §8, 003).
+LADO_CLOCK = "concern.lado"
+#: Who the bot is in a chronology line it writes itself (alerts, escalations, reminders).
+BOT_ID, BOT_NAME = "system", "Online Safety bot"
 CODEC: RecordCodec[Concern] = RecordCodec(KIND, Concern)
 
 NOT_SAVED = (
@@ -289,6 +318,7 @@ class ConcernHandlers(FeatureHandlers):
             about_headteacher=about_head,
         )
         concern = concern.with_event(person, now, "reported", "Reported")
+        concern = await self.with_first_alert(concern, category, now)
         routing = route(
             category,
             urgent=concern.urgent,
@@ -303,6 +333,7 @@ class ConcernHandlers(FeatureHandlers):
                     timer(
                         UNACKNOWLEDGED, subject_of(concern.ref), self._reminder_due(concern, now)
                     ),
+                    *self.lado_timer(concern, category, now),
                 ],
                 audit=[AuditEvent(person.id, "concern.report", subject_of(concern.ref), "ok", now)],
                 dedupe_key=key,
@@ -336,16 +367,32 @@ class ConcernHandlers(FeatureHandlers):
             render = "concern.channel" if channel == "dsl" else "concern.it"
             out.append(message(Delivery.CHANNEL_POST, target, subject, render, now))
         private = category.route is Route.HEADTEACHER
-        for role in routing.direct:
+        # An urgent concern about a child goes first to whoever is on call now (in school
+        # hours, by default, the DSL and deputies: ``policy.on_call``).
+        targets = (
+            on_call_at(now, self._school).who
+            if escalates(concern, category)
+            else tuple(r.value for r in routing.direct)
+        )
+        for target in dict.fromkeys(targets):
             render = "concern.private" if private else "concern.alert"
-            out.append(message(Delivery.DIRECT_TO_ROLE, role.value, subject, render, now))
+            to_role = role_of(target) is not None
+            out.append(
+                message(
+                    Delivery.DIRECT_TO_ROLE if to_role else Delivery.DIRECT,
+                    target,
+                    subject,
+                    render,
+                    now,
+                )
+            )
             if concern.urgent:
                 # The bell in Teams as well as the chat, so an urgent report is never missed.
                 title = f"Urgent concern {concern.ref}"
                 out.append(
                     message(
-                        Delivery.FEED_TO_ROLE,
-                        role.value,
+                        Delivery.FEED_TO_ROLE if to_role else Delivery.FEED,
+                        target,
                         subject,
                         "concern.feed",
                         now,
@@ -354,17 +401,65 @@ class ConcernHandlers(FeatureHandlers):
                 )
         return out
 
+    async def with_first_alert(
+        self, concern: Concern, category: Category, now: datetime
+    ) -> Concern:
+        """Out of hours, ``concern`` with a chronology line saying who is on call and was
+        alerted first (in school hours the DSL and deputies have it, as always)."""
+        if not escalates(concern, category):
+            return concern
+        cover = on_call_at(now, self._school)
+        if cover.in_hours:
+            return concern
+        names = await self._names(cover.who, now)
+        return concern.with_event(_bot(), now, ALERTED, sent_to(names, f"on call: {cover.why}"))
+
+    def lado_timer(self, concern: Concern, category: Category, now: datetime) -> list[Record]:
+        """The LADO clock a concern about a member of staff starts (001 §8, 003)."""
+        if not lado_clock_applies(category):
+            return []
+        return [timer(LADO_CLOCK, subject_of(concern.ref), lado_due(now, self._school))]
+
+    async def _names(self, who: tuple[str, ...], now: datetime) -> list[str]:
+        """The names of the people ``who`` reaches (roles resolved now; best effort)."""
+        names: list[str] = []
+        for token in self._expand(who, now):
+            role = role_of(token)
+            try:
+                if role is not None:
+                    people = await self._deps.directory.members(role)
+                    names += [p.name for p in people] or [f"the {self._school.role_name(role)}"]
+                else:
+                    person = await self._deps.directory.person(token)
+                    names.append(person.name if person else "someone the directory does not know")
+            except DirectoryUnavailable:
+                names.append(
+                    f"the {self._school.role_name(role)}" if role else "the person on call"
+                )
+        return list(dict.fromkeys(names))
+
+    def _expand(self, who: tuple[str, ...], now: datetime) -> list[str]:
+        """``who`` with ``on_call`` replaced by whoever is on call at ``now``, each once."""
+        out: list[str] = []
+        for token in who:
+            out += on_call_at(now, self._school).who if token == ON_CALL else [token]
+        return [t for t in dict.fromkeys(out) if role_of(t) is not None or is_person_id(t)]
+
     def _channel(self, name: str) -> str:
         channels = self._school.channels
         return channels.dsl_channel_id if name == "dsl" else channels.it_channel_id
 
     def _reminder_due(self, concern: Concern, from_time: datetime) -> datetime:
         if concern.urgent:
+            category = self._school.category(concern.category)
+            if category is not None and escalates(concern, category):
+                # The next step up the chain, each at its own interval (``policy.on_call``).
+                return from_time + next_step(self._school, steps_taken(concern)).after
             return from_time + timedelta(
                 minutes=self._school.escalation.urgent_unacknowledged_minutes
             )
-        days = self._school.escalation.routine_unacknowledged_school_days
-        return add_school_days(from_time, days, self._school)
+        # Routine concerns are chased on school days, in the school's contact hours.
+        return routine_reminder_at(from_time, self._school)
 
     async def _confirm_existing(self, person: Person, ref: str, category: Category) -> Reply:
         kind, _, item_id = ref.partition(":")
@@ -396,7 +491,9 @@ class ConcernHandlers(FeatureHandlers):
                 what = "Your worry"  # never a staff category label ("grooming") for a child
             when = school_day(concern.created_at.astimezone(zone).date())
             if ctx.person.is_pupil:
-                status = "received"
+                # Its state in a child's words, never what was done (issue 20).
+                words = pupil_state_words(concern.status)
+                status = words[0].lower() + words[1:]
             else:
                 status = {
                     "new": "sent, waiting",
@@ -445,7 +542,9 @@ class ConcernHandlers(FeatureHandlers):
         fallback = await self._unheld_fallback(
             private_role(concern, category)
         ) or await self._closure_fallback(concern, category)
-        if not may_handle(ctx.person, concern, category, fallback):
+        if not may_handle(ctx.person, concern, category, fallback) and not self._covering(
+            ctx.person, concern, category
+        ):
             await refuse(self._deps, ctx, "not a handler of this concern", record.ref)
             return Reply(card=not_allowed_card(ctx.person))
         if ctx.turn.scope is not Scope.PERSONAL and (
@@ -527,8 +626,37 @@ class ConcernHandlers(FeatureHandlers):
             )
         )
 
+    def _covering(self, person: Person, concern: Concern, category: Category) -> bool:
+        """Someone the school's cover names (the rota or the chain: a headteacher at the top,
+        a deputy by name) may act on a concern about a child once it has been sent to them."""
+        if category.route is Route.HEADTEACHER or not tried(concern):
+            return False
+        cover = self._school.on_call
+        named = {
+            *cover.in_hours,
+            *cover.out_of_hours,
+            *(t for e in cover.rota for t in e.who),
+            *(t for s in cover.chain for t in s.who),
+        }
+        return person.id in named or any(r.value in named for r in person.roles)
+
     async def acknowledge(self, ctx: ActionContext) -> Reply:
-        """Record who acknowledged it and when."""
+        """Record who acknowledged it and when.
+
+        An alert sent before an escalation step still acknowledges: while a concern is new,
+        only the bot's own lines (who was alerted) have changed it since, so the click is not
+        refused as out of date.
+        """
+        wanted = _text(ctx.data, "ref")
+        record = await self._store.get(KIND, wanted) if wanted else None
+        ver = ctx.data.get("ver")
+        if (
+            record is not None
+            and isinstance(ver, int)
+            and ver < record.version
+            and decode(record).status is ConcernStatus.NEW
+        ):
+            ctx = replace(ctx, data={**ctx.data, "ver": record.version})
         return await self._transition(
             ctx, "concern.acknowledge", lambda c, k, p, t: acknowledge(c, p, t)
         )
@@ -846,6 +974,8 @@ class ConcernHandlers(FeatureHandlers):
             return TimerResult()  # acknowledged or gone: the timer ends
         concern, category = found
         ref = subject_of(concern.ref)
+        if escalates(concern, category) and subject is not None:
+            return await self._escalate(subject, concern, category, now)
         if category.route is Route.HEADTEACHER:
             role = Role.CHAIR_OF_GOVERNORS if concern.about_headteacher else Role.HEADTEACHER
             out = [message(Delivery.DIRECT_TO_ROLE, role.value, ref, "concern.reminder", now)]
@@ -862,6 +992,111 @@ class ConcernHandlers(FeatureHandlers):
             outbox=out,
             audit=[AuditEvent("system", "concern.reminder", ref, "sent", now)],
             again_at=self._reminder_due(concern, now),
+        )
+
+    async def _reach(
+        self, who: tuple[str, ...], subject: str, render: str, title: str, now: datetime
+    ) -> list[Record]:
+        """1:1 and activity-feed messages to everyone ``who`` names (``on_call`` is whoever is
+        on call now). Never to nobody: with no one named, the DSL and deputies (whose own
+        fallback the outbox applies)."""
+        targets = self._expand(who, now) or [Role.DSL.value, Role.DEPUTY_DSL.value]
+        out: list[Record] = []
+        for target in targets:
+            to_role = role_of(target) is not None
+            out.append(
+                message(
+                    Delivery.DIRECT_TO_ROLE if to_role else Delivery.DIRECT,
+                    target,
+                    subject,
+                    render,
+                    now,
+                )
+            )
+            out.append(
+                message(
+                    Delivery.FEED_TO_ROLE if to_role else Delivery.FEED,
+                    target,
+                    subject,
+                    "concern.feed",
+                    now,
+                    x_title=title,
+                )
+            )
+        return out
+
+    async def _escalate(
+        self, subject: Record, concern: Concern, category: Category, now: datetime
+    ) -> TimerResult:
+        """One step up the chain (004 flowchart "DO NOT DELAY"): the step's people get the
+        reminder 1:1 and in their activity feed, the channel is nudged, the step goes in the
+        chronology and on the channel card, and the next step is set. The last step repeats
+        to its people: it never ends at a channel reminder."""
+        taken = steps_taken(concern)
+        step = next_step(self._school, taken)
+        ref = subject_of(concern.ref)
+        names = await self._names(step.who, now)
+        position = f"step {step.number} of {len(self._school.on_call.chain)}"
+        why = f"not acknowledged, {position}" + (", repeated" if taken >= step.number else "")
+        updated = concern.with_event(_bot(), now, ESCALATED, sent_to(names, why))
+        record = Record(KIND, concern.ref, subject.version + 1, encode(updated))
+        title = f"Urgent concern {concern.ref} is not acknowledged"
+        out = [
+            *await self._reach(step.who, ref, "concern.reminder", title, now),
+            message(Delivery.CHANNEL_NOTE, self._channel("dsl"), ref, "concern.nudge", now),
+            *self._update_messages(category, updated, now),
+        ]
+        log.info("concern %s unacknowledged: escalated (%s)", concern.ref, position)
+        return TimerResult(
+            records=[record],
+            outbox=out,
+            audit=[AuditEvent("system", "concern.escalate", ref, position, now)],
+            again_at=now + next_step(self._school, taken + 1).after,
+        )
+
+    async def on_lado_clock(
+        self, subject: Record | None, item: Record, now: datetime
+    ) -> TimerResult:
+        """A concern about a member of staff whose LADO contact is not recorded by its time
+        (001 §8, 003): remind its handler (the headteacher, or the chair of governors when it
+        is about the headteacher), in the chronology and the audit, again and again until
+        "LADO informed" is recorded or the concern is closed."""
+        found = self._concern(subject)
+        if found is None or subject is None or not lado_running(found[0]):
+            return TimerResult()  # LADO informed, closed or gone: the clock stops
+        concern, _ = found
+        ref = subject_of(concern.ref)
+        role = lado_private_role(concern)
+        names = await self._names((role.value,), now)
+        why = "the LADO has not been recorded as informed"
+        updated = concern.with_event(_bot(), now, LADO_REMINDER, sent_to(names, why))
+        record = Record(KIND, concern.ref, subject.version + 1, encode(updated))
+        title = f"LADO not yet informed: {concern.ref}"
+        log.info("concern %s: LADO clock reminder sent", concern.ref)
+        return TimerResult(
+            records=[record],
+            outbox=await self._reach((role.value,), ref, "concern.lado", title, now),
+            audit=[AuditEvent("system", "concern.lado_reminder", ref, "sent", now)],
+            again_at=now + timedelta(minutes=self._school.lado.repeat_minutes),
+        )
+
+    async def render_lado(self, subject: Record | None, data: Mapping[str, Any]) -> Outgoing | None:
+        """The LADO reminder: the concern in full, privately, to its handler."""
+        found = self._concern(subject)
+        if found is None or subject is None or not lado_running(found[0]):
+            return None
+        due = lado_due(found[0].created_at, self._school)
+        return Outgoing(
+            card=detail_card(
+                *found,
+                self._school,
+                version=subject.version,
+                note=(
+                    f"The LADO has not been recorded as informed. It was due by "
+                    f"{school_time(due, self._school.zone)}. Please contact the LADO today, "
+                    'then record "LADO informed" below. You will be reminded until you do.'
+                ),
+            )
         )
 
 
@@ -896,7 +1131,8 @@ def feature(deps: Deps) -> Feature:
             "concern.reminder": h.render_reminder,
             "concern.nudge": h.render_nudge,
             "concern.closed": h.render_closed,
+            "concern.lado": h.render_lado,
             "concern.closure_proposed": h.render_closure_proposed,
         },
-        timers={UNACKNOWLEDGED: h.on_unacknowledged},
+        timers={UNACKNOWLEDGED: h.on_unacknowledged, LADO_CLOCK: h.on_lado_clock},
     )

@@ -343,7 +343,7 @@ async def test_pupil_reports_share_the_staff_reference_sequence(harness: Harness
     assert [r.id for r in await stored(harness)] == ["OSC-2026-0001", "OSC-2026-0002"]
 
 
-async def test_my_reports_shows_only_received_never_what_was_done(harness: Harness) -> None:
+async def test_my_reports_shows_only_the_state_never_what_was_done(harness: Harness) -> None:
     await worry(harness, kind="asked")
     await harness.settle()
     [card] = channel_cards(harness)
@@ -353,7 +353,8 @@ async def test_my_reports_shows_only_received_never_what_was_done(harness: Harne
 
     assert_valid_card(mine)
     text = visible_text(mine)
-    assert "OSC-2026-0001" in text and "received" in text
+    # Its state in a child's words (issue 20), never who did what.
+    assert "OSC-2026-0001" in text and "someone is looking after it" in text
     assert "Your worry" in text
     assert "grooming" not in text.lower() and "Acknowledged" not in text
     assert "Fiona" not in text
