@@ -55,7 +55,7 @@ from policy.actions import Verb
 from policy.audit import AuditEvent
 from policy.categories import Category, Route
 from policy.clauses import cite
-from policy.closure import sends_back
+from policy.closure import is_proposed, sends_back
 from policy.concerns import ACTIONS, OUTCOMES, Concern, ConcernStatus, may_handle
 from policy.filtering import BLOCKED_CATEGORIES, FilterRequest, FilterStatus
 from policy.fm_checks import KIND as FM_CHECK_KIND
@@ -269,6 +269,10 @@ def incident_log_csv(concerns: Sequence[Concern], school: SchoolPolicy) -> str:
     return out.getvalue()
 
 
+#: An open item whose closing waits for a second senior person (issue 20).
+PROPOSED_WORDS = "Closure proposed: waiting for a second senior person"
+
+
 def closure_cells(concern: Concern) -> tuple[str, str, str, str]:
     """The incident log's closing columns (issue 20): the reason, who proposed the closure (a
     serious concern) and who confirmed it as the second senior person, and how many times a
@@ -449,7 +453,8 @@ class RecordsHandlers(FeatureHandlers):
                 category=category_of(self._school, c).label,
                 urgent=c.urgent,
                 year_group=c.year_group,
-                status=c.status.value,
+                # Issue 20: a proposed closure is shown, so a second person can find it.
+                status=PROPOSED_WORDS if is_proposed(c) else c.status.value,
                 reported_at=c.created_at,
                 age=age(c, now),
             )

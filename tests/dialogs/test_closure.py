@@ -141,6 +141,8 @@ async def test_a_serious_concern_is_proposed_then_confirmed_by_a_second_senior_p
     assert school.messenger.cards(dm(TEACHER)) == []  # not told "closed" yet
 
     school.advance(minutes=30)
+    open_items = await school.click(DEPUTY_DSL, "dsl.open_items")
+    assert "Closure proposed: waiting for a second senior person" in visible_text(open_items)
     deputy_view = await click_button(school, DEPUTY_DSL, on_channel, "concern.open")
     assert_valid_card(deputy_view)
     assert ("Confirm closure", "concern.close.confirm") in card_buttons(deputy_view)
