@@ -99,7 +99,7 @@ from policy.on_call import (
 )
 from policy.overblocking import OverblockStatus
 from policy.pupil_feedback import pupil_state_words
-from policy.roles import Person, Role
+from policy.roles import SAFEGUARDING_LEADS, Person, Role
 from policy.school import ON_CALL
 from policy.weblinks import BadLink, host_of, normalise_url
 
@@ -780,14 +780,17 @@ class ConcernHandlers(FeatureHandlers):
         (as when nobody holds the role; never the headteacher for a concern about them)."""
         role = private_role(concern, category)
         closure = concern.closure
-        if role is None or closure is None or not is_proposed(concern):
+        if closure is None or not is_proposed(concern):
             return ()
+        roles = (role,) if role is not None else tuple(SAFEGUARDING_LEADS)
         try:
-            holders = await self._deps.directory.members(role)
+            holders = [p for r in roles for p in await self._deps.directory.members(r)]
         except DirectoryUnavailable:
             return ()
         if any(p.id != closure.proposed_by_id for p in holders):
             return ()
+        if role is None:  # the only DSL or deputy proposed it: the headteacher confirms
+            return (Role.HEADTEACHER,)
         return self._school.fallback_for(role)
 
     async def _second_persons(self, ctx: ActionContext) -> list[tuple[Delivery, str]]:
@@ -800,7 +803,7 @@ class ConcernHandlers(FeatureHandlers):
             return []
         role = private_role(*found)
         if role is None:
-            return []
+            return await self._second_for_child(ctx)
         try:
             others = [
                 p.id for p in await self._deps.directory.members(role) if p.id != ctx.person.id
@@ -813,10 +816,24 @@ class ConcernHandlers(FeatureHandlers):
             return [(Delivery.DIRECT_TO_ROLE, role.value)]
         return [(Delivery.DIRECT, pid) for pid in dict.fromkeys(others)]
 
+    async def _second_for_child(self, ctx: ActionContext) -> list[tuple[Delivery, str]]:
+        """A child concern's proposal shows on its channel card for the other DSLs and deputies;
+        when the proposer is the only one (a school with a single DSL), the headteacher is asked
+        1:1 instead (000 §12.3, 002 §16: more than one senior member of staff)."""
+        try:
+            leads = [p for r in SAFEGUARDING_LEADS for p in await self._deps.directory.members(r)]
+            if any(p.id != ctx.person.id for p in leads):
+                return []
+            heads = await self._deps.directory.members(Role.HEADTEACHER)
+        except DirectoryUnavailable:
+            return [(Delivery.DIRECT_TO_ROLE, Role.HEADTEACHER.value)]
+        return [(Delivery.DIRECT, p.id) for p in heads if p.id != ctx.person.id]
+
     async def render_closure_proposed(
         self, subject: Record | None, data: Mapping[str, Any]
     ) -> Outgoing | None:
-        """A concern about staff whose closing awaits a second senior person, 1:1 in full."""
+        """A concern whose closing awaits a second senior person asked 1:1 (about staff, or a
+        child concern in a school with a single DSL), in full."""
         found = self._concern(subject)
         if found is None or subject is None or found[0].closure is None:
             return None
