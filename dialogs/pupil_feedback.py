@@ -111,7 +111,7 @@ LINE_START = {
 }
 QUEUED = (
     "Queued: it will be delivered to the pupil's chat as soon as Teams takes it. "
-    "You will get a message here when it has been delivered."
+    "You will get a message in your chat with the bot when it has been delivered."
 )
 STALE = "This card was out of date, so nothing was sent. Here is the current state."
 _REF = re.compile(r"OSC-\d{4}-\d{1,8}")
