@@ -53,6 +53,13 @@ class Verb(StrEnum):
     # ----- Records the school must show (issue 13): added for the records feature -----
     CONCERN_CHRONOLOGY = "concern.chronology"
     GOVERNORS_REPORT = "records.governors"
+    # ----- Filtering and monitoring checks (DfE standards; 000 §3.5, 004) -----
+    FM_CHECK_START = "fmcheck.start"
+    FM_CHECK_SUBMIT = "fmcheck.submit"
+    # ----- Closing safely (issue 20): a second senior person for serious concerns -----
+    CONCERN_PROPOSE_CLOSE = "concern.close.propose"
+    CONCERN_CONFIRM_CLOSE = "concern.close.confirm"
+    CONCERN_SEND_BACK = "concern.close.send_back"
     # ----- Feedback to the pupil who reported (issue 20, 004 §2) -----
     PUPIL_FEEDBACK_START = "feedback.start"
     PUPIL_FEEDBACK_SEND = "feedback.send"
@@ -113,6 +120,17 @@ PERMISSIONS: dict[Verb, frozenset[Role]] = {
     # The governors' report is anonymised: the safeguarding leads prepare it, the headteacher
     # and the chair of governors may run it themselves (002 §2.1, 004 flowchart).
     Verb.GOVERNORS_REPORT: SAFEGUARDING_LEADS | {Role.HEADTEACHER, Role.CHAIR_OF_GOVERNORS},
+    # Checks are carried out by IT with the DSL or online safety lead (004 "Filtering and
+    # monitoring"; 000 §3.5: the DSL leads on the review).
+    Verb.FM_CHECK_START: _FILTER_DECIDERS,
+    Verb.FM_CHECK_SUBMIT: _FILTER_DECIDERS,
+    # ----- Closing safely (issue 20) -----
+    # Proposing, confirming and sending back a closure: whoever may handle the concern; that the
+    # confirmer is a second senior person, never the proposer, is checked against the concern
+    # itself (policy.closure.may_confirm, 000 §12.3, 002 §16).
+    Verb.CONCERN_PROPOSE_CLOSE: _HANDLERS,
+    Verb.CONCERN_CONFIRM_CLOSE: _HANDLERS,
+    Verb.CONCERN_SEND_BACK: _HANDLERS,
     # ----- Feedback to the pupil who reported (issue 20) -----
     # Only the DSL and deputies write to a pupil; that the concern is a pupil's own report is
     # checked against the concern itself (policy.pupil_feedback.may_message_pupil).

@@ -26,6 +26,7 @@ from tests.support import (
     card_buttons,
     card_texts,
     click_button,
+    close_form,
     dm,
     everything,
     visible_text,
@@ -300,8 +301,13 @@ async def test_closing_a_pupils_report_sends_the_pupil_nothing(school: School) -
     [concern] = await stored(school)
     detail = await school.click(DSL, "concern.open", {"ref": concern.id, "ver": concern.version})
 
+    # Issue 20: the close form gained a reason and the open checklist items.
     await click_button(
-        school, DSL, detail, "concern.close", outcome="resolved_in_school", message="Spoke to her."
+        school,
+        DSL,
+        detail,
+        "concern.close",
+        **close_form(concern.data["category"], message="Spoke to her."),
     )
     await school.settle()
 

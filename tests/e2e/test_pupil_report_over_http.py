@@ -747,7 +747,7 @@ async def test_no_pupil_name_or_words_reach_the_logs(
 
 
 async def test_closing_a_pupils_report_sends_the_pupil_nothing(harness: Harness) -> None:
-    from tests.support import DSL, dm
+    from tests.support import DSL, close_form, dm
 
     await worry(harness)
     await harness.settle()
@@ -758,8 +758,8 @@ async def test_closing_a_pupils_report_sends_the_pupil_nothing(harness: Harness)
         DSL,
         detail,
         "concern.close",
-        outcome="resolved_in_school",
-        message="Spoke to her tutor.",
+        # Issue 20: the close form gained a reason and the open checklist items.
+        **close_form(concern.data["category"], message="Spoke to her tutor."),
     )
     await harness.settle()
 
