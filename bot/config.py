@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 
 from pydantic import SecretStr, TypeAdapter, ValidationError
 
+from policy.handoff import secret_problem
 from policy.school import SchoolPolicy
 from policy.school_checks import school_problems
 from store.crypto import parse_key
@@ -110,6 +111,9 @@ class Settings:
     #: folder (``data.key`` for ``data/``), made on the first start (``bot.local_key``); its key,
     #: once it exists, is in ``encryption_keys``.
     local_key_file: Path | None = None
+    #: The hand-off webhook's secret (issue 20), from the environment variable the school file
+    #: names (``handoff.webhook_secret_env``); None without a webhook. Never logged.
+    handoff_webhook_secret: SecretStr | None = field(default=None, repr=False)
 
     @property
     def is_local(self) -> bool:
@@ -333,9 +337,14 @@ def load_settings(env: Mapping[str, str]) -> Settings:
     except ConfigError as exc:
         problems.extend(exc.problems)
 
+    handoff_secret = (
+        None if school is None else _handoff_webhook_secret(school, mode, get, problems)
+    )
+
     if problems or school is None:
         raise ConfigError(problems)
     return Settings(
+        handoff_webhook_secret=handoff_secret,
         mode=mode,
         host=host,
         port=port,
@@ -357,6 +366,39 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         local_key_file=local_key_file,
         **graph,
     )
+
+
+def _handoff_webhook_secret(
+    school: SchoolPolicy, mode: Mode, get: Callable[[str], str], problems: list[str]
+) -> SecretStr | None:
+    """The hand-off webhook's secret, when the school file sets a webhook (issue 20). Refused
+    at start-up: a missing, short or placeholder secret, and a webhook that is not HTTPS
+    (plain HTTP only to loopback, in local mode). The secret is never quoted."""
+    handoff = school.handoff
+    if not handoff.webhook:
+        return None
+    url = handoff.webhook_url.strip()
+    host = urlsplit(url).hostname or ""
+    if not url.startswith("https://"):
+        if mode is not Mode.LOCAL:
+            problems.append(
+                "handoff.webhook_url: must be an https:// address outside local mode (the "
+                "hand-off holds names and the details of a concern)"
+            )
+        elif host != "localhost" and not _is_loopback(host):
+            problems.append(
+                "handoff.webhook_url: plain http:// only to a loopback address in local mode; "
+                "use https://"
+            )
+    name = handoff.webhook_secret_env
+    problem = secret_problem(get(name))
+    if problem is not None:
+        problems.append(
+            f"{name}: {problem} (the hand-off webhook's secret; handoff.webhook_secret_env in "
+            "the school file names this variable)"
+        )
+        return None
+    return SecretStr(get(name))
 
 
 def local_key_path(data_dir: Path) -> Path:

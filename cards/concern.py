@@ -44,10 +44,11 @@ from cards.common import (
     show_card,
     with_problems,
 )
+from cards.handoff import handoff_actions, handoff_block
 from cards.on_call import tried_line
 from cards.pupil_feedback import feedback_button
 from policy.actions import Verb
-from policy.categories import DEFAULT_CATEGORIES, Category, Group
+from policy.categories import DEFAULT_CATEGORIES, Category, Group, Route
 from policy.concerns import (
     ACTIONS,
     OUTCOMES,
@@ -382,6 +383,7 @@ def channel_card(
         body.append(para(note, subtle=True))
     body += [heading(title), facts(_channel_facts(concern, category, school))]
     body += tried_line(concern, school)  # out-of-hours cover and escalation (issue 20)
+    body += handoff_block(concern, school.zone)  # issue 20: "handed off to … by … at …"
     acknowledge, open_it = _acknowledge_and_open(concern, version)
     actions = [acknowledge, open_it] if concern.status is ConcernStatus.NEW else [open_it]
     if concern.status is ConcernStatus.CLOSED:
@@ -541,6 +543,9 @@ def detail_card(
     if concern.source is _Source.PUPIL and concern.status is not ConcernStatus.CLOSED:
         # Feedback to the pupil who reported (issue 20): in the body, the foot is full.
         body.append(feedback_button(concern.ref, version))
+    if category.route is not Route.HEADTEACHER:  # issue 20: hand-off (the DSL only)
+        body += handoff_block(concern, school.zone)
+        body.append(handoff_actions(concern, version=version, system=school.handoff.system_name))
     actions = handling_actions(concern, ids, category, school.outcomes, viewer_id)
     actions.append(execute("Export chronology", Verb.CONCERN_CHRONOLOGY, ref=concern.ref))
     if in_channel:

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from policy.categories import DEFAULT_CATEGORIES, Category
 from policy.concerns import DEFAULT_OUTCOMES, YEAR_GROUPS
+from policy.handoff import Handoff
 from policy.pupil_feedback import PupilFeedback
 from policy.retention import Retention
 from policy.risk_phrases import RiskPhrases
@@ -160,6 +161,9 @@ class Filtering:
     max_exception_days: int = 14
     #: When, in school time on an exception's last day, IT is asked to re-block the site.
     reblock_at: time = time(17, 0)
+    #: When, in school time on an exception's first day, the requester is told "now allowed"
+    #: if IT applied it before then (never before the period starts; issue 21).
+    now_allowed_at: time = time(7, 30)
 
     def __post_init__(self) -> None:
         if not 1 <= self.max_exception_days <= 366:
@@ -337,6 +341,8 @@ class SchoolPolicy:
     lado: Lado = field(default_factory=lambda: Lado())
     #: What the DSL can send to a pupil who reported (issue 20): ready-made messages.
     pupil_feedback: PupilFeedback = field(default_factory=PupilFeedback)
+    #: The school's safeguarding record system and its optional signed webhook (issue 20).
+    handoff: Handoff = field(default_factory=Handoff)
 
     def __post_init__(self) -> None:
         problems: list[str] = []

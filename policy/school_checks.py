@@ -17,6 +17,7 @@ from policy.categories import Category, Route
 from policy.clauses import DEFAULT_CLAUSE_NAMES
 from policy.concerns import ACTIONS, OUTCOMES
 from policy.filtering import BLOCKED_CATEGORIES
+from policy.handoff import handoff_problems
 from policy.on_call import gaps, role_of, unknown_tokens
 from policy.pupil_feedback import template_problem
 from policy.roles import Role
@@ -163,6 +164,7 @@ def school_problems(school: SchoolPolicy) -> list[str]:
         trouble = template_problem(template)
         if trouble is not None:
             problems.append(f"pupil_feedback.templates, message {number}: {trouble}")
+    problems += handoff_problems(school.handoff)
     problems += on_call_problems(school)
     return problems
 

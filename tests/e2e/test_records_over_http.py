@@ -404,6 +404,7 @@ async def test_the_incident_log_csv_rows_match_the_records_in_a_private_chat(
         "hours_to_close": "75.00",
         "reported_out_of_hours": "no",
         "escalation_steps": "0",
+        "handed_off_to": "",
         "reported_by": "Daniel Okafor",
         "handled_by": "Fiona Blake",
         "involved": f"{CHILD} (8B)",
