@@ -272,8 +272,11 @@ def received_card(
     *,
     recipients: str,
     signposts: Sequence[tuple[str, str]] = (),
+    on_call: bool = False,
 ) -> dict[str, Any]:
-    """The reporter's confirmation: the reference, what happens next and who it went to."""
+    """The reporter's confirmation: the reference, what happens next and who it went to
+    (``on_call``: out of hours, an urgent concern went first to whoever is on call)."""
+    alerted = "the person on call" if on_call else "the DSL"
     body: list[CardElement] = [
         heading(f"Received: {concern.ref}"),
         para(f"Your report about {category.label.lower()} has been saved and sent."),
@@ -284,13 +287,19 @@ def received_card(
                 style="attention",
                 items=[
                     para("Call 999 now if a child is in immediate danger.", emphasis=True),
-                    para("The DSL has been alerted."),
+                    para(f"{alerted[:1].upper()}{alerted[1:]} has been alerted."),
                 ],
             )
         )
     elif concern.urgent:
         body.append(
-            para("This is marked urgent: the DSL and deputies have been alerted.", emphasis=True)
+            para(
+                "This is marked urgent: "
+                + ("the person on call" if on_call else "the DSL and deputies")
+                + (" has" if on_call else " have")
+                + " been alerted.",
+                emphasis=True,
+            )
         )
     if category.images_rule:
         body.append(para(IMAGERY_RULE))
@@ -540,12 +549,12 @@ def detail_card(
             or [("-", "Nothing yet")]
         )
     )
-    if category.route is not Route.HEADTEACHER:  # issue 20: hand-off (the DSL only)
-        body += handoff_block(concern, school.zone)
-        body.append(handoff_actions(concern, version=version, system=school.handoff.system_name))
     if concern.source is _Source.PUPIL and concern.status is not ConcernStatus.CLOSED:
         # Feedback to the pupil who reported (issue 20): in the body, the foot is full.
         body.append(feedback_button(concern.ref, version))
+    if category.route is not Route.HEADTEACHER:  # issue 20: hand-off (the DSL only)
+        body += handoff_block(concern, school.zone)
+        body.append(handoff_actions(concern, version=version, system=school.handoff.system_name))
     actions = handling_actions(concern, ids, category, school.outcomes, viewer_id)
     actions.append(execute("Export chronology", Verb.CONCERN_CHRONOLOGY, ref=concern.ref))
     if in_channel:

@@ -90,6 +90,10 @@ class IncidentSummary:
     by_category: Sequence[tuple[str, int]]
     #: Hand-offs of these concerns to the school's record system, by system (issue 20).
     handed_off: Sequence[tuple[str, int]] = ()
+    #: Urgent concerns that climbed the escalation chain (issue 20), and the median time to
+    #: acknowledge urgent concerns reported out of hours ("" when there were none).
+    escalated: int = 0
+    median_acknowledge_out_of_hours: str = ""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -204,6 +208,21 @@ def incident_log_card(
                 ("Median time to acknowledge", summary.median_acknowledge),
                 ("Median time to close", summary.median_close),
             ]
+            + (
+                [("Urgent, escalated up the chain", str(summary.escalated))]
+                if summary.escalated
+                else []
+            )
+            + (
+                [
+                    (
+                        "Median time to acknowledge, urgent out of hours",
+                        summary.median_acknowledge_out_of_hours,
+                    )
+                ]
+                if summary.median_acknowledge_out_of_hours
+                else []
+            )
         ),
     ]
     shown = [(label, n) for label, n in summary.by_category if n]

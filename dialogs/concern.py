@@ -40,6 +40,8 @@ from dialogs.filter_request import KIND as FILTER_KIND
 from dialogs.filter_request import decode as decode_filter
 from dialogs.handling import FeatureHandlers, Handling, decide, form_key, record_for, refuse
 from dialogs.outbox import Delivery, TimerResult, message, timer
+from dialogs.overblocking import KIND as OVERBLOCK_KIND
+from dialogs.overblocking import decode as decode_overblock
 from dialogs.ports import (
     Change,
     DirectoryUnavailable,
@@ -95,10 +97,18 @@ from policy.on_call import (
     steps_taken,
     tried,
 )
+from policy.overblocking import OverblockStatus
 from policy.pupil_feedback import pupil_state_words
 from policy.roles import Person, Role
 from policy.school import ON_CALL
-from policy.weblinks import BadLink, normalise_url
+from policy.weblinks import BadLink, host_of, normalise_url
+
+#: How an over-blocking report's status reads in the reporter's "My reports" (issue 21).
+OVERBLOCK_STATUS_FOR_REPORTER: dict[OverblockStatus, str] = {
+    OverblockStatus.OPEN: "sent to IT, waiting",
+    OverblockStatus.EXCEPTION_REQUESTED: "IT asked for an exception",
+    OverblockStatus.EXPLAINED: "IT explained: no change",
+}
 
 log = logging.getLogger(__name__)
 
@@ -269,7 +279,7 @@ class ConcernHandlers(FeatureHandlers):
                 )
             )
         try:
-            concern, recipients = await self._save(ctx.person, category, values, now, key)
+            concern, recipients, on_call = await self._save(ctx.person, category, values, now, key)
         except DuplicateRequest as dup:
             return await self._confirm_existing(ctx.person, dup.refs[0], category)
         except StoreUnavailable:
@@ -287,13 +297,17 @@ class ConcernHandlers(FeatureHandlers):
         log.info("concern %s reported (urgent=%s)", concern.ref, concern.urgent)
         return Reply(
             card=received_card(
-                concern, category, recipients=recipients, signposts=self._staff_signposts()
+                concern,
+                category,
+                recipients=recipients,
+                signposts=self._staff_signposts(),
+                on_call=on_call,
             )
         )
 
     async def _save(
         self, person: Person, category: Category, values: dict[str, str], now: datetime, key: str
-    ) -> tuple[Concern, str]:
+    ) -> tuple[Concern, str, bool]:
         year = now.astimezone(self._school.zone).year
         number = await self._store.next_sequence(f"OSC-{year}", key=key)
         risk = RiskAnswer(values["immediate_risk"])
@@ -339,7 +353,14 @@ class ConcernHandlers(FeatureHandlers):
                 dedupe_key=key,
             )
         )
-        return concern, await self._truthful_recipients(concern, category, routing.recipients)
+        recipients = await self._truthful_recipients(concern, category, routing.recipients)
+        cover = on_call_at(now, self._school)
+        on_call = escalates(concern, category) and not cover.in_hours
+        if on_call:
+            # Out of hours the person on call has it directly (issue 20): say who, truthfully.
+            names = ", ".join(await self._names(cover.who, now))
+            recipients = f"{names} (on call now), alerted directly, and the safeguarding channel"
+        return concern, recipients, on_call
 
     async def _truthful_recipients(self, concern: Concern, category: Category, said: str) -> str:
         """Who has it, truthfully: a concern whose private role nobody holds goes to the
@@ -370,10 +391,8 @@ class ConcernHandlers(FeatureHandlers):
         # An urgent concern about a child goes first to whoever is on call now (in school
         # hours, by default, the DSL and deputies: ``policy.on_call``).
         targets = (
-            on_call_at(now, self._school).who
-            if escalates(concern, category)
-            else tuple(r.value for r in routing.direct)
-        )
+            on_call_at(now, self._school).who if escalates(concern, category) else ()
+        ) or tuple(r.value for r in routing.direct)
         for target in dict.fromkeys(targets):
             render = "concern.private" if private else "concern.alert"
             to_role = role_of(target) is not None
@@ -510,6 +529,13 @@ class ConcernHandlers(FeatureHandlers):
                     request.status, FILTER_STATUS_WORDS[request.status].lower()
                 )
                 rows.append((request.created_at, (request.ref, what, when, status)))
+            # Issue 21: "blocked but I need it for teaching" reports, and how IT answered.
+            for record in await self._store.find(OVERBLOCK_KIND, reporter_id=ctx.person.id):
+                report = decode_overblock(record)
+                when = school_day(report.created_at.astimezone(zone).date())
+                what = f"Blocked site: {safe_text(host_of(report.site), limit=80)}"
+                status = OVERBLOCK_STATUS_FOR_REPORTER[report.status]
+                rows.append((report.created_at, (report.ref, what, when, status)))
         rows.sort(key=lambda row: row[0], reverse=True)
         return Reply(card=my_reports_card([row for _, row in rows], pupil=ctx.person.is_pupil))
 
@@ -1000,7 +1026,13 @@ class ConcernHandlers(FeatureHandlers):
         """1:1 and activity-feed messages to everyone ``who`` names (``on_call`` is whoever is
         on call now). Never to nobody: with no one named, the DSL and deputies (whose own
         fallback the outbox applies)."""
-        targets = self._expand(who, now) or [Role.DSL.value, Role.DEPUTY_DSL.value]
+        targets = []
+        for target in self._expand(who, now):
+            if role_of(target) is None and not await self._known(target):
+                log.error("the rota names %s, whom the directory does not know", target)
+                continue
+            targets.append(target)
+        targets = targets or [Role.DSL.value, Role.DEPUTY_DSL.value]
         out: list[Record] = []
         for target in targets:
             to_role = role_of(target) is not None
@@ -1024,6 +1056,14 @@ class ConcernHandlers(FeatureHandlers):
                 )
             )
         return out
+
+    async def _known(self, person_id: str) -> bool:
+        """Whether the directory knows this person (if it cannot say now, assume so: the
+        message waits and is tried again rather than being dropped)."""
+        try:
+            return await self._deps.directory.person(person_id) is not None
+        except DirectoryUnavailable:
+            return True
 
     async def _escalate(
         self, subject: Record, concern: Concern, category: Category, now: datetime

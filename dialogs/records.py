@@ -43,6 +43,7 @@ from cards.records import (
 )
 from dialogs import concern as concern_feature
 from dialogs import filter_request as filter_feature
+from dialogs import overblocking
 from dialogs.codec import text_field
 from dialogs.fm_checks import decode as fm_check_of
 from dialogs.handling import FeatureHandlers
@@ -60,6 +61,7 @@ from policy.filtering import BLOCKED_CATEGORIES, FilterRequest, FilterStatus
 from policy.fm_checks import KIND as FM_CHECK_KIND
 from policy.handoff import count_by_system, handoffs_of
 from policy.on_call import in_contact_hours, steps_taken, tried
+from policy.overblocking import OverblockReport
 from policy.reporting import (
     CallCheckFact,
     GovernorsReport,
@@ -148,6 +150,11 @@ async def load_filter_requests(store: Store) -> list[FilterRequest]:
     return [filter_feature.decode(r) for r in await store.find(filter_feature.KIND)]
 
 
+async def load_overblocking_reports(store: Store) -> list[OverblockReport]:
+    """Every over-blocking report (issue 21)."""
+    return [overblocking.decode(r) for r in await store.find(overblocking.KIND)]
+
+
 def _when(value: object) -> datetime | None:
     if not isinstance(value, str):
         return None
@@ -197,6 +204,7 @@ async def build_governors_report(
         filter_requests=await load_filter_requests(store),
         call_checks=[c for c in checks if c is not None],
         recordings=[r for r in recordings if r is not None],
+        overblocking_reports=await load_overblocking_reports(store),
         fm_checks=[fm_check_of(r) for r in await store.find(FM_CHECK_KIND)],
     )
 
@@ -301,6 +309,7 @@ def currently_allowed_csv(requests: Sequence[FilterRequest], school: SchoolPolic
             "change_approved_by",
             "applied_by",
             "applied_at",
+            "exception_rule",
         ]
     )
     for request in sorted(
@@ -324,6 +333,7 @@ def currently_allowed_csv(requests: Sequence[FilterRequest], school: SchoolPolic
                     request.change_approval.by_name if request.change_approval else "",
                     request.applied.by_name if request.applied else "",
                     _iso(request.applied.at if request.applied else None, school),
+                    request.rule,  # what exactly is allowed (issue 21)
                 )
             ]
         )
@@ -501,6 +511,13 @@ class RecordsHandlers(FeatureHandlers):
             found = median_duration(values)
             return "-" if found is None else duration_words(found)
 
+        out_of_hours = [
+            t
+            for c in concerns
+            if c.urgent
+            and not in_contact_hours(c.created_at, self._school)
+            and (t := time_to_acknowledge(c)) is not None
+        ]
         return IncidentSummary(
             period=period.label,
             reported=len(concerns),
@@ -515,6 +532,8 @@ class RecordsHandlers(FeatureHandlers):
             handed_off=sorted(
                 count_by_system([h for c in concerns for h in handoffs_of(c)]).items()
             ),
+            escalated=sum(1 for c in concerns if c.urgent and steps_taken(c)),
+            median_acknowledge_out_of_hours=median(out_of_hours) if out_of_hours else "",
         )
 
     async def chronology(self, ctx: ActionContext) -> Reply:

@@ -81,6 +81,9 @@ def build_features(deps: Deps) -> list[Feature]:
     from dialogs import records
 
     features.append(records.feature(deps))
+    from dialogs import overblocking
+
+    features.append(overblocking.feature(deps))
     from dialogs import fm_checks
 
     features.append(fm_checks.feature(deps))

@@ -16,6 +16,7 @@ from bot.storage import cipher_for
 from dialogs import concern as concern_feature
 from dialogs import filter_request as filter_feature
 from dialogs import fm_checks as fm_checks_feature
+from dialogs import overblocking
 from dialogs.ports import Change, Record
 from dialogs.video_call import CALL_CHECK_KIND, RECORDING_KIND, REQUEST_CODEC
 from policy.concerns import (
@@ -41,6 +42,7 @@ from policy.filtering import (
 )
 from policy.fm_checks import KIND as FM_CHECK_KIND
 from policy.fm_checks import FmCheck, Result, check_items
+from policy.overblocking import OverblockReport, exception_requested, explained
 from policy.roles import Person, Role
 from policy.school import SchoolPolicy
 from policy.video_calls import Audience, CallPlan, RecordingRequest, RequestStatus, check_call
@@ -234,6 +236,41 @@ def _demo_filter_requests(school: SchoolPolicy) -> list[FilterRequest]:
     return requests
 
 
+def _demo_overblocking(school: SchoolPolicy) -> list[OverblockReport]:
+    """Over-blocking reports (issue 21): (day, hours until IT answered or None, outcome)."""
+    zone = school.zone
+    specs: tuple[tuple[date, int | None, str], ...] = (
+        (date(2026, 9, 9), 3, "exception"),
+        (date(2026, 9, 23), 20, "explained"),
+        (date(2026, 10, 7), 2, "exception"),
+        (date(2026, 10, 14), 5, "explained"),
+        (date(2026, 11, 4), 1, "exception"),
+        (date(2026, 11, 10), 26, "exception"),
+        (date(2026, 11, 12), 4, "explained"),
+        (date(2026, 11, 19), 6, "exception"),
+    )
+    reports: list[OverblockReport] = []
+    for n, (day, hours, fate) in enumerate(specs, 1):
+        at = datetime.combine(day, time(10, 15), tzinfo=zone).astimezone(UTC)
+        report = OverblockReport(
+            ref=f"OBR-2026-{n:04d}",
+            reporter_id=_TEACHER.id,
+            reporter_name=_TEACHER.name,
+            created_at=at,
+            site=f"https://blocked-{n}.example.org/lesson-page",
+            lesson="Demo lesson",
+            impact=f"Demo report {n}: the page was blocked in the middle of the lesson.",
+        )
+        if hours is not None:
+            answered = at + timedelta(hours=hours)
+            if fate == "exception":
+                report = exception_requested(report, _IT, f"FLT-2026-{n + 1:04d}", answered)
+            else:
+                report = explained(report, _IT, "Demo: a school resource covers this.", answered)
+        reports.append(report)
+    return reports
+
+
 def _demo_call_checks(school: SchoolPolicy) -> list[Record]:
     records: list[Record] = []
     for n in range(1, 21):
@@ -381,6 +418,9 @@ async def seed_demo_data(data_dir: Path, settings: Settings) -> int:
             records.append(
                 Record(filter_feature.KIND, request.ref, 1, filter_feature.encode(request))
             )
+        for report in _demo_overblocking(school):
+            await store.next_sequence("OBR-2026")
+            records.append(Record(overblocking.KIND, report.ref, 1, overblocking.encode(report)))
         records += _demo_call_checks(school)
         records += _demo_recordings(school)
         for check in _demo_fm_checks(school):

@@ -36,6 +36,7 @@ KINDS = {
     "call_check": "checked_at",
     "recording_request": "created_at",
     "call_log": "created_at",
+    "overblock_report": "created_at",
 }
 #: Records that belong to an item and go with it.
 PLUMBING = ("outbox", "timer", "channel_message")

@@ -53,6 +53,13 @@ class Verb(StrEnum):
     # ----- Records the school must show (issue 13): added for the records feature -----
     CONCERN_CHRONOLOGY = "concern.chronology"
     GOVERNORS_REPORT = "records.governors"
+    # ----- Over-blocking and exact exceptions (issue 21) -----
+    OVERBLOCKED_START = "overblock.start"
+    OVERBLOCKED_SUBMIT = "overblock.submit"
+    OVERBLOCKED_EXCEPTION = "overblock.exception"
+    OVERBLOCKED_EXCEPTION_SUBMIT = "overblock.exception_submit"
+    OVERBLOCKED_EXPLAIN = "overblock.explain"
+    FILTER_OPEN_ITEMS = "filter.open_items"
     # ----- Filtering and monitoring checks (DfE standards; 000 §3.5, 004) -----
     FM_CHECK_START = "fmcheck.start"
     FM_CHECK_SUBMIT = "fmcheck.submit"
@@ -122,6 +129,17 @@ PERMISSIONS: dict[Verb, frozenset[Role]] = {
     # The governors' report is anonymised: the safeguarding leads prepare it, the headteacher
     # and the chair of governors may run it themselves (002 §2.1, 004 flowchart).
     Verb.GOVERNORS_REPORT: SAFEGUARDING_LEADS | {Role.HEADTEACHER, Role.CHAIR_OF_GOVERNORS},
+    # ----- Over-blocking and exact exceptions (issue 21) -----
+    # Any member of staff may say a blocked site got in the way of teaching (DfE filtering
+    # standard: blocking must not unreasonably impact teaching and learning); IT answers it,
+    # either by making the exception request for them or by explaining (001 §7.3).
+    Verb.OVERBLOCKED_START: _STAFF,
+    Verb.OVERBLOCKED_SUBMIT: _STAFF,
+    Verb.OVERBLOCKED_EXCEPTION: frozenset({Role.IT}),
+    Verb.OVERBLOCKED_EXCEPTION_SUBMIT: frozenset({Role.IT}),
+    Verb.OVERBLOCKED_EXPLAIN: frozenset({Role.IT}),
+    # Every open filter request and over-blocking report in the school: for who decides them.
+    Verb.FILTER_OPEN_ITEMS: _FILTER_DECIDERS,
     # Checks are carried out by IT with the DSL or online safety lead (004 "Filtering and
     # monitoring"; 000 §3.5: the DSL leads on the review).
     Verb.FM_CHECK_START: _FILTER_DECIDERS,

@@ -105,7 +105,7 @@ def on_call_at(now: datetime, school: SchoolPolicy) -> Cover:
     the out-of-hours default (by default the headteacher). ``who`` is empty only when the
     school's file leaves a gap, which ``policy.school_checks`` refuses at start-up."""
     cover = school.on_call
-    if in_contact_hours(now, school):
+    if cover.in_hours and in_contact_hours(now, school):
         return Cover(cover.in_hours, "school hours", in_hours=True)
     for entry in cover.rota:
         if covers(entry, now, school):

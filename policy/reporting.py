@@ -61,6 +61,7 @@ from policy.on_call import (
     role_of,
     steps_taken,
 )
+from policy.overblocking import OUTCOME_WORDS, OverblockReport, OverblockStatus
 from policy.school import SchoolPolicy
 from policy.school_calendar import is_school_day
 
@@ -786,28 +787,42 @@ def _video_section(
     )
 
 
-def handoffs_in(
-    concerns: Iterable[Concern], period: Period, zone: ZoneInfo
-) -> list[tuple[datetime, str]]:
-    """Every hand-off made in ``period`` (whenever its concern was reported): when, to which
-    system (issue 20)."""
-    return [h for c in concerns for h in handoffs_of(c) if period.contains(h[0], zone)]
-
-
-def _handoff_section(
-    concerns: Sequence[Concern], school: SchoolPolicy, period: Period, threshold: int
-) -> Section:
-    """Hand-offs to the school's safeguarding record system, by system (issue 20): counts only,
-    suppressed like every other count."""
-    counts = count_by_system(handoffs_in(concerns, period, school.zone))
-    own = school.handoff.system_name
-    rows = [(own, counts.pop(own, 0)), *counts.items()]
+def overblocking_section(reports: Sequence[OverblockReport], threshold: int) -> Section:
+    """Over-blocking (issue 21): how many times staff said a blocked site got in the way of
+    teaching, how IT answered, and the median time to answer (DfE filtering standard: block
+    harmful content "without unreasonably impacting teaching and learning"). Counts are
+    suppressed as every table; the median is shown only over at least ``threshold`` answered
+    reports, and only when their number is itself shown."""
+    order = (
+        OverblockStatus.EXCEPTION_REQUESTED,
+        OverblockStatus.EXPLAINED,
+        OverblockStatus.OPEN,
+    )
+    outcomes = count_table(
+        "overblocking_by_outcome",
+        "Blocked sites needed for teaching, by outcome",
+        [(OUTCOME_WORDS[s], sum(1 for r in reports if r.status is s)) for s in order],
+        threshold,
+    )
+    answered = [t for r in reports if (t := r.time_to_resolve) is not None]
+    label = "Median time for IT to answer"
+    shown_exactly = all(c.value is not None for c in outcomes.cells[:2])
+    if not answered:
+        median = Figure(label, "none in this period")
+    elif not shown_exactly:
+        median = Figure(label, NOT_SHOWN)
+    elif len(answered) < threshold:
+        median = Figure(label, f"{NOT_SHOWN}: taken over {fewer_than(threshold)} reports")
+    else:
+        found = median_duration(answered)
+        assert found is not None
+        median = Figure(label, duration_words(found))
     return Section(
-        "Hand-offs to the safeguarding records",
-        "Concerns the DSL handed off from the bot to the school's safeguarding record system "
-        f"({own}) in this period, so that each is kept in the child's file without being "
-        "typed again.",
-        (count_table("handoffs_by_system", "Hand-offs by system", rows, threshold),),
+        "Over-blocking",
+        "Reports from staff that a blocked site got in the way of teaching, and how IT "
+        "answered: by asking for an exception, or by explaining why no change was needed.",
+        (outcomes,),
+        (median,),
     )
 
 
@@ -953,6 +968,31 @@ def escalation_section(
     )
 
 
+def handoffs_in(
+    concerns: Iterable[Concern], period: Period, zone: ZoneInfo
+) -> list[tuple[datetime, str]]:
+    """Every hand-off made in ``period`` (whenever its concern was reported): when, to which
+    system (issue 20)."""
+    return [h for c in concerns for h in handoffs_of(c) if period.contains(h[0], zone)]
+
+
+def _handoff_section(
+    concerns: Sequence[Concern], school: SchoolPolicy, period: Period, threshold: int
+) -> Section:
+    """Hand-offs to the school's safeguarding record system, by system (issue 20): counts only,
+    suppressed like every other count."""
+    counts = count_by_system(handoffs_in(concerns, period, school.zone))
+    own = school.handoff.system_name
+    rows = [(own, counts.pop(own, 0)), *counts.items()]
+    return Section(
+        "Hand-offs to the safeguarding records",
+        "Concerns the DSL handed off from the bot to the school's safeguarding record system "
+        f"({own}) in this period, so that each is kept in the child's file without being "
+        "typed again.",
+        (count_table("handoffs_by_system", "Hand-offs by system", rows, threshold),),
+    )
+
+
 def governors_report(
     *,
     school: SchoolPolicy,
@@ -962,6 +1002,7 @@ def governors_report(
     filter_requests: Iterable[FilterRequest],
     call_checks: Iterable[CallCheckFact],
     recordings: Iterable[RecordingFact],
+    overblocking_reports: Iterable[OverblockReport] = (),
     fm_checks: Sequence[FmCheck] = (),
 ) -> GovernorsReport:
     """The anonymised governors' report for ``period`` (items dated outside it are left out).
@@ -987,6 +1028,10 @@ def governors_report(
             concern_section,
             escalation_section(in_concerns, school, threshold, concern_section),
             _filter_section(in_requests, school, threshold),
+            overblocking_section(
+                [r for r in overblocking_reports if period.contains(r.created_at, zone)],
+                threshold,
+            ),
             _video_section(in_checks, in_recordings, threshold),
             _checks_section(in_fm_checks, fm_checks, generated_at.astimezone(zone).date()),
             _handoff_section(concerns, school, period, threshold),

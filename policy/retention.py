@@ -78,5 +78,7 @@ def concern_keep_until(
 
 def keep_until(kind: str, created: date, rules: Retention) -> date:
     """The last day a non-concern record is kept."""
-    years = rules.filter_request_years if kind == "filter_request" else rules.call_record_years
+    # Over-blocking reports are filtering records: kept as long as the requests (issue 21).
+    filtering = kind in {"filter_request", "overblock_report"}
+    years = rules.filter_request_years if filtering else rules.call_record_years
     return _plus_years(created, years)

@@ -164,6 +164,7 @@ def school_problems(school: SchoolPolicy) -> list[str]:
         trouble = template_problem(template)
         if trouble is not None:
             problems.append(f"pupil_feedback.templates, message {number}: {trouble}")
+    problems += handoff_problems(school.handoff)
     problems += on_call_problems(school)
     problems += handoff_problems(school.handoff)
     return problems

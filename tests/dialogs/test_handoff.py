@@ -27,6 +27,7 @@ from tests.support import (
     DSL_CHANNEL,
     TEACHER,
     assert_valid_card,
+    close_form,
     dm,
     everything,
     visible_text,
@@ -120,22 +121,16 @@ async def test_the_dsl_hands_off_and_gets_the_pack_in_their_own_chat_only(
 
 async def test_a_closed_concern_can_be_handed_off_too(myconcern: School) -> None:
     s = myconcern
-    ref, _ = await reported(s)
-    # Closed as the closure feature closes it (its own tests drive that): through the Store.
-    [record] = [r for r in await s.find(concern_feature.KIND) if r.id == ref]
-    concern = concern_feature.decode(record)
-    done = replace(
-        concern,
-        status=ConcernStatus.CLOSED,
-        outcome="no_further_action",
-        closed_at=s.clock.now(),
-    ).with_event(DSL_PERSON, s.clock.now(), "closed", "Closed: No further action needed")
-    await s.store.commit(
-        Change(
-            records=[
-                Record(concern_feature.KIND, ref, record.version + 1, concern_feature.encode(done))
-            ]
-        )
+    ref, detail = await reported(s)
+    closed = await s.click(
+        DSL,
+        "concern.close",
+        {
+            "ref": ref,
+            "ver": detail["actions"][0]["data"]["ver"],
+            **close_form("cyberbullying"),
+            "view": "detail",
+        },
     )
     closed = await s.click(DSL, "concern.open", {"ref": ref, "ver": record.version + 1})
 

@@ -6,9 +6,12 @@ runs the LADO clock until "LADO informed" is recorded. The clock is moved, never
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
+from graph.local_directory import LocalDirectory
+from policy.school import SchoolPolicy
 from tests.dialogs.conftest import School
 from tests.dialogs.test_concern import report
 from tests.support import (
@@ -17,6 +20,7 @@ from tests.support import (
     DSL,
     DSL_CHANNEL,
     HEADTEACHER,
+    STRANGER,
     button,
     card_texts,
     click_button,
@@ -46,9 +50,16 @@ async def test_an_urgent_concern_on_saturday_evening_reaches_the_person_on_call_
     school: School,
 ) -> None:
     school.clock.at = SATURDAY_SEVEN_PM
-    await report(school, "grooming")
+    received = await report(school, "grooming")
     await school.settle()
 
+    assert (
+        "Tom Hughes (on call now), alerted directly, and the safeguarding channel"
+        in visible_text(received)
+    )
+    # The reporter is told who really has it, not "the DSL and deputies".
+    assert "This is marked urgent: the person on call has been alerted." in visible_text(received)
+    assert "deputies" not in visible_text(received)
     assert len(dms(school, DEPUTY_DSL)) == 1  # Tom Hughes is on call at weekends
     assert dms(school, DSL) == [] and dms(school, HEADTEACHER) == []
     assert (DEPUTY_DSL, "concern:OSC-2026-0001") in school.notifier.sent  # the activity feed
@@ -124,6 +135,11 @@ async def test_the_headteacher_at_the_top_of_the_chain_can_acknowledge_and_it_st
     assert len(school.messenger.posted) == after  # acknowledged: the chain stops
     assert "Handled by" in channel_now(school) and "Helen Carter" in channel_now(school)
     assert "Not acknowledged yet" not in channel_now(school)
+    log = await school.click(
+        DSL, "dsl.incident_log", {"step": "show", "from": "2026-11-01", "to": "2026-11-30"}
+    )
+    assert "Urgent, escalated up the chain 1" in visible_text(log)
+    assert "Median time to acknowledge, urgent out of hours 1 h" in visible_text(log)
 
 
 async def test_an_alert_sent_before_a_step_still_acknowledges(school: School) -> None:
@@ -144,9 +160,12 @@ async def test_an_alert_sent_before_a_step_still_acknowledges(school: School) ->
 async def test_in_school_hours_the_dsl_and_deputies_are_alerted_and_nothing_is_tried_on_the_card(
     school: School,
 ) -> None:
-    await report(school, "grooming")  # Monday 10:00
+    received = await report(school, "grooming")  # Monday 10:00
     await school.settle()
 
+    assert "This is marked urgent: the DSL and deputies have been alerted." in visible_text(
+        received
+    )
     assert len(dms(school, DSL)) == len(dms(school, DEPUTY_DSL)) == 1
     assert "Tried" not in channel_now(school)
     assert [k for k, _ in await chronology(school)] == ["reported"]
@@ -240,3 +259,23 @@ async def test_no_lado_clock_for_a_concern_about_a_child(school: School) -> None
 
     assert [t.data["name"] for t in await school.find("timer")] == ["concern.unacknowledged"]
     assert card_texts(school.messenger.cards(DSL_CHANNEL)[0])
+
+
+async def test_a_rota_naming_someone_the_directory_does_not_know_still_reaches_a_person(
+    demo_school: SchoolPolicy, demo_directory: LocalDirectory
+) -> None:
+    weekends = replace(demo_school.on_call.rota[2], who=(STRANGER,))
+    cover = replace(demo_school.on_call, rota=(*demo_school.on_call.rota[:2], weekends))
+    school = School(replace(demo_school, on_call=cover), demo_directory)
+    school.clock.at = SATURDAY_SEVEN_PM
+    await report(school, "grooming")
+    await school.settle()
+    assert ("alerted", "Sent to someone the directory does not know (on call: weekends)") in (
+        await chronology(school)
+    )
+
+    school.advance(minutes=15)
+    await school.settle()
+
+    # Step 1 is "whoever is on call": nobody the directory knows, so the DSL and deputies.
+    assert len(dms(school, DSL)) == 1 and len(dms(school, DEPUTY_DSL)) == 1

@@ -249,3 +249,9 @@ def test_check_config_shows_the_cover_the_chain_and_the_lado_clock() -> None:
     assert "  - Any other time: headteacher" in shown
     assert "step 4, 15 minutes later: headteacher (repeats until someone acknowledges)" in shown
     assert "LADO contact due within 1 working day(s)" in shown
+
+
+def test_with_nobody_named_for_school_hours_the_rota_covers_them() -> None:
+    school = with_cover(in_hours=())
+
+    assert on_call_at(utc(2026, 11, 23, 10, 0), school).who == ("headteacher",)
