@@ -166,7 +166,6 @@ def school_problems(school: SchoolPolicy) -> list[str]:
             problems.append(f"pupil_feedback.templates, message {number}: {trouble}")
     problems += handoff_problems(school.handoff)
     problems += on_call_problems(school)
-    problems += handoff_problems(school.handoff)
     return problems
 
 
