@@ -9,8 +9,6 @@ from datetime import datetime
 from dialogs.handling import FeatureHandlers, refuse
 from dialogs.ports import (
     Record,
-    StoreError,
-    VersionConflict,
 )
 from dialogs.registry import Deps
 from dialogs.service import ActionContext
@@ -65,13 +63,3 @@ class VideoCallBase(FeatureHandlers):
     async def _refuse(self, ctx: ActionContext, verb: Verb, why: str, item: str = "") -> None:
         """Audit a refusal: who, which verb, which item, why (no names, no text)."""
         await refuse(self._deps, ctx, why, item, action=verb.value)
-
-    async def _changed_first(
-        self, ctx: ActionContext, verb: Verb, record: Record, exc: StoreError, why: str
-    ) -> Record | None:
-        """The item as it is now, after someone else (or a Teams retry of this click) changed
-        it first; someone else's change is audited as a refusal (``why``)."""
-        latest = await self._store.get(record.kind, record.id)
-        if latest is not None and isinstance(exc, VersionConflict):
-            await self._refuse(ctx, verb, why, record.ref)
-        return latest
