@@ -58,10 +58,7 @@ class Keys(Checkpoints):
                 for s in (shards if every else [x for x in shards if x.versions][:1])
             ]
         for shard in shards:
-            with self._state:
-                shard.pins += 1
-            try:
-                self._ensure_loaded(shard)
+            with self._pinned(shard):
                 with self._state:
                     assert shard.docs is not None
                     raws = list(shard.docs.values()) if every else list(shard.docs.values())[:1]
@@ -74,9 +71,6 @@ class Keys(Checkpoints):
                             self._record(shard.kind, raw)  # raises if it does not open
                     else:
                         plain += 1
-            finally:
-                with self._state:
-                    shard.pins -= 1
         return KeySurvey(frozenset(sealed_by), plain, looked)
 
     async def reseal(self) -> int:
@@ -99,24 +93,17 @@ class Keys(Checkpoints):
             shards = [s for shards in self._kinds.values() for s in shards]
         pending = 0
         for shard in shards:
-            with self._state:
-                shard.pins += 1
-            try:
-                self._ensure_loaded(shard)
-                with self._state:
-                    assert shard.docs is not None
-                    for item_id, raw in list(shard.docs.items()):
-                        doc = json.loads(raw)
-                        if self._cipher.needs_reseal(doc["data"]):
-                            data = self._cipher.open(shard.kind, item_id, doc["data"])
-                            sealed = self._cipher.seal(shard.kind, item_id, data)
-                            doc_raw = encode_doc(item_id, doc["version"], doc["schema"], sealed)
-                            self._put(shard, item_id, doc["version"], doc_raw, self._lsn)
-                            changed += 1
-                            pending += 1
-            finally:
-                with self._state:
-                    shard.pins -= 1
+            with self._pinned(shard), self._state:
+                assert shard.docs is not None
+                for item_id, raw in list(shard.docs.items()):
+                    doc = json.loads(raw)
+                    if self._cipher.needs_reseal(doc["data"]):
+                        data = self._cipher.open(shard.kind, item_id, doc["data"])
+                        sealed = self._cipher.seal(shard.kind, item_id, data)
+                        doc_raw = encode_doc(item_id, doc["version"], doc["schema"], sealed)
+                        self._put(shard, item_id, doc["version"], doc_raw, self._lsn)
+                        changed += 1
+                        pending += 1
             if pending >= SHARD_MAX_RECORDS:
                 self._checkpoint_or_fail()
                 pending = 0

@@ -3,9 +3,10 @@ records read when first needed and kept in a small cache; records sealed in and 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -260,6 +261,18 @@ class Partitions(AuditLog):
             number = 1
         fresh[kind] = _Shard(kind, number, docs={})
         return fresh[kind]
+
+    @contextlib.contextmanager
+    def _pinned(self, shard: _Shard) -> Iterator[None]:
+        """A partition read into memory and kept there (not trimmed from the cache) meanwhile."""
+        with self._state:
+            shard.pins += 1
+        try:
+            self._ensure_loaded(shard)
+            yield
+        finally:
+            with self._state:
+                shard.pins -= 1
 
     def _ensure_loaded(self, shard: _Shard) -> None:
         """Read a partition's records from its file if they are not in memory."""

@@ -16,6 +16,7 @@ from policy.actions import Verb
 from policy.audit import AuditEvent
 from policy.roles import Person
 from policy.video_calls import (
+    CallPlan,
     RuleId,
 )
 
@@ -36,6 +37,18 @@ class _Started:
     key: str | None = None
     #: To-dos of the verdict the bot has done itself (asked for permission to record).
     done: list[RuleId] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class _Check:
+    """One check of a call: who made it, their plan, the check's id, the calendar meeting it
+    is about ("" if none) and when."""
+
+    person: Person
+    plan: CallPlan
+    check_id: str
+    meeting_id: str
+    now: datetime
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,7 +25,7 @@ from dialogs.ports import (
     Record,
 )
 from dialogs.service import ActionContext, Reply, Scope
-from dialogs.video_call.base import VideoCallBase, _Started
+from dialogs.video_call.base import VideoCallBase, _Check, _Started
 from dialogs.video_call.forms import parse_call_log
 from dialogs.video_call.kinds import (
     _REF,
@@ -43,11 +43,10 @@ from dialogs.video_call.texts import (
 from policy.actions import Verb
 from policy.audit import AuditEvent
 from policy.errors import InvalidSubmission
-from policy.roles import Person, Role
+from policy.roles import Role
 from policy.video_calls import (
     DEPUTY_HEAD,
     CallLog,
-    CallPlan,
     LogStatus,
     next_log_reminder,
     submit_call_log,
@@ -88,29 +87,22 @@ def _recipients_text(head_name: str | None) -> str:
 class CallLogHandlers(VideoCallBase):
     """Expecting, reminding about and sending the 1:1 call log."""
 
-    async def _expect_log(
-        self,
-        person: Person,
-        plan: CallPlan,
-        check_id: str,
-        meeting_id: str,
-        now: datetime,
-        started: _Started,
-    ) -> None:
+    async def _expect_log(self, check: _Check, started: _Started) -> None:
         """Start the log of a 1:1 call with a pupil (000 §6) and its timer at the planned end,
         unless this call's log is already waiting."""
+        person, plan, now = check.person, check.plan, check.now
         waiting = [
             LOGS.decode(r)
             for r in await self._store.find(
                 CALL_LOG_KIND, teacher=person.id, status=LogStatus.PENDING.value
             )
         ]
-        existing = next((c for c in waiting if c.covers(plan.start, meeting_id)), None)
+        existing = next((c for c in waiting if c.covers(plan.start, check.meeting_id)), None)
         if existing is not None:
             started.lines.append(log_due_text(existing, self._school, new=False))
             started.log_ref = existing.ref
             return
-        call_log = await self._new_log(person, plan, check_id, meeting_id, now, started.key)
+        call_log = await self._new_log(check, started.key)
         subject = LOGS.subject(call_log.ref)
         started.records += [
             Record(CALL_LOG_KIND, call_log.ref, 1, LOGS.encode(call_log)),
@@ -120,15 +112,8 @@ class CallLogHandlers(VideoCallBase):
         started.lines.append(log_due_text(call_log, self._school, new=True))
         started.log_ref = call_log.ref
 
-    async def _new_log(
-        self,
-        person: Person,
-        plan: CallPlan,
-        check_id: str,
-        meeting_id: str,
-        now: datetime,
-        key: str | None,
-    ) -> CallLog:
+    async def _new_log(self, check: _Check, key: str | None) -> CallLog:
+        person, plan, now = check.person, check.plan, check.now
         return CallLog(
             ref=await self._reference("LOG", now, key),
             teacher_id=person.id,
@@ -137,8 +122,8 @@ class CallLogHandlers(VideoCallBase):
             planned_start=plan.start,
             planned_duration=plan.duration,
             created_at=now,
-            call_check_id=check_id,
-            meeting_id=meeting_id,
+            call_check_id=check.check_id,
+            meeting_id=check.meeting_id,
         )
 
     async def _heads(self) -> list[tuple[str, str]]:

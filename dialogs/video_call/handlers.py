@@ -58,7 +58,7 @@ from dialogs.ports import (
 )
 from dialogs.registry import Deps, Feature, Handler
 from dialogs.service import ActionContext, Reply, Scope
-from dialogs.video_call.base import _Attendees, _Started
+from dialogs.video_call.base import _Attendees, _Check, _Started
 from dialogs.video_call.call_log import CallLogHandlers
 from dialogs.video_call.forms import (
     _meeting_id,
@@ -256,6 +256,7 @@ class VideoCallHandlers(RecordingHandlers, CallLogHandlers, MeetingHandlers):
         now = self._clock.now()
         check_id = uuid.uuid4().hex
         started = _Started(key=key)
+        call = _Check(ctx.person, plan, check_id, meeting_id, now)
         if approved is not None and plan.recording:
             started.lines.append(
                 f"The {DEPUTY_HEAD} gave permission to record this call ({approved.ref})."
@@ -266,11 +267,9 @@ class VideoCallHandlers(RecordingHandlers, CallLogHandlers, MeetingHandlers):
             if verdict.verdict is Verdict.NOT_ALLOWED:
                 started.lines.append(ASK_ONCE_ALLOWED)
             else:
-                await self._ask_permission(
-                    ctx.person, plan, mine, check_id, meeting_id, now, started
-                )
+                await self._ask_permission(call, mine, started)
         if plan.one_to_one_with_pupil and verdict.verdict is not Verdict.NOT_ALLOWED:
-            await self._expect_log(ctx.person, plan, check_id, meeting_id, now, started)
+            await self._expect_log(call, started)
         local = plan.start.astimezone(self._school.zone)
         check = Record(
             kind=CALL_CHECK_KIND,

@@ -24,7 +24,7 @@ from dialogs.ports import (
     Record,
 )
 from dialogs.service import ActionContext, Reply
-from dialogs.video_call.base import VideoCallBase, _Started
+from dialogs.video_call.base import VideoCallBase, _Check, _Started
 from dialogs.video_call.kinds import (
     _REF,
     RECORDING_KIND,
@@ -47,7 +47,6 @@ from policy.roles import Person, Role
 from policy.video_calls import (
     DEPUTY_HEAD,
     AlreadyDone,
-    CallPlan,
     Decision,
     RecordingRequest,
     RequestStatus,
@@ -89,22 +88,16 @@ class RecordingHandlers(VideoCallBase):
     """Asking for permission to record, deciding it, and its cards."""
 
     async def _ask_permission(
-        self,
-        person: Person,
-        plan: CallPlan,
-        mine: Sequence[RecordingRequest],
-        check_id: str,
-        meeting_id: str,
-        now: datetime,
-        started: _Started,
+        self, check: _Check, mine: Sequence[RecordingRequest], started: _Started
     ) -> None:
         """Ask the Deputy Head (Academic) for permission to record this call (000 §8), unless
         this person already asked, or no one but the person asking could decide."""
+        person, plan, now = check.person, check.plan, check.now
         waiting = next(
             (
                 r
                 for r in mine
-                if r.status is RequestStatus.PENDING and r.covers(plan.start, meeting_id)
+                if r.status is RequestStatus.PENDING and r.covers(plan.start, check.meeting_id)
             ),
             None,
         )
@@ -115,7 +108,7 @@ class RecordingHandlers(VideoCallBase):
         if not await self._someone_else_decides(person):
             started.lines.append(NO_OTHER_DECIDER)
             return
-        request = await self._new_request(person, plan, check_id, meeting_id, now, started.key)
+        request = await self._new_request(check, started.key)
         subject = REQUESTS.subject(request.ref)
         started.records += [
             Record(RECORDING_KIND, request.ref, 1, REQUESTS.encode(request)),
@@ -160,15 +153,8 @@ class RecordingHandlers(VideoCallBase):
             return True
         return any(holder.id != person.id for holder in holders)
 
-    async def _new_request(
-        self,
-        person: Person,
-        plan: CallPlan,
-        check_id: str,
-        meeting_id: str,
-        now: datetime,
-        key: str | None,
-    ) -> RecordingRequest:
+    async def _new_request(self, check: _Check, key: str | None) -> RecordingRequest:
+        person, plan, now = check.person, check.plan, check.now
         return RecordingRequest(
             ref=await self._reference("REC", now, key),
             requester_id=person.id,
@@ -180,8 +166,8 @@ class RecordingHandlers(VideoCallBase):
             platform=plan.platform,
             reason=plan.recording_reason,
             created_at=now,
-            call_check_id=check_id,
-            meeting_id=meeting_id,
+            call_check_id=check.check_id,
+            meeting_id=check.meeting_id,
         )
 
     def _request_view(
