@@ -138,6 +138,24 @@ async def test_a_torn_audit_entry_with_no_interrupted_change_is_refused(tmp_path
         await TinyDbStore.open(tmp_path)
 
 
+async def test_an_audit_log_damaged_while_the_store_is_open_is_reported_as_damage(
+    tmp_path: Path,
+) -> None:
+    """Reading the log back (reports, verify) goes through the same line reader as opening:
+    a damaged line is named as damage to restore from, never a bare parse error."""
+    await seeded(tmp_path)
+    store = await TinyDbStore.open(tmp_path)
+    try:
+        path = tmp_path / "audit.jsonl"
+        data = path.read_bytes()
+        path.write_bytes(b"{" + b"x" * (len(data) - 2) + b"\n")  # same length, not JSON
+
+        with pytest.raises(StoreCorrupted, match="line 1 is damaged"):
+            await store.audit_log()
+    finally:
+        await store.close()
+
+
 async def test_records_written_by_newer_code_refuse_to_open(tmp_path: Path) -> None:
     await seeded(tmp_path)
     path = tmp_path / "records" / "concern.json"
