@@ -18,7 +18,7 @@ from dialogs import filter_request as filter_feature
 from dialogs import fm_checks as fm_checks_feature
 from dialogs import overblocking
 from dialogs.ports import Change, Record
-from dialogs.video_call import CALL_CHECK_KIND, RECORDING_KIND, REQUEST_CODEC
+from dialogs.video_call import CALL_CHECK_KIND, RECORDING_KIND, REQUESTS
 from policy.concerns import (
     Concern,
     RiskAnswer,
@@ -347,9 +347,7 @@ def _demo_recordings(school: SchoolPolicy) -> list[Record]:
             decided_by_name="" if status is RequestStatus.PENDING else _DEPUTY_HEAD.name,
             decided_at=None if status is RequestStatus.PENDING else asked.astimezone(UTC),
         )
-        data = dict(REQUEST_CODEC.dump_python(request, mode="json"))
-        data["requester"] = request.requester_id  # as dialogs.video_call stores it
-        records.append(Record(RECORDING_KIND, request.ref, 1, data))
+        records.append(Record(RECORDING_KIND, request.ref, 1, REQUESTS.encode(request)))
     return records
 
 
