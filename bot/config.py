@@ -110,6 +110,10 @@ class Settings:
     #: folder (``data.key`` for ``data/``), made on the first start (``bot.local_key``); its key,
     #: once it exists, is in ``encryption_keys``.
     local_key_file: Path | None = None
+    #: Each monitoring provider's shared secret (issue 21), by provider id, read from the
+    #: environment variable the school file names (``[[monitoring.providers]] secret_env``).
+    #: Never in a file of the repository, never logged.
+    monitoring_secrets: dict[str, SecretStr] = field(default_factory=dict, repr=False)
 
     @property
     def is_local(self) -> bool:
@@ -333,9 +337,11 @@ def load_settings(env: Mapping[str, str]) -> Settings:
     except ConfigError as exc:
         problems.extend(exc.problems)
 
+    monitoring_secrets = _monitoring_secrets(get, mode, school, problems)
     if problems or school is None:
         raise ConfigError(problems)
     return Settings(
+        monitoring_secrets=monitoring_secrets,
         mode=mode,
         host=host,
         port=port,
@@ -357,6 +363,33 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         local_key_file=local_key_file,
         **graph,
     )
+
+
+#: The shortest monitoring secret accepted (HMAC-SHA256 wants at least 32 bytes of key).
+MIN_MONITORING_SECRET = 32
+
+
+def _monitoring_secrets(
+    get: Callable[..., str], mode: Mode, school: SchoolPolicy | None, problems: list[str]
+) -> dict[str, SecretStr]:
+    """Each configured monitoring provider's secret from the variable its entry names. Outside
+    local mode a provider without one is a problem; in local mode it simply cannot send."""
+    secrets: dict[str, SecretStr] = {}
+    for provider in school.monitoring.providers if school is not None else ():
+        value = get(provider.secret_env)
+        if len(value) >= MIN_MONITORING_SECRET:
+            secrets[provider.id] = SecretStr(value)
+        elif value:  # never quote the value
+            problems.append(
+                f"{provider.secret_env}: the secret for monitoring provider {provider.id!r} must "
+                f"be at least {MIN_MONITORING_SECRET} characters"
+            )
+        elif mode is Mode.PRODUCTION:
+            problems.append(
+                f"{provider.secret_env}: required for monitoring provider {provider.id!r} "
+                "(the shared secret its alerts are signed with); or remove the provider"
+            )
+    return secrets
 
 
 def local_key_path(data_dir: Path) -> Path:

@@ -69,6 +69,11 @@ COMMAND_HELP: dict[Verb, Command] = {
     Verb.CHECK_VIDEO_CALL: Command(
         "Check a video call", "check a video call", "Check a planned call against the rules."
     ),
+    Verb.LESSON_NOTICE: Command(
+        "Tell monitoring about a sensitive lesson",
+        "sensitive lesson",
+        "Warn the DSL and IT before a lesson on a sensitive topic.",
+    ),
     Verb.NEXT_LESSONS: Command(
         "Check my next lessons", "next lessons", "Check your coming online lessons."
     ),

@@ -49,6 +49,7 @@ from dialogs.ports import (
 )
 from dialogs.registry import Deps, Feature
 from dialogs.service import ActionContext, Reply, Scope, channel_id_of
+from dialogs.urgent import urgent_messages
 from policy.actions import Verb
 from policy.audit import AuditEvent
 from policy.categories import Category, Route
@@ -331,20 +332,19 @@ class ConcernHandlers(FeatureHandlers):
         private = category.route is Route.HEADTEACHER
         for role in routing.direct:
             render = "concern.private" if private else "concern.alert"
-            out.append(message(Delivery.DIRECT_TO_ROLE, role.value, subject, render, now))
             if concern.urgent:
-                # The bell in Teams as well as the chat, so an urgent report is never missed.
-                title = f"Urgent concern {concern.ref}"
-                out.append(
-                    message(
-                        Delivery.FEED_TO_ROLE,
-                        role.value,
-                        subject,
-                        "concern.feed",
-                        now,
-                        x_title=title,
-                    )
+                # The urgent path (dialogs.urgent), shared with monitoring alerts: the chat and
+                # the bell in Teams, so an urgent report is never missed.
+                out += urgent_messages(
+                    subject,
+                    (role,),
+                    alert_render=render,
+                    feed_render="concern.feed",
+                    title=f"Urgent concern {concern.ref}",
+                    now=now,
                 )
+            else:
+                out.append(message(Delivery.DIRECT_TO_ROLE, role.value, subject, render, now))
         return out
 
     def _channel(self, name: str) -> str:

@@ -81,4 +81,7 @@ def build_features(deps: Deps) -> list[Feature]:
     from dialogs import records
 
     features.append(records.feature(deps))
+    from dialogs import monitoring
+
+    features.append(monitoring.feature(deps))
     return features

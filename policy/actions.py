@@ -53,6 +53,14 @@ class Verb(StrEnum):
     # ----- Records the school must show (issue 13): added for the records feature -----
     CONCERN_CHRONOLOGY = "concern.chronology"
     GOVERNORS_REPORT = "records.governors"
+    # ----- Monitoring alerts and sensitive-lesson notices (issue 21) -----
+    ALERT_OPEN = "alert.open"
+    ALERT_FALSE_POSITIVE = "alert.false_positive"
+    ALERT_MONITOR = "alert.monitor"
+    ALERT_CONTACT = "alert.contact"
+    ALERT_ESCALATE = "alert.escalate"
+    LESSON_NOTICE = "notice.start"
+    LESSON_NOTICE_SUBMIT = "notice.submit"
 
 
 _EVERYONE_WITH_ACCESS: frozenset[Role] = frozenset(Role)
@@ -108,6 +116,15 @@ PERMISSIONS: dict[Verb, frozenset[Role]] = {
     # The governors' report is anonymised: the safeguarding leads prepare it, the headteacher
     # and the chair of governors may run it themselves (002 §2.1, 004 flowchart).
     Verb.GOVERNORS_REPORT: SAFEGUARDING_LEADS | {Role.HEADTEACHER, Role.CHAIR_OF_GOVERNORS},
+    # ----- Monitoring alerts (issue 21): the DSL and deputies only (the detail names a pupil
+    # and what they typed or viewed); any member of staff may warn monitoring about a lesson.
+    Verb.ALERT_OPEN: SAFEGUARDING_LEADS,
+    Verb.ALERT_FALSE_POSITIVE: SAFEGUARDING_LEADS,
+    Verb.ALERT_MONITOR: SAFEGUARDING_LEADS,
+    Verb.ALERT_CONTACT: SAFEGUARDING_LEADS,
+    Verb.ALERT_ESCALATE: SAFEGUARDING_LEADS,
+    Verb.LESSON_NOTICE: _STAFF,
+    Verb.LESSON_NOTICE_SUBMIT: _STAFF,
 }
 
 #: What a pupil can do, exactly (pupil report issue: report, see receipts, get help).
