@@ -432,6 +432,13 @@ async def create_app(settings: Settings, **ports: Any) -> web.Application:
         log.warning("records are NOT encrypted at rest (no BOT_ENCRYPTION_KEY and no local key)")
     elif settings.local_key_file is not None:
         log.info("records are encrypted at rest with the local key in %s", settings.local_key_file)
+    for provider in settings.school.monitoring.providers:
+        if provider.id not in settings.monitoring_secrets:
+            log.warning(
+                "monitoring provider %s has no secret (%s is not set): its alerts are refused",
+                provider.id,
+                provider.secret_env,
+            )
     if settings.is_local:
         log.warning(
             "LOCAL MODE: inbound authentication is OFF. Listening on %s only; replies go to "

@@ -337,7 +337,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
     except ConfigError as exc:
         problems.extend(exc.problems)
 
-    monitoring_secrets = _monitoring_secrets(get, mode, school, problems)
+    monitoring_secrets = _monitoring_secrets(get, school, problems)
     if problems or school is None:
         raise ConfigError(problems)
     return Settings(
@@ -370,10 +370,10 @@ MIN_MONITORING_SECRET = 32
 
 
 def _monitoring_secrets(
-    get: Callable[..., str], mode: Mode, school: SchoolPolicy | None, problems: list[str]
+    get: Callable[..., str], school: SchoolPolicy | None, problems: list[str]
 ) -> dict[str, SecretStr]:
-    """Each configured monitoring provider's secret from the variable its entry names. Outside
-    local mode a provider without one is a problem; in local mode it simply cannot send."""
+    """Each configured monitoring provider's secret from the variable its entry names. A
+    provider without one cannot send (its alerts are refused, and start-up says so)."""
     secrets: dict[str, SecretStr] = {}
     for provider in school.monitoring.providers if school is not None else ():
         value = get(provider.secret_env)
@@ -383,11 +383,6 @@ def _monitoring_secrets(
             problems.append(
                 f"{provider.secret_env}: the secret for monitoring provider {provider.id!r} must "
                 f"be at least {MIN_MONITORING_SECRET} characters"
-            )
-        elif mode is Mode.PRODUCTION:
-            problems.append(
-                f"{provider.secret_env}: required for monitoring provider {provider.id!r} "
-                "(the shared secret its alerts are signed with); or remove the provider"
             )
     return secrets
 

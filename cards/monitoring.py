@@ -22,6 +22,7 @@ from microsoft_teams.cards import (
 )
 
 from cards.common import (
+    FormInput,
     card,
     execute,
     facts,
@@ -221,7 +222,7 @@ def notice_form(
 ) -> dict[str, Any]:
     """ "Tell monitoring about a sensitive lesson": class, topic, date and times, reason."""
     values = values or {}
-    inputs = [
+    inputs: list[FormInput] = [
         TextInput(
             id="class_name",
             label="Class (such as 10B or Year 10)",

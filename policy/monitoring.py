@@ -172,7 +172,7 @@ def parse_alert(data: Any) -> AlertIn:
         raise Malformed("content: an object with kind and text is required")
     _unknown(content, frozenset({"kind", "text"}), "content.")
     try:
-        kind = ContentKind(content.get("kind"))
+        kind = ContentKind(str(content.get("kind")))
     except ValueError:
         raise Malformed("content.kind: 'typed' or 'viewed'") from None
     text = _string(content, "text", "content.")
