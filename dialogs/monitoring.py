@@ -15,10 +15,12 @@ lesson, for that class and topic, say so on their card.
 
 from __future__ import annotations
 
+import csv
+import io
 import logging
 import re
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -46,6 +48,7 @@ from dialogs.ports import (
     DuplicateRequest,
     Outgoing,
     Record,
+    Store,
     StoreUnavailable,
     VersionConflict,
 )
@@ -58,6 +61,7 @@ from policy.audit import AuditEvent
 from policy.categories import Category, Route
 from policy.concerns import Concern, RiskAnswer, Source
 from policy.monitoring import (
+    STATUS_WORDS,
     AlertIn,
     AlertStatus,
     AlertTransitionError,
@@ -74,7 +78,9 @@ from policy.monitoring import (
     parse_alert,
     validate_notice,
 )
+from policy.reporting import AlertFact, NoticeFact
 from policy.roles import SAFEGUARDING_LEADS, Person, Role
+from policy.school import SchoolPolicy
 
 log = logging.getLogger(__name__)
 
@@ -664,3 +670,95 @@ def feature(deps: Deps) -> Feature:
             RENDER_NOTICE: h.render_notice,
         },
     )
+
+
+# ----- records for the review pack and the governors' report -------------------------------------
+
+
+async def load_alerts(store: Store) -> list[MonitoringAlert]:
+    """Every monitoring alert card, oldest first."""
+    return sorted((decode(r) for r in await store.find(KIND)), key=lambda a: (a.received_at, a.ref))
+
+
+async def load_notices(store: Store) -> list[LessonNotice]:
+    """Every sensitive-lesson notice, oldest first."""
+    found = [NOTICE_CODEC.decode(r) for r in await store.find(NOTICE_KIND)]
+    return sorted(found, key=lambda n: (n.created_at, n.ref))
+
+
+def alert_facts(alerts: Sequence[MonitoringAlert]) -> list[AlertFact]:
+    """What the governors' report counts of each alert (no pupil, nothing typed or viewed)."""
+    return [
+        AlertFact(a.received_at, a.status.value, a.severity.value, a.count, bool(a.expected))
+        for a in alerts
+    ]
+
+
+def notice_facts(notices: Sequence[LessonNotice]) -> list[NoticeFact]:
+    """What the governors' report counts of each notice."""
+    return [NoticeFact(n.created_at, n.topic_label) for n in notices]
+
+
+def _cell(value: str) -> str:
+    # A cell starting with = + - @ is run as a formula by spreadsheet programs.
+    return "'" + value if value[:1] in {"=", "+", "-", "@"} else value
+
+
+ALERT_COLUMNS = (
+    "reference",
+    "first_received",
+    "provider",
+    "category",
+    "severity",
+    "alerts_counted",
+    "outcome",
+    "decided_at",
+    "concern",
+    "expected_lesson_notice",
+)
+NOTICE_COLUMNS = ("reference", "date", "start", "end", "class", "topic", "reason", "given_by")
+
+
+def alerts_csv(alerts: Sequence[MonitoringAlert], school: SchoolPolicy) -> str:
+    """The monitoring alerts and their outcomes for the review pack, one row per card: never
+    the pupil, their device, what they typed or viewed, or a note someone wrote."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(ALERT_COLUMNS)
+    for alert in alerts:
+        provider = school.monitoring.provider(alert.provider)
+        decided = alert.history[-1].at.astimezone(school.zone) if alert.history else None
+        row = (
+            alert.ref,
+            alert.received_at.astimezone(school.zone).isoformat(timespec="minutes"),
+            provider.name if provider else alert.provider,
+            alert.category,
+            alert.severity.value,
+            str(alert.count),
+            STATUS_WORDS[alert.status],
+            decided.isoformat(timespec="minutes") if decided else "",
+            alert.concern_ref,
+            alert.notice_ref,
+        )
+        writer.writerow([_cell(v) for v in row])
+    return out.getvalue()
+
+
+def notices_csv(notices: Sequence[LessonNotice]) -> str:
+    """The sensitive-lesson notices for the review pack, one row per notice."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(NOTICE_COLUMNS)
+    for n in notices:
+        row = (
+            n.ref,
+            n.day.isoformat(),
+            f"{n.start:%H:%M}",
+            f"{n.end:%H:%M}",
+            n.class_name,
+            n.topic_label,
+            n.reason,
+            n.teacher_name,
+        )
+        writer.writerow([_cell(v) for v in row])
+    return out.getvalue()

@@ -43,6 +43,7 @@ from cards.records import (
 )
 from dialogs import concern as concern_feature
 from dialogs import filter_request as filter_feature
+from dialogs import monitoring
 from dialogs.codec import text_field
 from dialogs.handling import FeatureHandlers
 from dialogs.ports import Change, Record, Store
@@ -68,11 +69,13 @@ from policy.reporting import (
     governors_report,
     hours_text,
     median_duration,
+    monitoring_section,
     open_items,
     range_period,
     term_period,
     time_to_acknowledge,
     time_to_close,
+    with_section,
     year_period,
 )
 from policy.school import SchoolPolicy
@@ -175,7 +178,7 @@ async def build_governors_report(
     """Read every record the governors' report counts and build it (anonymised)."""
     checks = [call_check_fact(r) for r in await store.find(CALL_CHECK_KIND)]
     recordings = [recording_fact(r) for r in await store.find(RECORDING_KIND)]
-    return governors_report(
+    report = governors_report(
         school=school,
         period=period,
         generated_at=now,
@@ -184,6 +187,18 @@ async def build_governors_report(
         call_checks=[c for c in checks if c is not None],
         recordings=[r for r in recordings if r is not None],
     )
+    # Monitoring alerts and sensitive-lesson notices (issue 21), where the school has them.
+    alerts = await monitoring.load_alerts(store)
+    notices = await monitoring.load_notices(store)
+    if school.monitoring.providers or alerts or notices:
+        section = monitoring_section(
+            monitoring.alert_facts(alerts),
+            monitoring.notice_facts(notices),
+            school=school,
+            period=period,
+        )
+        report = with_section(report, section)
+    return report
 
 
 # ---------------------------------------------------------------------------------------------

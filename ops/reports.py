@@ -33,6 +33,7 @@ from bot.config import ConfigError, Settings, load_settings
 from bot.storage import open_store, with_data_dir
 from cards.records import governors_html
 from dialogs import filter_request as filter_feature
+from dialogs import monitoring
 from dialogs.ports import StoreError, SystemClock
 from dialogs.records import (
     ALLOWED_NOW,
@@ -46,12 +47,16 @@ from graph.local_directory import DirectoryFileError, LocalDirectory
 from ops.charts import bar_chart
 from ops.demo_data import NotANewFolder, check_new_folder, seed_demo_data
 from policy.filtering import FilterRequest, FilterStatus
+from policy.monitoring import LessonNotice, MonitoringAlert
 from policy.reporting import (
     GovernorsReport,
     Period,
     ReportError,
+    academic_year_of,
+    monitoring_section,
     range_period,
     report_as_dict,
+    suppression_words,
     term_period,
     year_period,
 )
@@ -199,6 +204,79 @@ async def read_filter_log(settings: Settings) -> tuple[list[FilterRequest], str]
         await store.close()
 
 
+async def read_monitoring(settings: Settings) -> tuple[list[MonitoringAlert], list[LessonNotice]]:
+    """Every monitoring alert and sensitive-lesson notice, from the store (read-only).
+
+    Raises:
+        StoreError: the store cannot be read.
+    """
+    store = await open_store(settings, read_only=True)
+    try:
+        return await monitoring.load_alerts(store), await monitoring.load_notices(store)
+    finally:
+        await store.close()
+
+
+def monitoring_summary_text(
+    alerts: Sequence[MonitoringAlert],
+    notices: Sequence[LessonNotice],
+    school: SchoolPolicy,
+    now: datetime,
+) -> str:
+    """The monitoring part of the review, in counts (each suppressed as in the governors'
+    report) over the current academic year."""
+    today = now.astimezone(school.zone).date()
+    period = year_period(academic_year_of(today))
+    section = monitoring_section(
+        monitoring.alert_facts(alerts),
+        monitoring.notice_facts(notices),
+        school=school,
+        period=period,
+    )
+    lines = [
+        "Monitoring alerts and sensitive-lesson notices",
+        f"{school.name}, {period.label}",
+        "",
+        section.intro,
+        "",
+    ]
+    for table in section.tables:
+        lines.append(table.title)
+        lines += [f"  {cell.label}: {cell.text}" for cell in table.cells]
+        lines.append(f"  Total: {table.total.text}")
+        if table.note:
+            lines.append(f"  ({table.note})")
+        lines.append("")
+    lines += [
+        suppression_words(school.governors_report_min_count),
+        "",
+        "monitoring-alerts.csv lists each alert card (identical alerts close together are one "
+        "card) with its outcome, and lesson-notices.csv each notice. Neither names a pupil, "
+        "their device or what they typed or viewed: the DSL has those in the bot.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def write_monitoring_evidence(
+    alerts: Sequence[MonitoringAlert],
+    notices: Sequence[LessonNotice],
+    school: SchoolPolicy,
+    out: Path,
+    now: datetime,
+) -> list[Path]:
+    """Add the monitoring alerts, their outcomes and the lesson notices to the review folder."""
+    out.mkdir(parents=True, exist_ok=True)
+    files = {
+        "monitoring-summary.txt": monitoring_summary_text(alerts, notices, school, now),
+        "monitoring-alerts.csv": monitoring.alerts_csv(alerts, school),
+        "lesson-notices.csv": monitoring.notices_csv(notices),
+    }
+    for name, text in files.items():
+        (out / name).write_text(text, encoding="utf-8")
+    return [out / name for name in files]
+
+
 def write_review_pack(
     requests: Sequence[FilterRequest],
     change_log: str,
@@ -265,6 +343,8 @@ def main(argv: list[str] | None = None) -> int:
             reading = with_data_dir(settings, args.data_dir)
             requests, change_log = asyncio.run(read_filter_log(reading))
             files = write_review_pack(requests, change_log, school, args.out, now)
+            alerts, notices = asyncio.run(read_monitoring(reading))
+            files += write_monitoring_evidence(alerts, notices, school, args.out, now)
         else:
             data_dir = args.data_dir
             check_new_folder(data_dir)
