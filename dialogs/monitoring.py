@@ -136,6 +136,11 @@ class Loaded:
     pupil: Person | None
 
 
+def _ref_of(subject: str) -> str:
+    """``monitoring_alert:MON-2026-0001`` -> ``MON-2026-0001``."""
+    return subject.partition(":")[2]
+
+
 def _nonce(signature: str) -> str | None:
     found = _SIGNATURE.match(signature.strip())
     return found.group(1) if found else None
@@ -173,8 +178,8 @@ class MonitoringHandlers(FeatureHandlers):
             return Received(401, {"error": "replayed request"})
         key = f"monitoring.alert:{provider_id}:{alert_in.alert_id}"
         already = await self._store.deduped(key)
-        if already:
-            return Received(200, {"status": "already received", "ref": already[0].split(":")[-1]})
+        if already:  # the alert record is the change's first
+            return Received(200, {"status": "already received", "ref": _ref_of(already[0])})
         pupil = await self._pupil(alert_in.pupil_id)
         expected, notice_ref = await self._expected(alert_in, pupil)
         urgent = is_urgent(alert_in.severity, self._school.monitoring)
@@ -187,8 +192,8 @@ class MonitoringHandlers(FeatureHandlers):
             if first is not None and may_group(decode(first), urgent=urgent, at=now, window=window):
                 alert = counted(decode(first), now, expected, notice_ref)
                 records = [
-                    seen,
                     Record(KIND, alert.ref, first.version + 1, encode(alert)),
+                    seen,
                     await self._card_update(alert.ref, now),
                 ]
                 result = "grouped"
@@ -199,8 +204,8 @@ class MonitoringHandlers(FeatureHandlers):
                     notice_ref=notice_ref,
                 )
                 records = [
-                    seen,
                     Record(KIND, alert.ref, 1, encode(alert)),
+                    seen,
                     Record(
                         BURST_KIND, group, burst.version + 1 if burst else 1, {"leader": alert.ref}
                     ),
@@ -211,7 +216,7 @@ class MonitoringHandlers(FeatureHandlers):
             try:
                 await self._store.commit(Change(records=records, audit=[audit], dedupe_key=key))
             except DuplicateRequest as dup:
-                return Received(200, {"status": "already received", "ref": dup.refs[0]})
+                return Received(200, {"status": "already received", "ref": _ref_of(dup.refs[0])})
             except VersionConflict:
                 if await self._store.get(NONCE_KIND, nonce) is not None:
                     await self._refused(actor, "replayed", now)

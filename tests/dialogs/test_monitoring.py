@@ -138,6 +138,7 @@ async def test_a_provider_retry_of_the_same_alert_counts_once(school: School) ->
     first = await handlers.receive("demo", sig(1), alert_body(1))
     again = await handlers.receive("demo", sig(2), alert_body(1))
     assert first.status == 202 and again.status == 200
+    assert again.body["ref"] == first.body["ref"] == "MON-2026-0001"
     [record] = await school.find(KIND)
     assert record.data["count"] == 1
 
