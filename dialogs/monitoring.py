@@ -41,7 +41,7 @@ from dialogs.concern import UNACKNOWLEDGED, ConcernHandlers
 from dialogs.concern import encode as encode_concern
 from dialogs.concern import subject_of as concern_subject
 from dialogs.handling import FeatureHandlers, Handling, decide, form_key, record_for, refuse
-from dialogs.outbox import OUTBOX, Delivery, message, timer
+from dialogs.outbox import OUTBOX, Delivery, TimerResult, message, timer
 from dialogs.ports import (
     Change,
     DirectoryUnavailable,
@@ -99,6 +99,8 @@ RENDER_CHANNEL = "monitoring.channel"
 RENDER_URGENT = "monitoring.urgent"
 RENDER_FEED = "monitoring.feed"
 RENDER_NOTICE = "notice.channel"
+#: The timer that chases an urgent alert nobody has acted on.
+UNHANDLED = "monitoring.unhandled"
 _REF = re.compile(r"^MON-\d{4}-\d{4,}$")
 _SIGNATURE = re.compile(r"^sha256=([0-9a-f]{64})$")
 #: Words in a provider's category -> the school's concern category an escalation files under.
@@ -272,7 +274,34 @@ class MonitoringHandlers(FeatureHandlers):
                 title=f"Urgent monitoring alert {alert.ref}",
                 now=now,
             )
+            out.append(timer(UNHANDLED, subject, self._chase_at(now)))
         return out
+
+    def _chase_at(self, now: datetime) -> datetime:
+        return now + timedelta(minutes=self._school.escalation.urgent_unacknowledged_minutes)
+
+    async def on_unhandled(
+        self, subject: Record | None, item: Record, now: datetime
+    ) -> TimerResult:
+        """An urgent alert nobody has acted on yet: the DSL and deputies are alerted again
+        (the urgent path), as an urgent concern is chased, until someone acts on it."""
+        if subject is None or decode(subject).status is not AlertStatus.NEW:
+            return TimerResult()  # acted on, or gone: the timer ends
+        alert = decode(subject)
+        ref = subject_of(alert.ref)
+        log.info("monitoring alert %s not acted on: the DSL and deputies alerted again", alert.ref)
+        return TimerResult(
+            outbox=urgent_messages(
+                ref,
+                (Role.DSL, Role.DEPUTY_DSL),
+                alert_render=RENDER_URGENT,
+                feed_render=RENDER_FEED,
+                title=f"Urgent monitoring alert {alert.ref}: still waiting",
+                now=now,
+            ),
+            audit=[AuditEvent("system", "monitoring.reminder", ref, "sent", now)],
+            again_at=self._chase_at(now),
+        )
 
     async def _card_update(self, ref: str, now: datetime) -> Record:
         """The channel card's update, one pending at a time: a later alert rewrites the pending
@@ -674,6 +703,7 @@ def feature(deps: Deps) -> Feature:
             RENDER_FEED: h.render_feed,
             RENDER_NOTICE: h.render_notice,
         },
+        timers={UNHANDLED: h.on_unhandled},
     )
 
 

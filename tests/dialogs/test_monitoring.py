@@ -126,6 +126,25 @@ async def test_a_critical_alert_is_urgent_for_the_dsl_and_deputies(school: Schoo
     assert any(person == DSL for person, *_ in school.notifier.sent)
 
 
+async def test_an_urgent_alert_nobody_acts_on_is_chased_until_someone_does(
+    school: School,
+) -> None:
+    await send(school, severity="critical")
+    await school.settle()
+
+    def urgent_cards() -> int:
+        return len([m for m in school.messenger.to(dm(DSL)) if m.card])
+
+    assert urgent_cards() == 1
+    school.advance(minutes=16)
+    await school.settle()
+    assert urgent_cards() == 2
+    await decide(school, "alert.monitor")
+    school.advance(minutes=16)
+    await school.settle()
+    assert urgent_cards() == 2
+
+
 async def test_a_replayed_signature_is_refused_and_stores_nothing(school: School) -> None:
     assert (await send(school, 1))[0] == 202
     status, _ = await send(school, 1, id="evt-other")
