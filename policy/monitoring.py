@@ -39,6 +39,7 @@ LIMITS = {"id": 200, "device": 200, "category": 100, "text": 1000, "console_url"
 #: Field names that would carry a picture: refused wherever they appear (never stored).
 IMAGE_FIELDS = re.compile(r"screenshot|image|img|picture|photo|thumbnail|snapshot|attachment")
 _DATA_URI = re.compile(r"^\s*data:", re.IGNORECASE)
+_GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 _TOP = frozenset({"id", "pupil", "device", "occurred_at", "category", "severity", "content"})
 _TOP_ALL = _TOP | {"console_url"}
 
@@ -167,6 +168,10 @@ def parse_alert(data: Any) -> AlertIn:
     upn = _string(pupil, "upn", "pupil.", required=False)
     if not pupil_id and not upn:
         raise Malformed("pupil: give the pupil's directory id or UPN")
+    if pupil_id and not _GUID.fullmatch(pupil_id):
+        raise Malformed("pupil.id: the pupil's Entra object id (a GUID)")
+    if upn and ("@" not in upn or " " in upn):
+        raise Malformed("pupil.upn: the pupil's sign-in name, like name@school.example")
     content = data["content"]
     if not isinstance(content, Mapping):
         raise Malformed("content: an object with kind and text is required")

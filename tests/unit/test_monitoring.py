@@ -105,6 +105,8 @@ def test_the_documented_format_is_read() -> None:
         {"console_url": "http://console.example/"},  # not https
         {"device": "x" * 201},
         {"tags": ["a"]},
+        {"pupil": {"id": "../../users"}},
+        {"pupil": {"upn": "not an address"}},
     ],
 )
 def test_anything_else_is_malformed(changes: dict[str, Any]) -> None:
@@ -133,7 +135,7 @@ def alert(**changes: Any) -> MonitoringAlert:
         "ref": "MON-2026-0001",
         "provider": "demo",
         "provider_alert_id": "evt-1",
-        "pupil_id": "p1",
+        "pupil_id": "5c400000-0000-4000-8000-000000000001",
         "pupil_upn": "",
         "device": "LAPTOP-CANARY",
         "category": "Extremism",
