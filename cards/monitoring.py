@@ -159,9 +159,9 @@ def alert_detail_card(
 ) -> dict[str, Any]:
     """The full alert for a DSL or deputy: who, which device, what was typed or viewed."""
     who = pupil.name if pupil is not None else (alert.pupil_upn or "Not in the directory")
-    form = " ".join(
-        x for x in ((pupil.year_group if pupil else None), (pupil.form if pupil else None)) if x
-    )
+    year = pupil.year_group if pupil is not None else None
+    form_group = pupil.form if pupil is not None else None
+    form = ", ".join(x for x in (year, f"form {form_group}" if form_group else None) if x)
     body: list[CardElement] = []
     if note:
         body.append(para(note, subtle=True))
