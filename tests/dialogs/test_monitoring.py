@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from dialogs.monitoring import BURST_KIND, KIND, NOTICE_KIND, MonitoringHandlers
+from ops.retention import find_expired
 from tests.dialogs.conftest import School
 from tests.support import (
     DEPUTY_DSL,
@@ -299,3 +301,15 @@ async def test_staff_find_the_sensitive_lesson_command(school: School) -> None:
     assert "Tell monitoring about a sensitive lesson" in visible_text(dict(reply.card))
     [help_reply] = await school.say(TEACHER, "help")
     assert "sensitive lesson" in everything(dict(help_reply.card or {}))
+
+
+async def test_retention_removes_signatures_the_next_day_and_alerts_after_the_period(
+    school: School,
+) -> None:
+    await send(school)
+    today = school.clock.now().date()
+    assert await find_expired(school.store, school.deps.school, today) == []
+    next_day = await find_expired(school.store, school.deps.school, today + timedelta(days=1))
+    assert [e.kind for e in next_day] == ["monitoring_nonce"]
+    later = await find_expired(school.store, school.deps.school, today + timedelta(days=3 * 366))
+    assert {e.kind for e in later} == {"monitoring_nonce", "monitoring_alert"}
