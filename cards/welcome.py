@@ -20,6 +20,7 @@ STAFF_MENU: tuple[tuple[Verb, str], ...] = (
     (Verb.REQUEST_FILTER_CHANGE, "Request a filter change"),
     (Verb.CHECK_VIDEO_CALL, "Check a video call"),
     (Verb.NEXT_LESSONS, "Check my next lessons"),
+    (Verb.LESSON_NOTICE, "Sensitive lesson notice"),
     (Verb.MY_REPORTS, "My reports"),
     (Verb.WITHDRAWN_PUPILS, "Withdrawn pupils"),
     (Verb.OPEN_ITEMS, "Open items"),

@@ -32,6 +32,7 @@ STAFF_BASE = [
     "Request a filter change",
     "Check a video call",
     "Check my next lessons",
+    "Sensitive lesson notice",  # issue 21: tell monitoring about a sensitive lesson
     "My reports",
 ]
 LEAD_TOOLS = ["Open items", "Incident log", "Filter log", "Governors' report", "Help"]
