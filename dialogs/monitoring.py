@@ -15,6 +15,7 @@ lesson, for that class and topic, say so on their card.
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import logging
@@ -99,6 +100,8 @@ RENDER_CHANNEL = "monitoring.channel"
 RENDER_URGENT = "monitoring.urgent"
 RENDER_FEED = "monitoring.feed"
 RENDER_NOTICE = "notice.channel"
+#: Tries at saving an alert while identical ones are being counted on the same card.
+SAVE_TRIES = 10
 #: The timer that chases an urgent alert nobody has acted on.
 UNHANDLED = "monitoring.unhandled"
 _REF = re.compile(r"^MON-\d{4}-\d{4,}$")
@@ -155,6 +158,9 @@ class MonitoringHandlers(FeatureHandlers):
         super().__init__(deps)
         self._concerns = concerns or ConcernHandlers(deps)
         self._handling = Handling(self._load, self._view, STALE_NOTE, AlertTransitionError)
+        # One save at a time: grouping reads, then writes, the group's records. The record
+        # versions keep it right across processes too; the lock keeps a burst from colliding.
+        self._lock = asyncio.Lock()
 
     # ----- alerts in ------------------------------------------------------------------------------
 
@@ -186,8 +192,26 @@ class MonitoringHandlers(FeatureHandlers):
         expected, notice_ref = await self._expected(alert_in, pupil)
         urgent = is_urgent(alert_in.severity, self._school.monitoring)
         group = group_key(provider_id, alert_in.pupil_id or alert_in.pupil_upn, alert_in.category)
+        async with self._lock:
+            return await self._save(
+                provider_id, alert_in, nonce, key, group, urgent, expected, notice_ref, now
+            )
+
+    async def _save(
+        self,
+        provider_id: str,
+        alert_in: AlertIn,
+        nonce: str,
+        key: str,
+        group: str,
+        urgent: bool,
+        expected: str,
+        notice_ref: str,
+        now: datetime,
+    ) -> Received:
+        actor = f"provider:{provider_id}"
         window = timedelta(minutes=self._school.monitoring.group_window_minutes)
-        for _ in range(3):
+        for _ in range(SAVE_TRIES):
             seen = Record(NONCE_KIND, nonce, 1, {"at": now.isoformat()})
             burst = await self._store.get(BURST_KIND, group)
             first = await self._store.get(KIND, str(burst.data["leader"])) if burst else None
@@ -229,7 +253,7 @@ class MonitoringHandlers(FeatureHandlers):
             return Received(
                 202, {"status": "received", "ref": alert.ref, "grouped": result == "grouped"}
             )
-        raise StoreUnavailable("the alert could not be saved after three tries")
+        raise StoreUnavailable("the alert could not be saved (busy): the provider sends it again")
 
     async def _refused(self, actor: str, why: str, now: datetime) -> None:
         log.warning("monitoring alert refused: %s (%s)", why, actor)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from typing import Any
 
@@ -99,6 +100,16 @@ async def test_fifty_identical_alerts_make_one_card_with_a_count(school: School)
     assert len(school.messenger.cards(DSL_CHANNEL)) == 1  # one post, updated
     assert len(await school.find(KIND)) == 1
     assert len(school.messenger.updated) < 50
+
+
+async def test_identical_alerts_arriving_together_are_counted_on_one_card(school: School) -> None:
+    handlers = MonitoringHandlers(school.deps)
+    got = await asyncio.gather(
+        *(handlers.receive("demo", sig(n), alert_body(n)) for n in range(1, 31))
+    )
+    assert {g.status for g in got} == {202}
+    [record] = await school.find(KIND)
+    assert record.data["count"] == 30
 
 
 async def test_identical_alerts_after_the_window_start_a_new_card(school: School) -> None:

@@ -3,6 +3,7 @@ provider signs them, the real bot and TinyDB files, and a fake Bot Connector."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 from typing import Any
@@ -152,6 +153,16 @@ async def test_fifty_identical_alerts_make_one_card(running: Harness) -> None:
     shown = latest["attachments"][0]["content"] if latest else cards[0]
     assert "50 alerts since 10:04" in everything(shown)
     assert len(harness.connector.updated) < 50
+
+
+async def test_a_burst_of_identical_alerts_at_once_makes_one_card(running: Harness) -> None:
+    harness = running
+    answers = await asyncio.gather(*(post_alert(harness, alert(n)) for n in range(1, 21)))
+    assert {status for status, _ in answers} == {202}
+    [record] = await stored(harness)
+    assert record.data["count"] == 20
+    await harness.settle()
+    assert len(harness.connector.cards(DSL_CHANNEL)) == 1
 
 
 async def test_an_alert_during_a_notice_shows_the_notice(running: Harness) -> None:
