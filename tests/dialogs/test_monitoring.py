@@ -7,7 +7,9 @@ from datetime import timedelta
 from typing import Any
 
 from dialogs.monitoring import BURST_KIND, KIND, NOTICE_KIND, MonitoringHandlers
+from dialogs.records import build_governors_report
 from ops.retention import find_expired
+from policy.reporting import report_as_dict, year_period
 from tests.dialogs.conftest import School
 from tests.support import (
     DEPUTY_DSL,
@@ -324,3 +326,22 @@ async def test_retention_removes_signatures_the_next_day_and_alerts_after_the_pe
     assert [e.kind for e in next_day] == ["monitoring_nonce"]
     later = await find_expired(school.store, school.deps.school, today + timedelta(days=3 * 366))
     assert {e.kind for e in later} == {"monitoring_nonce", "monitoring_alert"}
+
+
+async def test_the_governors_report_counts_alerts_and_notices_without_names(
+    school: School,
+) -> None:
+    await notice(school)
+    for n in range(1, 7):
+        school.advance(minutes=40)  # each its own card
+        await send(school, n)
+    await decide(school, "alert.false_positive", reason="Homework research")
+    report = await build_governors_report(
+        school.store, school.deps.school, year_period("2026-27"), school.clock.now()
+    )
+    outcome = {c.label: c.text for c in report.table("monitoring_alerts_by_outcome").cells}
+    assert report.table("monitoring_alerts_by_outcome").total.text == "6"
+    assert outcome["False positive"] == "fewer than 3"
+    assert report.table("lesson_notices_by_topic").total.text == "fewer than 3"
+    text = everything(report_as_dict(report))
+    assert CHILD not in text and TYPED not in text and "MON-2026" not in text
