@@ -36,6 +36,7 @@ from bot.services import PeopleServices, build_people_services
 from bot.storage import open_store
 from bot.teams_bot import TeamsBot
 from bot.undelivered import REPLY_BUDGET, Backlog, UndeliveredReplies
+from bot.webhook import SignedWebhook
 from dialogs.message_action import MessageActions
 from dialogs.monitoring import MonitoringHandlers
 from dialogs.outbox import Doorbell, OutboxWorker
@@ -164,6 +165,7 @@ async def bootstrap(
         interval=worker_interval,
         finder=people.finder,
         school=settings.school,
+        webhook=_handoff_webhook(settings, deps.clock),
     )
     undelivered = UndeliveredReplies(
         store, adapter, auth, deps.clock, app_id=settings.app_id, interval=worker_interval * 5
@@ -202,6 +204,16 @@ async def bootstrap(
         clock=deps.clock,
         backlog=Backlog(store, deps.clock),
         monitoring=MonitoringHandlers(deps),
+    )
+
+
+def _handoff_webhook(settings: Settings, clock: Clock) -> SignedWebhook | None:
+    """The school's hand-off webhook (issue 20), when its file sets one."""
+    secret = settings.handoff_webhook_secret
+    if not settings.school.handoff.webhook or secret is None:
+        return None
+    return SignedWebhook(
+        settings.school.handoff.webhook_url.strip(), secret.get_secret_value(), clock
     )
 
 

@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 
 from pydantic import SecretStr, TypeAdapter, ValidationError
 
+from policy.handoff import secret_problem
 from policy.school import SchoolPolicy
 from policy.school_checks import school_problems
 from store.crypto import parse_key
@@ -114,6 +115,9 @@ class Settings:
     #: environment variable the school file names (``[[monitoring.providers]] secret_env``).
     #: Never in a file of the repository, never logged.
     monitoring_secrets: dict[str, SecretStr] = field(default_factory=dict, repr=False)
+    #: The hand-off webhook's secret (issue 20), from the environment variable the school file
+    #: names (``handoff.webhook_secret_env``); None without a webhook. Never logged.
+    handoff_webhook_secret: SecretStr | None = field(default=None, repr=False)
 
     @property
     def is_local(self) -> bool:
@@ -338,10 +342,15 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         problems.extend(exc.problems)
 
     monitoring_secrets = _monitoring_secrets(get, school, problems)
+    handoff_secret = (
+        None if school is None else _handoff_webhook_secret(school, mode, get, problems)
+    )
+
     if problems or school is None:
         raise ConfigError(problems)
     return Settings(
         monitoring_secrets=monitoring_secrets,
+        handoff_webhook_secret=handoff_secret,
         mode=mode,
         host=host,
         port=port,
@@ -385,6 +394,39 @@ def _monitoring_secrets(
                 f"be at least {MIN_MONITORING_SECRET} characters"
             )
     return secrets
+
+
+def _handoff_webhook_secret(
+    school: SchoolPolicy, mode: Mode, get: Callable[[str], str], problems: list[str]
+) -> SecretStr | None:
+    """The hand-off webhook's secret, when the school file sets a webhook (issue 20). Refused
+    at start-up: a missing, short or placeholder secret, and a webhook that is not HTTPS
+    (plain HTTP only to loopback, in local mode). The secret is never quoted."""
+    handoff = school.handoff
+    if not handoff.webhook:
+        return None
+    url = handoff.webhook_url.strip()
+    host = urlsplit(url).hostname or ""
+    if not url.startswith("https://"):
+        if mode is not Mode.LOCAL:
+            problems.append(
+                "handoff.webhook_url: must be an https:// address outside local mode (the "
+                "hand-off holds names and the details of a concern)"
+            )
+        elif host != "localhost" and not _is_loopback(host):
+            problems.append(
+                "handoff.webhook_url: plain http:// only to a loopback address in local mode; "
+                "use https://"
+            )
+    name = handoff.webhook_secret_env
+    problem = secret_problem(get(name))
+    if problem is not None:
+        problems.append(
+            f"{name}: {problem} (the hand-off webhook's secret; handoff.webhook_secret_env in "
+            "the school file names this variable)"
+        )
+        return None
+    return SecretStr(get(name))
 
 
 def local_key_path(data_dir: Path) -> Path:

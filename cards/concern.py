@@ -26,6 +26,7 @@ from microsoft_teams.cards import (
     ToggleInput,
 )
 
+from cards.closure import closure_actions, proposal_box, proposed_words
 from cards.common import (
     FormInput,
     attention,
@@ -43,8 +44,11 @@ from cards.common import (
     show_card,
     with_problems,
 )
+from cards.handoff import handoff_actions, handoff_block
+from cards.on_call import tried_line
+from cards.pupil_feedback import feedback_button
 from policy.actions import Verb
-from policy.categories import Category, Group
+from policy.categories import DEFAULT_CATEGORIES, Category, Group, Route
 from policy.concerns import (
     ACTIONS,
     OUTCOMES,
@@ -56,6 +60,7 @@ from policy.concerns import (
     checklist,
     needs_assessment,
 )
+from policy.concerns import Source as _Source
 from policy.school import SchoolPolicy
 
 IMAGERY_RULE = (
@@ -313,7 +318,7 @@ def _channel_facts(
     return [
         ("Category", category.label),
         ("Urgency", "URGENT" if concern.urgent else "Routine"),
-        ("Status", STATUS_WORDS[concern.status]),
+        ("Status", proposed_words(concern, school) or STATUS_WORDS[concern.status]),
         ("Year group", safe_text(concern.year_group, limit=40)),
         ("Reported", school_time(concern.created_at, school.zone)),
         ("Handled by", safe_text(concern.handler_name or "Nobody yet", limit=80)),
@@ -377,10 +382,14 @@ def channel_card(
     if note:
         body.append(para(note, subtle=True))
     body += [heading(title), facts(_channel_facts(concern, category, school))]
+    body += tried_line(concern, school)  # out-of-hours cover and escalation (issue 20)
+    body += handoff_block(concern, school.zone)  # issue 20: "handed off to … by … at …"
     acknowledge, open_it = _acknowledge_and_open(concern, version)
     actions = [acknowledge, open_it] if concern.status is ConcernStatus.NEW else [open_it]
     if concern.status is ConcernStatus.CLOSED:
         body.append(para("Closed. The reporter has been told the outcome.", subtle=True))
+    elif proposed_words(concern, school):
+        body.append(para("Waiting for a second senior person to confirm closing it.", subtle=True))
     return card(body, actions)
 
 
@@ -456,11 +465,13 @@ def detail_card(
     problem: str | None = None,
     note: str | None = None,
     in_channel: bool = False,
+    viewer_id: str | None = None,
 ) -> dict[str, Any]:
     """The full concern for an authorised handler, with everything they can do next.
 
     ``in_channel``: shown to one handler over the channel card; it stays open for them until
-    they choose "Close details" (which shows them the channel card again).
+    they choose "Close details" (which shows them the channel card again). ``viewer_id``: who
+    is looking (the proposer of a closure is not offered "Confirm closure").
     """
     ids: dict[str, str | int] = {"ref": concern.ref, "ver": version, "view": "detail"}
     body: list[CardElement] = []
@@ -515,6 +526,7 @@ def detail_card(
         body.append(para(IMAGERY_RULE, subtle=True))
     if concern.assessment is not None:
         body.append(para("UKCIS assessment recorded (see chronology).", subtle=True))
+    body += proposal_box(concern, school, viewer_id)
     body.append(para("Chronology", emphasis=True))
     body.append(
         facts(
@@ -528,7 +540,13 @@ def detail_card(
             or [("-", "Nothing yet")]
         )
     )
-    actions = handling_actions(concern, ids, category, school.outcomes)
+    if concern.source is _Source.PUPIL and concern.status is not ConcernStatus.CLOSED:
+        # Feedback to the pupil who reported (issue 20): in the body, the foot is full.
+        body.append(feedback_button(concern.ref, version))
+    if category.route is not Route.HEADTEACHER:  # issue 20: hand-off (the DSL only)
+        body += handoff_block(concern, school.zone)
+        body.append(handoff_actions(concern, version=version, system=school.handoff.system_name))
+    actions = handling_actions(concern, ids, category, school.outcomes, viewer_id)
     actions.append(execute("Export chronology", Verb.CONCERN_CHRONOLOGY, ref=concern.ref))
     if in_channel:
         # At the top, beside the title: the foot already has up to six buttons.
@@ -544,6 +562,7 @@ def handling_actions(
     ids: Mapping[str, str | int],
     category: Category | None = None,
     outcomes: Sequence[str] = tuple(OUTCOMES),
+    viewer_id: str | None = None,
 ) -> list[Any]:
     """Acknowledge, UKCIS assessment, Record an action, Add note and Close, as the state allows.
 
@@ -590,31 +609,18 @@ def handling_actions(
                 execute("Add note", Verb.CONCERN_NOTE, ids=ids),
             )
         )
-        actions.append(
-            show_card(
-                "Close",
-                [
-                    ChoiceSetInput(
-                        id="outcome",
-                        label="Outcome",
-                        style="compact",
-                        is_required=True,
-                        error_message="Choose the outcome.",
-                        choices=[Choice(title=OUTCOMES[v], value=v) for v in outcomes],
-                    ),
-                    TextInput(
-                        id="message",
-                        label="Message for the person who reported it (no details)",
-                        is_multiline=True,
-                        is_required=True,
-                        error_message="Write a short message for the person who reported it.",
-                        max_length=LIMITS["message"],
-                    ),
-                ],
-                execute("Close concern", Verb.CONCERN_CLOSE, style="destructive", ids=ids),
-            )
+        # Closing safely (issue 20): outcome, reason, open checklist items; a second person
+        # for a serious concern.
+        actions += closure_actions(
+            concern, category or _category_of(concern), ids, outcomes, viewer_id
         )
     return actions
+
+
+def _category_of(concern: Concern) -> Category:
+    """A concern's built-in category (only when the caller has not given the school's)."""
+    found = next((c for c in DEFAULT_CATEGORIES if c.id == concern.category), None)
+    return found or Category(concern.category, concern.category, Group.OTHER)
 
 
 def _assessment_inputs() -> list[CardElement]:

@@ -88,6 +88,12 @@ class IncidentSummary:
     median_acknowledge: str
     median_close: str
     by_category: Sequence[tuple[str, int]]
+    #: Hand-offs of these concerns to the school's record system, by system (issue 20).
+    handed_off: Sequence[tuple[str, int]] = ()
+    #: Urgent concerns that climbed the escalation chain (issue 20), and the median time to
+    #: acknowledge urgent concerns reported out of hours ("" when there were none).
+    escalated: int = 0
+    median_acknowledge_out_of_hours: str = ""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -202,12 +208,32 @@ def incident_log_card(
                 ("Median time to acknowledge", summary.median_acknowledge),
                 ("Median time to close", summary.median_close),
             ]
+            + (
+                [("Urgent, escalated up the chain", str(summary.escalated))]
+                if summary.escalated
+                else []
+            )
+            + (
+                [
+                    (
+                        "Median time to acknowledge, urgent out of hours",
+                        summary.median_acknowledge_out_of_hours,
+                    )
+                ]
+                if summary.median_acknowledge_out_of_hours
+                else []
+            )
         ),
     ]
     shown = [(label, n) for label, n in summary.by_category if n]
     if shown:
         body.append(para("By category", emphasis=True))
         body.append(facts([(safe_text(label, limit=100), str(n)) for label, n in shown]))
+    if summary.handed_off:
+        body.append(para("Handed off to the safeguarding records", emphasis=True))
+        body.append(
+            facts([(safe_text(system, limit=100), str(n)) for system, n in summary.handed_off])
+        )
     actions: list[Any] = []
     if download_url:
         actions.append(OpenUrlAction(title="Download the incident log (CSV)", url=download_url))
@@ -397,6 +423,7 @@ _EVENT_WORDS = {
     "note": "Note",
     "assessment": "Decision (UKCIS assessment)",
     "closed": "Closed",
+    "handoff": "Handed off",
 }
 
 

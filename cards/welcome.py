@@ -101,6 +101,11 @@ COMMAND_HELP: dict[Verb, Command] = {
     Verb.GOVERNORS_REPORT: Command(
         "Governors' report", "governors report", "Anonymised figures for the governors."
     ),
+    Verb.FM_CHECK_START: Command(
+        "Record a filtering check",
+        "filtering check",
+        "Record a check of the filtering and monitoring systems.",
+    ),
     Verb.REPORT_WORRY: Command(
         "Tell us about a worry", "I'm worried", "Tell an adult at school about a worry."
     ),

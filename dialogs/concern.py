@@ -12,11 +12,12 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from cards.common import safe_text, school_day
+from cards.closure import CLOSE_LIMITS, item_field, item_reason_field
+from cards.common import safe_text, school_day, school_time
 from cards.concern import (
     LIMITS,
     alert_card,
@@ -49,10 +50,14 @@ from dialogs.ports import (
 )
 from dialogs.registry import Deps, Feature
 from dialogs.service import ActionContext, Reply, Scope, channel_id_of
-from dialogs.urgent import urgent_messages
+from dialogs.urgent import direct_alerts
 from policy.actions import Verb
 from policy.audit import AuditEvent
 from policy.categories import Category, Route
+from policy.closure import close_now, is_proposed
+from policy.closure import confirm as confirm_closure
+from policy.closure import propose as propose_closure
+from policy.closure import send_back as send_back_closure
 from policy.concerns import (
     UKCIS_CRITERIA,
     YEAR_GROUPS,
@@ -64,7 +69,7 @@ from policy.concerns import (
     acknowledge,
     add_note,
     assess,
-    close,
+    checklist,
     is_urgent,
     may_handle,
     private_role,
@@ -73,11 +78,36 @@ from policy.concerns import (
 )
 from policy.filtering import STATUS_WORDS as FILTER_STATUS_WORDS
 from policy.filtering import FilterStatus
+from policy.on_call import (
+    ALERTED,
+    ESCALATED,
+    LADO_REMINDER,
+    escalates,
+    is_person_id,
+    lado_clock_applies,
+    lado_due,
+    lado_private_role,
+    lado_running,
+    next_step,
+    on_call_at,
+    role_of,
+    routine_reminder_at,
+    sent_to,
+    steps_taken,
+    tried,
+)
+from policy.pupil_feedback import pupil_state_words
 from policy.roles import Person, Role
-from policy.school_calendar import add_school_days
+from policy.school import ON_CALL
 from policy.weblinks import BadLink, normalise_url
 
 log = logging.getLogger(__name__)
+
+
+def _bot() -> Person:
+    """The bot, as the author of the chronology lines it writes itself."""
+    return Person(BOT_ID, BOT_NAME, frozenset())
+
 
 #: A filter request's status as its requester reads it in "My reports".
 _FILTER_STATUS_FOR_REQUESTER = {
@@ -89,6 +119,10 @@ _FILTER_STATUS_FOR_REQUESTER = {
 
 KIND = "concern"
 UNACKNOWLEDGED = "concern.unacknowledged"
+#: The LADO clock of a concern about a member of staff (001 §8, 003).
+LADO_CLOCK = "concern.lado"
+#: Who the bot is in a chronology line it writes itself (alerts, escalations, reminders).
+BOT_ID, BOT_NAME = "system", "Online Safety bot"
 CODEC: RecordCodec[Concern] = RecordCodec(KIND, Concern)
 
 NOT_SAVED = (
@@ -114,6 +148,8 @@ class Loaded:
     record: Record
     concern: Concern
     category: Category
+    #: Who handles it while nobody holds its private role (issue 20: who may confirm closing).
+    fallback: tuple[Role, ...] = ()
 
 
 _text = text_field
@@ -283,6 +319,7 @@ class ConcernHandlers(FeatureHandlers):
             about_headteacher=about_head,
         )
         concern = concern.with_event(person, now, "reported", "Reported")
+        concern = await self.with_first_alert(concern, category, now)
         routing = route(
             category,
             urgent=concern.urgent,
@@ -297,12 +334,19 @@ class ConcernHandlers(FeatureHandlers):
                     timer(
                         UNACKNOWLEDGED, subject_of(concern.ref), self._reminder_due(concern, now)
                     ),
+                    *self.lado_timer(concern, category, now),
                 ],
                 audit=[AuditEvent(person.id, "concern.report", subject_of(concern.ref), "ok", now)],
                 dedupe_key=key,
             )
         )
-        return concern, await self._truthful_recipients(concern, category, routing.recipients)
+        recipients = await self._truthful_recipients(concern, category, routing.recipients)
+        cover = on_call_at(now, self._school)
+        if escalates(concern, category) and not cover.in_hours:
+            # Out of hours the person on call has it directly (issue 20): say who, truthfully.
+            names = ", ".join(await self._names(cover.who, now))
+            recipients = f"{names} (on call now), alerted directly, and the safeguarding channel"
+        return concern, recipients
 
     async def _truthful_recipients(self, concern: Concern, category: Category, said: str) -> str:
         """Who has it, truthfully: a concern whose private role nobody holds goes to the
@@ -330,22 +374,66 @@ class ConcernHandlers(FeatureHandlers):
             render = "concern.channel" if channel == "dsl" else "concern.it"
             out.append(message(Delivery.CHANNEL_POST, target, subject, render, now))
         private = category.route is Route.HEADTEACHER
-        for role in routing.direct:
-            render = "concern.private" if private else "concern.alert"
-            if concern.urgent:
-                # The urgent path (dialogs.urgent), shared with monitoring alerts: the chat and
-                # the bell in Teams, so an urgent report is never missed.
-                out += urgent_messages(
-                    subject,
-                    (role,),
-                    alert_render=render,
-                    feed_render="concern.feed",
-                    title=f"Urgent concern {concern.ref}",
-                    now=now,
-                )
-            else:
-                out.append(message(Delivery.DIRECT_TO_ROLE, role.value, subject, render, now))
+        # An urgent concern about a child goes first to whoever is on call now (in school
+        # hours, by default, the DSL and deputies: ``policy.on_call``).
+        targets = (
+            on_call_at(now, self._school).who if escalates(concern, category) else ()
+        ) or tuple(r.value for r in routing.direct)
+        # The urgent path (dialogs.urgent), shared with monitoring alerts: the chat, and for an
+        # urgent concern the bell in Teams as well, so an urgent report is never missed.
+        out += direct_alerts(
+            targets,
+            subject,
+            alert_render="concern.private" if private else "concern.alert",
+            feed_render="concern.feed" if concern.urgent else None,
+            title=f"Urgent concern {concern.ref}",
+            now=now,
+        )
         return out
+
+    async def with_first_alert(
+        self, concern: Concern, category: Category, now: datetime
+    ) -> Concern:
+        """Out of hours, ``concern`` with a chronology line saying who is on call and was
+        alerted first (in school hours the DSL and deputies have it, as always)."""
+        if not escalates(concern, category):
+            return concern
+        cover = on_call_at(now, self._school)
+        if cover.in_hours:
+            return concern
+        names = await self._names(cover.who, now)
+        return concern.with_event(_bot(), now, ALERTED, sent_to(names, f"on call: {cover.why}"))
+
+    def lado_timer(self, concern: Concern, category: Category, now: datetime) -> list[Record]:
+        """The LADO clock a concern about a member of staff starts (001 §8, 003)."""
+        if not lado_clock_applies(category):
+            return []
+        return [timer(LADO_CLOCK, subject_of(concern.ref), lado_due(now, self._school))]
+
+    async def _names(self, who: tuple[str, ...], now: datetime) -> list[str]:
+        """The names of the people ``who`` reaches (roles resolved now; best effort)."""
+        names: list[str] = []
+        for token in self._expand(who, now):
+            role = role_of(token)
+            try:
+                if role is not None:
+                    people = await self._deps.directory.members(role)
+                    names += [p.name for p in people] or [f"the {self._school.role_name(role)}"]
+                else:
+                    person = await self._deps.directory.person(token)
+                    names.append(person.name if person else "someone the directory does not know")
+            except DirectoryUnavailable:
+                names.append(
+                    f"the {self._school.role_name(role)}" if role else "the person on call"
+                )
+        return list(dict.fromkeys(names))
+
+    def _expand(self, who: tuple[str, ...], now: datetime) -> list[str]:
+        """``who`` with ``on_call`` replaced by whoever is on call at ``now``, each once."""
+        out: list[str] = []
+        for token in who:
+            out += on_call_at(now, self._school).who if token == ON_CALL else [token]
+        return [t for t in dict.fromkeys(out) if role_of(t) is not None or is_person_id(t)]
 
     def _channel(self, name: str) -> str:
         channels = self._school.channels
@@ -353,11 +441,15 @@ class ConcernHandlers(FeatureHandlers):
 
     def _reminder_due(self, concern: Concern, from_time: datetime) -> datetime:
         if concern.urgent:
+            category = self._school.category(concern.category)
+            if category is not None and escalates(concern, category):
+                # The next step up the chain, each at its own interval (``policy.on_call``).
+                return from_time + next_step(self._school, steps_taken(concern)).after
             return from_time + timedelta(
                 minutes=self._school.escalation.urgent_unacknowledged_minutes
             )
-        days = self._school.escalation.routine_unacknowledged_school_days
-        return add_school_days(from_time, days, self._school)
+        # Routine concerns are chased on school days, in the school's contact hours.
+        return routine_reminder_at(from_time, self._school)
 
     async def _confirm_existing(self, person: Person, ref: str, category: Category) -> Reply:
         kind, _, item_id = ref.partition(":")
@@ -389,7 +481,9 @@ class ConcernHandlers(FeatureHandlers):
                 what = "Your worry"  # never a staff category label ("grooming") for a child
             when = school_day(concern.created_at.astimezone(zone).date())
             if ctx.person.is_pupil:
-                status = "received"
+                # Its state in a child's words, never what was done (issue 20).
+                words = pupil_state_words(concern.status)
+                status = words[0].lower() + words[1:]
             else:
                 status = {
                     "new": "sent, waiting",
@@ -435,8 +529,12 @@ class ConcernHandlers(FeatureHandlers):
         concern = decode(record)
         category = self._school.category(concern.category) or self._school.category("other")
         assert category is not None  # the school policy always has "other"
-        fallback = await self._unheld_fallback(private_role(concern, category))
-        if not may_handle(ctx.person, concern, category, fallback):
+        fallback = await self._unheld_fallback(
+            private_role(concern, category)
+        ) or await self._closure_fallback(concern, category)
+        if not may_handle(ctx.person, concern, category, fallback) and not self._covering(
+            ctx.person, concern, category
+        ):
             await refuse(self._deps, ctx, "not a handler of this concern", record.ref)
             return Reply(card=not_allowed_card(ctx.person))
         if ctx.turn.scope is not Scope.PERSONAL and (
@@ -446,7 +544,7 @@ class ConcernHandlers(FeatureHandlers):
             # Concerns are handled in the DSL channel or in a 1:1 chat, nowhere else.
             await refuse(self._deps, ctx, "wrong conversation", record.ref)
             return Reply(card=not_allowed_card(ctx.person))
-        return Loaded(record, concern, category)
+        return Loaded(record, concern, category, fallback)
 
     def _view(
         self,
@@ -468,6 +566,7 @@ class ConcernHandlers(FeatureHandlers):
                     note=note,
                     problem=problem,
                     in_channel=ctx.turn.scope is not Scope.PERSONAL,
+                    viewer_id=ctx.person.id,
                 )
             )
         return Reply(
@@ -513,11 +612,41 @@ class ConcernHandlers(FeatureHandlers):
                 self._school,
                 version=loaded.record.version,
                 in_channel=ctx.turn.scope is not Scope.PERSONAL,
+                viewer_id=ctx.person.id,
             )
         )
 
+    def _covering(self, person: Person, concern: Concern, category: Category) -> bool:
+        """Someone the school's cover names (the rota or the chain: a headteacher at the top,
+        a deputy by name) may act on a concern about a child once it has been sent to them."""
+        if category.route is Route.HEADTEACHER or not tried(concern):
+            return False
+        cover = self._school.on_call
+        named = {
+            *cover.in_hours,
+            *cover.out_of_hours,
+            *(t for e in cover.rota for t in e.who),
+            *(t for s in cover.chain for t in s.who),
+        }
+        return person.id in named or any(r.value in named for r in person.roles)
+
     async def acknowledge(self, ctx: ActionContext) -> Reply:
-        """Record who acknowledged it and when."""
+        """Record who acknowledged it and when.
+
+        An alert sent before an escalation step still acknowledges: while a concern is new,
+        only the bot's own lines (who was alerted) have changed it since, so the click is not
+        refused as out of date.
+        """
+        wanted = _text(ctx.data, "ref")
+        record = await self._store.get(KIND, wanted) if wanted else None
+        ver = ctx.data.get("ver")
+        if (
+            record is not None
+            and isinstance(ver, int)
+            and ver < record.version
+            and decode(record).status is ConcernStatus.NEW
+        ):
+            ctx = replace(ctx, data={**ctx.data, "ver": record.version})
         return await self._transition(
             ctx, "concern.acknowledge", lambda c, k, p, t: acknowledge(c, p, t)
         )
@@ -553,16 +682,154 @@ class ConcernHandlers(FeatureHandlers):
             lambda c, k, p, t: assess(c, p, criteria, referrals, reason, t, k),
         )
 
+    # ----- closing safely (issue 20) -------------------------------------------------------------
+
+    def _close_form(self, ctx: ActionContext, category: Category) -> dict[str, Any]:
+        """The close form's fields as the rules take them (each open item: state, reason)."""
+        return {
+            "outcome": _text(ctx.data, "outcome"),
+            "reason": _text(ctx.data, "reason"),
+            "message": _text(ctx.data, "message"),
+            "answers": {
+                a: (_text(ctx.data, item_field(a)), _text(ctx.data, item_reason_field(a)))
+                for a in checklist(category)
+            },
+            "outcomes": self._school.outcomes,
+        }
+
+    def _too_long(self, ctx: ActionContext) -> str | None:
+        for key, words in (("reason", "reason"), ("message", "message")):
+            if len(_text(ctx.data, key)) > CLOSE_LIMITS[key]:
+                return f"Keep the {words} under {CLOSE_LIMITS[key]} characters."
+        return None
+
     async def close(self, ctx: ActionContext) -> Reply:
-        """Close with an outcome; the reporter gets the handler's message (not the details)."""
-        outcome, text = _text(ctx.data, "outcome"), _text(ctx.data, "message")
-        if len(text) > LIMITS["message"]:
-            return await self._problem(
-                ctx, f"Keep the message under {LIMITS['message']} characters."
-            )
-        return await self._transition(
-            ctx, "concern.close", lambda c, k, p, t: close(c, p, outcome, text, t, k)
+        """Close a concern that is not serious in one step: an outcome from the school's list, a
+        reason, the reporter's message (not the details) and every open checklist item answered."""
+        if problem := self._too_long(ctx):
+            return await self._problem(ctx, problem)
+        return await self._closing(
+            ctx,
+            "concern.close",
+            lambda ld, p, t: close_now(
+                ld.concern, ld.category, p, at=t, **self._close_form(ctx, ld.category)
+            ),
         )
+
+    async def propose_close(self, ctx: ActionContext) -> Reply:
+        """Propose closing a serious concern (000 §12.3, 002 §16): it stays open, shown as
+        "closure proposed by …", until a second senior person confirms it. A concern about staff
+        has no channel card: each possible second person gets the concern 1:1 to confirm."""
+        if problem := self._too_long(ctx):
+            return await self._problem(ctx, problem)
+        tell = await self._second_persons(ctx)
+
+        def told(loaded: Loaded, now: datetime) -> list[Record]:
+            subject = subject_of(loaded.concern.ref)
+            render = "concern.closure_proposed"
+            return [message(how, to, subject, render, now) for how, to in tell]
+
+        return await self._closing(
+            ctx,
+            "concern.close.propose",
+            lambda ld, p, t: propose_closure(
+                ld.concern, ld.category, p, at=t, **self._close_form(ctx, ld.category)
+            ),
+            told,
+        )
+
+    async def _closure_fallback(self, concern: Concern, category: Category) -> tuple[Role, ...]:
+        """While closing a concern about staff is proposed and its proposer is the only holder of
+        the concern's private role, the role's fallback may act on it as the second senior person
+        (as when nobody holds the role; never the headteacher for a concern about them)."""
+        role = private_role(concern, category)
+        closure = concern.closure
+        if role is None or closure is None or not is_proposed(concern):
+            return ()
+        try:
+            holders = await self._deps.directory.members(role)
+        except DirectoryUnavailable:
+            return ()
+        if any(p.id != closure.proposed_by_id for p in holders):
+            return ()
+        return self._school.fallback_for(role)
+
+    async def _second_persons(self, ctx: ActionContext) -> list[tuple[Delivery, str]]:
+        """Who to tell 1:1 that closing a concern about staff awaits them: the other holders of
+        its private role or, when the clicker is the only one, the role's fallback (never the
+        clicker). Nothing for a child concern: its channel card shows the proposal."""
+        record = await self._store.get(KIND, _text(ctx.data, "ref"))
+        found = self._concern(record)
+        if found is None:
+            return []
+        role = private_role(*found)
+        if role is None:
+            return []
+        try:
+            others = [
+                p.id for p in await self._deps.directory.members(role) if p.id != ctx.person.id
+            ]
+            if not others:
+                for fallback in self._school.fallback_for(role):
+                    members = await self._deps.directory.members(fallback)
+                    others += [p.id for p in members if p.id != ctx.person.id]
+        except DirectoryUnavailable:
+            return [(Delivery.DIRECT_TO_ROLE, role.value)]
+        return [(Delivery.DIRECT, pid) for pid in dict.fromkeys(others)]
+
+    async def render_closure_proposed(
+        self, subject: Record | None, data: Mapping[str, Any]
+    ) -> Outgoing | None:
+        """A concern about staff whose closing awaits a second senior person, 1:1 in full."""
+        found = self._concern(subject)
+        if found is None or subject is None or found[0].closure is None:
+            return None
+        if not is_proposed(found[0]):
+            return None
+        who = safe_text(found[0].closure.proposed_by_name, limit=80)
+        note = (
+            f"{who} proposed closing this. As a second senior person, confirm it or send it back."
+        )
+        return Outgoing(card=detail_card(*found, self._school, version=subject.version, note=note))
+
+    async def confirm_close(self, ctx: ActionContext) -> Reply:
+        """A second senior person confirms the proposed closure (never the proposer: checked
+        against who clicked); the concern closes and the reporter is told."""
+        return await self._closing(
+            ctx,
+            "concern.close.confirm",
+            lambda ld, p, t: confirm_closure(ld.concern, ld.category, p, t, ld.fallback),
+        )
+
+    async def send_back_close(self, ctx: ActionContext) -> Reply:
+        """A second senior person sends the proposed closure back, with a reason."""
+        reason = _text(ctx.data, "reason")
+        if len(reason) > CLOSE_LIMITS["reason"]:
+            return await self._problem(
+                ctx, f"Keep the reason under {CLOSE_LIMITS['reason']} characters."
+            )
+        return await self._closing(
+            ctx,
+            "concern.close.send_back",
+            lambda ld, p, t: send_back_closure(ld.concern, ld.category, p, reason, t, ld.fallback),
+        )
+
+    async def _closing(
+        self,
+        ctx: ActionContext,
+        action: str,
+        change: Callable[[Loaded, Person, datetime], Concern],
+        also: Callable[[Loaded, datetime], list[Record]] | None = None,
+    ) -> Reply:
+        def make(loaded: Loaded, now: datetime) -> tuple[Loaded, list[Record]]:
+            updated = change(loaded, ctx.person, now)
+            record = Record(KIND, updated.ref, loaded.record.version + 1, encode(updated))
+            outbox = self._update_messages(loaded.category, updated, now)
+            after = Loaded(record, updated, loaded.category, loaded.fallback)
+            extra = also(after, now) if also is not None else []
+            return after, [record, *outbox, *extra]
+
+        return await decide(self._handling, self._deps, ctx, action=action, change=make)
 
     async def _problem(self, ctx: ActionContext, problem: str) -> Reply:
         loaded = await self._load(ctx)
@@ -697,6 +964,8 @@ class ConcernHandlers(FeatureHandlers):
             return TimerResult()  # acknowledged or gone: the timer ends
         concern, category = found
         ref = subject_of(concern.ref)
+        if escalates(concern, category) and subject is not None:
+            return await self._escalate(subject, concern, category, now)
         if category.route is Route.HEADTEACHER:
             role = Role.CHAIR_OF_GOVERNORS if concern.about_headteacher else Role.HEADTEACHER
             out = [message(Delivery.DIRECT_TO_ROLE, role.value, ref, "concern.reminder", now)]
@@ -715,6 +984,125 @@ class ConcernHandlers(FeatureHandlers):
             again_at=self._reminder_due(concern, now),
         )
 
+    async def _reach(
+        self, who: tuple[str, ...], subject: str, render: str, title: str, now: datetime
+    ) -> list[Record]:
+        """1:1 and activity-feed messages to everyone ``who`` names (``on_call`` is whoever is
+        on call now). Never to nobody: with no one named, the DSL and deputies (whose own
+        fallback the outbox applies)."""
+        targets = []
+        for target in self._expand(who, now):
+            if role_of(target) is None and not await self._known(target):
+                log.error("the rota names %s, whom the directory does not know", target)
+                continue
+            targets.append(target)
+        targets = targets or [Role.DSL.value, Role.DEPUTY_DSL.value]
+        out: list[Record] = []
+        for target in targets:
+            to_role = role_of(target) is not None
+            out.append(
+                message(
+                    Delivery.DIRECT_TO_ROLE if to_role else Delivery.DIRECT,
+                    target,
+                    subject,
+                    render,
+                    now,
+                )
+            )
+            out.append(
+                message(
+                    Delivery.FEED_TO_ROLE if to_role else Delivery.FEED,
+                    target,
+                    subject,
+                    "concern.feed",
+                    now,
+                    x_title=title,
+                )
+            )
+        return out
+
+    async def _known(self, person_id: str) -> bool:
+        """Whether the directory knows this person (if it cannot say now, assume so: the
+        message waits and is tried again rather than being dropped)."""
+        try:
+            return await self._deps.directory.person(person_id) is not None
+        except DirectoryUnavailable:
+            return True
+
+    async def _escalate(
+        self, subject: Record, concern: Concern, category: Category, now: datetime
+    ) -> TimerResult:
+        """One step up the chain (004 flowchart "DO NOT DELAY"): the step's people get the
+        reminder 1:1 and in their activity feed, the channel is nudged, the step goes in the
+        chronology and on the channel card, and the next step is set. The last step repeats
+        to its people: it never ends at a channel reminder."""
+        taken = steps_taken(concern)
+        step = next_step(self._school, taken)
+        ref = subject_of(concern.ref)
+        names = await self._names(step.who, now)
+        position = f"step {step.number} of {len(self._school.on_call.chain)}"
+        why = f"not acknowledged, {position}" + (", repeated" if taken >= step.number else "")
+        updated = concern.with_event(_bot(), now, ESCALATED, sent_to(names, why))
+        record = Record(KIND, concern.ref, subject.version + 1, encode(updated))
+        title = f"Urgent concern {concern.ref} is not acknowledged"
+        out = [
+            *await self._reach(step.who, ref, "concern.reminder", title, now),
+            message(Delivery.CHANNEL_NOTE, self._channel("dsl"), ref, "concern.nudge", now),
+            *self._update_messages(category, updated, now),
+        ]
+        log.info("concern %s unacknowledged: escalated (%s)", concern.ref, position)
+        return TimerResult(
+            records=[record],
+            outbox=out,
+            audit=[AuditEvent("system", "concern.escalate", ref, position, now)],
+            again_at=now + next_step(self._school, taken + 1).after,
+        )
+
+    async def on_lado_clock(
+        self, subject: Record | None, item: Record, now: datetime
+    ) -> TimerResult:
+        """A concern about a member of staff whose LADO contact is not recorded by its time
+        (001 §8, 003): remind its handler (the headteacher, or the chair of governors when it
+        is about the headteacher), in the chronology and the audit, again and again until
+        "LADO informed" is recorded or the concern is closed."""
+        found = self._concern(subject)
+        if found is None or subject is None or not lado_running(found[0]):
+            return TimerResult()  # LADO informed, closed or gone: the clock stops
+        concern, _ = found
+        ref = subject_of(concern.ref)
+        role = lado_private_role(concern)
+        names = await self._names((role.value,), now)
+        why = "the LADO has not been recorded as informed"
+        updated = concern.with_event(_bot(), now, LADO_REMINDER, sent_to(names, why))
+        record = Record(KIND, concern.ref, subject.version + 1, encode(updated))
+        title = f"LADO not yet informed: {concern.ref}"
+        log.info("concern %s: LADO clock reminder sent", concern.ref)
+        return TimerResult(
+            records=[record],
+            outbox=await self._reach((role.value,), ref, "concern.lado", title, now),
+            audit=[AuditEvent("system", "concern.lado_reminder", ref, "sent", now)],
+            again_at=now + timedelta(minutes=self._school.lado.repeat_minutes),
+        )
+
+    async def render_lado(self, subject: Record | None, data: Mapping[str, Any]) -> Outgoing | None:
+        """The LADO reminder: the concern in full, privately, to its handler."""
+        found = self._concern(subject)
+        if found is None or subject is None or not lado_running(found[0]):
+            return None
+        due = lado_due(found[0].created_at, self._school)
+        return Outgoing(
+            card=detail_card(
+                *found,
+                self._school,
+                version=subject.version,
+                note=(
+                    f"The LADO has not been recorded as informed. It was due by "
+                    f"{school_time(due, self._school.zone)}. Please contact the LADO today, "
+                    'then record "LADO informed" below. You will be reminded until you do.'
+                ),
+            )
+        )
+
 
 def feature(deps: Deps) -> Feature:
     """The concern feature: routes, typed phrases, renderers and the reminder timer."""
@@ -730,6 +1118,9 @@ def feature(deps: Deps) -> Feature:
             Verb.CONCERN_NOTE: h.note,
             Verb.CONCERN_ASSESS: h.assessment,
             Verb.CONCERN_CLOSE: h.close,
+            Verb.CONCERN_PROPOSE_CLOSE: h.propose_close,
+            Verb.CONCERN_CONFIRM_CLOSE: h.confirm_close,
+            Verb.CONCERN_SEND_BACK: h.send_back_close,
         },
         phrases=[
             (r"\bmy reports?\b", Verb.MY_REPORTS),
@@ -744,6 +1135,8 @@ def feature(deps: Deps) -> Feature:
             "concern.reminder": h.render_reminder,
             "concern.nudge": h.render_nudge,
             "concern.closed": h.render_closed,
+            "concern.lado": h.render_lado,
+            "concern.closure_proposed": h.render_closure_proposed,
         },
-        timers={UNACKNOWLEDGED: h.on_unacknowledged},
+        timers={UNACKNOWLEDGED: h.on_unacknowledged, LADO_CLOCK: h.on_lado_clock},
     )

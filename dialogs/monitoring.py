@@ -56,7 +56,7 @@ from dialogs.ports import (
 from dialogs.pupil_report import reminder_due, year_group_of
 from dialogs.registry import Deps, Feature
 from dialogs.service import ActionContext, Reply, Scope, channel_id_of
-from dialogs.urgent import urgent_messages
+from dialogs.urgent import named_on_call, urgent_messages
 from policy.actions import Verb
 from policy.audit import AuditEvent
 from policy.categories import Category, Route
@@ -80,7 +80,7 @@ from policy.monitoring import (
     validate_notice,
 )
 from policy.reporting import AlertFact, NoticeFact
-from policy.roles import SAFEGUARDING_LEADS, Person, Role
+from policy.roles import SAFEGUARDING_LEADS, Person
 from policy.school import SchoolPolicy
 
 log = logging.getLogger(__name__)
@@ -292,7 +292,7 @@ class MonitoringHandlers(FeatureHandlers):
         if alert.urgent:
             out += urgent_messages(
                 subject,
-                (Role.DSL, Role.DEPUTY_DSL),
+                self._school,
                 alert_render=RENDER_URGENT,
                 feed_render=RENDER_FEED,
                 title=f"Urgent monitoring alert {alert.ref}",
@@ -317,7 +317,7 @@ class MonitoringHandlers(FeatureHandlers):
         return TimerResult(
             outbox=urgent_messages(
                 ref,
-                (Role.DSL, Role.DEPUTY_DSL),
+                self._school,
                 alert_render=RENDER_URGENT,
                 feed_render=RENDER_FEED,
                 title=f"Urgent monitoring alert {alert.ref}: still waiting",
@@ -379,16 +379,26 @@ class MonitoringHandlers(FeatureHandlers):
         record = await record_for(self._deps, ctx, KIND, ref=_REF)
         if record is None:
             return Reply(card=not_allowed_card(ctx.person))
-        if not ctx.person.roles & SAFEGUARDING_LEADS:
-            await refuse(self._deps, ctx, "not a safeguarding lead", record.ref)
+        alert = decode(record)
+        if not self._may_handle(ctx.person, alert):
+            await refuse(self._deps, ctx, "not a handler of this alert", record.ref)
             return Reply(card=not_allowed_card(ctx.person))
         if ctx.turn.scope is not Scope.PERSONAL and (
             channel_id_of(ctx.turn.conversation_id) != self._school.channels.dsl_channel_id
         ):
             await refuse(self._deps, ctx, "wrong conversation", record.ref)
             return Reply(card=not_allowed_card(ctx.person))
-        alert = decode(record)
         return Loaded(record, alert, await self._pupil(alert.pupil_id))
+
+    def _may_handle(self, person: Person, alert: MonitoringAlert) -> bool:
+        """The DSL and deputies; for an urgent alert also whoever the cover named when it came
+        in or names now (out of hours: the rota), as for urgent concerns."""
+        if person.roles & SAFEGUARDING_LEADS:
+            return True
+        return alert.urgent and any(
+            named_on_call(person.id, person.roles, at, self._school)
+            for at in (alert.received_at, self._clock.now())
+        )
 
     def _view(
         self,

@@ -55,6 +55,7 @@ from dialogs.ports import (
     Store,
     StoreError,
     VersionConflict,
+    Webhook,
 )
 from policy.audit import AuditEvent
 from policy.clauses import cite, cite_all, reword
@@ -109,6 +110,9 @@ class Delivery(StrEnum):
     FEED = "feed"
     #: An activity-feed alert to every holder of a role.
     FEED_TO_ROLE = "feed_role"
+    #: A signed post of the rendered text (a JSON body) to the school's webhook (issue 20);
+    #: ``x_key`` is its idempotency key, the same on every attempt.
+    WEBHOOK = "webhook"
 
 
 Renderer = Callable[[Record | None, Mapping[str, Any]], Awaitable[Outgoing | None]]
@@ -229,6 +233,8 @@ class OutboxWorker:
     in_flight_grace: float = IN_FLIGHT_GRACE
     #: The school's role names and fallbacks (who gets a message for a role nobody holds).
     school: SchoolPolicy | None = None
+    #: The school's hand-off webhook (issue 20), if it has one.
+    webhook: Webhook | None = None
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     #: Outbox ids whose last post this process gave up on, with when (``time.monotonic``).
     _abandoned: dict[str, float] = field(default_factory=dict)
@@ -376,6 +382,8 @@ class OutboxWorker:
                 outgoing = None
             else:
                 outgoing = await self._call(renderer(subject, data))
+            if delivery is Delivery.WEBHOOK:
+                return await self._post_webhook(item, outgoing)
             if outgoing is not None and self.school is not None:
                 outgoing = self._in_school_words(outgoing, self.school)
             if outgoing is None:
@@ -441,6 +449,21 @@ class OutboxWorker:
         except StoreError as exc:
             self.status.last_failure = exc.__class__.__name__
             return 0
+
+    async def _post_webhook(self, item: Record, outgoing: Outgoing | None) -> int:
+        """Post a rendered body to the webhook, exactly as rendered (never reworded); the
+        message is done once the receiver accepts it, and never posted again after that.
+        Without a webhook configured it waits (the setting may come back), never dropped."""
+        if outgoing is None or outgoing.text is None:
+            await self._done(item)  # nothing to post any more
+            return 0
+        if self.webhook is None:
+            await self._later(item, "no webhook is configured", MAX_BACKOFF)
+            return 0
+        key = str(item.data.get("x_key") or item.id)
+        await self._call(self.webhook.post(outgoing.text.encode("utf-8"), key=key))
+        await self._done(item)
+        return 1
 
     async def _post_once(self, item: Record, outgoing: Outgoing) -> tuple[Record, str, bool] | None:
         """Post ``outgoing`` for ``item`` unless an earlier attempt already did; the outbox

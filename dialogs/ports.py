@@ -384,3 +384,15 @@ class Exports(Protocol):
     async def publish(self, filename: str, content: bytes, *, media_type: str) -> str:
         """Make ``content`` downloadable for a short time; return the link to it."""
         ...
+
+
+class Webhook(Protocol):
+    """The school's own receiver for hand-offs (issue 20): a signed HTTPS post."""
+
+    async def post(self, body: bytes, *, key: str) -> None:
+        """Post ``body`` signed, with ``key`` as its idempotency key (the same on every retry).
+
+        Raises:
+            DeliveryFailed: the receiver did not accept it (try again later).
+        """
+        ...

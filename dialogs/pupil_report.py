@@ -83,9 +83,9 @@ from policy.actions import Verb
 from policy.audit import AuditEvent
 from policy.categories import Category
 from policy.concerns import YEAR_GROUPS, Concern, ConcernStatus, RiskAnswer, Source, is_urgent
+from policy.on_call import next_step, routine_reminder_at
 from policy.roles import Person
 from policy.school import DEFAULT_PUPIL_WORRIES, SchoolPolicy
-from policy.school_calendar import add_school_days
 
 log = logging.getLogger(__name__)
 
@@ -156,11 +156,11 @@ def what_happened(kind: str, words: str) -> str:
 
 
 def reminder_due(school: SchoolPolicy, concern: Concern, from_time: datetime) -> datetime:
-    """When an unacknowledged concern is chased: the same rule as staff concerns (urgent after
-    ``urgent_unacknowledged_minutes``, others after ``routine_unacknowledged_school_days``)."""
-    if concern.urgent:
-        return from_time + timedelta(minutes=school.escalation.urgent_unacknowledged_minutes)
-    return add_school_days(from_time, school.escalation.routine_unacknowledged_school_days, school)
+    """When an unacknowledged concern is chased: the same rule as staff concerns (urgent at the
+    chain's first step, others after ``routine_unacknowledged_school_days``, in school hours)."""
+    if concern.urgent:  # the first step up the chain (``policy.on_call``)
+        return from_time + next_step(school, 0).after
+    return routine_reminder_at(from_time, school)  # school days, in contact hours
 
 
 @dataclass(frozen=True, slots=True)
@@ -399,6 +399,8 @@ class PupilReports(FeatureHandlers):
             if typed
             else "Reported by the pupil",
         )
+        # Out of hours: who is on call was alerted first (issue 20, ``policy.on_call``).
+        concern = await self._concerns.with_first_alert(concern, category, now)
         subject = subject_of(concern.ref)
         # The concern's record version is new (1), so a conflict can only come from the burst
         # records: decide the grouping again. The last try saves it on a card of its own.

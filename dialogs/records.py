@@ -45,6 +45,7 @@ from dialogs import concern as concern_feature
 from dialogs import filter_request as filter_feature
 from dialogs import monitoring
 from dialogs.codec import text_field
+from dialogs.fm_checks import decode as fm_check_of
 from dialogs.handling import FeatureHandlers
 from dialogs.ports import Change, Record, Store
 from dialogs.registry import Deps, Feature
@@ -54,8 +55,12 @@ from policy.actions import Verb
 from policy.audit import AuditEvent
 from policy.categories import Category, Route
 from policy.clauses import cite
+from policy.closure import sends_back
 from policy.concerns import ACTIONS, OUTCOMES, Concern, ConcernStatus, may_handle
 from policy.filtering import BLOCKED_CATEGORIES, FilterRequest, FilterStatus
+from policy.fm_checks import KIND as FM_CHECK_KIND
+from policy.handoff import count_by_system, handoffs_of
+from policy.on_call import in_contact_hours, steps_taken, tried
 from policy.reporting import (
     CallCheckFact,
     GovernorsReport,
@@ -101,9 +106,18 @@ INCIDENT_COLUMNS = (
     "outcome",
     "hours_to_acknowledge",
     "hours_to_close",
+    "reported_out_of_hours",
+    "escalation_steps",
+    "handed_off_to",
     "reported_by",
     "handled_by",
     "involved",
+    "tried",
+    # ----- Closing safely (issue 20) -----
+    "closure_reason",
+    "closure_proposed_by",
+    "closure_confirmed_by",
+    "closures_sent_back",
 )
 
 #: Filter-request statuses in which the site is allowed right now.
@@ -186,6 +200,7 @@ async def build_governors_report(
         filter_requests=await load_filter_requests(store),
         call_checks=[c for c in checks if c is not None],
         recordings=[r for r in recordings if r is not None],
+        fm_checks=[fm_check_of(r) for r in await store.find(FM_CHECK_KIND)],
     )
     # Monitoring alerts and sensitive-lesson notices (issue 21), where the school has them.
     alerts = await monitoring.load_alerts(store)
@@ -245,13 +260,36 @@ def incident_log_csv(concerns: Sequence[Concern], school: SchoolPolicy) -> str:
                     OUTCOMES.get(concern.outcome or "", ""),
                     hours_text(time_to_acknowledge(concern)),
                     hours_text(time_to_close(concern)),
+                    "no" if in_contact_hours(concern.created_at, school) else "yes",
+                    str(steps_taken(concern)),
+                    "; ".join(
+                        f"{system} ({_iso(at, school)})" for at, system in handoffs_of(concern)
+                    ),
                     concern.reporter_name,
                     concern.handler_name or "",
                     " ".join(concern.involved.split()),
+                    "; ".join(f"{names} {_iso(at, school)}" for at, names in tried(concern)),
+                    *closure_cells(concern),
                 )
             ]
         )
     return out.getvalue()
+
+
+def closure_cells(concern: Concern) -> tuple[str, str, str, str]:
+    """The incident log's closing columns (issue 20): the reason, who proposed the closure (a
+    serious concern) and who confirmed it as the second senior person, and how many times a
+    proposed closure was sent back."""
+    closure = concern.closure
+    if closure is None:
+        return ("", "", "", str(sends_back(concern)))
+    second = closure.confirmed_by_id is not None
+    return (
+        " ".join(closure.reason.split()),
+        closure.proposed_by_name if second or concern.status is not ConcernStatus.CLOSED else "",
+        closure.confirmed_by_name or "",
+        str(sends_back(concern)),
+    )
 
 
 def currently_allowed_csv(requests: Sequence[FilterRequest], school: SchoolPolicy) -> str:
@@ -478,6 +516,13 @@ class RecordsHandlers(FeatureHandlers):
             found = median_duration(values)
             return "-" if found is None else duration_words(found)
 
+        out_of_hours = [
+            t
+            for c in concerns
+            if c.urgent
+            and not in_contact_hours(c.created_at, self._school)
+            and (t := time_to_acknowledge(c)) is not None
+        ]
         return IncidentSummary(
             period=period.label,
             reported=len(concerns),
@@ -489,6 +534,11 @@ class RecordsHandlers(FeatureHandlers):
             ),
             median_close=median([t for c in closed if (t := time_to_close(c)) is not None]),
             by_category=[(c.label, by_category[c.id]) for c in self._school.categories],
+            handed_off=sorted(
+                count_by_system([h for c in concerns for h in handoffs_of(c)]).items()
+            ),
+            escalated=sum(1 for c in concerns if c.urgent and steps_taken(c)),
+            median_acknowledge_out_of_hours=median(out_of_hours) if out_of_hours else "",
         )
 
     async def chronology(self, ctx: ActionContext) -> Reply:

@@ -84,4 +84,13 @@ def build_features(deps: Deps) -> list[Feature]:
     from dialogs import monitoring
 
     features.append(monitoring.feature(deps))
+    from dialogs import fm_checks
+
+    features.append(fm_checks.feature(deps))
+    from dialogs import pupil_feedback  # issue 20: feedback to the pupil who reported
+
+    features.append(pupil_feedback.feature(deps))
+    from dialogs import handoff
+
+    features.append(handoff.feature(deps))
     return features

@@ -15,6 +15,7 @@ from bot.config import Settings
 from bot.storage import cipher_for
 from dialogs import concern as concern_feature
 from dialogs import filter_request as filter_feature
+from dialogs import fm_checks as fm_checks_feature
 from dialogs import monitoring as monitoring_feature
 from dialogs.ports import Change, Record
 from dialogs.video_call import CALL_CHECK_KIND, RECORDING_KIND, REQUEST_CODEC
@@ -39,6 +40,8 @@ from policy.filtering import (
     reblock_due,
     reject,
 )
+from policy.fm_checks import KIND as FM_CHECK_KIND
+from policy.fm_checks import FmCheck, Result, check_items
 from policy.monitoring import (
     AlertStatus,
     ContentKind,
@@ -322,6 +325,39 @@ def _demo_recordings(school: SchoolPolicy) -> list[Record]:
     return records
 
 
+def _demo_fm_checks(school: SchoolPolicy) -> list[Record]:
+    """Two checks of the filtering and monitoring systems: one in September that found a
+    problem (and what was done), one in November that found everything working."""
+    items = check_items(school.filtering_checks.extra_items)
+    september = {item: Result.WORKING for item in items}
+    september["apps_covered"] = Result.PROBLEM
+    checks = [
+        FmCheck(
+            ref="FMC-2026-0001",
+            by_id=_IT.id,
+            by_name=_IT.name,
+            recorded_at=datetime.combine(date(2026, 9, 14), time(16), school.zone),
+            checked_on=date(2026, 9, 14),
+            results=september,
+            labels=items,
+            found="Demo: a video app on the Year 7 tablets was not filtered.",
+            actions="Demo: IT added the app to the filtering policy and re-tested the next day.",
+            next_due=date(2026, 12, 14),
+        ),
+        FmCheck(
+            ref="FMC-2026-0002",
+            by_id=_IT.id,
+            by_name=_IT.name,
+            recorded_at=datetime.combine(date(2026, 11, 30), time(16), school.zone),
+            checked_on=date(2026, 11, 30),
+            results={item: Result.WORKING for item in items},
+            labels=items,
+            next_due=date(2027, 2, 26),
+        ),
+    ]
+    return [Record(FM_CHECK_KIND, c.ref, 1, fm_checks_feature.CODEC.encode(c)) for c in checks]
+
+
 def check_new_folder(data_dir: Path) -> None:
     """Demo records go only into a new or empty folder: a real store is never touched.
 
@@ -438,6 +474,9 @@ async def seed_demo_data(data_dir: Path, settings: Settings) -> int:
             # The references the bot goes on from (MON-2026-0025 next, as with concerns).
             await store.next_sequence(record.id.rsplit("-", 1)[0])
             records.append(record)
+        for check in _demo_fm_checks(school):
+            await store.next_sequence("FMC-2026")
+            records.append(check)
         await store.commit(Change(records=records))
     finally:
         await store.close()

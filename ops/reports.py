@@ -34,6 +34,8 @@ from bot.storage import open_store, with_data_dir
 from cards.records import governors_html
 from dialogs import filter_request as filter_feature
 from dialogs import monitoring
+from dialogs.fm_checks import checks_csv, checks_readme
+from dialogs.fm_checks import decode as fm_check_of
 from dialogs.ports import StoreError, SystemClock
 from dialogs.records import (
     ALLOWED_NOW,
@@ -47,6 +49,8 @@ from graph.local_directory import DirectoryFileError, LocalDirectory
 from ops.charts import bar_chart
 from ops.demo_data import NotANewFolder, check_new_folder, seed_demo_data
 from policy.filtering import FilterRequest, FilterStatus
+from policy.fm_checks import KIND as FM_CHECK_KIND
+from policy.fm_checks import FmCheck
 from policy.monitoring import LessonNotice, MonitoringAlert
 from policy.reporting import (
     GovernorsReport,
@@ -204,6 +208,19 @@ async def read_filter_log(settings: Settings) -> tuple[list[FilterRequest], str]
         await store.close()
 
 
+async def read_checks(settings: Settings) -> list[FmCheck]:
+    """Every recorded filtering and monitoring check (read-only, as ``read_filter_log``).
+
+    Raises:
+        StoreError: the store cannot be read.
+    """
+    store = await open_store(settings, read_only=True)
+    try:
+        return [fm_check_of(r) for r in await store.find(FM_CHECK_KIND)]
+    finally:
+        await store.close()
+
+
 async def read_monitoring(settings: Settings) -> tuple[list[MonitoringAlert], list[LessonNotice]]:
     """Every monitoring alert and sensitive-lesson notice, from the store (read-only).
 
@@ -283,6 +300,7 @@ def write_review_pack(
     school: SchoolPolicy,
     out: Path,
     now: datetime,
+    checks: Sequence[FmCheck] = (),
 ) -> list[Path]:
     """Write the DfE filtering-and-monitoring review folder into ``out``; return the files."""
     out.mkdir(parents=True, exist_ok=True)
@@ -290,7 +308,8 @@ def write_review_pack(
         "filter-change-log.csv": change_log,
         "currently-allowed.csv": currently_allowed_csv(requests, school),
         "never-unblockable.txt": never_unblockable_text(school),
-        "README.txt": _readme(school, now, requests),
+        "filtering-checks.csv": checks_csv(checks, school),
+        "README.txt": _readme(school, now, requests) + checks_readme(checks, school, now),
     }
     for name, text in files.items():
         (out / name).write_text(text, encoding="utf-8")
@@ -342,7 +361,8 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "review-pack":
             reading = with_data_dir(settings, args.data_dir)
             requests, change_log = asyncio.run(read_filter_log(reading))
-            files = write_review_pack(requests, change_log, school, args.out, now)
+            checks = asyncio.run(read_checks(reading))
+            files = write_review_pack(requests, change_log, school, args.out, now, checks)
             alerts, notices = asyncio.run(read_monitoring(reading))
             files += write_monitoring_evidence(alerts, notices, school, args.out, now)
         else:

@@ -61,6 +61,20 @@ class Verb(StrEnum):
     ALERT_ESCALATE = "alert.escalate"
     LESSON_NOTICE = "notice.start"
     LESSON_NOTICE_SUBMIT = "notice.submit"
+    # ----- Filtering and monitoring checks (DfE standards; 000 §3.5, 004) -----
+    FM_CHECK_START = "fmcheck.start"
+    FM_CHECK_SUBMIT = "fmcheck.submit"
+    # ----- Closing safely (issue 20): a second senior person for serious concerns -----
+    CONCERN_PROPOSE_CLOSE = "concern.close.propose"
+    CONCERN_CONFIRM_CLOSE = "concern.close.confirm"
+    CONCERN_SEND_BACK = "concern.close.send_back"
+    # ----- Feedback to the pupil who reported (issue 20, 004 §2) -----
+    PUPIL_FEEDBACK_START = "feedback.start"
+    PUPIL_FEEDBACK_SEND = "feedback.send"
+    PUPIL_FEEDBACK_ASK = "feedback.ask"
+    PUPIL_FEEDBACK_ANSWER = "feedback.answer"
+    # ----- Hand-off to the school's safeguarding record system (issue 20) -----
+    CONCERN_HANDOFF = "concern.handoff"
 
 
 _EVERYONE_WITH_ACCESS: frozenset[Role] = frozenset(Role)
@@ -116,20 +130,45 @@ PERMISSIONS: dict[Verb, frozenset[Role]] = {
     # The governors' report is anonymised: the safeguarding leads prepare it, the headteacher
     # and the chair of governors may run it themselves (002 §2.1, 004 flowchart).
     Verb.GOVERNORS_REPORT: SAFEGUARDING_LEADS | {Role.HEADTEACHER, Role.CHAIR_OF_GOVERNORS},
-    # ----- Monitoring alerts (issue 21): the DSL and deputies only (the detail names a pupil
-    # and what they typed or viewed); any member of staff may warn monitoring about a lesson.
-    Verb.ALERT_OPEN: SAFEGUARDING_LEADS,
-    Verb.ALERT_FALSE_POSITIVE: SAFEGUARDING_LEADS,
-    Verb.ALERT_MONITOR: SAFEGUARDING_LEADS,
-    Verb.ALERT_CONTACT: SAFEGUARDING_LEADS,
-    Verb.ALERT_ESCALATE: SAFEGUARDING_LEADS,
+    # ----- Monitoring alerts (issue 21): the DSL and deputies (the detail names a pupil and
+    # what they typed or viewed), and for an urgent alert whoever is on call; which of them
+    # may act on a given alert is checked against the alert (dialogs.monitoring). Any member
+    # of staff may warn monitoring about a lesson.
+    Verb.ALERT_OPEN: _STAFF,
+    Verb.ALERT_FALSE_POSITIVE: _STAFF,
+    Verb.ALERT_MONITOR: _STAFF,
+    Verb.ALERT_CONTACT: _STAFF,
+    Verb.ALERT_ESCALATE: _STAFF,
     Verb.LESSON_NOTICE: _STAFF,
     Verb.LESSON_NOTICE_SUBMIT: _STAFF,
+    # Checks are carried out by IT with the DSL or online safety lead (004 "Filtering and
+    # monitoring"; 000 §3.5: the DSL leads on the review).
+    Verb.FM_CHECK_START: _FILTER_DECIDERS,
+    Verb.FM_CHECK_SUBMIT: _FILTER_DECIDERS,
+    # ----- Closing safely (issue 20) -----
+    # Proposing, confirming and sending back a closure: whoever may handle the concern; that the
+    # confirmer is a second senior person, never the proposer, is checked against the concern
+    # itself (policy.closure.may_confirm, 000 §12.3, 002 §16).
+    Verb.CONCERN_PROPOSE_CLOSE: _HANDLERS,
+    Verb.CONCERN_CONFIRM_CLOSE: _HANDLERS,
+    Verb.CONCERN_SEND_BACK: _HANDLERS,
+    # ----- Feedback to the pupil who reported (issue 20) -----
+    # Only the DSL and deputies write to a pupil; that the concern is a pupil's own report is
+    # checked against the concern itself (policy.pupil_feedback.may_message_pupil).
+    Verb.PUPIL_FEEDBACK_START: SAFEGUARDING_LEADS,
+    Verb.PUPIL_FEEDBACK_SEND: SAFEGUARDING_LEADS,
+    Verb.PUPIL_FEEDBACK_ASK: SAFEGUARDING_LEADS,
+    # The pupil answering a question about their own report (checked against the report).
+    Verb.PUPIL_FEEDBACK_ANSWER: frozenset({Role.PUPIL}),
+    # ----- Hand-off (issue 20) -----
+    # Only the DSL hands a concern off to the school's records system (policy.handoff).
+    Verb.CONCERN_HANDOFF: frozenset({Role.DSL}),
 }
 
 #: What a pupil can do, exactly (pupil report issue: report, see receipts, get help).
 PUPIL_VERBS: frozenset[Verb] = frozenset(
     {Verb.MENU, Verb.HELP, Verb.REPORT_WORRY, Verb.WORRY_SUBMIT, Verb.MY_REPORTS}
+    | {Verb.PUPIL_FEEDBACK_ANSWER}  # answering the DSL's question about their own report
 )
 
 

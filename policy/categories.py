@@ -56,6 +56,9 @@ class Category:
     #: The actions the DSL records for this category (ids from ``policy.concerns.ACTIONS``);
     #: empty: the built-in list for the category's kind (see ``policy.concerns.checklist``).
     checklist: tuple[str, ...] = ()
+    #: Serious: closing it needs a second senior person to confirm (000 §12.3, 002 §16 "more
+    #: than one senior member of staff"; 001 §8, 003). See ``policy.closure``.
+    serious: bool = False
 
     @property
     def imagery_rule(self) -> bool:
@@ -77,6 +80,7 @@ DEFAULT_CATEGORIES: tuple[Category, ...] = (
         urgent=True,
         images_rule=True,
         ukcis_gate=True,
+        serious=True,
     ),
     Category(
         "indecent_images",
@@ -84,6 +88,7 @@ DEFAULT_CATEGORIES: tuple[Category, ...] = (
         Group.CONTENT,
         urgent=True,
         images_rule=True,
+        serious=True,
     ),
     Category(
         "grooming",
@@ -91,8 +96,11 @@ DEFAULT_CATEGORIES: tuple[Category, ...] = (
         Group.CONTACT,
         urgent=True,
         images_rule=True,
+        serious=True,
     ),
-    Category("radicalisation", "Radicalisation or extremism", Group.CONTENT, urgent=True),
+    Category(
+        "radicalisation", "Radicalisation or extremism", Group.CONTENT, urgent=True, serious=True
+    ),
     Category("cyberbullying", "Cyberbullying", Group.CONDUCT),
     Category("online_hate", "Online hate", Group.CONTENT),
     Category(
@@ -109,6 +117,7 @@ DEFAULT_CATEGORIES: tuple[Category, ...] = (
         "Concern about a member of staff",
         Group.CONDUCT,
         route=Route.HEADTEACHER,
+        serious=True,
     ),
     Category("other", "Something else", Group.OTHER),
 )

@@ -189,7 +189,21 @@ OUTCOMES: dict[str, str] = {
     "lado": "Referred to the LADO",
     "other_agency": "Passed to another agency",
     "no_further_action": "No further action needed",
+    # ----- Closing safely (issue 20): the default list's other outcomes -----
+    "monitoring": "Monitoring in school",
+    "early_help": "Early help",
+    "other": "Other",
 }
+#: The outcomes a school offers when it does not list its own (issue 20, "Closing safely").
+DEFAULT_OUTCOMES: tuple[str, ...] = (
+    "no_further_action",
+    "monitoring",
+    "early_help",
+    "social_care",
+    "police",
+    "lado",
+    "other",
+)
 
 
 class InvalidTransition(PolicyError):
@@ -262,6 +276,33 @@ class Assessment:
 
 
 @dataclass(frozen=True, slots=True)
+class ItemReview:
+    """An open checklist item answered at closing: done, or not needed and why."""
+
+    action: str
+    done: bool
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Closure:
+    """How a concern is (to be) closed: the outcome, the reason, the reporter's message, the
+    checklist review; for a serious category, who proposed it and who confirmed it (000 §12.3,
+    002 §16: "more than one senior member of staff"). See ``policy.closure``."""
+
+    outcome: str
+    reason: str
+    message: str
+    proposed_by_id: str
+    proposed_by_name: str
+    proposed_at: datetime
+    reviewed: tuple[ItemReview, ...] = ()
+    confirmed_by_id: str | None = None
+    confirmed_by_name: str | None = None
+    confirmed_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Concern:
     """A reported concern. Safeguarding detail (names, description, URL) lives only here."""
 
@@ -292,6 +333,8 @@ class Concern:
     outcome: str | None = None
     outcome_message: str = ""
     closed_at: datetime | None = None
+    #: The closure proposed or made (issue 20); None while nobody has proposed closing it.
+    closure: Closure | None = None
     chronology: tuple[Event, ...] = field(default=())
 
     def with_event(self, by: Person, at: datetime, kind: str, text: str) -> Concern:

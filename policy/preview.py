@@ -10,6 +10,7 @@ from policy.categories import Route
 from policy.clauses import DEFAULT_CLAUSE_NAMES
 from policy.concerns import ACTIONS, OUTCOMES, checklist, has_ukcis_gate, route
 from policy.filtering import BLOCKED_CATEGORIES
+from policy.on_call import preview_lines as on_call_preview
 from policy.roles import Role
 from policy.school import DEFAULT_PUPIL_WORRIES, SchoolPolicy
 from policy.video_calls import hours_text
@@ -50,6 +51,7 @@ def preview(school: SchoolPolicy) -> str:
             if category.images_rule
             else "",
             "UKCIS assessment before closing" if has_ukcis_gate(category) else "",
+            "a second senior person confirms closing it" if category.serious else "",
         ]
         extra = "; ".join(m for m in marks if m)
         lines.append(f"  - {category.label}: {who}" + (f" [{extra}]" if extra else ""))
@@ -77,6 +79,7 @@ def preview(school: SchoolPolicy) -> str:
         f"minutes, others after {esc.routine_unacknowledged_school_days} school day(s)."
     )
     lines.append("")
+    lines += on_call_preview(school)
 
     calls = school.video_calls
     lines.append("Video calls")

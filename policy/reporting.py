@@ -45,9 +45,22 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from policy.categories import Route
+from policy.closure import confirmed_by_second_person, sends_back
 from policy.concerns import OUTCOMES, Concern, ConcernStatus
 from policy.errors import PolicyError
 from policy.filtering import FilterRequest, FilterStatus
+from policy.fm_checks import FmCheck
+from policy.fm_checks import latest as latest_check
+from policy.handoff import count_by_system, handoffs_of
+from policy.on_call import (
+    LADO_REMINDER,
+    in_contact_hours,
+    is_person_id,
+    lado_clock_applies,
+    lado_informed,
+    role_of,
+    steps_taken,
+)
 from policy.school import SchoolPolicy
 from policy.school_calendar import is_school_day
 
@@ -632,6 +645,7 @@ def _concern_section(
         sub_table(
             "closed_by_outcome", "How closed concerns ended", rows, threshold, status.cells[0]
         ),
+        second_person_table(closed, school, threshold, status.cells[0]),
     )
     figures = (
         _median_figure(
@@ -658,6 +672,7 @@ def _concern_section(
             threshold,
             status.cells[0],
         ),
+        sends_back_figure(concerns, threshold),
     )
     staff_note = ""
     if any(c.route is Route.HEADTEACHER for c in school.categories):
@@ -672,6 +687,35 @@ def _concern_section(
         tables,
         figures,
     )
+
+
+# ----- Closing safely (issue 20): second-person closures ----------------------------------------
+
+SECOND_PERSON = "Confirmed by a second senior person"
+ONE_PERSON = "Closed by one person"
+
+
+def second_person_table(
+    closed: Sequence[Concern], school: SchoolPolicy, threshold: int, closed_cell: Cell
+) -> CountTable:
+    """Serious concerns closed in the period, by whether a second senior person confirmed the
+    closure (000 §12.3, 002 §16). A breakdown of part of the closed concerns, so published only
+    when the closed count itself is shown exactly (``sub_table``), with small counts suppressed."""
+    serious = [c for c in closed if (k := school.category(c.category)) is not None and k.serious]
+    second = sum(1 for c in serious if confirmed_by_second_person(c))
+    return sub_table(
+        "serious_closed_by_second_person",
+        "Serious concerns closed",
+        [(SECOND_PERSON, second), (ONE_PERSON, len(serious) - second)],
+        threshold,
+        closed_cell,
+    )
+
+
+def sends_back_figure(concerns: Sequence[Concern], threshold: int) -> Figure:
+    """How many proposed closures a second senior person sent back (small counts suppressed)."""
+    count = sum(sends_back(c) for c in concerns)
+    return Figure("Proposed closures sent back", count_cell("Sent back", count, threshold).text)
 
 
 def _filter_section(
@@ -742,6 +786,173 @@ def _video_section(
     )
 
 
+def _checks_section(
+    checks: Sequence[FmCheck], all_checks: Sequence[FmCheck], today: date
+) -> Section:
+    """Checks of the filtering and monitoring systems in the period, and where the school
+    stands now (the latest check and when the next is due). Checks are about systems, not
+    people: their numbers are shown as they are."""
+    with_problems = sum(1 for c in checks if c.problems)
+    figures = [
+        Figure("Checks recorded in this period", str(len(checks))),
+        Figure("Checks that found a problem", str(with_problems)),
+    ]
+    last = latest_check(all_checks)
+    if last is None:
+        figures.append(Figure("Latest check", "None recorded yet"))
+    else:
+        figures.append(Figure("Latest check", _day_text(last.checked_on)))
+        if last.next_due is not None:
+            late = (today - last.next_due).days
+            due = _day_text(last.next_due) + (f" (overdue by {late} days)" if late > 0 else "")
+            figures.append(Figure("Next check due", due))
+    return Section(
+        "Filtering and monitoring checks",
+        "Checks that the web filter blocks what it should and that monitoring alerts reach the "
+        "DSL, recorded as the DfE filtering and monitoring standards ask (000 §3.5; 004 "
+        '"Filtering and monitoring"). The review pack lists each check in full.',
+        figures=tuple(figures),
+    )
+
+
+def _day_text(day: date) -> str:
+    return f"{day:%a} {day.day} {day:%b %Y}"
+
+
+def _who_words(who: Sequence[str], school: SchoolPolicy) -> str:
+    """A chain step's people, as governors read them (roles by the school's names; a person
+    named in the rota as "a named member of staff": no names in this report)."""
+    words: list[str] = []
+    for token in who:
+        role = role_of(token)
+        if role is not None:
+            words.append(school.role_name(role))
+        elif is_person_id(token):
+            words.append("a named member of staff")
+        else:
+            words.append("whoever was on call")
+    return " and ".join(dict.fromkeys(words))
+
+
+def escalation_section(
+    concerns: Sequence[Concern], school: SchoolPolicy, threshold: int, concern_section: Section
+) -> Section:
+    """Out-of-hours cover and escalation (000 §12.2, 004 "DO NOT DELAY"; issue 20): how far
+    urgent concerns climbed the chain before someone acknowledged them, how many came in out
+    of hours and how quickly those were acknowledged, and whether the LADO was contacted for
+    concerns about staff (001 §8). Each table breaks down a group another table shows
+    (``sub_table``), so nothing is learnt by comparing them."""
+    urgent_cell = next(
+        (t.cells[0] for t in concern_section.tables if t.key == "concerns_by_urgency"),
+        Cell("Urgent", None, WITHHELD, Hidden.WITHHELD),
+    )
+    urgent = [c for c in concerns if c.urgent]
+    steps = school.on_call.chain
+    reached = Counter(min(steps_taken(c), len(steps)) for c in urgent)
+    step_rows = [("Acknowledged before any escalation", reached.get(0, 0))] + [
+        (f"Reached step {n}: {_who_words(step.who, school)}", reached.get(n, 0))
+        for n, step in enumerate(steps, start=1)
+    ]
+    out_of_hours = [c for c in urgent if not in_contact_hours(c.created_at, school)]
+    when = sub_table(
+        "urgent_by_hours",
+        "Urgent concerns reported in and out of school hours",
+        [
+            ("In school hours", len(urgent) - len(out_of_hours)),
+            ("Out of hours", len(out_of_hours)),
+        ],
+        threshold,
+        urgent_cell,
+    )
+    tables = [
+        sub_table(
+            "urgent_by_escalation",
+            "How far urgent concerns were escalated before someone acknowledged them",
+            step_rows,
+            threshold,
+            urgent_cell,
+        ),
+        when,
+    ]
+    lado_categories = [c for c in school.categories if lado_clock_applies(c)]
+    if lado_categories:
+        staff = [c for c in concerns if any(c.category == k.id for k in lado_categories)]
+        labels = {k.label for k in lado_categories}
+        category_cells = [
+            cell
+            for t in concern_section.tables
+            if t.key == "concerns_by_category"
+            for cell in t.cells
+            if cell.label in labels
+        ]
+        parent = (
+            category_cells[0]
+            if len(category_cells) == 1
+            else Cell("Concerns about staff", None, WITHHELD, Hidden.WITHHELD)
+        )
+        reminded = [any(e.kind == LADO_REMINDER for e in c.chronology) for c in staff]
+        informed = [lado_informed(c) for c in staff]
+        tables.append(
+            sub_table(
+                "lado_contact",
+                "Concerns about members of staff: LADO contact",
+                [
+                    (
+                        "LADO informed within the time the school allows",
+                        sum(1 for i, r in zip(informed, reminded, strict=True) if i and not r),
+                    ),
+                    (
+                        "LADO informed after a reminder",
+                        sum(1 for i, r in zip(informed, reminded, strict=True) if i and r),
+                    ),
+                    ("LADO contact not recorded", sum(1 for i in informed if not i)),
+                ],
+                threshold,
+                parent,
+            )
+        )
+    return Section(
+        "Out-of-hours cover and escalation",
+        "Who was alerted when an urgent concern was not acknowledged: it goes first to whoever "
+        "is on call, then up the school's chain, each step after a set time, until a person "
+        'acknowledges it (000 §12.2; 004 "DO NOT DELAY").',
+        tuple(tables),
+        (
+            _median_figure(
+                "Median time to acknowledge, urgent concerns reported out of hours",
+                [t for c in out_of_hours if (t := time_to_acknowledge(c)) is not None],
+                threshold,
+                when.cells[1],
+            ),
+        ),
+    )
+
+
+def handoffs_in(
+    concerns: Iterable[Concern], period: Period, zone: ZoneInfo
+) -> list[tuple[datetime, str]]:
+    """Every hand-off made in ``period`` (whenever its concern was reported): when, to which
+    system (issue 20)."""
+    return [h for c in concerns for h in handoffs_of(c) if period.contains(h[0], zone)]
+
+
+def _handoff_section(
+    concerns: Sequence[Concern], school: SchoolPolicy, period: Period, threshold: int
+) -> Section:
+    """Hand-offs to the school's safeguarding record system, by system (issue 20): counts only,
+    suppressed like every other count."""
+    counts = count_by_system(handoffs_in(concerns, period, school.zone))
+    own = school.handoff.system_name
+    rows = [(own, counts.pop(own, 0)), *counts.items()]
+    return Section(
+        "Hand-offs to the safeguarding records",
+        "Concerns the DSL handed off from the bot to the school's safeguarding record system "
+        f"({own}) in this period, so that each is kept in the child's file without being "
+        "typed again.",
+        (count_table("handoffs_by_system", "Hand-offs by system", rows, threshold),),
+    )
+
+
 def governors_report(
     *,
     school: SchoolPolicy,
@@ -751,6 +962,7 @@ def governors_report(
     filter_requests: Iterable[FilterRequest],
     call_checks: Iterable[CallCheckFact],
     recordings: Iterable[RecordingFact],
+    fm_checks: Sequence[FmCheck] = (),
 ) -> GovernorsReport:
     """The anonymised governors' report for ``period`` (items dated outside it are left out).
 
@@ -759,19 +971,25 @@ def governors_report(
     """
     zone = school.zone
     threshold = school.governors_report_min_count
+    concerns = list(concerns)
     in_concerns = [c for c in concerns if period.contains(c.created_at, zone)]
     in_requests = [r for r in filter_requests if period.contains(r.created_at, zone)]
     in_checks = [c for c in call_checks if period.contains(c.checked_at, zone)]
     in_recordings = [r for r in recordings if period.contains(r.created_at, zone)]
+    in_fm_checks = [c for c in fm_checks if period.contains(c.recorded_at, zone)]
+    concern_section = _concern_section(in_concerns, school, period, threshold)
     return GovernorsReport(
         school=school.name,
         period=period,
         generated_at=generated_at,
         threshold=threshold,
         sections=(
-            _concern_section(in_concerns, school, period, threshold),
+            concern_section,
+            escalation_section(in_concerns, school, threshold, concern_section),
             _filter_section(in_requests, school, threshold),
             _video_section(in_checks, in_recordings, threshold),
+            _checks_section(in_fm_checks, fm_checks, generated_at.astimezone(zone).date()),
+            _handoff_section(concerns, school, period, threshold),
         ),
     )
 

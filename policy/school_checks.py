@@ -13,10 +13,13 @@ import difflib
 import itertools
 from collections.abc import Iterable
 
-from policy.categories import Route
+from policy.categories import Category, Route
 from policy.clauses import DEFAULT_CLAUSE_NAMES
 from policy.concerns import ACTIONS, OUTCOMES
 from policy.filtering import BLOCKED_CATEGORIES
+from policy.handoff import handoff_problems
+from policy.on_call import gaps, role_of, unknown_tokens
+from policy.pupil_feedback import template_problem
 from policy.roles import Role
 from policy.school import ALWAYS_NEVER_UNBLOCKABLE, DEFAULT_PUPIL_WORRIES, SchoolPolicy
 
@@ -32,6 +35,28 @@ IMAGERY_WORDS: tuple[str, ...] = (
     "youth produced sexual",
     "self-generated",
 )
+
+
+#: Words that mark a category as one whose closing needs a second senior person (issue 20).
+SERIOUS_WORDS: tuple[str, ...] = ("radicalis", "extremis", "terroris", "groom", "exploitation")
+
+
+def serious_floor(where: str, category: Category) -> list[str]:
+    """A category about sexual images of children, grooming or exploitation, radicalisation or
+    a member of staff must be serious: a second senior person confirms closing it (000 §12.3,
+    002 §16; 001 §8, 003). A school may mark more categories serious, never fewer."""
+    if category.serious:
+        return []
+    words = f"{category.id.replace('_', ' ')} {category.label}".casefold()
+    if category.images_rule or category.ukcis_gate:
+        why = "it is about images of children"
+    elif category.route is Route.HEADTEACHER:
+        why = "it is about a member of staff"
+    elif any(w in words for w in SERIOUS_WORDS):
+        why = "it is about grooming, exploitation or radicalisation"
+    else:
+        return []
+    return [f"{where}: needs serious = true ({why}: a second senior person confirms closing it)"]
 
 
 def _suggest(value: str, known: Iterable[str]) -> str:
@@ -103,6 +128,7 @@ def school_problems(school: SchoolPolicy) -> list[str]:
             )
         if category.ukcis_gate and not category.images_rule:
             problems.append(f"{where}: ukcis_gate = true needs images_rule = true as well")
+        problems += serious_floor(where, category)
     problems += _unknown_names("pupil_worries", school.pupil_worries, DEFAULT_PUPIL_WORRIES)
     for worry, target in school.pupil_worries.items():
         if target not in category_ids:
@@ -130,5 +156,66 @@ def school_problems(school: SchoolPolicy) -> list[str]:
             problems.append(
                 "role_fallbacks.chair_of_governors: concerns about the headteacher must never "
                 "go to the headteacher; name the DSL or another nominated role"
+            )
+    # Messages to a child are short and easy to read, whatever the school writes (issue 20).
+    if not school.pupil_feedback.templates:
+        problems.append("pupil_feedback.templates: list at least one message, or leave it out")
+    for number, template in enumerate(school.pupil_feedback.templates, start=1):
+        trouble = template_problem(template)
+        if trouble is not None:
+            problems.append(f"pupil_feedback.templates, message {number}: {trouble}")
+    problems += handoff_problems(school.handoff)
+    problems += on_call_problems(school)
+    return problems
+
+
+def on_call_problems(school: SchoolPolicy) -> list[str]:
+    """The rota and chain must name real roles (with a group) or people, must leave no time
+    with nobody on call, and the chain must end at a person (000 §12.2, 004 "DO NOT DELAY")."""
+    cover = school.on_call
+    problems: list[str] = []
+    held = {role for role, ids in school.roles.items() if ids}
+    named: list[tuple[str, tuple[str, ...], bool]] = [
+        ("on_call.in_hours", cover.in_hours, False),
+        ("on_call.out_of_hours", cover.out_of_hours, False),
+        *(
+            (f"on_call.rota {e.name or n!r}", e.who, False)
+            for n, e in enumerate(cover.rota, start=1)
+        ),
+        *((f"on_call.chain step {n}", s.who, True) for n, s in enumerate(cover.chain, start=1)),
+    ]
+    for where, who, in_chain in named:
+        for token in unknown_tokens(who, chain_step=in_chain):
+            problems.append(
+                f"{where}: {token!r} is neither a role nor a person's Entra object id"
+                f"{_suggest(token, [r.value for r in Role] + (['on_call'] if in_chain else []))}"
+            )
+        for token in who:
+            role = role_of(token)
+            if role is not None and role not in held:
+                problems.append(
+                    f"{where}: nobody can be reached as {token!r}: roles.{token} lists no group"
+                )
+    if not cover.chain:
+        problems.append(
+            "on_call.chain: list at least one step; the chain must end at a person, not at a "
+            "reminder"
+        )
+    for n, step in enumerate(cover.chain, start=1):
+        if not step.who:
+            problems.append(
+                f"on_call.chain step {n}: name at least one person or role (the chain must "
+                "end at a person)"
+            )
+    days = [d for t in school.terms for d in (t.start, t.end)] or list(school.bank_holidays)
+    if days and not cover.out_of_hours:
+        found = gaps(school, min(days), max(days))
+        if found:
+            day, start, end = found[0]
+            more = f" (and {len(found) - 1} other times)" if len(found) > 1 else ""
+            problems.append(
+                f"on_call: nobody is on call on {day:%A} {day.day} {day:%B %Y} from "
+                f"{start:%H:%M} to {'midnight' if end is None else f'{end:%H:%M}'}{more}; add "
+                "a rota entry that covers it, or name someone in on_call.out_of_hours"
             )
     return problems

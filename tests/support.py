@@ -409,3 +409,18 @@ async def click_button(
     """
     where = {"scope": "channel", "conversation_id": channel} if channel else {}
     return dict(await h.click(who, verb, {**button(card, verb), **inputs}, **where))
+
+
+def close_form(category: str, **overrides: str) -> dict[str, str]:
+    """A complete close form (issue 20, "Closing safely"): an outcome from the default list, a
+    reason, the reporter's message and every checklist item of ``category`` answered "done";
+    ``overrides`` by field id (``item_<action>``, ``item_<action>_reason``, ``outcome``…)."""
+    from policy.concerns import checklist
+
+    return {
+        "outcome": "monitoring",
+        "reason": "Agreed with parents; form tutor keeping an eye on it",
+        "message": "Thank you: this has been dealt with.",
+        **{f"item_{a}": "done" for a in checklist(category)},
+        **overrides,
+    }

@@ -141,7 +141,12 @@ async def test_the_review_pack_and_the_filter_log_read_postgres_while_the_bot_ru
 
     for result in (pack, pack_tiny, log, log_tiny):
         assert result.returncode == 0, result.stderr
-    for name in ("filter-change-log.csv", "currently-allowed.csv", "never-unblockable.txt"):
+    for name in (
+        "filter-change-log.csv",
+        "currently-allowed.csv",
+        "never-unblockable.txt",
+        "filtering-checks.csv",
+    ):
         assert (tmp_path / "pack-pg" / name).read_text() == (
             tmp_path / "pack-tiny" / name
         ).read_text(), name

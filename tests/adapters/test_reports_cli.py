@@ -162,6 +162,8 @@ async def test_the_governors_report_is_written_while_the_bot_runs(
         "Median time to acknowledge, urgent concerns": "not shown",
         "Median time to acknowledge, routine concerns": "not shown",
         "Median time to close": "not shown",
+        # Issue 20: closures a second senior person sent back (none in the demo data).
+        "Proposed closures sent back": "0",
     }
     assert rows_of(summary, "filter_requests_by_outcome") == {
         "Allowed for a period of study": "fewer than 3",
@@ -204,6 +206,7 @@ async def test_the_review_pack_is_one_folder_of_evidence(running: Harness, tmp_p
         "filter-change-log.csv",
         "currently-allowed.csv",
         "never-unblockable.txt",
+        "filtering-checks.csv",
         "README.txt",
         # Monitoring alerts and their outcomes, and sensitive-lesson notices (issue 21).
         "monitoring-summary.txt",

@@ -15,6 +15,7 @@ from tests.support import (
     DEPUTY_DSL,
     DSL,
     DSL_CHANNEL,
+    HEADTEACHER,
     IT,
     IT_CHANNEL,
     PUPIL,
@@ -139,6 +140,32 @@ async def test_a_critical_alert_is_urgent_for_the_dsl_and_deputies(school: Schoo
         assert "URGENT monitoring alert" in visible_text(dict(alert.card or {}))
         assert CHILD not in everything(dict(alert.card or {}))
     assert any(person == DSL for person, *_ in school.notifier.sent)
+
+
+async def test_a_high_alert_at_night_goes_to_whoever_is_on_call_who_may_open_it(
+    school: School,
+) -> None:
+    school.advance(hours=13)  # Monday 23:00: the demo school's out-of-hours cover
+    await send(school, severity="high")
+    await school.settle()
+    [alert] = [m for m in school.messenger.to(dm(HEADTEACHER)) if m.card]
+    card = dict(alert.card or {})
+    assert "URGENT monitoring alert" in visible_text(card)
+    assert CHILD not in everything(card)
+    assert not [m for m in school.messenger.to(dm(DSL)) if m.card]  # not on call now
+    assert any(person == HEADTEACHER for person, _ in school.notifier.sent)
+    detail = await school.click(HEADTEACHER, "alert.open", button(card, "alert.open"))
+    assert CHILD in visible_text(detail)
+    refused = await school.click(TEACHER, "alert.open", button(card, "alert.open"))
+    assert CHILD not in everything(refused)
+
+
+async def test_a_routine_alert_is_for_the_dsl_team_only(school: School) -> None:
+    await send(school, severity="low")
+    await school.settle()
+    [card] = school.messenger.shown(DSL_CHANNEL)
+    refused = await school.click(HEADTEACHER, "alert.open", button(card, "alert.open"))
+    assert CHILD not in everything(refused)
 
 
 async def test_an_urgent_alert_nobody_acts_on_is_chased_until_someone_does(

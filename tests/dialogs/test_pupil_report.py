@@ -26,6 +26,7 @@ from tests.support import (
     card_buttons,
     card_texts,
     click_button,
+    close_form,
     dm,
     everything,
     visible_text,
@@ -200,7 +201,7 @@ async def test_pupil_reports_share_the_staff_reference_sequence(school: School) 
     assert [r.id for r in await stored(school)] == ["OSC-2026-0001", "OSC-2026-0002"]
 
 
-async def test_my_reports_shows_only_received_never_what_was_done(school: School) -> None:
+async def test_my_reports_shows_only_the_state_never_what_was_done(school: School) -> None:
     await worry(school, kind="asked")
     await school.settle()
     [card] = school.messenger.cards(DSL_CHANNEL)
@@ -209,7 +210,8 @@ async def test_my_reports_shows_only_received_never_what_was_done(school: School
     mine = await school.click(PUPIL, "reports.mine")
 
     text = visible_text(mine)
-    assert "OSC-2026-0001" in text and "received" in text
+    # Its state in a child's words (issue 20), never who did what.
+    assert "OSC-2026-0001" in text and "someone is looking after it" in text
     assert "grooming" not in text.lower() and "Acknowledged" not in text and "Fiona" not in text
 
 
@@ -299,8 +301,13 @@ async def test_closing_a_pupils_report_sends_the_pupil_nothing(school: School) -
     [concern] = await stored(school)
     detail = await school.click(DSL, "concern.open", {"ref": concern.id, "ver": concern.version})
 
+    # Issue 20: the close form gained a reason and the open checklist items.
     await click_button(
-        school, DSL, detail, "concern.close", outcome="resolved_in_school", message="Spoke to her."
+        school,
+        DSL,
+        detail,
+        "concern.close",
+        **close_form(concern.data["category"], message="Spoke to her."),
     )
     await school.settle()
 

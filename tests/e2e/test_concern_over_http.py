@@ -24,6 +24,7 @@ from tests.support import (
     button,
     card_texts,
     click_button,
+    close_form,
     dm,
     everything,
     visible_text,
@@ -452,13 +453,21 @@ async def test_actions_notes_and_close_build_the_chronology_and_tell_the_reporte
         harness, DSL, detail, "concern.action", action="parents_informed", note="Mum called"
     )
     detail = await click_button(harness, DSL, detail, "concern.note", note="Spoke to Ava")
+    # Issue 20: closing asks for a reason and each open checklist item (done, or not needed
+    # with a reason); the items answered join the chronology before the closing line.
     detail = await click_button(
         harness,
         DSL,
         detail,
         "concern.close",
-        outcome="resolved_in_school",
-        message="Sorted in school. Thank you.",
+        **close_form(
+            "cyberbullying",
+            outcome="no_further_action",
+            reason="Resolved between the pupils",
+            message="Sorted in school. Thank you.",
+            item_sanctions="not_needed",
+            item_sanctions_reason="Apologised",
+        ),
     )
     await harness.settle()
 
@@ -470,7 +479,13 @@ async def test_actions_notes_and_close_build_the_chronology_and_tell_the_reporte
         ("acknowledged", "Acknowledged"),
         ("action", "Parents or carers informed: Mum called"),
         ("note", "Spoke to Ava"),
-        ("closed", "Closed: Resolved in school"),
+        (
+            "action",
+            "Risk assessment done; Reported to the platform or app; Support offered to the child; "
+            "Review of how it was handled",
+        ),
+        ("not_needed", "Not needed: Sanctions applied. Reason: Apologised"),
+        ("closed", "Closed: No further action needed. Reason: Resolved between the pupils"),
     ]
     [notice] = harness.connector.to(dm(TEACHER))
     shown = visible_text(notice["attachments"][0]["content"])
@@ -486,8 +501,9 @@ async def test_nude_imagery_needs_the_ukcis_decision_before_it_can_close(harness
     detail = await click_button(harness, DSL, card, "concern.open")
     assert "An adult is involved" in everything(detail)
 
+    # Issue 20: nude imagery is serious, so closing it is proposed (for a second person).
     blocked = await click_button(
-        harness, DSL, detail, "concern.close", outcome="resolved_in_school", message="ok"
+        harness, DSL, detail, "concern.close.propose", **close_form("nude_imagery")
     )
     assert "record the UKCIS immediate-referral assessment before closing" in everything(blocked)
     no_decision = await click_button(

@@ -343,7 +343,7 @@ async def test_pupil_reports_share_the_staff_reference_sequence(harness: Harness
     assert [r.id for r in await stored(harness)] == ["OSC-2026-0001", "OSC-2026-0002"]
 
 
-async def test_my_reports_shows_only_received_never_what_was_done(harness: Harness) -> None:
+async def test_my_reports_shows_only_the_state_never_what_was_done(harness: Harness) -> None:
     await worry(harness, kind="asked")
     await harness.settle()
     [card] = channel_cards(harness)
@@ -353,7 +353,8 @@ async def test_my_reports_shows_only_received_never_what_was_done(harness: Harne
 
     assert_valid_card(mine)
     text = visible_text(mine)
-    assert "OSC-2026-0001" in text and "received" in text
+    # Its state in a child's words (issue 20), never who did what.
+    assert "OSC-2026-0001" in text and "someone is looking after it" in text
     assert "Your worry" in text
     assert "grooming" not in text.lower() and "Acknowledged" not in text
     assert "Fiona" not in text
@@ -746,7 +747,7 @@ async def test_no_pupil_name_or_words_reach_the_logs(
 
 
 async def test_closing_a_pupils_report_sends_the_pupil_nothing(harness: Harness) -> None:
-    from tests.support import DSL, dm
+    from tests.support import DSL, close_form, dm
 
     await worry(harness)
     await harness.settle()
@@ -757,8 +758,8 @@ async def test_closing_a_pupils_report_sends_the_pupil_nothing(harness: Harness)
         DSL,
         detail,
         "concern.close",
-        outcome="resolved_in_school",
-        message="Spoke to her tutor.",
+        # Issue 20: the close form gained a reason and the open checklist items.
+        **close_form(concern.data["category"], message="Spoke to her tutor."),
     )
     await harness.settle()
 

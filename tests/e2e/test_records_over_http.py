@@ -402,9 +402,18 @@ async def test_the_incident_log_csv_rows_match_the_records_in_a_private_chat(
         "outcome": "Resolved in school",
         "hours_to_acknowledge": "0.50",
         "hours_to_close": "75.00",
+        "reported_out_of_hours": "no",
+        "escalation_steps": "0",
+        "handed_off_to": "",
         "reported_by": "Daniel Okafor",
         "handled_by": "Fiona Blake",
         "involved": f"{CHILD} (8B)",
+        "tried": "",
+        # Issue 20: the closing columns (a seeded close, made before second-person closing).
+        "closure_reason": "",
+        "closure_proposed_by": "",
+        "closure_confirmed_by": "",
+        "closures_sent_back": "0",
     }
     assert rows[1]["urgency"] == "urgent" and rows[1]["hours_to_acknowledge"] == "0.08"
     assert (rows[1]["status"], rows[1]["closed_at"], rows[1]["hours_to_close"]) == (

@@ -29,6 +29,7 @@ from tests.support import (
     FakeConnector,
     card_texts,
     click_button,
+    close_form,
     dm,
     everything,
     visible_text,
@@ -55,6 +56,8 @@ def categories_toml(rename: dict[str, tuple[str, str]], drop_images: frozenset[s
             f'id = "{cid}"\nlabel = "{label}"\ngroup = "{c.group.value}"\n'
             f'route = "{c.route.value}"\nurgent = {str(c.urgent).lower()}\n'
             f"images_rule = {str(images).lower()}\nukcis_gate = {str(c.ukcis_gate).lower()}\n"
+            # Issue 20: serious categories must say so (a second senior person closes them).
+            f"serious = {str(c.serious).lower()}\n"
         )
     return "\n".join(out)
 
@@ -165,8 +168,9 @@ async def test_a_renamed_imagery_category_keeps_the_images_rule_ukcis_gate_and_c
     assert "An adult is involved" in everything(detail)  # the UKCIS criteria
     assert "Device secured" in everything(detail)  # the imagery checklist, not the general one
     assert "Referral to children's social care" in everything(detail)
+    # Issue 20: a category with the images rule is serious, so its closing is proposed.
     blocked = await click_button(
-        h, DSL, detail, "concern.close", outcome="resolved_in_school", message="ok"
+        h, DSL, detail, "concern.close.propose", **close_form("nude_imagery")
     )
     assert "record the UKCIS immediate-referral assessment before closing" in everything(blocked)
 

@@ -19,7 +19,17 @@ from bot.logs import JsonFormatter, ScrubTokens, configure
 from dialogs.ports import FixedClock
 from store.crypto import new_key
 from tests.conftest import Harness, local_env
-from tests.support import DSL, DSL_CHANNEL, IT, IT_CHANNEL, TEACHER, FakeConnector, card_action
+from tests.support import (
+    DEPUTY_DSL,
+    DSL,
+    DSL_CHANNEL,
+    IT,
+    IT_CHANNEL,
+    TEACHER,
+    FakeConnector,
+    card_action,
+    close_form,
+)
 
 CANARY = "ZEBRA-CANARY-90125"
 
@@ -86,11 +96,21 @@ async def run_every_flow(h: Harness) -> None:
         "concern.action",
         {**first(detail, "concern.action"), "action": "police_informed", "note": CANARY},
     )
+    # Issue 20: grooming is serious: the DSL proposes closing it (every field carrying the
+    # canary) and a deputy DSL confirms.
     await h.click(
         DSL,
-        "concern.close",
-        {**first(detail, "concern.close"), "outcome": "police", "message": f"Thanks {CANARY}"},
+        "concern.close.propose",
+        {
+            **first(detail, "concern.close.propose"),
+            **close_form("grooming", outcome="police", message=f"Thanks {CANARY}"),
+            "reason": f"Police have it {CANARY}",
+            "item_ceop_report": "not_needed",
+            "item_ceop_report_reason": f"Police made it {CANARY}",
+        },
     )
+    deputy = await h.click(DEPUTY_DSL, "concern.open", first(card, "concern.open"))
+    await h.click(DEPUTY_DSL, "concern.close.confirm", first(deputy, "concern.close.confirm"))
     # A filter request, asked about, answered and rejected.
     form = await h.click(TEACHER, "filter.start")
     await h.click(

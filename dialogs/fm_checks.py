@@ -1,0 +1,314 @@
+"""Recording checks of the filtering and monitoring systems, and reminding when one is due.
+
+IT, the online safety lead, the DSL or a deputy records what was checked (the standard list in
+``policy.fm_checks`` plus the school's own items), what was found, the actions that resulted
+and when the next check is due. The record, a note to the DSL and IT channels and the reminder
+timer are saved in one change. When the next check is due, IT's channel and the online safety
+lead (or, where the school has none, the DSL) are reminded at the start of teaching hours, and
+again every week until a newer check is recorded. The review pack and the governors' report
+read the records (``dialogs.records``, ``ops.reports``).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+import uuid
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime
+from typing import Any
+
+from cards.fm_checks import check_channel_note, check_due, check_form, check_recorded
+from dialogs.codec import RecordCodec, text_field
+from dialogs.handling import NOT_SAVED, FeatureHandlers, form_key
+from dialogs.outbox import Delivery, TimerResult, message, timer
+from dialogs.ports import Change, DuplicateRequest, Outgoing, Record, StoreUnavailable
+from dialogs.registry import Deps, Feature
+from dialogs.service import ActionContext, Reply, Scope
+from policy.actions import Verb
+from policy.audit import AuditEvent
+from policy.fm_checks import (
+    KIND,
+    LIMITS,
+    PREFIX,
+    RESULT_WORDS,
+    FmCheck,
+    check_items,
+    default_next_due,
+    latest,
+    validate_check,
+)
+from policy.roles import Role
+from policy.school import SchoolPolicy
+from policy.school_calendar import add_school_days, is_school_day
+from policy.text import clean_text
+
+log = logging.getLogger(__name__)
+
+CODEC = RecordCodec(KIND, FmCheck)
+#: The timer that reminds when the next check is due (one per check; it ends once a newer
+#: check is on record).
+DUE = "fm_check.due"
+RENDER_NOTE = "fm_check.note"
+RENDER_DUE = "fm_check.due"
+#: School days between reminders while a check is overdue (a week).
+REMIND_EVERY_SCHOOL_DAYS = 5
+PRIVATE_ONLY = "Please record checks in a private chat with me."
+
+
+def decode(record: Record) -> FmCheck:
+    """The check a record holds."""
+    return CODEC.decode(record)
+
+
+async def load_checks(deps: Deps) -> list[FmCheck]:
+    """Every recorded check."""
+    return [decode(r) for r in await deps.store.find(KIND)]
+
+
+CSV_COLUMNS = (
+    "reference",
+    "checked_on",
+    "recorded_at",
+    "checked_by",
+    "item",
+    "result",
+    "what_was_wrong",
+    "actions",
+    "next_due",
+)
+
+
+def checks_csv(checks: Sequence[FmCheck], school: SchoolPolicy) -> str:
+    """Every check as CSV for the review pack: one row per item checked, oldest first (when,
+    who, what was tested, the result and the actions that resulted, as the DfE standards ask
+    a record to show)."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(CSV_COLUMNS)
+    for check in sorted(checks, key=lambda c: (c.checked_on, c.recorded_at)):
+        for item, result in check.results.items():
+            writer.writerow(
+                [
+                    check.ref,
+                    check.checked_on.isoformat(),
+                    check.recorded_at.astimezone(school.zone).isoformat(timespec="minutes"),
+                    _cell(check.by_name),
+                    _cell(check.label(item)),
+                    RESULT_WORDS[result],
+                    _cell(check.found),
+                    _cell(check.actions),
+                    "" if check.next_due is None else check.next_due.isoformat(),
+                ]
+            )
+    return out.getvalue()
+
+
+def _cell(text: str) -> str:
+    # A cell starting with = + - @ is run as a formula by spreadsheet programs.
+    return "'" + text if text[:1] in {"=", "+", "-", "@"} else text
+
+
+def checks_readme(checks: Sequence[FmCheck], school: SchoolPolicy, now: datetime) -> str:
+    """The review pack README's part about checks: where the school stands."""
+    today = now.astimezone(school.zone).date()
+    last = latest(checks)
+    if last is None:
+        standing = (
+            "No check has been recorded with the bot yet. Record each check with "
+            '"Record a filtering check" in a private chat with the bot.'
+        )
+    else:
+        problems = sum(1 for c in checks if c.problems)
+        standing = (
+            f"{len(checks)} checks recorded, {problems} of them found a problem. The latest was "
+            f"on {last.checked_on:%d %b %Y} by {last.by_name} ({last.ref})."
+        )
+        if last.next_due is not None:
+            late = (today - last.next_due).days
+            standing += f" The next is due on {last.next_due:%d %b %Y}" + (
+                f": {late} days overdue." if late > 0 else "."
+            )
+    return f"""
+Filtering and monitoring checks
+{standing}
+- filtering-checks.csv: every check recorded with the bot, one row per thing checked: when
+  the check took place, who did it, what was checked, the result, what was wrong and the
+  actions that resulted, and when the next check was due.
+"""
+
+
+class CheckHandlers(FeatureHandlers):
+    """The check feature's use cases."""
+
+    def _items(self) -> dict[str, str]:
+        return check_items(self._school.filtering_checks.extra_items)
+
+    def _today(self) -> date:
+        return self._clock.now().astimezone(self._school.zone).date()
+
+    async def start(self, ctx: ActionContext) -> Reply:
+        """The form, with today as the day of the check and the usual interval to the next."""
+        if ctx.turn.scope is not Scope.PERSONAL:
+            return Reply(text=PRIVATE_ONLY)
+        today = self._today()
+        interval = self._school.filtering_checks.interval_months
+        values = {
+            "checked_on": today.isoformat(),
+            "next_due": default_next_due(today, interval).isoformat(),
+        }
+        return Reply(
+            card=check_form(self._school, self._items(), form_id=uuid.uuid4().hex, values=values)
+        )
+
+    async def submit(self, ctx: ActionContext) -> Reply:
+        """Validate; save the record, the channel notes and the reminder; confirm."""
+        if ctx.turn.scope is not Scope.PERSONAL:
+            return Reply(text=PRIVATE_ONLY)
+        form_id = text_field(ctx.data, "form")
+        if not form_id:
+            return await self.start(ctx)
+        key = form_key("fm_check", ctx.person.id, form_id)
+        if already := await self._store.deduped(key):
+            return await self._confirm(already[0])
+        items = self._items()
+        values = {name: text_field(ctx.data, name) for name in (*items, "checked_on", "next_due")}
+        for name in ("found", "actions"):
+            values[name] = clean_text(text_field(ctx.data, name))[: LIMITS[name]]
+        now = self._clock.now()
+        problems, results, checked_on, next_due = validate_check(values, items, self._today())
+        if problems:
+            form = check_form(
+                self._school, items, form_id=form_id, values=values, problems=problems
+            )
+            return Reply(card=form)
+        year = now.astimezone(self._school.zone).year
+        number = await self._store.next_sequence(f"{PREFIX}-{year}", key=key)
+        check = FmCheck(
+            ref=f"{PREFIX}-{year}-{number:04d}",
+            by_id=ctx.person.id,
+            by_name=ctx.person.name,
+            recorded_at=now,
+            checked_on=checked_on,
+            results=results,
+            labels=items,
+            found=values["found"],
+            actions=values["actions"],
+            next_due=next_due,
+        )
+        subject = CODEC.subject(check.ref)
+        channels = self._school.channels
+        outbox = [
+            message(Delivery.CHANNEL_NOTE, channel, subject, RENDER_NOTE, now)
+            for channel in (channels.dsl_channel_id, channels.it_channel_id)
+        ]
+        try:
+            await self._store.commit(
+                Change(
+                    records=[
+                        Record(KIND, check.ref, 1, CODEC.encode(check)),
+                        *outbox,
+                        timer(DUE, subject, self._due_at(next_due)),
+                    ],
+                    audit=[
+                        AuditEvent(
+                            ctx.person.id,
+                            "fm_check.record",
+                            subject,
+                            "ok: problems found" if check.problems else "ok",
+                            now,
+                        )
+                    ],
+                    dedupe_key=key,
+                )
+            )
+        except DuplicateRequest as dup:
+            return await self._confirm(dup.refs[0])
+        except StoreUnavailable:
+            problems = {"actions": NOT_SAVED}
+            form = check_form(
+                self._school, items, form_id=form_id, values=values, problems=problems
+            )
+            return Reply(card=form)
+        self._deps.doorbell.ring()
+        log.info("filtering check %s recorded (%d problems)", check.ref, len(check.problems))
+        return Reply(card=check_recorded(check, self._school))
+
+    async def _confirm(self, ref: str) -> Reply:
+        _, _, item_id = ref.partition(":")
+        record = await self._store.get(KIND, item_id)
+        if record is None:  # cannot happen: the change that used the key wrote it
+            return Reply(text="That check was recorded.")
+        return Reply(card=check_recorded(decode(record), self._school))
+
+    def _due_at(self, day: date) -> datetime:
+        """The start of teaching hours on ``day``, or on the next school day after it."""
+        hours = self._school.video_calls.teaching_hours
+        start = datetime.combine(day, hours.start, tzinfo=self._school.zone)
+        if is_school_day(day, self._school):
+            return start
+        return self._next_school_start(start, 1)
+
+    def _next_school_start(self, after: datetime, days: int) -> datetime:
+        hours = self._school.video_calls.teaching_hours
+        day = add_school_days(after, days, self._school).astimezone(self._school.zone).date()
+        return datetime.combine(day, hours.start, tzinfo=self._school.zone)
+
+    # ----- outbox and timer ---------------------------------------------------------------------
+
+    async def render_note(self, subject: Record | None, data: Mapping[str, Any]) -> Outgoing | None:
+        """The note in the DSL and IT channels."""
+        if subject is None:
+            return None
+        return Outgoing(card=check_channel_note(decode(subject), self._school))
+
+    async def render_due(self, subject: Record | None, data: Mapping[str, Any]) -> Outgoing | None:
+        """The reminder that a check is due (nothing once a newer check is on record)."""
+        if subject is None:
+            return None
+        check = decode(subject)
+        newest = latest(await load_checks(self._deps))
+        if newest is not None and newest.ref != check.ref:
+            return None
+        due = check.next_due or check.checked_on
+        overdue = max(0, (self._today() - due).days)
+        return Outgoing(card=check_due(check, due, overdue))
+
+    async def on_due(self, subject: Record | None, item: Record, now: datetime) -> TimerResult:
+        """The next check is due: remind IT and the online safety lead; again every week
+        until a newer check is recorded."""
+        if subject is None:
+            return TimerResult()
+        check = decode(subject)
+        newest = latest(await load_checks(self._deps))
+        if newest is not None and newest.ref != check.ref:
+            return TimerResult()  # a newer check is on record: this reminder ends
+        ref = CODEC.subject(check.ref)
+        # The online safety lead where the school has one, else the DSL (000 §3.5: the DSL
+        # leads on the review of filtering and monitoring).
+        lead = (
+            Role.ONLINE_SAFETY_LEAD if self._school.roles.get(Role.ONLINE_SAFETY_LEAD) else Role.DSL
+        )
+        log.info("filtering check due after %s: reminders sent", check.ref)
+        return TimerResult(
+            outbox=[
+                message(
+                    Delivery.CHANNEL_NOTE, self._school.channels.it_channel_id, ref, RENDER_DUE, now
+                ),
+                message(Delivery.DIRECT_TO_ROLE, lead.value, ref, RENDER_DUE, now),
+            ],
+            audit=[AuditEvent("system", "fm_check.reminder", ref, "sent", now)],
+            again_at=self._next_school_start(now, REMIND_EVERY_SCHOOL_DAYS),
+        )
+
+
+def feature(deps: Deps) -> Feature:
+    """Filtering and monitoring checks: the form, the record, the channel notes, reminders."""
+    h = CheckHandlers(deps)
+    return Feature(
+        routes={Verb.FM_CHECK_START: h.start, Verb.FM_CHECK_SUBMIT: h.submit},
+        phrases=[(r"\b(filtering|monitoring)( and monitoring)? check\b", Verb.FM_CHECK_START)],
+        renderers={RENDER_NOTE: h.render_note, RENDER_DUE: h.render_due},
+        timers={DUE: h.on_due},
+    )
