@@ -18,6 +18,7 @@ from tests.support import (
     DEPUTY_DSL,
     DSL,
     DSL_CHANNEL,
+    HEADTEACHER,
     PUPIL,
     TEACHER,
     assert_valid_card,
@@ -196,6 +197,19 @@ async def test_a_high_severity_alert_is_urgent(running: Harness) -> None:
         direct = harness.connector.cards(dm(lead))
         assert any("URGENT monitoring alert" in visible_text(c) for c in direct)
         assert CHILD not in everything(direct)
+
+
+async def test_a_high_severity_alert_at_night_follows_the_on_call_path(running: Harness) -> None:
+    harness = running
+    harness.advance(hours=13)  # Monday 23:00: the demo school's out-of-hours cover
+    assert (await post_alert(harness, alert(severity="high")))[0] == 202
+    await harness.settle()
+    [card] = harness.connector.cards(dm(HEADTEACHER))
+    assert "URGENT monitoring alert" in visible_text(card)
+    assert CHILD not in everything(card)
+    assert harness.connector.cards(dm(DSL)) == []
+    detail = await click_button(harness, HEADTEACHER, card, "alert.open")
+    assert CHILD in visible_text(detail)
 
 
 async def test_escalate_to_a_concern_creates_a_linked_concern(running: Harness) -> None:
