@@ -38,10 +38,28 @@ from bot.teams_bot import TeamsBot
 from bot.undelivered import REPLY_BUDGET, Backlog, UndeliveredReplies
 from bot.webhook import SignedWebhook
 from dialogs.message_action import MessageActions
+from dialogs.monitoring import MonitoringHandlers
 from dialogs.outbox import Doorbell, OutboxWorker
-from dialogs.ports import Clock, Directory, Messenger, Outgoing, Store, StoreError, SystemClock
+from dialogs.ports import (
+    Clock,
+    Directory,
+    Messenger,
+    Outgoing,
+    Store,
+    StoreError,
+    StoreUnavailable,
+    SystemClock,
+)
 from dialogs.registry import Deps, build_features
 from dialogs.service import Dialogs
+from policy.monitoring import (
+    MAX_ALERT_BODY,
+    PROVIDER_HEADER,
+    SIGNATURE_HEADER,
+    TIMESTAMP_HEADER,
+    Unauthorised,
+    verify,
+)
 from policy.text import clean_value
 
 log = logging.getLogger(__name__)
@@ -69,6 +87,8 @@ class Components:
     undelivered: UndeliveredReplies | None = None
     clock: Clock = field(default_factory=SystemClock)
     backlog: Backlog | None = None
+    #: Monitoring alerts in (``POST /api/monitoring/alerts``, issue 21).
+    monitoring: MonitoringHandlers | None = None
 
 
 COMPONENTS = web.AppKey("components", Components)
@@ -183,6 +203,7 @@ async def bootstrap(
         undelivered=undelivered,
         clock=deps.clock,
         backlog=Backlog(store, deps.clock),
+        monitoring=MonitoringHandlers(deps),
     )
 
 
@@ -291,6 +312,52 @@ async def messages(request: web.Request) -> web.StreamResponse:
     return web.Response(status=201)
 
 
+async def monitoring_alerts(request: web.Request) -> web.Response:
+    """``POST /api/monitoring/alerts``: one alert from the school's monitoring system.
+
+    Checked before anything is read into the store: the body's size (at most
+    ``MAX_ALERT_BODY``), the provider (configured, with a secret), the HMAC-SHA256 signature
+    over the timestamp and the body, and the timestamp's age (401 for any of those); then the
+    JSON and the documented format (400). Nothing is stored for a refused request.
+    """
+    parts: Components = request.app[COMPONENTS]
+    if parts.monitoring is None:
+        return _bad_request("monitoring alerts are not taken here", 404)
+    if request.content_length is not None and request.content_length > MAX_ALERT_BODY:
+        return _bad_request("body too large", 413)
+    raw = await request.read()
+    if len(raw) > MAX_ALERT_BODY:
+        return _bad_request("body too large", 413)
+    provider = request.headers.get(PROVIDER_HEADER, "")
+    secret = parts.settings.monitoring_secrets.get(provider)
+    if secret is None or parts.settings.school.monitoring.provider(provider) is None:
+        log.warning("monitoring_rejected: unknown provider")
+        return _bad_request("unauthorized", 401)
+    signature = request.headers.get(SIGNATURE_HEADER, "")
+    try:
+        verify(
+            secret.get_secret_value().encode("utf-8"),
+            request.headers.get(TIMESTAMP_HEADER, ""),
+            raw,
+            signature,
+            parts.clock.now(),
+        )
+    except Unauthorised as exc:
+        log.warning("monitoring_rejected: %s (provider %s)", exc.code, provider)
+        return _bad_request("unauthorized", 401)
+    if request.content_type != "application/json":
+        return _bad_request("expected application/json", 415)
+    try:
+        body: Any = parse_body(raw, request.charset)
+    except BadBody as exc:
+        return _bad_request(exc.reason, exc.status)
+    try:
+        received = await parts.monitoring.receive(provider, signature, clean_value(body))
+    except StoreUnavailable:
+        return _bad_request("the alert could not be saved, try again", 503)
+    return web.json_response(dict(received.body), status=received.status)
+
+
 async def healthz(request: web.Request) -> web.Response:
     """``GET /healthz``: liveness and the state of the parts a DSL depends on.
 
@@ -331,6 +398,7 @@ async def create_app(settings: Settings, **ports: Any) -> web.Application:
     app[COMPONENTS] = parts
     app.router.add_post("/api/messages", messages)
     app.router.add_get("/healthz", healthz)
+    app.router.add_post("/api/monitoring/alerts", monitoring_alerts)
     app.router.add_get("/exports/{token}", parts.exports.handle)
     # The shared shelf sweeps expired exports; it stops before the store closes (on_cleanup).
     app.on_startup.append(parts.exports.start)
@@ -376,6 +444,13 @@ async def create_app(settings: Settings, **ports: Any) -> web.Application:
         log.warning("records are NOT encrypted at rest (no BOT_ENCRYPTION_KEY and no local key)")
     elif settings.local_key_file is not None:
         log.info("records are encrypted at rest with the local key in %s", settings.local_key_file)
+    for provider in settings.school.monitoring.providers:
+        if provider.id not in settings.monitoring_secrets:
+            log.warning(
+                "monitoring provider %s has no secret (%s is not set): its alerts are refused",
+                provider.id,
+                provider.secret_env,
+            )
     if settings.is_local:
         log.warning(
             "LOCAL MODE: inbound authentication is OFF. Listening on %s only; replies go to "

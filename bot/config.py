@@ -111,6 +111,10 @@ class Settings:
     #: folder (``data.key`` for ``data/``), made on the first start (``bot.local_key``); its key,
     #: once it exists, is in ``encryption_keys``.
     local_key_file: Path | None = None
+    #: Each monitoring provider's shared secret (issue 21), by provider id, read from the
+    #: environment variable the school file names (``[[monitoring.providers]] secret_env``).
+    #: Never in a file of the repository, never logged.
+    monitoring_secrets: dict[str, SecretStr] = field(default_factory=dict, repr=False)
     #: The hand-off webhook's secret (issue 20), from the environment variable the school file
     #: names (``handoff.webhook_secret_env``); None without a webhook. Never logged.
     handoff_webhook_secret: SecretStr | None = field(default=None, repr=False)
@@ -337,6 +341,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
     except ConfigError as exc:
         problems.extend(exc.problems)
 
+    monitoring_secrets = _monitoring_secrets(get, school, problems)
     handoff_secret = (
         None if school is None else _handoff_webhook_secret(school, mode, get, problems)
     )
@@ -344,6 +349,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
     if problems or school is None:
         raise ConfigError(problems)
     return Settings(
+        monitoring_secrets=monitoring_secrets,
         handoff_webhook_secret=handoff_secret,
         mode=mode,
         host=host,
@@ -366,6 +372,28 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         local_key_file=local_key_file,
         **graph,
     )
+
+
+#: The shortest monitoring secret accepted (HMAC-SHA256 wants at least 32 bytes of key).
+MIN_MONITORING_SECRET = 32
+
+
+def _monitoring_secrets(
+    get: Callable[..., str], school: SchoolPolicy | None, problems: list[str]
+) -> dict[str, SecretStr]:
+    """Each configured monitoring provider's secret from the variable its entry names. A
+    provider without one cannot send (its alerts are refused, and start-up says so)."""
+    secrets: dict[str, SecretStr] = {}
+    for provider in school.monitoring.providers if school is not None else ():
+        value = get(provider.secret_env)
+        if len(value) >= MIN_MONITORING_SECRET:
+            secrets[provider.id] = SecretStr(value)
+        elif value:  # never quote the value
+            problems.append(
+                f"{provider.secret_env}: the secret for monitoring provider {provider.id!r} must "
+                f"be at least {MIN_MONITORING_SECRET} characters"
+            )
+    return secrets
 
 
 def _handoff_webhook_secret(

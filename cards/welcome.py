@@ -21,6 +21,7 @@ STAFF_MENU: tuple[tuple[Verb, str], ...] = (
     (Verb.OVERBLOCKED_START, "Blocked but I need it"),
     (Verb.CHECK_VIDEO_CALL, "Check a video call"),
     (Verb.NEXT_LESSONS, "Check my next lessons"),
+    (Verb.LESSON_NOTICE, "Sensitive lesson notice"),
     (Verb.MY_REPORTS, "My reports"),
     (Verb.WITHDRAWN_PUPILS, "Withdrawn pupils"),
     (Verb.OPEN_ITEMS, "Open items"),
@@ -71,6 +72,11 @@ COMMAND_HELP: dict[Verb, Command] = {
     ),
     Verb.CHECK_VIDEO_CALL: Command(
         "Check a video call", "check a video call", "Check a planned call against the rules."
+    ),
+    Verb.LESSON_NOTICE: Command(
+        "Tell monitoring about a sensitive lesson",
+        "sensitive lesson",
+        "Warn the DSL and IT before a lesson on a sensitive topic.",
     ),
     Verb.NEXT_LESSONS: Command(
         "Check my next lessons", "next lessons", "Check your coming online lessons."

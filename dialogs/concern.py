@@ -52,6 +52,7 @@ from dialogs.ports import (
 )
 from dialogs.registry import Deps, Feature
 from dialogs.service import ActionContext, Reply, Scope, channel_id_of
+from dialogs.urgent import direct_alerts
 from policy.actions import Verb
 from policy.audit import AuditEvent
 from policy.categories import Category, Route
@@ -393,31 +394,16 @@ class ConcernHandlers(FeatureHandlers):
         targets = (
             on_call_at(now, self._school).who if escalates(concern, category) else ()
         ) or tuple(r.value for r in routing.direct)
-        for target in dict.fromkeys(targets):
-            render = "concern.private" if private else "concern.alert"
-            to_role = role_of(target) is not None
-            out.append(
-                message(
-                    Delivery.DIRECT_TO_ROLE if to_role else Delivery.DIRECT,
-                    target,
-                    subject,
-                    render,
-                    now,
-                )
-            )
-            if concern.urgent:
-                # The bell in Teams as well as the chat, so an urgent report is never missed.
-                title = f"Urgent concern {concern.ref}"
-                out.append(
-                    message(
-                        Delivery.FEED_TO_ROLE if to_role else Delivery.FEED,
-                        target,
-                        subject,
-                        "concern.feed",
-                        now,
-                        x_title=title,
-                    )
-                )
+        # The urgent path (dialogs.urgent), shared with monitoring alerts: the chat, and for an
+        # urgent concern the bell in Teams as well, so an urgent report is never missed.
+        out += direct_alerts(
+            targets,
+            subject,
+            alert_render="concern.private" if private else "concern.alert",
+            feed_render="concern.feed" if concern.urgent else None,
+            title=f"Urgent concern {concern.ref}",
+            now=now,
+        )
         return out
 
     async def with_first_alert(

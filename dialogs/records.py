@@ -43,7 +43,7 @@ from cards.records import (
 )
 from dialogs import concern as concern_feature
 from dialogs import filter_request as filter_feature
-from dialogs import overblocking
+from dialogs import monitoring, overblocking
 from dialogs.codec import text_field
 from dialogs.fm_checks import decode as fm_check_of
 from dialogs.handling import FeatureHandlers
@@ -75,11 +75,13 @@ from policy.reporting import (
     governors_report,
     hours_text,
     median_duration,
+    monitoring_section,
     open_items,
     range_period,
     term_period,
     time_to_acknowledge,
     time_to_close,
+    with_section,
     year_period,
 )
 from policy.school import SchoolPolicy
@@ -196,7 +198,7 @@ async def build_governors_report(
     """Read every record the governors' report counts and build it (anonymised)."""
     checks = [call_check_fact(r) for r in await store.find(CALL_CHECK_KIND)]
     recordings = [recording_fact(r) for r in await store.find(RECORDING_KIND)]
-    return governors_report(
+    report = governors_report(
         school=school,
         period=period,
         generated_at=now,
@@ -207,6 +209,18 @@ async def build_governors_report(
         overblocking_reports=await load_overblocking_reports(store),
         fm_checks=[fm_check_of(r) for r in await store.find(FM_CHECK_KIND)],
     )
+    # Monitoring alerts and sensitive-lesson notices (issue 21), where the school has them.
+    alerts = await monitoring.load_alerts(store)
+    notices = await monitoring.load_notices(store)
+    if school.monitoring.providers or alerts or notices:
+        section = monitoring_section(
+            monitoring.alert_facts(alerts),
+            monitoring.notice_facts(notices),
+            school=school,
+            period=period,
+        )
+        report = with_section(report, section)
+    return report
 
 
 # ---------------------------------------------------------------------------------------------

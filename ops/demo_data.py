@@ -16,6 +16,7 @@ from bot.storage import cipher_for
 from dialogs import concern as concern_feature
 from dialogs import filter_request as filter_feature
 from dialogs import fm_checks as fm_checks_feature
+from dialogs import monitoring as monitoring_feature
 from dialogs import overblocking
 from dialogs.ports import Change, Record
 from dialogs.video_call import CALL_CHECK_KIND, RECORDING_KIND, REQUESTS
@@ -42,6 +43,14 @@ from policy.filtering import (
 )
 from policy.fm_checks import KIND as FM_CHECK_KIND
 from policy.fm_checks import FmCheck, Result, check_items
+from policy.monitoring import (
+    AlertStatus,
+    ContentKind,
+    LessonNotice,
+    MonitoringAlert,
+    Severity,
+    decide_alert,
+)
 from policy.overblocking import OverblockReport, exception_requested, explained
 from policy.roles import Person, Role
 from policy.school import SchoolPolicy
@@ -394,6 +403,84 @@ def check_new_folder(data_dir: Path) -> None:
         raise NotANewFolder(f"{data_dir} is not empty: demo records go only into a new folder")
 
 
+def _demo_monitoring(school: SchoolPolicy) -> list[Record]:
+    """Monitoring alerts through the autumn term with the DSL's outcomes, and two lesson
+    notices (issue 21). The pupil ids are the demo directory's; no real words are stored."""
+    outcomes = (
+        AlertStatus.FALSE_POSITIVE,
+        AlertStatus.MONITORING,
+        AlertStatus.FALSE_POSITIVE,
+        AlertStatus.CONTACTED,
+        AlertStatus.FALSE_POSITIVE,
+        AlertStatus.ESCALATED,
+        AlertStatus.FALSE_POSITIVE,
+        AlertStatus.MONITORING,
+    )
+    severities = (Severity.LOW, Severity.MEDIUM, Severity.HIGH, Severity.MEDIUM)
+    categories = ("Extremism", "Bullying", "Self-harm", "Adult content")
+    records: list[Record] = []
+    notices = (
+        (1, "Year 10", "extremism", "Prevent: how extremists recruit online", date(2026, 10, 6)),
+        (2, "9A", "drugs", "PSHE: drugs and the law", date(2026, 11, 10)),
+    )
+    for n, class_name, topic_id, reason, day in notices:
+        topic = school.monitoring.topic(topic_id)
+        label = topic.label if topic else topic_id
+        notice = LessonNotice(
+            ref=f"MLN-2026-{n:04d}",
+            teacher_id=_TEACHER.id,
+            teacher_name=_TEACHER.name,
+            class_name=class_name,
+            topic=topic_id,
+            topic_label=label,
+            day=day,
+            start=time(10, 0),
+            end=time(11, 0),
+            reason=reason,
+            created_at=datetime.combine(day - timedelta(days=2), time(16, 0), tzinfo=school.zone),
+        )
+        data = {**monitoring_feature.NOTICE_CODEC.encode(notice), "day": day.isoformat()}
+        records.append(Record(monitoring_feature.NOTICE_KIND, notice.ref, 1, data))
+    for n in range(1, 25):
+        at = datetime.combine(
+            date(2026, 9, 8) + timedelta(days=4 * n), time(9 + n % 6, 4), tzinfo=school.zone
+        )
+        alert = MonitoringAlert(
+            ref=f"MON-2026-{n:04d}",
+            provider="demo",
+            provider_alert_id=f"demo-{n}",
+            pupil_id=f"5c400000-0000-4000-8000-{n % 10 + 1:012d}",
+            pupil_upn="",
+            device=f"DEMO-LAPTOP-{n:02d}",
+            category=categories[n % len(categories)],
+            severity=severities[n % len(severities)],
+            kind=ContentKind.TYPED if n % 2 else ContentKind.VIEWED,
+            text="(demo alert)",
+            console_url=None,
+            occurred_at=at,
+            received_at=at,
+            urgent=severities[n % len(severities)] is Severity.HIGH,
+            group_key=f"demo-{n}",
+            count=1 + n % 3,
+            expected="Expected: Year 10 lesson on extremism" if n == 7 else "",
+            notice_ref="MLN-2026-0001" if n == 7 else "",
+        )
+        status = outcomes[n % len(outcomes)]
+        if n < 23:  # the last two are still waiting for the DSL
+            alert = decide_alert(
+                alert,
+                status,
+                by_id=_DSL.id,
+                by_name=_DSL.name,
+                at=at + timedelta(minutes=20),
+                reason="Demo outcome",
+            )
+        records.append(
+            Record(monitoring_feature.KIND, alert.ref, 1, monitoring_feature.encode(alert))
+        )
+    return records
+
+
 async def seed_demo_data(data_dir: Path, settings: Settings) -> int:
     """Fill a NEW data folder with the demo school's records (for the sample report).
 
@@ -421,6 +508,10 @@ async def seed_demo_data(data_dir: Path, settings: Settings) -> int:
             records.append(Record(overblocking.KIND, report.ref, 1, overblocking.encode(report)))
         records += _demo_call_checks(school)
         records += _demo_recordings(school)
+        for record in _demo_monitoring(school):
+            # The references the bot goes on from (MON-2026-0025 next, as with concerns).
+            await store.next_sequence(record.id.rsplit("-", 1)[0])
+            records.append(record)
         for check in _demo_fm_checks(school):
             await store.next_sequence("FMC-2026")
             records.append(check)

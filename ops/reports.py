@@ -35,6 +35,7 @@ from bot.config import ConfigError, Settings, load_settings
 from bot.storage import open_store, with_data_dir
 from cards.records import governors_html
 from dialogs import filter_request as filter_feature
+from dialogs import monitoring
 from dialogs.fm_checks import checks_csv, checks_readme
 from dialogs.fm_checks import decode as fm_check_of
 from dialogs.ports import StoreError, SystemClock
@@ -54,15 +55,19 @@ from policy.filter_scope import NEW_TECHNOLOGY_NOTE, is_new_technology
 from policy.filtering import FilterRequest, FilterStatus
 from policy.fm_checks import KIND as FM_CHECK_KIND
 from policy.fm_checks import FmCheck
+from policy.monitoring import LessonNotice, MonitoringAlert
 from policy.overblocking import OUTCOME_WORDS, OverblockReport
 from policy.reporting import (
     GovernorsReport,
     Period,
     ReportError,
+    academic_year_of,
     hours_text,
+    monitoring_section,
     overblocking_section,
     range_period,
     report_as_dict,
+    suppression_words,
     term_period,
     year_period,
 )
@@ -238,6 +243,19 @@ async def read_overblocking(settings: Settings) -> list[OverblockReport]:
         await store.close()
 
 
+async def read_monitoring(settings: Settings) -> tuple[list[MonitoringAlert], list[LessonNotice]]:
+    """Every monitoring alert and sensitive-lesson notice, from the store (read-only).
+
+    Raises:
+        StoreError: the store cannot be read.
+    """
+    store = await open_store(settings, read_only=True)
+    try:
+        return await monitoring.load_alerts(store), await monitoring.load_notices(store)
+    finally:
+        await store.close()
+
+
 def overblocking_csv(reports: Sequence[OverblockReport], school: SchoolPolicy) -> str:
     """Every over-blocking report, oldest first: what was blocked, for which lesson, and how
     IT answered and how fast (named data: for the review, like the change log)."""
@@ -300,6 +318,66 @@ def _overblocking_and_new_technology(
     else:
         lines.append("- None.")
     return "\n".join(lines) + "\n"
+
+
+def monitoring_summary_text(
+    alerts: Sequence[MonitoringAlert],
+    notices: Sequence[LessonNotice],
+    school: SchoolPolicy,
+    now: datetime,
+) -> str:
+    """The monitoring part of the review, in counts (each suppressed as in the governors'
+    report) over the current academic year."""
+    today = now.astimezone(school.zone).date()
+    period = year_period(academic_year_of(today))
+    section = monitoring_section(
+        monitoring.alert_facts(alerts),
+        monitoring.notice_facts(notices),
+        school=school,
+        period=period,
+    )
+    lines = [
+        "Monitoring alerts and sensitive-lesson notices",
+        f"{school.name}, {period.label}",
+        "",
+        section.intro,
+        "",
+    ]
+    for table in section.tables:
+        lines.append(table.title)
+        lines += [f"  {cell.label}: {cell.text}" for cell in table.cells]
+        lines.append(f"  Total: {table.total.text}")
+        if table.note:
+            lines.append(f"  ({table.note})")
+        lines.append("")
+    lines += [
+        suppression_words(school.governors_report_min_count),
+        "",
+        "monitoring-alerts.csv lists each alert card (identical alerts close together are one "
+        "card) with its outcome, and lesson-notices.csv each notice. Neither names a pupil, "
+        "their device or what they typed or viewed: the DSL has those in the bot.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def write_monitoring_evidence(
+    alerts: Sequence[MonitoringAlert],
+    notices: Sequence[LessonNotice],
+    school: SchoolPolicy,
+    out: Path,
+    now: datetime,
+) -> list[Path]:
+    """Add the monitoring alerts, their outcomes and the lesson notices to the review folder."""
+    out.mkdir(parents=True, exist_ok=True)
+    files = {
+        "monitoring-summary.txt": monitoring_summary_text(alerts, notices, school, now),
+        "monitoring-alerts.csv": monitoring.alerts_csv(alerts, school),
+        "lesson-notices.csv": monitoring.notices_csv(notices),
+    }
+    for name, text in files.items():
+        (out / name).write_text(text, encoding="utf-8")
+    return [out / name for name in files]
 
 
 def write_review_pack(
@@ -379,6 +457,8 @@ def main(argv: list[str] | None = None) -> int:
             files = write_review_pack(
                 requests, change_log, school, args.out, now, checks, overblocking=overblocking
             )
+            alerts, notices = asyncio.run(read_monitoring(reading))
+            files += write_monitoring_evidence(alerts, notices, school, args.out, now)
         else:
             data_dir = args.data_dir
             check_new_folder(data_dir)

@@ -37,6 +37,10 @@ KINDS = {
     "recording_request": "created_at",
     "call_log": "created_at",
     "overblock_report": "created_at",
+    # Monitoring (issue 21): alerts, lesson notices, and the signatures kept against replays.
+    "monitoring_alert": "received_at",
+    "lesson_notice": "created_at",
+    "monitoring_nonce": "at",
 }
 #: Records that belong to an item and go with it.
 PLUMBING = ("outbox", "timer", "channel_message")

@@ -60,6 +60,14 @@ class Verb(StrEnum):
     OVERBLOCKED_EXCEPTION_SUBMIT = "overblock.exception_submit"
     OVERBLOCKED_EXPLAIN = "overblock.explain"
     FILTER_OPEN_ITEMS = "filter.open_items"
+    # ----- Monitoring alerts and sensitive-lesson notices (issue 21) -----
+    ALERT_OPEN = "alert.open"
+    ALERT_FALSE_POSITIVE = "alert.false_positive"
+    ALERT_MONITOR = "alert.monitor"
+    ALERT_CONTACT = "alert.contact"
+    ALERT_ESCALATE = "alert.escalate"
+    LESSON_NOTICE = "notice.start"
+    LESSON_NOTICE_SUBMIT = "notice.submit"
     # ----- Filtering and monitoring checks (DfE standards; 000 §3.5, 004) -----
     FM_CHECK_START = "fmcheck.start"
     FM_CHECK_SUBMIT = "fmcheck.submit"
@@ -140,6 +148,17 @@ PERMISSIONS: dict[Verb, frozenset[Role]] = {
     Verb.OVERBLOCKED_EXPLAIN: frozenset({Role.IT}),
     # Every open filter request and over-blocking report in the school: for who decides them.
     Verb.FILTER_OPEN_ITEMS: _FILTER_DECIDERS,
+    # ----- Monitoring alerts (issue 21): the DSL and deputies (the detail names a pupil and
+    # what they typed or viewed), and for an urgent alert whoever is on call; which of them
+    # may act on a given alert is checked against the alert (dialogs.monitoring). Any member
+    # of staff may warn monitoring about a lesson.
+    Verb.ALERT_OPEN: _STAFF,
+    Verb.ALERT_FALSE_POSITIVE: _STAFF,
+    Verb.ALERT_MONITOR: _STAFF,
+    Verb.ALERT_CONTACT: _STAFF,
+    Verb.ALERT_ESCALATE: _STAFF,
+    Verb.LESSON_NOTICE: _STAFF,
+    Verb.LESSON_NOTICE_SUBMIT: _STAFF,
     # Checks are carried out by IT with the DSL or online safety lead (004 "Filtering and
     # monitoring"; 000 §3.5: the DSL leads on the review).
     Verb.FM_CHECK_START: _FILTER_DECIDERS,

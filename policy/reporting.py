@@ -38,7 +38,7 @@ import re
 import statistics
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
@@ -1088,3 +1088,110 @@ def report_as_dict(report: GovernorsReport) -> dict[str, Any]:
             for s in report.sections
         ],
     }
+
+
+# ---------------------------------------------------------------------------------------------
+# Monitoring alerts and sensitive-lesson notices (issue 21)
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class AlertFact:
+    """What the reports need from one monitoring alert card: no pupil, nothing typed or viewed."""
+
+    received_at: datetime
+    status: str
+    severity: str
+    #: Alerts counted on the card (identical ones inside the school's window).
+    count: int
+    #: A sensitive-lesson notice covered it.
+    expected: bool
+
+
+@dataclass(frozen=True, slots=True)
+class NoticeFact:
+    """What the reports need from one sensitive-lesson notice: its topic, and when it was given."""
+
+    created_at: datetime
+    topic_label: str
+
+
+#: Alert outcomes for governors (the DSL's decision on each card), in display order.
+ALERT_OUTCOME_WORDS: tuple[tuple[str, str], ...] = (
+    ("false_positive", "False positive"),
+    ("monitoring", "Being monitored"),
+    ("contacted", "Pupil contacted"),
+    ("escalated", "Escalated to a concern"),
+    ("new", "Waiting for the DSL"),
+)
+ALERT_SEVERITY_WORDS: tuple[tuple[str, str], ...] = (
+    ("critical", "Critical"),
+    ("high", "High"),
+    ("medium", "Medium"),
+    ("low", "Low"),
+)
+
+
+def monitoring_section(
+    alerts: Iterable[AlertFact],
+    notices: Iterable[NoticeFact],
+    *,
+    school: SchoolPolicy,
+    period: Period,
+) -> Section:
+    """Monitoring alerts by the DSL's outcome and by severity, how many a lesson notice
+    explained, and the notices by topic (DfE filtering and monitoring standards, 004
+    "Filtering"). Counts only, each suppressed like every other table."""
+    zone = school.zone
+    threshold = school.governors_report_min_count
+    in_alerts = [a for a in alerts if period.contains(a.received_at, zone)]
+    in_notices = [n for n in notices if period.contains(n.created_at, zone)]
+    outcomes = Counter(a.status for a in in_alerts)
+    severities = Counter(a.severity for a in in_alerts)
+    topics = Counter(n.topic_label for n in in_notices)
+    expected = sum(1 for a in in_alerts if a.expected)
+    return Section(
+        "Monitoring alerts and sensitive lessons",
+        "Alerts from the school's monitoring system, each handled by the DSL (identical alerts "
+        "close together are counted as one), and the notices staff gave before a lesson on a "
+        'sensitive topic (DfE filtering and monitoring standards; 004 "Filtering").',
+        (
+            count_table(
+                "monitoring_alerts_by_outcome",
+                "Monitoring alerts by outcome",
+                [(words, outcomes.get(key, 0)) for key, words in ALERT_OUTCOME_WORDS],
+                threshold,
+            ),
+            count_table(
+                "monitoring_alerts_by_severity",
+                "Monitoring alerts by severity",
+                [(words, severities.get(key, 0)) for key, words in ALERT_SEVERITY_WORDS],
+                threshold,
+            ),
+            count_table(
+                "monitoring_alerts_expected",
+                "Monitoring alerts during a sensitive-lesson notice",
+                [
+                    ("During a lesson notice", expected),
+                    ("Not covered by a notice", len(in_alerts) - expected),
+                ],
+                threshold,
+            ),
+            count_table(
+                "lesson_notices_by_topic",
+                "Sensitive-lesson notices by topic",
+                [(t.label, topics.get(t.label, 0)) for t in school.monitoring.lesson_topics]
+                + [
+                    (label, n)
+                    for label, n in sorted(topics.items())
+                    if label not in {t.label for t in school.monitoring.lesson_topics}
+                ],
+                threshold,
+            ),
+        ),
+    )
+
+
+def with_section(report: GovernorsReport, section: Section) -> GovernorsReport:
+    """``report`` with one more section at the end."""
+    return replace(report, sections=(*report.sections, section))

@@ -27,6 +27,9 @@ class Retention:
     staff_concern_years: int = 10
     filter_request_years: int = 3
     call_record_years: int = 2
+    #: Monitoring alerts and sensitive-lesson notices (issue 21). An alert escalated to a
+    #: concern lives on in the concern, which is kept as concerns are.
+    monitoring_years: int = 3
 
     def __post_init__(self) -> None:
         for name in (
@@ -34,6 +37,7 @@ class Retention:
             "staff_concern_years",
             "filter_request_years",
             "call_record_years",
+            "monitoring_years",
         ):
             if not 1 <= getattr(self, name) <= 100:
                 raise ValueError(f"retention.{name} must be between 1 and 100 years")
@@ -78,6 +82,10 @@ def concern_keep_until(
 
 def keep_until(kind: str, created: date, rules: Retention) -> date:
     """The last day a non-concern record is kept."""
+    if kind == "monitoring_nonce":
+        return created  # a signature is only needed for minutes (replays): gone the next day
+    if kind in {"monitoring_alert", "lesson_notice"}:
+        return _plus_years(created, rules.monitoring_years)
     # Over-blocking reports are filtering records: kept as long as the requests (issue 21).
     filtering = kind in {"filter_request", "overblock_report"}
     years = rules.filter_request_years if filtering else rules.call_record_years

@@ -209,6 +209,10 @@ async def test_the_review_pack_is_one_folder_of_evidence(running: Harness, tmp_p
         "overblocking-reports.csv",  # issue 21
         "filtering-checks.csv",
         "README.txt",
+        # Monitoring alerts and their outcomes, and sensitive-lesson notices (issue 21).
+        "monitoring-summary.txt",
+        "monitoring-alerts.csv",
+        "lesson-notices.csv",
     }
     log_rows = list(csv.DictReader(io.StringIO((out / "filter-change-log.csv").read_text())))
     assert [(r["reference"], r["event"], r["actor"]) for r in log_rows] == [

@@ -33,6 +33,7 @@ STAFF_BASE = [
     "Blocked but I need it",  # issue 21: over-blocking reports
     "Check a video call",
     "Check my next lessons",
+    "Sensitive lesson notice",  # issue 21: tell monitoring about a sensitive lesson
     "My reports",
 ]
 LEAD_TOOLS = [
