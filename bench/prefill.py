@@ -14,7 +14,7 @@ records makes ``TinyDbStore`` rewrite the kind's whole file ``k`` times (``_appl
 TinyDB's ``insert`` once per record, and each ``insert`` re-serialises, fsyncs and renames the
 file), so 20 000 concerns through the port cost ~20 000 rewrites of a file growing to ~15 MB
 (it did not finish in 12 minutes). They are written instead with TinyDB's ``insert_multiple``
-through the store's own ``AtomicJSONStorage`` (one atomic write per kind), in the documents'
+through ``bench.atomic_storage.AtomicJSONStorage`` (one atomic write per kind), in the documents'
 stored layout, as is this year's reference sequence; the store then opens the folder (checking
 every document) and seals the audit entries.
 """
@@ -30,6 +30,7 @@ from typing import Any
 
 from tinydb import TinyDB
 
+from bench.atomic_storage import AtomicJSONStorage
 from bench.school import PUPILS, TEACHERS
 from dialogs import concern as concern_feature
 from dialogs import filter_request as filter_feature
@@ -51,7 +52,7 @@ from policy.concerns import (
 from policy.filtering import Approval, FilterRequest, FilterStatus
 from policy.roles import Person, Role
 from store.files import DIR_MODE
-from store.tinydb_store import AtomicJSONStorage, TinyDbStore
+from store.tinydb_store import TinyDbStore
 from tests.support import DSL, DSL_CHANNEL, IT, IT_CHANNEL
 
 YEARS = 10

@@ -17,9 +17,10 @@ from typing import Any
 
 from tinydb import TinyDB
 
+from bench.atomic_storage import AtomicJSONStorage
 from dialogs.ports import Change, Record
 from store.files import DIR_MODE
-from store.tinydb_store import AtomicJSONStorage, TinyDbStore
+from store.tinydb_store import TinyDbStore
 
 KIND = "bench_item"
 

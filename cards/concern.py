@@ -272,8 +272,11 @@ def received_card(
     *,
     recipients: str,
     signposts: Sequence[tuple[str, str]] = (),
+    on_call: bool = False,
 ) -> dict[str, Any]:
-    """The reporter's confirmation: the reference, what happens next and who it went to."""
+    """The reporter's confirmation: the reference, what happens next and who it went to
+    (``on_call``: out of hours, an urgent concern went first to whoever is on call)."""
+    alerted = "the person on call" if on_call else "the DSL"
     body: list[CardElement] = [
         heading(f"Received: {concern.ref}"),
         para(f"Your report about {category.label.lower()} has been saved and sent."),
@@ -284,13 +287,19 @@ def received_card(
                 style="attention",
                 items=[
                     para("Call 999 now if a child is in immediate danger.", emphasis=True),
-                    para("The DSL has been alerted."),
+                    para(f"{alerted[:1].upper()}{alerted[1:]} has been alerted."),
                 ],
             )
         )
     elif concern.urgent:
         body.append(
-            para("This is marked urgent: the DSL and deputies have been alerted.", emphasis=True)
+            para(
+                "This is marked urgent: "
+                + ("the person on call" if on_call else "the DSL and deputies")
+                + (" has" if on_call else " have")
+                + " been alerted.",
+                emphasis=True,
+            )
         )
     if category.images_rule:
         body.append(para(IMAGERY_RULE))

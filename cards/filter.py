@@ -33,6 +33,7 @@ from cards.common import (
     text_box,
 )
 from policy.actions import Verb
+from policy.filter_scope import SCOPE_CHOICES, ExceptionScope
 from policy.filtering import (
     AUDIENCES,
     BLOCKED_CATEGORIES,
@@ -42,7 +43,14 @@ from policy.filtering import (
 )
 from policy.school import SchoolPolicy
 
-LIMITS = {"site": 2000, "audience_detail": 300, "reason": 1000, "topic": 200, "note": 500}
+LIMITS = {
+    "site": 2000,
+    "audience_detail": 300,
+    "reason": 1000,
+    "topic": 200,
+    "note": 500,
+    "scope_reason": 300,
+}
 
 
 def _day(value: date) -> str:
@@ -121,18 +129,34 @@ def filter_form(
     form_id: str,
     values: Mapping[str, str] | None = None,
     problems: Mapping[str, str] | None = None,
+    for_report: tuple[str, str, int] | None = None,
 ) -> dict[str, Any]:
-    """The request form, with any problems shown next to their fields."""
+    """The request form, with any problems shown next to their fields.
+
+    ``for_report`` (over-blocking report reference, the teacher's name, its version): IT makes
+    the request for the teacher from their report; the form is prefilled and its button sends
+    it on the teacher's behalf.
+    """
     values = values or {}
     problems = problems or {}
     longest = school.filtering.max_exception_days
-    body: list[CardElement] = [
-        heading("Request a web-filter change"),
-        para(
-            f"Ask IT to allow a blocked site for a period of study (up to {longest} days). "
-            "Some topics also need the DSL or online safety lead to agree.",
-        ),
-    ]
+    body: list[CardElement] = [heading("Request a web-filter change")]
+    if for_report is not None:
+        report_ref, teacher, _ = for_report
+        body.append(
+            para(
+                f"For {safe_text(teacher, limit=80)}, from their report {report_ref} that a "
+                "blocked site got in the way of teaching. Check the details, add the dates and "
+                "send it: it is decided as any other request.",
+            )
+        )
+    else:
+        body.append(
+            para(
+                f"Ask IT to allow a blocked site for a period of study (up to {longest} days). "
+                "Some topics also need the DSL or online safety lead to agree.",
+            )
+        )
     if problems:
         body.append(attention("Please check the fields marked below. Nothing has been sent yet."))
 
@@ -149,6 +173,25 @@ def filter_form(
             placeholder="example.org/topic",
         ),
         "site",
+    )
+    field(
+        required_choice(
+            {"scope": ExceptionScope.PAGE.value, **values},
+            "scope",
+            "How much of the site is needed?",
+            [Choice(title=t, value=v.value) for v, t in SCOPE_CHOICES.items()],
+            error="Say how much of the site is needed.",
+        ),
+        "scope",
+    )
+    field(
+        _text_box(
+            values,
+            "scope_reason",
+            "If the whole site: why?",
+            placeholder="e.g. pupils follow links across the whole site",
+        ),
+        "scope_reason",
     )
     field(
         ChoiceSetInput(
@@ -201,6 +244,17 @@ def filter_form(
         _yes_no(values, "age_appropriate", "Is the content appropriate for their age?"),
         "age_appropriate",
     )
+    if for_report is not None:
+        report_ref, _, version = for_report
+        submit = execute(
+            "Send the request",
+            Verb.OVERBLOCKED_EXCEPTION_SUBMIT,
+            style="positive",
+            form=form_id,
+            ref=report_ref,
+            ver=version,
+        )
+        return card(body, [submit])
     submit = execute("Send to IT", Verb.FILTER_SUBMIT, style="positive", form=form_id)
     return card(body, [submit, menu_button("Cancel")])
 
@@ -208,6 +262,7 @@ def filter_form(
 def _summary(request: FilterRequest, zone: ZoneInfo) -> list[tuple[str, str]]:
     return [
         ("Site", safe_text(request.site, limit=300)),
+        ("Allow", safe_text(request.rule, limit=500)),
         ("Filter category", BLOCKED_CATEGORIES.get(request.blocked_category, "Not sure")),
         ("Who", safe_text(_capital(audience_words(request)), limit=200)),
         ("Period", f"{_day(request.start)} to {_day(request.end)}"),
@@ -344,15 +399,28 @@ def request_card(
     return card(body, actions)
 
 
+_SCOPE_WARNING: dict[ExceptionScope, str] = {
+    ExceptionScope.PAGE: "Only this page was asked for: don't allow the rest of the site.",
+    ExceptionScope.PATH: "Only this part of the site was asked for: don't allow the rest.",
+    ExceptionScope.SITE: "The whole site was asked for, with the reason above.",
+}
+
+
 def apply_task(request: FilterRequest, *, version: int) -> dict[str, Any]:
-    """IT's task after approval, with a Done button that records who applied it."""
+    """IT's task after approval: the exact rule to apply (what was asked: a page, a path or,
+    with its reason, the whole site), with a Done button that records who applied it."""
     body: list[CardElement] = [
         heading(
-            f"Apply: allow {safe_text(request.host, limit=200)} for "
+            f"Apply: allow {'all of ' if request.scope is ExceptionScope.SITE else ''}"
+            f"{safe_text(request.target, limit=300)} for "
             f"{safe_text(audience_words(request), limit=200)} until {_day(request.end)}"
         ),
+        para(safe_text(request.rule, limit=500), emphasis=True),
+        para(_SCOPE_WARNING[request.scope], subtle=True),
         para(
-            f"Request {request.ref} is approved. Add the exception in the filter, then press Done."
+            f"Request {request.ref} is approved for {_day(request.start)} to {_day(request.end)}. "
+            "Add the exception in the filter, then press Done. The requester is told it is "
+            "allowed when the period starts."
         ),
     ]
     actions: list[Any] = []
@@ -374,10 +442,10 @@ def apply_task(request: FilterRequest, *, version: int) -> dict[str, Any]:
 def reblock_task(request: FilterRequest, *, version: int, overdue_days: int = 0) -> dict[str, Any]:
     """IT's task when the period ends."""
     body: list[CardElement] = [
-        heading(f"Re-block {safe_text(request.host, limit=200)} now"),
+        heading(f"Re-block {safe_text(request.target, limit=300)} now"),
         para(
             f"The period for {request.ref} ended on {_day(request.end)}. "
-            "Remove the exception, then press Done."
+            f"Remove the exception ({safe_text(request.rule, limit=500)}), then press Done."
         ),
     ]
     if overdue_days:
@@ -427,13 +495,13 @@ def decision_card(request: FilterRequest) -> dict[str, Any]:
     elif request.status is FilterStatus.REBLOCKED:
         body = [
             heading(f"Access ended: {request.ref}"),
-            para(f"{safe_text(request.host, limit=200)} is blocked again."),
+            para(f"{safe_text(request.target, limit=300)} is blocked again."),
         ]
     elif request.status is FilterStatus.APPLIED:
         body = [
             heading(f"Now allowed: {request.ref}"),
             para(
-                f"IT has allowed {safe_text(request.host, limit=200)} for {audience} "
+                f"IT has allowed {safe_text(request.target, limit=300)} for {audience} "
                 f"until {_day(request.end)}."
             ),
             para("Supervise pupils while they use it.", subtle=True),

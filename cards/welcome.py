@@ -18,6 +18,7 @@ from policy.roles import Person
 STAFF_MENU: tuple[tuple[Verb, str], ...] = (
     (Verb.REPORT_CONCERN, "Report a concern"),
     (Verb.REQUEST_FILTER_CHANGE, "Request a filter change"),
+    (Verb.OVERBLOCKED_START, "Blocked but I need it"),
     (Verb.CHECK_VIDEO_CALL, "Check a video call"),
     (Verb.NEXT_LESSONS, "Check my next lessons"),
     (Verb.LESSON_NOTICE, "Sensitive lesson notice"),
@@ -26,6 +27,7 @@ STAFF_MENU: tuple[tuple[Verb, str], ...] = (
     (Verb.OPEN_ITEMS, "Open items"),
     (Verb.INCIDENT_LOG, "Incident log"),
     (Verb.FILTER_LOG, "Filter log"),
+    (Verb.FILTER_OPEN_ITEMS, "Open filter items"),
     (Verb.GOVERNORS_REPORT, "Governors' report"),
     (Verb.HELP, "Help"),
 )
@@ -34,6 +36,7 @@ CHANNEL_MENU: tuple[tuple[Verb, str], ...] = (
     (Verb.OPEN_ITEMS, "Open items"),
     (Verb.INCIDENT_LOG, "Incident log"),
     (Verb.FILTER_LOG, "Filter log"),
+    (Verb.FILTER_OPEN_ITEMS, "Open filter items"),
     (Verb.HELP, "Help"),
 )
 PUPIL_MENU: tuple[tuple[Verb, str], ...] = (
@@ -98,6 +101,16 @@ COMMAND_HELP: dict[Verb, Command] = {
         "Chronology", "chronology", "A concern's full history, to print or keep."
     ),
     Verb.FILTER_LOG: Command("Filter log", "filter log", "Every web-filter change."),
+    Verb.OVERBLOCKED_START: Command(
+        "Blocked but I need it for teaching",
+        "blocked but I need it",
+        "Tell IT a blocked site got in the way of a lesson.",
+    ),
+    Verb.FILTER_OPEN_ITEMS: Command(
+        "Open filter items",
+        "open filter items",
+        "Filter requests and blocked-site reports still waiting, from the whole school.",
+    ),
     Verb.GOVERNORS_REPORT: Command(
         "Governors' report", "governors report", "Anonymised figures for the governors."
     ),

@@ -40,6 +40,8 @@ from dialogs.filter_request import KIND as FILTER_KIND
 from dialogs.filter_request import decode as decode_filter
 from dialogs.handling import FeatureHandlers, Handling, decide, form_key, record_for, refuse
 from dialogs.outbox import Delivery, TimerResult, message, timer
+from dialogs.overblocking import KIND as OVERBLOCK_KIND
+from dialogs.overblocking import decode as decode_overblock
 from dialogs.ports import (
     Change,
     DirectoryUnavailable,
@@ -96,10 +98,18 @@ from policy.on_call import (
     steps_taken,
     tried,
 )
+from policy.overblocking import OverblockStatus
 from policy.pupil_feedback import pupil_state_words
-from policy.roles import Person, Role
+from policy.roles import SAFEGUARDING_LEADS, Person, Role
 from policy.school import ON_CALL
-from policy.weblinks import BadLink, normalise_url
+from policy.weblinks import BadLink, host_of, normalise_url
+
+#: How an over-blocking report's status reads in the reporter's "My reports" (issue 21).
+OVERBLOCK_STATUS_FOR_REPORTER: dict[OverblockStatus, str] = {
+    OverblockStatus.OPEN: "sent to IT, waiting",
+    OverblockStatus.EXCEPTION_REQUESTED: "IT asked for an exception",
+    OverblockStatus.EXPLAINED: "IT explained: no change",
+}
 
 log = logging.getLogger(__name__)
 
@@ -270,7 +280,7 @@ class ConcernHandlers(FeatureHandlers):
                 )
             )
         try:
-            concern, recipients = await self._save(ctx.person, category, values, now, key)
+            concern, recipients, on_call = await self._save(ctx.person, category, values, now, key)
         except DuplicateRequest as dup:
             return await self._confirm_existing(ctx.person, dup.refs[0], category)
         except StoreUnavailable:
@@ -288,13 +298,17 @@ class ConcernHandlers(FeatureHandlers):
         log.info("concern %s reported (urgent=%s)", concern.ref, concern.urgent)
         return Reply(
             card=received_card(
-                concern, category, recipients=recipients, signposts=self._staff_signposts()
+                concern,
+                category,
+                recipients=recipients,
+                signposts=self._staff_signposts(),
+                on_call=on_call,
             )
         )
 
     async def _save(
         self, person: Person, category: Category, values: dict[str, str], now: datetime, key: str
-    ) -> tuple[Concern, str]:
+    ) -> tuple[Concern, str, bool]:
         year = now.astimezone(self._school.zone).year
         number = await self._store.next_sequence(f"OSC-{year}", key=key)
         risk = RiskAnswer(values["immediate_risk"])
@@ -342,11 +356,12 @@ class ConcernHandlers(FeatureHandlers):
         )
         recipients = await self._truthful_recipients(concern, category, routing.recipients)
         cover = on_call_at(now, self._school)
-        if escalates(concern, category) and not cover.in_hours:
+        on_call = escalates(concern, category) and not cover.in_hours
+        if on_call:
             # Out of hours the person on call has it directly (issue 20): say who, truthfully.
             names = ", ".join(await self._names(cover.who, now))
             recipients = f"{names} (on call now), alerted directly, and the safeguarding channel"
-        return concern, recipients
+        return concern, recipients, on_call
 
     async def _truthful_recipients(self, concern: Concern, category: Category, said: str) -> str:
         """Who has it, truthfully: a concern whose private role nobody holds goes to the
@@ -500,6 +515,13 @@ class ConcernHandlers(FeatureHandlers):
                     request.status, FILTER_STATUS_WORDS[request.status].lower()
                 )
                 rows.append((request.created_at, (request.ref, what, when, status)))
+            # Issue 21: "blocked but I need it for teaching" reports, and how IT answered.
+            for record in await self._store.find(OVERBLOCK_KIND, reporter_id=ctx.person.id):
+                report = decode_overblock(record)
+                when = school_day(report.created_at.astimezone(zone).date())
+                what = f"Blocked site: {safe_text(host_of(report.site), limit=80)}"
+                status = OVERBLOCK_STATUS_FOR_REPORTER[report.status]
+                rows.append((report.created_at, (report.ref, what, when, status)))
         rows.sort(key=lambda row: row[0], reverse=True)
         return Reply(card=my_reports_card([row for _, row in rows], pupil=ctx.person.is_pupil))
 
@@ -744,14 +766,17 @@ class ConcernHandlers(FeatureHandlers):
         (as when nobody holds the role; never the headteacher for a concern about them)."""
         role = private_role(concern, category)
         closure = concern.closure
-        if role is None or closure is None or not is_proposed(concern):
+        if closure is None or not is_proposed(concern):
             return ()
+        roles = (role,) if role is not None else tuple(SAFEGUARDING_LEADS)
         try:
-            holders = await self._deps.directory.members(role)
+            holders = [p for r in roles for p in await self._deps.directory.members(r)]
         except DirectoryUnavailable:
             return ()
         if any(p.id != closure.proposed_by_id for p in holders):
             return ()
+        if role is None:  # the only DSL or deputy proposed it: the headteacher confirms
+            return (Role.HEADTEACHER,)
         return self._school.fallback_for(role)
 
     async def _second_persons(self, ctx: ActionContext) -> list[tuple[Delivery, str]]:
@@ -764,7 +789,7 @@ class ConcernHandlers(FeatureHandlers):
             return []
         role = private_role(*found)
         if role is None:
-            return []
+            return await self._second_for_child(ctx)
         try:
             others = [
                 p.id for p in await self._deps.directory.members(role) if p.id != ctx.person.id
@@ -777,10 +802,24 @@ class ConcernHandlers(FeatureHandlers):
             return [(Delivery.DIRECT_TO_ROLE, role.value)]
         return [(Delivery.DIRECT, pid) for pid in dict.fromkeys(others)]
 
+    async def _second_for_child(self, ctx: ActionContext) -> list[tuple[Delivery, str]]:
+        """A child concern's proposal shows on its channel card for the other DSLs and deputies;
+        when the proposer is the only one (a school with a single DSL), the headteacher is asked
+        1:1 instead (000 §12.3, 002 §16: more than one senior member of staff)."""
+        try:
+            leads = [p for r in SAFEGUARDING_LEADS for p in await self._deps.directory.members(r)]
+            if any(p.id != ctx.person.id for p in leads):
+                return []
+            heads = await self._deps.directory.members(Role.HEADTEACHER)
+        except DirectoryUnavailable:
+            return [(Delivery.DIRECT_TO_ROLE, Role.HEADTEACHER.value)]
+        return [(Delivery.DIRECT, p.id) for p in heads if p.id != ctx.person.id]
+
     async def render_closure_proposed(
         self, subject: Record | None, data: Mapping[str, Any]
     ) -> Outgoing | None:
-        """A concern about staff whose closing awaits a second senior person, 1:1 in full."""
+        """A concern whose closing awaits a second senior person asked 1:1 (about staff, or a
+        child concern in a school with a single DSL), in full."""
         found = self._concern(subject)
         if found is None or subject is None or found[0].closure is None:
             return None

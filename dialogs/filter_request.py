@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from cards.common import school_day, school_time
+from cards.common import safe_text, school_day, school_time
 from cards.filter import (
     LIMITS,
     apply_task,
@@ -54,6 +54,13 @@ from dialogs.registry import Deps, Feature
 from dialogs.service import ActionContext, Reply, Scope, channel_id_of
 from policy.actions import Verb
 from policy.audit import AuditEvent
+from policy.filter_scope import (
+    NEW_TECHNOLOGY_NOTE,
+    ExceptionScope,
+    is_new_technology,
+    parse_scope,
+    scope_problems,
+)
 from policy.filtering import (
     AUDIENCES,
     BLOCKED_CATEGORIES,
@@ -81,6 +88,7 @@ log = logging.getLogger(__name__)
 
 KIND = "filter_request"
 PERIOD_END = "filter.period_end"
+PERIOD_START = "filter.period_start"
 CODEC: RecordCodec[FilterRequest] = RecordCodec(KIND, FilterRequest)
 
 
@@ -111,6 +119,8 @@ class Submitted:
     end: date
     supervised: bool
     age_appropriate: bool
+    scope: ExceptionScope = ExceptionScope.PAGE
+    scope_reason: str = ""
 
 
 def validate_request(
@@ -131,13 +141,20 @@ def validate_request(
             "end",
             "supervised",
             "age_appropriate",
+            "scope",
+            "scope_reason",
         )
     }
+    # A form sent before scopes existed has none: the page asked for (never more).
+    values["scope"] = values["scope"] or ExceptionScope.PAGE.value
+    scope = parse_scope(values["scope"])
     problems: dict[str, str] = {}
     try:
         values["site"] = normalise_url(values["site"], require_public=True)
     except BadLink as exc:
         problems["site"] = str(exc)
+    else:
+        problems.update(scope_problems(values["site"], scope, values["scope_reason"]))
     if values["blocked_category"] not in BLOCKED_CATEGORIES:
         values["blocked_category"] = "unknown"
     if values["audience"] not in AUDIENCES:
@@ -178,6 +195,8 @@ def validate_request(
             end=dates["end"],
             supervised=values["supervised"] == "yes",
             age_appropriate=values["age_appropriate"] == "yes",
+            scope=scope or ExceptionScope.PAGE,
+            scope_reason=values["scope_reason"] if scope is ExceptionScope.SITE else "",
         ),
     )
 
@@ -201,6 +220,8 @@ def filter_log_csv(requests: list[FilterRequest], deps: Deps) -> str:
             "actor",
             "event",
             "detail",
+            "exception_scope",
+            "exception_rule",
         ]
     )
     zone = deps.school.zone
@@ -221,6 +242,8 @@ def filter_log_csv(requests: list[FilterRequest], deps: Deps) -> str:
                     step.actor_name,
                     step.action,
                     _spreadsheet_safe(step.detail),
+                    request.scope.value,
+                    _spreadsheet_safe(request.rule),
                 ]
             )
     return out.getvalue()
@@ -229,6 +252,31 @@ def filter_log_csv(requests: list[FilterRequest], deps: Deps) -> str:
 def _spreadsheet_safe(text: str) -> str:
     # A cell starting with = + - @ is run as a formula by spreadsheet programs.
     return "'" + text if text[:1] in {"=", "+", "-", "@"} else text
+
+
+def request_channels(request: FilterRequest, deps: Deps) -> list[str]:
+    """Where a request's card goes: IT, and for a sensitive topic the DSL channel too."""
+    channels = [deps.school.channels.it_channel_id]
+    if request.sensitive:
+        channels.append(deps.school.channels.dsl_channel_id)
+    return channels
+
+
+def new_request_records(request: FilterRequest, deps: Deps, now: datetime) -> list[Record]:
+    """A new (pending) request's record and what it owes: its cards for the deciders and, for
+    an AI tool or chatbot, the DSL channel's note about the review (issue 21)."""
+    subject = subject_of(request.ref)
+    out = [Record(KIND, request.ref, 1, encode(request))]
+    out += [
+        message(Delivery.CHANNEL_POST, channel, subject, "filter.request", now)
+        for channel in request_channels(request, deps)
+    ]
+    if is_new_technology(request.blocked_category):
+        dsl_channel = deps.school.channels.dsl_channel_id
+        out.append(
+            message(Delivery.CHANNEL_NOTE, dsl_channel, subject, "filter.new_technology", now)
+        )
+    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -321,13 +369,9 @@ class FilterHandlers(FeatureHandlers):
                     )
                 )
             else:
-                outbox = [
-                    message(Delivery.CHANNEL_POST, channel, subject_of(ref), "filter.request", now)
-                    for channel in self._channels(request)
-                ]
                 await self._store.commit(
                     Change(
-                        records=[Record(KIND, ref, 1, encode(request)), *outbox],
+                        records=new_request_records(request, self._deps, now),
                         audit=[
                             AuditEvent(ctx.person.id, "filter.request", subject_of(ref), "ok", now)
                         ],
@@ -375,6 +419,7 @@ class FilterHandlers(FeatureHandlers):
                 age_appropriate=values["age_appropriate"] == "yes",
                 sensitive=True,
                 status=FilterStatus.REFUSED,
+                scope=parse_scope(values["scope"]) or ExceptionScope.PAGE,
             )
         else:
             request = FilterRequest(
@@ -393,6 +438,8 @@ class FilterHandlers(FeatureHandlers):
                 supervised=submitted.supervised,
                 age_appropriate=submitted.age_appropriate,
                 sensitive=is_sensitive(submitted.blocked_category, rules),
+                scope=submitted.scope,
+                scope_reason=submitted.scope_reason,
             )
         return request.step(person, now, "requested", request.reason)
 
@@ -500,7 +547,6 @@ class FilterHandlers(FeatureHandlers):
             in {
                 FilterStatus.REJECTED,
                 FilterStatus.APPROVED,
-                FilterStatus.APPLIED,
                 FilterStatus.REBLOCKED,
             }
             and after.status is not before.status
@@ -508,6 +554,15 @@ class FilterHandlers(FeatureHandlers):
             out.append(
                 message(Delivery.DIRECT, after.requester_id, subject, "filter.decision", now)
             )
+        if after.status is FilterStatus.APPLIED and before.status is not FilterStatus.APPLIED:
+            # "Now allowed" when the period starts, never before it (issue 21).
+            starts = self.period_starts_at(after)
+            if now >= starts:
+                out.append(
+                    message(Delivery.DIRECT, after.requester_id, subject, "filter.now_allowed", now)
+                )
+            else:
+                out.append(timer(PERIOD_START, subject, starts))
         if after.status is FilterStatus.APPROVED and before.status is not FilterStatus.APPROVED:
             out.append(message(Delivery.CHANNEL_POST, it_channel, subject, "filter.apply", now))
             out.append(timer(PERIOD_END, subject, self._reblock_due_at(after)))
@@ -519,6 +574,28 @@ class FilterHandlers(FeatureHandlers):
 
     def _reblock_due_at(self, request: FilterRequest) -> datetime:
         return datetime.combine(request.end, self._school.filtering.reblock_at, self._school.zone)
+
+    def period_starts_at(self, request: FilterRequest) -> datetime:
+        """When the requester is told "now allowed" for an exception IT applied early: the
+        school's ``now_allowed_at`` (school time) on the period's first day."""
+        rules = self._school.filtering
+        return datetime.combine(request.start, rules.now_allowed_at, self._school.zone)
+
+    # ----- the period starts --------------------------------------------------------------------
+
+    async def on_period_start(
+        self, subject: Record | None, item: Record, now: datetime
+    ) -> TimerResult:
+        """On the period's first day: "Now allowed" to the requester, if the exception is still
+        applied (nothing if it was re-blocked or ended meanwhile)."""
+        request = still_in(subject, decode, FilterStatus.APPLIED)
+        if request is None:
+            return TimerResult()
+        ref = subject_of(request.ref)
+        return TimerResult(
+            outbox=[message(Delivery.DIRECT, request.requester_id, ref, "filter.now_allowed", now)],
+            audit=[AuditEvent("system", "filter.period_start", ref, "requester told", now)],
+        )
 
     # ----- the period ends ----------------------------------------------------------------------
 
@@ -693,6 +770,27 @@ class FilterHandlers(FeatureHandlers):
         """The decision, 1:1 to the requester."""
         return None if subject is None else Outgoing(card=decision_card(decode(subject)))
 
+    async def render_new_technology(
+        self, subject: Record | None, data: Mapping[str, Any]
+    ) -> Outgoing | None:
+        """The DSL channel's note about a request to allow an AI tool or chatbot."""
+        if subject is None:
+            return None
+        request = decode(subject)
+        return Outgoing(
+            text=(
+                f"Filter request {request.ref} ({safe_text(request.target, limit=300)}): "
+                f"{NEW_TECHNOLOGY_NOTE}"
+            )
+        )
+
+    async def render_now_allowed(
+        self, subject: Record | None, data: Mapping[str, Any]
+    ) -> Outgoing | None:
+        """1:1 to the requester, when the period starts: "Now allowed" (only while it is)."""
+        request = still_in(subject, decode, FilterStatus.APPLIED)
+        return None if request is None else Outgoing(card=decision_card(request))
+
     async def render_refused(
         self, subject: Record | None, data: Mapping[str, Any]
     ) -> Outgoing | None:
@@ -727,6 +825,8 @@ def feature(deps: Deps) -> Feature:
             "filter.question": h.render_question,
             "filter.decision": h.render_decision,
             "filter.refused": h.render_refused,
+            "filter.now_allowed": h.render_now_allowed,
+            "filter.new_technology": h.render_new_technology,
         },
-        timers={PERIOD_END: h.on_period_end},
+        timers={PERIOD_END: h.on_period_end, PERIOD_START: h.on_period_start},
     )

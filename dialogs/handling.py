@@ -127,6 +127,18 @@ class View(Protocol[L_contra]):
 
 
 @dataclass(frozen=True, slots=True)
+class Refusal:
+    """A click refused: why (audited: a fixed phrase) and the note the clicker sees."""
+
+    why: str
+    note: str
+
+
+#: Someone else (or another click) changed the item first.
+CHANGED_MEANWHILE = Refusal("changed meanwhile", ALREADY_CHANGED)
+
+
+@dataclass(frozen=True, slots=True)
 class Handling(Generic[L]):
     """How one feature loads and shows the items its clicks change."""
 
@@ -137,7 +149,20 @@ class Handling(Generic[L]):
     #: Shown when the card was out of date (its ``ver`` is not the record's version).
     stale_note: str
     #: What the feature's transitions raise when the rules do not allow them.
-    broken: type[Exception]
+    broken: type[Exception] | tuple[type[Exception], ...]
+    #: An item no click of this kind can change any more (decided, sent): the refusal, checked
+    #: before the card's version. None while the item is open (and for features without one).
+    closed: Callable[[L], Refusal | None] | None = None
+    #: How a click is refused when someone else changed the item first.
+    changed: Refusal = CHANGED_MEANWHILE
+    #: How the feature shows (and audits, if it refuses) what ``change`` raised; by default
+    #: the rule's code is audited and its words shown as the problem.
+    rejected: Callable[[ActionContext, L, Exception], Awaitable[Reply]] | None = None
+    #: Shown as the problem when the store could not save the change.
+    not_saved: str = NOT_SAVED
+    #: What a change is audited as, (action, outcome), from the item as it will be; by
+    #: default the click's ``action`` and "ok".
+    audited: Callable[[L], tuple[str, str]] | None = None
 
 
 async def decide(
@@ -153,8 +178,9 @@ async def decide(
 
     ``change(loaded, now)`` makes the transition: it returns the item as it will be and the
     records to write (its new record first, then its outbox messages), or raises
-    ``handling.broken``. A Teams refresh or an out-of-date card changes nothing; a change the
-    rules refuse is shown as a problem; a click someone else (or a Teams retry) got in first
+    ``handling.broken``. A Teams refresh, a closed item (``handling.closed``) or an out-of-date
+    card changes nothing; a change the rules refuse is shown as a problem (or as
+    ``handling.rejected`` shows it); a click someone else (or a Teams retry) got in first
     with shows the current state. Each of those refusals is audited (the item named by its
     record); a successful change is audited as ``action``.
     """
@@ -166,25 +192,32 @@ async def decide(
         await refuse(deps, ctx, "automatic refresh", subject)
         return handling.view(ctx, loaded)
     key = dedupe_key(action, ctx)
-    if ctx.data.get("ver") != loaded.record.version:
+    closed = handling.closed(loaded) if handling.closed is not None else None
+    if closed is not None or ctx.data.get("ver") != loaded.record.version:
         if key is not None and await deps.store.deduped(key) is not None:
             # Teams sending a click that succeeded again: the answer it got, and no refusal.
             return handling.view(ctx, loaded)
+        if closed is not None:
+            await refuse(deps, ctx, closed.why, subject)
+            return handling.view(ctx, loaded, note=closed.note)
         await refuse(deps, ctx, "stale card", subject)
         return handling.view(ctx, loaded, note=handling.stale_note)
     now = deps.clock.now()
     try:
         after, records = change(loaded, now)
     except handling.broken as exc:
+        if handling.rejected is not None:
+            return await handling.rejected(ctx, loaded, exc)
         # The rule's code, never its message: that may name people or repeat what was sent.
         code = exc.code if isinstance(exc, PolicyError) else "not allowed by the rules"
         await refuse(deps, ctx, f"rule: {code}", subject)
         return handling.view(ctx, loaded, problem=f"Nothing was changed: {exc}.")
+    done, outcome = handling.audited(after) if handling.audited is not None else (action, "ok")
     try:
         await deps.store.commit(
             Change(
                 records=records,
-                audit=[AuditEvent(ctx.person.id, action, subject, "ok", now)],
+                audit=[AuditEvent(ctx.person.id, done, subject, outcome, now)],
                 dedupe_key=key,
             )
         )
@@ -196,9 +229,9 @@ async def decide(
             # This same click, sent again at the same moment, was made: the same answer.
             return handling.view(ctx, latest)
         # Someone else changed it first: one transition, and this click's refusal audited.
-        await refuse(deps, ctx, "changed meanwhile", subject)
-        return handling.view(ctx, latest, note=ALREADY_CHANGED)
+        await refuse(deps, ctx, handling.changed.why, subject)
+        return handling.view(ctx, latest, note=handling.changed.note)
     except StoreUnavailable:
-        return handling.view(ctx, loaded, problem=NOT_SAVED)
+        return handling.view(ctx, loaded, problem=handling.not_saved)
     deps.doorbell.ring()
     return handling.view(ctx, after)

@@ -198,7 +198,7 @@ class HandoffHandlers(FeatureHandlers):
                         now,
                     )
                 )
-            log.info("concern %s handed off (hand-off %s)", updated.ref, handoff_id)
+            log.info("hand-off %s of concern %s prepared", handoff_id, updated.ref)
             return Loaded(record, updated, loaded.category), [record, kept, *out]
 
         return await decide(self._handling, self._deps, ctx, action="concern.handoff", change=make)

@@ -98,6 +98,9 @@ FEEDBACK_KIND = "pupil_feedback"
 DELIVERY_TIMER = "pupil_feedback.delivery"
 #: How soon, and then how often, the delivery timer looks.
 DELIVERY_CHECK = timedelta(seconds=20)
+#: A message still waiting after this long is looked for every ``SLOW_CHECK`` instead.
+SLOW_AFTER = timedelta(minutes=10)
+SLOW_CHECK = timedelta(minutes=5)
 #: Render names of the outbox messages this feature sends.
 TO_PUPIL_RENDER = "feedback.to_pupil"
 DELIVERED_RENDER = "feedback.delivered"
@@ -111,7 +114,7 @@ LINE_START = {
 }
 QUEUED = (
     "Queued: it will be delivered to the pupil's chat as soon as Teams takes it. "
-    "You will get a message here when it has been delivered."
+    "You will get a message in your chat with the bot when it has been delivered."
 )
 STALE = "This card was out of date, so nothing was sent. Here is the current state."
 _REF = re.compile(r"OSC-\d{4}-\d{1,8}")
@@ -501,6 +504,16 @@ class PupilFeedbackHandlers(FeatureHandlers):
         """The DSL channel's note that the pupil answered (not the answer)."""
         return None if subject is None else Outgoing(text=answered_note(decode(subject).ref))
 
+    @staticmethod
+    def _next_look(now: datetime, waiting: list[datetime]) -> datetime | None:
+        """When to look again: soon while a message is new, then every ``SLOW_CHECK`` (Teams
+        may be down for hours; the outbox keeps trying, and the DSL's card says so)."""
+        if not waiting:
+            return None
+        if now - min(waiting) < SLOW_AFTER:
+            return now + DELIVERY_CHECK
+        return now + SLOW_CHECK
+
     async def on_delivery(self, subject: Record | None, item: Record, now: datetime) -> TimerResult:
         """Mark what Teams has taken as delivered, audit it and tell its sender; look again
         later while anything is still waiting."""
@@ -513,13 +526,13 @@ class PupilFeedbackHandlers(FeatureHandlers):
         items = _items(feedback)
         out: list[Record] = []
         audit: list[AuditEvent] = []
-        waiting = False
+        waiting: list[datetime] = []
         name = subject_of(ref)
         for entry in items:
             if entry.get("delivered"):
                 continue
             if await self._store.get(OUTBOX, str(entry["outbox"])) is not None:
-                waiting = True
+                waiting.append(datetime.fromisoformat(entry["at"]))
                 continue
             entry["delivered"] = True
             out.append(
@@ -544,7 +557,7 @@ class PupilFeedbackHandlers(FeatureHandlers):
             records=records,
             outbox=out,
             audit=audit,
-            again_at=now + DELIVERY_CHECK if waiting else None,
+            again_at=self._next_look(now, waiting),
         )
 
 

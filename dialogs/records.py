@@ -43,7 +43,7 @@ from cards.records import (
 )
 from dialogs import concern as concern_feature
 from dialogs import filter_request as filter_feature
-from dialogs import monitoring
+from dialogs import monitoring, overblocking
 from dialogs.codec import text_field
 from dialogs.fm_checks import decode as fm_check_of
 from dialogs.handling import FeatureHandlers
@@ -55,12 +55,13 @@ from policy.actions import Verb
 from policy.audit import AuditEvent
 from policy.categories import Category, Route
 from policy.clauses import cite
-from policy.closure import sends_back
+from policy.closure import is_proposed, sends_back
 from policy.concerns import ACTIONS, OUTCOMES, Concern, ConcernStatus, may_handle
 from policy.filtering import BLOCKED_CATEGORIES, FilterRequest, FilterStatus
 from policy.fm_checks import KIND as FM_CHECK_KIND
 from policy.handoff import count_by_system, handoffs_of
 from policy.on_call import in_contact_hours, steps_taken, tried
+from policy.overblocking import OverblockReport
 from policy.reporting import (
     CallCheckFact,
     GovernorsReport,
@@ -151,6 +152,11 @@ async def load_filter_requests(store: Store) -> list[FilterRequest]:
     return [filter_feature.decode(r) for r in await store.find(filter_feature.KIND)]
 
 
+async def load_overblocking_reports(store: Store) -> list[OverblockReport]:
+    """Every over-blocking report (issue 21)."""
+    return [overblocking.decode(r) for r in await store.find(overblocking.KIND)]
+
+
 def _when(value: object) -> datetime | None:
     if not isinstance(value, str):
         return None
@@ -200,6 +206,7 @@ async def build_governors_report(
         filter_requests=await load_filter_requests(store),
         call_checks=[c for c in checks if c is not None],
         recordings=[r for r in recordings if r is not None],
+        overblocking_reports=await load_overblocking_reports(store),
         fm_checks=[fm_check_of(r) for r in await store.find(FM_CHECK_KIND)],
     )
     # Monitoring alerts and sensitive-lesson notices (issue 21), where the school has them.
@@ -276,6 +283,10 @@ def incident_log_csv(concerns: Sequence[Concern], school: SchoolPolicy) -> str:
     return out.getvalue()
 
 
+#: An open item whose closing waits for a second senior person (issue 20).
+PROPOSED_WORDS = "Closure proposed: waiting for a second senior person"
+
+
 def closure_cells(concern: Concern) -> tuple[str, str, str, str]:
     """The incident log's closing columns (issue 20): the reason, who proposed the closure (a
     serious concern) and who confirmed it as the second senior person, and how many times a
@@ -316,6 +327,7 @@ def currently_allowed_csv(requests: Sequence[FilterRequest], school: SchoolPolic
             "change_approved_by",
             "applied_by",
             "applied_at",
+            "exception_rule",
         ]
     )
     for request in sorted(
@@ -339,6 +351,7 @@ def currently_allowed_csv(requests: Sequence[FilterRequest], school: SchoolPolic
                     request.change_approval.by_name if request.change_approval else "",
                     request.applied.by_name if request.applied else "",
                     _iso(request.applied.at if request.applied else None, school),
+                    request.rule,  # what exactly is allowed (issue 21)
                 )
             ]
         )
@@ -454,7 +467,8 @@ class RecordsHandlers(FeatureHandlers):
                 category=category_of(self._school, c).label,
                 urgent=c.urgent,
                 year_group=c.year_group,
-                status=c.status.value,
+                # Issue 20: a proposed closure is shown, so a second person can find it.
+                status=PROPOSED_WORDS if is_proposed(c) else c.status.value,
                 reported_at=c.created_at,
                 age=age(c, now),
             )

@@ -84,6 +84,9 @@ def build_features(deps: Deps) -> list[Feature]:
     from dialogs import monitoring
 
     features.append(monitoring.feature(deps))
+    from dialogs import overblocking
+
+    features.append(overblocking.feature(deps))
     from dialogs import fm_checks
 
     features.append(fm_checks.feature(deps))

@@ -56,12 +56,11 @@ from bot.config import local_key_path
 from dialogs.ports import StoreError
 from policy.audit import AuditEntry, verify_chain
 from store.crypto import KeyDoesNotOpen, KeyError_, RecordCipher, parse_key
+from store.files import DIR_MODE, FILE_MODE, fsync_dir, write_all
 from store.tinydb_store import TinyDbStore
 
 log = logging.getLogger("ops.backup")
 
-FILE_MODE = 0o600
-DIR_MODE = 0o700
 MANIFEST = "backup.json"
 #: Local mode's key, in a backup made ``--with-key`` (beside ``data/``, as beside the folder).
 KEY = "data.key"
@@ -161,17 +160,7 @@ def _snapshot(folder: Path) -> dict[str, bytes] | None:
 def _write_private(path: Path, data: bytes) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
     try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view) :]
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
+        write_all(fd, data)
         os.fsync(fd)
     finally:
         os.close(fd)
@@ -182,8 +171,8 @@ def _write_folder(folder: Path, contents: dict[str, bytes]) -> None:
     (folder / "records").mkdir(mode=DIR_MODE)
     for name, data in contents.items():
         _write_private(folder / name, data)
-    _fsync_dir(folder / "records")
-    _fsync_dir(folder)
+    fsync_dir(folder / "records")
+    fsync_dir(folder)
 
 
 def _fresh_folder(path: Path, what: str) -> None:
@@ -252,7 +241,7 @@ def make_backup(
         "key": key is not None,
     }
     _write_private(out / MANIFEST, json.dumps(manifest, indent=2).encode("utf-8"))
-    _fsync_dir(out)
+    fsync_dir(out)
     return summary
 
 
@@ -394,7 +383,7 @@ def restore(backup: Path, data_dir: Path) -> Summary:
     staging.rename(data_dir)
     if key is not None and not key_file.exists():
         _write_private(key_file, key)
-    _fsync_dir(data_dir.parent)
+    fsync_dir(data_dir.parent)
     return summary
 
 

@@ -17,8 +17,9 @@ from dialogs import concern as concern_feature
 from dialogs import filter_request as filter_feature
 from dialogs import fm_checks as fm_checks_feature
 from dialogs import monitoring as monitoring_feature
+from dialogs import overblocking
 from dialogs.ports import Change, Record
-from dialogs.video_call import CALL_CHECK_KIND, RECORDING_KIND, REQUEST_CODEC
+from dialogs.video_call import CALL_CHECK_KIND, RECORDING_KIND, REQUESTS
 from policy.concerns import (
     Concern,
     RiskAnswer,
@@ -50,6 +51,7 @@ from policy.monitoring import (
     Severity,
     decide_alert,
 )
+from policy.overblocking import OverblockReport, exception_requested, explained
 from policy.roles import Person, Role
 from policy.school import SchoolPolicy
 from policy.video_calls import Audience, CallPlan, RecordingRequest, RequestStatus, check_call
@@ -243,6 +245,41 @@ def _demo_filter_requests(school: SchoolPolicy) -> list[FilterRequest]:
     return requests
 
 
+def _demo_overblocking(school: SchoolPolicy) -> list[OverblockReport]:
+    """Over-blocking reports (issue 21): (day, hours until IT answered or None, outcome)."""
+    zone = school.zone
+    specs: tuple[tuple[date, int | None, str], ...] = (
+        (date(2026, 9, 9), 3, "exception"),
+        (date(2026, 9, 23), 20, "explained"),
+        (date(2026, 10, 7), 2, "exception"),
+        (date(2026, 10, 14), 5, "explained"),
+        (date(2026, 11, 4), 1, "exception"),
+        (date(2026, 11, 10), 26, "exception"),
+        (date(2026, 11, 12), 4, "explained"),
+        (date(2026, 11, 19), 6, "exception"),
+    )
+    reports: list[OverblockReport] = []
+    for n, (day, hours, fate) in enumerate(specs, 1):
+        at = datetime.combine(day, time(10, 15), tzinfo=zone).astimezone(UTC)
+        report = OverblockReport(
+            ref=f"OBR-2026-{n:04d}",
+            reporter_id=_TEACHER.id,
+            reporter_name=_TEACHER.name,
+            created_at=at,
+            site=f"https://blocked-{n}.example.org/lesson-page",
+            lesson="Demo lesson",
+            impact=f"Demo report {n}: the page was blocked in the middle of the lesson.",
+        )
+        if hours is not None:
+            answered = at + timedelta(hours=hours)
+            if fate == "exception":
+                report = exception_requested(report, _IT, f"FLT-2026-{n + 1:04d}", answered)
+            else:
+                report = explained(report, _IT, "Demo: a school resource covers this.", answered)
+        reports.append(report)
+    return reports
+
+
 def _demo_call_checks(school: SchoolPolicy) -> list[Record]:
     records: list[Record] = []
     for n in range(1, 21):
@@ -319,9 +356,7 @@ def _demo_recordings(school: SchoolPolicy) -> list[Record]:
             decided_by_name="" if status is RequestStatus.PENDING else _DEPUTY_HEAD.name,
             decided_at=None if status is RequestStatus.PENDING else asked.astimezone(UTC),
         )
-        data = dict(REQUEST_CODEC.dump_python(request, mode="json"))
-        data["requester"] = request.requester_id  # as dialogs.video_call stores it
-        records.append(Record(RECORDING_KIND, request.ref, 1, data))
+        records.append(Record(RECORDING_KIND, request.ref, 1, REQUESTS.encode(request)))
     return records
 
 
@@ -468,6 +503,9 @@ async def seed_demo_data(data_dir: Path, settings: Settings) -> int:
             records.append(
                 Record(filter_feature.KIND, request.ref, 1, filter_feature.encode(request))
             )
+        for report in _demo_overblocking(school):
+            await store.next_sequence("OBR-2026")
+            records.append(Record(overblocking.KIND, report.ref, 1, overblocking.encode(report)))
         records += _demo_call_checks(school)
         records += _demo_recordings(school)
         for record in _demo_monitoring(school):

@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import csv
+import io
 import json
 import logging
 import os
@@ -42,22 +44,27 @@ from dialogs.records import (
     build_governors_report,
     currently_allowed_csv,
     load_filter_requests,
+    load_overblocking_reports,
     never_unblockable_text,
 )
 from dialogs.registry import Deps
 from graph.local_directory import DirectoryFileError, LocalDirectory
 from ops.charts import bar_chart
 from ops.demo_data import NotANewFolder, check_new_folder, seed_demo_data
+from policy.filter_scope import NEW_TECHNOLOGY_NOTE, is_new_technology
 from policy.filtering import FilterRequest, FilterStatus
 from policy.fm_checks import KIND as FM_CHECK_KIND
 from policy.fm_checks import FmCheck
 from policy.monitoring import LessonNotice, MonitoringAlert
+from policy.overblocking import OUTCOME_WORDS, OverblockReport
 from policy.reporting import (
     GovernorsReport,
     Period,
     ReportError,
     academic_year_of,
+    hours_text,
     monitoring_section,
+    overblocking_section,
     range_period,
     report_as_dict,
     suppression_words,
@@ -172,6 +179,8 @@ What is in it
 - currently-allowed.csv: the sites allowed right now through an exception, with who needs
   them, the educational reason, the period, and who approved and applied it. {allowed} now.
   Everything else on the filter's block lists stays blocked.
+- overblocking-reports.csv: every report from staff that a blocked site got in the way of
+  teaching, with how IT answered (an exception request, or an explanation) and how fast.
 - never-unblockable.txt: what is never unblocked whoever asks (the IWF list, the police list
   of unlawful terrorist content, and the school's own never-unblock list), and which topics
   need the DSL or online safety lead as well as IT. {refused} requests were refused for this.
@@ -219,6 +228,83 @@ async def read_checks(settings: Settings) -> list[FmCheck]:
         return [fm_check_of(r) for r in await store.find(FM_CHECK_KIND)]
     finally:
         await store.close()
+
+
+async def read_overblocking(settings: Settings) -> list[OverblockReport]:
+    """Every over-blocking report, from the store (read-only, as ``read_filter_log``).
+
+    Raises:
+        StoreError: the store cannot be read.
+    """
+    store = await open_store(settings, read_only=True)
+    try:
+        return await load_overblocking_reports(store)
+    finally:
+        await store.close()
+
+
+def overblocking_csv(reports: Sequence[OverblockReport], school: SchoolPolicy) -> str:
+    """Every over-blocking report, oldest first: what was blocked, for which lesson, and how
+    IT answered and how fast (named data: for the review, like the change log)."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(
+        [
+            "reference",
+            "site",
+            "lesson",
+            "how_it_got_in_the_way",
+            "reported_by",
+            "reported_at",
+            "outcome",
+            "answered_by",
+            "answered_at",
+            "hours_to_answer",
+            "exception_request",
+            "explanation",
+        ]
+    )
+    zone = school.zone
+    for report in sorted(reports, key=lambda r: (r.created_at, r.ref)):
+        answered = report.resolved_at
+        cells = (
+            report.ref,
+            report.site,
+            report.lesson,
+            " ".join(report.impact.split()),
+            report.reporter_name,
+            report.created_at.astimezone(zone).isoformat(timespec="minutes"),
+            OUTCOME_WORDS[report.status],
+            report.resolved_by_name,
+            "" if answered is None else answered.astimezone(zone).isoformat(timespec="minutes"),
+            hours_text(report.time_to_resolve),
+            report.exception_ref,
+            " ".join(report.explanation.split()),
+        )
+        writer.writerow(["'" + c if c[:1] in {"=", "+", "-", "@"} else c for c in cells])
+    return out.getvalue()
+
+
+def _overblocking_and_new_technology(
+    requests: Sequence[FilterRequest], reports: Sequence[OverblockReport], school: SchoolPolicy
+) -> str:
+    """The README's part on over-blocking (counts suppressed as the governors' report) and on
+    requests to allow new technology (AI tools and chatbots), issue 21."""
+    section = overblocking_section(reports, school.governors_report_min_count)
+    [table] = section.tables
+    lines = ["Over-blocking (blocked sites staff needed for teaching)"]
+    lines += [f"- {c.label}: {c.text}" for c in table.cells]
+    lines += [f"- {f.label}: {f.text}" for f in section.figures]
+    lines.append("  Each report is in overblocking-reports.csv.")
+    new_tech = sorted(r.ref for r in requests if is_new_technology(r.blocked_category))
+    lines.append("")
+    lines.append("New technology (requests to allow an AI tool or chatbot)")
+    if new_tech:
+        lines.append(f"- {len(new_tech)} requests: {', '.join(new_tech)}.")
+        lines.append("  " + NEW_TECHNOLOGY_NOTE)
+    else:
+        lines.append("- None.")
+    return "\n".join(lines) + "\n"
 
 
 async def read_monitoring(settings: Settings) -> tuple[list[MonitoringAlert], list[LessonNotice]]:
@@ -301,6 +387,7 @@ def write_review_pack(
     out: Path,
     now: datetime,
     checks: Sequence[FmCheck] = (),
+    overblocking: Sequence[OverblockReport] = (),
 ) -> list[Path]:
     """Write the DfE filtering-and-monitoring review folder into ``out``; return the files."""
     out.mkdir(parents=True, exist_ok=True)
@@ -309,7 +396,11 @@ def write_review_pack(
         "currently-allowed.csv": currently_allowed_csv(requests, school),
         "never-unblockable.txt": never_unblockable_text(school),
         "filtering-checks.csv": checks_csv(checks, school),
-        "README.txt": _readme(school, now, requests) + checks_readme(checks, school, now),
+        "overblocking-reports.csv": overblocking_csv(overblocking, school),
+        "README.txt": _readme(school, now, requests)
+        + checks_readme(checks, school, now)
+        + "\n"
+        + _overblocking_and_new_technology(requests, overblocking, school),
     }
     for name, text in files.items():
         (out / name).write_text(text, encoding="utf-8")
@@ -362,7 +453,10 @@ def main(argv: list[str] | None = None) -> int:
             reading = with_data_dir(settings, args.data_dir)
             requests, change_log = asyncio.run(read_filter_log(reading))
             checks = asyncio.run(read_checks(reading))
-            files = write_review_pack(requests, change_log, school, args.out, now, checks)
+            overblocking = asyncio.run(read_overblocking(reading))
+            files = write_review_pack(
+                requests, change_log, school, args.out, now, checks, overblocking=overblocking
+            )
             alerts, notices = asyncio.run(read_monitoring(reading))
             files += write_monitoring_evidence(alerts, notices, school, args.out, now)
         else:

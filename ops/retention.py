@@ -40,9 +40,14 @@ KINDS = {
     "monitoring_alert": "received_at",
     "lesson_notice": "created_at",
     "monitoring_nonce": "at",
+    "overblock_report": "created_at",
 }
 #: Records that belong to an item and go with it.
 PLUMBING = ("outbox", "timer", "channel_message")
+#: Records kept under a concern's own reference, deleted with it.
+CONCERN_COMPANIONS = ("concern_view", "pupil_feedback")
+#: A hand-off keeps a copy of its concern (``ref`` names it): it goes with the concern.
+HANDOFF = "handoff"
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,9 +96,16 @@ async def remove(store: Store, expired: list[Expired], now: datetime) -> int:
             subject = record.data.get("subject") or record.id.split("|", 1)[0]
             if subject in refs:
                 deletes.append((kind, record.id, record.version))
-    for e in expired:  # who had a concern's detail open goes with it (dialogs.detail_views)
-        if e.kind == "concern" and (view := await store.get("concern_view", e.id)) is not None:
-            deletes.append(("concern_view", e.id, view.version))
+    concerns = {e.id for e in expired if e.kind == "concern"}
+    for item_id in sorted(concerns):
+        # What hangs off a concern by its reference goes with it: who had its detail open
+        # (dialogs.detail_views) and the messages to the pupil who reported it.
+        for kind in CONCERN_COMPANIONS:
+            if (companion := await store.get(kind, item_id)) is not None:
+                deletes.append((kind, item_id, companion.version))
+    for handed in await store.find(HANDOFF):  # the copy of a concern handed off (its pack)
+        if handed.data.get("ref") in concerns:
+            deletes.append((HANDOFF, handed.id, handed.version))
     listed = ", ".join(sorted(refs))
     await store.commit(
         Change(

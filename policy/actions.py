@@ -61,6 +61,13 @@ class Verb(StrEnum):
     ALERT_ESCALATE = "alert.escalate"
     LESSON_NOTICE = "notice.start"
     LESSON_NOTICE_SUBMIT = "notice.submit"
+    # ----- Over-blocking and exact exceptions (issue 21) -----
+    OVERBLOCKED_START = "overblock.start"
+    OVERBLOCKED_SUBMIT = "overblock.submit"
+    OVERBLOCKED_EXCEPTION = "overblock.exception"
+    OVERBLOCKED_EXCEPTION_SUBMIT = "overblock.exception_submit"
+    OVERBLOCKED_EXPLAIN = "overblock.explain"
+    FILTER_OPEN_ITEMS = "filter.open_items"
     # ----- Filtering and monitoring checks (DfE standards; 000 §3.5, 004) -----
     FM_CHECK_START = "fmcheck.start"
     FM_CHECK_SUBMIT = "fmcheck.submit"
@@ -141,6 +148,17 @@ PERMISSIONS: dict[Verb, frozenset[Role]] = {
     Verb.ALERT_ESCALATE: _STAFF,
     Verb.LESSON_NOTICE: _STAFF,
     Verb.LESSON_NOTICE_SUBMIT: _STAFF,
+    # ----- Over-blocking and exact exceptions (issue 21) -----
+    # Any member of staff may say a blocked site got in the way of teaching (DfE filtering
+    # standard: blocking must not unreasonably impact teaching and learning); IT answers it,
+    # either by making the exception request for them or by explaining (001 §7.3).
+    Verb.OVERBLOCKED_START: _STAFF,
+    Verb.OVERBLOCKED_SUBMIT: _STAFF,
+    Verb.OVERBLOCKED_EXCEPTION: frozenset({Role.IT}),
+    Verb.OVERBLOCKED_EXCEPTION_SUBMIT: frozenset({Role.IT}),
+    Verb.OVERBLOCKED_EXPLAIN: frozenset({Role.IT}),
+    # Every open filter request and over-blocking report in the school: for who decides them.
+    Verb.FILTER_OPEN_ITEMS: _FILTER_DECIDERS,
     # Checks are carried out by IT with the DSL or online safety lead (004 "Filtering and
     # monitoring"; 000 §3.5: the DSL leads on the review).
     Verb.FM_CHECK_START: _FILTER_DECIDERS,

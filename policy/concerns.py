@@ -361,7 +361,7 @@ def handler_roles(
         return frozenset({private, *unheld_fallback}) - (
             {Role.HEADTEACHER} if concern.about_headteacher else set()
         )
-    return SAFEGUARDING_LEADS
+    return SAFEGUARDING_LEADS | frozenset(unheld_fallback)
 
 
 def may_handle(

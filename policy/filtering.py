@@ -17,6 +17,7 @@ from datetime import date, datetime
 from enum import StrEnum
 
 from policy.errors import PolicyError
+from policy.filter_scope import ExceptionScope, rule_text, scope_target
 from policy.roles import SAFEGUARDING_LEADS, Person, Role
 from policy.school import Filtering
 from policy.weblinks import host_of
@@ -64,6 +65,7 @@ BLOCKED_CATEGORIES: dict[str, str] = {
     "streaming": "Video streaming",
     "iwf_child_abuse": "Child sexual abuse content (IWF list)",
     "police_terrorism": "Unlawful terrorist content (police list)",
+    "ai_chatbot": "AI tool or chatbot",
     "other": "Something else",
 }
 
@@ -158,11 +160,31 @@ class FilterRequest:
     applied: Approval | None = None
     reblocked: Approval | None = None
     history: tuple[Step, ...] = ()
+    #: How much of the site is allowed (policy.filter_scope). Requests stored before scopes
+    #: existed named only the host: they were whole-site exceptions and stay so.
+    scope: ExceptionScope = ExceptionScope.SITE
+    #: Why the whole site is needed (required for ``ExceptionScope.SITE`` on a new request).
+    scope_reason: str = ""
+    #: The over-blocking report this request was made from, if any (``OBR-…``).
+    from_report: str = ""
+    #: Who filled in the form when it was made for the requester (IT, from their report).
+    entered_by_name: str = ""
 
     @property
     def host(self) -> str:
         """The site's host name."""
         return host_of(self.site)
+
+    @property
+    def rule(self) -> str:
+        """The exact rule IT applies: "Allow exactly: …", "Allow path: …/*" or "Allow whole
+        site: … (reason: …)"."""
+        return rule_text(self.site, self.scope, self.scope_reason)
+
+    @property
+    def target(self) -> str:
+        """What is allowed, without the scheme: a page, ``a/path/*`` or the host."""
+        return scope_target(self.site, self.scope)
 
     def step(self, by: Person | None, at: datetime, action: str, detail: str = "") -> FilterRequest:
         """This request with one more history line (``by`` None means the system)."""
@@ -325,7 +347,7 @@ def mark_applied(request: FilterRequest, by: Person, at: datetime) -> FilterRequ
     if request.status is not FilterStatus.APPROVED:
         raise FilterRuleBroken("only an approved request can be applied", code="not approved")
     return replace(request, status=FilterStatus.APPLIED, applied=Approval(by.id, by.name, at)).step(
-        by, at, "applied", f"allowed {request.host}"
+        by, at, "applied", request.rule
     )
 
 
@@ -352,4 +374,4 @@ def mark_reblocked(request: FilterRequest, by: Person, at: datetime) -> FilterRe
         )
     return replace(
         request, status=FilterStatus.REBLOCKED, reblocked=Approval(by.id, by.name, at)
-    ).step(by, at, "re-blocked", f"blocked {request.host} again")
+    ).step(by, at, "re-blocked", f"blocked {request.target} again")

@@ -123,6 +123,14 @@ def preview(school: SchoolPolicy) -> str:
     )
     lines.append("")
 
+    lines.append("Messages to a pupil who reported (the DSL or a deputy; {adult} is their name)")
+    for template in school.pupil_feedback.templates:
+        lines.append(f"  - {template}")
+    lines.append(
+        "  - Or their own words: as easy to read as the pupil's cards, at most 300 characters, "
+        "never about pictures; one question at a time."
+    )
+    lines.append("")
     lines.append("Signposts")
     for signpost in school.signposts:
         lines.append(f"  - ({signpost.audience}) {signpost.name}: {signpost.contact}")

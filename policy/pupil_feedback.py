@@ -89,7 +89,7 @@ class PupilFeedback:
 
 def pupil_state_words(status: ConcernStatus) -> str:
     """A report's state as the pupil who made it reads it in "My reports"."""
-    return PUPIL_STATE_WORDS[status]
+    return PUPIL_STATE_WORDS.get(status, PUPIL_STATE_WORDS[ConcernStatus.ACKNOWLEDGED])
 
 
 def may_message_pupil(person: Person, concern: Concern) -> bool:

@@ -61,6 +61,7 @@ from policy.on_call import (
     role_of,
     steps_taken,
 )
+from policy.overblocking import OUTCOME_WORDS, OverblockReport, OverblockStatus
 from policy.school import SchoolPolicy
 from policy.school_calendar import is_school_day
 
@@ -786,6 +787,45 @@ def _video_section(
     )
 
 
+def overblocking_section(reports: Sequence[OverblockReport], threshold: int) -> Section:
+    """Over-blocking (issue 21): how many times staff said a blocked site got in the way of
+    teaching, how IT answered, and the median time to answer (DfE filtering standard: block
+    harmful content "without unreasonably impacting teaching and learning"). Counts are
+    suppressed as every table; the median is shown only over at least ``threshold`` answered
+    reports, and only when their number is itself shown."""
+    order = (
+        OverblockStatus.EXCEPTION_REQUESTED,
+        OverblockStatus.EXPLAINED,
+        OverblockStatus.OPEN,
+    )
+    outcomes = count_table(
+        "overblocking_by_outcome",
+        "Blocked sites needed for teaching, by outcome",
+        [(OUTCOME_WORDS[s], sum(1 for r in reports if r.status is s)) for s in order],
+        threshold,
+    )
+    answered = [t for r in reports if (t := r.time_to_resolve) is not None]
+    label = "Median time for IT to answer"
+    shown_exactly = all(c.value is not None for c in outcomes.cells[:2])
+    if not answered:
+        median = Figure(label, "none in this period")
+    elif not shown_exactly:
+        median = Figure(label, NOT_SHOWN)
+    elif len(answered) < threshold:
+        median = Figure(label, f"{NOT_SHOWN}: taken over {fewer_than(threshold)} reports")
+    else:
+        found = median_duration(answered)
+        assert found is not None
+        median = Figure(label, duration_words(found))
+    return Section(
+        "Over-blocking",
+        "Reports from staff that a blocked site got in the way of teaching, and how IT "
+        "answered: by asking for an exception, or by explaining why no change was needed.",
+        (outcomes,),
+        (median,),
+    )
+
+
 def _checks_section(
     checks: Sequence[FmCheck], all_checks: Sequence[FmCheck], today: date
 ) -> Section:
@@ -962,6 +1002,7 @@ def governors_report(
     filter_requests: Iterable[FilterRequest],
     call_checks: Iterable[CallCheckFact],
     recordings: Iterable[RecordingFact],
+    overblocking_reports: Iterable[OverblockReport] = (),
     fm_checks: Sequence[FmCheck] = (),
 ) -> GovernorsReport:
     """The anonymised governors' report for ``period`` (items dated outside it are left out).
@@ -987,6 +1028,10 @@ def governors_report(
             concern_section,
             escalation_section(in_concerns, school, threshold, concern_section),
             _filter_section(in_requests, school, threshold),
+            overblocking_section(
+                [r for r in overblocking_reports if period.contains(r.created_at, zone)],
+                threshold,
+            ),
             _video_section(in_checks, in_recordings, threshold),
             _checks_section(in_fm_checks, fm_checks, generated_at.astimezone(zone).date()),
             _handoff_section(concerns, school, period, threshold),

@@ -86,5 +86,7 @@ def keep_until(kind: str, created: date, rules: Retention) -> date:
         return created  # a signature is only needed for minutes (replays): gone the next day
     if kind in {"monitoring_alert", "lesson_notice"}:
         return _plus_years(created, rules.monitoring_years)
-    years = rules.filter_request_years if kind == "filter_request" else rules.call_record_years
+    # Over-blocking reports are filtering records: kept as long as the requests (issue 21).
+    filtering = kind in {"filter_request", "overblock_report"}
+    years = rules.filter_request_years if filtering else rules.call_record_years
     return _plus_years(created, years)

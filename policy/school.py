@@ -161,6 +161,9 @@ class Filtering:
     max_exception_days: int = 14
     #: When, in school time on an exception's last day, IT is asked to re-block the site.
     reblock_at: time = time(17, 0)
+    #: When, in school time on an exception's first day, the requester is told "now allowed"
+    #: if IT applied it before then (never before the period starts; issue 21).
+    now_allowed_at: time = time(7, 30)
 
     def __post_init__(self) -> None:
         if not 1 <= self.max_exception_days <= 366:

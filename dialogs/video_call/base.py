@@ -9,8 +9,6 @@ from datetime import datetime
 from dialogs.handling import FeatureHandlers, refuse
 from dialogs.ports import (
     Record,
-    StoreError,
-    VersionConflict,
 )
 from dialogs.registry import Deps
 from dialogs.service import ActionContext
@@ -18,6 +16,7 @@ from policy.actions import Verb
 from policy.audit import AuditEvent
 from policy.roles import Person
 from policy.video_calls import (
+    CallPlan,
     RuleId,
 )
 
@@ -38,6 +37,18 @@ class _Started:
     key: str | None = None
     #: To-dos of the verdict the bot has done itself (asked for permission to record).
     done: list[RuleId] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class _Check:
+    """One check of a call: who made it, their plan, the check's id, the calendar meeting it
+    is about ("" if none) and when."""
+
+    person: Person
+    plan: CallPlan
+    check_id: str
+    meeting_id: str
+    now: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,13 +76,3 @@ class VideoCallBase(FeatureHandlers):
     async def _refuse(self, ctx: ActionContext, verb: Verb, why: str, item: str = "") -> None:
         """Audit a refusal: who, which verb, which item, why (no names, no text)."""
         await refuse(self._deps, ctx, why, item, action=verb.value)
-
-    async def _changed_first(
-        self, ctx: ActionContext, verb: Verb, record: Record, exc: StoreError, why: str
-    ) -> Record | None:
-        """The item as it is now, after someone else (or a Teams retry of this click) changed
-        it first; someone else's change is audited as a refusal (``why``)."""
-        latest = await self._store.get(record.kind, record.id)
-        if latest is not None and isinstance(exc, VersionConflict):
-            await self._refuse(ctx, verb, why, record.ref)
-        return latest

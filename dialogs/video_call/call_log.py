@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -15,34 +16,25 @@ from cards.video_call import (
     call_log_sent_card,
 )
 from cards.welcome import not_allowed_card, private_chat_only_card
-from dialogs.handling import dedupe_key, record_for, still_in
+from dialogs.codec import input_text
+from dialogs.handling import Handling, Refusal, decide, record_for, still_in
 from dialogs.outbox import Delivery, TimerResult, message, timer
 from dialogs.ports import (
-    Change,
     DirectoryUnavailable,
-    DuplicateRequest,
     Outgoing,
     Record,
-    StoreUnavailable,
-    VersionConflict,
 )
 from dialogs.service import ActionContext, Reply, Scope
-from dialogs.video_call.base import VideoCallBase, _Started
-from dialogs.video_call.forms import (
-    _str,
-    _version,
-    parse_call_log,
-)
+from dialogs.video_call.base import VideoCallBase, _Check, _Started
+from dialogs.video_call.forms import parse_call_log
 from dialogs.video_call.kinds import (
     _REF,
     CALL_LOG_KIND,
     LOG_DUE,
+    LOGS,
     RENDER_LOG_FORM,
     RENDER_LOG_REMINDER,
     RENDER_LOG_SUBMITTED,
-    _decode_log,
-    _encode_log,
-    _subject,
     _to,
 )
 from dialogs.video_call.texts import (
@@ -51,11 +43,10 @@ from dialogs.video_call.texts import (
 from policy.actions import Verb
 from policy.audit import AuditEvent
 from policy.errors import InvalidSubmission
-from policy.roles import Person, Role
+from policy.roles import Role
 from policy.video_calls import (
     DEPUTY_HEAD,
     CallLog,
-    CallPlan,
     LogStatus,
     next_log_reminder,
     submit_call_log,
@@ -63,51 +54,66 @@ from policy.video_calls import (
 
 log = logging.getLogger(__package__)  # "dialogs.video_call", as before the split
 
+_ALREADY_SENT = Refusal("already submitted", "This log was already sent.")
+
+
+@dataclass(frozen=True, slots=True)
+class _LoadedLog:
+    """A call log reloaded for a click."""
+
+    record: Record
+    call_log: CallLog
+    #: (id, name) of every head of department; None when the directory cannot answer now.
+    heads: tuple[tuple[str, str], ...] | None
+    #: Where the log went, in words (once it was sent).
+    recipients: str
+    #: Sent by this click.
+    sent_now: bool = False
+
+
+def _closed_log(loaded: _LoadedLog) -> Refusal | None:
+    return None if loaded.call_log.status is LogStatus.PENDING else _ALREADY_SENT
+
+
+def _recipients_text(head_name: str | None) -> str:
+    """Where a submitted log went, in words: to the chosen head of department (``head_name``;
+    "" when not known) or, when none was chosen (None), every head of department."""
+    if head_name is None:
+        return f"the {DEPUTY_HEAD} and every head of department"
+    name = head_name or "your head of department"
+    return f"the {DEPUTY_HEAD} and {name} (head of department)"
+
 
 class CallLogHandlers(VideoCallBase):
     """Expecting, reminding about and sending the 1:1 call log."""
 
-    async def _expect_log(
-        self,
-        person: Person,
-        plan: CallPlan,
-        check_id: str,
-        meeting_id: str,
-        now: datetime,
-        started: _Started,
-    ) -> None:
+    async def _expect_log(self, check: _Check, started: _Started) -> None:
         """Start the log of a 1:1 call with a pupil (000 §6) and its timer at the planned end,
         unless this call's log is already waiting."""
+        person, plan, now = check.person, check.plan, check.now
         waiting = [
-            _decode_log(r)
+            LOGS.decode(r)
             for r in await self._store.find(
                 CALL_LOG_KIND, teacher=person.id, status=LogStatus.PENDING.value
             )
         ]
-        existing = next((c for c in waiting if c.covers(plan.start, meeting_id)), None)
+        existing = next((c for c in waiting if c.covers(plan.start, check.meeting_id)), None)
         if existing is not None:
             started.lines.append(log_due_text(existing, self._school, new=False))
             started.log_ref = existing.ref
             return
-        call_log = await self._new_log(person, plan, check_id, meeting_id, now, started.key)
-        subject = _subject(CALL_LOG_KIND, call_log.ref)
+        call_log = await self._new_log(check, started.key)
+        subject = LOGS.subject(call_log.ref)
         started.records += [
-            Record(CALL_LOG_KIND, call_log.ref, 1, _encode_log(call_log)),
+            Record(CALL_LOG_KIND, call_log.ref, 1, LOGS.encode(call_log)),
             timer(LOG_DUE, subject, call_log.planned_end),
         ]
         started.audit.append(AuditEvent(person.id, "call.log.request", subject, "pending", now))
         started.lines.append(log_due_text(call_log, self._school, new=True))
         started.log_ref = call_log.ref
 
-    async def _new_log(
-        self,
-        person: Person,
-        plan: CallPlan,
-        check_id: str,
-        meeting_id: str,
-        now: datetime,
-        key: str | None,
-    ) -> CallLog:
+    async def _new_log(self, check: _Check, key: str | None) -> CallLog:
+        person, plan, now = check.person, check.plan, check.now
         return CallLog(
             ref=await self._reference("LOG", now, key),
             teacher_id=person.id,
@@ -116,8 +122,8 @@ class CallLogHandlers(VideoCallBase):
             planned_start=plan.start,
             planned_duration=plan.duration,
             created_at=now,
-            call_check_id=check_id,
-            meeting_id=meeting_id,
+            call_check_id=check.check_id,
+            meeting_id=check.meeting_id,
         )
 
     async def _heads(self) -> list[tuple[str, str]]:
@@ -131,7 +137,7 @@ class CallLogHandlers(VideoCallBase):
     async def _last_head(self, teacher_id: str) -> str:
         """The head of department this person sent their last log to ("" if none)."""
         sent = [
-            _decode_log(r)
+            LOGS.decode(r)
             for r in await self._store.find(
                 CALL_LOG_KIND, teacher=teacher_id, status=LogStatus.SUBMITTED.value
             )
@@ -159,19 +165,85 @@ class CallLogHandlers(VideoCallBase):
         """Where a submitted log went, in words."""
         head_id = call_log.entry.head_of_department_id if call_log.entry else ""
         if not head_id:
-            return f"the {DEPUTY_HEAD} and every head of department"
+            return _recipients_text(None)
         try:
             head = await self._directory.person(head_id)
         except DirectoryUnavailable:
             head = None
-        name = head.name if head is not None else "your head of department"
-        return f"the {DEPUTY_HEAD} and {name} (head of department)"
+        return _recipients_text(head.name if head is not None else "")
 
-    async def _log_sent(self, call_log: CallLog, note: str | None = None) -> Reply:
-        return Reply(
-            card=call_log_sent_card(
-                call_log, self._school, recipients=await self._recipients(call_log), note=note
+    async def _load_log(self, ctx: ActionContext) -> _LoadedLog | Reply:
+        """The log a click names, in a private chat with the member of staff who made the
+        check (anyone else refused, and audited), with the heads of department to choose from
+        (none when the directory cannot answer now)."""
+        verb = Verb.CALL_LOG_SUBMIT
+        if ctx.turn.scope is not Scope.PERSONAL:
+            return Reply(card=private_chat_only_card())
+        record = await record_for(self._deps, ctx, CALL_LOG_KIND, action=verb.value, ref=_REF)
+        if record is None:
+            return Reply(card=not_allowed_card(ctx.person))
+        call_log = LOGS.decode(record)
+        if call_log.teacher_id != ctx.person.id:
+            await self._refuse(ctx, verb, "not the member of staff who made the call", record.ref)
+            return Reply(card=not_allowed_card(ctx.person))
+        try:
+            heads: tuple[tuple[str, str], ...] | None = tuple(await self._heads())
+        except DirectoryUnavailable:
+            heads = None
+        recipients = ""
+        if call_log.status is LogStatus.SUBMITTED:
+            recipients = await self._recipients(call_log)
+        return _LoadedLog(record, call_log, heads, recipients)
+
+    def _log_view(
+        self,
+        ctx: ActionContext,
+        loaded: _LoadedLog,
+        *,
+        note: str | None = None,
+        problem: str | None = None,
+        problems: Mapping[str, str] | None = None,
+    ) -> Reply:
+        """The sent log once it was sent; until then the log card again, with what was sent
+        and any problems."""
+        call_log = loaded.call_log
+        if call_log.status is LogStatus.SUBMITTED:
+            if loaded.sent_now:
+                log.info("call log %s submitted", call_log.ref)
+            return Reply(
+                card=call_log_sent_card(
+                    call_log, self._school, recipients=loaded.recipients, note=note
+                )
             )
+        return Reply(
+            card=call_log_card(
+                call_log,
+                self._school,
+                version=loaded.record.version,
+                heads=loaded.heads or (),
+                values=ctx.data,
+                problems=problems,
+                note=note or problem,
+            )
+        )
+
+    async def _log_rejected(self, ctx: ActionContext, loaded: _LoadedLog, exc: Exception) -> Reply:
+        """Input to put right: the log card again with its problems (nothing refused)."""
+        problems = exc.problems if isinstance(exc, InvalidSubmission) else None
+        return self._log_view(ctx, loaded, problems=problems)
+
+    @property
+    def _call_log(self) -> Handling[_LoadedLog]:
+        return Handling(
+            self._load_log,
+            self._log_view,
+            "This card was out of date, so nothing was sent. Please send it again.",
+            InvalidSubmission,
+            closed=_closed_log,
+            changed=_ALREADY_SENT,
+            rejected=self._log_rejected,
+            not_saved="The log could not be saved just now, so it has NOT been sent. Please try "
+            "again in a minute.",
         )
 
     async def submit_log(self, ctx: ActionContext) -> Reply:
@@ -184,77 +256,43 @@ class CallLogHandlers(VideoCallBase):
         messages (to every Deputy Head (Academic), and to the chosen head of department or,
         when none is chosen, every head of department) are one atomic change.
         """
-        verb = Verb.CALL_LOG_SUBMIT
-        if ctx.turn.scope is not Scope.PERSONAL:
-            return Reply(card=private_chat_only_card())
-        record = await record_for(self._deps, ctx, CALL_LOG_KIND, action=verb.value, ref=_REF)
-        if record is None:
-            return Reply(card=not_allowed_card(ctx.person))
-        subject = _subject(CALL_LOG_KIND, record.id)
-        call_log = _decode_log(record)
-        if call_log.teacher_id != ctx.person.id:
-            await self._refuse(ctx, verb, "not the member of staff who made the call", subject)
-            return Reply(card=not_allowed_card(ctx.person))
-        key = dedupe_key(verb.value, ctx)
-        if key is not None and await self._store.deduped(key) is not None:
-            return await self._log_sent(call_log)  # the same click again
-        if ctx.turn.automatic:
-            await self._refuse(ctx, verb, "automatic refresh", subject)
-            if call_log.status is LogStatus.SUBMITTED:
-                return await self._log_sent(call_log)
-            return await self._log_form(call_log, record.version, ctx.data)
-        if call_log.status is not LogStatus.PENDING:
-            await self._refuse(ctx, verb, "already submitted", subject)
-            return await self._log_sent(call_log, note="This log was already sent.")
-        if _version(ctx.data) != record.version:
-            await self._refuse(ctx, verb, "stale card", subject)
-            return await self._log_form(
-                call_log,
-                record.version,
-                ctx.data,
-                note="This card was out of date, so nothing was sent. Please send it again.",
-            )
-        now = self._clock.now()
-        heads: list[tuple[str, str]] = []
-        chosen = _str(ctx.data, LogField.HEAD_OF_DEPARTMENT) or EVERY_HEAD
-        try:
-            heads = await self._heads()
-        except DirectoryUnavailable:
-            if chosen != EVERY_HEAD:
-                return await self._log_form(
-                    call_log,
-                    record.version,
-                    ctx.data,
-                    problems={
+
+        def make(loaded: _LoadedLog, now: datetime) -> tuple[_LoadedLog, list[Record]]:
+            chosen = input_text(ctx.data, LogField.HEAD_OF_DEPARTMENT) or EVERY_HEAD
+            if loaded.heads is None and chosen != EVERY_HEAD:
+                raise InvalidSubmission(
+                    {
                         LogField.HEAD_OF_DEPARTMENT: "I can't check the directory just now. "
                         "Please try again in a minute."
-                    },
+                    }
                 )
-        try:
+            heads = loaded.heads or ()
             entry = parse_call_log(
                 ctx.data,
                 self._school,
                 today=now.astimezone(self._school.zone).date(),
                 heads=[pid for pid, _ in heads],
             )
-            submitted = submit_call_log(call_log, ctx.person, entry, now)
-        except InvalidSubmission as exc:
-            return await self._log_form(
-                call_log, record.version, ctx.data, problems=exc.problems, heads=heads
-            )
-        updated = Record(CALL_LOG_KIND, record.id, record.version + 1, _encode_log(submitted))
-        outbox = [
-            message(
-                Delivery.DIRECT_TO_ROLE,
-                Role.DEPUTY_HEAD_ACADEMIC.value,
-                subject,
-                RENDER_LOG_SUBMITTED,
-                now,
-            ),
-            message(
-                Delivery.DIRECT, entry.head_of_department_id, subject, RENDER_LOG_SUBMITTED, now
-            )
-            if entry.head_of_department_id
+            submitted = submit_call_log(loaded.call_log, ctx.person, entry, now)
+            record = loaded.record
+            updated = Record(record.kind, record.id, record.version + 1, LOGS.encode(submitted))
+            head = entry.head_of_department_id
+            recipients = _recipients_text(dict(heads).get(head, "") if head else None)
+            after = _LoadedLog(updated, submitted, loaded.heads, recipients, sent_now=True)
+            return after, [updated, *self._log_messages(record.ref, head, now)]
+
+        verb = Verb.CALL_LOG_SUBMIT.value
+        return await decide(self._call_log, self._deps, ctx, action=verb, change=make)
+
+    @staticmethod
+    def _log_messages(subject: str, head_id: str, now: datetime) -> list[Record]:
+        """A sent log, for every Deputy Head (Academic) and the chosen head of department (or,
+        when none is chosen, every head of department)."""
+        deputy = Role.DEPUTY_HEAD_ACADEMIC.value
+        return [
+            message(Delivery.DIRECT_TO_ROLE, deputy, subject, RENDER_LOG_SUBMITTED, now),
+            message(Delivery.DIRECT, head_id, subject, RENDER_LOG_SUBMITTED, now)
+            if head_id
             else message(
                 Delivery.DIRECT_TO_ROLE,
                 Role.HEAD_OF_DEPARTMENT.value,
@@ -263,62 +301,9 @@ class CallLogHandlers(VideoCallBase):
                 now,
             ),
         ]
-        try:
-            await self._store.commit(
-                Change(
-                    records=[updated, *outbox],
-                    audit=[AuditEvent(ctx.person.id, "call.log.submit", subject, "ok", now)],
-                    dedupe_key=key,
-                )
-            )
-        except (VersionConflict, DuplicateRequest) as exc:
-            latest = await self._changed_first(ctx, verb, record, exc, "already submitted")
-            if latest is None:
-                return Reply(card=not_allowed_card(ctx.person))
-            return await self._log_sent(_decode_log(latest), note="This log was already sent.")
-        except StoreUnavailable:
-            return await self._log_form(
-                call_log,
-                record.version,
-                ctx.data,
-                note="The log could not be saved just now, so it has NOT been sent. Please try "
-                "again in a minute.",
-                heads=heads,
-            )
-        self._deps.doorbell.ring()
-        log.info("call log %s submitted", submitted.ref)
-        return await self._log_sent(submitted)
-
-    async def _log_form(
-        self,
-        call_log: CallLog,
-        version: int,
-        values: Mapping[str, Any],
-        *,
-        problems: Mapping[str, str] | None = None,
-        note: str | None = None,
-        heads: Sequence[tuple[str, str]] | None = None,
-    ) -> Reply:
-        """The log card again, with what was sent (or filled in) and any problems."""
-        if heads is None:
-            try:
-                heads = await self._heads()
-            except DirectoryUnavailable:
-                heads = []
-        return Reply(
-            card=call_log_card(
-                call_log,
-                self._school,
-                version=version,
-                heads=heads,
-                values=values,
-                problems=problems,
-                note=note,
-            )
-        )
 
     async def _render_log(self, subject: Record | None, *, reminder: bool) -> Outgoing | None:
-        call_log = still_in(subject, _decode_log, LogStatus.PENDING)
+        call_log = still_in(subject, LOGS.decode, LogStatus.PENDING)
         if subject is None or call_log is None:
             return None
         heads = await self._heads()  # DirectoryUnavailable: the outbox tries again later
@@ -350,7 +335,7 @@ class CallLogHandlers(VideoCallBase):
     ) -> Outgoing | None:
         """The submitted log, for the Deputy Head (Academic) and the head of department (the
         member of staff who sent it already has it)."""
-        call_log = still_in(subject, _decode_log, LogStatus.SUBMITTED)
+        call_log = still_in(subject, LOGS.decode, LogStatus.SUBMITTED)
         if call_log is None or _to(data, call_log.teacher_id):
             return None
         return Outgoing(card=call_log_record_card(call_log, self._school))
@@ -362,11 +347,11 @@ class CallLogHandlers(VideoCallBase):
         still not sent, the next school day's start of teaching hours sends a reminder, and so
         on daily until it is sent (000 §6). A sent or missing log ends the timer.
         """
-        call_log = still_in(subject, _decode_log, LogStatus.PENDING)
+        call_log = still_in(subject, LOGS.decode, LogStatus.PENDING)
         if call_log is None:
             return TimerResult()
         first = datetime.fromisoformat(item.data["due_at"]) <= call_log.planned_end
-        ref = _subject(CALL_LOG_KIND, call_log.ref)
+        ref = LOGS.subject(call_log.ref)
         render = RENDER_LOG_FORM if first else RENDER_LOG_REMINDER
         log.info("call log %s %s", call_log.ref, "asked for" if first else "reminded")
         return TimerResult(

@@ -22,6 +22,7 @@ from cards.video_call import (
     LogField,
     Purpose,
 )
+from dialogs.codec import input_flag, input_text
 from dialogs.ports import (
     Record,
 )
@@ -47,36 +48,9 @@ _NAME_SEPARATORS = re.compile(r"[,;\n]+")
 _MEETING_ID = re.compile(r"^[\x21-\x7e]{1,1000}$")
 
 
-def _str(data: Mapping[str, Any], key: str) -> str:
-    """A submitted value as text ("" when absent); Teams sends every input as a string."""
-    value = data.get(key)
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str | int | float):
-        return str(value).strip()
-    return ""
-
-
-def _flag(data: Mapping[str, Any], key: str) -> bool:
-    """An Input.Toggle: "true" when on."""
-    return _str(data, key).lower() == "true"
-
-
-def _version(data: Mapping[str, Any]) -> int | None:
-    """The card's ``ver`` (a record version), or None when missing or not a whole number."""
-    value = data.get("ver")
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and value.isdigit():
-        return int(value)
-    return None
-
-
 def _meeting_id(data: Mapping[str, Any]) -> str:
     """The calendar meeting id a card carries, or "" when absent or not a plausible id."""
-    value = _str(data, "meeting")
+    value = input_text(data, "meeting")
     return value if _MEETING_ID.match(value) else ""
 
 
@@ -147,10 +121,10 @@ def parse_call_plan(
     """
     problems: dict[str, str] = {}
 
-    day = _day(_str(data, Field.DATE), problems, Field.DATE)
-    at = _clock_time(_str(data, Field.START), problems, Field.START)
+    day = _day(input_text(data, Field.DATE), problems, Field.DATE)
+    at = _clock_time(input_text(data, Field.START), problems, Field.START)
 
-    duration_text = _str(data, Field.DURATION)
+    duration_text = input_text(data, Field.DURATION)
     minutes = _minutes(duration_text, MIN_MINUTES, MAX_MINUTES)
     if not duration_text:
         problems[Field.DURATION] = "Enter how long the call lasts, in minutes."
@@ -159,24 +133,24 @@ def parse_call_plan(
             f"Enter a whole number of minutes between {MIN_MINUTES} and {MAX_MINUTES}."
         )
 
-    platform = _str(data, Field.PLATFORM)[:100]
+    platform = input_text(data, Field.PLATFORM)[:100]
     if not platform:
         problems[Field.PLATFORM] = "Choose the platform."
     elif platform == OTHER_PLATFORM:
         platform = "Other"
 
-    purpose = _str(data, Field.PURPOSE) or Purpose.LESSON
+    purpose = input_text(data, Field.PURPOSE) or Purpose.LESSON
     if purpose not in (Purpose.LESSON, Purpose.CONTACT_AT_HOME, Purpose.PUPIL_TO_PUPIL):
         problems[Field.PURPOSE] = "Choose what the call is for."
 
     audience = Audience.CLASS
     try:
-        audience = Audience(_str(data, Field.WHO) or Audience.CLASS.value)
+        audience = Audience(input_text(data, Field.WHO) or Audience.CLASS.value)
     except ValueError:
         problems[Field.WHO] = "Choose who the call is with."
 
-    one_to_one = _flag(data, Field.ONE_TO_ONE)
-    names_text = _str(data, Field.PUPILS)
+    one_to_one = input_flag(data, Field.ONE_TO_ONE)
+    names_text = input_text(data, Field.PUPILS)
     pupils = _names(names_text)
     if len(names_text) > MAX_NAMES_LENGTH or len(pupils) > MAX_PUPILS:
         problems[Field.PUPILS] = f"Name at most {MAX_PUPILS} pupils, or choose 'A class'."
@@ -189,14 +163,14 @@ def parse_call_plan(
     if one_to_one and audience is Audience.STAFF_ONLY:
         problems[Field.WHO] = "A 1:1 call with a pupil is not staff only: choose 'Named pupils'."
 
-    recording = _flag(data, Field.RECORDED)
-    reason = " ".join(_str(data, Field.RECORDING_REASON).split())
+    recording = input_flag(data, Field.RECORDED)
+    reason = " ".join(input_text(data, Field.RECORDING_REASON).split())
     if recording and not reason:
         problems[Field.RECORDING_REASON] = "Say why the call will be recorded."
     elif len(reason) > MAX_REASON_LENGTH:
         problems[Field.RECORDING_REASON] = f"Keep the reason to {MAX_REASON_LENGTH} characters."
 
-    where = _str(data, Field.WHERE) or Location.SCHOOL.value
+    where = input_text(data, Field.WHERE) or Location.SCHOOL.value
     if where not in {value for value, _ in WHERE_CHOICES}:
         problems[Field.WHERE] = "Choose where you will be."
         where = Location.SCHOOL.value
@@ -214,14 +188,14 @@ def parse_call_plan(
         contact_at_home=purpose == Purpose.CONTACT_AT_HOME,
         recording=recording,
         recording_reason=reason if recording else "",
-        recording_permission_granted=_flag(data, Field.PERMISSION),
-        consent_all_participants=_flag(data, Field.CONSENT),
-        announce_recording=_flag(data, Field.ANNOUNCE),
+        recording_permission_granted=input_flag(data, Field.PERMISSION),
+        consent_all_participants=input_flag(data, Field.CONSENT),
+        announce_recording=input_flag(data, Field.ANNOUNCE),
         location=Location(where),
-        nothing_identifying=_flag(data, Field.NOTHING_IDENTIFYING),
-        others_in_room=_flag(data, Field.OTHERS_IN_ROOM),
-        well_lit=_flag(data, Field.WELL_LIT),
-        parental_consent=_flag(data, Field.PARENTAL_CONSENT),
+        nothing_identifying=input_flag(data, Field.NOTHING_IDENTIFYING),
+        others_in_room=input_flag(data, Field.OTHERS_IN_ROOM),
+        well_lit=input_flag(data, Field.WELL_LIT),
+        parental_consent=input_flag(data, Field.PARENTAL_CONSENT),
         withdrawn_pupils=withdrawn_in(pupils, withdrawn),
     )
 
@@ -243,16 +217,16 @@ def parse_call_log(
             (each at most 1000 characters), and a head of department who holds the role.
     """
     problems: dict[str, str] = {}
-    names = " ".join(_str(data, LogField.NAMES).split())
+    names = " ".join(input_text(data, LogField.NAMES).split())
     if not names:
         problems[LogField.NAMES] = "Give the names of everyone on the call."
     elif len(names) > MAX_NAMES_LENGTH:
         problems[LogField.NAMES] = f"Keep the names to {MAX_NAMES_LENGTH} characters."
-    day = _day(_str(data, LogField.DATE), problems, LogField.DATE)
+    day = _day(input_text(data, LogField.DATE), problems, LogField.DATE)
     if day is not None and day > today:
         problems[LogField.DATE] = "That date is in the future: log a call once it has happened."
-    at = _clock_time(_str(data, LogField.START), problems, LogField.START)
-    minutes = _minutes(_str(data, LogField.DURATION), 1, MAX_MINUTES)
+    at = _clock_time(input_text(data, LogField.START), problems, LogField.START)
+    minutes = _minutes(input_text(data, LogField.DURATION), 1, MAX_MINUTES)
     if minutes is None:
         problems[LogField.DURATION] = (
             f"Enter how long it lasted: a whole number of minutes between 1 and {MAX_MINUTES}."
@@ -262,13 +236,13 @@ def parse_call_log(
         (LogField.PURPOSE, "Say what the call was for."),
         (LogField.OUTCOME, "Say what came of the call."),
     ):
-        text = _str(data, key)
+        text = input_text(data, key)
         texts[key] = text
         if not text:
             problems[key] = missing
         elif len(text) > MAX_LOG_TEXT:
             problems[key] = f"Keep this to {MAX_LOG_TEXT} characters."
-    head = _str(data, LogField.HEAD_OF_DEPARTMENT) or EVERY_HEAD
+    head = input_text(data, LogField.HEAD_OF_DEPARTMENT) or EVERY_HEAD
     if head != EVERY_HEAD and head not in heads:
         problems[LogField.HEAD_OF_DEPARTMENT] = "Choose your head of department from the list."
     if problems or day is None or at is None or minutes is None:

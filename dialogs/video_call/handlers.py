@@ -45,7 +45,7 @@ from cards.video_call import (
     withdrawn_pupils_card,
 )
 from cards.welcome import private_chat_only_card
-from dialogs.codec import text_field
+from dialogs.codec import input_text, text_field
 from dialogs.handling import dedupe_key
 from dialogs.ports import (
     Change,
@@ -58,28 +58,27 @@ from dialogs.ports import (
 )
 from dialogs.registry import Deps, Feature, Handler
 from dialogs.service import ActionContext, Reply, Scope
-from dialogs.video_call.base import _Attendees, _Started
+from dialogs.video_call.base import _Attendees, _Check, _Started
 from dialogs.video_call.call_log import CallLogHandlers
 from dialogs.video_call.forms import (
     _meeting_id,
     _stored_names,
-    _str,
     parse_call_plan,
 )
 from dialogs.video_call.kinds import (
     CALL_CHECK_KIND,
     CALL_LOG_KIND,
     LOG_DUE,
+    LOGS,
     RECORDING_KIND,
     RENDER_DECIDED,
     RENDER_LOG_FORM,
     RENDER_LOG_REMINDER,
     RENDER_LOG_SUBMITTED,
     RENDER_REQUEST,
+    REQUESTS,
     WITHDRAWN_ID,
     WITHDRAWN_KIND,
-    _decode_log,
-    _decode_request,
 )
 from dialogs.video_call.meeting_settings import MeetingHandlers
 from dialogs.video_call.recording import RecordingHandlers
@@ -232,7 +231,7 @@ class VideoCallHandlers(RecordingHandlers, CallLogHandlers, MeetingHandlers):
                 )
             )
         mine = [
-            _decode_request(r)
+            REQUESTS.decode(r)
             for r in await self._store.find(RECORDING_KIND, requester=ctx.person.id)
         ]
         approved = next(
@@ -257,6 +256,7 @@ class VideoCallHandlers(RecordingHandlers, CallLogHandlers, MeetingHandlers):
         now = self._clock.now()
         check_id = uuid.uuid4().hex
         started = _Started(key=key)
+        call = _Check(ctx.person, plan, check_id, meeting_id, now)
         if approved is not None and plan.recording:
             started.lines.append(
                 f"The {DEPUTY_HEAD} gave permission to record this call ({approved.ref})."
@@ -267,11 +267,9 @@ class VideoCallHandlers(RecordingHandlers, CallLogHandlers, MeetingHandlers):
             if verdict.verdict is Verdict.NOT_ALLOWED:
                 started.lines.append(ASK_ONCE_ALLOWED)
             else:
-                await self._ask_permission(
-                    ctx.person, plan, mine, check_id, meeting_id, now, started
-                )
+                await self._ask_permission(call, mine, started)
         if plan.one_to_one_with_pupil and verdict.verdict is not Verdict.NOT_ALLOWED:
-            await self._expect_log(ctx.person, plan, check_id, meeting_id, now, started)
+            await self._expect_log(call, started)
         local = plan.start.astimezone(self._school.zone)
         check = Record(
             kind=CALL_CHECK_KIND,
@@ -352,10 +350,10 @@ class VideoCallHandlers(RecordingHandlers, CallLogHandlers, MeetingHandlers):
             if record is None:
                 continue
             if kind == RECORDING_KIND:
-                follow_ups.append(request_sent_text(_decode_request(record)))
+                follow_ups.append(request_sent_text(REQUESTS.decode(record)))
                 done.append(RuleId.RECORDING_PERMISSION)
             elif kind == CALL_LOG_KIND:
-                follow_ups.append(log_due_text(_decode_log(record), self._school, new=True))
+                follow_ups.append(log_due_text(LOGS.decode(record), self._school, new=True))
             elif kind == CALL_CHECK_KIND:
                 check_id = item_id
         return Reply(
@@ -393,8 +391,8 @@ class VideoCallHandlers(RecordingHandlers, CallLogHandlers, MeetingHandlers):
         """
         if ctx.turn.scope is not Scope.PERSONAL:
             return Reply(card=private_chat_only_card())
-        op = _str(ctx.data, "op")
-        name = " ".join(_str(ctx.data, PUPIL_FIELD).split())
+        op = input_text(ctx.data, "op")
+        name = " ".join(input_text(ctx.data, PUPIL_FIELD).split())
         if op not in ("add", "remove"):
             current = _stored_names(await self._store.get(WITHDRAWN_KIND, WITHDRAWN_ID))
             return Reply(card=withdrawn_pupils_card(current))

@@ -4,14 +4,12 @@ the records it keeps."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
-from typing import Any, Generic, TypeVar
+from collections.abc import Mapping
+from typing import Any, TypeVar
 
 from pydantic import TypeAdapter
 
-from dialogs.ports import (
-    Record,
-)
+from dialogs.codec import RecordCodec
 from policy.video_calls import (
     CallLog,
     RecordingRequest,
@@ -39,35 +37,11 @@ REQUEST_CODEC: TypeAdapter[RecordingRequest] = TypeAdapter(RecordingRequest)
 LOG_CODEC: TypeAdapter[CallLog] = TypeAdapter(CallLog)
 
 
-class _OwnedCodec(Generic[T]):
-    """A record's data for an item that belongs to one person: the item's JSON and a top-level
-    field holding the person's id, to find a person's items by."""
-
-    def __init__(self, adapter: TypeAdapter[T], field: str, owner: Callable[[T], str]) -> None:
-        self._adapter = adapter
-        self._field = field
-        self._owner = owner
-
-    def encode(self, item: T) -> dict[str, Any]:
-        data: dict[str, Any] = self._adapter.dump_python(item, mode="json")
-        data[self._field] = self._owner(item)
-        return data
-
-    def decode(self, record: Record) -> T:
-        return self._adapter.validate_python(
-            {k: v for k, v in record.data.items() if k != self._field}
-        )
-
-
-_REQUESTS = _OwnedCodec(REQUEST_CODEC, "requester", lambda r: r.requester_id)
-_LOGS = _OwnedCodec(LOG_CODEC, "teacher", lambda c: c.teacher_id)
-_encode_request, _decode_request = _REQUESTS.encode, _REQUESTS.decode
-_encode_log, _decode_log = _LOGS.encode, _LOGS.decode
-
-
-def _subject(kind: str, ref: str) -> str:
-    """``kind:ref``: how audit entries and outbox messages name an item."""
-    return f"{kind}:{ref}"
+#: Recording requests and call logs belong to one person each: the requester, the teacher.
+REQUESTS = RecordCodec(
+    RECORDING_KIND, RecordingRequest, owner=("requester", lambda r: r.requester_id)
+)
+LOGS = RecordCodec(CALL_LOG_KIND, CallLog, owner=("teacher", lambda c: c.teacher_id))
 
 
 def _to(data: Mapping[str, Any], person_id: str) -> bool:

@@ -22,9 +22,9 @@ from dialogs.video_call.forms import (
 )
 from dialogs.video_call.kinds import (
     RECORDING_KIND,
+    REQUESTS,
     WITHDRAWN_ID,
     WITHDRAWN_KIND,
-    _decode_request,
 )
 from policy.roles import Person
 from policy.video_calls import (
@@ -126,7 +126,7 @@ class MeetingHandlers(VideoCallBase):
         approved = [
             r
             for r in (
-                _decode_request(record)
+                REQUESTS.decode(record)
                 for record in await self._store.find(RECORDING_KIND, requester=ctx.person.id)
             )
             if r.status is RequestStatus.APPROVED

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -14,31 +15,22 @@ from cards.video_call import (
     recording_request_card,
 )
 from cards.welcome import not_allowed_card
-from dialogs.handling import dedupe_key, record_for, still_in
+from dialogs.codec import input_text
+from dialogs.handling import Handling, Refusal, decide, record_for, still_in
 from dialogs.outbox import Delivery, message
 from dialogs.ports import (
-    Change,
     DirectoryUnavailable,
-    DuplicateRequest,
     Outgoing,
     Record,
-    StoreUnavailable,
-    VersionConflict,
 )
 from dialogs.service import ActionContext, Reply
-from dialogs.video_call.base import VideoCallBase, _Started
-from dialogs.video_call.forms import (
-    _str,
-    _version,
-)
+from dialogs.video_call.base import VideoCallBase, _Check, _Started
 from dialogs.video_call.kinds import (
     _REF,
     RECORDING_KIND,
     RENDER_DECIDED,
     RENDER_REQUEST,
-    _decode_request,
-    _encode_request,
-    _subject,
+    REQUESTS,
     _to,
 )
 from dialogs.video_call.texts import (
@@ -55,7 +47,6 @@ from policy.roles import Person, Role
 from policy.video_calls import (
     DEPUTY_HEAD,
     AlreadyDone,
-    CallPlan,
     Decision,
     RecordingRequest,
     RequestStatus,
@@ -67,26 +58,46 @@ from policy.video_calls import (
 log = logging.getLogger(__package__)  # "dialogs.video_call", as before the split
 
 
+class _NoDecision(Exception):
+    """The click chose neither Approve nor Decline."""
+
+
+@dataclass(frozen=True, slots=True)
+class _LoadedRequest:
+    """A recording request reloaded for a click (``done``: what its decision is said with)."""
+
+    record: Record
+    request: RecordingRequest
+    done: str | None = None
+
+
+def _decision_audited(decided: _LoadedRequest) -> tuple[str, str]:
+    """A decision is audited as ``call.recording.approve``/``decline``, with its status."""
+    request = decided.request
+    verb = "approve" if request.status is RequestStatus.APPROVED else "decline"
+    return f"call.recording.{verb}", request.status.value
+
+
+def _closed_request(loaded: _LoadedRequest) -> Refusal | None:
+    if loaded.request.status is RequestStatus.PENDING:
+        return None
+    return Refusal("already decided", "This was already decided, so nothing was changed.")
+
+
 class RecordingHandlers(VideoCallBase):
     """Asking for permission to record, deciding it, and its cards."""
 
     async def _ask_permission(
-        self,
-        person: Person,
-        plan: CallPlan,
-        mine: Sequence[RecordingRequest],
-        check_id: str,
-        meeting_id: str,
-        now: datetime,
-        started: _Started,
+        self, check: _Check, mine: Sequence[RecordingRequest], started: _Started
     ) -> None:
         """Ask the Deputy Head (Academic) for permission to record this call (000 §8), unless
         this person already asked, or no one but the person asking could decide."""
+        person, plan, now = check.person, check.plan, check.now
         waiting = next(
             (
                 r
                 for r in mine
-                if r.status is RequestStatus.PENDING and r.covers(plan.start, meeting_id)
+                if r.status is RequestStatus.PENDING and r.covers(plan.start, check.meeting_id)
             ),
             None,
         )
@@ -97,10 +108,10 @@ class RecordingHandlers(VideoCallBase):
         if not await self._someone_else_decides(person):
             started.lines.append(NO_OTHER_DECIDER)
             return
-        request = await self._new_request(person, plan, check_id, meeting_id, now, started.key)
-        subject = _subject(RECORDING_KIND, request.ref)
+        request = await self._new_request(check, started.key)
+        subject = REQUESTS.subject(request.ref)
         started.records += [
-            Record(RECORDING_KIND, request.ref, 1, _encode_request(request)),
+            Record(RECORDING_KIND, request.ref, 1, REQUESTS.encode(request)),
             message(
                 Delivery.DIRECT_TO_ROLE,
                 Role.DEPUTY_HEAD_ACADEMIC.value,
@@ -142,15 +153,8 @@ class RecordingHandlers(VideoCallBase):
             return True
         return any(holder.id != person.id for holder in holders)
 
-    async def _new_request(
-        self,
-        person: Person,
-        plan: CallPlan,
-        check_id: str,
-        meeting_id: str,
-        now: datetime,
-        key: str | None,
-    ) -> RecordingRequest:
+    async def _new_request(self, check: _Check, key: str | None) -> RecordingRequest:
+        person, plan, now = check.person, check.plan, check.now
         return RecordingRequest(
             ref=await self._reference("REC", now, key),
             requester_id=person.id,
@@ -162,29 +166,82 @@ class RecordingHandlers(VideoCallBase):
             platform=plan.platform,
             reason=plan.recording_reason,
             created_at=now,
-            call_check_id=check_id,
-            meeting_id=meeting_id,
+            call_check_id=check.check_id,
+            meeting_id=check.meeting_id,
         )
 
     def _request_view(
         self,
         ctx: ActionContext,
-        record: Record,
-        request: RecordingRequest,
+        loaded: _LoadedRequest,
         *,
         note: str | None = None,
         problem: str | None = None,
     ) -> Reply:
+        """The request card for the clicker (with the decision's note once they made it)."""
+        request = loaded.request
+        if loaded.done is not None:  # shown once, when the decision was saved
+            log.info("recording request %s %s", request.ref, request.status.value)
         decidable = why_not_decider(ctx.person, request) is None
         return Reply(
             card=recording_request_card(
                 request,
                 self._school,
-                version=record.version,
-                note=note,
+                version=loaded.record.version,
+                note=note or loaded.done,
                 problem=problem,
                 decidable=decidable,
             )
+        )
+
+    async def _load_request(self, ctx: ActionContext) -> _LoadedRequest | Reply:
+        """The request a click names, if the clicker may decide it: a Deputy Head (Academic)
+        in the directory who did not ask for it (each refusal audited)."""
+        verb = Verb.RECORDING_DECIDE
+        record = await record_for(self._deps, ctx, RECORDING_KIND, action=verb.value, ref=_REF)
+        if record is None:
+            return Reply(card=not_allowed_card(ctx.person))
+        loaded = _LoadedRequest(record, REQUESTS.decode(record))
+        why_not = why_not_decider(ctx.person, loaded.request)
+        if why_not is None:
+            return loaded
+        await self._refuse(ctx, verb, why_not, record.ref)
+        if why_not != "own request":
+            return Reply(card=not_allowed_card(ctx.person))
+        return self._request_view(
+            ctx,
+            loaded,
+            note=f"You asked for this yourself, so another {DEPUTY_HEAD} must decide it. "
+            "Nothing was changed.",
+        )
+
+    async def _request_rejected(
+        self, ctx: ActionContext, loaded: _LoadedRequest, exc: Exception
+    ) -> Reply:
+        """No decision chosen (refused), a decline without a good reason (a problem to put
+        right) or a request the rules no longer let this person decide (refused)."""
+        if isinstance(exc, InvalidSubmission):
+            problem = next(iter(exc.problems.values()), "Please check the reason.")
+            return self._request_view(ctx, loaded, problem=problem)
+        if isinstance(exc, _NoDecision):
+            await self._refuse(ctx, Verb.RECORDING_DECIDE, "no decision", loaded.record.ref)
+            return self._request_view(ctx, loaded, problem="Choose Approve or Decline.")
+        await self._refuse(ctx, Verb.RECORDING_DECIDE, "not allowed now", loaded.record.ref)
+        return self._request_view(ctx, loaded, note="Nothing was changed.")
+
+    @property
+    def _recording(self) -> Handling[_LoadedRequest]:
+        return Handling(
+            self._load_request,
+            self._request_view,
+            "This card was out of date, so nothing was changed. Here is the current state.",
+            (_NoDecision, InvalidSubmission, NotAllowed, AlreadyDone),
+            closed=_closed_request,
+            changed=Refusal(
+                "already decided", "This was already decided, so here is the current state."
+            ),
+            rejected=self._request_rejected,
+            audited=_decision_audited,
         )
 
     async def decide_recording(self, ctx: ActionContext) -> Reply:
@@ -197,105 +254,22 @@ class RecordingHandlers(VideoCallBase):
         member of staff gets a 1:1 card with the decision (and, on approval, the conditions
         of 001 §2.4), in the same atomic change.
         """
-        verb = Verb.RECORDING_DECIDE
-        record = await record_for(self._deps, ctx, RECORDING_KIND, action=verb.value, ref=_REF)
-        if record is None:
-            return Reply(card=not_allowed_card(ctx.person))
-        subject = _subject(RECORDING_KIND, record.id)
-        request = _decode_request(record)
-        key = dedupe_key(verb.value, ctx)
-        if key is not None and await self._store.deduped(key) is not None:
-            return self._request_view(ctx, record, request)  # the same click again
-        why_not = why_not_decider(ctx.person, request)
-        if why_not == "own request":
-            await self._refuse(ctx, verb, why_not, subject)
-            return self._request_view(
-                ctx,
-                record,
-                request,
-                note=f"You asked for this yourself, so another {DEPUTY_HEAD} must decide it. "
-                "Nothing was changed.",
-            )
-        if why_not is not None:
-            await self._refuse(ctx, verb, why_not, subject)
-            return Reply(card=not_allowed_card(ctx.person))
-        if ctx.turn.automatic:  # Teams refreshing a card by itself: never a decision
-            await self._refuse(ctx, verb, "automatic refresh", subject)
-            return self._request_view(ctx, record, request)
-        if request.status is not RequestStatus.PENDING:
-            await self._refuse(ctx, verb, "already decided", subject)
-            return self._request_view(
-                ctx, record, request, note="This was already decided, so nothing was changed."
-            )
-        if _version(ctx.data) != record.version:
-            await self._refuse(ctx, verb, "stale card", subject)
-            return self._request_view(
-                ctx,
-                record,
-                request,
-                note="This card was out of date, so nothing was changed. Here is the "
-                "current state.",
-            )
-        try:
-            decision = Decision(_str(ctx.data, "decision"))
-        except ValueError:
-            await self._refuse(ctx, verb, "no decision", subject)
-            return self._request_view(ctx, record, request, problem="Choose Approve or Decline.")
-        now = self._clock.now()
-        try:
-            decided = decide_recording(
-                request, ctx.person, decision, _str(ctx.data, DECISION_REASON_FIELD), now
-            )
-        except InvalidSubmission as exc:
-            problem = next(iter(exc.problems.values()), "Please check the reason.")
-            return self._request_view(ctx, record, request, problem=problem)
-        except (NotAllowed, AlreadyDone):  # checked above; kept for a request changed meanwhile
-            await self._refuse(ctx, verb, "not allowed now", subject)
-            return self._request_view(ctx, record, request, note="Nothing was changed.")
-        updated = Record(RECORDING_KIND, record.id, record.version + 1, _encode_request(decided))
-        try:
-            await self._store.commit(
-                Change(
-                    records=[
-                        updated,
-                        message(
-                            Delivery.DIRECT, decided.requester_id, subject, RENDER_DECIDED, now
-                        ),
-                    ],
-                    audit=[
-                        AuditEvent(
-                            ctx.person.id,
-                            f"call.recording.{decision.value}",
-                            subject,
-                            decided.status.value,
-                            now,
-                        )
-                    ],
-                    dedupe_key=key,
-                )
-            )
-        except (VersionConflict, DuplicateRequest) as exc:
-            latest = await self._changed_first(ctx, verb, record, exc, "already decided")
-            if latest is None:
-                return Reply(card=not_allowed_card(ctx.person))
-            return self._request_view(
-                ctx,
-                latest,
-                _decode_request(latest),
-                note="This was already decided, so here is the current state.",
-            )
-        except StoreUnavailable:
-            return self._request_view(
-                ctx, record, request, problem="That could not be saved just now. Please try again."
-            )
-        self._deps.doorbell.ring()
-        log.info("recording request %s %s", decided.ref, decided.status.value)
-        return self._request_view(
-            ctx,
-            updated,
-            decided,
-            note=f"Done: {decided.requester_name} will be told.",
-        )
+
+        def make(loaded: _LoadedRequest, now: datetime) -> tuple[_LoadedRequest, list[Record]]:
+            try:
+                decision = Decision(input_text(ctx.data, "decision"))
+            except ValueError:
+                raise _NoDecision from None
+            reason = input_text(ctx.data, DECISION_REASON_FIELD)
+            decided = decide_recording(loaded.request, ctx.person, decision, reason, now)
+            record = loaded.record
+            updated = Record(record.kind, record.id, record.version + 1, REQUESTS.encode(decided))
+            told = message(Delivery.DIRECT, decided.requester_id, record.ref, RENDER_DECIDED, now)
+            done = f"Done: {decided.requester_name} will be told."
+            return _LoadedRequest(updated, decided, done), [updated, told]
+
+        verb = Verb.RECORDING_DECIDE.value
+        return await decide(self._recording, self._deps, ctx, action=verb, change=make)
 
     # ----- deliveries ----------------------------------------------------------------------------
 
@@ -304,7 +278,7 @@ class RecordingHandlers(VideoCallBase):
     ) -> Outgoing | None:
         """The recording request for one Deputy Head (Academic); nothing once decided, and
         never to the requester themselves."""
-        request = still_in(subject, _decode_request, RequestStatus.PENDING)
+        request = still_in(subject, REQUESTS.decode, RequestStatus.PENDING)
         if subject is None or request is None or _to(data, request.requester_id):
             return None
         return Outgoing(card=recording_request_card(request, self._school, version=subject.version))
@@ -315,7 +289,7 @@ class RecordingHandlers(VideoCallBase):
         """The decision, for the member of staff who asked."""
         if subject is None:
             return None
-        request = _decode_request(subject)
+        request = REQUESTS.decode(subject)
         if request.status is RequestStatus.PENDING:
             return None
         return Outgoing(card=recording_decision_card(request, self._school))

@@ -206,6 +206,7 @@ async def test_the_review_pack_is_one_folder_of_evidence(running: Harness, tmp_p
         "filter-change-log.csv",
         "currently-allowed.csv",
         "never-unblockable.txt",
+        "overblocking-reports.csv",  # issue 21
         "filtering-checks.csv",
         "README.txt",
         # Monitoring alerts and their outcomes, and sensitive-lesson notices (issue 21).

@@ -97,6 +97,12 @@ async def seed_async(folder: Path) -> None:
                 # Who has each concern's detail open (issue 24): goes with its concern.
                 Record("concern_view", "OSC-2005-0001", 1, {"viewers": ["dsl-id"]}),
                 Record("concern_view", "OSC-2026-0001", 1, {"viewers": ["dsl-id"]}),
+                # Messages to the pupil who reported, and a hand-off's copy of the concern
+                # (issue 20): they go with their concern.
+                Record("pupil_feedback", "OSC-2005-0001", 1, {"messages": []}),
+                Record("pupil_feedback", "OSC-2026-0001", 1, {"messages": []}),
+                Record("handoff", "h-old", 1, {"ref": "OSC-2005-0001", "record": "SECRET"}),
+                Record("handoff", "h-new", 1, {"ref": "OSC-2026-0001"}),
             ]
         )
     )
@@ -152,6 +158,8 @@ async def test_removal_takes_the_records_and_what_hangs_off_them_and_is_audited(
     timers = [r.id for r in await store.find("timer")]
     outbox = await store.find("outbox")
     views = [r.id for r in await store.find("concern_view")]
+    feedback = [r.id for r in await store.find("pupil_feedback")]
+    handoffs = [r.id for r in await store.find("handoff")]
     log = await store.audit_log()
     check = await store.verify_audit()
     await store.close()
@@ -159,6 +167,7 @@ async def test_removal_takes_the_records_and_what_hangs_off_them_and_is_audited(
     assert timers == ["concern:OSC-2026-0001|concern.unacknowledged"]
     assert outbox == []
     assert views == ["OSC-2026-0001"]
+    assert feedback == ["OSC-2026-0001"] and handoffs == ["h-new"]
     assert log[-1].action == "retention.remove"
     assert log[-1].outcome == "removed 2: concern:OSC-2005-0001, filter_request:FLT-2020-0001"
     assert check.ok

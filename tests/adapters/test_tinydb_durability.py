@@ -22,7 +22,7 @@ from dialogs.ports import (
     StoreUnavailable,
 )
 from policy.audit import AuditEvent
-from store import tinydb_store
+from store import files
 from store.tinydb_store import TinyDbStore
 from tests.support import ROOT, iter_json_lines
 
@@ -138,6 +138,24 @@ async def test_a_torn_audit_entry_with_no_interrupted_change_is_refused(tmp_path
         await TinyDbStore.open(tmp_path)
 
 
+async def test_an_audit_log_damaged_while_the_store_is_open_is_reported_as_damage(
+    tmp_path: Path,
+) -> None:
+    """Reading the log back (reports, verify) goes through the same line reader as opening:
+    a damaged line is named as damage to restore from, never a bare parse error."""
+    await seeded(tmp_path)
+    store = await TinyDbStore.open(tmp_path)
+    try:
+        path = tmp_path / "audit.jsonl"
+        data = path.read_bytes()
+        path.write_bytes(b"{" + b"x" * (len(data) - 2) + b"\n")  # same length, not JSON
+
+        with pytest.raises(StoreCorrupted, match="line 1 is damaged"):
+            await store.audit_log()
+    finally:
+        await store.close()
+
+
 async def test_records_written_by_newer_code_refuse_to_open(tmp_path: Path) -> None:
     await seeded(tmp_path)
     path = tmp_path / "records" / "concern.json"
@@ -155,11 +173,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from dialogs.ports import Change, Record
 from policy.audit import AuditEvent
-from store import files, tinydb_store
+from store import files
 from store.tinydb_store import TinyDbStore
 
 where = sys.argv[2]
-real_write = tinydb_store.atomic_write_json
+real_write = files.atomic_write_json
 
 def die_before_apply(self, plan):
     os._exit(137)  # the journal is on disk; memory and the partition files are not changed
@@ -192,7 +210,7 @@ async def main():
     if where == "before-apply":
         TinyDbStore._apply = die_before_apply
     elif where == "mid-journal-write":
-        tinydb_store.atomic_write_json = die_half_way_through_the_journal
+        files.atomic_write_json = die_half_way_through_the_journal
     elif where == "before-spare-rename":
         files.os.replace = die_before_the_rename
     elif where == "mid-spare-write":
@@ -203,9 +221,9 @@ async def main():
         dedupe_key="activity-77",
     ))
     if where == "mid-audit-append":
-        tinydb_store.append_durably = die_half_way_through_the_audit_append
+        files.append_durably = die_half_way_through_the_audit_append
     elif where == "before-manifest":
-        tinydb_store.atomic_write_json = die_before_the_manifest
+        files.atomic_write_json = die_before_the_manifest
     await store.checkpoint()
     os._exit(99)
 
@@ -280,7 +298,7 @@ async def test_a_failed_write_is_reported_and_leaves_the_previous_data_intact(
     def disk_full(path: Path, value: object) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(tinydb_store, "atomic_write_json", disk_full)
+    monkeypatch.setattr(files, "atomic_write_json", disk_full)
     with pytest.raises(StoreUnavailable, match="No space left"):
         await store.commit(
             Change(records=[Record("concern", "A", 2, {"status": "closed"})], audit=[event("x")])

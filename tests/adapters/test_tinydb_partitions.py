@@ -22,12 +22,13 @@ from pathlib import Path
 import pytest
 from tinydb import TinyDB
 
+from bench.atomic_storage import AtomicJSONStorage
 from dialogs.ports import Change, Record, StoreCorrupted, StoreUnavailable
 from policy.audit import AuditEvent
-from store import tinydb_layout, tinydb_store
+from store import files, tinydb_journal, tinydb_layout, tinydb_partitions
 from store.crypto import RecordCipher, new_key, parse_key
 from store.files import DIR_MODE
-from store.tinydb_store import AtomicJSONStorage, TinyDbStore
+from store.tinydb_store import TinyDbStore
 from tests.support import ROOT
 
 AT = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
@@ -46,8 +47,8 @@ def concern(n: int, version: int = 1, **data: object) -> Record:
 @pytest.fixture
 def small_partitions(monkeypatch: pytest.MonkeyPatch) -> None:
     """Partitions of 50 records, a cache of 30 KB: a few hundred records use many of both."""
-    monkeypatch.setattr(tinydb_store, "SHARD_MAX_RECORDS", 50)
-    monkeypatch.setattr(tinydb_store, "CACHE_BYTES", 30_000)
+    monkeypatch.setattr(tinydb_partitions, "SHARD_MAX_RECORDS", 50)
+    monkeypatch.setattr(tinydb_partitions, "CACHE_BYTES", 30_000)
 
 
 async def fill(folder: Path, count: int, *, batch: int = 25) -> None:
@@ -126,7 +127,7 @@ async def test_find_sees_every_partition_though_only_a_few_are_in_memory(tmp_pat
 async def test_a_big_kind_file_from_before_partitions_is_split_when_the_store_opens(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(tinydb_store, "SHARD_MAX_RECORDS", 100)
+    monkeypatch.setattr(tinydb_partitions, "SHARD_MAX_RECORDS", 100)
     (tmp_path / "records").mkdir(mode=DIR_MODE, parents=True)
     db = TinyDB(str(tmp_path / "records" / "concern.json"), storage=AtomicJSONStorage)
     db.insert_multiple(
@@ -151,7 +152,7 @@ async def test_a_big_kind_file_from_before_partitions_is_split_when_the_store_op
 async def test_a_split_interrupted_before_the_first_file_was_rewritten_starts_again(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(tinydb_store, "SHARD_MAX_RECORDS", 100)
+    monkeypatch.setattr(tinydb_partitions, "SHARD_MAX_RECORDS", 100)
     (tmp_path / "records").mkdir(mode=DIR_MODE, parents=True)
     original = {
         "_default": {
@@ -183,12 +184,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from dialogs.ports import Change, Record
 from policy.audit import AuditEvent
-from store import tinydb_store
+from store import files, tinydb_partitions
 from store.tinydb_store import TinyDbStore
 
-tinydb_store.SHARD_MAX_RECORDS = 50
+tinydb_partitions.SHARD_MAX_RECORDS = 50
 folder, where = Path(sys.argv[1]), sys.argv[2]
-real_write = tinydb_store.atomic_write_json
+real_write = files.atomic_write_json
 written = []
 
 def die_after_two_partitions(path, value):
@@ -211,7 +212,7 @@ async def main():
         audit=[AuditEvent("staff", "concern.report", "concern:K000", "ok", at)],
     ))
     if where == "mid-checkpoint":
-        tinydb_store.atomic_write_json = die_after_two_partitions
+        files.atomic_write_json = die_after_two_partitions
         await store.checkpoint()
     os._exit(137)  # killed: no close, no final checkpoint
 
@@ -223,7 +224,7 @@ asyncio.run(main())
 async def test_after_a_kill_the_journal_is_replayed_onto_the_partitions(
     tmp_path: Path, where: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(tinydb_store, "SHARD_MAX_RECORDS", 50)
+    monkeypatch.setattr(tinydb_partitions, "SHARD_MAX_RECORDS", 50)
     await fill(tmp_path, 60)
     result = subprocess.run(
         [sys.executable, "-c", KILL_SCRIPT, str(tmp_path), where],
@@ -256,13 +257,13 @@ async def test_one_journal_write_carries_every_change_waiting_for_it(
 ) -> None:
     store = await TinyDbStore.open(tmp_path)
     writes: list[str] = []
-    real = tinydb_store.atomic_write_json
+    real = files.atomic_write_json
 
     def counting(path: Path, value: object) -> None:
         writes.append(path.name)
         real(path, value)
 
-    monkeypatch.setattr(tinydb_store, "atomic_write_json", counting)
+    monkeypatch.setattr(files, "atomic_write_json", counting)
     numbers = [await store.next_sequence("OSC-2026") for _ in range(20)]
     await asyncio.gather(
         *(
@@ -286,16 +287,16 @@ async def test_a_number_is_given_back_when_the_change_using_it_could_not_be_save
     store = await TinyDbStore.open(tmp_path)
     assert await store.next_sequence("OSC-2026") == 1
     await store.commit(Change(records=[concern(1)]))
-    real = tinydb_store.atomic_write_json
+    real = files.atomic_write_json
 
     def disk_full(path: Path, value: object) -> None:
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
-    monkeypatch.setattr(tinydb_store, "atomic_write_json", disk_full)
+    monkeypatch.setattr(files, "atomic_write_json", disk_full)
     assert await store.next_sequence("OSC-2026") == 2
     with pytest.raises(StoreUnavailable, match="No space left"):
         await store.commit(Change(records=[concern(2)]))
-    monkeypatch.setattr(tinydb_store, "atomic_write_json", real)
+    monkeypatch.setattr(files, "atomic_write_json", real)
 
     assert await store.next_sequence("OSC-2026") == 2  # nobody drew one since: given back
     await store.commit(Change(records=[concern(2)]))
@@ -305,10 +306,10 @@ async def test_a_number_is_given_back_when_the_change_using_it_could_not_be_save
     async def draws_then_fails() -> int:
         number = await store.next_sequence("OSC-2026")
         await gate.wait()
-        monkeypatch.setattr(tinydb_store, "atomic_write_json", disk_full)
+        monkeypatch.setattr(files, "atomic_write_json", disk_full)
         with pytest.raises(StoreUnavailable):
             await store.commit(Change(records=[concern(number)]))
-        monkeypatch.setattr(tinydb_store, "atomic_write_json", real)
+        monkeypatch.setattr(files, "atomic_write_json", real)
         return number
 
     first = asyncio.create_task(draws_then_fails())
@@ -420,7 +421,7 @@ async def test_a_read_only_open_sees_the_journal_without_taking_the_lock(tmp_pat
 async def test_readers_always_see_one_moment_while_the_writer_checkpoints(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(tinydb_store, "JOURNAL_HARD", 4_000)  # checkpoint every few commits
+    monkeypatch.setattr(tinydb_journal, "JOURNAL_HARD", 4_000)  # checkpoint every few commits
     writer = await TinyDbStore.open(tmp_path)
     stop = asyncio.Event()
     commits = 0

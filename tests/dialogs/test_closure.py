@@ -4,8 +4,13 @@ reviewed; a serious concern proposed by one senior person and confirmed or sent 
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
+from graph.local_directory import LocalDirectory
+from policy.roles import Role
+from policy.school import SchoolPolicy
 from tests.dialogs.conftest import School
 from tests.dialogs.test_concern import channel_card, report
 from tests.support import (
@@ -14,6 +19,7 @@ from tests.support import (
     DSL,
     DSL_CHANNEL,
     HEADTEACHER,
+    ROOT,
     TEACHER,
     assert_valid_card,
     card_buttons,
@@ -141,6 +147,8 @@ async def test_a_serious_concern_is_proposed_then_confirmed_by_a_second_senior_p
     assert school.messenger.cards(dm(TEACHER)) == []  # not told "closed" yet
 
     school.advance(minutes=30)
+    open_items = await school.click(DEPUTY_DSL, "dsl.open_items")
+    assert "Closure proposed: waiting for a second senior person" in visible_text(open_items)
     deputy_view = await click_button(school, DEPUTY_DSL, on_channel, "concern.open")
     assert_valid_card(deputy_view)
     assert ("Confirm closure", "concern.close.confirm") in card_buttons(deputy_view)
@@ -287,3 +295,49 @@ async def test_a_concern_about_the_headteacher_is_never_confirmed_by_the_headtea
     assert [e.outcome for e in await school.audit() if e.action == "concern.close.confirm"] == [
         "refused: not a handler of this concern"
     ]
+
+
+async def test_in_a_school_with_a_single_dsl_the_headteacher_confirms_a_serious_closure(
+    demo_school: SchoolPolicy, demo_directory: LocalDirectory, tmp_path: Path
+) -> None:
+    # No deputies: the DSL is the only safeguarding lead, so the headteacher is the second
+    # senior person (000 §12.3, 002 §16) and is asked 1:1; nobody else can confirm.
+    people = json.loads((ROOT / "config" / "demo-directory.json").read_text())
+    deputy_group = demo_school.roles[Role.DEPUTY_DSL][0]
+    for person in people["people"]:
+        person["groups"] = [g for g in person["groups"] if g != deputy_group]
+    (tmp_path / "directory.json").write_text(json.dumps(people))
+    directory = LocalDirectory.load(tmp_path / "directory.json", demo_school.role_groups())
+    school = School(demo_school, directory)
+    detail = await opened(school, "grooming")
+    await click_button(
+        school, DSL, detail, "concern.close.propose", **closing("grooming", outcome="police")
+    )
+    await school.settle()
+
+    [asked] = school.messenger.cards(dm(HEADTEACHER))
+    assert_valid_card(asked)
+    assert "Fiona Blake proposed closing this" in visible_text(asked)
+    assert school.messenger.cards(dm(DEPUTY_DSL)) == []
+    confirmed = await click_button(school, HEADTEACHER, asked, "concern.close.confirm")
+    await school.settle()
+    assert_valid_card(confirmed)
+    concern = await stored(school)
+    assert concern["status"] == "closed"
+    assert concern["closure"]["confirmed_by_id"] == HEADTEACHER
+
+
+async def test_with_deputies_the_headteacher_is_not_asked_and_cannot_confirm(
+    school: School,
+) -> None:
+    detail = await opened(school, "grooming")
+    await click_button(
+        school, DSL, detail, "concern.close.propose", **closing("grooming", outcome="police")
+    )
+    await school.settle()
+    assert school.messenger.cards(dm(HEADTEACHER)) == []
+    reply = await school.act(
+        HEADTEACHER, "concern.close.confirm", {"ref": "OSC-2026-0001", "ver": 3}
+    )
+    assert "Closed" not in visible_text(dict(reply.card or {}))
+    assert (await stored(school))["status"] != "closed"

@@ -57,6 +57,9 @@ async def test_an_urgent_concern_on_saturday_evening_reaches_the_person_on_call_
         "Tom Hughes (on call now), alerted directly, and the safeguarding channel"
         in visible_text(received)
     )
+    # The reporter is told who really has it, not "the DSL and deputies".
+    assert "This is marked urgent: the person on call has been alerted." in visible_text(received)
+    assert "deputies" not in visible_text(received)
     assert len(dms(school, DEPUTY_DSL)) == 1  # Tom Hughes is on call at weekends
     assert dms(school, DSL) == [] and dms(school, HEADTEACHER) == []
     assert (DEPUTY_DSL, "concern:OSC-2026-0001") in school.notifier.sent  # the activity feed
@@ -157,9 +160,12 @@ async def test_an_alert_sent_before_a_step_still_acknowledges(school: School) ->
 async def test_in_school_hours_the_dsl_and_deputies_are_alerted_and_nothing_is_tried_on_the_card(
     school: School,
 ) -> None:
-    await report(school, "grooming")  # Monday 10:00
+    received = await report(school, "grooming")  # Monday 10:00
     await school.settle()
 
+    assert "This is marked urgent: the DSL and deputies have been alerted." in visible_text(
+        received
+    )
     assert len(dms(school, DSL)) == len(dms(school, DEPUTY_DSL)) == 1
     assert "Tried" not in channel_now(school)
     assert [k for k, _ in await chronology(school)] == ["reported"]

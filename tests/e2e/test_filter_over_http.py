@@ -118,9 +118,13 @@ async def test_a_plain_request_goes_to_it_and_is_approved_applied_and_reported(
     assert "https://www.history-of-hate.example/propaganda" in text
     assert "class 10B" in text and "Fri 27 Nov 2026" in text
     task = latest_view(harness, IT_CHANNEL, "Apply: allow")
-    assert "Apply: allow www.history-of-hate.example for class 10B until Fri 27 Nov 2026" in shown(
-        task
+    # Issue 21: the task names exactly what was asked (here the page, the form's default) and
+    # the rule to apply, no longer the whole host.
+    assert (
+        "Apply: allow www.history-of-hate.example/propaganda for class 10B until Fri 27 Nov 2026"
+        in shown(task)
     )
+    assert "Allow exactly: www.history-of-hate.example/propaganda" in shown(task)
 
     done = await click_button(harness, IT, task, "filter.applied", channel=IT_CHANNEL)
     await harness.settle()
@@ -313,7 +317,9 @@ async def test_at_the_end_date_it_gets_a_reblock_task_then_reminders_then_the_ds
         latest_view(harness, IT_CHANNEL, "Re-block")
     harness.clock.at = datetime(2026, 11, 27, 17, 0, tzinfo=UTC)
     await harness.settle()
-    task = latest_view(harness, IT_CHANNEL, "Re-block www.history-of-hate.example now")
+    task = latest_view(
+        harness, IT_CHANNEL, "Re-block www.history-of-hate.example/propaganda now"
+    )  # issue 21: the page asked for, not the host
     assert_valid_card(task)
 
     for day in (28, 29, 30):  # Saturday, Sunday, Monday: reminders, DSL not yet told

@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from store import tinydb_store
+from store import files
 from tests.conftest import Harness
 from tests.support import (
     DEPUTY_DSL,
@@ -178,7 +178,7 @@ async def test_a_disclosure_that_cannot_be_saved_is_never_called_sent(
         raise OSError(errno.EIO, os.strerror(errno.EIO))
 
     activity = message(PUPIL, DISCLOSURE, harness.connector.url)
-    monkeypatch.setattr(tinydb_store, "atomic_write_json", io_error)
+    monkeypatch.setattr(files, "atomic_write_json", io_error)
     await harness.post(activity)
     monkeypatch.undo()
 

@@ -30,12 +30,20 @@ from tests.support import (
 STAFF_BASE = [
     "Report a concern",
     "Request a filter change",
+    "Blocked but I need it",  # issue 21: over-blocking reports
     "Check a video call",
     "Check my next lessons",
     "Sensitive lesson notice",  # issue 21: tell monitoring about a sensitive lesson
     "My reports",
 ]
-LEAD_TOOLS = ["Open items", "Incident log", "Filter log", "Governors' report", "Help"]
+LEAD_TOOLS = [
+    "Open items",
+    "Incident log",
+    "Filter log",
+    "Open filter items",  # issue 21: every open filter request and report, for its deciders
+    "Governors' report",
+    "Help",
+]
 PUPIL_MENU = ["Tell us about a worry", "My reports", "Get help"]
 
 EXPECTED_MENUS = {
@@ -45,7 +53,7 @@ EXPECTED_MENUS = {
     HEADTEACHER: [*STAFF_BASE, "Governors' report", "Help"],
     DSL: [*STAFF_BASE, *LEAD_TOOLS],
     DEPUTY_DSL: [*STAFF_BASE, *LEAD_TOOLS],
-    IT: [*STAFF_BASE, "Filter log", "Help"],
+    IT: [*STAFF_BASE, "Filter log", "Open filter items", "Help"],
 }
 
 
@@ -118,6 +126,7 @@ async def test_channel_shows_channel_tools_only(bot: BotClient, connector: FakeC
         "Open items",
         "Incident log",
         "Filter log",
+        "Open filter items",  # issue 21
         "Help",
     ]
 

@@ -3,7 +3,7 @@
 The data folder sits on a small filesystem of its own (a tmpfs mounted for the test, a few
 MiB) that the test fills up for real. Where mounting is not permitted (not root, no
 CAP_SYS_ADMIN), the same tests run with the error injected at the store's file seam
-(``store.tinydb_store.atomic_write_json``, as tests/adapters/test_tinydb_durability.py does);
+(``store.files.atomic_write_json``, as tests/adapters/test_tinydb_durability.py does);
 the printed line says which was used. An I/O error (EIO) has no honest way to happen on demand
 on a real device here, so it is injected at the seam.
 
@@ -27,7 +27,7 @@ import pytest
 
 from bot.config import load_settings
 from dialogs.ports import FixedClock
-from store import tinydb_store
+from store import files as store_files
 from tests.conftest import Harness, local_env
 from tests.reliability.common import (
     ACKNOWLEDGED,
@@ -98,7 +98,7 @@ class SmallDisk:
         def failing(path: Path, value: object) -> None:
             raise OSError(code, os.strerror(code))
 
-        self._monkeypatch.setattr(tinydb_store, "atomic_write_json", failing)
+        self._monkeypatch.setattr(store_files, "atomic_write_json", failing)
 
     def free(self) -> None:
         self._monkeypatch.undo()
@@ -260,7 +260,7 @@ async def test_running_out_of_space_at_any_write_never_half_saves_a_report(
 
 def fail_after(disk: SmallDisk, allowed: int) -> None:
     """The seam variant of a disk filling up: the first ``allowed`` writes succeed."""
-    real = tinydb_store.atomic_write_json
+    real = store_files.atomic_write_json
     calls = {"n": 0}
 
     def write(path: Path, value: object) -> None:
@@ -269,7 +269,7 @@ def fail_after(disk: SmallDisk, allowed: int) -> None:
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
         real(path, value)
 
-    disk._monkeypatch.setattr(tinydb_store, "atomic_write_json", write)
+    disk._monkeypatch.setattr(store_files, "atomic_write_json", write)
 
 
 async def test_an_io_error_on_write_tells_the_teacher_and_changes_nothing(
@@ -286,7 +286,7 @@ async def test_an_io_error_on_write_tells_the_teacher_and_changes_nothing(
     def io_error(path: Path, value: object) -> None:
         raise OSError(errno.EIO, os.strerror(errno.EIO))
 
-    monkeypatch.setattr(tinydb_store, "atomic_write_json", io_error)
+    monkeypatch.setattr(store_files, "atomic_write_json", io_error)
     report = concern_submit(url, "B", "cyberbullying", urgent=False, on=ON)
     status, body = await harness.post(report)
     monkeypatch.undo()

@@ -74,6 +74,7 @@ def test_the_channel_greeting_is_valid_brief_and_names_nobody() -> None:
         "Open items",
         "Incident log",
         "Filter log",
+        "Open filter items",  # issue 21: IT's open items, from the whole school
         "Help",
     ]
 

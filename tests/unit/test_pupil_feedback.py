@@ -290,3 +290,12 @@ def test_the_dsl_s_notices_never_carry_the_pupil_s_words() -> None:
     assert delivered_text("OSC-2026-0001", "question").startswith("Delivered: your question")
     card = answered_card("OSC-2026-0001", 4)
     assert {a["verb"] for a in card["actions"]} == {"concern.open", "feedback.start"}
+
+
+def test_check_config_shows_the_messages_a_pupil_can_be_sent() -> None:
+    from policy.preview import preview
+
+    shown = preview(load_school_policy(ROOT / "config" / "school.toml"))
+
+    assert "Messages to a pupil who reported" in shown
+    assert "  - Thank you for telling us. {adult} will come and find you today." in shown
