@@ -57,8 +57,8 @@ def _count_statements() -> None:
         COUNTS["(executemany) " + _label(query, self.connection)] += 1
         return await executemany(self, query, rows, **kw)
 
-    AsyncConnection.execute = conn_execute  # type: ignore[method-assign,assignment]
-    AsyncCursor.execute = cur_execute  # type: ignore[method-assign,assignment]
+    AsyncConnection.execute = conn_execute  # type: ignore[method-assign]
+    AsyncCursor.execute = cur_execute  # type: ignore[method-assign]
     AsyncCursor.executemany = cur_executemany  # type: ignore[method-assign,assignment]
 
 
