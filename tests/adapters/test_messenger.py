@@ -6,6 +6,8 @@ store is the in-memory fake (kept honest by the contract suite), made to fail on
 
 from __future__ import annotations
 
+import json
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -95,6 +97,8 @@ def test_reply_bodies_skip_a_validation_walk_that_can_find_nothing() -> None:
     from msrest.exceptions import ValidationError
 
     from bot.adapter import BodySerializer
+    from cards.pupil import worry_card
+    from policy.actions import Verb
 
     modules = (botbuilder.schema, botbuilder.schema.teams)
     models = {
@@ -106,14 +110,18 @@ def test_reply_bodies_skip_a_validation_walk_that_can_find_nothing() -> None:
     assert len(models) > 50
     assert {name for name, cls in models.items() if getattr(cls, "_validation", {})} == set()
 
-    reply = MessageFactory.attachment(
-        CardFactory.adaptive_card({"type": "AdaptiveCard", "version": "1.5", "body": []})
-    )
-    reply.text = "Received"
-    reply.conversation = ConversationAccount(id="a:1", conversation_type="personal")
-    reply.from_property = ChannelAccount(id="28:bot")
     fast, usual = BodySerializer(models), Serializer(models)
-    assert fast.body(reply, "Activity") == usual.body(reply, "Activity")
+    odd = {"at": datetime(2026, 11, 23, 10, 0, tzinfo=UTC), "verb": Verb.MENU, "n": [1, 2.5]}
+    for card in (dict(worry_card("f" * 32)), {"type": "AdaptiveCard", "body": [], "x": None}, odd):
+        reply = MessageFactory.attachment(CardFactory.adaptive_card(card))
+        reply.text = "Received"
+        reply.conversation = ConversationAccount(id="a:1", conversation_type="personal")
+        reply.from_property = ChannelAccount(id="28:bot")
+        sent = fast.body(reply, "Activity")
+        assert sent == usual.body(reply, "Activity")
+        assert json.dumps(sent, sort_keys=True) == json.dumps(
+            usual.body(reply, "Activity"), sort_keys=True
+        )
     assert fast.client_side_validation  # URL parts are still checked
     with pytest.raises(ValidationError):
         fast.url("conversation_id", None, "str")
