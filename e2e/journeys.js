@@ -587,7 +587,7 @@ const JOURNEYS = {
       await it.click(card, 'Not needed / explained');
       await it.fill(card, 'Why (the teacher is told)', 'The posters are on the school library site, which is not blocked.');
       await it.click(card, 'Send the explanation');
-      await it.see(/Not needed \/ explained by Nadia Khan/, it.card(ref));
+      await it.see(/No change: explained by Nadia Khan/, it.card(ref));
     });
 
     await j.step('the teacher is told what IT decided and why', async () => {
