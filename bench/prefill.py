@@ -32,8 +32,8 @@ from tinydb import TinyDB
 
 from bench.atomic_storage import AtomicJSONStorage
 from bench.school import PUPILS, TEACHERS
-from dialogs import concern as concern_feature
-from dialogs import filter_request as filter_feature
+from dialogs.kinds import concern as concern_feature
+from dialogs.kinds import filter_request as filter_feature
 from dialogs.outbox import CHANNEL_MESSAGE, channel_message_id
 from dialogs.ports import Change, Record
 from policy.audit import AuditEvent

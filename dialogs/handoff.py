@@ -31,9 +31,10 @@ from cards.concern import GROUP_NAMES, channel_card, detail_card, stale_card_not
 from cards.handoff import handoff_line, pack_card, pack_html, pack_unavailable_card
 from cards.records import chronology_html
 from cards.welcome import not_allowed_card
-from dialogs import concern as concern_feature
-from dialogs.concern import Loaded
 from dialogs.handling import FeatureHandlers, Handling, decide, record_for, refuse
+from dialogs.kinds import concern as concern_feature
+from dialogs.kinds.concern import Loaded
+from dialogs.kinds.handoff import KIND, subject_of
 from dialogs.outbox import Delivery, message
 from dialogs.ports import Outgoing, Record
 from dialogs.registry import Deps, Feature
@@ -60,19 +61,12 @@ from policy.roles import Person
 
 log = logging.getLogger(__name__)
 
-#: One record per hand-off (its id is the hand-off's id).
-KIND = "handoff"
 PACK = "handoff.pack"
 WEBHOOK = "handoff.webhook"
 ON_ITS_WAY = (
     "Handed off. The pack (the record to print, and JSON and CSV files to import) is on its "
     "way to your private chat with me."
 )
-
-
-def subject_of(handoff_id: str) -> str:
-    """``handoff:<id>``: how the outbox names a hand-off."""
-    return f"{KIND}:{handoff_id}"
 
 
 class HandoffHandlers(FeatureHandlers):

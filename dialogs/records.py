@@ -41,16 +41,16 @@ from cards.records import (
     incident_range_card,
     open_items_card,
 )
-from dialogs import concern as concern_feature
-from dialogs import filter_request as filter_feature
-from dialogs import monitoring, overblocking
 from dialogs.codec import text_field
-from dialogs.fm_checks import decode as fm_check_of
 from dialogs.handling import FeatureHandlers
+from dialogs.kinds import concern as concern_feature
+from dialogs.kinds import filter_request as filter_feature
+from dialogs.kinds import monitoring, overblocking
+from dialogs.kinds.fm_checks import decode as fm_check_of
+from dialogs.kinds.video_call import CALL_CHECK_KIND, RECORDING_KIND
 from dialogs.ports import Change, Record, Store
 from dialogs.registry import Deps, Feature
 from dialogs.service import ActionContext, Reply, Scope
-from dialogs.video_call import CALL_CHECK_KIND, RECORDING_KIND
 from policy.actions import Verb
 from policy.audit import AuditEvent
 from policy.categories import Category, Route

@@ -13,13 +13,13 @@ from pathlib import Path
 
 from bot.config import Settings
 from bot.storage import cipher_for
-from dialogs import concern as concern_feature
-from dialogs import filter_request as filter_feature
-from dialogs import fm_checks as fm_checks_feature
-from dialogs import monitoring as monitoring_feature
-from dialogs import overblocking
+from dialogs.kinds import concern as concern_feature
+from dialogs.kinds import filter_request as filter_feature
+from dialogs.kinds import fm_checks as fm_checks_feature
+from dialogs.kinds import monitoring as monitoring_feature
+from dialogs.kinds import overblocking
+from dialogs.kinds.video_call import CALL_CHECK_KIND, RECORDING_KIND, REQUESTS
 from dialogs.ports import Change, Record
-from dialogs.video_call import CALL_CHECK_KIND, RECORDING_KIND, REQUESTS
 from policy.concerns import (
     Concern,
     RiskAnswer,

@@ -18,16 +18,7 @@ from cards.video_call import (
 from cards.welcome import not_allowed_card, private_chat_only_card
 from dialogs.codec import input_text
 from dialogs.handling import Handling, Refusal, decide, record_for, still_in
-from dialogs.outbox import Delivery, TimerResult, message, timer
-from dialogs.ports import (
-    DirectoryUnavailable,
-    Outgoing,
-    Record,
-)
-from dialogs.service import ActionContext, Reply, Scope
-from dialogs.video_call.base import VideoCallBase, _Check, _Started
-from dialogs.video_call.forms import parse_call_log
-from dialogs.video_call.kinds import (
+from dialogs.kinds.video_call import (
     _REF,
     CALL_LOG_KIND,
     LOG_DUE,
@@ -37,6 +28,15 @@ from dialogs.video_call.kinds import (
     RENDER_LOG_SUBMITTED,
     _to,
 )
+from dialogs.outbox import Delivery, TimerResult, message, timer
+from dialogs.ports import (
+    DirectoryUnavailable,
+    Outgoing,
+    Record,
+)
+from dialogs.service import ActionContext, Reply, Scope
+from dialogs.video_call.base import VideoCallBase, _Check, _Started
+from dialogs.video_call.forms import parse_call_log
 from dialogs.video_call.texts import (
     log_due_text,
 )
