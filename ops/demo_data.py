@@ -13,10 +13,10 @@ from pathlib import Path
 
 from bot.config import Settings
 from bot.storage import cipher_for
-from dialogs.kinds import concern as concern_feature
-from dialogs.kinds import filter_request as filter_feature
-from dialogs.kinds import fm_checks as fm_checks_feature
-from dialogs.kinds import monitoring as monitoring_feature
+from dialogs.kinds import concern as concern_kind
+from dialogs.kinds import filter_request as filter_kind
+from dialogs.kinds import fm_checks as fm_checks_kind
+from dialogs.kinds import monitoring as monitoring_kind
 from dialogs.kinds import overblocking
 from dialogs.kinds.video_call import CALL_CHECK_KIND, RECORDING_KIND, REQUESTS
 from dialogs.ports import Change, Record
@@ -390,7 +390,7 @@ def _demo_fm_checks(school: SchoolPolicy) -> list[Record]:
             next_due=date(2027, 2, 26),
         ),
     ]
-    return [Record(FM_CHECK_KIND, c.ref, 1, fm_checks_feature.CODEC.encode(c)) for c in checks]
+    return [Record(FM_CHECK_KIND, c.ref, 1, fm_checks_kind.CODEC.encode(c)) for c in checks]
 
 
 def check_new_folder(data_dir: Path) -> None:
@@ -439,8 +439,8 @@ def _demo_monitoring(school: SchoolPolicy) -> list[Record]:
             reason=reason,
             created_at=datetime.combine(day - timedelta(days=2), time(16, 0), tzinfo=school.zone),
         )
-        data = {**monitoring_feature.NOTICE_CODEC.encode(notice), "day": day.isoformat()}
-        records.append(Record(monitoring_feature.NOTICE_KIND, notice.ref, 1, data))
+        data = {**monitoring_kind.NOTICE_CODEC.encode(notice), "day": day.isoformat()}
+        records.append(Record(monitoring_kind.NOTICE_KIND, notice.ref, 1, data))
     for n in range(1, 25):
         at = datetime.combine(
             date(2026, 9, 8) + timedelta(days=4 * n), time(9 + n % 6, 4), tzinfo=school.zone
@@ -475,9 +475,7 @@ def _demo_monitoring(school: SchoolPolicy) -> list[Record]:
                 at=at + timedelta(minutes=20),
                 reason="Demo outcome",
             )
-        records.append(
-            Record(monitoring_feature.KIND, alert.ref, 1, monitoring_feature.encode(alert))
-        )
+        records.append(Record(monitoring_kind.KIND, alert.ref, 1, monitoring_kind.encode(alert)))
     return records
 
 
@@ -495,14 +493,10 @@ async def seed_demo_data(data_dir: Path, settings: Settings) -> int:
         for n, spec in enumerate(sorted(_DEMO_CONCERNS, key=lambda s: s.day), start=1):
             await store.next_sequence("OSC-2026")
             concern = _demo_concern(n, spec, school)
-            records.append(
-                Record(concern_feature.KIND, concern.ref, 1, concern_feature.encode(concern))
-            )
+            records.append(Record(concern_kind.KIND, concern.ref, 1, concern_kind.encode(concern)))
         for request in _demo_filter_requests(school):
             await store.next_sequence("FLT-2026")
-            records.append(
-                Record(filter_feature.KIND, request.ref, 1, filter_feature.encode(request))
-            )
+            records.append(Record(filter_kind.KIND, request.ref, 1, filter_kind.encode(request)))
         for report in _demo_overblocking(school):
             await store.next_sequence("OBR-2026")
             records.append(Record(overblocking.KIND, report.ref, 1, overblocking.encode(report)))

@@ -46,6 +46,7 @@ from policy.on_call import (
 )
 from policy.roles import Role
 
+#: The concern feature's logger, under the name it had before the split.
 log = logging.getLogger("dialogs.concern")
 
 

@@ -64,6 +64,7 @@ from policy.pupil_feedback import pupil_state_words
 from policy.roles import Person
 from policy.weblinks import BadLink, host_of, normalise_url
 
+#: The concern feature's logger, under the name it had before the split.
 log = logging.getLogger("dialogs.concern")
 _text = text_field
 
