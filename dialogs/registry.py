@@ -16,7 +16,7 @@ from policy.actions import Verb
 from policy.school import SchoolPolicy
 
 if TYPE_CHECKING:
-    from dialogs.service import ActionContext, Reply
+    from dialogs.turns import ActionContext, Reply
 
 Handler = Callable[["ActionContext"], Awaitable["Reply"]]
 #: Typed text (issue 18): ``(ctx, text, verb, matched)`` -> replies, or None to let the command
