@@ -34,6 +34,7 @@ from bench.atomic_storage import AtomicJSONStorage
 from bench.school import PUPILS, TEACHERS
 from dialogs.kinds import concern as concern_kind
 from dialogs.kinds import filter_request as filter_kind
+from dialogs.kinds import reference
 from dialogs.outbox import CHANNEL_MESSAGE, channel_message_id
 from dialogs.ports import Change, Record
 from policy.audit import AuditEvent
@@ -231,7 +232,7 @@ async def prefill(folder: Path, concerns: int, *, now: datetime, new_count: int)
 
     for i in range(concerns):
         year, number, per_year = place(i, concerns)
-        ref = f"OSC-{year}-{number:04d}"
+        ref = reference(concern_kind.PREFIX, year, number)
         is_new = i >= concerns - new_count
         concern, lived = _concern(i, ref, _at(year, number, per_year, now), is_new)
         records.append(Record("concern", ref, 1, concern_kind.encode(concern)))

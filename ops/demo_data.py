@@ -17,8 +17,8 @@ from dialogs.kinds import concern as concern_kind
 from dialogs.kinds import filter_request as filter_kind
 from dialogs.kinds import fm_checks as fm_checks_kind
 from dialogs.kinds import monitoring as monitoring_kind
-from dialogs.kinds import overblocking
-from dialogs.kinds.video_call import CALL_CHECK_KIND, RECORDING_KIND, REQUESTS
+from dialogs.kinds import overblocking, reference
+from dialogs.kinds.video_call import CALL_CHECK_KIND, RECORDING_KIND, RECORDING_PREFIX, REQUESTS
 from dialogs.ports import Change, Record
 from policy.concerns import (
     Concern,
@@ -152,7 +152,7 @@ def _demo_concern(n: int, spec: _DemoConcern, school: SchoolPolicy) -> Concern:
     reporter = _PUPIL if spec.pupil else (_TEACHER if n % 2 else _HOD)
     risk = RiskAnswer.YES if spec.at_risk else RiskAnswer.NO
     concern = Concern(
-        ref=f"OSC-2026-{n:04d}",
+        ref=reference(concern_kind.PREFIX, 2026, n),
         source=Source.PUPIL if spec.pupil else Source.STAFF,
         category=category.id,
         urgent=is_urgent(category, risk),
@@ -208,7 +208,7 @@ def _demo_filter_requests(school: SchoolPolicy) -> list[FilterRequest]:
     for n, (category, start, days, fate) in enumerate(sorted(specs, key=lambda s: s[1]), 1):
         asked = datetime.combine(start - timedelta(days=2), time(8, 30), tzinfo=zone)
         request = FilterRequest(
-            ref=f"FLT-2026-{n:04d}",
+            ref=reference(filter_kind.PREFIX, 2026, n),
             requester_id=_TEACHER.id,
             requester_name=_TEACHER.name,
             created_at=asked.astimezone(UTC),
@@ -262,7 +262,7 @@ def _demo_overblocking(school: SchoolPolicy) -> list[OverblockReport]:
     for n, (day, hours, fate) in enumerate(specs, 1):
         at = datetime.combine(day, time(10, 15), tzinfo=zone).astimezone(UTC)
         report = OverblockReport(
-            ref=f"OBR-2026-{n:04d}",
+            ref=reference(overblocking.PREFIX, 2026, n),
             reporter_id=_TEACHER.id,
             reporter_name=_TEACHER.name,
             created_at=at,
@@ -273,7 +273,9 @@ def _demo_overblocking(school: SchoolPolicy) -> list[OverblockReport]:
         if hours is not None:
             answered = at + timedelta(hours=hours)
             if fate == "exception":
-                report = exception_requested(report, _IT, f"FLT-2026-{n + 1:04d}", answered)
+                report = exception_requested(
+                    report, _IT, reference(filter_kind.PREFIX, 2026, n + 1), answered
+                )
             else:
                 report = explained(report, _IT, "Demo: a school resource covers this.", answered)
         reports.append(report)
@@ -341,7 +343,7 @@ def _demo_recordings(school: SchoolPolicy) -> list[Record]:
     for n, status in enumerate(decisions, start=1):
         asked = datetime.combine(date(2026, 9, 1) + timedelta(days=9 * n), time(12), school.zone)
         request = RecordingRequest(
-            ref=f"REC-2026-{n:04d}",
+            ref=reference(RECORDING_PREFIX, 2026, n),
             requester_id=_HOD.id,
             requester_name=_HOD.name,
             start=(asked + timedelta(days=2)).astimezone(UTC),
@@ -427,7 +429,7 @@ def _demo_monitoring(school: SchoolPolicy) -> list[Record]:
         topic = school.monitoring.topic(topic_id)
         label = topic.label if topic else topic_id
         notice = LessonNotice(
-            ref=f"MLN-2026-{n:04d}",
+            ref=reference(monitoring_kind.NOTICE_PREFIX, 2026, n),
             teacher_id=_TEACHER.id,
             teacher_name=_TEACHER.name,
             class_name=class_name,
@@ -446,7 +448,7 @@ def _demo_monitoring(school: SchoolPolicy) -> list[Record]:
             date(2026, 9, 8) + timedelta(days=4 * n), time(9 + n % 6, 4), tzinfo=school.zone
         )
         alert = MonitoringAlert(
-            ref=f"MON-2026-{n:04d}",
+            ref=reference(monitoring_kind.PREFIX, 2026, n),
             provider="demo",
             provider_alert_id=f"demo-{n}",
             pupil_id=f"5c400000-0000-4000-8000-{n % 10 + 1:012d}",

@@ -21,6 +21,7 @@ from dialogs.handling import Handling, Refusal, decide, record_for, still_in
 from dialogs.kinds.video_call import (
     _REF,
     CALL_LOG_KIND,
+    CALL_LOG_PREFIX,
     LOG_DUE,
     LOGS,
     RENDER_LOG_FORM,
@@ -115,7 +116,7 @@ class CallLogHandlers(VideoCallBase):
     async def _new_log(self, check: _Check, key: str | None) -> CallLog:
         person, plan, now = check.person, check.plan, check.now
         return CallLog(
-            ref=await self._reference("LOG", now, key),
+            ref=await self._reference(CALL_LOG_PREFIX, now, key),
             teacher_id=person.id,
             teacher_name=person.name,
             pupils=plan.pupils,

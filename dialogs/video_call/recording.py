@@ -20,6 +20,7 @@ from dialogs.handling import Handling, Refusal, decide, record_for, still_in
 from dialogs.kinds.video_call import (
     _REF,
     RECORDING_KIND,
+    RECORDING_PREFIX,
     RENDER_DECIDED,
     RENDER_REQUEST,
     REQUESTS,
@@ -156,7 +157,7 @@ class RecordingHandlers(VideoCallBase):
     async def _new_request(self, check: _Check, key: str | None) -> RecordingRequest:
         person, plan, now = check.person, check.plan, check.now
         return RecordingRequest(
-            ref=await self._reference("REC", now, key),
+            ref=await self._reference(RECORDING_PREFIX, now, key),
             requester_id=person.id,
             requester_name=person.name,
             start=plan.start,
