@@ -32,7 +32,7 @@ from cards.filter import (
     request_refused,
 )
 from cards.welcome import not_allowed_card
-from dialogs.codec import RecordCodec, text_field
+from dialogs.codec import text_field
 from dialogs.handling import (
     FeatureHandlers,
     Handling,
@@ -42,6 +42,8 @@ from dialogs.handling import (
     refuse,
     still_in,
 )
+from dialogs.kinds.filter_request import CODEC as CODEC
+from dialogs.kinds.filter_request import KIND, decode, encode, subject_of
 from dialogs.outbox import Delivery, TimerResult, message, timer
 from dialogs.ports import (
     Change,
@@ -86,20 +88,8 @@ from policy.weblinks import BadLink, host_of, normalise_url
 
 log = logging.getLogger(__name__)
 
-KIND = "filter_request"
 PERIOD_END = "filter.period_end"
 PERIOD_START = "filter.period_start"
-CODEC: RecordCodec[FilterRequest] = RecordCodec(KIND, FilterRequest)
-
-
-encode = CODEC.encode
-
-
-decode = CODEC.decode
-
-
-#: ``filter_request:<ref>``.
-subject_of = CODEC.subject
 
 
 _text = text_field

@@ -20,8 +20,10 @@ from datetime import date, datetime
 from typing import Any
 
 from cards.fm_checks import check_channel_note, check_due, check_form, check_recorded
-from dialogs.codec import RecordCodec, text_field
+from dialogs.codec import text_field
 from dialogs.handling import NOT_SAVED, FeatureHandlers, form_key
+from dialogs.kinds import next_reference
+from dialogs.kinds.fm_checks import CODEC, decode
 from dialogs.outbox import Delivery, TimerResult, message, timer
 from dialogs.ports import Change, DuplicateRequest, Outgoing, Record, StoreUnavailable
 from dialogs.registry import Deps, Feature
@@ -46,7 +48,6 @@ from policy.text import clean_text
 
 log = logging.getLogger(__name__)
 
-CODEC = RecordCodec(KIND, FmCheck)
 #: The timer that reminds when the next check is due (one per check; it ends once a newer
 #: check is on record).
 DUE = "fm_check.due"
@@ -55,11 +56,6 @@ RENDER_DUE = "fm_check.due"
 #: School days between reminders while a check is overdue (a week).
 REMIND_EVERY_SCHOOL_DAYS = 5
 PRIVATE_ONLY = "Please record checks in a private chat with me."
-
-
-def decode(record: Record) -> FmCheck:
-    """The check a record holds."""
-    return CODEC.decode(record)
 
 
 async def load_checks(deps: Deps) -> list[FmCheck]:
@@ -184,9 +180,8 @@ class CheckHandlers(FeatureHandlers):
             )
             return Reply(card=form)
         year = now.astimezone(self._school.zone).year
-        number = await self._store.next_sequence(f"{PREFIX}-{year}", key=key)
         check = FmCheck(
-            ref=f"{PREFIX}-{year}-{number:04d}",
+            ref=await next_reference(self._store, PREFIX, year, key),
             by_id=ctx.person.id,
             by_name=ctx.person.name,
             recorded_at=now,

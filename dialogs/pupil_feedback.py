@@ -47,7 +47,6 @@ from cards.pupil_feedback import (
 )
 from cards.welcome import not_allowed_card, private_chat_only_card
 from dialogs.codec import text_field
-from dialogs.concern import KIND, decode, encode, subject_of
 from dialogs.handling import (
     FeatureHandlers,
     Handling,
@@ -56,6 +55,7 @@ from dialogs.handling import (
     record_for,
     refuse,
 )
+from dialogs.kinds.concern import KIND, PUPIL_CHANNEL, decode, encode, subject_of
 from dialogs.outbox import OUTBOX, TIMER, Delivery, TimerResult, message, timer
 from dialogs.ports import (
     Change,
@@ -65,7 +65,6 @@ from dialogs.ports import (
     StoreUnavailable,
     VersionConflict,
 )
-from dialogs.pupil_report import PUPIL_CHANNEL
 from dialogs.registry import Deps, Feature
 from dialogs.service import ActionContext, Reply, Scope, channel_id_of
 from policy.actions import Verb
