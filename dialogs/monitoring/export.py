@@ -1,0 +1,81 @@
+"""Records for the review pack and the governors' report: the alerts and their outcomes, the
+sensitive-lesson notices, as CSV (never the pupil, their device or what they typed).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Sequence
+
+from policy.monitoring import (
+    STATUS_WORDS,
+    LessonNotice,
+    MonitoringAlert,
+)
+from policy.school import SchoolPolicy
+
+
+def _cell(value: str) -> str:
+    # A cell starting with = + - @ is run as a formula by spreadsheet programs.
+    return "'" + value if value[:1] in {"=", "+", "-", "@"} else value
+
+
+ALERT_COLUMNS = (
+    "reference",
+    "first_received",
+    "provider",
+    "category",
+    "severity",
+    "alerts_counted",
+    "outcome",
+    "decided_at",
+    "concern",
+    "expected_lesson_notice",
+)
+NOTICE_COLUMNS = ("reference", "date", "start", "end", "class", "topic", "reason", "given_by")
+
+
+def alerts_csv(alerts: Sequence[MonitoringAlert], school: SchoolPolicy) -> str:
+    """The monitoring alerts and their outcomes for the review pack, one row per card: never
+    the pupil, their device, what they typed or viewed, or a note someone wrote."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(ALERT_COLUMNS)
+    for alert in alerts:
+        provider = school.monitoring.provider(alert.provider)
+        decided = alert.history[-1].at.astimezone(school.zone) if alert.history else None
+        row = (
+            alert.ref,
+            alert.received_at.astimezone(school.zone).isoformat(timespec="minutes"),
+            provider.name if provider else alert.provider,
+            alert.category,
+            alert.severity.value,
+            str(alert.count),
+            STATUS_WORDS[alert.status],
+            decided.isoformat(timespec="minutes") if decided else "",
+            alert.concern_ref,
+            alert.notice_ref,
+        )
+        writer.writerow([_cell(v) for v in row])
+    return out.getvalue()
+
+
+def notices_csv(notices: Sequence[LessonNotice]) -> str:
+    """The sensitive-lesson notices for the review pack, one row per notice."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(NOTICE_COLUMNS)
+    for n in notices:
+        row = (
+            n.ref,
+            n.day.isoformat(),
+            f"{n.start:%H:%M}",
+            f"{n.end:%H:%M}",
+            n.class_name,
+            n.topic_label,
+            n.reason,
+            n.teacher_name,
+        )
+        writer.writerow([_cell(v) for v in row])
+    return out.getvalue()
