@@ -22,7 +22,7 @@ from typing import Generic, Protocol, TypeVar
 from dialogs.codec import text_field
 from dialogs.ports import Change, DuplicateRequest, Record, StoreUnavailable, VersionConflict
 from dialogs.registry import Deps
-from dialogs.service import ActionContext, Reply
+from dialogs.service import ActionContext, Reply, Scope, channel_id_of
 from policy.audit import AuditEvent
 from policy.errors import PolicyError
 
@@ -86,6 +86,15 @@ async def refuse(
         action = ctx.verb.value if ctx.verb is not None else "unknown_verb"
     event = AuditEvent(ctx.person.id, action, item, f"refused: {why}", deps.clock.now())
     await deps.store.commit(Change(audit=[event]))
+
+
+def from_elsewhere(ctx: ActionContext, channel_id: str) -> bool:
+    """Whether a click came from a channel other than ``channel_id`` (the item's own channel).
+    A 1:1 chat with the bot is never elsewhere: a handler may always act there."""
+    return (
+        ctx.turn.scope is not Scope.PERSONAL
+        and channel_id_of(ctx.turn.conversation_id) != channel_id
+    )
 
 
 async def record_for(

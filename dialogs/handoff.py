@@ -31,14 +31,14 @@ from cards.concern import GROUP_NAMES, channel_card, detail_card, stale_card_not
 from cards.handoff import handoff_line, pack_card, pack_html, pack_unavailable_card
 from cards.records import chronology_html
 from cards.welcome import not_allowed_card
-from dialogs.handling import FeatureHandlers, Handling, decide, record_for, refuse
+from dialogs.handling import FeatureHandlers, Handling, decide, from_elsewhere, record_for, refuse
 from dialogs.kinds import concern as concern_kind
 from dialogs.kinds.concern import Loaded
 from dialogs.kinds.handoff import KIND, subject_of
 from dialogs.outbox import Delivery, message
 from dialogs.ports import Outgoing, Record
 from dialogs.registry import Deps, Feature
-from dialogs.service import ActionContext, Reply, Scope, channel_id_of
+from dialogs.service import ActionContext, Reply, Scope
 from policy.actions import Verb
 from policy.categories import Category, Route
 from policy.concerns import (
@@ -96,9 +96,8 @@ class HandoffHandlers(FeatureHandlers):
         if not may_hand_off(ctx.person) or not may_handle(ctx.person, concern, category):
             await refuse(self._deps, ctx, "not the DSL for this concern", record.ref)
             return Reply(card=not_allowed_card(ctx.person))
-        if ctx.turn.scope is not Scope.PERSONAL and (
-            category.route is Route.HEADTEACHER
-            or channel_id_of(ctx.turn.conversation_id) != self._school.channels.dsl_channel_id
+        if (ctx.turn.scope is not Scope.PERSONAL and category.route is Route.HEADTEACHER) or (
+            from_elsewhere(ctx, self._school.channels.dsl_channel_id)
         ):
             await refuse(self._deps, ctx, "wrong conversation", record.ref)
             return Reply(card=not_allowed_card(ctx.person))

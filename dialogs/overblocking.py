@@ -38,6 +38,7 @@ from dialogs.handling import (
     Handling,
     decide,
     form_key,
+    from_elsewhere,
     record_for,
     refuse,
 )
@@ -197,10 +198,7 @@ class OverblockHandlers(FeatureHandlers):
         if record is None:
             return Reply(card=not_allowed_card(ctx.person))
         it_channel = channel_id_of(self._school.channels.it_channel_id)
-        if (
-            ctx.turn.scope is not Scope.PERSONAL
-            and channel_id_of(ctx.turn.conversation_id) != it_channel
-        ):
+        if from_elsewhere(ctx, it_channel):
             await refuse(self._deps, ctx, "wrong conversation", record.ref)
             return Reply(card=not_allowed_card(ctx.person))
         return Loaded(record, decode(record))

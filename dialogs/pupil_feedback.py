@@ -52,6 +52,7 @@ from dialogs.handling import (
     Handling,
     decide,
     form_key,
+    from_elsewhere,
     record_for,
     refuse,
 )
@@ -66,7 +67,7 @@ from dialogs.ports import (
     VersionConflict,
 )
 from dialogs.registry import Deps, Feature
-from dialogs.service import ActionContext, Reply, Scope, channel_id_of
+from dialogs.service import ActionContext, Reply, Scope
 from policy.actions import Verb
 from policy.audit import AuditEvent
 from policy.concerns import Concern, ConcernStatus, Source, acknowledge
@@ -170,9 +171,7 @@ class PupilFeedbackHandlers(FeatureHandlers):
         if not may_message_pupil(ctx.person, concern):
             await refuse(self._deps, ctx, "not the DSL or a deputy", record.ref)
             return Reply(card=not_allowed_card(ctx.person))
-        if ctx.turn.scope is not Scope.PERSONAL and (
-            channel_id_of(ctx.turn.conversation_id) != self._school.channels.dsl_channel_id
-        ):
+        if from_elsewhere(ctx, self._school.channels.dsl_channel_id):
             await refuse(self._deps, ctx, "wrong conversation", record.ref)
             return Reply(card=not_allowed_card(ctx.person))
         feedback = await self._store.get(FEEDBACK_KIND, concern.ref)

@@ -31,8 +31,8 @@ from policy.concerns import (
     ItemReview,
     acknowledge,
     checklist,
-    needs_assessment,
     private_role,
+    require_message_and_assessment,
 )
 from policy.roles import SAFEGUARDING_LEADS, Person, Role
 
@@ -124,15 +124,7 @@ def _check_can_close(
         raise InvalidTransition("choose an outcome from the list", code="outcome missing")
     if not reason.strip():
         raise InvalidTransition("give the reason for closing it", code="closure reason missing")
-    if not message.strip():
-        raise InvalidTransition(
-            "write a short message for the person who reported it", code="message missing"
-        )
-    if needs_assessment(concern, category):
-        raise InvalidTransition(
-            "record the UKCIS immediate-referral assessment before closing",
-            code="assessment missing",
-        )
+    require_message_and_assessment(concern, category, message)
 
 
 def _reviewed(concern: Concern, by: Person, at: datetime, items: Sequence[ItemReview]) -> Concern:

@@ -497,6 +497,27 @@ def needs_assessment(concern: Concern, category: Category | None = None) -> bool
     return has_ukcis_gate(category or concern.category) and concern.assessment is None
 
 
+def require_message_and_assessment(
+    concern: Concern, category: Category | None, message: str
+) -> None:
+    """What every way of closing a concern needs once its outcome is chosen: a short message
+    for the person who reported it, then the UKCIS immediate-referral assessment where the
+    concern needs one (``needs_assessment``).
+
+    Raises:
+        InvalidTransition: the message or the assessment is missing.
+    """
+    if not message.strip():
+        raise InvalidTransition(
+            "write a short message for the person who reported it", code="message missing"
+        )
+    if needs_assessment(concern, category):
+        raise InvalidTransition(
+            "record the UKCIS immediate-referral assessment before closing",
+            code="assessment missing",
+        )
+
+
 def close(
     concern: Concern,
     by: Person,
@@ -509,15 +530,7 @@ def close(
     _open(concern)
     if outcome not in OUTCOMES:
         raise InvalidTransition("choose an outcome", code="outcome missing")
-    if not message.strip():
-        raise InvalidTransition(
-            "write a short message for the person who reported it", code="message missing"
-        )
-    if needs_assessment(concern, category):
-        raise InvalidTransition(
-            "record the UKCIS immediate-referral assessment before closing",
-            code="assessment missing",
-        )
+    require_message_and_assessment(concern, category, message)
     closed = replace(
         _taken_on(concern, by, at),
         status=ConcernStatus.CLOSED,

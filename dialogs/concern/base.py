@@ -14,7 +14,7 @@ from cards.concern import (
 )
 from cards.welcome import not_allowed_card
 from dialogs.concern_alerts import ConcernAlerts
-from dialogs.handling import FeatureHandlers, Handling, decide, record_for, refuse
+from dialogs.handling import FeatureHandlers, Handling, decide, from_elsewhere, record_for, refuse
 from dialogs.kinds.concern import (
     KIND,
     Loaded,
@@ -28,7 +28,7 @@ from dialogs.ports import (
     Record,
 )
 from dialogs.registry import Deps
-from dialogs.service import ActionContext, Reply, Scope, channel_id_of
+from dialogs.service import ActionContext, Reply, Scope
 from policy.categories import Category, Route
 from policy.closure import is_proposed
 from policy.concerns import (
@@ -99,9 +99,8 @@ class ConcernBase(FeatureHandlers):
         ):
             await refuse(self._deps, ctx, "not a handler of this concern", record.ref)
             return Reply(card=not_allowed_card(ctx.person))
-        if ctx.turn.scope is not Scope.PERSONAL and (
-            category.route is Route.HEADTEACHER
-            or channel_id_of(ctx.turn.conversation_id) != self._school.channels.dsl_channel_id
+        if (ctx.turn.scope is not Scope.PERSONAL and category.route is Route.HEADTEACHER) or (
+            from_elsewhere(ctx, self._school.channels.dsl_channel_id)
         ):
             # Concerns are handled in the DSL channel or in a 1:1 chat, nowhere else.
             await refuse(self._deps, ctx, "wrong conversation", record.ref)

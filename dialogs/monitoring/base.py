@@ -17,7 +17,7 @@ from cards.monitoring import (
 )
 from cards.welcome import not_allowed_card
 from dialogs.concern_alerts import ConcernAlerts
-from dialogs.handling import FeatureHandlers, Handling, record_for, refuse
+from dialogs.handling import FeatureHandlers, Handling, from_elsewhere, record_for, refuse
 from dialogs.kinds.monitoring import (
     KIND,
     decode,
@@ -27,7 +27,7 @@ from dialogs.ports import (
     Record,
 )
 from dialogs.registry import Deps
-from dialogs.service import ActionContext, Reply, Scope, channel_id_of
+from dialogs.service import ActionContext, Reply, Scope
 from dialogs.urgent import named_on_call
 from policy.monitoring import (
     AlertTransitionError,
@@ -96,9 +96,7 @@ class MonitoringBase(FeatureHandlers):
         if not self._may_handle(ctx.person, alert):
             await refuse(self._deps, ctx, "not a handler of this alert", record.ref)
             return Reply(card=not_allowed_card(ctx.person))
-        if ctx.turn.scope is not Scope.PERSONAL and (
-            channel_id_of(ctx.turn.conversation_id) != self._school.channels.dsl_channel_id
-        ):
+        if from_elsewhere(ctx, self._school.channels.dsl_channel_id):
             await refuse(self._deps, ctx, "wrong conversation", record.ref)
             return Reply(card=not_allowed_card(ctx.person))
         return Loaded(record, alert, await self._pupil(alert.pupil_id))
