@@ -81,9 +81,7 @@ class HandoffHandlers(FeatureHandlers):
         return self._school.handoff.system_name
 
     def _category(self, concern: Concern) -> Category:
-        found = self._school.category(concern.category) or self._school.category("other")
-        assert found is not None  # the school policy always has "other"
-        return found
+        return self._school.category_or_other(concern.category)
 
     async def _load(self, ctx: ActionContext) -> Loaded | Reply:
         """The concern a click names, if the clicker is the DSL and may handle it, in their

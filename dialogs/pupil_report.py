@@ -232,9 +232,7 @@ class PupilReports(FeatureHandlers):
         return tuple((s.name, s.contact) for s in self._school.signposts_for("pupils"))
 
     def _category(self, category_id: str) -> Category:
-        category = self._school.category(category_id) or self._school.category("other")
-        assert category is not None  # the school policy always has "other"
-        return category
+        return self._school.category_or_other(category_id)
 
     # ----- saving and grouping ------------------------------------------------------------------
 

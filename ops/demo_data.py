@@ -157,8 +157,7 @@ _DEMO_CONCERNS: tuple[_DemoConcern, ...] = (
 
 
 def _demo_concern(n: int, spec: _DemoConcern, school: SchoolPolicy) -> Concern:
-    category = school.category(spec.category) or school.category("other")
-    assert category is not None
+    category = school.category_or_other(spec.category)
     at = datetime.combine(spec.day, time(9 + n % 6, 10 + n % 40), tzinfo=school.zone)
     child = DEMO_CHILDREN[n % len(DEMO_CHILDREN)]
     reporter = _PUPIL if spec.pupil else (_TEACHER if n % 2 else _HOD)

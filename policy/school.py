@@ -248,3 +248,10 @@ class SchoolPolicy:
     def category(self, category_id: str) -> Category | None:
         """The category with this id, if the school has it."""
         return next((c for c in self.categories if c.id == category_id), None)
+
+    def category_or_other(self, category_id: str) -> Category:
+        """The category with this id, or "other" (something else) when the school does not
+        have it (any more): every school has "other" (``__post_init__`` checks)."""
+        found = self.category(category_id) or self.category("other")
+        assert found is not None  # the school policy always has "other"
+        return found

@@ -89,8 +89,7 @@ class ConcernBase(FeatureHandlers):
         if record is None:
             return Reply(card=not_allowed_card(ctx.person))
         concern = decode(record)
-        category = self._school.category(concern.category) or self._school.category("other")
-        assert category is not None  # the school policy always has "other"
+        category = self._school.category_or_other(concern.category)
         fallback = await self._unheld_fallback(
             private_role(concern, category)
         ) or await self._closure_fallback(concern, category)
@@ -215,8 +214,7 @@ class ConcernBase(FeatureHandlers):
         if subject is None:
             return None
         concern = decode(subject)
-        category = self._school.category(concern.category) or self._school.category("other")
-        assert category is not None
+        category = self._school.category_or_other(concern.category)
         return concern, category
 
     def _reminder_due(self, concern: Concern, from_time: datetime) -> datetime:

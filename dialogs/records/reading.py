@@ -34,9 +34,7 @@ log = logging.getLogger(__name__)
 
 def category_of(school: SchoolPolicy, concern: Concern) -> Category:
     """The concern's category (a category the school no longer has counts as "other")."""
-    found = school.category(concern.category) or school.category("other")
-    assert found is not None  # the school policy always has "other"
-    return found
+    return school.category_or_other(concern.category)
 
 
 def for_the_dsl(concern: Concern, school: SchoolPolicy) -> bool:
