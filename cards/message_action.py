@@ -11,10 +11,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from microsoft_teams.cards import CardElement, Choice, ChoiceSetInput, Container
+from microsoft_teams.cards import CardElement, Container
 
 from cards.common import card, execute, heading, para, safe_text
-from cards.concern import EMERGENCY, IMAGERY_RULE, category_label
+from cards.concern import EMERGENCY, IMAGERY_RULE, category_input
 from policy.actions import Verb
 from policy.school import SchoolPolicy
 
@@ -44,16 +44,9 @@ def report_message_card(
         Container(style="attention", items=rule),
         para("The message", emphasis=True),
         para(safe_text(shown) or "(no words)", subtle=True),
-        ChoiceSetInput(
-            id="category",
-            label="What is it about?",
-            choices=[Choice(title=category_label(c), value=c.id) for c in school.categories],
-            is_required=True,
-            error_message="Choose what the concern is about.",
-            # Every choice in view: a dialog has the room (and the Agents Playground's dialog
-            # would otherwise keep this list in the next card's first drop-down).
-            style="expanded",
-        ),
+        # Every choice in view: a dialog has the room (and the Agents Playground's dialog
+        # would otherwise keep this list in the next card's first drop-down).
+        category_input(school, style="expanded"),
         para(
             "Next you will see the report form with the message's words, who sent it, when, "
             "and a link to it. Nothing is sent until you press Send.",

@@ -16,10 +16,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from microsoft_teams.cards import CardElement, Choice, ChoiceSetInput, TextInput
+from microsoft_teams.cards import CardElement, TextInput
 
 from cards.common import attention, card, execute, heading, menu_button, para
-from cards.concern import EMERGENCY, LIMITS, category_label
+from cards.concern import EMERGENCY, LIMITS, category_input
 from cards.help_links import get_help_now
 from cards.pupil import LIMITS as PUPIL_LIMITS
 from cards.pupil import WHO_READS_IT
@@ -116,14 +116,7 @@ def concern_offer_card(
             )
         )
     body += [
-        ChoiceSetInput(
-            id="category",
-            label="What is it about?",
-            choices=[Choice(title=category_label(c), value=c.id) for c in school.categories],
-            is_required=True,
-            error_message="Choose what the concern is about.",
-            style="compact",
-        ),
+        category_input(school),
         TextInput(
             id="what_happened",
             label="What happened?",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Literal
 
 from microsoft_teams.cards import (
     CardElement,
@@ -84,6 +84,21 @@ def category_label(category: Category) -> str:
     return f"{GROUP_NAMES[category.group]}: {category.label}"
 
 
+def category_input(
+    school: SchoolPolicy, *, style: Literal["compact", "expanded"] = "compact"
+) -> ChoiceSetInput:
+    """The "What is it about?" choice of the school's categories (a drop-down, or every choice
+    in view with ``style="expanded"``)."""
+    return ChoiceSetInput(
+        id="category",
+        label="What is it about?",
+        choices=[Choice(title=category_label(c), value=c.id) for c in school.categories],
+        is_required=True,
+        error_message="Choose what the concern is about.",
+        style=style,
+    )
+
+
 def _text_input(
     field_id: str,
     label: str,
@@ -112,18 +127,10 @@ def category_picker(
     school: SchoolPolicy, *, problem: str | None = None, risk: str | None = None
 ) -> dict[str, Any]:
     """Step 1 of a staff report: what kind of concern it is, and whether a child is at risk."""
-    choices = [Choice(title=category_label(c), value=c.id) for c in school.categories]
     body: list[CardElement] = [
         heading("Report an online-safety concern"),
         para(EMERGENCY, emphasis=True),
-        ChoiceSetInput(
-            id="category",
-            label="What is it about?",
-            choices=choices,
-            is_required=True,
-            error_message="Choose what the concern is about.",
-            style="compact",
-        ),
+        category_input(school),
     ]
     if problem:
         body.append(attention(problem))
