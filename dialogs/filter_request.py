@@ -70,6 +70,7 @@ from policy.filtering import (
     FilterStatus,
     answer,
     approve,
+    approver_channels,
     ask,
     is_sensitive,
     mark_applied,
@@ -255,11 +256,9 @@ def _spreadsheet_safe(text: str) -> str:
 
 
 def request_channels(request: FilterRequest, deps: Deps) -> list[str]:
-    """Where a request's card goes: IT, and for a sensitive topic the DSL channel too."""
-    channels = [deps.school.channels.it_channel_id]
-    if request.sensitive:
-        channels.append(deps.school.channels.dsl_channel_id)
-    return channels
+    """Where a request's card goes: the channel of each approval it needs (IT, and for a
+    sensitive topic the reason approver's, ``policy.filtering.approvers``)."""
+    return approver_channels(request, deps.school.channels)
 
 
 def new_request_records(request: FilterRequest, deps: Deps, now: datetime) -> list[Record]:
@@ -300,10 +299,7 @@ class FilterHandlers(FeatureHandlers):
         )
 
     def _channels(self, request: FilterRequest) -> list[str]:
-        channels = [self._school.channels.it_channel_id]
-        if request.sensitive:
-            channels.append(self._school.channels.dsl_channel_id)
-        return channels
+        return request_channels(request, self._deps)
 
     # ----- requesting ---------------------------------------------------------------------------
 
