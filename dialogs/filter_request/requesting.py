@@ -22,7 +22,7 @@ from policy.filtering import FilterRequest, FilterStatus, is_sensitive, never_un
 from policy.roles import Person, Role
 from policy.weblinks import host_of
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("dialogs.filter_request")  # one logger for the feature, as before
 
 
 class RequestHandlers(FilterBase):
