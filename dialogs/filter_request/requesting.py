@@ -47,70 +47,75 @@ class RequestHandlers(FilterBase):
         now = self._clock.now()
         today = now.astimezone(self._school.zone).date()
         values, problems, submitted = validate_request(ctx.data, today, self._deps)
-        refusal = None
-        if "site" not in problems:
-            refusal = never_unblockable(
-                host_of(values["site"]), values["blocked_category"], self._school.filtering
-            )
+        refusal = self._refusal(values, problems)
         if refusal is None and submitted is None:
-            return Reply(
-                card=filter_form(self._school, form_id=form_id, values=values, problems=problems)
-            )
-        year = now.astimezone(self._school.zone).year
-        number = await self._store.next_sequence(f"FLT-{year}", key=key)
-        ref = f"FLT-{year}-{number:04d}"
+            return self._form_again(form_id, values, problems)
+        ref = await self._reference(now, key)
         request = self._new_request(ref, ctx.person, now, values, submitted)
         if refusal is not None:
-            request = replace(request, status=FilterStatus.REFUSED)
+            request = replace(request, status=FilterStatus.REFUSED).step(
+                None, now, "refused", refusal
+            )
         try:
-            if refusal is not None:
-                request = request.step(None, now, "refused", refusal)
-                await self._store.commit(
-                    Change(
-                        records=[
-                            Record(KIND, ref, 1, encode(request)),
-                            message(
-                                Delivery.DIRECT_TO_ROLE,
-                                Role.DSL.value,
-                                subject_of(ref),
-                                "filter.refused",
-                                now,
-                            ),
-                        ],
-                        audit=[
-                            AuditEvent(
-                                ctx.person.id,
-                                "filter.request",
-                                subject_of(ref),
-                                "refused: never unblockable",
-                                now,
-                            )
-                        ],
-                        dedupe_key=key,
-                    )
-                )
-            else:
-                await self._store.commit(
-                    Change(
-                        records=new_request_records(request, self._deps, now),
-                        audit=[
-                            AuditEvent(ctx.person.id, "filter.request", subject_of(ref), "ok", now)
-                        ],
-                        dedupe_key=key,
-                    )
-                )
+            await self._store.commit(self._saved(ctx.person, request, refusal, key, now))
         except DuplicateRequest as dup:
             return await self._confirm(ctx.person, dup.refs[0])
         except StoreUnavailable:
             problems = {"reason": "Your request could not be saved just now. Please try again."}
-            return Reply(
-                card=filter_form(self._school, form_id=form_id, values=values, problems=problems)
-            )
+            return self._form_again(form_id, values, problems)
         self._deps.doorbell.ring()
         log.info("filter request %s made (status %s)", ref, request.status.value)
         if refusal is not None:
             return Reply(card=request_refused(request, refusal))
         return Reply(card=request_received(request, self._school))
+
+    def _refusal(self, values: dict[str, str], problems: dict[str, str]) -> str | None:
+        """Why the site asked for can never be unblocked, or None (also None while the site
+        itself is not a usable address)."""
+        if "site" in problems:
+            return None
+        return never_unblockable(
+            host_of(values["site"]), values["blocked_category"], self._school.filtering
+        )
+
+    def _form_again(self, form_id: str, values: dict[str, str], problems: dict[str, str]) -> Reply:
+        """The form again, as filled in, with the problems next to their fields."""
+        return Reply(
+            card=filter_form(self._school, form_id=form_id, values=values, problems=problems)
+        )
+
+    async def _reference(self, now: datetime, key: str) -> str:
+        """The request's reference, ``FLT-<year>-<n>`` (the same one for copies of one submit)."""
+        year = now.astimezone(self._school.zone).year
+        number = await self._store.next_sequence(f"FLT-{year}", key=key)
+        return f"FLT-{year}-{number:04d}"
+
+    def _saved(
+        self, person: Person, request: FilterRequest, refusal: str | None, key: str, now: datetime
+    ) -> Change:
+        """The one atomic change that saves a submitted request: a refused one with the DSL's
+        note; otherwise the request with its cards for the deciders."""
+        subject = subject_of(request.ref)
+        if refusal is not None:
+            return Change(
+                records=[
+                    Record(KIND, request.ref, 1, encode(request)),
+                    message(
+                        Delivery.DIRECT_TO_ROLE, Role.DSL.value, subject, "filter.refused", now
+                    ),
+                ],
+                audit=[
+                    AuditEvent(
+                        person.id, "filter.request", subject, "refused: never unblockable", now
+                    )
+                ],
+                dedupe_key=key,
+            )
+        return Change(
+            records=new_request_records(request, self._deps, now),
+            audit=[AuditEvent(person.id, "filter.request", subject, "ok", now)],
+            dedupe_key=key,
+        )
 
     def _new_request(
         self,
