@@ -57,7 +57,13 @@ from policy.categories import Category, Route
 from policy.clauses import cite
 from policy.closure import is_proposed, sends_back
 from policy.concerns import ACTIONS, OUTCOMES, Concern, ConcernStatus, may_handle
-from policy.filtering import BLOCKED_CATEGORIES, FilterRequest, FilterStatus
+from policy.filtering import (
+    BLOCKED_CATEGORIES,
+    CHANGE_APPROVER,
+    FilterRequest,
+    FilterStatus,
+    reason_approver,
+)
 from policy.fm_checks import KIND as FM_CHECK_KIND
 from policy.handoff import count_by_system, handoffs_of
 from policy.on_call import in_contact_hours, steps_taken, tried
@@ -374,7 +380,8 @@ def never_unblockable_text(school: SchoolPolicy) -> str:
         "The school's own never-unblock list (these domains and every subdomain):",
         *([f"- {d}" for d in rules.deny_domains] or ["- (none listed)"]),
         "",
-        "Topics that need the DSL or online safety lead as well as IT to agree an exception:",
+        f"Topics that need {reason_approver().in_sentence} as well as "
+        f"{CHANGE_APPROVER.in_sentence} to agree an exception:",
         *(f"- {BLOCKED_CATEGORIES.get(c, c)} [{c}]" for c in rules.sensitive_categories),
         "",
         f"The longest exception: {rules.max_exception_days} days.",

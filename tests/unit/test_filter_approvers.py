@@ -10,6 +10,8 @@ from typing import Any
 import pytest
 
 from cards.filter import filter_form, request_card, request_received
+from dialogs.records import never_unblockable_text
+from ops.reports import _readme
 from policy import filtering
 from policy.actions import PERMISSIONS, Verb
 from policy.filtering import (
@@ -52,6 +54,7 @@ def test_the_shipped_rule_is_what_every_place_uses() -> None:
     assert "IT and the DSL or online safety lead (this topic needs both)" in words(
         request_received(sensitive, SCHOOL)
     )
+    assert "need the DSL or online safety lead as well as IT." in _readme(SCHOOL, AT, [])
 
 
 def test_changing_the_one_rule_changes_permission_routing_and_words_together(
@@ -92,3 +95,9 @@ def test_changing_the_one_rule_changes_permission_routing_and_words_together(
     assert "IT and the headteacher (this topic needs both)" in shown
     assert "Some topics also need the headteacher to agree." in shown
     assert "online safety lead" not in shown
+
+    # The review pack for governors says the same.
+    pack = never_unblockable_text(SCHOOL) + _readme(SCHOOL, AT, [])
+    assert "Topics that need the headteacher as well as IT to agree an exception:" in pack
+    assert "need the headteacher as well as IT." in pack
+    assert "online safety lead" not in pack
