@@ -43,6 +43,7 @@ from policy.roles import Role
 from policy.school import SchoolPolicy
 from policy.school_calendar import add_school_days, is_school_day
 from policy.text import clean_text
+from policy.video_calls import teaching_starts_at
 
 log = logging.getLogger(__name__)
 
@@ -244,16 +245,14 @@ class CheckHandlers(FeatureHandlers):
 
     def _due_at(self, day: date) -> datetime:
         """The start of teaching hours on ``day``, or on the next school day after it."""
-        hours = self._school.video_calls.teaching_hours
-        start = datetime.combine(day, hours.start, tzinfo=self._school.zone)
+        start = teaching_starts_at(day, self._school)
         if is_school_day(day, self._school):
             return start
         return self._next_school_start(start, 1)
 
     def _next_school_start(self, after: datetime, days: int) -> datetime:
-        hours = self._school.video_calls.teaching_hours
         day = add_school_days(after, days, self._school).astimezone(self._school.zone).date()
-        return datetime.combine(day, hours.start, tzinfo=self._school.zone)
+        return teaching_starts_at(day, self._school)
 
     # ----- outbox and timer ---------------------------------------------------------------------
 
