@@ -6,11 +6,23 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import uuid
 from collections.abc import Awaitable, Mapping
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TypeVar
 
-from dialogs.outbox.records import MAX_BACKOFF, OUTBOX, Doorbell, Renderer, TimerHandler
+from dialogs.outbox.records import (
+    CLAIM_BATCH,
+    DELIVERY_TIMEOUT,
+    IN_FLIGHT_GRACE,
+    LEASE_SECONDS,
+    MAX_BACKOFF,
+    OUTBOX,
+    Doorbell,
+    Renderer,
+    TimerHandler,
+)
 from dialogs.outbox.status import OutboxStatus
 from dialogs.ports import (
     Change,
@@ -32,12 +44,11 @@ log = logging.getLogger("dialogs.outbox")  # one logger for the outbox, as befor
 T = TypeVar("T")
 
 
+@dataclass(slots=True)
 class WorkerSteps:
-    """The steps every part of the worker uses."""
+    """The outbox worker's settings and state (``OutboxWorker``'s fields), and the steps every
+    part of the worker uses."""
 
-    __slots__ = ()
-
-    # The worker's settings and state (fields of ``OutboxWorker``), as these steps use them.
     store: Store
     messenger: Messenger
     directory: Directory
@@ -45,15 +56,24 @@ class WorkerSteps:
     clock: Clock
     renderers: Mapping[str, Renderer]
     timers: Mapping[str, TimerHandler]
-    finder: PostFinder | None
-    doorbell: Doorbell
-    status: OutboxStatus
-    lease_seconds: float
-    delivery_timeout: float
-    in_flight_grace: float
-    school: SchoolPolicy | None
-    webhook: Webhook | None
-    _abandoned: dict[str, float]
+    #: Reads a channel back, so a post cut off by a crash or a time-out is not made twice.
+    finder: PostFinder | None = None
+    doorbell: Doorbell = field(default_factory=Doorbell)
+    interval: float = 1.0
+    status: OutboxStatus = field(default_factory=OutboxStatus)
+    #: Who holds this worker's claims (a shared store only); unique per process.
+    owner: str = field(default_factory=lambda: f"worker-{uuid.uuid4().hex[:12]}")
+    lease_seconds: float = LEASE_SECONDS
+    delivery_timeout: float = DELIVERY_TIMEOUT
+    claim_batch: int = CLAIM_BATCH
+    in_flight_grace: float = IN_FLIGHT_GRACE
+    #: The school's role names and fallbacks (who gets a message for a role nobody holds).
+    school: SchoolPolicy | None = None
+    #: The school's hand-off webhook (issue 20), if it has one.
+    webhook: Webhook | None = None
+    _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    #: Outbox ids whose last post this process gave up on, with when (``time.monotonic``).
+    _abandoned: dict[str, float] = field(default_factory=dict)
 
     async def _call(self, call: Awaitable[T]) -> T:
         """An outside call (Teams, Graph, the directory), bounded: a hung peer must neither

@@ -1,41 +1,23 @@
-"""The outbox worker: its settings, its loop and ticks, and claims on a shared store."""
+"""The outbox worker: its loop and ticks, and claims on a shared store (its settings and state
+are ``steps.WorkerSteps``'s fields)."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
-import uuid
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
 from dialogs.outbox.delivery import Delivering
 from dialogs.outbox.records import (
-    CLAIM_BATCH,
-    DELIVERY_TIMEOUT,
-    IN_FLIGHT_GRACE,
-    LEASE_SECONDS,
     OUTBOX,
     TIMER,
-    Doorbell,
-    Renderer,
-    TimerHandler,
 )
-from dialogs.outbox.status import OutboxStatus
 from dialogs.outbox.timers import TimerFiring
 from dialogs.ports import (
     ClaimingStore,
-    Clock,
-    Directory,
-    Messenger,
-    Notifier,
-    PostFinder,
     Record,
-    Store,
-    Webhook,
 )
-from policy.school import SchoolPolicy
 
 log = logging.getLogger("dialogs.outbox")  # one logger for the outbox, as before
 
@@ -43,32 +25,6 @@ log = logging.getLogger("dialogs.outbox")  # one logger for the outbox, as befor
 @dataclass(slots=True)
 class OutboxWorker(TimerFiring, Delivering):
     """Delivers outbox messages and fires timers; safe to stop and start at any moment."""
-
-    store: Store
-    messenger: Messenger
-    directory: Directory
-    notifier: Notifier | None
-    clock: Clock
-    renderers: Mapping[str, Renderer]
-    timers: Mapping[str, TimerHandler]
-    #: Reads a channel back, so a post cut off by a crash or a time-out is not made twice.
-    finder: PostFinder | None = None
-    doorbell: Doorbell = field(default_factory=Doorbell)
-    interval: float = 1.0
-    status: OutboxStatus = field(default_factory=OutboxStatus)
-    #: Who holds this worker's claims (a shared store only); unique per process.
-    owner: str = field(default_factory=lambda: f"worker-{uuid.uuid4().hex[:12]}")
-    lease_seconds: float = LEASE_SECONDS
-    delivery_timeout: float = DELIVERY_TIMEOUT
-    claim_batch: int = CLAIM_BATCH
-    in_flight_grace: float = IN_FLIGHT_GRACE
-    #: The school's role names and fallbacks (who gets a message for a role nobody holds).
-    school: SchoolPolicy | None = None
-    #: The school's hand-off webhook (issue 20), if it has one.
-    webhook: Webhook | None = None
-    _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-    #: Outbox ids whose last post this process gave up on, with when (``time.monotonic``).
-    _abandoned: dict[str, float] = field(default_factory=dict)
 
     async def run(self) -> None:
         """Deliver forever (until cancelled); a failure never stops the loop."""
