@@ -216,6 +216,43 @@ def postgres_table(results: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _profile_block(spots: dict[str, Any], title: str, per: str) -> list[str]:
+    gcs = spots["gc"]
+    lines = [title]
+    lines.append(
+        f"  GC: {gcs['collections']} collections (gen 0/1/2), pauses {gcs['pause_ms']} ms; "
+        f"waiting, summed over threads: {spots['waiting_s_all_threads']} s; "
+        f"times in {per}, share of wall time:"
+    )
+    lines.append(f"  {'own ms':>9} {'share':>6} {'calls':>7}  function (by own time)")
+    for row in spots["by_own_time"][:10]:
+        lines.append(
+            f"  {row['own_ms_per_turn']:>9.2f} {row['own_share']:>6.1%} "
+            f"{_calls(row['calls_per_turn']):>7}  {row['function']}"
+        )
+    lines.append(f"  {'cum ms':>9} {'share':>6} {'calls':>7}  product function (cumulative)")
+    for row in spots["product_by_cumulative_time"][:10]:
+        lines.append(
+            f"  {row['cum_ms_per_turn']:>9.2f} {row['cum_share']:>6.1%} "
+            f"{_calls(row['calls_per_turn']):>7}  {row['function']}"
+        )
+    lines.append("")
+    return lines
+
+
+def profile_lines(turn_profiles: dict[str, Any]) -> list[str]:
+    """The top costs of each profiled turn (c=1), as printed."""
+    lines = []
+    for turn, spots in turn_profiles.items():
+        title = (
+            f"Profile: {spots['turns']} {turn} turns on {spots.get('store_concerns')} concerns, "
+            f"c=1, {spots['wall_s']} s wall (p50 {spots['p50_ms_profiled']} ms under the "
+            "profiler)"
+        )
+        lines += _profile_block(spots, title, "ms per turn")
+    return lines
+
+
 def table(results: dict[str, Any]) -> str:
     """The whole report as text."""
     lines = []
@@ -298,36 +335,19 @@ def table(results: dict[str, Any]) -> str:
         )
     lines.append("")
     for name, spots in results["profile"].items():
-        gcs = spots["gc"]
         if name.startswith("open_"):
-            lines.append(
+            title = (
                 f"Profile: opening the store of {name.removeprefix('open_')} concerns "
                 f"(TinyDbStore.open), {spots['wall_s']} s wall"
             )
         else:
-            lines.append(
+            title = (
                 f"Profile: {spots['turns']} concern submits on {name} concerns, c=1, "
                 f"{spots['wall_s']} s wall (p50 {spots['p50_ms_profiled']} ms under the profiler)"
             )
         per = "ms (the one open)" if name.startswith("open_") else "ms per turn"
-        lines.append(
-            f"  GC: {gcs['collections']} collections (gen 0/1/2), pauses {gcs['pause_ms']} ms; "
-            f"waiting, summed over threads: {spots['waiting_s_all_threads']} s; "
-            f"times in {per}, share of wall time:"
-        )
-        lines.append(f"  {'own ms':>9} {'share':>6} {'calls':>7}  function (by own time)")
-        for row in spots["by_own_time"][:10]:
-            lines.append(
-                f"  {row['own_ms_per_turn']:>9.2f} {row['own_share']:>6.1%} "
-                f"{_calls(row['calls_per_turn']):>7}  {row['function']}"
-            )
-        lines.append(f"  {'cum ms':>9} {'share':>6} {'calls':>7}  product function (cumulative)")
-        for row in spots["product_by_cumulative_time"][:10]:
-            lines.append(
-                f"  {row['cum_ms_per_turn']:>9.2f} {row['cum_share']:>6.1%} "
-                f"{_calls(row['calls_per_turn']):>7}  {row['function']}"
-            )
-        lines.append("")
+        lines += _profile_block(spots, title, per)
+    lines += profile_lines(results.get("turn_profiles") or {})
     lines.append("Targets (ratios from this run):")
     for check in results["targets"]:
         lines.append(

@@ -137,12 +137,14 @@ async def product_cells(
     directory: Path,
     work: Path,
     say: Say,
+    only: tuple[str, ...] = TURNS,
 ) -> list[dict[str, Any]]:
-    """Every product turn, on each store size, at each concurrency, each on a fresh copy."""
+    """Every product turn (or ``only`` those), on each store size, at each concurrency, each on
+    a fresh copy."""
     cells = []
     for size, filled in templates.items():
         for concurrency in plan.concurrencies:
-            for turn in TURNS:
+            for turn in only:
                 reset_peak_rss()
                 pauses = GcPauses()
                 opened = time.perf_counter()
@@ -190,6 +192,49 @@ async def product_cells(
                 say(report.progress(cell))
                 gc.collect()
     return cells
+
+
+#: The turns profiled one by one (c=1, the small store): their top costs are printed (issue 25).
+PROFILED_TURNS = ("welcome", "concern_submit", "filter_submit", "pupil_submit")
+
+
+async def profile_turns(
+    connector: LeanConnector,
+    filled: Prefilled,
+    directory: Path,
+    work: Path,
+    say: Say,
+    turns: tuple[str, ...],
+    count: int,
+    warmup: int,
+) -> dict[str, Any]:
+    """cProfile of ``count`` turns of each of ``turns`` (concurrency 1) on ``filled``."""
+    found = {}
+    for turn in turns:
+        async with (
+            ProductServer(filled.folder, work / "profile", directory, NOW) as bot,
+            client_session(1) as session,
+        ):
+            forms = await form_templates(session, bot.url, connector.url)
+            build = Turns(connector.url, NOW.date(), forms, filled.ack_refs).build(turn)
+
+            def ok(_i: int, status: int, body: bytes, turn: str = turn) -> bool:
+                return answer_ok(turn, status, body)
+
+            await drive(session, bot.url, build, turns=warmup, concurrency=1, check=ok)
+            pauses = GcPauses()
+            with profiled(asyncio.get_running_loop()) as stats, pauses.watch():
+                sample = await drive(
+                    session, bot.url, build, turns=count, concurrency=1, check=ok, offset=warmup
+                )
+        spots = hot_spots(stats[0], sample.wall, sample.turns)
+        spots["p50_ms_profiled"] = round(sample.percentile(50), 1)
+        spots["gc"] = pauses.as_dict()
+        spots["errors"] = sample.errors
+        spots["store_concerns"] = filled.concerns
+        found[turn] = spots
+        say(f"profiled {sample.turns} {turn} turns on {filled.concerns} concerns")
+    return found
 
 
 async def profile_submits(
@@ -370,6 +415,17 @@ async def run(
         )
         say(report.postgres_progress(postgres))
         profile = await profile_submits(plan, connector, templates, directory, work, say)
+        small = templates[plan.sizes[0]]
+        turn_profiles = await profile_turns(
+            connector,
+            small,
+            directory,
+            work,
+            say,
+            PROFILED_TURNS,
+            plan.profile_turns[0],
+            plan.warmup,
+        )
         sample_concern, _ = _concern(1, "OSC-2026-9999", NOW, is_new=False)
         writes = await compare(work / "store-writes", plan.store_sizes, encode(sample_concern))
         say(
@@ -410,6 +466,7 @@ async def run(
         "cells": refs + cells,
         "postgres": postgres,
         "profile": profile,
+        "turn_profiles": turn_profiles,
         "store_writes": writes,
         "cold_start_s": cold,
         "peak_rss": memory,

@@ -155,10 +155,13 @@ def check_due(last: FmCheck | None, due: date, overdue_days: int) -> dict[str, A
     if last is None:
         text = "No filtering and monitoring check has been recorded yet."
     else:
+        when = {
+            0: f"The next is due today, {school_day(due)}.",
+            1: f"The next was due yesterday, {school_day(due)}.",
+        }.get(overdue_days, f"The next was due {overdue_days} days ago, on {school_day(due)}.")
         text = (
             f"The last filtering and monitoring check was on {school_day(last.checked_on)} "
-            f"({last.ref}). The next was due on {school_day(due)}"
-            + {0: ".", 1: ", yesterday."}.get(overdue_days, f", {overdue_days} days ago.")
+            f"({last.ref}). {when}"
         )
     body: list[CardElement] = [
         heading("A filtering and monitoring check is due"),

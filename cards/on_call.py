@@ -11,8 +11,8 @@ from policy.school import SchoolPolicy
 
 
 def tried_line(concern: Concern, school: SchoolPolicy) -> list[CardElement]:
-    """ "Tried: Tom Hughes 19:02, Fiona Blake 19:17" (school time), once anyone has been
-    alerted out of hours or the concern has climbed the chain; nothing otherwise."""
+    """ "Alerted directly: Tom Hughes 19:02, Fiona Blake 19:17" (school time), once anyone has
+    been alerted out of hours or the concern has climbed the chain; nothing otherwise."""
     sent = tried(concern)
     if not sent:
         return []
@@ -20,4 +20,4 @@ def tried_line(concern: Concern, school: SchoolPolicy) -> list[CardElement]:
         f"{safe_text(names, limit=200)} {at.astimezone(school.zone):%H:%M}" for at, names in sent
     )
     waiting = " Not acknowledged yet." if concern.status is ConcernStatus.NEW else ""
-    return [para(f"Tried: {shown}.{waiting}")]
+    return [para(f"Alerted directly: {shown}.{waiting}")]

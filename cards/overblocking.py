@@ -107,7 +107,7 @@ def _outcome(report: OverblockReport, zone: ZoneInfo) -> list[CardElement]:
     if report.status is OverblockStatus.EXPLAINED:
         return [
             para(
-                f"Not needed / explained by {safe_text(report.resolved_by_name, limit=80)}"
+                f"No change: explained by {safe_text(report.resolved_by_name, limit=80)}"
                 + (f", {school_time(report.resolved_at, zone)}" if report.resolved_at else "")
                 + ".",
                 emphasis=True,

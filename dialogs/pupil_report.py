@@ -42,7 +42,6 @@ routine card, and nothing is grouped onto a card someone has already acknowledge
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
 import uuid
@@ -68,6 +67,7 @@ from dialogs.codec import text_field
 from dialogs.concern import KIND, UNACKNOWLEDGED, ConcernHandlers, decode, encode, subject_of
 from dialogs.detail_views import viewers
 from dialogs.handling import FeatureHandlers, form_key
+from dialogs.locks import KeyedLocks
 from dialogs.outbox import Delivery, message, timer
 from dialogs.ports import (
     Change,
@@ -182,9 +182,11 @@ class PupilReports(FeatureHandlers):
     def __init__(self, deps: Deps, concerns: ConcernHandlers | None = None) -> None:
         super().__init__(deps)
         self._concerns = concerns or ConcernHandlers(deps)
-        # One save at a time: grouping reads, then writes, the pupil's burst record. The record
-        # versions keep it right across processes too; the lock keeps a burst from colliding.
-        self._lock = asyncio.Lock()
+        # One save at a time per pupil: grouping reads, then writes, that pupil's burst record.
+        # The record versions keep it right across processes too; the lock keeps a burst from
+        # colliding. Other pupils' reports do not wait (every record a save writes is the
+        # pupil's own: their new concern, its messages, their burst and group records).
+        self._locks = KeyedLocks()
 
     # ----- the card -----------------------------------------------------------------------------
 
@@ -211,7 +213,7 @@ class PupilReports(FeatureHandlers):
         key = form_key("worry", ctx.person.id, form_id)
         values, problems = validate_worry(ctx.data)
         try:
-            async with self._lock:
+            async with self._locks.hold(ctx.person.id):
                 already = await self._store.deduped(key)
                 if already:
                     return await self._confirm_existing(already, form_id)
@@ -262,7 +264,7 @@ class PupilReports(FeatureHandlers):
         Raises:
             StoreUnavailable: nothing could be saved (the pupil must not be told "sent").
         """
-        async with self._lock:
+        async with self._locks.hold(person.id):
             try:
                 already = await self._store.deduped(key)
                 if already:
@@ -286,7 +288,7 @@ class PupilReports(FeatureHandlers):
     async def add_typed(self, person: Person, words: str, key: str) -> Concern | None:
         """Add what a pupil typed to the report their typed words made in the last
         ``GROUP_WINDOW`` (still open), or None when there is no such report."""
-        async with self._lock:
+        async with self._locks.hold(person.id):
             try:
                 return await self._add_typed(person, words, key)
             except DuplicateRequest:

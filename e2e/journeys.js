@@ -6,7 +6,8 @@
 //
 //   node journeys.js <journey> --bot http://127.0.0.1:3978/api/messages [--shots DIR] [--docs DIR]
 //
-// Journeys: concern, worry, filter, videocall, typed, reportmessage. The bot must already be
+// Journeys: concern, worry, filter, videocall, typed, reportmessage, closure, pupilmessage,
+// overblock, fmcheck. The bot must already be
 // running (the pytest side, tests/playground, starts it in local mode with an empty data folder). This starts the
 // Playgrounds, the router between them (lib/router.js) and Chromium, and stops them all at the
 // end, also on failure or SIGTERM. Exit status 0 when every step passed; the last line is
@@ -400,6 +401,244 @@ const JOURNEYS = {
       await dsl.see(`URGENT: Concern ${ref}`, card, 30000);
       await dsl.notSee('meet me after school');
       await j.shot(dsl, 'reportmessage-dsl-channel', { card });
+    });
+  },
+
+  /** 7. Closing safely (issue 20): a grooming concern is serious, so the DSL only proposes its
+   * closure; the channel card says so; the deputy DSL, a second senior person, confirms it. */
+  async closure(j) {
+    const dsl = await j.person('Fiona Blake', 'DSL');
+    const deputy = await j.person('Tom Hughes', 'DSL');
+    const teacher = await j.person('Daniel Okafor');
+    let ref;
+
+    await j.step('a teacher reports a grooming concern', async () => {
+      await teacher.personalChat();
+      await teacher.say('report a concern');
+      const picker = teacher.card('Report an online-safety concern');
+      await teacher.choose(picker, 'What is it about?', 'Contact: Online sexual abuse, exploitation or grooming');
+      await teacher.click(picker, 'Next');
+      const form = teacher.card('Report: Online sexual abuse');
+      await teacher.see('Who is involved?', form);
+      await teacher.choose(form, 'Is a child at immediate risk?', 'No');
+      await teacher.fill(form, 'Who is involved?', `${CHILD} (8B)`);
+      await teacher.choose(form, 'Year group', 'Year 8');
+      await teacher.fill(form, 'What happened?', STORY);
+      await teacher.fill(form, 'Where?', 'Snapchat');
+      await teacher.pickDate(form, 'When did it happen', schoolDay(-1));
+      await teacher.click(form, 'Send to the DSL');
+      const received = teacher.card('Received:');
+      await teacher.see(/Received: OSC-\d{4}-\d{4}/, received);
+      ref = (await received.innerText()).match(/OSC-\d{4}-\d{4}/)[0];
+    });
+
+    await j.step('the DSL opens it and proposes closing it: it needs a second person', async () => {
+      await dsl.channel('DSL');
+      await dsl.see(ref, dsl.card(ref), 30000);
+      await dsl.click(dsl.card(ref), 'Open');
+      const detail = dsl.card('Close details');
+      await dsl.offers(detail, ['Propose closure'], ['Close', 'Confirm closure']);
+      await dsl.click(detail, 'Propose closure');
+      await dsl.see('needs a second senior person', detail);
+      await dsl.chooseFirst(detail, 'Outcome');
+      await dsl.fill(detail, 'Reason for closing (kept in the record)', 'Referred to the police; parents told; the account is blocked.');
+      await dsl.fill(detail, 'Message for the person who reported it (no details)', 'Thank you. This has been dealt with.');
+      await dsl.tickEvery(detail, 'Done');
+      await j.shot(dsl, 'closure-propose-form', { card: detail });
+      const submit = detail.getByRole('button', { name: 'Propose closure', exact: true }).last();
+      await submit.click();
+      await dsl.see('Closure proposed by Fiona Blake', dsl.card(ref));
+      await j.shot(dsl, 'closure-proposed', { card: dsl.card(ref) });
+    });
+
+    await j.step('the deputy DSL sees "Closure proposed by" and confirms it', async () => {
+      await deputy.channel('DSL');
+      const card = deputy.card(ref);
+      await deputy.see('Closure proposed by Fiona Blake', card, 30000);
+      await j.shot(deputy, 'closure-deputy-sees', { docs: 'closure-proposed', card });
+      await deputy.click(card, 'Open');
+      const detail = deputy.card('Close details');
+      await deputy.see('A second senior person confirms it', detail);
+      await deputy.offers(detail, ['Confirm closure', 'Send back']);
+      await j.shot(deputy, 'closure-confirm', { card: detail });
+      await deputy.click(detail, 'Confirm closure');
+      await deputy.see(/Closed/, deputy.card(ref));
+      await deputy.notSee('Closure proposed by', deputy.card(ref));
+      await j.shot(deputy, 'closure-confirmed', { docs: 'closure-confirmed', card: deputy.card(ref) });
+    });
+
+    await j.step('the teacher who reported it is told the outcome', async () => {
+      const told = teacher.card(ref);
+      await teacher.see('Thank you. This has been dealt with.', teacher.card('This has been dealt with'), 30000);
+      await j.shot(teacher, 'closure-teacher-told', { card: told });
+    });
+  },
+
+  /** 8. Feedback to the pupil (issue 20, 004 §2): the DSL sends the pupil who reported a
+   * ready-made message and one open question; the pupil answers in words; the DSL is told. */
+  async pupilmessage(j) {
+    const dsl = await j.person('Fiona Blake', 'DSL');
+    const pupil = await j.person('Ava Thompson');
+    const answer = 'It was in the group chat for our class.';
+    let ref;
+
+    await j.step('a pupil tells us about a worry', async () => {
+      await pupil.personalChat();
+      await pupil.click(pupil.card(), 'Tell us about a worry');
+      const form = pupil.card('What kind of thing happened?');
+      await pupil.see('Are you safe right now?', form);
+      await pupil.choose(form, 'What kind of thing happened?', '😢 Someone was mean to me online');
+      await pupil.fill(form, 'Tell us what happened', 'People in my class group chat keep calling me names.');
+      await pupil.choose(form, 'Are you safe right now?', 'Yes');
+      await pupil.click(form, 'Send');
+      await pupil.see('Thank you for telling us', pupil.card('Thank you for telling us'));
+    });
+
+    await j.step('the DSL opens the report and sends the pupil a ready-made message', async () => {
+      await dsl.channel('DSL');
+      const card = dsl.card('Pupil report');
+      await dsl.see(/Pupil report OSC-\d{4}-\d{4}/, card, 30000);
+      ref = (await card.innerText()).match(/OSC-\d{4}-\d{4}/)[0];
+      await dsl.click(dsl.card(ref), 'Open');
+      await dsl.click(dsl.card('Close details'), 'Message the pupil');
+      const form = dsl.card(`Message the pupil: ${ref}`);
+      await dsl.see('Never ask for pictures.', form);
+      await dsl.click(form, 'Send a message');
+      await dsl.fill(form, 'The name to use for [name]', 'Mrs Blake');
+      await j.shot(dsl, 'pupilmessage-dsl-form', { docs: 'pupilmessage-dsl-form', card: form });
+      await dsl.click(form, 'Send to the pupil');
+      // Sending acknowledges the report, so the outbox then changes its card for everyone; the
+      // Playground does not honour per-user refresh, so her card folds back to the channel's.
+      await dsl.see('Fiona Blake', dsl.card(`Pupil report ${ref}`), 30000);
+    });
+
+    await j.step('the pupil gets the message in her chat', async () => {
+      const message = pupil.card('A message from school');
+      await pupil.see('A message from school', message, 30000);
+      await pupil.see('Mrs Blake', message);
+      await j.shot(pupil, 'pupilmessage-message', { docs: 'pupilmessage-pupil-message', card: message });
+    });
+
+    await j.step('the DSL asks one open question', async () => {
+      await dsl.click(dsl.card(`Pupil report ${ref}`), 'Open');
+      await dsl.click(dsl.card('Close details'), 'Message the pupil');
+      const form = dsl.card(`Message the pupil: ${ref}`);
+      await dsl.see('Sent so far', form);
+      await dsl.see(/Message from Fiona Blake, .*: (Delivered|Queued|Waiting)/i, form);
+      await dsl.click(form, 'Ask a question');
+      await dsl.fill(form, 'One open question (not a leading one)', 'Can you tell me where this happened?');
+      await dsl.click(form, 'Ask the pupil');
+      // As above, the channel card changes for everyone and hers folds back (the pupil's chat,
+      // next, shows the question arrived; tests/dialogs checks "waiting for the pupil's answer").
+      await dsl.see('Fiona Blake', dsl.card(`Pupil report ${ref}`), 30000);
+    });
+
+    await j.step('the pupil answers in words and is thanked', async () => {
+      const question = pupil.card('A question from school');
+      await pupil.see('Can you tell me where this happened?', question, 30000);
+      await pupil.see("Please don't send pictures.", question);
+      await pupil.fill(question, 'Your answer', answer);
+      await j.shot(pupil, 'pupilmessage-question', { docs: 'pupilmessage-pupil-question', card: question });
+      await pupil.click(question, 'Send my answer');
+      const thanks = pupil.card('Your answer has been sent.');
+      await pupil.see('An adult will read it.', thanks);
+      await j.shot(pupil, 'pupilmessage-thanks', { card: thanks });
+    });
+
+    await j.step('the DSL is told the pupil answered; the answer is behind Open only', async () => {
+      await dsl.personalChat();
+      const told = dsl.card('The pupil answered your question');
+      await dsl.see(`The pupil answered your question on ${ref}`, told, 30000);
+      await dsl.notSee(answer, told);
+      await j.shot(dsl, 'pupilmessage-dsl-told', { card: told });
+      await dsl.channel('DSL');
+      await dsl.notSee(answer);
+    });
+  },
+
+  /** 9. Over-blocking (issue 21): a teacher reports a blocked site that got in the way of a
+   * lesson; IT explains in the IT channel why it stays blocked; the teacher is told why. */
+  async overblock(j) {
+    const it = await j.person('Nadia Khan', 'IT');
+    const teacher = await j.person('Daniel Okafor');
+    const site = 'www.history-archive.example/ww2-propaganda';
+    let ref;
+
+    await j.step('the teacher reports a blocked site from the menu', async () => {
+      await teacher.personalChat();
+      await teacher.click(teacher.card('Hello Daniel'), 'Blocked but I need it');
+      const form = teacher.card('Blocked but I need it for teaching');
+      await teacher.fill(form, 'The blocked site (web address)', site);
+      await teacher.fill(form, 'The lesson or topic', 'Year 9 History: propaganda in WW2');
+      await teacher.fill(form, 'How did the block get in the way?', 'The posters we analyse in class would not load.');
+      await j.shot(teacher, 'overblock-form', { docs: 'overblock-form', card: form });
+      await teacher.click(form, 'Send to IT');
+      const sent = teacher.card('Sent to IT:');
+      await teacher.see(/Sent to IT: \S+/, sent);
+      ref = (await sent.innerText()).match(/Sent to IT: (\S+)/)[1];
+      await j.shot(teacher, 'overblock-sent', { card: sent });
+    });
+
+    await j.step('IT sees the report in the IT channel and explains', async () => {
+      await it.channel('IT');
+      const card = it.card(ref);
+      await it.see(`Blocked but needed for teaching: ${ref}`, card, 30000);
+      await it.offers(card, ['Request an exception from this', 'Not needed / explained']);
+      await j.shot(it, 'overblock-it-card', { docs: 'overblock-it-card', card });
+      await it.click(card, 'Not needed / explained');
+      await it.fill(card, 'Why (the teacher is told)', 'The posters are on the school library site, which is not blocked.');
+      await it.click(card, 'Send the explanation');
+      await it.see(/No change: explained by Nadia Khan/, it.card(ref));
+    });
+
+    await j.step('the teacher is told what IT decided and why', async () => {
+      const news = teacher.card(`IT answered your report: ${ref}`);
+      await teacher.see(`IT answered your report: ${ref}`, news, 30000);
+      await teacher.see('school library site', news);
+      await j.shot(teacher, 'overblock-teacher-told', { docs: 'overblock-teacher-told', card: news });
+    });
+  },
+
+  /** 10. Recording a filtering and monitoring check (issue 21): IT types "filtering check",
+   * records one problem, and the IT channel gets the record with it. */
+  async fmcheck(j) {
+    const it = await j.person('Nadia Khan', 'IT');
+
+    await j.step('IT types "filtering check" and records what they found', async () => {
+      await it.personalChat();
+      await it.say('filtering check');
+      const form = it.card('Record a filtering and monitoring check');
+      await it.see('Day of the check', form);
+      // The eight standard items (policy/fm_checks.py STANDARD_ITEMS): one problem found.
+      const items = [
+        'Test sites are blocked',
+        'The IWF and police (CTIRU) lists are applied by the provider',
+        'Monitoring raises alerts and they reach the DSL',
+        'Every school device and network is covered',
+        'Apps and other non-browser services are filtered',
+        "Block lists still match the school's safeguarding risks",
+        'Filtering does not get in the way of teaching',
+        'Staff know how to report a concern or a blocked site',
+      ];
+      for (const item of items) {
+        await it.choose(form, item, item.startsWith('Every school device') ? 'Problem found' : 'Working');
+      }
+      await it.fill(form, 'What was wrong (if anything)', 'The guest Wi-Fi was not filtered.');
+      await it.fill(form, 'What is being done about it, and by whom', 'Nadia Khan moves it behind the filter by Friday.');
+      await j.shot(it, 'fmcheck-form', { card: form });
+      await it.click(form, 'Record the check');
+      const done = it.card('Check recorded');
+      await it.see(/Check recorded \(\S+\)/, done);
+      await it.see('7 of 8', done);
+      await j.shot(it, 'fmcheck-recorded', { docs: 'fmcheck-recorded', card: done });
+    });
+
+    await j.step('the IT channel has the check and the problem found', async () => {
+      await it.channel('IT');
+      const note = it.card('problems found');
+      await it.see(/Filtering and monitoring check \S+: problems found/, note, 30000);
+      await it.see('The guest Wi-Fi was not filtered.', note);
+      await j.shot(it, 'fmcheck-channel', { card: note });
     });
   },
 };

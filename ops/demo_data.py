@@ -20,6 +20,8 @@ from dialogs import monitoring as monitoring_feature
 from dialogs import overblocking
 from dialogs.ports import Change, Record
 from dialogs.video_call import CALL_CHECK_KIND, RECORDING_KIND, REQUESTS
+from policy.closure import DONE, is_serious, open_items, propose
+from policy.closure import confirm as confirm_closure
 from policy.concerns import (
     Concern,
     RiskAnswer,
@@ -43,6 +45,7 @@ from policy.filtering import (
 )
 from policy.fm_checks import KIND as FM_CHECK_KIND
 from policy.fm_checks import FmCheck, Result, check_items
+from policy.handoff import HANDOFF_EVENT, handoff_event_text
 from policy.monitoring import (
     AlertStatus,
     ContentKind,
@@ -51,6 +54,7 @@ from policy.monitoring import (
     Severity,
     decide_alert,
 )
+from policy.on_call import ESCALATED, sent_to
 from policy.overblocking import OverblockReport, exception_requested, explained
 from policy.roles import Person, Role
 from policy.school import SchoolPolicy
@@ -77,6 +81,8 @@ _DEPUTY_HEAD = Person(
 )
 _IT = Person("5c400000-0000-4000-8000-000000000008", "Nadia Khan", frozenset({Role.IT}))
 _PUPIL = Person("5c400000-0000-4000-8000-000000000001", "Ava Thompson", frozenset({Role.PUPIL}))
+#: The bot, as the author of the escalation lines it writes itself (dialogs/concern.py).
+_BOT = Person("system", "Online Safety bot", frozenset())
 
 #: Fictional children named in the demo concerns (they must never reach a governors' report).
 DEMO_CHILDREN = ("Jordan Reeves", "Maisie Okoro", "Callum Price", "Zara Lindqvist", "Oliver Haines")
@@ -93,6 +99,10 @@ class _DemoConcern:
     actions: tuple[str, ...] = ()
     pupil: bool = False
     at_risk: bool = False
+    #: Escalation steps taken before someone acknowledged it (issue 20: out-of-hours cover).
+    escalated: int = 0
+    #: Handed off to the school's safeguarding record system once closed (issue 20).
+    handed_off: bool = False
 
 
 _DEMO_CONCERNS: tuple[_DemoConcern, ...] = (
@@ -107,6 +117,7 @@ _DEMO_CONCERNS: tuple[_DemoConcern, ...] = (
         14,
         "police",
         ("police_informed", "ceop_report"),
+        handed_off=True,
     ),
     _DemoConcern(date(2026, 9, 22), "online_hate", "Year 11", 55, 5, actions=("platform_report",)),
     _DemoConcern(date(2026, 9, 24), "other", "Year 6", 120, 3, "no_further_action"),
@@ -119,11 +130,12 @@ _DEMO_CONCERNS: tuple[_DemoConcern, ...] = (
         10,
         "social_care",
         ("device_secured", "social_care_referral"),
+        handed_off=True,
     ),
     _DemoConcern(date(2026, 10, 5), "filtering_breach", "Year 5", 30, 2, actions=("site_blocked",)),
     _DemoConcern(date(2026, 10, 7), "cyberbullying", "Year 7", 75, 7, pupil=True),
     _DemoConcern(date(2026, 10, 9), "fraud", "Year 12", 160, 4, actions=("parents_informed",)),
-    _DemoConcern(date(2026, 10, 13), "harassment", "Year 10", 45, 12, "police"),
+    _DemoConcern(date(2026, 10, 13), "harassment", "Year 10", 45, 12, "police", handed_off=True),
     _DemoConcern(date(2026, 10, 15), "cyberbullying", "Year 9", 50, 5),
     _DemoConcern(date(2026, 10, 20), "online_hate", "Year 10", 65, 6, actions=("sanctions",)),
     _DemoConcern(date(2026, 10, 22), "staff_conduct", "Not known", 240, 15, "lado"),
@@ -137,7 +149,7 @@ _DEMO_CONCERNS: tuple[_DemoConcern, ...] = (
     _DemoConcern(date(2026, 11, 17), "filtering_breach", "Year 6", None, None),
     _DemoConcern(date(2026, 11, 19), "cyberbullying", "Year 8", None, None, pupil=True),
     _DemoConcern(date(2026, 9, 16), "harassment", "Year 11", 7, 9, "police", at_risk=True),
-    _DemoConcern(date(2026, 10, 14), "cyberbullying", "Year 9", 12, 4, at_risk=True),
+    _DemoConcern(date(2026, 10, 14), "cyberbullying", "Year 9", 22, 4, at_risk=True, escalated=1),
     _DemoConcern(date(2026, 11, 11), "online_hate", "Year 10", 5, None, at_risk=True),
     _DemoConcern(date(2026, 10, 2), "filtering_breach", "Year 3", 35, 1, actions=("site_blocked",)),
     _DemoConcern(date(2026, 9, 30), "cyberbullying", "Year 7", 80, 6, pupil=True),
@@ -169,6 +181,11 @@ def _demo_concern(n: int, spec: _DemoConcern, school: SchoolPolicy) -> Concern:
     handler = _HEAD if category.id == "staff_conduct" else (_DSL if n % 3 else _DEPUTY)
     if spec.ack_minutes is None:
         return concern
+    for step in range(1, spec.escalated + 1):
+        why = f"not acknowledged, step {step} of {len(school.on_call.chain)}"
+        concern = concern.with_event(
+            _BOT, at + timedelta(minutes=15 * step), ESCALATED, sent_to([_DEPUTY.name], why)
+        )
     acked = at + timedelta(minutes=spec.ack_minutes)
     concern = acknowledge(concern, handler, acked)
     for i, action in enumerate(spec.actions):
@@ -183,7 +200,31 @@ def _demo_concern(n: int, spec: _DemoConcern, school: SchoolPolicy) -> Concern:
         concern = assess(
             concern, handler, ("coercion",), ("social_care",), "Demo reason", closed_at
         )
-    return close(concern, handler, spec.outcome, "Thank you: this has been dealt with.", closed_at)
+    if is_serious(category):
+        # Closing safely (issue 20): proposed by the handler, confirmed by a second senior person.
+        concern = propose(
+            concern,
+            category,
+            handler,
+            outcome=spec.outcome,
+            reason="Demo reason",
+            message="Thank you: this has been dealt with.",
+            answers={a: (DONE, "") for a in open_items(concern, category)},
+            outcomes=(*school.outcomes, spec.outcome),
+            at=closed_at - timedelta(hours=2),
+        )
+        second = _DEPUTY if handler.id != _DEPUTY.id else _DSL
+        concern = confirm_closure(concern, category, second, closed_at)
+    else:
+        concern = close(
+            concern, handler, spec.outcome, "Thank you: this has been dealt with.", closed_at
+        )
+    if spec.handed_off:
+        system = school.handoff.system_name
+        concern = concern.with_event(
+            _DSL, closed_at + timedelta(hours=1), HANDOFF_EVENT, handoff_event_text(system)
+        )
+    return concern
 
 
 def _demo_filter_requests(school: SchoolPolicy) -> list[FilterRequest]:

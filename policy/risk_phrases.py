@@ -26,6 +26,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import ClassVar
 
 #: Shipped phrases (the floor). Written naturally: they are normalised like the text.
@@ -385,11 +386,25 @@ def normalise(text: str) -> list[str]:
         word = _squeeze(raw)
         words += [_squeeze(w) for w in _TABLE.get(word, word).split()]
     joined = " " + " ".join(words) + " "
-    for before, after in _PHRASES:
-        b = " " + " ".join(_squeeze(w) for w in before.split()) + " "
-        a = " " + " ".join(_squeeze(w) for w in after.split()) + " "
-        joined = joined.replace(b, a)
+    for before, after in _PHRASE_SWAPS:
+        joined = joined.replace(before, after)
     return joined.split()
+
+
+#: ``_PHRASES`` as ``normalise`` matches them (squeezed, spaced), worked out once.
+_PHRASE_SWAPS: tuple[tuple[str, str], ...] = tuple(
+    (
+        " " + " ".join(_squeeze(w) for w in before.split()) + " ",
+        " " + " ".join(_squeeze(w) for w in after.split()) + " ",
+    )
+    for before, after in _PHRASES
+)
+
+
+@lru_cache(maxsize=2048)
+def _phrase_words(phrase: str) -> tuple[str, ...]:
+    """``normalise(phrase)``, kept: the same few hundred phrases are matched on every message."""
+    return tuple(normalise(phrase))
 
 
 def _one_typo(a: str, b: str) -> bool:
@@ -428,7 +443,7 @@ def find_risk(text: str, phrases: Iterable[str] = DEFAULT_PHRASES) -> tuple[str,
     words = normalise(text)
     found: list[str] = []
     for phrase in phrases:
-        wanted = normalise(phrase)
+        wanted = _phrase_words(phrase)
         if not wanted:
             continue
         always = phrase in ALWAYS

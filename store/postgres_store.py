@@ -83,6 +83,10 @@ STATEMENT_TIMEOUT_MS = 15_000
 CONNECT_TIMEOUT_SECONDS = 5
 #: How long an operation waits for a free pooled connection before ``StoreUnavailable``.
 POOL_WAIT_SECONDS = 5.0
+#: Audit entries appended in one statement with the chain's new head (more: one statement each).
+_AUDIT_IN_ONE = 200
+#: New records inserted in one statement (more, or the same one twice: one statement each).
+_NEW_IN_ONE = 200
 #: Advisory-lock class for claims (the second key is a hash of tenant and kind).
 _CLAIM_LOCK = 0x05B0
 #: Advisory-lock key that serialises migrations.
@@ -526,8 +530,17 @@ class PostgresStore:
                     )
                 ).fetchone()
                 raise DuplicateRequest(change.dedupe_key, list(row[0]) if row else [])
+        # New records (version 1) in one statement, in sorted order; then the rest, sorted.
+        fresh = sorted(
+            (w for w in writes if w.record.version == 1), key=lambda w: (w.record.kind, w.record.id)
+        )
+        batched = 0 < len(fresh) <= _NEW_IN_ONE and len({w.record.ref for w in fresh}) == len(fresh)
+        if batched:
+            await self._insert_new(conn, fresh)
         steps: list[tuple[str, str, _Write | int]] = [
-            (w.record.kind, w.record.id, w) for w in writes
+            (w.record.kind, w.record.id, w)
+            for w in writes
+            if not (batched and w.record.version == 1)
         ] + [(kind, item_id, version) for kind, item_id, version in change.deletes]
         for kind, item_id, step in sorted(steps, key=lambda s: (s[0], s[1])):
             if isinstance(step, int):
@@ -582,6 +595,33 @@ class PostgresStore:
             return ()
         return await self._append_audit(conn, change)
 
+    async def _insert_new(self, conn: AsyncConnection[Any], fresh: Sequence[_Write]) -> None:
+        """Insert records new at version 1 in one round trip; one already there (or inserted
+        by a commit in flight) is a ``VersionConflict``, as in the one-at-a-time path."""
+        tenant = self._tenant
+        values = ", ".join(["(%s, %s, %s, 1, %s, %s, %s, %s)"] * len(fresh))
+        params: list[Any] = []
+        for w in fresh:
+            params += [tenant, w.record.kind, w.record.id, w.record.schema, Jsonb(w.stored)]
+            params += [w.due_at, w.group]
+        cursor = await conn.execute(
+            "INSERT INTO records (tenant, kind, id, version, schema, data, due_at, claim_group) "  # noqa: S608 (placeholders only)
+            f"VALUES {values} ON CONFLICT DO NOTHING RETURNING kind, id",
+            params,
+        )
+        inserted = {(str(kind), str(item_id)) for kind, item_id in await cursor.fetchall()}
+        for w in fresh:
+            kind, item_id = w.record.kind, w.record.id
+            if (kind, item_id) in inserted:
+                continue
+            row = await (
+                await conn.execute(
+                    "SELECT version FROM records WHERE tenant = %s AND kind = %s AND id = %s",
+                    (tenant, kind, item_id),
+                )
+            ).fetchone()
+            raise VersionConflict(f"{kind}:{item_id}", 0, row[0] if row else 0)
+
     async def _append_audit(
         self, conn: AsyncConnection[Any], change: Change
     ) -> tuple[AuditEntry, ...]:
@@ -599,11 +639,21 @@ class PostgresStore:
             entry = seal(event, seq=seq, prev_hash=prev)
             entries.append(entry)
             prev = entry.hash
+        rows = [_audit_row(self._tenant, e) for e in entries]
+        if len(rows) <= _AUDIT_IN_ONE:  # one round trip while the chain's head is locked
+            values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s, %s)"] * len(rows))
+            await conn.execute(
+                "WITH appended AS (INSERT INTO audit (tenant, seq, actor, action, item, outcome, "  # noqa: S608 (placeholders only)
+                f"at, prev_hash, hash) VALUES {values}) "
+                "UPDATE chains SET seq = %s, hash = %s WHERE tenant = %s",
+                [*(v for row in rows for v in row), seq, prev, self._tenant],
+            )
+            return tuple(entries)
         async with conn.cursor() as cursor:
             await cursor.executemany(
                 "INSERT INTO audit (tenant, seq, actor, action, item, outcome, at, prev_hash, "
                 "hash) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
-                [_audit_row(self._tenant, e) for e in entries],
+                rows,
             )
         await conn.execute(
             "UPDATE chains SET seq = %s, hash = %s WHERE tenant = %s", (seq, prev, self._tenant)
@@ -632,13 +682,10 @@ class PostgresStore:
         key committed meanwhile."""
         tenant = self._tenant
         async with self._connection() as conn, conn.transaction():
+            # Made if new, and locked either way (ON CONFLICT DO UPDATE locks the row).
             await conn.execute(
                 "INSERT INTO sequences (tenant, name, value) VALUES (%s, %s, 0) "
-                "ON CONFLICT DO NOTHING",
-                (tenant, name),
-            )
-            await conn.execute(
-                "SELECT value FROM sequences WHERE tenant = %s AND name = %s FOR UPDATE",
+                "ON CONFLICT (tenant, name) DO UPDATE SET value = sequences.value",
                 (tenant, name),
             )
             row = await (
@@ -651,17 +698,14 @@ class PostgresStore:
                 return int(row[0])
             row = await (
                 await conn.execute(
-                    "UPDATE sequences SET value = value + 1 WHERE tenant = %s AND name = %s "
-                    "RETURNING value",
-                    (tenant, name),
+                    "WITH drawn AS (UPDATE sequences SET value = value + 1 "
+                    "WHERE tenant = %s AND name = %s RETURNING value) "
+                    "INSERT INTO sequence_keys (tenant, name, key, value, at) "
+                    "SELECT %s, %s, %s, value, %s FROM drawn RETURNING value",
+                    (tenant, name, tenant, name, key, datetime.now(UTC)),
                 )
             ).fetchone()
             assert row is not None
-            await conn.execute(
-                "INSERT INTO sequence_keys (tenant, name, key, value, at) "
-                "VALUES (%s, %s, %s, %s, %s)",
-                (tenant, name, key, row[0], datetime.now(UTC)),
-            )
         return int(row[0])
 
     async def deduped(self, key: str) -> tuple[str, ...] | None:

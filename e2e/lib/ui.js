@@ -163,6 +163,21 @@ class Person {
     await this.page.getByRole('option', { name: option }).first().click();
   }
 
+  /** Choose the first option of a drop-down (compact choice set) called ``label``. */
+  async chooseFirst(card, label) {
+    await card.getByRole('combobox', { name: label }).first().click();
+    await this.page.getByRole('option').first().click();
+  }
+
+  /** In every list of radio buttons on ``card``, choose ``option`` (e.g. every checklist item
+   * still open marked "Done"). */
+  async tickEvery(card, option) {
+    const groups = card.getByRole('radiogroup');
+    for (let i = 0; i < (await groups.count()); i += 1) {
+      await groups.nth(i).getByText(option, { exact: true }).click();
+    }
+  }
+
   /** Pick a day (YYYY-MM-DD) in a date field's calendar, moving month by month to it. */
   async pickDate(card, label, iso) {
     const [year, month, day] = iso.split('-').map(Number);

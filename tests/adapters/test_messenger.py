@@ -6,6 +6,8 @@ store is the in-memory fake (kept honest by the contract suite), made to fail on
 
 from __future__ import annotations
 
+import json
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -80,3 +82,46 @@ async def test_with_no_url_known_anywhere_a_post_waits(
     with pytest.raises(DeliveryFailed, match="no Teams service URL"):
         await bot.post(DSL_CHANNEL, CARD)
     assert connector.posted == []
+
+
+def test_reply_bodies_skip_a_validation_walk_that_can_find_nothing() -> None:
+    """``BodySerializer`` skips msrest's client-side walk over request bodies: sound only while
+    no botbuilder model declares a constraint, and the body sent must be the same."""
+    import inspect
+
+    import botbuilder.schema
+    import botbuilder.schema.teams
+    from botbuilder.core import CardFactory, MessageFactory
+    from botbuilder.schema import ChannelAccount, ConversationAccount
+    from msrest import Serializer
+    from msrest.exceptions import ValidationError
+
+    from bot.adapter import BodySerializer
+    from cards.pupil import worry_card
+    from policy.actions import Verb
+
+    modules = (botbuilder.schema, botbuilder.schema.teams)
+    models = {
+        name: cls
+        for module in modules
+        for name, cls in vars(module).items()
+        if inspect.isclass(cls) and hasattr(cls, "_attribute_map")
+    }
+    assert len(models) > 50
+    assert {name for name, cls in models.items() if getattr(cls, "_validation", {})} == set()
+
+    fast, usual = BodySerializer(models), Serializer(models)
+    odd = {"at": datetime(2026, 11, 23, 10, 0, tzinfo=UTC), "verb": Verb.MENU, "n": [1, 2.5]}
+    for card in (dict(worry_card("f" * 32)), {"type": "AdaptiveCard", "body": [], "x": None}, odd):
+        reply = MessageFactory.attachment(CardFactory.adaptive_card(card))
+        reply.text = "Received"
+        reply.conversation = ConversationAccount(id="a:1", conversation_type="personal")
+        reply.from_property = ChannelAccount(id="28:bot")
+        sent = fast.body(reply, "Activity")
+        assert sent == usual.body(reply, "Activity")
+        assert json.dumps(sent, sort_keys=True) == json.dumps(
+            usual.body(reply, "Activity"), sort_keys=True
+        )
+    assert fast.client_side_validation  # URL parts are still checked
+    with pytest.raises(ValidationError):
+        fast.url("conversation_id", None, "str")

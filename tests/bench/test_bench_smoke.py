@@ -11,6 +11,7 @@ import pytest
 
 from bench.__main__ import main
 from bench.plan import QUICK
+from bench.run import PROFILED_TURNS
 from bench.school import TURNS
 
 CELL_KEYS = {
@@ -63,6 +64,11 @@ def test_the_quick_benchmark_runs_and_writes_every_figure(
     assert set(results["profile"]) == {str(s) for s in QUICK.sizes} | {f"open_{QUICK.sizes[1]}"}
     for spots in results["profile"].values():
         assert spots["by_own_time"] and spots["product_by_cumulative_time"]
+    # Each product turn's own profile (issue 25), printed with its top costs.
+    assert set(results["turn_profiles"]) == set(PROFILED_TURNS)
+    for turn, spots in results["turn_profiles"].items():
+        assert spots["errors"] == 0, turn
+        assert spots["by_own_time"] and spots["product_by_cumulative_time"], turn
     assert [row["records"] for row in results["store_writes"]] == list(QUICK.store_sizes)
     assert set(results["cold_start_s"]) == {"empty", str(QUICK.sizes[1])}
     assert results["peak_rss"]["peak_rss_mb"] > 0
@@ -74,6 +80,7 @@ def test_the_quick_benchmark_runs_and_writes_every_figure(
     printed = capsys.readouterr().out
     assert "Targets (ratios from this run):" in printed
     assert "concern_submit" in printed
+    assert "Profile: 5 pupil_submit turns" in printed and "Profile: 5 welcome turns" in printed
     assert "Concern submit at c=20, by store" in printed and "PostgreSQL x3" in printed
     if os.environ.get("SKIP_POSTGRES") == "1":  # the column says why it is empty
         assert not postgres["measured"] and "SKIP_POSTGRES=1" in postgres["reason"]

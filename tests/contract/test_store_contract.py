@@ -259,3 +259,45 @@ async def test_deduped_tells_what_a_key_already_wrote(store: Store) -> None:
     )
 
     assert await store.deduped("form-1") == ("concern:OSC-2026-0001",)
+
+
+async def test_a_change_creating_several_records_one_taken_writes_none(store: Store) -> None:
+    await store.commit(Change(records=[Record("outbox", "m2", 1, {"n": 0})]))
+
+    with pytest.raises(VersionConflict):
+        await store.commit(
+            Change(
+                records=[
+                    Record("concern", "C", 1, {}),
+                    Record("outbox", "m1", 1, {}),
+                    Record("outbox", "m2", 1, {"n": 1}),
+                    Record("timer", "t1", 1, {}),
+                ],
+                audit=[event(), event()],
+            )
+        )
+
+    assert [await store.get(k, i) for k, i in (("concern", "C"), ("outbox", "m1"))] == [None, None]
+    assert await store.get("timer", "t1") is None
+    kept = await store.get("outbox", "m2")
+    assert kept is not None and kept.data == {"n": 0}
+    assert await store.audit_log() == []
+
+
+async def test_concurrent_changes_creating_the_same_records_make_exactly_one(store: Store) -> None:
+    async def create(n: int) -> str:
+        try:
+            await store.commit(
+                Change(
+                    records=[Record("concern", "D", 1, {"n": n}), Record("timer", "D", 1, {})],
+                    audit=[event("concern.report", "concern:D")],
+                )
+            )
+        except VersionConflict:
+            return "conflict"
+        return "done"
+
+    results = await asyncio.gather(*(create(n) for n in range(10)))
+
+    assert results.count("done") == 1
+    assert len(await store.audit_log()) == 1

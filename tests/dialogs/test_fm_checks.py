@@ -136,6 +136,7 @@ async def test_a_due_check_is_reminded_weekly_until_a_newer_one_is_recorded(scho
     assert_valid_card(reminder)
     assert "A filtering and monitoring check is due" in visible_text(reminder)
     assert "FMC-2026-0001" in visible_text(reminder)
+    assert "The next is due today, Mon 7 Dec 2026." in visible_text(reminder)
     assert button(reminder, "fmcheck.start")
     # The online safety lead (the demo school's deputy DSL) is reminded in their own chat.
     assert any("check is due" in visible_text(c) for c in school.messenger.cards(dm(DEPUTY_DSL)))

@@ -65,7 +65,7 @@ async def test_an_urgent_concern_on_saturday_evening_reaches_the_person_on_call_
     assert (DEPUTY_DSL, "concern:OSC-2026-0001") in school.notifier.sent  # the activity feed
     assert len(school.messenger.cards(DSL_CHANNEL)) == 1  # and the channel, as always
     assert ("alerted", "Sent to Tom Hughes (on call: weekends)") in await chronology(school)
-    assert "Tried: Tom Hughes 19:00. Not acknowledged yet." in channel_now(school)
+    assert "Alerted directly: Tom Hughes 19:00. Not acknowledged yet." in channel_now(school)
 
 
 async def test_unacknowledged_it_climbs_the_chain_to_the_headteacher_and_repeats_there(
@@ -99,7 +99,8 @@ async def test_unacknowledged_it_climbs_the_chain_to_the_headteacher_and_repeats
     assert lines[3] == "Sent to Helen Carter (not acknowledged, step 4 of 4)"
     assert lines[4] == "Sent to Helen Carter (not acknowledged, step 4 of 4, repeated)"
     assert (
-        "Tried: Tom Hughes 19:00, Tom Hughes 19:15, Tom Hughes 19:30, Fiona Blake 19:45, "
+        "Alerted directly: Tom Hughes 19:00, Tom Hughes 19:15, Tom Hughes 19:30, "
+        "Fiona Blake 19:45, "
         "Helen Carter 20:00, Helen Carter 20:15. Not acknowledged yet."
     ) in channel_now(school)
     escalations = [e for e in await school.audit() if e.action == "concern.escalate"]
@@ -167,7 +168,7 @@ async def test_in_school_hours_the_dsl_and_deputies_are_alerted_and_nothing_is_t
         received
     )
     assert len(dms(school, DSL)) == len(dms(school, DEPUTY_DSL)) == 1
-    assert "Tried" not in channel_now(school)
+    assert "Alerted directly" not in channel_now(school)
     assert [k for k, _ in await chronology(school)] == ["reported"]
 
 

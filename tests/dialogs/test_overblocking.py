@@ -100,7 +100,7 @@ async def test_not_needed_needs_a_reason_and_the_teacher_is_told(school: School)
     )
     await school.settle()
 
-    assert "Not needed / explained by Nadia Khan" in visible_text(done)
+    assert "No change: explained by Nadia Khan" in visible_text(done)
     told = school.messenger.cards(dm(TEACHER))[-1]
     assert "category error" in visible_text(told)
     assert await school.find("filter_request") == []
@@ -179,7 +179,7 @@ async def test_an_answered_report_offers_no_second_answer(school: School) -> Non
     again = await click_button(school, IT, card, "overblock.exception", channel=IT_CHANNEL)
 
     assert "Request a web-filter change" not in visible_text(again)
-    assert "Not needed / explained by Nadia Khan" in visible_text(again)
+    assert "No change: explained by Nadia Khan" in visible_text(again)
     assert await school.find("filter_request") == []
 
 

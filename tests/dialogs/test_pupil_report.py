@@ -5,7 +5,7 @@ one channel card (fast twin of tests/e2e/test_pupil_report_over_http.py)."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -460,6 +460,45 @@ async def test_an_urgent_report_is_never_hidden_on_a_routine_card(school: School
     assert card_texts(urgent)[0] == "URGENT: Pupil report OSC-2026-0003"
     assert sorted(open_buttons(urgent)) == ["OSC-2026-0003", "OSC-2026-0004"]
     assert len(school.messenger.to(dm(DSL))) == 1
+
+
+async def passes_until(condition: Callable[[], bool]) -> None:
+    """Let other tasks run until ``condition`` holds (event-loop passes, never time: the
+    in-memory store needs a handful)."""
+    for _ in range(10_000):
+        if condition():
+            return
+        await asyncio.sleep(0)
+
+
+async def test_one_pupils_slow_save_does_not_hold_up_another_pupils_report(
+    school: School,
+) -> None:
+    """The burst grouping takes one pupil's reports one at a time; another pupil's report goes
+    through (and is told "sent") while the first pupil's save is still waiting for the disk."""
+    gate, waiting = asyncio.Event(), asyncio.Event()
+    commit = school.store.commit
+
+    async def slow_disk_for_one_pupil(change: Any) -> Any:
+        if any(event.actor == PUPIL for event in change.audit):
+            waiting.set()
+            await gate.wait()
+        return await commit(change)
+
+    school.store.commit = slow_disk_for_one_pupil  # type: ignore[method-assign]
+    first = asyncio.create_task(worry(school, who=PUPIL))
+    await passes_until(waiting.is_set)
+    assert not first.done()
+    second = asyncio.create_task(worry(school, who=YOUNG_PUPIL))
+    await passes_until(second.done)
+
+    assert second.done() and not first.done()
+    assert "Your worry has been sent." in visible_text(second.result())
+    gate.set()
+    assert "Your worry has been sent." in visible_text(await first)
+    await school.settle()
+    assert len(await stored(school)) == 2
+    assert len(school.messenger.cards(DSL_CHANNEL)) == 2
 
 
 async def test_reports_from_different_pupils_are_never_grouped(school: School) -> None:

@@ -72,7 +72,9 @@ async def test_saturday_evening_cover_climbs_to_the_headteacher_and_the_lado_clo
     # First to the person on call at weekends (Tom Hughes, deputy DSL), and the channel.
     assert len(cards_to(h, DEPUTY_DSL)) == 1
     assert cards_to(h, DSL) == [] and cards_to(h, HEADTEACHER) == []
-    assert "Tried: Tom Hughes 19:00. Not acknowledged yet." in visible_text(channel_card_now(h))
+    assert "Alerted directly: Tom Hughes 19:00. Not acknowledged yet." in visible_text(
+        channel_card_now(h)
+    )
 
     # Nobody acknowledges: every 15 minutes a step up (on call, deputies, DSL, headteacher).
     reached: list[str] = []
@@ -88,10 +90,11 @@ async def test_saturday_evening_cover_climbs_to_the_headteacher_and_the_lado_clo
         assert grew == [person], minute
         reached.append(visible_text(channel_card_now(h)))
 
-    assert "Tried: Tom Hughes 19:00, Tom Hughes 19:15." in reached[0]
+    assert "Alerted directly: Tom Hughes 19:00, Tom Hughes 19:15." in reached[0]
     assert "Fiona Blake 19:45" in reached[2] and "Helen Carter" not in reached[2]
     assert (
-        "Tried: Tom Hughes 19:00, Tom Hughes 19:15, Tom Hughes 19:30, Fiona Blake 19:45, "
+        "Alerted directly: Tom Hughes 19:00, Tom Hughes 19:15, Tom Hughes 19:30, "
+        "Fiona Blake 19:45, "
         "Helen Carter 20:00. Not acknowledged yet."
     ) in reached[3]
     lines = await chronology(h, "OSC-2026-0001")

@@ -36,6 +36,14 @@ JOURNEYS = {
     "is offered as a prefilled concern",
     "reportmessage": "a teacher uses 'Report this message' on a message: the dialog shows it and "
     "the imagery rule, the concern form comes prefilled, and the concern reaches the DSL channel",
+    "closure": "a grooming concern is serious: the DSL proposes closing it, the channel card says "
+    "'Closure proposed by', the deputy DSL confirms it and the teacher is told the outcome",
+    "pupilmessage": "the DSL sends the pupil who reported a ready-made message and one open "
+    "question; the pupil answers in words; the DSL is told, and the answer is not in the channel",
+    "overblock": "a teacher reports a blocked site that got in the way of a lesson; IT explains "
+    "in the IT channel why it stays blocked; the teacher is told why",
+    "fmcheck": "IT records a filtering and monitoring check with one problem; the IT channel "
+    "gets the record",
 }
 
 TIMEOUT = 240  # seconds for one journey, start to finish (they take 10-30 s here)
