@@ -42,20 +42,15 @@ class Delivering(RoleDelivery):
     __slots__ = ()
 
     async def _deliver(self, item: Record) -> int:
-        data = item.data
-        delivery = Delivery(data["delivery"])
+        """Deliver one message (1 once it is sent, 0 when it waits or is done without sending):
+        a role's message becomes one per holder; the rest are rendered now, from the item's
+        current state, in the school's words, and sent the way they travel."""
+        delivery = Delivery(item.data["delivery"])
         try:
             if delivery in {Delivery.DIRECT_TO_ROLE, Delivery.FEED_TO_ROLE}:
                 await self._expand_role(item)
                 return 0
-            subject = await self._subject(data["subject"])
-            renderer = self.renderers.get(data["render"])
-            if data["render"] == UNHELD_ROLE_RENDER:
-                outgoing: Outgoing | None = Outgoing(text=str(data.get("x_text", "")))
-            elif renderer is None:
-                outgoing = None
-            else:
-                outgoing = await self._call(renderer(subject, data))
+            outgoing = await self._render(item)
             if delivery is Delivery.WEBHOOK:
                 return await self._post_webhook(item, outgoing)
             if outgoing is not None and self.school is not None:
@@ -63,59 +58,7 @@ class Delivering(RoleDelivery):
             if outgoing is None:
                 await self._done(item)  # nothing to say any more (or nobody knows how)
                 return 0
-            if delivery is Delivery.CHANNEL_POST:
-                posted = await self._post_once(item, outgoing)
-                if posted is None:
-                    return 0
-                item, message_id, found = posted
-                keep = Record(
-                    CHANNEL_MESSAGE,
-                    channel_message_id(data["subject"], data["target"], data["render"]),
-                    1,
-                    {"message_id": message_id, "conversation": data["target"]},
-                )
-                if found:  # the card found shows the item as it was then: bring it up to date
-                    refresh = message(
-                        Delivery.CHANNEL_UPDATE,
-                        data["target"],
-                        data["subject"],
-                        data["render"],
-                        self.clock.now(),
-                    )
-                    await self._done(item, keep, refresh)
-                    self.doorbell.ring()
-                else:
-                    await self._done(item, keep)
-            elif delivery is Delivery.CHANNEL_UPDATE:
-                kept = await self.store.get(
-                    CHANNEL_MESSAGE,
-                    channel_message_id(data["subject"], data["target"], data["render"]),
-                )
-                if kept is not None:  # no post yet: the post will show the latest anyway
-                    await self._call(
-                        self.messenger.update(data["target"], kept.data["message_id"], outgoing)
-                    )
-                await self._done(item)
-            elif delivery is Delivery.CHANNEL_NOTE:
-                posted = await self._post_once(item, outgoing)
-                if posted is None:
-                    return 0
-                await self._done(posted[0])
-            elif delivery is Delivery.FEED:
-                if self.notifier is not None:
-                    await self._call(
-                        self.notifier.notify(
-                            data["target"],
-                            title=str(data.get("x_title") or "Online safety"),
-                            preview=outgoing.text or "",
-                            item_ref=data["subject"],
-                        )
-                    )
-                await self._done(item)
-            else:
-                await self._call(self.messenger.send_direct(data["target"], outgoing))
-                await self._done(item)
-            return 1
+            return await self._send(delivery, item, outgoing)
         except (DeliveryFailed, DirectoryUnavailable) as exc:
             retry_after = getattr(exc, "retry_after", None)
             await self._later(item, getattr(exc, "reason", exc.__class__.__name__), retry_after)
@@ -123,6 +66,86 @@ class Delivering(RoleDelivery):
         except StoreError as exc:
             self.status.last_failure = exc.__class__.__name__
             return 0
+
+    async def _render(self, item: Record) -> Outgoing | None:
+        """The message as its feature's renderer draws it now (None: nothing to say)."""
+        data = item.data
+        subject = await self._subject(data["subject"])
+        renderer = self.renderers.get(data["render"])
+        if data["render"] == UNHELD_ROLE_RENDER:
+            return Outgoing(text=str(data.get("x_text", "")))
+        if renderer is None:
+            return None
+        return await self._call(renderer(subject, data))
+
+    async def _send(self, delivery: Delivery, item: Record, outgoing: Outgoing) -> int:
+        """Send a rendered message the way it travels: 1 once sent, 0 when it waits."""
+        data = item.data
+        if delivery is Delivery.CHANNEL_POST:
+            return await self._post_channel_card(item, outgoing)
+        if delivery is Delivery.CHANNEL_UPDATE:
+            await self._update_channel_card(item, outgoing)
+        elif delivery is Delivery.CHANNEL_NOTE:
+            posted = await self._post_once(item, outgoing)
+            if posted is None:
+                return 0
+            await self._done(posted[0])
+        elif delivery is Delivery.FEED:
+            if self.notifier is not None:
+                await self._call(
+                    self.notifier.notify(
+                        data["target"],
+                        title=str(data.get("x_title") or "Online safety"),
+                        preview=outgoing.text or "",
+                        item_ref=data["subject"],
+                    )
+                )
+            await self._done(item)
+        else:
+            await self._call(self.messenger.send_direct(data["target"], outgoing))
+            await self._done(item)
+        return 1
+
+    async def _post_channel_card(self, item: Record, outgoing: Outgoing) -> int:
+        """Post a new channel card (once) and keep its message id, so later changes update it;
+        a card an earlier attempt left in the channel is kept and brought up to date."""
+        data = item.data
+        posted = await self._post_once(item, outgoing)
+        if posted is None:
+            return 0
+        item, message_id, found = posted
+        keep = Record(
+            CHANNEL_MESSAGE,
+            channel_message_id(data["subject"], data["target"], data["render"]),
+            1,
+            {"message_id": message_id, "conversation": data["target"]},
+        )
+        if found:  # the card found shows the item as it was then: bring it up to date
+            refresh = message(
+                Delivery.CHANNEL_UPDATE,
+                data["target"],
+                data["subject"],
+                data["render"],
+                self.clock.now(),
+            )
+            await self._done(item, keep, refresh)
+            self.doorbell.ring()
+        else:
+            await self._done(item, keep)
+        return 1
+
+    async def _update_channel_card(self, item: Record, outgoing: Outgoing) -> None:
+        """Re-render the kept channel card for everyone (no post yet: the post will show the
+        latest anyway)."""
+        data = item.data
+        kept = await self.store.get(
+            CHANNEL_MESSAGE,
+            channel_message_id(data["subject"], data["target"], data["render"]),
+        )
+        if kept is not None:
+            message_id = kept.data["message_id"]
+            await self._call(self.messenger.update(data["target"], message_id, outgoing))
+        await self._done(item)
 
     async def _post_webhook(self, item: Record, outgoing: Outgoing | None) -> int:
         """Post a rendered body to the webhook, exactly as rendered (never reworded); the
