@@ -16,7 +16,7 @@ import io
 import logging
 import uuid
 from collections.abc import Mapping, Sequence
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from cards.fm_checks import check_channel_note, check_due, check_form, check_recorded
@@ -152,7 +152,7 @@ class CheckHandlers(FeatureHandlers):
         interval = self._school.filtering_checks.interval_months
         values = {
             "checked_on": today.isoformat(),
-            "next_due": default_next_due(today, interval).isoformat(),
+            "next_due": self._school_day_from(default_next_due(today, interval)).isoformat(),
         }
         return Reply(
             card=check_form(self._school, self._items(), form_id=uuid.uuid4().hex, values=values)
@@ -236,6 +236,14 @@ class CheckHandlers(FeatureHandlers):
         if record is None:  # cannot happen: the change that used the key wrote it
             return Reply(text="That check was recorded.")
         return Reply(card=check_recorded(decode(record), self._school))
+
+    def _school_day_from(self, day: date) -> date:
+        """``day``, or the first school day after it (a check falls due when people are in)."""
+        for _ in range(60):  # the longest holiday is well under 60 days
+            if is_school_day(day, self._school):
+                return day
+            day += timedelta(days=1)
+        return day
 
     def _due_at(self, day: date) -> datetime:
         """The start of teaching hours on ``day``, or on the next school day after it."""
