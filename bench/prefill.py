@@ -32,8 +32,9 @@ from tinydb import TinyDB
 
 from bench.atomic_storage import AtomicJSONStorage
 from bench.school import PUPILS, TEACHERS
-from dialogs import concern as concern_feature
-from dialogs import filter_request as filter_feature
+from dialogs.kinds import concern as concern_kind
+from dialogs.kinds import filter_request as filter_kind
+from dialogs.kinds import reference
 from dialogs.outbox import CHANNEL_MESSAGE, channel_message_id
 from dialogs.ports import Change, Record
 from policy.audit import AuditEvent
@@ -125,7 +126,7 @@ def _concern(i: int, ref: str, at: datetime, is_new: bool) -> tuple[Concern, lis
         actions_taken="" if pupil_made else "Spoke to the pupils; phone kept in the office",
         trusted_adult="Mrs Jones" if pupil_made else "",
     ).with_event(reporter, at, "reported", "Reported")
-    subject = concern_feature.subject_of(ref)
+    subject = concern_kind.subject_of(ref)
     action = "worry.report" if pupil_made else "concern.report"
     events = [AuditEvent(reporter.id, action, subject, "ok", at)]
     if is_new:
@@ -165,7 +166,7 @@ def _filter_request(i: int, ref: str, at: datetime) -> tuple[FilterRequest, list
         age_appropriate=True,
         sensitive=False,
     ).step(teacher, at, "requested")
-    subject = filter_feature.subject_of(ref)
+    subject = filter_kind.subject_of(ref)
     events = [AuditEvent(teacher.id, "filter.request", subject, "ok", at)]
     for hours, action, status in (
         (2, "approved", FilterStatus.APPROVED),
@@ -231,13 +232,13 @@ async def prefill(folder: Path, concerns: int, *, now: datetime, new_count: int)
 
     for i in range(concerns):
         year, number, per_year = place(i, concerns)
-        ref = f"OSC-{year}-{number:04d}"
+        ref = reference(concern_kind.PREFIX, year, number)
         is_new = i >= concerns - new_count
         concern, lived = _concern(i, ref, _at(year, number, per_year, now), is_new)
-        records.append(Record("concern", ref, 1, concern_feature.encode(concern)))
+        records.append(Record("concern", ref, 1, concern_kind.encode(concern)))
         if CATEGORIES[concern.category].route is not Route.HEADTEACHER:
             render = "pupil.channel" if concern.source is Source.PUPIL else "concern.channel"
-            records.append(_kept(concern_feature.subject_of(ref), DSL_CHANNEL, render, i))
+            records.append(_kept(concern_kind.subject_of(ref), DSL_CHANNEL, render, i))
         events.extend(lived)
         if is_new:
             ack_refs.append(ref)
@@ -248,8 +249,8 @@ async def prefill(folder: Path, concerns: int, *, now: datetime, new_count: int)
         year, number, per_year = place(i, requests)
         ref = f"FLT-{year}-{number:04d}"
         request, lived = _filter_request(i, ref, _at(year, number, per_year, now))
-        records.append(Record("filter_request", ref, 1, filter_feature.encode(request)))
-        records.append(_kept(filter_feature.subject_of(ref), IT_CHANNEL, "filter.request", i))
+        records.append(Record("filter_request", ref, 1, filter_kind.encode(request)))
+        records.append(_kept(filter_kind.subject_of(ref), IT_CHANNEL, "filter.request", i))
         events.extend(lived)
         if year == now.year:
             this_year[f"FLT-{now.year}"] += 1

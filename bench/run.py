@@ -37,7 +37,7 @@ from bench.profiling import GcPauses, hot_spots, profiled
 from bench.school import TURNS, Turns, answer_ok, write_directory
 from bench.storebench import compare
 from bot.config import load_settings
-from dialogs.concern import encode
+from dialogs.kinds.concern import encode
 from store.tinydb_store import TinyDbStore
 
 #: The product's clock in the in-process runs: a Monday in term, 10:00 (as the e2e tests).

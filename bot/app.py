@@ -29,6 +29,7 @@ from bot.body import BadBody
 from bot.body import parse as parse_body
 from bot.config import Settings, describe
 from bot.exports import WebExports, exports_for
+from bot.features import build_features
 from bot.logs import correlation_id, quiet_sdks
 from bot.message_action import MessageActionHandler
 from bot.messenger import BotMessenger
@@ -50,7 +51,7 @@ from dialogs.ports import (
     StoreUnavailable,
     SystemClock,
 )
-from dialogs.registry import Deps, build_features
+from dialogs.registry import Deps
 from dialogs.service import Dialogs
 from policy.monitoring import (
     MAX_ALERT_BODY,

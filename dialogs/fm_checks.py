@@ -16,12 +16,14 @@ import io
 import logging
 import uuid
 from collections.abc import Mapping, Sequence
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from cards.fm_checks import check_channel_note, check_due, check_form, check_recorded
-from dialogs.codec import RecordCodec, text_field
+from dialogs.codec import text_field
 from dialogs.handling import NOT_SAVED, FeatureHandlers, form_key
+from dialogs.kinds import next_reference
+from dialogs.kinds.fm_checks import CODEC, decode
 from dialogs.outbox import Delivery, TimerResult, message, timer
 from dialogs.ports import Change, DuplicateRequest, Outgoing, Record, StoreUnavailable
 from dialogs.registry import Deps, Feature
@@ -47,7 +49,6 @@ from policy.video_calls import teaching_starts_at
 
 log = logging.getLogger(__name__)
 
-CODEC = RecordCodec(KIND, FmCheck)
 #: The timer that reminds when the next check is due (one per check; it ends once a newer
 #: check is on record).
 DUE = "fm_check.due"
@@ -56,11 +57,6 @@ RENDER_DUE = "fm_check.due"
 #: School days between reminders while a check is overdue (a week).
 REMIND_EVERY_SCHOOL_DAYS = 5
 PRIVATE_ONLY = "Please record checks in a private chat with me."
-
-
-def decode(record: Record) -> FmCheck:
-    """The check a record holds."""
-    return CODEC.decode(record)
 
 
 async def load_checks(deps: Deps) -> list[FmCheck]:
@@ -157,7 +153,7 @@ class CheckHandlers(FeatureHandlers):
         interval = self._school.filtering_checks.interval_months
         values = {
             "checked_on": today.isoformat(),
-            "next_due": default_next_due(today, interval).isoformat(),
+            "next_due": self._school_day_from(default_next_due(today, interval)).isoformat(),
         }
         return Reply(
             card=check_form(self._school, self._items(), form_id=uuid.uuid4().hex, values=values)
@@ -185,9 +181,8 @@ class CheckHandlers(FeatureHandlers):
             )
             return Reply(card=form)
         year = now.astimezone(self._school.zone).year
-        number = await self._store.next_sequence(f"{PREFIX}-{year}", key=key)
         check = FmCheck(
-            ref=f"{PREFIX}-{year}-{number:04d}",
+            ref=await next_reference(self._store, PREFIX, year, key),
             by_id=ctx.person.id,
             by_name=ctx.person.name,
             recorded_at=now,
@@ -242,6 +237,14 @@ class CheckHandlers(FeatureHandlers):
         if record is None:  # cannot happen: the change that used the key wrote it
             return Reply(text="That check was recorded.")
         return Reply(card=check_recorded(decode(record), self._school))
+
+    def _school_day_from(self, day: date) -> date:
+        """``day``, or the first school day after it (a check falls due when people are in)."""
+        for _ in range(60):  # the longest holiday is well under 60 days
+            if is_school_day(day, self._school):
+                return day
+            day += timedelta(days=1)
+        return day
 
     def _due_at(self, day: date) -> datetime:
         """The start of teaching hours on ``day``, or on the next school day after it."""

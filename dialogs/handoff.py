@@ -31,9 +31,10 @@ from cards.concern import GROUP_NAMES, channel_card, detail_card, stale_card_not
 from cards.handoff import handoff_line, pack_card, pack_html, pack_unavailable_card
 from cards.records import chronology_html
 from cards.welcome import not_allowed_card
-from dialogs import concern as concern_feature
-from dialogs.concern import Loaded
 from dialogs.handling import FeatureHandlers, Handling, decide, record_for, refuse
+from dialogs.kinds import concern as concern_kind
+from dialogs.kinds.concern import Loaded
+from dialogs.kinds.handoff import KIND, subject_of
 from dialogs.outbox import Delivery, message
 from dialogs.ports import Outgoing, Record
 from dialogs.registry import Deps, Feature
@@ -60,19 +61,12 @@ from policy.roles import Person
 
 log = logging.getLogger(__name__)
 
-#: One record per hand-off (its id is the hand-off's id).
-KIND = "handoff"
 PACK = "handoff.pack"
 WEBHOOK = "handoff.webhook"
 ON_ITS_WAY = (
     "Handed off. The pack (the record to print, and JSON and CSV files to import) is on its "
     "way to your private chat with me."
 )
-
-
-def subject_of(handoff_id: str) -> str:
-    """``handoff:<id>``: how the outbox names a hand-off."""
-    return f"{KIND}:{handoff_id}"
 
 
 class HandoffHandlers(FeatureHandlers):
@@ -94,10 +88,10 @@ class HandoffHandlers(FeatureHandlers):
     async def _load(self, ctx: ActionContext) -> Loaded | Reply:
         """The concern a click names, if the clicker is the DSL and may handle it, in their
         1:1 chat or the DSL channel (each refusal audited)."""
-        record = await record_for(self._deps, ctx, concern_feature.KIND)
+        record = await record_for(self._deps, ctx, concern_kind.KIND)
         if record is None:
             return Reply(card=not_allowed_card(ctx.person))
-        concern = concern_feature.decode(record)
+        concern = concern_kind.decode(record)
         category = self._category(concern)
         if not may_hand_off(ctx.person) or not may_handle(ctx.person, concern, category):
             await refuse(self._deps, ctx, "not the DSL for this concern", record.ref)
@@ -163,10 +157,10 @@ class HandoffHandlers(FeatureHandlers):
                 concern = acknowledge(concern, ctx.person, now)
             updated = concern.with_event(ctx.person, now, HANDOFF_EVENT, handoff_event_text(system))
             record = Record(
-                concern_feature.KIND,
+                concern_kind.KIND,
                 updated.ref,
                 loaded.record.version + 1,
-                concern_feature.encode(updated),
+                concern_kind.encode(updated),
             )
             kept = Record(
                 KIND,
@@ -178,7 +172,7 @@ class HandoffHandlers(FeatureHandlers):
                     "by_id": ctx.person.id,
                     "by_name": ctx.person.name,
                     "at": now.isoformat(),
-                    "concern": concern_feature.encode(updated),
+                    "concern": concern_kind.encode(updated),
                 },
             )
             subject = subject_of(handoff_id)
@@ -193,7 +187,7 @@ class HandoffHandlers(FeatureHandlers):
                     message(
                         Delivery.CHANNEL_UPDATE,
                         self._school.channels.dsl_channel_id,
-                        concern_feature.subject_of(updated.ref),
+                        concern_kind.subject_of(updated.ref),
                         render,
                         now,
                     )
@@ -208,8 +202,8 @@ class HandoffHandlers(FeatureHandlers):
     def _snapshot(self, subject: Record) -> tuple[Concern, dict[str, Any], str]:
         """The concern as handed off, its structured record and "Handed off to … by … at …"."""
         data = subject.data
-        concern = concern_feature.CODEC.decode(
-            Record(concern_feature.KIND, str(data["ref"]), 1, data["concern"])
+        concern = concern_kind.CODEC.decode(
+            Record(concern_kind.KIND, str(data["ref"]), 1, data["concern"])
         )
         category = self._category(concern)
         at = datetime.fromisoformat(str(data["at"]))

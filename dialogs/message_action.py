@@ -24,8 +24,8 @@ from cards.concern import LIMITS
 from cards.message_action import report_message_card
 from cards.pupil import LIMITS as PUPIL_LIMITS
 from dialogs.handling import form_key
+from dialogs.kinds.concern import year_group_of
 from dialogs.ports import Clock, Directory, DirectoryUnavailable, Store
-from dialogs.pupil_report import year_group_of
 from dialogs.service import Dialogs, Reply, Scope, Turn
 from policy.actions import Verb, may
 from policy.roles import Person

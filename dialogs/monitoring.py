@@ -36,12 +36,27 @@ from cards.monitoring import (
     notice_received_card,
 )
 from cards.welcome import not_allowed_card
-from dialogs.codec import RecordCodec, text_field
-from dialogs.concern import KIND as CONCERN_KIND
-from dialogs.concern import UNACKNOWLEDGED, ConcernHandlers
-from dialogs.concern import encode as encode_concern
-from dialogs.concern import subject_of as concern_subject
+from dialogs.codec import text_field
+from dialogs.concern_alerts import ConcernAlerts, reminder_due
 from dialogs.handling import FeatureHandlers, Handling, decide, form_key, record_for, refuse
+from dialogs.kinds import next_reference
+from dialogs.kinds.concern import KIND as CONCERN_KIND
+from dialogs.kinds.concern import PREFIX as CONCERN_PREFIX
+from dialogs.kinds.concern import UNACKNOWLEDGED, year_group_of
+from dialogs.kinds.concern import encode as encode_concern
+from dialogs.kinds.concern import subject_of as concern_subject
+from dialogs.kinds.monitoring import (
+    BURST_KIND,
+    KIND,
+    NONCE_KIND,
+    NOTICE_CODEC,
+    NOTICE_KIND,
+    NOTICE_PREFIX,
+    PREFIX,
+    decode,
+    encode,
+    subject_of,
+)
 from dialogs.outbox import OUTBOX, Delivery, TimerResult, message, timer
 from dialogs.ports import (
     Change,
@@ -49,11 +64,9 @@ from dialogs.ports import (
     DuplicateRequest,
     Outgoing,
     Record,
-    Store,
     StoreUnavailable,
     VersionConflict,
 )
-from dialogs.pupil_report import reminder_due, year_group_of
 from dialogs.registry import Deps, Feature
 from dialogs.service import ActionContext, Reply, Scope, channel_id_of
 from dialogs.urgent import named_on_call, urgent_messages
@@ -79,22 +92,10 @@ from policy.monitoring import (
     parse_alert,
     validate_notice,
 )
-from policy.reporting import AlertFact, NoticeFact
 from policy.roles import SAFEGUARDING_LEADS, Person
 from policy.school import SchoolPolicy
 
 log = logging.getLogger(__name__)
-
-KIND = "monitoring_alert"
-NOTICE_KIND = "lesson_notice"
-#: One record per group key (provider, pupil, category): the card identical alerts count on.
-BURST_KIND = "monitoring_burst"
-#: One record per accepted signature: the same signed request again is a replay.
-NONCE_KIND = "monitoring_nonce"
-
-CODEC: RecordCodec[MonitoringAlert] = RecordCodec(KIND, MonitoringAlert)
-NOTICE_CODEC: RecordCodec[LessonNotice] = RecordCodec(NOTICE_KIND, LessonNotice)
-encode, decode, subject_of = CODEC.encode, CODEC.decode, CODEC.subject
 
 RENDER_CHANNEL = "monitoring.channel"
 RENDER_URGENT = "monitoring.urgent"
@@ -154,9 +155,9 @@ def _nonce(signature: str) -> str | None:
 class MonitoringHandlers(FeatureHandlers):
     """Alerts in, the DSL's decisions on them, and lesson notices."""
 
-    def __init__(self, deps: Deps, concerns: ConcernHandlers | None = None) -> None:
+    def __init__(self, deps: Deps, concerns: ConcernAlerts | None = None) -> None:
         super().__init__(deps)
-        self._concerns = concerns or ConcernHandlers(deps)
+        self._concerns = concerns or ConcernAlerts(deps)
         self._handling = Handling(self._load, self._view, STALE_NOTE, AlertTransitionError)
         # One save at a time: grouping reads, then writes, the group's records. The record
         # versions keep it right across processes too; the lock keeps a burst from colliding.
@@ -265,9 +266,9 @@ class MonitoringHandlers(FeatureHandlers):
         self, provider_id: str, alert_in: AlertIn, group: str, urgent: bool, now: datetime, key: str
     ) -> MonitoringAlert:
         year = now.astimezone(self._school.zone).year
-        number = await self._store.next_sequence(f"MON-{year}", key=key)
+        ref = await next_reference(self._store, PREFIX, year, key)
         return MonitoringAlert(
-            ref=f"MON-{year}-{number:04d}",
+            ref=ref,
             provider=provider_id,
             provider_alert_id=alert_in.alert_id,
             pupil_id=alert_in.pupil_id,
@@ -486,10 +487,9 @@ class MonitoringHandlers(FeatureHandlers):
         if current is not None and decode(current).status is not AlertStatus.ESCALATED:
             year = now.astimezone(self._school.zone).year
             # Keyed on the alert: however often it is clicked, one number for one alert.
-            number = await self._store.next_sequence(
-                f"OSC-{year}", key=f"monitoring.escalate:{ref}"
+            concern_ref = await next_reference(
+                self._store, CONCERN_PREFIX, year, f"monitoring.escalate:{ref}"
             )
-            concern_ref = f"OSC-{year}-{number:04d}"
 
         def make(loaded: Loaded, at: datetime) -> tuple[Loaded, list[Record]]:
             if not concern_ref:
@@ -607,9 +607,8 @@ class MonitoringHandlers(FeatureHandlers):
             )
         topic = self._school.monitoring.topic(values["topic"])
         assert topic is not None  # validated
-        number = await self._store.next_sequence(f"MLN-{today.year}", key=key)
         notice = LessonNotice(
-            ref=f"MLN-{today.year}-{number:04d}",
+            ref=await next_reference(self._store, NOTICE_PREFIX, today.year, key),
             teacher_id=ctx.person.id,
             teacher_name=ctx.person.name,
             class_name=values["class_name"],
@@ -742,30 +741,6 @@ def feature(deps: Deps) -> Feature:
 
 
 # ----- records for the review pack and the governors' report -------------------------------------
-
-
-async def load_alerts(store: Store) -> list[MonitoringAlert]:
-    """Every monitoring alert card, oldest first."""
-    return sorted((decode(r) for r in await store.find(KIND)), key=lambda a: (a.received_at, a.ref))
-
-
-async def load_notices(store: Store) -> list[LessonNotice]:
-    """Every sensitive-lesson notice, oldest first."""
-    found = [NOTICE_CODEC.decode(r) for r in await store.find(NOTICE_KIND)]
-    return sorted(found, key=lambda n: (n.created_at, n.ref))
-
-
-def alert_facts(alerts: Sequence[MonitoringAlert]) -> list[AlertFact]:
-    """What the governors' report counts of each alert (no pupil, nothing typed or viewed)."""
-    return [
-        AlertFact(a.received_at, a.status.value, a.severity.value, a.count, bool(a.expected))
-        for a in alerts
-    ]
-
-
-def notice_facts(notices: Sequence[LessonNotice]) -> list[NoticeFact]:
-    """What the governors' report counts of each notice."""
-    return [NoticeFact(n.created_at, n.topic_label) for n in notices]
 
 
 def _cell(value: str) -> str:

@@ -32,7 +32,7 @@ from cards.overblocking import (
 )
 from cards.welcome import not_allowed_card
 from dialogs import filter_request as filters
-from dialogs.codec import RecordCodec, text_field
+from dialogs.codec import text_field
 from dialogs.handling import (
     FeatureHandlers,
     Handling,
@@ -41,6 +41,9 @@ from dialogs.handling import (
     record_for,
     refuse,
 )
+from dialogs.kinds import filter_request as filter_kind
+from dialogs.kinds import next_reference
+from dialogs.kinds.overblocking import KIND, PREFIX, decode, encode, subject_of
 from dialogs.outbox import Delivery, message
 from dialogs.ports import Change, DuplicateRequest, Outgoing, Record, StoreUnavailable
 from dialogs.registry import Deps, Feature
@@ -67,11 +70,6 @@ from policy.weblinks import BadLink, host_of, normalise_url
 
 log = logging.getLogger(__name__)
 
-KIND = "overblock_report"
-CODEC: RecordCodec[OverblockReport] = RecordCodec(KIND, OverblockReport)
-encode = CODEC.encode
-decode = CODEC.decode
-subject_of = CODEC.subject
 
 _REF = re.compile(r"^OBR-\d{4}-\d{4,}$")
 _text = text_field
@@ -148,8 +146,7 @@ class OverblockHandlers(FeatureHandlers):
             return Reply(card=overblock_form(form_id=form_id, values=values, problems=problems))
         now = self._clock.now()
         year = now.astimezone(self._school.zone).year
-        number = await self._store.next_sequence(f"OBR-{year}", key=key)
-        ref = f"OBR-{year}-{number:04d}"
+        ref = await next_reference(self._store, PREFIX, year, key)
         report = OverblockReport(
             ref=ref,
             reporter_id=ctx.person.id,
@@ -288,8 +285,7 @@ class OverblockHandlers(FeatureHandlers):
             year = now.astimezone(self._school.zone).year
             form_id = _text(ctx.data, "form")
             key = form_key("overblock.exception", ctx.person.id, form_id) if form_id else None
-            number = await self._store.next_sequence(f"FLT-{year}", key=key)
-            ref = f"FLT-{year}-{number:04d}"
+            ref = await next_reference(self._store, filter_kind.PREFIX, year, key)
 
         def make(current: Loaded, at: datetime) -> tuple[Loaded, list[Record]]:
             if submitted is None:
@@ -362,8 +358,8 @@ class OverblockHandlers(FeatureHandlers):
         """Every filter request and over-blocking report still waiting, oldest first."""
         now = self._clock.now()
         items: list[ItOpenItem] = []
-        for record in await self._store.find(filters.KIND):
-            request = filters.decode(record)
+        for record in await self._store.find(filter_kind.KIND):
+            request = filter_kind.decode(record)
             if request.status in WAITING:
                 items.append(
                     ItOpenItem(

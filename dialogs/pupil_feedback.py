@@ -47,7 +47,6 @@ from cards.pupil_feedback import (
 )
 from cards.welcome import not_allowed_card, private_chat_only_card
 from dialogs.codec import text_field
-from dialogs.concern import KIND, decode, encode, subject_of
 from dialogs.handling import (
     FeatureHandlers,
     Handling,
@@ -56,6 +55,7 @@ from dialogs.handling import (
     record_for,
     refuse,
 )
+from dialogs.kinds.concern import KIND, PUPIL_CHANNEL, decode, encode, subject_of
 from dialogs.outbox import OUTBOX, TIMER, Delivery, TimerResult, message, timer
 from dialogs.ports import (
     Change,
@@ -65,13 +65,13 @@ from dialogs.ports import (
     StoreUnavailable,
     VersionConflict,
 )
-from dialogs.pupil_report import PUPIL_CHANNEL
 from dialogs.registry import Deps, Feature
 from dialogs.service import ActionContext, Reply, Scope, channel_id_of
 from policy.actions import Verb
 from policy.audit import AuditEvent
 from policy.concerns import Concern, ConcernStatus, Source, acknowledge
 from policy.errors import PolicyError
+from policy.on_call import in_contact_hours
 from policy.pupil_feedback import (
     ADULT_LIMIT,
     ANSWER,
@@ -86,6 +86,7 @@ from policy.pupil_feedback import (
     may_message_pupil,
     message_problem,
     open_question,
+    says_today,
 )
 from policy.roles import Role
 
@@ -228,6 +229,7 @@ class PupilFeedbackHandlers(FeatureHandlers):
                 values=values,
                 note=note or loaded.note,
                 problem=problem,
+                school_day=in_contact_hours(self._clock.now(), self._school),
             )
         )
 
@@ -251,6 +253,12 @@ class PupilFeedbackHandlers(FeatureHandlers):
         if len(adult) > ADULT_LIMIT:
             return "", Problem(
                 "name too long", f"Nothing was sent. Keep the name under {ADULT_LIMIT} characters."
+            )
+        if says_today(templates[number]) and not in_contact_hours(self._clock.now(), self._school):
+            return "", Problem(
+                "today after school",
+                'Nothing was sent. That message says "today", and the school day is over: '
+                "choose another, or write your own.",
             )
         # The school's templates passed the reading check when the bot started (school_checks);
         # the name is a name, so only the length is checked again here.

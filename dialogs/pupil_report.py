@@ -64,9 +64,20 @@ from cards.pupil import (
 )
 from cards.welcome import private_chat_only_card
 from dialogs.codec import text_field
-from dialogs.concern import KIND, UNACKNOWLEDGED, ConcernHandlers, decode, encode, subject_of
+from dialogs.concern_alerts import ConcernAlerts, reminder_due
 from dialogs.detail_views import viewers
 from dialogs.handling import FeatureHandlers, form_key
+from dialogs.kinds import next_reference
+from dialogs.kinds.concern import (
+    KIND,
+    PREFIX,
+    PUPIL_CHANNEL,
+    UNACKNOWLEDGED,
+    decode,
+    encode,
+    subject_of,
+    year_group_of,
+)
 from dialogs.locks import KeyedLocks
 from dialogs.outbox import Delivery, message, timer
 from dialogs.ports import (
@@ -82,15 +93,12 @@ from dialogs.service import ActionContext, Reply, Scope
 from policy.actions import Verb
 from policy.audit import AuditEvent
 from policy.categories import Category
-from policy.concerns import YEAR_GROUPS, Concern, ConcernStatus, RiskAnswer, Source, is_urgent
-from policy.on_call import next_step, routine_reminder_at
+from policy.concerns import Concern, ConcernStatus, RiskAnswer, Source, is_urgent
 from policy.roles import Person
-from policy.school import DEFAULT_PUPIL_WORRIES, SchoolPolicy
+from policy.school import DEFAULT_PUPIL_WORRIES
 
 log = logging.getLogger(__name__)
 
-#: The render name of a pupil report's DSL channel card (posts and updates).
-PUPIL_CHANNEL = "pupil.channel"
 #: One record per pupil: the report whose channel card their repeats are grouped on.
 BURST_KIND = "pupil_burst"
 #: One record per grouped first report: the later reports shown on its card, oldest first.
@@ -111,7 +119,6 @@ SAFE_TO_RISK: dict[str, RiskAnswer] = {
 }
 NO_WORDS = "(no words given)"
 _FORM_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
-_YEAR_NUMBER = re.compile(r"(?:year|yr|y)?\s*(\d{1,2})", re.IGNORECASE)
 
 
 _text = text_field
@@ -138,29 +145,9 @@ def validate_worry(data: Mapping[str, Any]) -> tuple[dict[str, str], dict[str, s
     return values, problems
 
 
-def year_group_of(person: Person) -> str:
-    """The pupil's year group from the directory, as the concern records write it, or
-    "Not known" (never free directory text in the channel card)."""
-    raw = " ".join((person.year_group or "").split())
-    if raw in YEAR_GROUPS:
-        return raw
-    number = _YEAR_NUMBER.fullmatch(raw)
-    if number and f"Year {int(number.group(1))}" in YEAR_GROUPS:
-        return f"Year {int(number.group(1))}"
-    return "Not known"
-
-
 def what_happened(kind: str, words: str) -> str:
     """The record's "what happened": the pupil's choice and their own words, unchanged."""
     return f"The pupil chose: “{kind_words(kind)}”. In their own words: {words or NO_WORDS}"
-
-
-def reminder_due(school: SchoolPolicy, concern: Concern, from_time: datetime) -> datetime:
-    """When an unacknowledged concern is chased: the same rule as staff concerns (urgent at the
-    chain's first step, others after ``routine_unacknowledged_school_days``, in school hours)."""
-    if concern.urgent:  # the first step up the chain (``policy.on_call``)
-        return from_time + next_step(school, 0).after
-    return routine_reminder_at(from_time, school)  # school days, in contact hours
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,14 +161,14 @@ class _Group:
 class PupilReports(FeatureHandlers):
     """The pupil report feature's handlers and its channel-card renderer.
 
-    Reuses the concern feature (``ConcernHandlers``) by composition for the outbox messages a
-    new concern owes; everything after saving (alerts, reminders, handling) is the concern
+    Reuses the first alerts every new concern owes (``dialogs.concern_alerts``) by
+    composition; everything after saving (alerts, reminders, handling) is the concern
     feature's own.
     """
 
-    def __init__(self, deps: Deps, concerns: ConcernHandlers | None = None) -> None:
+    def __init__(self, deps: Deps, concerns: ConcernAlerts | None = None) -> None:
         super().__init__(deps)
-        self._concerns = concerns or ConcernHandlers(deps)
+        self._concerns = concerns or ConcernAlerts(deps)
         # One save at a time per pupil: grouping reads, then writes, that pupil's burst record.
         # The record versions keep it right across processes too; the lock keeps a burst from
         # colliding. Other pupils' reports do not wait (every record a save writes is the
@@ -372,7 +359,7 @@ class PupilReports(FeatureHandlers):
     ) -> tuple[Concern, str | None]:
         now = self._clock.now()
         year = now.astimezone(self._school.zone).year
-        number = await self._store.next_sequence(f"OSC-{year}", key=key)
+        ref = await next_reference(self._store, PREFIX, year, key)
         category = self._category(self._school.pupil_worries.get(values["kind"], "other"))
         risk = SAFE_TO_RISK[values["safe"]]
         what = (
@@ -381,7 +368,7 @@ class PupilReports(FeatureHandlers):
             else what_happened(values["kind"], values["words"])
         )
         concern = Concern(
-            ref=f"OSC-{year}-{number:04d}",
+            ref=ref,
             source=Source.PUPIL,
             category=category.id,
             urgent=is_urgent(category, risk),

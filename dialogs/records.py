@@ -41,16 +41,16 @@ from cards.records import (
     incident_range_card,
     open_items_card,
 )
-from dialogs import concern as concern_feature
-from dialogs import filter_request as filter_feature
-from dialogs import monitoring, overblocking
 from dialogs.codec import text_field
-from dialogs.fm_checks import decode as fm_check_of
 from dialogs.handling import FeatureHandlers
+from dialogs.kinds import concern as concern_kind
+from dialogs.kinds import filter_request as filter_kind
+from dialogs.kinds import monitoring, overblocking
+from dialogs.kinds.fm_checks import decode as fm_check_of
+from dialogs.kinds.video_call import CALL_CHECK_KIND, RECORDING_KIND
 from dialogs.ports import Change, Record, Store
 from dialogs.registry import Deps, Feature
 from dialogs.service import ActionContext, Reply, Scope
-from dialogs.video_call import CALL_CHECK_KIND, RECORDING_KIND
 from policy.actions import Verb
 from policy.audit import AuditEvent
 from policy.categories import Category, Route
@@ -150,12 +150,12 @@ def for_the_dsl(concern: Concern, school: SchoolPolicy) -> bool:
 
 async def load_concerns(store: Store) -> list[tuple[Record, Concern]]:
     """Every concern with its record."""
-    return [(r, concern_feature.decode(r)) for r in await store.find(concern_feature.KIND)]
+    return [(r, concern_kind.decode(r)) for r in await store.find(concern_kind.KIND)]
 
 
 async def load_filter_requests(store: Store) -> list[FilterRequest]:
     """Every filter-exception request."""
-    return [filter_feature.decode(r) for r in await store.find(filter_feature.KIND)]
+    return [filter_kind.decode(r) for r in await store.find(filter_kind.KIND)]
 
 
 async def load_overblocking_reports(store: Store) -> list[OverblockReport]:
@@ -577,13 +577,13 @@ class RecordsHandlers(FeatureHandlers):
         unknown = "No concern that you handle has that reference."
         if not _REF.match(ref):
             return Reply(card=chronology_request_card(value=ref[:40], problem=unknown))
-        record = await self._store.get(concern_feature.KIND, ref)
+        record = await self._store.get(concern_kind.KIND, ref)
         if record is None:
             await self._audit(ctx, "concern.chronology", "", "refused: not found")
             return Reply(card=chronology_request_card(value=ref, problem=unknown))
-        concern = concern_feature.decode(record)
+        concern = concern_kind.decode(record)
         category = category_of(self._school, concern)
-        subject = concern_feature.subject_of(ref)
+        subject = concern_kind.subject_of(ref)
         if not may_handle(ctx.person, concern, category):
             await self._audit(ctx, "concern.chronology", subject, "refused: not a handler")
             return Reply(card=chronology_request_card(value=ref, problem=unknown))

@@ -1,7 +1,7 @@
 """Feature registry: each feature module contributes its verb handlers and typed phrases.
 
-The composition root calls ``build_features(deps)`` once and hands the result to ``Dialogs``.
-A feature module exposes ``feature(deps: Deps) -> Feature`` and is listed in ``build_features``.
+The composition root (``bot/features.py``) calls each feature's ``feature(deps: Deps) ->
+Feature`` once and hands the list to ``Dialogs``; feature modules never import each other.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from policy.actions import Verb
 from policy.school import SchoolPolicy
 
 if TYPE_CHECKING:
-    from dialogs.service import ActionContext, Reply
+    from dialogs.turns import ActionContext, Reply
 
 Handler = Callable[["ActionContext"], Awaitable["Reply"]]
 #: Typed text (issue 18): ``(ctx, text, verb, matched)`` -> replies, or None to let the command
@@ -61,39 +61,3 @@ class Feature:
     timers: Mapping[str, TimerHandler] = field(default_factory=dict)
     #: What to do with anything typed, before a command runs (the first feature with one).
     typed: TypedHandler | None = None
-
-
-def build_features(deps: Deps) -> list[Feature]:
-    """Every feature of the product, built over ``deps``."""
-    features: list[Feature] = []
-    from dialogs import concern, filter_request
-
-    features.append(concern.feature(deps))
-    from dialogs import pupil_report, typed
-
-    pupils = pupil_report.PupilReports(deps)
-    features.append(pupil_report.feature(deps, pupils))
-    features.append(typed.feature(deps, pupils))
-    features.append(filter_request.feature(deps))
-    from dialogs import video_call
-
-    features.append(video_call.feature(deps))
-    from dialogs import records
-
-    features.append(records.feature(deps))
-    from dialogs import overblocking
-
-    features.append(overblocking.feature(deps))
-    from dialogs import monitoring
-
-    features.append(monitoring.feature(deps))
-    from dialogs import fm_checks
-
-    features.append(fm_checks.feature(deps))
-    from dialogs import pupil_feedback  # issue 20: feedback to the pupil who reported
-
-    features.append(pupil_feedback.feature(deps))
-    from dialogs import handoff
-
-    features.append(handoff.feature(deps))
-    return features

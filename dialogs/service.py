@@ -11,8 +11,6 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import Any, cast
 
 from cards.common import PAYLOAD_VERSION
@@ -40,6 +38,11 @@ from dialogs.ports import (
     StoreError,
 )
 from dialogs.registry import Feature, Handler, TypedHandler
+from dialogs.turns import ActionContext as ActionContext
+from dialogs.turns import Reply as Reply
+from dialogs.turns import Scope as Scope
+from dialogs.turns import Turn as Turn
+from dialogs.turns import channel_id_of as channel_id_of
 from policy.actions import Verb, may
 from policy.audit import AuditEvent
 from policy.clauses import cite, cite_all, reword
@@ -51,51 +54,6 @@ log = logging.getLogger(__name__)
 
 #: One record per team channel the bot has greeted (its id is the channel id).
 GREETED_KIND = "channel_greeting"
-
-
-class Scope(StrEnum):
-    """Where the conversation is (Teams ``conversation.conversationType``)."""
-
-    PERSONAL = "personal"
-    GROUP_CHAT = "groupChat"
-    CHANNEL = "channel"
-
-
-@dataclass(frozen=True, slots=True)
-class Turn:
-    """What the use cases need to know about an incoming activity, and nothing of Teams."""
-
-    actor_id: str | None
-    scope: Scope
-    activity_id: str | None = None
-    conversation_id: str = ""
-    #: Teams refreshing a card by itself (``trigger: automatic``): never a decision by a person.
-    automatic: bool = False
-
-
-def channel_id_of(conversation_id: str) -> str:
-    """The channel a channel conversation belongs to (Teams adds ``;messageid=…`` for the
-    thread a card sits in)."""
-    return conversation_id.split(";", 1)[0]
-
-
-@dataclass(frozen=True, slots=True)
-class Reply:
-    """Something to send back: an Adaptive Card (JSON) and/or plain text."""
-
-    card: Mapping[str, Any] | None = None
-    text: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class ActionContext:
-    """What a verb handler gets: who (already authorised), where, the validated data, and the
-    verb the server is running (its own, never the ``verb`` the card data claims)."""
-
-    person: Person
-    turn: Turn
-    data: Mapping[str, Any] = field(default_factory=dict)
-    verb: Verb | None = None
 
 
 #: Words a person may type, and the verb each one runs (anything else gets the menu).

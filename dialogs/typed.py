@@ -34,7 +34,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Protocol
 
 from cards.common import card, heading, menu_button, para
 from cards.help_links import get_help_now
@@ -53,10 +53,11 @@ from dialogs.ports import (
     StoreError,
     StoreUnavailable,
 )
-from dialogs.pupil_report import PupilReports
 from dialogs.registry import Deps, Feature
 from dialogs.service import ActionContext, Reply, Scope
 from policy.actions import Verb
+from policy.concerns import Concern
+from policy.roles import Person
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +71,19 @@ PUPIL_KEPT = 8000
 TRY_AGAIN = "Please try again in a minute. If you are in danger now, call 999."
 #: The outbox renderer for a shared-chat disclosure's note in the pupil's own 1:1 chat.
 SENT_PRIVATELY = "typed.sent_privately"
+
+
+class PupilReports(Protocol):
+    """What typed words need of the pupil report feature (``dialogs.pupil_report``, passed in
+    by the composition root, so this feature imports no other)."""
+
+    async def report_typed(self, person: Person, words: str, key: str) -> tuple[Concern, bool]:
+        """An urgent pupil report from typed words (or added to the last one): (it, added)."""
+        ...
+
+    async def add_typed(self, person: Person, words: str, key: str) -> Concern | None:
+        """Add typed words to the report typed words made lately, or None."""
+        ...
 
 
 class Typed:

@@ -13,13 +13,13 @@ from pathlib import Path
 
 from bot.config import Settings
 from bot.storage import cipher_for
-from dialogs import concern as concern_feature
-from dialogs import filter_request as filter_feature
-from dialogs import fm_checks as fm_checks_feature
-from dialogs import monitoring as monitoring_feature
-from dialogs import overblocking
+from dialogs.kinds import concern as concern_kind
+from dialogs.kinds import filter_request as filter_kind
+from dialogs.kinds import fm_checks as fm_checks_kind
+from dialogs.kinds import monitoring as monitoring_kind
+from dialogs.kinds import overblocking, reference
+from dialogs.kinds.video_call import CALL_CHECK_KIND, RECORDING_KIND, RECORDING_PREFIX, REQUESTS
 from dialogs.ports import Change, Record
-from dialogs.video_call import CALL_CHECK_KIND, RECORDING_KIND, REQUESTS
 from policy.closure import DONE, is_serious, open_items, propose
 from policy.closure import confirm as confirm_closure
 from policy.concerns import (
@@ -164,7 +164,7 @@ def _demo_concern(n: int, spec: _DemoConcern, school: SchoolPolicy) -> Concern:
     reporter = _PUPIL if spec.pupil else (_TEACHER if n % 2 else _HOD)
     risk = RiskAnswer.YES if spec.at_risk else RiskAnswer.NO
     concern = Concern(
-        ref=f"OSC-2026-{n:04d}",
+        ref=reference(concern_kind.PREFIX, 2026, n),
         source=Source.PUPIL if spec.pupil else Source.STAFF,
         category=category.id,
         urgent=is_urgent(category, risk),
@@ -249,7 +249,7 @@ def _demo_filter_requests(school: SchoolPolicy) -> list[FilterRequest]:
     for n, (category, start, days, fate) in enumerate(sorted(specs, key=lambda s: s[1]), 1):
         asked = datetime.combine(start - timedelta(days=2), time(8, 30), tzinfo=zone)
         request = FilterRequest(
-            ref=f"FLT-2026-{n:04d}",
+            ref=reference(filter_kind.PREFIX, 2026, n),
             requester_id=_TEACHER.id,
             requester_name=_TEACHER.name,
             created_at=asked.astimezone(UTC),
@@ -303,7 +303,7 @@ def _demo_overblocking(school: SchoolPolicy) -> list[OverblockReport]:
     for n, (day, hours, fate) in enumerate(specs, 1):
         at = datetime.combine(day, time(10, 15), tzinfo=zone).astimezone(UTC)
         report = OverblockReport(
-            ref=f"OBR-2026-{n:04d}",
+            ref=reference(overblocking.PREFIX, 2026, n),
             reporter_id=_TEACHER.id,
             reporter_name=_TEACHER.name,
             created_at=at,
@@ -314,7 +314,9 @@ def _demo_overblocking(school: SchoolPolicy) -> list[OverblockReport]:
         if hours is not None:
             answered = at + timedelta(hours=hours)
             if fate == "exception":
-                report = exception_requested(report, _IT, f"FLT-2026-{n + 1:04d}", answered)
+                report = exception_requested(
+                    report, _IT, reference(filter_kind.PREFIX, 2026, n + 1), answered
+                )
             else:
                 report = explained(report, _IT, "Demo: a school resource covers this.", answered)
         reports.append(report)
@@ -382,7 +384,7 @@ def _demo_recordings(school: SchoolPolicy) -> list[Record]:
     for n, status in enumerate(decisions, start=1):
         asked = datetime.combine(date(2026, 9, 1) + timedelta(days=9 * n), time(12), school.zone)
         request = RecordingRequest(
-            ref=f"REC-2026-{n:04d}",
+            ref=reference(RECORDING_PREFIX, 2026, n),
             requester_id=_HOD.id,
             requester_name=_HOD.name,
             start=(asked + timedelta(days=2)).astimezone(UTC),
@@ -431,7 +433,7 @@ def _demo_fm_checks(school: SchoolPolicy) -> list[Record]:
             next_due=date(2027, 2, 26),
         ),
     ]
-    return [Record(FM_CHECK_KIND, c.ref, 1, fm_checks_feature.CODEC.encode(c)) for c in checks]
+    return [Record(FM_CHECK_KIND, c.ref, 1, fm_checks_kind.CODEC.encode(c)) for c in checks]
 
 
 def check_new_folder(data_dir: Path) -> None:
@@ -468,7 +470,7 @@ def _demo_monitoring(school: SchoolPolicy) -> list[Record]:
         topic = school.monitoring.topic(topic_id)
         label = topic.label if topic else topic_id
         notice = LessonNotice(
-            ref=f"MLN-2026-{n:04d}",
+            ref=reference(monitoring_kind.NOTICE_PREFIX, 2026, n),
             teacher_id=_TEACHER.id,
             teacher_name=_TEACHER.name,
             class_name=class_name,
@@ -480,14 +482,14 @@ def _demo_monitoring(school: SchoolPolicy) -> list[Record]:
             reason=reason,
             created_at=datetime.combine(day - timedelta(days=2), time(16, 0), tzinfo=school.zone),
         )
-        data = {**monitoring_feature.NOTICE_CODEC.encode(notice), "day": day.isoformat()}
-        records.append(Record(monitoring_feature.NOTICE_KIND, notice.ref, 1, data))
+        data = {**monitoring_kind.NOTICE_CODEC.encode(notice), "day": day.isoformat()}
+        records.append(Record(monitoring_kind.NOTICE_KIND, notice.ref, 1, data))
     for n in range(1, 25):
         at = datetime.combine(
             date(2026, 9, 8) + timedelta(days=4 * n), time(9 + n % 6, 4), tzinfo=school.zone
         )
         alert = MonitoringAlert(
-            ref=f"MON-2026-{n:04d}",
+            ref=reference(monitoring_kind.PREFIX, 2026, n),
             provider="demo",
             provider_alert_id=f"demo-{n}",
             pupil_id=f"5c400000-0000-4000-8000-{n % 10 + 1:012d}",
@@ -516,9 +518,7 @@ def _demo_monitoring(school: SchoolPolicy) -> list[Record]:
                 at=at + timedelta(minutes=20),
                 reason="Demo outcome",
             )
-        records.append(
-            Record(monitoring_feature.KIND, alert.ref, 1, monitoring_feature.encode(alert))
-        )
+        records.append(Record(monitoring_kind.KIND, alert.ref, 1, monitoring_kind.encode(alert)))
     return records
 
 
@@ -536,14 +536,10 @@ async def seed_demo_data(data_dir: Path, settings: Settings) -> int:
         for n, spec in enumerate(sorted(_DEMO_CONCERNS, key=lambda s: s.day), start=1):
             await store.next_sequence("OSC-2026")
             concern = _demo_concern(n, spec, school)
-            records.append(
-                Record(concern_feature.KIND, concern.ref, 1, concern_feature.encode(concern))
-            )
+            records.append(Record(concern_kind.KIND, concern.ref, 1, concern_kind.encode(concern)))
         for request in _demo_filter_requests(school):
             await store.next_sequence("FLT-2026")
-            records.append(
-                Record(filter_feature.KIND, request.ref, 1, filter_feature.encode(request))
-            )
+            records.append(Record(filter_kind.KIND, request.ref, 1, filter_kind.encode(request)))
         for report in _demo_overblocking(school):
             await store.next_sequence("OBR-2026")
             records.append(Record(overblocking.KIND, report.ref, 1, overblocking.encode(report)))

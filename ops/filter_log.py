@@ -19,7 +19,8 @@ from pathlib import Path
 
 from bot.config import ConfigError, Settings, load_settings
 from bot.storage import open_store, with_data_dir
-from dialogs.filter_request import KIND, decode, filter_log_csv
+from dialogs.filter_request import filter_log_csv
+from dialogs.kinds.filter_request import KIND, decode
 from dialogs.ports import FixedClock, StoreError
 from dialogs.registry import Deps
 from graph.local_directory import DirectoryFileError, LocalDirectory

@@ -37,7 +37,8 @@ from cards.records import governors_html
 from dialogs import filter_request as filter_feature
 from dialogs import monitoring
 from dialogs.fm_checks import checks_csv, checks_readme
-from dialogs.fm_checks import decode as fm_check_of
+from dialogs.kinds import monitoring as monitoring_kind
+from dialogs.kinds.fm_checks import decode as fm_check_of
 from dialogs.ports import StoreError, SystemClock
 from dialogs.records import (
     ALLOWED_NOW,
@@ -252,7 +253,7 @@ async def read_monitoring(settings: Settings) -> tuple[list[MonitoringAlert], li
     """
     store = await open_store(settings, read_only=True)
     try:
-        return await monitoring.load_alerts(store), await monitoring.load_notices(store)
+        return await monitoring_kind.load_alerts(store), await monitoring_kind.load_notices(store)
     finally:
         await store.close()
 
@@ -332,8 +333,8 @@ def monitoring_summary_text(
     today = now.astimezone(school.zone).date()
     period = year_period(academic_year_of(today))
     section = monitoring_section(
-        monitoring.alert_facts(alerts),
-        monitoring.notice_facts(notices),
+        monitoring_kind.alert_facts(alerts),
+        monitoring_kind.notice_facts(notices),
         school=school,
         period=period,
     )

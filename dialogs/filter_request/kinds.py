@@ -1,21 +1,14 @@
-"""The filter request's stored kind, its codec, and its timers' names."""
+"""The filter request's stored kind and codec (the leaf ``dialogs.kinds.filter_request``), and
+its timers' names."""
 
 from __future__ import annotations
 
-from dialogs.codec import RecordCodec
-from policy.filtering import FilterRequest
+from dialogs.kinds.filter_request import CODEC as CODEC
+from dialogs.kinds.filter_request import KIND as KIND
+from dialogs.kinds.filter_request import PREFIX as PREFIX
+from dialogs.kinds.filter_request import decode as decode
+from dialogs.kinds.filter_request import encode as encode
+from dialogs.kinds.filter_request import subject_of as subject_of
 
-KIND = "filter_request"
 PERIOD_END = "filter.period_end"
 PERIOD_START = "filter.period_start"
-CODEC: RecordCodec[FilterRequest] = RecordCodec(KIND, FilterRequest)
-
-
-encode = CODEC.encode
-
-
-decode = CODEC.decode
-
-
-#: ``filter_request:<ref>``.
-subject_of = CODEC.subject

@@ -11,8 +11,9 @@ from cards.filter import filter_form, request_received, request_refused
 from dialogs.codec import text_field
 from dialogs.filter_request.base import FilterBase, new_request_records
 from dialogs.filter_request.form import Submitted, validate_request
-from dialogs.filter_request.kinds import KIND, decode, encode, subject_of
+from dialogs.filter_request.kinds import KIND, PREFIX, decode, encode, subject_of
 from dialogs.handling import form_key
+from dialogs.kinds import next_reference
 from dialogs.outbox import Delivery, message
 from dialogs.ports import Change, DuplicateRequest, Record, StoreUnavailable
 from dialogs.service import ActionContext, Reply, Scope
@@ -87,8 +88,7 @@ class RequestHandlers(FilterBase):
     async def _reference(self, now: datetime, key: str) -> str:
         """The request's reference, ``FLT-<year>-<n>`` (the same one for copies of one submit)."""
         year = now.astimezone(self._school.zone).year
-        number = await self._store.next_sequence(f"FLT-{year}", key=key)
-        return f"FLT-{year}-{number:04d}"
+        return await next_reference(self._store, PREFIX, year, key)
 
     def _saved(
         self, person: Person, request: FilterRequest, refusal: str | None, key: str, now: datetime

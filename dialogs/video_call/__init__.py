@@ -7,6 +7,24 @@ re-exported here.
 
 from __future__ import annotations
 
+from dialogs.kinds.video_call import (
+    CALL_CHECK_KIND,
+    CALL_LOG_KIND,
+    LOG_CODEC,
+    LOG_DUE,
+    LOGS,
+    RECORDING_KIND,
+    RENDER_DECIDED,
+    RENDER_LOG_FORM,
+    RENDER_LOG_REMINDER,
+    RENDER_LOG_SUBMITTED,
+    RENDER_REQUEST,
+    REQUEST_CODEC,
+    REQUESTS,
+    WITHDRAWN_ID,
+    WITHDRAWN_KIND,
+    T,
+)
 from dialogs.video_call.base import (
     MAX_MEETINGS,
     NEXT_DAYS,
@@ -24,24 +42,6 @@ from dialogs.video_call.handlers import (
     PHRASES,
     VideoCallHandlers,
     feature,
-)
-from dialogs.video_call.kinds import (
-    CALL_CHECK_KIND,
-    CALL_LOG_KIND,
-    LOG_CODEC,
-    LOG_DUE,
-    LOGS,
-    RECORDING_KIND,
-    RENDER_DECIDED,
-    RENDER_LOG_FORM,
-    RENDER_LOG_REMINDER,
-    RENDER_LOG_SUBMITTED,
-    RENDER_REQUEST,
-    REQUEST_CODEC,
-    REQUESTS,
-    WITHDRAWN_ID,
-    WITHDRAWN_KIND,
-    T,
 )
 from dialogs.video_call.meeting_settings import (
     MeetingHandlers,

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from dialogs.handling import FeatureHandlers, refuse
+from dialogs.kinds import next_reference
 from dialogs.ports import (
     Record,
 )
@@ -70,8 +71,7 @@ class VideoCallBase(FeatureHandlers):
 
     async def _reference(self, prefix: str, now: datetime, key: str | None) -> str:
         year = now.astimezone(self._school.zone).year
-        number = await self._store.next_sequence(f"{prefix}-{year}", key=key)
-        return f"{prefix}-{year}-{number:04d}"
+        return await next_reference(self._store, prefix, year, key)
 
     async def _refuse(self, ctx: ActionContext, verb: Verb, why: str, item: str = "") -> None:
         """Audit a refusal: who, which verb, which item, why (no names, no text)."""

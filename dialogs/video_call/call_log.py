@@ -18,6 +18,17 @@ from cards.video_call import (
 from cards.welcome import not_allowed_card, private_chat_only_card
 from dialogs.codec import input_text
 from dialogs.handling import Handling, Refusal, decide, record_for, still_in
+from dialogs.kinds.video_call import (
+    _REF,
+    CALL_LOG_KIND,
+    CALL_LOG_PREFIX,
+    LOG_DUE,
+    LOGS,
+    RENDER_LOG_FORM,
+    RENDER_LOG_REMINDER,
+    RENDER_LOG_SUBMITTED,
+    _to,
+)
 from dialogs.outbox import Delivery, TimerResult, message, timer
 from dialogs.ports import (
     DirectoryUnavailable,
@@ -27,16 +38,6 @@ from dialogs.ports import (
 from dialogs.service import ActionContext, Reply, Scope
 from dialogs.video_call.base import VideoCallBase, _Check, _Started
 from dialogs.video_call.forms import parse_call_log
-from dialogs.video_call.kinds import (
-    _REF,
-    CALL_LOG_KIND,
-    LOG_DUE,
-    LOGS,
-    RENDER_LOG_FORM,
-    RENDER_LOG_REMINDER,
-    RENDER_LOG_SUBMITTED,
-    _to,
-)
 from dialogs.video_call.texts import (
     log_due_text,
 )
@@ -115,7 +116,7 @@ class CallLogHandlers(VideoCallBase):
     async def _new_log(self, check: _Check, key: str | None) -> CallLog:
         person, plan, now = check.person, check.plan, check.now
         return CallLog(
-            ref=await self._reference("LOG", now, key),
+            ref=await self._reference(CALL_LOG_PREFIX, now, key),
             teacher_id=person.id,
             teacher_name=person.name,
             pupils=plan.pupils,

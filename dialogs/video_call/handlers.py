@@ -47,6 +47,21 @@ from cards.video_call import (
 from cards.welcome import private_chat_only_card
 from dialogs.codec import input_text, text_field
 from dialogs.handling import dedupe_key
+from dialogs.kinds.video_call import (
+    CALL_CHECK_KIND,
+    CALL_LOG_KIND,
+    LOG_DUE,
+    LOGS,
+    RECORDING_KIND,
+    RENDER_DECIDED,
+    RENDER_LOG_FORM,
+    RENDER_LOG_REMINDER,
+    RENDER_LOG_SUBMITTED,
+    RENDER_REQUEST,
+    REQUESTS,
+    WITHDRAWN_ID,
+    WITHDRAWN_KIND,
+)
 from dialogs.ports import (
     Change,
     DirectoryUnavailable,
@@ -64,21 +79,6 @@ from dialogs.video_call.forms import (
     _meeting_id,
     _stored_names,
     parse_call_plan,
-)
-from dialogs.video_call.kinds import (
-    CALL_CHECK_KIND,
-    CALL_LOG_KIND,
-    LOG_DUE,
-    LOGS,
-    RECORDING_KIND,
-    RENDER_DECIDED,
-    RENDER_LOG_FORM,
-    RENDER_LOG_REMINDER,
-    RENDER_LOG_SUBMITTED,
-    RENDER_REQUEST,
-    REQUESTS,
-    WITHDRAWN_ID,
-    WITHDRAWN_KIND,
 )
 from dialogs.video_call.meeting_settings import MeetingHandlers
 from dialogs.video_call.recording import RecordingHandlers

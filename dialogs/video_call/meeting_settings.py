@@ -11,6 +11,12 @@ from cards.video_call import (
     next_lessons_card,
 )
 from cards.welcome import private_chat_only_card
+from dialogs.kinds.video_call import (
+    RECORDING_KIND,
+    REQUESTS,
+    WITHDRAWN_ID,
+    WITHDRAWN_KIND,
+)
 from dialogs.ports import (
     DirectoryUnavailable,
     Meeting,
@@ -19,12 +25,6 @@ from dialogs.service import ActionContext, Reply, Scope
 from dialogs.video_call.base import MAX_MEETINGS, NEXT_DAYS, VideoCallBase, _Attendees
 from dialogs.video_call.forms import (
     _stored_names,
-)
-from dialogs.video_call.kinds import (
-    RECORDING_KIND,
-    REQUESTS,
-    WITHDRAWN_ID,
-    WITHDRAWN_KIND,
 )
 from policy.roles import Person
 from policy.video_calls import (

@@ -17,6 +17,15 @@ from cards.video_call import (
 from cards.welcome import not_allowed_card
 from dialogs.codec import input_text
 from dialogs.handling import Handling, Refusal, decide, record_for, still_in
+from dialogs.kinds.video_call import (
+    _REF,
+    RECORDING_KIND,
+    RECORDING_PREFIX,
+    RENDER_DECIDED,
+    RENDER_REQUEST,
+    REQUESTS,
+    _to,
+)
 from dialogs.outbox import Delivery, message
 from dialogs.ports import (
     DirectoryUnavailable,
@@ -25,14 +34,6 @@ from dialogs.ports import (
 )
 from dialogs.service import ActionContext, Reply
 from dialogs.video_call.base import VideoCallBase, _Check, _Started
-from dialogs.video_call.kinds import (
-    _REF,
-    RECORDING_KIND,
-    RENDER_DECIDED,
-    RENDER_REQUEST,
-    REQUESTS,
-    _to,
-)
 from dialogs.video_call.texts import (
     DECIDED_BY_ANOTHER,
     NO_OTHER_DECIDER,
@@ -156,7 +157,7 @@ class RecordingHandlers(VideoCallBase):
     async def _new_request(self, check: _Check, key: str | None) -> RecordingRequest:
         person, plan, now = check.person, check.plan, check.now
         return RecordingRequest(
-            ref=await self._reference("REC", now, key),
+            ref=await self._reference(RECORDING_PREFIX, now, key),
             requester_id=person.id,
             requester_name=person.name,
             start=plan.start,

@@ -17,10 +17,11 @@ from typing import Any
 import pytest
 
 from bot.config import DEFAULT_SCHOOL_CONFIG, load_school_policy
+from bot.features import build_features
 from dialogs.message_action import MessageActions
 from dialogs.outbox import OUTBOX, OutboxWorker
 from dialogs.ports import DeliveryFailed, FixedClock, Outgoing, Record
-from dialogs.registry import Deps, build_features
+from dialogs.registry import Deps
 from dialogs.service import Dialogs, Reply, Scope, Turn
 from graph.local_directory import LocalCalendar, LocalDirectory, LocalNotifier
 from policy.audit import AuditEntry

@@ -29,7 +29,7 @@ from zoneinfo import ZoneInfo
 import aiohttp
 from aiohttp import web
 
-from bot.config import local_key_path
+from bot.config import DEFAULT_SCHOOL_CONFIG, local_key_path
 from policy.audit import AuditEntry
 from store.crypto import RecordCipher, parse_key
 from store.tinydb_store import TinyDbStore
@@ -65,8 +65,28 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def round_the_clock_school(folder: Path) -> Path:
+    """The demo school's file with the DSL and deputies on call at every hour (no rota, and
+    they are also the out-of-hours cover), written into ``folder``.
+
+    The harness's bots run on the real clock: with the demo school's rota, an urgent concern at
+    night goes to whoever is on call rather than to the DSL and deputies, so what a concern owes
+    would depend on the hour the test runs. With this school it never does.
+    """
+    text = DEFAULT_SCHOOL_CONFIG.read_text(encoding="utf-8")
+    text = text.replace('out_of_hours = ["headteacher"]', 'out_of_hours = ["dsl", "deputy_dsl"]')
+    rota = re.compile(r"^\[\[on_call\.rota\]\]\n(?:(?!\n\[|\n#).*\n?)*", re.M)
+    text, removed = rota.subn("", text)
+    assert removed and 'out_of_hours = ["dsl", "deputy_dsl"]' in text, "the demo school changed"
+    path = folder / "school-round-the-clock.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
 def bot_env(data_dir: Path, port: int, **extra: str) -> dict[str, str]:
-    """The environment ``python -m bot`` runs with: local mode, this data folder and port."""
+    """The environment ``python -m bot`` runs with: local mode, this data folder and port, and
+    the demo school with the DSL and deputies on call round the clock
+    (``round_the_clock_school``)."""
     env = {
         k: v
         for k, v in os.environ.items()
@@ -81,6 +101,7 @@ def bot_env(data_dir: Path, port: int, **extra: str) -> dict[str, str]:
         # The bot's own warnings (asyncio's "Unclosed client session" among them) must reach
         # the log; -W default shows ResourceWarnings too.
         PYTHONWARNINGS="default",
+        SCHOOL_CONFIG=str(round_the_clock_school(data_dir.parent)),
     )
     env.update(extra)
     return env

@@ -20,6 +20,8 @@ WITHDRAWN_KIND = "withdrawn_pupils"
 WITHDRAWN_ID = "list"
 RECORDING_KIND = "recording_request"
 CALL_LOG_KIND = "call_log"
+#: ``REC-2026-0001`` (a recording request), ``LOG-2026-0001`` (a call log).
+RECORDING_PREFIX, CALL_LOG_PREFIX = "REC", "LOG"
 #: The timer that asks for a 1:1 call log at the planned end, then reminds each school day.
 LOG_DUE = "call_log.due"
 #: Outbox render names.
