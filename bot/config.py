@@ -185,8 +185,14 @@ def school_config_path(value: str) -> Path:
     return matches[0] if len(matches) == 1 else given
 
 
+#: Reads one environment variable, stripped (``default`` when unset).
+Getter = Callable[..., str]
+
+
 def load_settings(env: Mapping[str, str]) -> Settings:
     """Build the settings from ``env`` (pass ``os.environ``) and the school's policy file.
+
+    Each step reads its variables and adds what is wrong to ``problems``, in this order.
 
     Raises:
         ConfigError: with every problem found, not just the first.
@@ -199,148 +205,22 @@ def load_settings(env: Mapping[str, str]) -> Settings:
     app_id = get("MicrosoftAppId")
     password = get("MicrosoftAppPassword")
     tenant_id = get("MicrosoftAppTenantId")
-    raw_mode = get("BOT_MODE", Mode.PRODUCTION if app_id else Mode.LOCAL).lower()
-    try:
-        mode = Mode(raw_mode)
-    except ValueError:
-        problems.append(f"BOT_MODE: {raw_mode!r} is not 'local' or 'production'")
-        mode = Mode.PRODUCTION
-
-    app_type: AppType | None = None
-    if mode is Mode.LOCAL:
-        if app_id:
-            problems.append(
-                "MicrosoftAppId: local mode turns inbound authentication off, so it cannot run "
-                "with an app id; unset MicrosoftAppId or set BOT_MODE=production"
-            )
-    else:
-        if not app_id:
-            problems.append("MicrosoftAppId: required outside local mode (the Azure Bot's app id)")
-        elif not _is_guid(app_id):
-            problems.append(f"MicrosoftAppId: {app_id!r} is not a GUID")
-        if not tenant_id:
-            problems.append("MicrosoftAppTenantId: required outside local mode (your tenant id)")
-        elif not _is_guid(tenant_id):
-            problems.append(f"MicrosoftAppTenantId: {tenant_id!r} is not a GUID")
-        raw_type = get("MicrosoftAppType", AppType.SINGLE_TENANT)
-        by_lower = {t.value.lower(): t for t in AppType}
-        app_type = by_lower.get(raw_type.lower())
-        if app_type is None:
-            problems.append(
-                f"MicrosoftAppType: {raw_type!r} is not supported; use SingleTenant or "
-                "UserAssignedMSI (new Azure Bots cannot be multi-tenant)"
-            )
-        elif app_type is AppType.SINGLE_TENANT and not password:
-            problems.append("MicrosoftAppPassword: required for a SingleTenant bot")
-
-    raw_port = get("PORT", "3978")
-    port = 3978
-    if raw_port.isdigit() and 0 < int(raw_port) < 65536:
-        port = int(raw_port)
-    else:
-        problems.append(f"PORT: {raw_port!r} is not a port number (1-65535)")
-
-    host = get("HOST", LOOPBACK if mode is Mode.LOCAL else "0.0.0.0")  # noqa: S104 (behind Azure)
-    if mode is Mode.LOCAL:
-        try:
-            if not ipaddress.ip_address(host).is_loopback:
-                problems.append(
-                    f"HOST: local mode has no authentication, so it binds loopback only, not {host}"
-                )
-        except ValueError:
-            problems.append(f"HOST: {host!r} must be a loopback IP address in local mode")
-
-    log_level = get("LOG_LEVEL", "INFO").upper()
-    if log_level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
-        problems.append(f"LOG_LEVEL: {log_level!r} is not DEBUG, INFO, WARNING or ERROR")
-
-    public_url = get("PUBLIC_BASE_URL") or f"http://{host}:{port}"
-    if mode is Mode.PRODUCTION and not public_url.startswith("https://"):
-        problems.append(
-            "PUBLIC_BASE_URL: required outside local mode, the https address of this service "
-            "(the host of the messaging endpoint), for download links"
-        )
-
-    allowed_urls = tuple(
-        u.strip()
-        for u in get("ALLOWED_SERVICE_URLS", "https://smba.trafficmanager.net/").split(",")
-        if u.strip()
-    )
-    for url in allowed_urls:
-        if not url.startswith(
-            ("https://", "http://127.0.0.1", "http://localhost")
-        ) or not url.endswith("/"):
-            problems.append(f"ALLOWED_SERVICE_URLS: {url!r} must be an https:// prefix ending in /")
+    mode = _mode(get, app_id, problems)
+    app_type = _app_identity(get, mode, app_id, tenant_id, password, problems)
+    port = _port(get, problems)
+    host = _host(get, mode, problems)
+    log_level = _log_level(get, problems)
+    public_url = _public_url(get, mode, host, port, problems)
+    allowed_urls = _allowed_service_urls(get, problems)
     metadata_url = get("BOT_OPENID_METADATA_URL") or None
-
-    key_texts = [get("BOT_ENCRYPTION_KEY")] + [
-        k for k in get("BOT_ENCRYPTION_OLD_KEYS").split(",") if k.strip()
-    ]
-    key_file = get("BOT_ENCRYPTION_KEY_FILE")
-    if key_file and not key_texts[0]:
-        try:
-            lines = Path(key_file).read_text(encoding="ascii").split()
-            key_texts = lines + key_texts[1:] if lines else key_texts
-        except (OSError, UnicodeDecodeError) as exc:
-            problems.append(
-                f"BOT_ENCRYPTION_KEY_FILE: cannot read {key_file} ({exc.__class__.__name__})"
-            )
     data_dir = Path(get("BOT_DATA_DIR") or "data").resolve()
-    local_key_file: Path | None = None
-    if mode is Mode.LOCAL and not key_texts[0] and not key_file and not get("DATABASE_URL"):
-        local_key_file = local_key_path(data_dir)
-        key_texts = read_local_key(local_key_file, problems) + key_texts[1:]
-    keys: list[SecretStr] = []
-    if key_texts[0]:
-        for number, text in enumerate(key_texts):
-            try:
-                parse_key(text)
-                keys.append(SecretStr(text.strip()))
-            except ValueError as exc:
-                which = (
-                    f"BOT_ENCRYPTION_OLD_KEYS #{number}"
-                    if number
-                    else str(local_key_file)
-                    if local_key_file
-                    else "BOT_ENCRYPTION_KEY"
-                )
-                problems.append(f"{which}: {exc}")
-    elif mode is Mode.PRODUCTION:
-        problems.append(
-            "BOT_ENCRYPTION_KEY: required outside local mode (records at rest are encrypted); "
-            "make one with: python -m ops rotate-key --new-key"
-        )
-
+    keys, local_key_file = _encryption_keys(get, mode, data_dir, problems)
     graph = _graph_settings(get, mode, app_id, app_type, problems)
-
-    database_url: SecretStr | None = None
-    if raw_database_url := get("DATABASE_URL"):
-        # Never quote the value: it may hold the database password.
-        if not raw_database_url.startswith(("postgresql://", "postgres://")):
-            problems.append(
-                "DATABASE_URL: must be a PostgreSQL URL (postgresql://user@host:5432/database); "
-                "leave it unset for the embedded store in BOT_DATA_DIR"
-            )
-        else:
-            database_url = SecretStr(raw_database_url)
-
+    database_url = _database_url(get, problems)
     school_path = school_config_path(get("SCHOOL_CONFIG"))
     directory_path = Path(get("LOCAL_DIRECTORY") or DEFAULT_LOCAL_DIRECTORY)
-    local_graph_url = get("LOCAL_GRAPH_URL") or None
-    if local_graph_url is not None:
-        graph_host = urlsplit(local_graph_url).hostname or ""
-        if mode is not Mode.LOCAL:
-            problems.append("LOCAL_GRAPH_URL: only for local mode (production uses Graph)")
-        elif graph_host != "localhost" and not _is_loopback(graph_host):
-            problems.append(
-                "LOCAL_GRAPH_URL: must be a loopback URL, such as http://127.0.0.1:3979/v1.0"
-            )
-    school: SchoolPolicy | None = None
-    try:
-        school = load_school_policy(school_path)
-    except ConfigError as exc:
-        problems.extend(exc.problems)
-
+    local_graph_url = _local_graph_url(get, mode, problems)
+    school = _school(school_path, problems)
     monitoring_secrets = _monitoring_secrets(get, school, problems)
     handoff_secret = (
         None if school is None else _handoff_webhook_secret(school, mode, get, problems)
@@ -372,6 +252,187 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         local_key_file=local_key_file,
         **graph,
     )
+
+
+def _mode(get: Getter, app_id: str, problems: list[str]) -> Mode:
+    """``BOT_MODE``: production when an app id is set, else local."""
+    raw_mode = get("BOT_MODE", Mode.PRODUCTION if app_id else Mode.LOCAL).lower()
+    try:
+        return Mode(raw_mode)
+    except ValueError:
+        problems.append(f"BOT_MODE: {raw_mode!r} is not 'local' or 'production'")
+        return Mode.PRODUCTION
+
+
+def _app_identity(
+    get: Getter, mode: Mode, app_id: str, tenant_id: str, password: str, problems: list[str]
+) -> AppType | None:
+    """The Azure Bot's identity (app id, tenant, type and password): none in local mode."""
+    if mode is Mode.LOCAL:
+        if app_id:
+            problems.append(
+                "MicrosoftAppId: local mode turns inbound authentication off, so it cannot run "
+                "with an app id; unset MicrosoftAppId or set BOT_MODE=production"
+            )
+        return None
+    if not app_id:
+        problems.append("MicrosoftAppId: required outside local mode (the Azure Bot's app id)")
+    elif not _is_guid(app_id):
+        problems.append(f"MicrosoftAppId: {app_id!r} is not a GUID")
+    if not tenant_id:
+        problems.append("MicrosoftAppTenantId: required outside local mode (your tenant id)")
+    elif not _is_guid(tenant_id):
+        problems.append(f"MicrosoftAppTenantId: {tenant_id!r} is not a GUID")
+    raw_type = get("MicrosoftAppType", AppType.SINGLE_TENANT)
+    by_lower = {t.value.lower(): t for t in AppType}
+    app_type = by_lower.get(raw_type.lower())
+    if app_type is None:
+        problems.append(
+            f"MicrosoftAppType: {raw_type!r} is not supported; use SingleTenant or "
+            "UserAssignedMSI (new Azure Bots cannot be multi-tenant)"
+        )
+    elif app_type is AppType.SINGLE_TENANT and not password:
+        problems.append("MicrosoftAppPassword: required for a SingleTenant bot")
+    return app_type
+
+
+def _port(get: Getter, problems: list[str]) -> int:
+    """``PORT`` (default 3978)."""
+    raw_port = get("PORT", "3978")
+    if raw_port.isdigit() and 0 < int(raw_port) < 65536:
+        return int(raw_port)
+    problems.append(f"PORT: {raw_port!r} is not a port number (1-65535)")
+    return 3978
+
+
+def _host(get: Getter, mode: Mode, problems: list[str]) -> str:
+    """``HOST``: loopback only in local mode (it has no authentication)."""
+    host = get("HOST", LOOPBACK if mode is Mode.LOCAL else "0.0.0.0")  # noqa: S104 (behind Azure)
+    if mode is Mode.LOCAL:
+        try:
+            if not ipaddress.ip_address(host).is_loopback:
+                problems.append(
+                    f"HOST: local mode has no authentication, so it binds loopback only, not {host}"
+                )
+        except ValueError:
+            problems.append(f"HOST: {host!r} must be a loopback IP address in local mode")
+    return host
+
+
+def _log_level(get: Getter, problems: list[str]) -> str:
+    """``LOG_LEVEL`` (default INFO)."""
+    log_level = get("LOG_LEVEL", "INFO").upper()
+    if log_level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+        problems.append(f"LOG_LEVEL: {log_level!r} is not DEBUG, INFO, WARNING or ERROR")
+    return log_level
+
+
+def _public_url(get: Getter, mode: Mode, host: str, port: int, problems: list[str]) -> str:
+    """``PUBLIC_BASE_URL``: https outside local mode (download links)."""
+    public_url = get("PUBLIC_BASE_URL") or f"http://{host}:{port}"
+    if mode is Mode.PRODUCTION and not public_url.startswith("https://"):
+        problems.append(
+            "PUBLIC_BASE_URL: required outside local mode, the https address of this service "
+            "(the host of the messaging endpoint), for download links"
+        )
+    return public_url
+
+
+def _allowed_service_urls(get: Getter, problems: list[str]) -> tuple[str, ...]:
+    """``ALLOWED_SERVICE_URLS``: https prefixes (or loopback), each ending in /."""
+    allowed_urls = tuple(
+        u.strip()
+        for u in get("ALLOWED_SERVICE_URLS", "https://smba.trafficmanager.net/").split(",")
+        if u.strip()
+    )
+    for url in allowed_urls:
+        if not url.startswith(
+            ("https://", "http://127.0.0.1", "http://localhost")
+        ) or not url.endswith("/"):
+            problems.append(f"ALLOWED_SERVICE_URLS: {url!r} must be an https:// prefix ending in /")
+    return allowed_urls
+
+
+def _encryption_keys(
+    get: Getter, mode: Mode, data_dir: Path, problems: list[str]
+) -> tuple[list[SecretStr], Path | None]:
+    """The keys for records at rest (the first seals, all open) and, in local mode with the
+    embedded store and no key configured, the key file beside the data folder."""
+    key_texts = [get("BOT_ENCRYPTION_KEY")] + [
+        k for k in get("BOT_ENCRYPTION_OLD_KEYS").split(",") if k.strip()
+    ]
+    key_file = get("BOT_ENCRYPTION_KEY_FILE")
+    if key_file and not key_texts[0]:
+        try:
+            lines = Path(key_file).read_text(encoding="ascii").split()
+            key_texts = lines + key_texts[1:] if lines else key_texts
+        except (OSError, UnicodeDecodeError) as exc:
+            problems.append(
+                f"BOT_ENCRYPTION_KEY_FILE: cannot read {key_file} ({exc.__class__.__name__})"
+            )
+    local_key_file: Path | None = None
+    if mode is Mode.LOCAL and not key_texts[0] and not key_file and not get("DATABASE_URL"):
+        local_key_file = local_key_path(data_dir)
+        key_texts = read_local_key(local_key_file, problems) + key_texts[1:]
+    keys: list[SecretStr] = []
+    if key_texts[0]:
+        for number, text in enumerate(key_texts):
+            try:
+                parse_key(text)
+                keys.append(SecretStr(text.strip()))
+            except ValueError as exc:
+                which = (
+                    f"BOT_ENCRYPTION_OLD_KEYS #{number}"
+                    if number
+                    else str(local_key_file)
+                    if local_key_file
+                    else "BOT_ENCRYPTION_KEY"
+                )
+                problems.append(f"{which}: {exc}")
+    elif mode is Mode.PRODUCTION:
+        problems.append(
+            "BOT_ENCRYPTION_KEY: required outside local mode (records at rest are encrypted); "
+            "make one with: python -m ops rotate-key --new-key"
+        )
+    return keys, local_key_file
+
+
+def _database_url(get: Getter, problems: list[str]) -> SecretStr | None:
+    """``DATABASE_URL``: PostgreSQL, or unset for the embedded store (never quoted: it may
+    hold the database password)."""
+    raw_database_url = get("DATABASE_URL")
+    if not raw_database_url:
+        return None
+    if not raw_database_url.startswith(("postgresql://", "postgres://")):
+        problems.append(
+            "DATABASE_URL: must be a PostgreSQL URL (postgresql://user@host:5432/database); "
+            "leave it unset for the embedded store in BOT_DATA_DIR"
+        )
+        return None
+    return SecretStr(raw_database_url)
+
+
+def _local_graph_url(get: Getter, mode: Mode, problems: list[str]) -> str | None:
+    """``LOCAL_GRAPH_URL``: local mode only, a loopback stand-in for Graph."""
+    local_graph_url = get("LOCAL_GRAPH_URL") or None
+    if local_graph_url is not None:
+        graph_host = urlsplit(local_graph_url).hostname or ""
+        if mode is not Mode.LOCAL:
+            problems.append("LOCAL_GRAPH_URL: only for local mode (production uses Graph)")
+        elif graph_host != "localhost" and not _is_loopback(graph_host):
+            problems.append(
+                "LOCAL_GRAPH_URL: must be a loopback URL, such as http://127.0.0.1:3979/v1.0"
+            )
+    return local_graph_url
+
+
+def _school(path: Path, problems: list[str]) -> SchoolPolicy | None:
+    """The school's policy file, or None (its problems added)."""
+    try:
+        return load_school_policy(path)
+    except ConfigError as exc:
+        problems.extend(exc.problems)
+        return None
 
 
 #: The shortest monitoring secret accepted (HMAC-SHA256 wants at least 32 bytes of key).

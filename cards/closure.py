@@ -153,8 +153,8 @@ def proposal_box(
         return []
     if viewer_id is not None and viewer_id == closure.proposed_by_id:
         next_step = (
-            "Waiting for a second senior person (the DSL, a deputy or the headteacher) to "
-            "confirm it. You cannot confirm your own proposal."
+            "Waiting for a second senior person to confirm it. You cannot confirm your own "
+            "proposal."
         )
     else:
         next_step = "A second senior person confirms it, or sends it back with a reason."

@@ -37,9 +37,12 @@ from policy.filter_scope import SCOPE_CHOICES, ExceptionScope
 from policy.filtering import (
     AUDIENCES,
     BLOCKED_CATEGORIES,
+    CHANGE_APPROVER,
     STATUS_WORDS,
     FilterRequest,
     FilterStatus,
+    approvers,
+    reason_approver,
 )
 from policy.school import SchoolPolicy
 
@@ -154,7 +157,7 @@ def filter_form(
         body.append(
             para(
                 f"Ask IT to allow a blocked site for a period of study (up to {longest} days). "
-                "Some topics also need the DSL or online safety lead to agree.",
+                f"Some topics also need {reason_approver().in_sentence} to agree.",
             )
         )
     if problems:
@@ -276,11 +279,9 @@ def _summary(request: FilterRequest, zone: ZoneInfo) -> list[tuple[str, str]]:
 
 def request_received(request: FilterRequest, school: SchoolPolicy) -> dict[str, Any]:
     """The requester's confirmation, with the reference."""
-    needs = (
-        "IT and the DSL or online safety lead (this topic needs both)"
-        if request.sensitive
-        else "IT"
-    )
+    needs = " and ".join(a.in_sentence for a in approvers(request))
+    if request.sensitive:
+        needs += " (this topic needs both)"
     return card(
         [
             heading(f"Sent: {request.ref}"),
@@ -315,7 +316,7 @@ def _approvals(request: FilterRequest, zone: ZoneInfo) -> list[tuple[str, str]]:
                 "Reason approved by",
                 safe_text(request.reason_approval.by_name, limit=80)
                 if request.reason_approval
-                else "Waiting: DSL or online safety lead",
+                else f"Waiting: {reason_approver().name}",
             )
         )
     rows.append(
@@ -323,7 +324,7 @@ def _approvals(request: FilterRequest, zone: ZoneInfo) -> list[tuple[str, str]]:
             "Change approved by",
             safe_text(request.change_approval.by_name, limit=80)
             if request.change_approval
-            else "Waiting: IT",
+            else f"Waiting: {CHANGE_APPROVER.name}",
         )
     )
     if request.applied:
@@ -372,8 +373,8 @@ def request_card(
     if request.sensitive:
         body.append(
             para(
-                "Sensitive topic: the DSL or online safety lead approves the reason and IT "
-                "approves the change: two different people.",
+                f"Sensitive topic: {reason_approver().in_sentence} approves the reason and "
+                f"{CHANGE_APPROVER.in_sentence} approves the change: two different people.",
                 subtle=True,
             )
         )

@@ -31,7 +31,14 @@ from cards.common import (
     text_box,
 )
 from policy.actions import Verb
-from policy.pupil_feedback import ADULT, ADULT_LIMIT, ANSWER_LIMIT, MESSAGE_LIMIT, QUESTION_LIMIT
+from policy.pupil_feedback import (
+    ADULT,
+    ADULT_LIMIT,
+    ANSWER_LIMIT,
+    MESSAGE_LIMIT,
+    QUESTION_LIMIT,
+    says_today,
+)
 
 #: Said to the pupil on every card from school, as on the worry card.
 NO_PICTURES = "Please don't send pictures. An adult will talk to you."
@@ -57,10 +64,15 @@ class Sent:
 # ----- for the DSL -------------------------------------------------------------------------------
 
 
-def template_choices(templates: Sequence[str]) -> list[Choice]:
-    """The ready-made messages, ``{adult}`` shown as "[name]", then "write my own"."""
+def template_choices(templates: Sequence[str], *, school_day: bool = True) -> list[Choice]:
+    """The ready-made messages, ``{adult}`` shown as "[name]", then "write my own"; outside the
+    school day, none that promises something "today"."""
     return [
-        *(Choice(title=t.replace(ADULT, "[name]"), value=f"t{i}") for i, t in enumerate(templates)),
+        *(
+            Choice(title=t.replace(ADULT, "[name]"), value=f"t{i}")
+            for i, t in enumerate(templates)
+            if school_day or not says_today(t)
+        ),
         Choice(title="None: I will write my own (below)", value=OWN),
     ]
 
@@ -77,8 +89,10 @@ def feedback_card(
     values: Mapping[str, str] | None = None,
     note: str | None = None,
     problem: str | None = None,
+    school_day: bool = True,
 ) -> dict[str, Any]:
-    """The "Message the pupil" card for the DSL or a deputy, for pupil report ``ref``.
+    """The "Message the pupil" card for the DSL or a deputy, for pupil report ``ref``
+    (``school_day``: False after school, when no message promising "today" is offered).
 
     Args:
         ref: The report's reference.
@@ -128,13 +142,14 @@ def feedback_card(
     if closed:
         body.append(para("This report is closed, so nothing more can be sent.", emphasis=True))
     else:
+        choices = template_choices(templates, school_day=school_day)
         message_inputs: list[CardElement] = [
             ChoiceSetInput(
                 id="template",
                 label="A ready-made message",
                 style="expanded",
-                choices=template_choices(templates),
-                value=values.get("template") or "t0",
+                choices=choices,
+                value=values.get("template") or choices[0].value,
             ),
             text_box(
                 "adult",

@@ -16,7 +16,7 @@ import io
 import logging
 import uuid
 from collections.abc import Mapping, Sequence
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from cards.fm_checks import check_channel_note, check_due, check_form, check_recorded
@@ -45,6 +45,7 @@ from policy.roles import Role
 from policy.school import SchoolPolicy
 from policy.school_calendar import add_school_days, is_school_day
 from policy.text import clean_text
+from policy.video_calls import teaching_starts_at
 
 log = logging.getLogger(__name__)
 
@@ -152,7 +153,7 @@ class CheckHandlers(FeatureHandlers):
         interval = self._school.filtering_checks.interval_months
         values = {
             "checked_on": today.isoformat(),
-            "next_due": default_next_due(today, interval).isoformat(),
+            "next_due": self._school_day_from(default_next_due(today, interval)).isoformat(),
         }
         return Reply(
             card=check_form(self._school, self._items(), form_id=uuid.uuid4().hex, values=values)
@@ -237,18 +238,24 @@ class CheckHandlers(FeatureHandlers):
             return Reply(text="That check was recorded.")
         return Reply(card=check_recorded(decode(record), self._school))
 
+    def _school_day_from(self, day: date) -> date:
+        """``day``, or the first school day after it (a check falls due when people are in)."""
+        for _ in range(60):  # the longest holiday is well under 60 days
+            if is_school_day(day, self._school):
+                return day
+            day += timedelta(days=1)
+        return day
+
     def _due_at(self, day: date) -> datetime:
         """The start of teaching hours on ``day``, or on the next school day after it."""
-        hours = self._school.video_calls.teaching_hours
-        start = datetime.combine(day, hours.start, tzinfo=self._school.zone)
+        start = teaching_starts_at(day, self._school)
         if is_school_day(day, self._school):
             return start
         return self._next_school_start(start, 1)
 
     def _next_school_start(self, after: datetime, days: int) -> datetime:
-        hours = self._school.video_calls.teaching_hours
         day = add_school_days(after, days, self._school).astimezone(self._school.zone).date()
-        return datetime.combine(day, hours.start, tzinfo=self._school.zone)
+        return teaching_starts_at(day, self._school)
 
     # ----- outbox and timer ---------------------------------------------------------------------
 

@@ -72,6 +72,7 @@ from policy.actions import Verb
 from policy.audit import AuditEvent
 from policy.concerns import Concern, ConcernStatus, Source, acknowledge
 from policy.errors import PolicyError
+from policy.on_call import in_contact_hours
 from policy.pupil_feedback import (
     ADULT_LIMIT,
     ANSWER,
@@ -86,6 +87,7 @@ from policy.pupil_feedback import (
     may_message_pupil,
     message_problem,
     open_question,
+    says_today,
 )
 from policy.roles import Role
 
@@ -226,6 +228,7 @@ class PupilFeedbackHandlers(FeatureHandlers):
                 values=values,
                 note=note or loaded.note,
                 problem=problem,
+                school_day=in_contact_hours(self._clock.now(), self._school),
             )
         )
 
@@ -249,6 +252,12 @@ class PupilFeedbackHandlers(FeatureHandlers):
         if len(adult) > ADULT_LIMIT:
             return "", Problem(
                 "name too long", f"Nothing was sent. Keep the name under {ADULT_LIMIT} characters."
+            )
+        if says_today(templates[number]) and not in_contact_hours(self._clock.now(), self._school):
+            return "", Problem(
+                "today after school",
+                'Nothing was sent. That message says "today", and the school day is over: '
+                "choose another, or write your own.",
             )
         # The school's templates passed the reading check when the bot started (school_checks);
         # the name is a name, so only the length is checked again here.

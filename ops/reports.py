@@ -53,7 +53,7 @@ from graph.local_directory import DirectoryFileError, LocalDirectory
 from ops.charts import bar_chart
 from ops.demo_data import NotANewFolder, check_new_folder, seed_demo_data
 from policy.filter_scope import NEW_TECHNOLOGY_NOTE, is_new_technology
-from policy.filtering import FilterRequest, FilterStatus
+from policy.filtering import CHANGE_APPROVER, FilterRequest, FilterStatus, reason_approver
 from policy.fm_checks import KIND as FM_CHECK_KIND
 from policy.fm_checks import FmCheck
 from policy.monitoring import LessonNotice, MonitoringAlert
@@ -161,6 +161,7 @@ def _readme(school: SchoolPolicy, now: datetime, requests: Sequence[FilterReques
     made = now.astimezone(school.zone)
     allowed = sum(1 for r in requests if r.status in ALLOWED_NOW)
     refused = sum(1 for r in requests if r.status is FilterStatus.REFUSED)
+    reason_by, change_by = reason_approver().in_sentence, CHANGE_APPROVER.in_sentence
     return f"""Filtering and monitoring review: evidence from the online-safety bot
 {school.name}
 Made {made:%d %b %Y at %H:%M} (school time) by `script/report review-pack`, reading the
@@ -184,7 +185,7 @@ What is in it
   teaching, with how IT answered (an exception request, or an explanation) and how fast.
 - never-unblockable.txt: what is never unblocked whoever asks (the IWF list, the police list
   of unlawful terrorist content, and the school's own never-unblock list), and which topics
-  need the DSL or online safety lead as well as IT. {refused} requests were refused for this.
+  need {reason_by} as well as {change_by}. {refused} requests were refused for this.
 - README.txt: this note.
 
 Not in it

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from policy.filtering import every_decider as every_filter_decider
 from policy.roles import SAFEGUARDING_LEADS, STAFF_ROLES, Person, Role
 
 
@@ -87,7 +88,10 @@ class Verb(StrEnum):
 _EVERYONE_WITH_ACCESS: frozenset[Role] = frozenset(Role)
 _STAFF: frozenset[Role] = STAFF_ROLES
 _HANDLERS: frozenset[Role] = SAFEGUARDING_LEADS | {Role.HEADTEACHER, Role.CHAIR_OF_GOVERNORS}
-_FILTER_DECIDERS: frozenset[Role] = SAFEGUARDING_LEADS | {Role.IT, Role.ONLINE_SAFETY_LEAD}
+#: Who decides filter requests: the rule lives in one place (policy.filtering.reason_approver).
+_FILTER_DECIDERS: frozenset[Role] = every_filter_decider()
+#: Filtering and monitoring checks: IT with the DSL, a deputy or the online safety lead (004).
+_CHECKERS: frozenset[Role] = SAFEGUARDING_LEADS | {Role.IT, Role.ONLINE_SAFETY_LEAD}
 
 #: Who may run each verb. A person may run a verb when they hold any of its roles and, for
 #: staff verbs, are not a pupil (a pupil's access is never widened by another role).
@@ -161,8 +165,8 @@ PERMISSIONS: dict[Verb, frozenset[Role]] = {
     Verb.LESSON_NOTICE_SUBMIT: _STAFF,
     # Checks are carried out by IT with the DSL or online safety lead (004 "Filtering and
     # monitoring"; 000 §3.5: the DSL leads on the review).
-    Verb.FM_CHECK_START: _FILTER_DECIDERS,
-    Verb.FM_CHECK_SUBMIT: _FILTER_DECIDERS,
+    Verb.FM_CHECK_START: _CHECKERS,
+    Verb.FM_CHECK_SUBMIT: _CHECKERS,
     # ----- Closing safely (issue 20) -----
     # Proposing, confirming and sending back a closure: whoever may handle the concern; that the
     # confirmer is a second senior person, never the proposer, is checked against the concern

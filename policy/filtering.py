@@ -19,7 +19,7 @@ from enum import StrEnum
 from policy.errors import PolicyError
 from policy.filter_scope import ExceptionScope, rule_text, scope_target
 from policy.roles import SAFEGUARDING_LEADS, Person, Role
-from policy.school import Filtering
+from policy.school import Channels, Filtering
 from policy.weblinks import host_of
 
 
@@ -246,15 +246,68 @@ def period_problems(start: date, end: date, today: date, rules: Filtering) -> di
     return problems
 
 
+@dataclass(frozen=True, slots=True)
+class Approver:
+    """One approval a request needs: who may give it, how cards name them, and which of the
+    school's channels shows them the request (``Channels`` field name)."""
+
+    roles: frozenset[Role]
+    #: As a card's status names them: "Waiting: IT", "Waiting: DSL or online safety lead".
+    name: str
+    #: In a sentence: "IT", "the DSL or online safety lead".
+    in_sentence: str
+    channel: str
+
+
+#: IT approves the technical change of every request (001 §7.3: requests go to IT).
+CHANGE_APPROVER = Approver(frozenset({Role.IT}), "IT", "IT", "it_channel_id")
+
+_REASON_APPROVER = Approver(
+    SAFEGUARDING_LEADS | {Role.ONLINE_SAFETY_LEAD},
+    "DSL or online safety lead",
+    "the DSL or online safety lead",
+    "dsl_channel_id",
+)
+
+
+def reason_approver() -> Approver:
+    """Who approves the educational reason and the risk of a sensitive request, as well as IT
+    (001 §7.3: changes are risk assessed by staff with educational and technical experience,
+    consented to by leadership where appropriate): the DSL, a deputy or the online safety lead,
+    in the DSL channel.
+
+    The one place this rule lives: the verb permissions (``policy.actions``), the per-request
+    check (``approve``), where the request's card goes (``approvers``) and every card's words
+    ask it.
+    """
+    return _REASON_APPROVER
+
+
+def approvers(request: FilterRequest) -> tuple[Approver, ...]:
+    """The approvals a request needs, in the order its cards are posted: IT's, and for a
+    sensitive topic the reason approver's too."""
+    if request.sensitive:
+        return (CHANGE_APPROVER, reason_approver())
+    return (CHANGE_APPROVER,)
+
+
+def approver_channels(request: FilterRequest, channels: Channels) -> list[str]:
+    """Where a request's card goes: the channel of each approval it needs, once each."""
+    return list(dict.fromkeys(getattr(channels, a.channel) for a in approvers(request)))
+
+
+def every_decider() -> frozenset[Role]:
+    """Every role that may decide some filter request (the verb permission, ``policy.actions``)."""
+    return CHANGE_APPROVER.roles | reason_approver().roles
+
+
 def deciders(request: FilterRequest) -> frozenset[Role]:
     """Roles that may give a decision on this request."""
-    if request.sensitive:
-        return SAFEGUARDING_LEADS | {Role.ONLINE_SAFETY_LEAD, Role.IT}
-    return frozenset({Role.IT})
+    return frozenset().union(*(a.roles for a in approvers(request)))
 
 
 def _can_give_reason_approval(person: Person) -> bool:
-    return bool(person.roles & (SAFEGUARDING_LEADS | {Role.ONLINE_SAFETY_LEAD}))
+    return bool(person.roles & reason_approver().roles)
 
 
 def _check_decider(request: FilterRequest, by: Person) -> None:
@@ -293,12 +346,13 @@ def approve(request: FilterRequest, by: Person, at: datetime) -> FilterRequest:
         updated = replace(request, reason_approval=decision).step(
             by, at, "reason approved", "the educational reason and the risk"
         )
-    elif request.change_approval is None and Role.IT in by.roles:
+    elif request.change_approval is None and by.roles & CHANGE_APPROVER.roles:
         updated = replace(request, change_approval=decision).step(
             by, at, "change approved", "the technical change"
         )
     else:
-        needed = "IT" if request.change_approval is None else "the DSL or online safety lead"
+        missing = CHANGE_APPROVER if request.change_approval is None else reason_approver()
+        needed = missing.in_sentence
         raise FilterRuleBroken(
             f"the approval still needed is from {needed}", code="other approval needed"
         )

@@ -13,7 +13,7 @@ from policy.filtering import BLOCKED_CATEGORIES
 from policy.on_call import preview_lines as on_call_preview
 from policy.roles import Role
 from policy.school import DEFAULT_PUPIL_WORRIES, SchoolPolicy
-from policy.video_calls import hours_text
+from policy.video_calls import hours_text, teaching_hours
 
 
 def _list(items: list[str]) -> str:
@@ -85,7 +85,7 @@ def preview(school: SchoolPolicy) -> str:
     lines.append("Video calls")
     lines.append(
         f"  - Lessons: {_list([d.value for d in calls.teaching_days])}, "
-        f"{hours_text(calls.teaching_hours, joiner='–')}"
+        f"{hours_text(teaching_hours(school), joiner='–')}"
     )
     lines.append(
         f"  - Contacting pupils at home: {hours_text(calls.pupil_contact_hours, joiner='–')}"

@@ -161,6 +161,12 @@ def too_hard(text: str) -> str | None:
     return next((s for s in sentences(text) if reading_grade(s) > READING_BAR), None)
 
 
+def says_today(template: str) -> bool:
+    """Whether a message promises something "today" (then it is only offered, and only sent,
+    during the school day: at 9 pm "will come and find you today" is not true)."""
+    return re.search(r"\btoday\b", template, re.IGNORECASE) is not None
+
+
 def fill(template: str, adult: str) -> str:
     """A template with the adult's name in it."""
     return template.replace(ADULT, " ".join(adult.split()))

@@ -17,7 +17,13 @@ from dialogs.records.reading import (
 from policy.clauses import cite
 from policy.closure import sends_back
 from policy.concerns import ACTIONS, OUTCOMES, Concern, ConcernStatus
-from policy.filtering import BLOCKED_CATEGORIES, FilterRequest, FilterStatus
+from policy.filtering import (
+    BLOCKED_CATEGORIES,
+    CHANGE_APPROVER,
+    FilterRequest,
+    FilterStatus,
+    reason_approver,
+)
 from policy.handoff import handoffs_of
 from policy.on_call import in_contact_hours, steps_taken, tried
 from policy.reporting import (
@@ -208,7 +214,8 @@ def never_unblockable_text(school: SchoolPolicy) -> str:
         "The school's own never-unblock list (these domains and every subdomain):",
         *([f"- {d}" for d in rules.deny_domains] or ["- (none listed)"]),
         "",
-        "Topics that need the DSL or online safety lead as well as IT to agree an exception:",
+        f"Topics that need {reason_approver().in_sentence} as well as "
+        f"{CHANGE_APPROVER.in_sentence} to agree an exception:",
         *(f"- {BLOCKED_CATEGORIES.get(c, c)} [{c}]" for c in rules.sensitive_categories),
         "",
         f"The longest exception: {rules.max_exception_days} days.",

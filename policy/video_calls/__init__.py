@@ -42,6 +42,8 @@ from policy.video_calls.plan import (
     days_text,
     hours_text,
     school_datetime,
+    teaching_hours,
+    teaching_starts_at,
     teaching_window,
     withdrawn_in,
 )
@@ -104,6 +106,8 @@ __all__ = [
     "recording_rule_text",
     "school_datetime",
     "submit_call_log",
+    "teaching_hours",
+    "teaching_starts_at",
     "teaching_window",
     "why_not_decider",
     "withdrawn_in",

@@ -10,7 +10,7 @@ from policy.errors import NotAllowed
 from policy.roles import Person
 from policy.school import SchoolPolicy
 from policy.school_calendar import add_school_days
-from policy.video_calls.plan import school_datetime
+from policy.video_calls.plan import teaching_starts_at
 from policy.video_calls.recording import AlreadyDone
 
 # ---------------------------------------------------------------------------------------------
@@ -95,4 +95,4 @@ def next_log_reminder(after: datetime, school: SchoolPolicy) -> datetime:
     """When to remind about an unsubmitted log: the start of teaching hours on the next
     school day after ``after`` (school time), so a log is chased "the next school day"."""
     next_day = add_school_days(after, 1, school).astimezone(school.zone).date()
-    return school_datetime(next_day, school.video_calls.teaching_hours.start, school)
+    return teaching_starts_at(next_day, school)

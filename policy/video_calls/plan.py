@@ -262,6 +262,22 @@ def _window(day: date, hours: Hours, school: SchoolPolicy) -> tuple[datetime, da
     return school_datetime(day, hours.start, school), school_datetime(day, hours.end, school)
 
 
+def teaching_hours(school: SchoolPolicy) -> Hours:
+    """The school's normal teaching hours, every school day (000 §6: "between the hours of 09.00
+    and 17.00 (i.e. the School's normal teaching hours)"; the hours are the school's setting).
+
+    The one place this rule lives: the call-plan check, the reminders timed to the start of the
+    school day (call logs, filtering and monitoring checks) and every text that states the hours
+    ask it.
+    """
+    return school.video_calls.teaching_hours
+
+
+def teaching_starts_at(day: date, school: SchoolPolicy) -> datetime:
+    """When teaching starts on ``day``, in school time."""
+    return school_datetime(day, teaching_hours(school).start, school)
+
+
 def teaching_window(day: date, school: SchoolPolicy) -> tuple[datetime, datetime] | None:
     """When video lessons may run on ``day``, in school time, or None if not a school day.
 
@@ -270,7 +286,7 @@ def teaching_window(day: date, school: SchoolPolicy) -> tuple[datetime, datetime
     """
     if not is_school_day(day, school):
         return None
-    return _window(day, school.video_calls.teaching_hours, school)
+    return _window(day, teaching_hours(school), school)
 
 
 def _fits(plan: CallPlan, hours: Hours, school: SchoolPolicy) -> tuple[bool, str]:

@@ -33,6 +33,7 @@ from policy.video_calls.plan import (
     day_text,
     days_text,
     hours_text,
+    teaching_hours,
 )
 
 # ---------------------------------------------------------------------------------------------
@@ -57,7 +58,7 @@ def _school_day(plan: CallPlan, school: SchoolPolicy) -> RuleResult:
 def _teaching_hours(plan: CallPlan, school: SchoolPolicy) -> RuleResult:
     """000 §6: the whole lesson must fit inside normal teaching hours, in school time."""
     title, clause = "Teaching hours", "000 §6"
-    hours = school.video_calls.teaching_hours
+    hours = teaching_hours(school)
     if plan.contact_at_home:
         return _passed(
             RuleId.TEACHING_HOURS,
@@ -439,7 +440,7 @@ def pupil_contact_rule_text(school: SchoolPolicy) -> str:
     return (
         "Video lessons: only on school days "
         f"({days_text(calls.teaching_days)}, not bank or school holidays), between "
-        f"{hours_text(calls.teaching_hours)}, on {_platforms_text(school)}, and never "
+        f"{hours_text(teaching_hours(school))}, on {_platforms_text(school)}, and never "
         "pupil-to-pupil (000 §6). Contacting pupils at home: only if absolutely necessary, "
         "only by school email or Microsoft Teams, and only between "
         f"{hours_text(calls.pupil_contact_hours)} (000 §10). After any extra 1:1 call with a "

@@ -9,7 +9,14 @@ from enum import StrEnum
 from policy.errors import InvalidSubmission, NotAllowed, PolicyError
 from policy.roles import Person, Role
 from policy.school import SchoolPolicy
-from policy.video_calls.plan import DEPUTY_HEAD, Audience, _platforms_text, days_text, hours_text
+from policy.video_calls.plan import (
+    DEPUTY_HEAD,
+    Audience,
+    _platforms_text,
+    days_text,
+    hours_text,
+    teaching_hours,
+)
 
 # ---------------------------------------------------------------------------------------------
 # Permission to record (000 §8; 001 §2.4)
@@ -142,5 +149,5 @@ def recording_rule_text(school: SchoolPolicy) -> str:
         "recorded. Store the recording securely (001 §2.4). Never record a 1:1 call with a "
         "pupil (000 §8). Pupils must never record or take screenshots (000 §6). Use only "
         f"{_platforms_text(school)}, on {days_text(calls.teaching_days)} between "
-        f"{hours_text(calls.teaching_hours)} (000 §6; 001 §2.4)."
+        f"{hours_text(teaching_hours(school))} (000 §6; 001 §2.4)."
     )

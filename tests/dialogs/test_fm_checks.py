@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -216,3 +217,15 @@ def test_the_form_is_a_valid_card_and_the_interval_is_at_most_a_year(
         FilteringChecks(interval_months=13)
     with pytest.raises(ValueError, match="1-120"):
         FilteringChecks(extra_items=("  ",))
+
+
+async def test_the_suggested_next_check_falls_on_a_school_day(school: School) -> None:
+    # The form suggests the next check 3 months on, moved to a school day when that is not one.
+    school.clock.at = datetime(2026, 12, 4, 10, 0, tzinfo=UTC)  # Fri: 3 months on is Thu 4 Mar
+    form = (await school.say(IT, "filtering check"))[0].card
+    assert form is not None
+    assert '"value": "2027-03-04"' in json.dumps(form)
+    school.clock.at = datetime(2026, 12, 7, 10, 0, tzinfo=UTC)  # Mon: 3 months on is Sun 7 Mar
+    form = (await school.say(IT, "filtering check"))[0].card
+    assert form is not None
+    assert '"value": "2027-03-08"' in json.dumps(form)  # Mon 8 Mar

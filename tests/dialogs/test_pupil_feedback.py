@@ -5,6 +5,7 @@ child's words (fast twin of tests/e2e/test_pupil_feedback_over_http.py)."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from dialogs.ports import DeliveryFailed
@@ -332,3 +333,23 @@ async def test_a_question_asking_for_a_screenshot_is_never_sent(school: School) 
     await school.settle()
     assert not [c for c in school.messenger.cards(dm(PUPIL)) if "A question from" in str(c)]
     assert "question_to_pupil" not in [e["kind"] for e in await chronology(school)]
+
+
+async def test_after_school_no_message_promises_today(school: School) -> None:
+    # 21:00 on a Monday in term: "will come and find you today" would not be true.
+    school.clock.at = datetime(2026, 11, 23, 21, 0, tzinfo=UTC)
+    await pupil_report(school)
+    form = await feedback_form(school)
+    assert_valid_card(form)
+    assert "will come and find you today" not in everything(form)
+    assert "[name] will come and talk to you soon." in everything(form)
+
+    after = await click_button(school, DSL, form, "feedback.send", template="t0", adult="Mrs Patel")
+
+    assert 'That message says "today", and the school day is over' in visible_text(after)
+    await school.settle()
+    assert not [c for c in school.messenger.cards(dm(PUPIL)) if "A message from" in str(c)]
+    assert await audit_of(school, "feedback.send") == ["refused: rule: today after school"]
+    # The same message in the school day is offered and sent (the test above).
+    school.clock.at = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
+    assert "[name] will come and find you today." in everything(await feedback_form(school))

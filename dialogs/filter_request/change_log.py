@@ -1,0 +1,106 @@
+"""The filtering change log (001 §7.3, 002 §2.1): the summary card and the CSV download."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from cards.common import school_time
+from cards.filter import audience_words, filter_log_card
+from dialogs.filter_request.base import FilterBase
+from dialogs.filter_request.kinds import KIND, decode
+from dialogs.ports import Change
+from dialogs.registry import Deps
+from dialogs.service import ActionContext, Reply
+from policy.audit import AuditEvent
+from policy.filtering import BLOCKED_CATEGORIES, STATUS_WORDS, FilterRequest
+
+
+def filter_log_csv(requests: list[FilterRequest], deps: Deps) -> str:
+    """The filtering change log as CSV: one row per event, with who, what, why and when."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(
+        [
+            "reference",
+            "site",
+            "filter_category",
+            "who_needs_access",
+            "requested_by",
+            "period_start",
+            "period_end",
+            "sensitive",
+            "status",
+            "event_time",
+            "actor",
+            "event",
+            "detail",
+            "exception_scope",
+            "exception_rule",
+        ]
+    )
+    zone = deps.school.zone
+    for request in sorted(requests, key=lambda r: r.created_at):
+        for step in request.history:
+            writer.writerow(
+                [
+                    request.ref,
+                    request.site,
+                    BLOCKED_CATEGORIES.get(request.blocked_category, request.blocked_category),
+                    audience_words(request),
+                    request.requester_name,
+                    request.start.isoformat(),
+                    request.end.isoformat(),
+                    "yes" if request.sensitive else "no",
+                    request.status.value,
+                    step.at.astimezone(zone).isoformat(timespec="minutes"),
+                    step.actor_name,
+                    step.action,
+                    _spreadsheet_safe(step.detail),
+                    request.scope.value,
+                    _spreadsheet_safe(request.rule),
+                ]
+            )
+    return out.getvalue()
+
+
+def _spreadsheet_safe(text: str) -> str:
+    # A cell starting with = + - @ is run as a formula by spreadsheet programs.
+    return "'" + text if text[:1] in {"=", "+", "-", "@"} else text
+
+
+class ChangeLogHandlers(FilterBase):
+    """The change log, for the DSL, IT and the online safety lead."""
+
+    async def log(self, ctx: ActionContext) -> Reply:
+        """The filtering change log: a summary card and a CSV download (role-checked)."""
+        requests = [decode(r) for r in await self._store.find(KIND)]
+        counts: dict[str, int] = {}
+        for request in requests:
+            label = STATUS_WORDS[request.status]
+            counts[label] = counts.get(label, 0) + 1
+        steps = sorted(
+            ((step, request) for request in requests for step in request.history),
+            key=lambda pair: pair[0].at,
+            reverse=True,
+        )
+        zone = self._school.zone
+        recent = [
+            (
+                school_time(step.at, zone),
+                request.ref,
+                step.action,
+                step.actor_name,
+            )
+            for step, request in steps[:10]
+        ]
+        url = None
+        if self._deps.exports is not None:
+            content = filter_log_csv(requests, self._deps).encode("utf-8")
+            url = await self._deps.exports.publish(
+                "filter-change-log.csv", content, media_type="text/csv"
+            )
+        await self._store.commit(
+            Change(audit=[AuditEvent(ctx.person.id, "filter.log", "", "viewed", self._clock.now())])
+        )
+        return Reply(card=filter_log_card(sorted(counts.items()), recent, download_url=url))

@@ -1,0 +1,119 @@
+"""The outbox worker: its loop and ticks, and claims on a shared store (its settings and state
+are ``steps.WorkerSteps``'s fields)."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from datetime import datetime
+
+from dialogs.outbox.delivery import Delivering
+from dialogs.outbox.records import (
+    OUTBOX,
+    TIMER,
+)
+from dialogs.outbox.timers import TimerFiring
+from dialogs.ports import (
+    ClaimingStore,
+    Record,
+)
+
+log = logging.getLogger("dialogs.outbox")  # one logger for the outbox, as before
+
+
+@dataclass(slots=True)
+class OutboxWorker(TimerFiring, Delivering):
+    """Delivers outbox messages and fires timers; safe to stop and start at any moment."""
+
+    async def run(self) -> None:
+        """Deliver forever (until cancelled); a failure never stops the loop."""
+        while True:
+            try:
+                await self.tick()
+            except Exception as exc:  # noqa: BLE001 (the loop must survive anything)
+                self.status.last_failure = exc.__class__.__name__
+                log.error("outbox tick failed: %s", exc.__class__.__name__)
+            await self.doorbell.wait(self.interval)
+
+    async def tick(self) -> int:
+        """Fire due timers, then try every due message once. Returns messages delivered.
+
+        Ticks never overlap (two at once could deliver the same message twice).
+        """
+        async with self._lock:
+            return await self._tick()
+
+    async def _tick(self) -> int:
+        if isinstance(self.store, ClaimingStore):
+            delivered = await self._claimed_tick(self.store)
+        else:
+            delivered = await self._single_tick()
+        remaining = await self.store.find(OUTBOX)
+        self.status.pending = len(remaining)
+        self.status.oldest_pending_seconds = max(
+            (
+                (self.clock.now() - datetime.fromisoformat(r.data["created_at"])).total_seconds()
+                for r in remaining
+            ),
+            default=0.0,
+        )
+        self.status.delivered += delivered
+        return delivered
+
+    async def _single_tick(self) -> int:
+        """One process owns the store: read every timer and message, act on the due ones."""
+        now = self.clock.now()
+        for item in sorted(await self.store.find(TIMER), key=lambda r: r.data["due_at"]):
+            if datetime.fromisoformat(item.data["due_at"]) <= now:
+                await self._fire(item, now)
+        pending = sorted(await self.store.find(OUTBOX), key=lambda r: (r.data["created_at"], r.id))
+        delivered = 0
+        for item in pending:
+            if datetime.fromisoformat(item.data["next_at"]) <= self.clock.now():
+                delivered += await self._deliver(item)
+        return delivered
+
+    async def _claimed_tick(self, store: ClaimingStore) -> int:
+        """Several instances share the store: act only on what this worker has claimed.
+
+        Each batch is worked through only while its lease still covers a whole delivery; what
+        is left waits for the lease to run out and is claimed again (by any instance).
+        """
+        now = self.clock.now()
+        fired: set[str] = set()
+        for _ in range(100):  # bounded: a tick never runs forever
+            batch = await self._claim(store, TIMER, now)
+            started = time.monotonic()
+            fresh = sorted(
+                (r for r in batch if r.id not in fired), key=lambda r: (r.data["due_at"], r.id)
+            )
+            for item in fresh:  # each timer fires at most once per tick, as with one process
+                if not self._lease_covers(started):
+                    break
+                fired.add(item.id)
+                await self._fire(item, now)
+            if len(batch) < self.claim_batch or not fresh:
+                break
+        delivered = 0
+        for _ in range(100):
+            batch = await self._claim(store, OUTBOX, self.clock.now())
+            started = time.monotonic()
+            for item in sorted(batch, key=lambda r: (r.data["created_at"], r.id)):
+                if not self._lease_covers(started):
+                    break
+                delivered += await self._deliver(item)
+            if len(batch) < self.claim_batch:
+                break
+        return delivered
+
+    async def _claim(self, store: ClaimingStore, kind: str, now: datetime) -> list[Record]:
+        return await store.claim_due(
+            kind, now, lease_seconds=self.lease_seconds, owner=self.owner, limit=self.claim_batch
+        )
+
+    def _lease_covers(self, claimed_at: float) -> bool:
+        # A delivery makes at most three bounded outside calls (render, look for an earlier
+        # attempt, send) and its commits: start one only while three time-outs fit in the lease.
+        elapsed = time.monotonic() - claimed_at
+        return elapsed + 3 * self.delivery_timeout < self.lease_seconds
