@@ -45,6 +45,7 @@ from policy.roles import Role
 from policy.school import SchoolPolicy
 from policy.school_calendar import add_school_days, is_school_day
 from policy.text import clean_text
+from policy.text import spreadsheet_cell as _cell
 from policy.video_calls import teaching_starts_at
 
 log = logging.getLogger(__name__)
@@ -100,11 +101,6 @@ def checks_csv(checks: Sequence[FmCheck], school: SchoolPolicy) -> str:
                 ]
             )
     return out.getvalue()
-
-
-def _cell(text: str) -> str:
-    # A cell starting with = + - @ is run as a formula by spreadsheet programs.
-    return "'" + text if text[:1] in {"=", "+", "-", "@"} else text
 
 
 def checks_readme(checks: Sequence[FmCheck], school: SchoolPolicy, now: datetime) -> str:

@@ -73,6 +73,7 @@ from policy.reporting import (
     year_period,
 )
 from policy.school import SchoolPolicy
+from policy.text import spreadsheet_cell
 
 log = logging.getLogger("ops.reports")
 
@@ -296,7 +297,7 @@ def overblocking_csv(reports: Sequence[OverblockReport], school: SchoolPolicy) -
             report.exception_ref,
             " ".join(report.explanation.split()),
         )
-        writer.writerow(["'" + c if c[:1] in {"=", "+", "-", "@"} else c for c in cells])
+        writer.writerow([spreadsheet_cell(c) for c in cells])
     return out.getvalue()
 
 

@@ -34,6 +34,7 @@ from urllib.parse import urlsplit
 
 from policy.concerns import ACTIONS, OUTCOMES, REFERRALS, UKCIS_CRITERIA, Concern, Event
 from policy.roles import Person, Role
+from policy.text import spreadsheet_cell
 
 #: What a school that names no system sees on the button and the card.
 DEFAULT_SYSTEM = "your safeguarding records system"
@@ -295,9 +296,7 @@ def record_json(record: Mapping[str, Any]) -> bytes:
 
 
 def _cell(value: object) -> str:
-    text = "" if value is None else str(value)
-    # A cell starting with = + - @ is run as a formula by spreadsheet programs.
-    return "'" + text if text[:1] in {"=", "+", "-", "@"} else text
+    return spreadsheet_cell("" if value is None else str(value))
 
 
 def _name(person: object) -> str:

@@ -34,3 +34,9 @@ def clean_value(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [clean_value(v) for v in value]
     return value
+
+
+def spreadsheet_cell(text: str) -> str:
+    """``text`` safe as a CSV cell: one starting with = + - @ is run as a formula by
+    spreadsheet programs, so it gets a leading apostrophe (shown as text, the words kept)."""
+    return "'" + text if text[:1] in {"=", "+", "-", "@"} else text

@@ -14,12 +14,7 @@ from policy.monitoring import (
     MonitoringAlert,
 )
 from policy.school import SchoolPolicy
-
-
-def _cell(value: str) -> str:
-    # A cell starting with = + - @ is run as a formula by spreadsheet programs.
-    return "'" + value if value[:1] in {"=", "+", "-", "@"} else value
-
+from policy.text import spreadsheet_cell as _cell
 
 ALERT_COLUMNS = (
     "reference",

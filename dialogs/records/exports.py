@@ -32,6 +32,7 @@ from policy.reporting import (
     time_to_close,
 )
 from policy.school import SchoolPolicy
+from policy.text import spreadsheet_cell as _cell
 
 #: Columns of the incident-log CSV (the named ones last).
 INCIDENT_COLUMNS = (
@@ -66,11 +67,6 @@ INCIDENT_COLUMNS = (
 
 #: Filter-request statuses in which the site is allowed right now.
 ALLOWED_NOW = frozenset({FilterStatus.APPLIED, FilterStatus.REBLOCK_DUE})
-
-
-def _cell(value: str) -> str:
-    # A cell starting with = + - @ is run as a formula by spreadsheet programs.
-    return "'" + value if value[:1] in {"=", "+", "-", "@"} else value
 
 
 def _iso(at: datetime | None, school: SchoolPolicy) -> str:
