@@ -52,7 +52,7 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
-from psycopg import AsyncConnection, errors
+from psycopg import AsyncConnection, AsyncCursor, AsyncPipeline, errors
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 
@@ -499,8 +499,15 @@ class PostgresStore:
         writes = [self._write(r) for r in change.records]  # sealing is CPU work: outside the tx
         for attempt in range(1, _RETRIES + 1):
             try:
-                async with self._connection(retryable=True) as conn, conn.transaction():
-                    return await self._commit_in(conn, change, writes)
+                # Pipeline mode: BEGIN, the dedupe key, the records and the chain's head go in
+                # one round trip; the audit entries and COMMIT in a second. ``commit`` returns
+                # only after the pipeline's last sync, that is after COMMIT has succeeded.
+                async with (
+                    self._connection(retryable=True) as conn,
+                    conn.pipeline() as pipeline,
+                    conn.transaction(),
+                ):
+                    return await self._commit_in(conn, pipeline, change, writes)
             except errors.TransactionRollback as exc:
                 if attempt == _RETRIES:
                     raise _unavailable(exc) from None
@@ -508,11 +515,19 @@ class PostgresStore:
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def _commit_in(
-        self, conn: AsyncConnection[Any], change: Change, writes: Sequence[_Write]
+        self,
+        conn: AsyncConnection[Any],
+        pipeline: AsyncPipeline,
+        change: Change,
+        writes: Sequence[_Write],
     ) -> tuple[AuditEntry, ...]:
+        """Queue every statement of the commit, then check their outcomes in the order the
+        one-at-a-time path did (the dedupe key first, then the records in sorted order): the
+        same ``DuplicateRequest`` or ``VersionConflict``, and a failed commit rolls back."""
         tenant = self._tenant
+        dedupe = None
         if change.dedupe_key is not None:
-            cursor = await conn.execute(
+            dedupe = await conn.execute(
                 "INSERT INTO dedupe (tenant, key, refs, at) VALUES (%s, %s, %s, %s) "
                 "ON CONFLICT DO NOTHING",
                 (
@@ -522,26 +537,18 @@ class PostgresStore:
                     datetime.now(UTC),
                 ),
             )
-            if cursor.rowcount == 0:
-                row = await (
-                    await conn.execute(
-                        "SELECT refs FROM dedupe WHERE tenant = %s AND key = %s",
-                        (tenant, change.dedupe_key),
-                    )
-                ).fetchone()
-                raise DuplicateRequest(change.dedupe_key, list(row[0]) if row else [])
         # New records (version 1) in one statement, in sorted order; then the rest, sorted.
         fresh = sorted(
             (w for w in writes if w.record.version == 1), key=lambda w: (w.record.kind, w.record.id)
         )
         batched = 0 < len(fresh) <= _NEW_IN_ONE and len({w.record.ref for w in fresh}) == len(fresh)
-        if batched:
-            await self._insert_new(conn, fresh)
+        inserted = await self._insert_new(conn, fresh) if batched else None
         steps: list[tuple[str, str, _Write | int]] = [
             (w.record.kind, w.record.id, w)
             for w in writes
             if not (batched and w.record.version == 1)
         ] + [(kind, item_id, version) for kind, item_id, version in change.deletes]
+        checks: list[tuple[str, str, int, AsyncCursor[Any]]] = []
         for kind, item_id, step in sorted(steps, key=lambda s: (s[0], s[1])):
             if isinstance(step, int):
                 expected = step
@@ -583,56 +590,72 @@ class PostgresStore:
                         expected,
                     ),
                 )
+            checks.append((kind, item_id, expected, cursor))
+        # The chain's head is locked last (rows are always locked in this order), in the same
+        # round trip as the writes above: held from here to COMMIT for one round trip fewer.
+        head = None
+        if change.audit:
+            head = await conn.execute(
+                "SELECT seq, hash FROM chains WHERE tenant = %s FOR UPDATE", (tenant,)
+            )
+        await pipeline.sync()
+        if dedupe is not None and dedupe.rowcount == 0:
+            row = await (
+                await conn.execute(
+                    "SELECT refs FROM dedupe WHERE tenant = %s AND key = %s",
+                    (tenant, change.dedupe_key),
+                )
+            ).fetchone()
+            raise DuplicateRequest(change.dedupe_key or "", list(row[0]) if row else [])
+        if inserted is not None:
+            done = {(str(kind), str(item_id)) for kind, item_id in await inserted.fetchall()}
+            for w in fresh:
+                if (w.record.kind, w.record.id) not in done:
+                    await self._conflict(conn, w.record.kind, w.record.id, 0)
+        for kind, item_id, expected, cursor in checks:
             if cursor.rowcount != 1:
-                row = await (
-                    await conn.execute(
-                        "SELECT version FROM records WHERE tenant = %s AND kind = %s AND id = %s",
-                        (tenant, kind, item_id),
-                    )
-                ).fetchone()
-                raise VersionConflict(f"{kind}:{item_id}", expected, row[0] if row else 0)
-        if not change.audit:
+                await self._conflict(conn, kind, item_id, expected)
+        if head is None:
             return ()
-        return await self._append_audit(conn, change)
+        return await self._append_audit(conn, change, await head.fetchone())
 
-    async def _insert_new(self, conn: AsyncConnection[Any], fresh: Sequence[_Write]) -> None:
-        """Insert records new at version 1 in one round trip; one already there (or inserted
-        by a commit in flight) is a ``VersionConflict``, as in the one-at-a-time path."""
+    async def _conflict(
+        self, conn: AsyncConnection[Any], kind: str, item_id: str, expected: int
+    ) -> None:
+        row = await (
+            await conn.execute(
+                "SELECT version FROM records WHERE tenant = %s AND kind = %s AND id = %s",
+                (self._tenant, kind, item_id),
+            )
+        ).fetchone()
+        raise VersionConflict(f"{kind}:{item_id}", expected, row[0] if row else 0)
+
+    async def _insert_new(
+        self, conn: AsyncConnection[Any], fresh: Sequence[_Write]
+    ) -> AsyncCursor[Any]:
+        """Queue the insert of records new at version 1, in one statement; its cursor returns
+        the (kind, id) of each row inserted (one already there, or inserted by a commit in
+        flight, is not: the caller raises ``VersionConflict`` for it)."""
         tenant = self._tenant
         values = ", ".join(["(%s, %s, %s, 1, %s, %s, %s, %s)"] * len(fresh))
         params: list[Any] = []
         for w in fresh:
             params += [tenant, w.record.kind, w.record.id, w.record.schema, Jsonb(w.stored)]
             params += [w.due_at, w.group]
-        cursor = await conn.execute(
+        return await conn.execute(
             "INSERT INTO records (tenant, kind, id, version, schema, data, due_at, claim_group) "  # noqa: S608 (placeholders only)
             f"VALUES {values} ON CONFLICT DO NOTHING RETURNING kind, id",
             params,
         )
-        inserted = {(str(kind), str(item_id)) for kind, item_id in await cursor.fetchall()}
-        for w in fresh:
-            kind, item_id = w.record.kind, w.record.id
-            if (kind, item_id) in inserted:
-                continue
-            row = await (
-                await conn.execute(
-                    "SELECT version FROM records WHERE tenant = %s AND kind = %s AND id = %s",
-                    (tenant, kind, item_id),
-                )
-            ).fetchone()
-            raise VersionConflict(f"{kind}:{item_id}", 0, row[0] if row else 0)
 
     async def _append_audit(
-        self, conn: AsyncConnection[Any], change: Change
+        self, conn: AsyncConnection[Any], change: Change, head: Any
     ) -> tuple[AuditEntry, ...]:
-        row = await (
-            await conn.execute(
-                "SELECT seq, hash FROM chains WHERE tenant = %s FOR UPDATE", (self._tenant,)
-            )
-        ).fetchone()
-        if row is None:
+        """Seal the change's events onto the chain whose locked head is ``head`` and queue
+        their rows with the head's update (sent with COMMIT, in the pipeline's last sync)."""
+        if head is None:
             raise StoreCorrupted(f"the audit chain of tenant {self._tenant} has no head row")
-        seq, prev = int(row[0]), str(row[1])
+        seq, prev = int(head[0]), str(head[1])
         entries = []
         for event in change.audit:
             seq += 1
@@ -640,7 +663,7 @@ class PostgresStore:
             entries.append(entry)
             prev = entry.hash
         rows = [_audit_row(self._tenant, e) for e in entries]
-        if len(rows) <= _AUDIT_IN_ONE:  # one round trip while the chain's head is locked
+        if len(rows) <= _AUDIT_IN_ONE:
             values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s, %s)"] * len(rows))
             await conn.execute(
                 "WITH appended AS (INSERT INTO audit (tenant, seq, actor, action, item, outcome, "  # noqa: S608 (placeholders only)
@@ -679,34 +702,39 @@ class PostgresStore:
     async def _keyed_sequence(self, name: str, key: str) -> int:
         """A keyed draw: the sequence's row is locked first, so every draw on it waits its
         turn, and then sees (each statement reads afresh) any number a draw with the same
-        key committed meanwhile."""
+        key committed meanwhile. Pipelined: BEGIN, the lock and the look-up in one round
+        trip; the draw and COMMIT in a second, so the row is locked for one round trip and
+        the commit. The number is returned only once COMMIT has succeeded."""
         tenant = self._tenant
-        async with self._connection() as conn, conn.transaction():
-            # Made if new, and locked either way (ON CONFLICT DO UPDATE locks the row).
-            await conn.execute(
-                "INSERT INTO sequences (tenant, name, value) VALUES (%s, %s, 0) "
-                "ON CONFLICT (tenant, name) DO UPDATE SET value = sequences.value",
-                (tenant, name),
-            )
-            row = await (
+        async with self._connection() as conn, conn.pipeline() as pipeline:
+            async with conn.transaction():
+                # Made if new, and locked either way (ON CONFLICT DO UPDATE locks the row).
                 await conn.execute(
+                    "INSERT INTO sequences (tenant, name, value) VALUES (%s, %s, 0) "
+                    "ON CONFLICT (tenant, name) DO UPDATE SET value = sequences.value",
+                    (tenant, name),
+                )
+                found = await conn.execute(
                     "SELECT value FROM sequence_keys WHERE tenant = %s AND name = %s AND key = %s",
                     (tenant, name, key),
                 )
-            ).fetchone()
-            if row is not None:
-                return int(row[0])
-            row = await (
-                await conn.execute(
-                    "WITH drawn AS (UPDATE sequences SET value = value + 1 "
-                    "WHERE tenant = %s AND name = %s RETURNING value) "
-                    "INSERT INTO sequence_keys (tenant, name, key, value, at) "
-                    "SELECT %s, %s, %s, value, %s FROM drawn RETURNING value",
-                    (tenant, name, tenant, name, key, datetime.now(UTC)),
-                )
-            ).fetchone()
-            assert row is not None
-        return int(row[0])
+                row = await found.fetchone()
+                if row is not None:
+                    value = int(row[0])
+                else:
+                    drawn = await conn.execute(
+                        "WITH drawn AS (UPDATE sequences SET value = value + 1 "
+                        "WHERE tenant = %s AND name = %s RETURNING value) "
+                        "INSERT INTO sequence_keys (tenant, name, key, value, at) "
+                        "SELECT %s, %s, %s, value, %s FROM drawn RETURNING value",
+                        (tenant, name, tenant, name, key, datetime.now(UTC)),
+                    )
+            await pipeline.sync()  # COMMIT's outcome: raises if it failed
+            if row is None:
+                row = await drawn.fetchone()
+                assert row is not None
+                value = int(row[0])
+        return value
 
     async def deduped(self, key: str) -> tuple[str, ...] | None:
         async with self._connection() as conn:
