@@ -37,22 +37,31 @@ takes a per-tenant-and-kind advisory lock for its own short transaction, then le
 instances). Writing or deleting a record ends its lease.
 
 Connection failures, pool time-outs and statement time-outs raise ``StoreUnavailable``.
+
+Round trips: a commit runs in pipeline mode, two round trips (BEGIN, the dedupe key, the records
+and the chain's head locked last; then the audit entries and COMMIT), so the chain's head, which
+every commit of every instance locks, is held for one round trip, the sealing and the COMMIT; a
+keyed draw likewise (the lock and the look-up; then the draw and COMMIT). Nothing is returned
+before COMMIT has succeeded.
+
+Modules: the schema and migrations in ``postgres_schema``, one commit in ``postgres_commit``,
+rows in ``postgres_rows``, copying a school's store in ``postgres_copy``; every public name is
+imported from here.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-import re
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import psycopg
-from psycopg import AsyncConnection, errors
+from psycopg import AsyncConnection, AsyncPipeline, errors
+from psycopg.pq import TransactionStatus
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 
@@ -60,219 +69,60 @@ from dialogs.ports import (
     RECORD_SCHEMA,
     Change,
     ClaimRule,
-    DuplicateRequest,
     Record,
     StoreCorrupted,
-    StoreError,
     StoreUnavailable,
-    VersionConflict,
 )
-from policy.audit import GENESIS, AuditEntry, ChainCheck, seal, verify_chain
+from policy.audit import GENESIS, AuditEntry, ChainCheck, verify_chain
 from store.crypto import MARK, RecordCipher
+from store.postgres_commit import commit_in
+from store.postgres_copy import CopyResult, TargetDiffers, copy_in
+from store.postgres_rows import Write
+from store.postgres_schema import (
+    CONNECT_TIMEOUT_SECONDS,
+    MIGRATIONS,
+    Migration,
+    SchemaMismatch,
+    check_schema,
+    latest_schema,
+    migrate,
+    migrations,
+    schema_status,
+    unavailable,
+)
 from store.text import clean_change
 
 log = logging.getLogger(__name__)
 
-#: Where the schema migrations live: ``NNNN_name.sql``, applied in order.
-MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 #: Dedupe keys are kept this long (Teams retries within seconds to minutes), as in TinyDB.
 DEDUPE_KEEP = timedelta(days=2)
 #: Any one statement may run this long before the database cancels it.
 STATEMENT_TIMEOUT_MS = 15_000
-#: How long opening a connection may take.
-CONNECT_TIMEOUT_SECONDS = 5
 #: How long an operation waits for a free pooled connection before ``StoreUnavailable``.
 POOL_WAIT_SECONDS = 5.0
-#: Audit entries appended in one statement with the chain's new head (more: one statement each).
-_AUDIT_IN_ONE = 200
-#: New records inserted in one statement (more, or the same one twice: one statement each).
-_NEW_IN_ONE = 200
 #: Advisory-lock class for claims (the second key is a hash of tenant and kind).
 _CLAIM_LOCK = 0x05B0
-#: Advisory-lock key that serialises migrations.
-_MIGRATE_LOCK = 0x05B0_0001
-_MIGRATION_NAME = re.compile(r"(\d{4})_([a-z0-9_]+)\.sql")
 _RETRIES = 3
 
 
-class SchemaMismatch(StoreCorrupted):
-    """The database has not been migrated to this code's schema, or has a newer one."""
-
-
-class TargetDiffers(StoreError):
-    """Copying into the database was refused: it already holds different data for the tenant."""
-
-
-@dataclass(frozen=True, slots=True)
-class Migration:
-    """One schema step: ``store/migrations/NNNN_name.sql``."""
-
-    version: int
-    name: str
-    path: Path
-
-
-def migrations() -> list[Migration]:
-    """Every migration this code knows, oldest first."""
-    found = []
-    for path in sorted(MIGRATIONS.glob("*.sql")):
-        match = _MIGRATION_NAME.fullmatch(path.name)
-        if match is None:
-            raise ValueError(f"{path.name}: migrations are named NNNN_name.sql")
-        found.append(Migration(int(match[1]), match[2], path))
-    versions = [m.version for m in found]
-    if versions != list(range(1, len(found) + 1)):
-        raise ValueError(f"migrations must be numbered 1, 2, 3... without gaps, not {versions}")
-    return found
-
-
-def latest_schema() -> int:
-    """The newest schema version this code knows."""
-    return len(migrations())
-
-
-def _unavailable(exc: BaseException) -> StoreUnavailable:
-    # Class and SQLSTATE only: driver messages can quote the connection string or the data.
-    state = getattr(exc, "sqlstate", None)
-    detail = exc.__class__.__name__ + (f", SQLSTATE {state}" if state else "")
-    return StoreUnavailable(f"the database cannot be used just now ({detail})")
-
-
-async def _schema_version(conn: AsyncConnection[Any]) -> int | None:
-    """The applied schema version, or None when the database has never been migrated."""
-    row = await (await conn.execute("SELECT to_regclass('schema_version') IS NOT NULL")).fetchone()
-    if row is None or not row[0]:
-        return None
-    row = await (await conn.execute("SELECT max(version) FROM schema_version")).fetchone()
-    return None if row is None or row[0] is None else int(row[0])
-
-
-async def migrate(url: str) -> list[int]:
-    """Apply every migration the database does not have yet; returns the versions applied.
-
-    Safe to run again, and from several processes at once (an advisory lock serialises them).
-
-    Raises:
-        SchemaMismatch: the database has a newer schema than this code knows.
-        StoreUnavailable: the database cannot be reached.
-    """
+@asynccontextmanager
+async def _pipelined_transaction(conn: AsyncConnection[Any]) -> AsyncIterator[AsyncPipeline]:
+    """One transaction in pipeline mode, on an autocommit connection: BEGIN is queued on entry
+    and COMMIT on leaving, sent with whatever the block queued last; leaving returns only once
+    the server has answered, and raises if any statement or the COMMIT failed. The block may
+    ``sync()`` the pipeline to read results midway (one round trip each). On an error the
+    transaction is rolled back. (``conn.transaction()`` inside a pipeline would sync on BEGIN
+    and twice more on leaving.)"""
     try:
-        conn = await AsyncConnection.connect(
-            url,
-            application_name="online-safety-bot migrate",
-            connect_timeout=CONNECT_TIMEOUT_SECONDS,
-        )
-    except psycopg.Error as exc:
-        raise _unavailable(exc) from None
-    applied: list[int] = []
-    try:
-        async with conn, conn.transaction():
-            await conn.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATE_LOCK,))
-            await conn.execute(
-                "CREATE TABLE IF NOT EXISTS schema_version ("
-                " version integer PRIMARY KEY,"
-                " name text NOT NULL,"
-                " applied_at timestamptz NOT NULL DEFAULT now())"
-            )
-            current = await _schema_version(conn) or 0
-            known = migrations()
-            if current > len(known):
-                raise SchemaMismatch(
-                    f"the database has schema {current}, newer than this code knows "
-                    f"({len(known)}): run the newer version of the bot"
-                )
-            for step in known[current:]:
-                log.info("applying migration %04d %s", step.version, step.name)
-                await conn.execute(step.path.read_text(encoding="utf-8").encode("utf-8"))
-                await conn.execute(
-                    "INSERT INTO schema_version (version, name) VALUES (%s, %s)",
-                    (step.version, step.name),
-                )
-                applied.append(step.version)
-    except psycopg.OperationalError as exc:
-        raise _unavailable(exc) from None
-    return applied
-
-
-async def schema_status(url: str) -> tuple[int | None, int]:
-    """``(applied, known)``: the database's schema version (None if never migrated) and ours.
-
-    Raises:
-        StoreUnavailable: the database cannot be reached.
-    """
-    try:
-        async with await AsyncConnection.connect(
-            url, autocommit=True, connect_timeout=CONNECT_TIMEOUT_SECONDS
-        ) as conn:
-            return await _schema_version(conn), latest_schema()
-    except psycopg.Error as exc:
-        raise _unavailable(exc) from None
-
-
-def _check_schema(applied: int | None, known: int) -> None:
-    if applied is None:
-        raise SchemaMismatch(
-            "the database has no bot schema yet: run script/migrate (python -m ops migrate) "
-            "with the same DATABASE_URL, then start the bot"
-        )
-    if applied > known:
-        raise SchemaMismatch(
-            f"the database has schema {applied}, newer than this code knows ({known}): "
-            "it was migrated by a newer version of the bot; run that version"
-        )
-    if applied < known:
-        raise SchemaMismatch(
-            f"the database has schema {applied} and this code needs {known}: run "
-            "script/migrate (python -m ops migrate), then start the bot"
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class CopyResult:
-    """What ``PostgresStore.copy_in`` did: rows copied, and rows already there (the same)."""
-
-    records_copied: int
-    records_present: int
-    audit_copied: int
-    audit_present: int
-    sequences_set: int
-    dedupe_copied: int
-
-
-def _audit_row(tenant: str, entry: AuditEntry) -> tuple[Any, ...]:
-    return (
-        tenant,
-        entry.seq,
-        entry.actor,
-        entry.action,
-        entry.item,
-        entry.outcome,
-        entry.at,
-        entry.prev_hash,
-        entry.hash,
-    )
-
-
-def _record_row(tenant: str, write: _Write) -> tuple[Any, ...]:
-    record = write.record
-    return (
-        tenant,
-        record.kind,
-        record.id,
-        record.version,
-        record.schema,
-        Jsonb(write.stored),
-        write.due_at,
-        write.group,
-    )
-
-
-@dataclass(frozen=True, slots=True)
-class _Write:
-    record: Record
-    stored: Any
-    due_at: datetime | None
-    group: str | None
+        async with conn.pipeline() as pipeline:
+            await conn.execute("BEGIN")
+            yield pipeline
+            await conn.execute("COMMIT")
+    except BaseException:
+        if not conn.closed and conn.info.transaction_status != TransactionStatus.IDLE:
+            with contextlib.suppress(psycopg.Error):
+                await conn.rollback()
+        raise
 
 
 class PostgresStore:
@@ -333,7 +183,7 @@ class PostgresStore:
 
         # One direct connection first: an unreachable server or a wrong schema is reported
         # at once, instead of after the pool has retried for its whole start-up time-out.
-        _check_schema(*await schema_status(url))
+        check_schema(*await schema_status(url))
 
         async def configure(conn: AsyncConnection[Any]) -> None:
             await conn.execute(f"SET statement_timeout = {int(STATEMENT_TIMEOUT_MS)}")
@@ -359,7 +209,7 @@ class PostgresStore:
             await pool.open(wait=True, timeout=10.0)
         except psycopg.Error as exc:
             await pool.close()
-            raise _unavailable(exc) from None
+            raise unavailable(exc) from None
         store = cls(pool, tenant, cipher=cipher, claim_rules=claim_rules, read_only=read_only)
         try:
             await store._check_on_open()
@@ -415,9 +265,9 @@ class PostgresStore:
         except errors.TransactionRollback as exc:
             if retryable:
                 raise  # a deadlock or serialisation failure: the caller retries the transaction
-            raise _unavailable(exc) from None
+            raise unavailable(exc) from None
         except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
-            raise _unavailable(exc) from None
+            raise unavailable(exc) from None
 
     def _writable(self) -> None:
         if self._read_only:
@@ -439,7 +289,7 @@ class PostgresStore:
             data = stored  # parsed from the row: a fresh object, nobody else holds it
         return Record(kind, item_id, version, data, schema)
 
-    def _write(self, record: Record) -> _Write:
+    def _write(self, record: Record) -> Write:
         stored: Any = (
             dict(record.data)
             if self._cipher is None
@@ -447,7 +297,7 @@ class PostgresStore:
         )
         rule = self._rules.get(record.kind)
         if rule is None:
-            return _Write(record, stored, None, None)
+            return Write(record, stored, None, None)
         raw = record.data.get(rule.due_field)
         try:
             due = datetime.fromisoformat(str(raw))
@@ -460,7 +310,7 @@ class PostgresStore:
         group = None
         if rule.group_field is not None and record.data.get(rule.group_field) is not None:
             group = str(record.data[rule.group_field])
-        return _Write(record, stored, due, group)
+        return Write(record, stored, due, group)
 
     # ----- the port ----------------------------------------------------------------------------
 
@@ -499,166 +349,20 @@ class PostgresStore:
         writes = [self._write(r) for r in change.records]  # sealing is CPU work: outside the tx
         for attempt in range(1, _RETRIES + 1):
             try:
-                async with self._connection(retryable=True) as conn, conn.transaction():
-                    return await self._commit_in(conn, change, writes)
+                # Pipeline mode: BEGIN, the dedupe key, the records and the chain's head go in
+                # one round trip; the audit entries and COMMIT in a second. ``commit`` returns
+                # only after that round trip, that is after COMMIT has succeeded.
+                async with (
+                    self._connection(retryable=True) as conn,
+                    _pipelined_transaction(conn) as pipeline,
+                ):
+                    entries = await commit_in(conn, pipeline, self._tenant, change, writes)
+                return entries
             except errors.TransactionRollback as exc:
                 if attempt == _RETRIES:
-                    raise _unavailable(exc) from None
+                    raise unavailable(exc) from None
                 await asyncio.sleep(0.01 * attempt)
         raise AssertionError("unreachable")  # pragma: no cover
-
-    async def _commit_in(
-        self, conn: AsyncConnection[Any], change: Change, writes: Sequence[_Write]
-    ) -> tuple[AuditEntry, ...]:
-        tenant = self._tenant
-        if change.dedupe_key is not None:
-            cursor = await conn.execute(
-                "INSERT INTO dedupe (tenant, key, refs, at) VALUES (%s, %s, %s, %s) "
-                "ON CONFLICT DO NOTHING",
-                (
-                    tenant,
-                    change.dedupe_key,
-                    Jsonb([r.ref for r in change.records]),
-                    datetime.now(UTC),
-                ),
-            )
-            if cursor.rowcount == 0:
-                row = await (
-                    await conn.execute(
-                        "SELECT refs FROM dedupe WHERE tenant = %s AND key = %s",
-                        (tenant, change.dedupe_key),
-                    )
-                ).fetchone()
-                raise DuplicateRequest(change.dedupe_key, list(row[0]) if row else [])
-        # New records (version 1) in one statement, in sorted order; then the rest, sorted.
-        fresh = sorted(
-            (w for w in writes if w.record.version == 1), key=lambda w: (w.record.kind, w.record.id)
-        )
-        batched = 0 < len(fresh) <= _NEW_IN_ONE and len({w.record.ref for w in fresh}) == len(fresh)
-        if batched:
-            await self._insert_new(conn, fresh)
-        steps: list[tuple[str, str, _Write | int]] = [
-            (w.record.kind, w.record.id, w)
-            for w in writes
-            if not (batched and w.record.version == 1)
-        ] + [(kind, item_id, version) for kind, item_id, version in change.deletes]
-        for kind, item_id, step in sorted(steps, key=lambda s: (s[0], s[1])):
-            if isinstance(step, int):
-                expected = step
-                cursor = await conn.execute(
-                    "DELETE FROM records WHERE tenant = %s AND kind = %s AND id = %s "
-                    "AND version = %s",
-                    (tenant, kind, item_id, step),
-                )
-            elif step.record.version == 1:
-                expected = 0
-                cursor = await conn.execute(
-                    "INSERT INTO records (tenant, kind, id, version, schema, data, due_at, "
-                    "claim_group) VALUES (%s, %s, %s, 1, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
-                    (
-                        tenant,
-                        kind,
-                        item_id,
-                        step.record.schema,
-                        Jsonb(step.stored),
-                        step.due_at,
-                        step.group,
-                    ),
-                )
-            else:
-                expected = step.record.version - 1
-                cursor = await conn.execute(
-                    "UPDATE records SET version = %s, schema = %s, data = %s, due_at = %s, "
-                    "claim_group = %s, lease_until = NULL, lease_owner = NULL "
-                    "WHERE tenant = %s AND kind = %s AND id = %s AND version = %s",
-                    (
-                        step.record.version,
-                        step.record.schema,
-                        Jsonb(step.stored),
-                        step.due_at,
-                        step.group,
-                        tenant,
-                        kind,
-                        item_id,
-                        expected,
-                    ),
-                )
-            if cursor.rowcount != 1:
-                row = await (
-                    await conn.execute(
-                        "SELECT version FROM records WHERE tenant = %s AND kind = %s AND id = %s",
-                        (tenant, kind, item_id),
-                    )
-                ).fetchone()
-                raise VersionConflict(f"{kind}:{item_id}", expected, row[0] if row else 0)
-        if not change.audit:
-            return ()
-        return await self._append_audit(conn, change)
-
-    async def _insert_new(self, conn: AsyncConnection[Any], fresh: Sequence[_Write]) -> None:
-        """Insert records new at version 1 in one round trip; one already there (or inserted
-        by a commit in flight) is a ``VersionConflict``, as in the one-at-a-time path."""
-        tenant = self._tenant
-        values = ", ".join(["(%s, %s, %s, 1, %s, %s, %s, %s)"] * len(fresh))
-        params: list[Any] = []
-        for w in fresh:
-            params += [tenant, w.record.kind, w.record.id, w.record.schema, Jsonb(w.stored)]
-            params += [w.due_at, w.group]
-        cursor = await conn.execute(
-            "INSERT INTO records (tenant, kind, id, version, schema, data, due_at, claim_group) "  # noqa: S608 (placeholders only)
-            f"VALUES {values} ON CONFLICT DO NOTHING RETURNING kind, id",
-            params,
-        )
-        inserted = {(str(kind), str(item_id)) for kind, item_id in await cursor.fetchall()}
-        for w in fresh:
-            kind, item_id = w.record.kind, w.record.id
-            if (kind, item_id) in inserted:
-                continue
-            row = await (
-                await conn.execute(
-                    "SELECT version FROM records WHERE tenant = %s AND kind = %s AND id = %s",
-                    (tenant, kind, item_id),
-                )
-            ).fetchone()
-            raise VersionConflict(f"{kind}:{item_id}", 0, row[0] if row else 0)
-
-    async def _append_audit(
-        self, conn: AsyncConnection[Any], change: Change
-    ) -> tuple[AuditEntry, ...]:
-        row = await (
-            await conn.execute(
-                "SELECT seq, hash FROM chains WHERE tenant = %s FOR UPDATE", (self._tenant,)
-            )
-        ).fetchone()
-        if row is None:
-            raise StoreCorrupted(f"the audit chain of tenant {self._tenant} has no head row")
-        seq, prev = int(row[0]), str(row[1])
-        entries = []
-        for event in change.audit:
-            seq += 1
-            entry = seal(event, seq=seq, prev_hash=prev)
-            entries.append(entry)
-            prev = entry.hash
-        rows = [_audit_row(self._tenant, e) for e in entries]
-        if len(rows) <= _AUDIT_IN_ONE:  # one round trip while the chain's head is locked
-            values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s, %s)"] * len(rows))
-            await conn.execute(
-                "WITH appended AS (INSERT INTO audit (tenant, seq, actor, action, item, outcome, "  # noqa: S608 (placeholders only)
-                f"at, prev_hash, hash) VALUES {values}) "
-                "UPDATE chains SET seq = %s, hash = %s WHERE tenant = %s",
-                [*(v for row in rows for v in row), seq, prev, self._tenant],
-            )
-            return tuple(entries)
-        async with conn.cursor() as cursor:
-            await cursor.executemany(
-                "INSERT INTO audit (tenant, seq, actor, action, item, outcome, at, prev_hash, "
-                "hash) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
-                rows,
-            )
-        await conn.execute(
-            "UPDATE chains SET seq = %s, hash = %s WHERE tenant = %s", (seq, prev, self._tenant)
-        )
-        return tuple(entries)
 
     async def next_sequence(self, name: str, *, key: str | None = None) -> int:
         self._writable()
@@ -679,33 +383,36 @@ class PostgresStore:
     async def _keyed_sequence(self, name: str, key: str) -> int:
         """A keyed draw: the sequence's row is locked first, so every draw on it waits its
         turn, and then sees (each statement reads afresh) any number a draw with the same
-        key committed meanwhile."""
+        key committed meanwhile. Pipelined: BEGIN, the lock and the look-up in one round
+        trip; the draw and COMMIT in a second, so the row is locked for one round trip and
+        the commit. The number is returned only once COMMIT has succeeded."""
         tenant = self._tenant
-        async with self._connection() as conn, conn.transaction():
+        drawn = None
+        async with self._connection() as conn, _pipelined_transaction(conn) as pipeline:
             # Made if new, and locked either way (ON CONFLICT DO UPDATE locks the row).
             await conn.execute(
                 "INSERT INTO sequences (tenant, name, value) VALUES (%s, %s, 0) "
                 "ON CONFLICT (tenant, name) DO UPDATE SET value = sequences.value",
                 (tenant, name),
             )
-            row = await (
-                await conn.execute(
-                    "SELECT value FROM sequence_keys WHERE tenant = %s AND name = %s AND key = %s",
-                    (tenant, name, key),
-                )
-            ).fetchone()
-            if row is not None:
-                return int(row[0])
-            row = await (
-                await conn.execute(
+            found = await conn.execute(
+                "SELECT value FROM sequence_keys WHERE tenant = %s AND name = %s AND key = %s",
+                (tenant, name, key),
+            )
+            await pipeline.sync()
+            row = await found.fetchone()
+            if row is None:
+                drawn = await conn.execute(
                     "WITH drawn AS (UPDATE sequences SET value = value + 1 "
                     "WHERE tenant = %s AND name = %s RETURNING value) "
                     "INSERT INTO sequence_keys (tenant, name, key, value, at) "
                     "SELECT %s, %s, %s, value, %s FROM drawn RETURNING value",
                     (tenant, name, tenant, name, key, datetime.now(UTC)),
                 )
-            ).fetchone()
-            assert row is not None
+        # Here COMMIT has succeeded (leaving the block raises if it did not).
+        if drawn is not None:
+            row = await drawn.fetchone()
+        assert row is not None
         return int(row[0])
 
     async def deduped(self, key: str) -> tuple[str, ...] | None:
@@ -858,137 +565,15 @@ class PostgresStore:
             StoreUnavailable: the database cannot be reached.
         """
         self._writable()
-        source = {(r.kind, r.id): r for r in records}
         async with self._connection() as conn, conn.transaction():
-            head = await (
-                await conn.execute(
-                    "SELECT seq, hash FROM chains WHERE tenant = %s FOR UPDATE", (self._tenant,)
-                )
-            ).fetchone()
-            present = await self._compare_records(conn, source)
-            missing = [r for key, r in source.items() if key not in present]
-            async with conn.cursor() as cursor:
-                await cursor.executemany(
-                    "INSERT INTO records (tenant, kind, id, version, schema, data, due_at, "
-                    "claim_group) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
-                    [_record_row(self._tenant, self._write(r)) for r in missing],
-                )
-            audit_present = await self._compare_audit(conn, audit, head)
-            new_entries = list(audit[audit_present:])
-            async with conn.cursor() as cursor:
-                await cursor.executemany(
-                    "INSERT INTO audit (tenant, seq, actor, action, item, outcome, at, "
-                    "prev_hash, hash) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
-                    [_audit_row(self._tenant, e) for e in new_entries],
-                )
-            last_seq, last_hash = (audit[-1].seq, audit[-1].hash) if audit else (0, GENESIS)
-            await conn.execute(
-                "INSERT INTO chains (tenant, seq, hash) VALUES (%s, %s, %s) "
-                "ON CONFLICT (tenant) DO UPDATE SET seq = excluded.seq, hash = excluded.hash",
-                (self._tenant, last_seq, last_hash),
+            return await copy_in(
+                conn, self._tenant, self._record, self._write, records, audit, sequences, dedupe
             )
-            sequences_set = await self._copy_sequences(conn, sequences)
-            dedupe_copied = 0
-            if dedupe:
-                async with conn.cursor() as cursor:
-                    await cursor.executemany(
-                        "INSERT INTO dedupe (tenant, key, refs, at) VALUES (%s, %s, %s, %s) "
-                        "ON CONFLICT DO NOTHING",
-                        [
-                            (self._tenant, key, Jsonb(list(refs)), at)
-                            for key, (refs, at) in dedupe.items()
-                        ],
-                    )
-                    dedupe_copied = len(dedupe)
-        return CopyResult(
-            records_copied=len(missing),
-            records_present=len(present),
-            audit_copied=len(new_entries),
-            audit_present=audit_present,
-            sequences_set=sequences_set,
-            dedupe_copied=dedupe_copied,
-        )
-
-    async def _compare_records(
-        self, conn: AsyncConnection[Any], source: Mapping[tuple[str, str], Record]
-    ) -> set[tuple[str, str]]:
-        rows = await (
-            await conn.execute(
-                "SELECT kind, id, version, schema, data FROM records WHERE tenant = %s",
-                (self._tenant,),
-            )
-        ).fetchall()
-        present: set[tuple[str, str]] = set()
-        for kind, item_id, version, schema, stored in rows:
-            wanted = source.get((kind, item_id))
-            if wanted is None:
-                raise TargetDiffers(
-                    f"the database already holds {kind}:{item_id} for this school, which the "
-                    "source does not have (was the bot already run on the database?)"
-                )
-            here = self._record(kind, item_id, version, schema, stored)
-            if (here.version, here.schema, dict(here.data)) != (
-                wanted.version,
-                wanted.schema,
-                dict(wanted.data),
-            ):
-                raise TargetDiffers(
-                    f"the database holds a different {kind}:{item_id} for this school "
-                    f"(version {here.version}; the source has version {wanted.version})"
-                )
-            present.add((kind, item_id))
-        return present
-
-    async def _compare_audit(
-        self, conn: AsyncConnection[Any], audit: Sequence[AuditEntry], head: Any
-    ) -> int:
-        rows = await (
-            await conn.execute(
-                "SELECT seq, hash FROM audit WHERE tenant = %s ORDER BY seq", (self._tenant,)
-            )
-        ).fetchall()
-        if len(rows) > len(audit):
-            raise TargetDiffers(
-                f"the database's audit log for this school has {len(rows)} entries, more than "
-                f"the source's {len(audit)}"
-            )
-        for (seq, digest), entry in zip(rows, audit, strict=False):
-            if (seq, digest) != (entry.seq, entry.hash):
-                raise TargetDiffers(
-                    f"the database's audit entry {seq} differs from the source's: the chains "
-                    "are not the same"
-                )
-        if head is not None and rows and (head[0], head[1]) != (rows[-1][0], rows[-1][1]):
-            raise TargetDiffers("the database's audit chain head does not match its entries")
-        return len(rows)
-
-    async def _copy_sequences(
-        self, conn: AsyncConnection[Any], sequences: Mapping[str, int]
-    ) -> int:
-        rows = await (
-            await conn.execute(
-                "SELECT name, value FROM sequences WHERE tenant = %s", (self._tenant,)
-            )
-        ).fetchall()
-        here = {str(name): int(value) for name, value in rows}
-        for name, value in here.items():
-            if name not in sequences or value > sequences[name]:
-                raise TargetDiffers(
-                    f"the database's sequence {name} is at {value}, beyond the source's "
-                    f"{sequences.get(name, 0)}"
-                )
-        changed = {n: v for n, v in sequences.items() if here.get(n) != v}
-        if changed:
-            async with conn.cursor() as cursor:
-                await cursor.executemany(
-                    "INSERT INTO sequences (tenant, name, value) VALUES (%s, %s, %s) "
-                    "ON CONFLICT (tenant, name) DO UPDATE SET value = excluded.value",
-                    [(self._tenant, n, v) for n, v in changed.items()],
-                )
-        return len(changed)
 
 
 __all__ = [
+    "CONNECT_TIMEOUT_SECONDS",
+    "MIGRATIONS",
     "CopyResult",
     "Migration",
     "PostgresStore",
