@@ -229,12 +229,13 @@ def _handoff_section(
     suppressed like every other count."""
     counts = count_by_system(handoffs_in(concerns, period, school.zone))
     own = school.handoff.system_name
-    rows = [(own, counts.pop(own, 0)), *counts.items()]
+    named = bool(school.handoff.system.strip())
+    rows = [(own if named else "The school's record system", counts.pop(own, 0)), *counts.items()]
     return Section(
         "Hand-offs to the safeguarding records",
-        "Concerns the DSL handed off from the bot to the school's safeguarding record system "
-        f"({own}) in this period, so that each is kept in the child's file without being "
-        "typed again.",
+        "Concerns the DSL handed off from the bot to the school's safeguarding record system"
+        + (f" ({own})" if named else "")
+        + " in this period, so that each is kept in the child's file without being typed again.",
         (count_table("handoffs_by_system", "Hand-offs by system", rows, threshold),),
     )
 
