@@ -31,7 +31,7 @@ from cards.overblocking import (
     overblock_received,
 )
 from cards.welcome import not_allowed_card
-from dialogs import filter_request as filters
+from dialogs import filter_making as filters
 from dialogs.codec import text_field
 from dialogs.handling import (
     FeatureHandlers,

@@ -6,37 +6,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from dialogs.filter_request.kinds import KIND, encode, subject_of
+from dialogs.filter_making import new_request_records as new_request_records
+from dialogs.filter_making import request_channels as request_channels
 from dialogs.handling import FeatureHandlers
-from dialogs.outbox import Delivery, message
 from dialogs.ports import Record
-from dialogs.registry import Deps
-from policy.filter_scope import is_new_technology
-from policy.filtering import FilterRequest, approver_channels
+from policy.filtering import FilterRequest
 from policy.school_calendar import is_school_day
-
-
-def request_channels(request: FilterRequest, deps: Deps) -> list[str]:
-    """Where a request's card goes: the channel of each approval it needs (IT, and for a
-    sensitive topic the reason approver's, ``policy.filtering.approvers``)."""
-    return approver_channels(request, deps.school.channels)
-
-
-def new_request_records(request: FilterRequest, deps: Deps, now: datetime) -> list[Record]:
-    """A new (pending) request's record and what it owes: its cards for the deciders and, for
-    an AI tool or chatbot, the DSL channel's note about the review (issue 21)."""
-    subject = subject_of(request.ref)
-    out = [Record(KIND, request.ref, 1, encode(request))]
-    out += [
-        message(Delivery.CHANNEL_POST, channel, subject, "filter.request", now)
-        for channel in request_channels(request, deps)
-    ]
-    if is_new_technology(request.blocked_category):
-        dsl_channel = deps.school.channels.dsl_channel_id
-        out.append(
-            message(Delivery.CHANNEL_NOTE, dsl_channel, subject, "filter.new_technology", now)
-        )
-    return out
 
 
 @dataclass(frozen=True, slots=True)
