@@ -7,7 +7,8 @@ an out-of-date card, makes the one transition, and commits the new record, its o
 and the audit entry in one atomic change, once per Teams activity (``dedupe_key``). Every
 refusal is audited (``refuse``); the clicker always gets the item's current state back.
 Renderers and timers read the item back with ``still_in``: nothing is sent about an item that
-is gone or has moved on.
+is gone or has moved on; a decision's or an answer's renderer with ``moved_on``: nothing until
+there is one.
 """
 
 from __future__ import annotations
@@ -120,6 +121,13 @@ def still_in(subject: Record | None, decode: Callable[[Record], S], status: Enum
     once it is gone or has moved on: then nothing is sent)."""
     item = None if subject is None else decode(subject)
     return item if item is not None and item.status is status else None
+
+
+def moved_on(subject: Record | None, decode: Callable[[Record], S], status: Enum) -> S | None:
+    """The item an outbox message is about, once it has left ``status`` (None while it is
+    still in it, or once it is gone: a decision or an answer is sent only once there is one)."""
+    item = None if subject is None else decode(subject)
+    return item if item is not None and item.status is not status else None
 
 
 class View(Protocol[L_contra]):

@@ -39,6 +39,7 @@ from dialogs.handling import (
     decide,
     form_key,
     from_elsewhere,
+    moved_on,
     record_for,
     refuse,
 )
@@ -404,10 +405,8 @@ class OverblockHandlers(FeatureHandlers):
         self, subject: Record | None, data: Mapping[str, Any]
     ) -> Outgoing | None:
         """1:1 to the teacher: IT's answer."""
-        if subject is None:
-            return None
-        report = decode(subject)
-        if report.status is OverblockStatus.OPEN:
+        report = moved_on(subject, decode, OverblockStatus.OPEN)
+        if report is None:
             return None
         return Outgoing(card=overblock_outcome_card(report, self._school.zone))
 

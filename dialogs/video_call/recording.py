@@ -16,7 +16,7 @@ from cards.video_call import (
 )
 from cards.welcome import not_allowed_card
 from dialogs.codec import input_text
-from dialogs.handling import Handling, Refusal, decide, record_for, still_in
+from dialogs.handling import Handling, Refusal, decide, moved_on, record_for, still_in
 from dialogs.kinds.video_call import (
     _REF,
     RECORDING_KIND,
@@ -288,9 +288,7 @@ class RecordingHandlers(VideoCallBase):
         self, subject: Record | None, data: Mapping[str, Any]
     ) -> Outgoing | None:
         """The decision, for the member of staff who asked."""
-        if subject is None:
-            return None
-        request = REQUESTS.decode(subject)
-        if request.status is RequestStatus.PENDING:
+        request = moved_on(subject, REQUESTS.decode, RequestStatus.PENDING)
+        if request is None:
             return None
         return Outgoing(card=recording_decision_card(request, self._school))
