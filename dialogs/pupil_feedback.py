@@ -87,6 +87,7 @@ from policy.pupil_feedback import (
     may_message_pupil,
     message_problem,
     open_question,
+    questions,
     says_today,
 )
 from policy.roles import Role
@@ -377,7 +378,7 @@ class PupilFeedbackHandlers(FeatureHandlers):
             or concern.source is not Source.PUPIL
             or concern.reporter_id != ctx.person.id
             or not isinstance(number, int)
-            or not 1 <= number <= len([e for e in concern.chronology if e.kind == QUESTION])
+            or not 1 <= number <= len(questions(concern))
         ):
             await refuse(self._deps, ctx, "not a question about their own report", ref[:40])
             return Reply(card=not_allowed_card(ctx.person))
@@ -408,8 +409,7 @@ class PupilFeedbackHandlers(FeatureHandlers):
         return Reply(card=answer_sent_card())
 
     def _question_text(self, concern: Concern, number: int) -> str:
-        asked = [e for e in concern.chronology if e.kind == QUESTION]
-        return asked[number - 1].text.removeprefix(LINE_START[QUESTION])
+        return questions(concern)[number - 1].text.removeprefix(LINE_START[QUESTION])
 
     async def _save_answer(
         self, ctx: ActionContext, ref: str, number: int, words: str, key: str
