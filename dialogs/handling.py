@@ -20,6 +20,7 @@ from datetime import datetime
 from enum import Enum
 from typing import Generic, Protocol, TypeVar
 
+from cards.welcome import not_allowed_card
 from dialogs.codec import text_field
 from dialogs.ports import Change, DuplicateRequest, Record, StoreUnavailable, VersionConflict
 from dialogs.registry import Deps
@@ -87,6 +88,13 @@ async def refuse(
         action = ctx.verb.value if ctx.verb is not None else "unknown_verb"
     event = AuditEvent(ctx.person.id, action, item, f"refused: {why}", deps.clock.now())
     await deps.store.commit(Change(audit=[event]))
+
+
+async def refused(deps: Deps, ctx: ActionContext, why: str, item: str = "") -> Reply:
+    """Refuse a click (a wrong conversation, a clicker the item is not for): the refusal
+    audited (``refuse``) and the answer every refused click gets, the card saying so."""
+    await refuse(deps, ctx, why, item)
+    return Reply(card=not_allowed_card(ctx.person))
 
 
 def from_elsewhere(ctx: ActionContext, channel_id: str) -> bool:

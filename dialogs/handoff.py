@@ -27,25 +27,24 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from cards.concern import GROUP_NAMES, channel_card, detail_card, stale_card_note
+from cards.concern import GROUP_NAMES, stale_card_note
 from cards.handoff import handoff_line, pack_card, pack_html, pack_unavailable_card
 from cards.records import chronology_html
-from cards.welcome import not_allowed_card
-from dialogs.handling import FeatureHandlers, Handling, decide, from_elsewhere, record_for, refuse
+from dialogs.concern_view import ConcernView, channel_update, load_concern
+from dialogs.handling import FeatureHandlers, Handling, decide
 from dialogs.kinds import concern as concern_kind
 from dialogs.kinds.concern import Loaded
 from dialogs.kinds.handoff import KIND, subject_of
 from dialogs.outbox import Delivery, message
 from dialogs.ports import Outgoing, Record
 from dialogs.registry import Deps, Feature
-from dialogs.service import ActionContext, Reply, Scope
+from dialogs.service import ActionContext, Reply
 from policy.actions import Verb
-from policy.categories import Category, Route
+from policy.categories import Category
 from policy.concerns import (
     Concern,
     ConcernStatus,
     InvalidTransition,
-    Source,
     acknowledge,
     may_handle,
 )
@@ -74,7 +73,8 @@ class HandoffHandlers(FeatureHandlers):
 
     def __init__(self, deps: Deps) -> None:
         super().__init__(deps)
-        self._handling = Handling(self._load, self._view, stale_card_note(), InvalidTransition)
+        view = ConcernView(deps.school, names_viewer=False, default_note=self._on_its_way)
+        self._handling = Handling(self._load, view, stale_card_note(), InvalidTransition)
 
     @property
     def _system(self) -> str:
@@ -86,61 +86,22 @@ class HandoffHandlers(FeatureHandlers):
     async def _load(self, ctx: ActionContext) -> Loaded | Reply:
         """The concern a click names, if the clicker is the DSL and may handle it, in their
         1:1 chat or the DSL channel (each refusal audited)."""
-        record = await record_for(self._deps, ctx, concern_kind.KIND)
-        if record is None:
-            return Reply(card=not_allowed_card(ctx.person))
-        concern = concern_kind.decode(record)
-        category = self._category(concern)
-        if not may_hand_off(ctx.person) or not may_handle(ctx.person, concern, category):
-            await refuse(self._deps, ctx, "not the DSL for this concern", record.ref)
-            return Reply(card=not_allowed_card(ctx.person))
-        if (ctx.turn.scope is not Scope.PERSONAL and category.route is Route.HEADTEACHER) or (
-            from_elsewhere(ctx, self._school.channels.dsl_channel_id)
-        ):
-            await refuse(self._deps, ctx, "wrong conversation", record.ref)
-            return Reply(card=not_allowed_card(ctx.person))
-        return Loaded(record, concern, category)
-
-    def _view(
-        self,
-        ctx: ActionContext,
-        loaded: Loaded,
-        *,
-        note: str | None = None,
-        problem: str | None = None,
-    ) -> Reply:
-        """The concern as the clicker now sees it: the detail card (it is where the button
-        is), saying the pack is on its way once their hand-off is made."""
-        last = loaded.concern.chronology[-1] if loaded.concern.chronology else None
-        if (
-            note is None
-            and problem is None
-            and last is not None
-            and last.kind == HANDOFF_EVENT
-            and last.actor_id == ctx.person.id
-        ):
-            note = ON_ITS_WAY
-        if ctx.data.get("view") == "detail" or ctx.turn.scope is Scope.PERSONAL:
-            return Reply(
-                card=detail_card(
-                    loaded.concern,
-                    loaded.category,
-                    self._school,
-                    version=loaded.record.version,
-                    note=note,
-                    problem=problem,
-                    in_channel=ctx.turn.scope is not Scope.PERSONAL,
-                )
-            )
-        return Reply(
-            card=channel_card(
-                loaded.concern,
-                loaded.category,
-                self._school,
-                version=loaded.record.version,
-                note=note or problem,
-            )
+        return await load_concern(
+            self._deps, ctx, self._may_hand_off, refused_as="not the DSL for this concern"
         )
+
+    async def _may_hand_off(self, person: Person, found: Loaded) -> Loaded | None:
+        """The concern, if ``person`` is the DSL and may handle it (not one about staff)."""
+        may = may_hand_off(person) and may_handle(person, found.concern, found.category)
+        return found if may else None
+
+    def _on_its_way(self, ctx: ActionContext, loaded: Loaded) -> str | None:
+        """Once the clicker's hand-off is made, the pack is on its way (said on the detail
+        card, where the button is)."""
+        last = loaded.concern.chronology[-1] if loaded.concern.chronology else None
+        if last is not None and last.kind == HANDOFF_EVENT and last.actor_id == ctx.person.id:
+            return ON_ITS_WAY
+        return None
 
     async def hand_off(self, ctx: ActionContext) -> Reply:
         """Mark the concern handed off, and queue the pack (and the webhook post)."""
@@ -178,17 +139,7 @@ class HandoffHandlers(FeatureHandlers):
                 out.append(
                     message(Delivery.WEBHOOK, "webhook", subject, WEBHOOK, now, x_key=handoff_id)
                 )
-            if loaded.category.route is not Route.HEADTEACHER:
-                render = "pupil.channel" if updated.source is Source.PUPIL else "concern.channel"
-                out.append(
-                    message(
-                        Delivery.CHANNEL_UPDATE,
-                        self._school.channels.dsl_channel_id,
-                        concern_kind.subject_of(updated.ref),
-                        render,
-                        now,
-                    )
-                )
+            out += channel_update(self._school, loaded.category, updated, now)
             log.info("hand-off %s of concern %s prepared", handoff_id, updated.ref)
             return Loaded(record, updated, loaded.category), [record, kept, *out]
 

@@ -42,6 +42,7 @@ from dialogs.handling import (
     moved_on,
     record_for,
     refuse,
+    refused,
 )
 from dialogs.kinds import filter_request as filter_kind
 from dialogs.kinds import next_reference
@@ -200,8 +201,7 @@ class OverblockHandlers(FeatureHandlers):
             return Reply(card=not_allowed_card(ctx.person))
         it_channel = channel_id_of(self._school.channels.it_channel_id)
         if from_elsewhere(ctx, it_channel):
-            await refuse(self._deps, ctx, "wrong conversation", record.ref)
-            return Reply(card=not_allowed_card(ctx.person))
+            return await refused(self._deps, ctx, "wrong conversation", record.ref)
         return Loaded(record, decode(record))
 
     def _view(

@@ -55,6 +55,7 @@ from dialogs.handling import (
     from_elsewhere,
     record_for,
     refuse,
+    refused,
 )
 from dialogs.kinds.concern import KIND, PUPIL_CHANNEL, decode, encode, subject_of
 from dialogs.outbox import OUTBOX, TIMER, Delivery, TimerResult, message, timer
@@ -175,8 +176,7 @@ class PupilFeedbackHandlers(FeatureHandlers):
             await refuse(self._deps, ctx, "not the DSL or a deputy", record.ref)
             return Reply(card=not_allowed_card(ctx.person))
         if from_elsewhere(ctx, self._school.channels.dsl_channel_id):
-            await refuse(self._deps, ctx, "wrong conversation", record.ref)
-            return Reply(card=not_allowed_card(ctx.person))
+            return await refused(self._deps, ctx, "wrong conversation", record.ref)
         feedback = await self._store.get(FEEDBACK_KIND, concern.ref)
         waiting = await self._store.get(TIMER, f"{subject_of(concern.ref)}|{DELIVERY_TIMER}")
         status: dict[int, str] = {}

@@ -5,30 +5,18 @@ transition through ``decide`` and the outbox messages a change owes.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime, timedelta
 
-from cards.concern import (
-    channel_card,
-    detail_card,
-    stale_card_note,
-)
-from cards.welcome import not_allowed_card
+from cards.concern import stale_card_note
 from dialogs.concern_alerts import ConcernAlerts
-from dialogs.handling import FeatureHandlers, Handling, decide, from_elsewhere, record_for, refuse
-from dialogs.kinds.concern import (
-    KIND,
-    Loaded,
-    decode,
-    encode,
-    subject_of,
-)
+from dialogs.concern_view import ConcernView, channel_update, load_concern
+from dialogs.handling import FeatureHandlers, Handling, decide
+from dialogs.kinds.concern import KIND, Loaded, decode, encode, subject_of
 from dialogs.outbox import Delivery, message
-from dialogs.ports import (
-    DirectoryUnavailable,
-    Record,
-)
+from dialogs.ports import DirectoryUnavailable, Record
 from dialogs.registry import Deps
-from dialogs.service import ActionContext, Reply, Scope
+from dialogs.service import ActionContext, Reply
 from policy.categories import Category, Route
 from policy.closure import is_proposed
 from policy.concerns import (
@@ -55,6 +43,7 @@ class ConcernBase(FeatureHandlers):
 
     def __init__(self, deps: Deps) -> None:
         super().__init__(deps)
+        self._view = ConcernView(deps.school)
         self._handling = Handling(self._load, self._view, stale_card_note(), InvalidTransition)
         self._alerts = ConcernAlerts(deps)
 
@@ -85,59 +74,23 @@ class ConcernBase(FeatureHandlers):
         return self._school.fallback_for(role)
 
     async def _load(self, ctx: ActionContext) -> Loaded | Reply:
-        record = await record_for(self._deps, ctx, KIND)
-        if record is None:
-            return Reply(card=not_allowed_card(ctx.person))
-        concern = decode(record)
-        category = self._school.category_or_other(concern.category)
+        return await load_concern(
+            self._deps, ctx, self._may_act, refused_as="not a handler of this concern"
+        )
+
+    async def _may_act(self, person: Person, found: Loaded) -> Loaded | None:
+        """The concern with who handles it while its private role is unheld (or while its
+        closing, proposed by that role's only holder, awaits a second person), if ``person``
+        handles it or is the cover it was sent to (else None)."""
+        concern, category = found.concern, found.category
         fallback = await self._unheld_fallback(
             private_role(concern, category)
         ) or await self._closure_fallback(concern, category)
-        if not may_handle(ctx.person, concern, category, fallback) and not self._covering(
-            ctx.person, concern, category
+        if not may_handle(person, concern, category, fallback) and not self._covering(
+            person, concern, category
         ):
-            await refuse(self._deps, ctx, "not a handler of this concern", record.ref)
-            return Reply(card=not_allowed_card(ctx.person))
-        if (ctx.turn.scope is not Scope.PERSONAL and category.route is Route.HEADTEACHER) or (
-            from_elsewhere(ctx, self._school.channels.dsl_channel_id)
-        ):
-            # Concerns are handled in the DSL channel or in a 1:1 chat, nowhere else.
-            await refuse(self._deps, ctx, "wrong conversation", record.ref)
-            return Reply(card=not_allowed_card(ctx.person))
-        return Loaded(record, concern, category, fallback)
-
-    def _view(
-        self,
-        ctx: ActionContext,
-        loaded: Loaded,
-        *,
-        note: str | None = None,
-        problem: str | None = None,
-    ) -> Reply:
-        """What the clicker sees next: the detail card where they were in detail (or in a 1:1
-        chat), otherwise the channel card."""
-        if ctx.data.get("view") == "detail" or ctx.turn.scope is Scope.PERSONAL:
-            return Reply(
-                card=detail_card(
-                    loaded.concern,
-                    loaded.category,
-                    self._school,
-                    version=loaded.record.version,
-                    note=note,
-                    problem=problem,
-                    in_channel=ctx.turn.scope is not Scope.PERSONAL,
-                    viewer_id=ctx.person.id,
-                )
-            )
-        return Reply(
-            card=channel_card(
-                loaded.concern,
-                loaded.category,
-                self._school,
-                version=loaded.record.version,
-                note=note or problem,
-            )
-        )
+            return None
+        return replace(found, fallback=fallback)
 
     def _covering(self, person: Person, concern: Concern, category: Category) -> bool:
         """Someone the school's cover names (the rota or the chain: a headteacher at the top,
@@ -194,17 +147,11 @@ class ConcernBase(FeatureHandlers):
 
     def _update_messages(self, category: Category, updated: Concern, now: datetime) -> list[Record]:
         """What a transition owes: the channel card updated for all, and the reporter's news."""
-        subject = subject_of(updated.ref)
-        outbox: list[Record] = []
-        if category.route is not Route.HEADTEACHER:  # staff concerns have no channel card
-            # A pupil report's channel card is drawn by the pupil report feature (grouped repeats).
-            render = "pupil.channel" if updated.source is Source.PUPIL else "concern.channel"
-            outbox.append(
-                message(Delivery.CHANNEL_UPDATE, self._channel("dsl"), subject, render, now)
-            )
+        outbox = channel_update(self._school, category, updated, now)
         if updated.status is ConcernStatus.CLOSED and updated.source is Source.STAFF:
             # Staff hear the outcome (004 §2); a pupil only ever sees that it was received,
             # and an adult talks to them in person.
+            subject = subject_of(updated.ref)
             outbox.append(
                 message(Delivery.DIRECT, updated.reporter_id, subject, "concern.closed", now)
             )

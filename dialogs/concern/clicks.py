@@ -6,18 +6,11 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from cards.concern import (
-    LIMITS,
-    channel_card,
-    detail_card,
-)
+from cards.concern import LIMITS
 from dialogs.codec import text_field
 from dialogs.concern.base import ConcernBase
 from dialogs.detail_views import set_viewing, viewers
-from dialogs.kinds.concern import (
-    KIND,
-    decode,
-)
+from dialogs.kinds.concern import KIND, decode
 from dialogs.service import ActionContext, Reply, Scope
 from policy.concerns import (
     UKCIS_CRITERIA,
@@ -44,6 +37,7 @@ class Clicks(ConcernBase):
         loaded = await self._load(ctx)
         if isinstance(loaded, Reply):
             return loaded
+        detail = True
         if ctx.turn.scope is not Scope.PERSONAL:
             ref = loaded.concern.ref
             if ctx.turn.automatic:
@@ -51,25 +45,7 @@ class Clicks(ConcernBase):
             else:
                 detail = ctx.data.get("view") != "summary"
                 await set_viewing(self._store, ref, ctx.person.id, viewing=detail)
-            if not detail:
-                return Reply(
-                    card=channel_card(
-                        loaded.concern,
-                        loaded.category,
-                        self._school,
-                        version=loaded.record.version,
-                    )
-                )
-        return Reply(
-            card=detail_card(
-                loaded.concern,
-                loaded.category,
-                self._school,
-                version=loaded.record.version,
-                in_channel=ctx.turn.scope is not Scope.PERSONAL,
-                viewer_id=ctx.person.id,
-            )
-        )
+        return self._view.card(ctx, loaded, detail=detail)
 
     async def acknowledge(self, ctx: ActionContext) -> Reply:
         """Record who acknowledged it and when.

@@ -10,35 +10,20 @@ from typing import Any
 
 from cards.closure import CLOSE_LIMITS, item_field, item_reason_field
 from cards.common import safe_text
-from cards.concern import (
-    detail_card,
-)
+from cards.concern import detail_card
 from dialogs.codec import text_field
 from dialogs.concern.base import ConcernBase
 from dialogs.handling import decide
-from dialogs.kinds.concern import (
-    KIND,
-    Loaded,
-    encode,
-    subject_of,
-)
+from dialogs.kinds.concern import KIND, Loaded, encode, subject_of
 from dialogs.outbox import Delivery, message
-from dialogs.ports import (
-    DirectoryUnavailable,
-    Outgoing,
-    Record,
-)
+from dialogs.ports import DirectoryUnavailable, Outgoing, Record
 from dialogs.service import ActionContext, Reply
 from policy.categories import Category
 from policy.closure import close_now, is_proposed
 from policy.closure import confirm as confirm_closure
 from policy.closure import propose as propose_closure
 from policy.closure import send_back as send_back_closure
-from policy.concerns import (
-    Concern,
-    checklist,
-    private_role,
-)
+from policy.concerns import Concern, checklist, private_role
 from policy.roles import SAFEGUARDING_LEADS, Person, Role
 
 _text = text_field

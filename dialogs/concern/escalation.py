@@ -10,28 +10,14 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from cards.common import school_time
-from cards.concern import (
-    detail_card,
-)
+from cards.concern import detail_card
 from dialogs.concern.base import ConcernBase
-from dialogs.kinds.concern import (
-    KIND,
-    bot,
-    encode,
-    subject_of,
-)
+from dialogs.kinds.concern import KIND, bot, encode, subject_of
 from dialogs.outbox import Delivery, TimerResult, message
-from dialogs.ports import (
-    DirectoryUnavailable,
-    Outgoing,
-    Record,
-)
+from dialogs.ports import DirectoryUnavailable, Outgoing, Record
 from policy.audit import AuditEvent
 from policy.categories import Category, Route
-from policy.concerns import (
-    Concern,
-    ConcernStatus,
-)
+from policy.concerns import Concern, ConcernStatus
 from policy.on_call import (
     ESCALATED,
     LADO_REMINDER,

@@ -11,7 +11,7 @@ from cards.welcome import not_allowed_card
 from dialogs.codec import text_field
 from dialogs.filter_request.base import FilterBase, Loaded
 from dialogs.filter_request.kinds import KIND, PERIOD_END, PERIOD_START, decode, encode, subject_of
-from dialogs.handling import Handling, decide, record_for, refuse
+from dialogs.handling import Handling, decide, record_for, refused
 from dialogs.outbox import Delivery, message, timer
 from dialogs.ports import Record
 from dialogs.registry import Deps
@@ -54,8 +54,7 @@ class DecisionHandlers(FilterBase):
             ctx.turn.scope is not Scope.PERSONAL
             and channel_id_of(ctx.turn.conversation_id) not in allowed
         ):
-            await refuse(self._deps, ctx, "wrong conversation", record.ref)
-            return Reply(card=not_allowed_card(ctx.person))
+            return await refused(self._deps, ctx, "wrong conversation", record.ref)
         return Loaded(record, request)
 
     def _view(

@@ -17,7 +17,7 @@ from cards.monitoring import (
 )
 from cards.welcome import not_allowed_card
 from dialogs.concern_alerts import ConcernAlerts
-from dialogs.handling import FeatureHandlers, Handling, from_elsewhere, record_for, refuse
+from dialogs.handling import FeatureHandlers, Handling, from_elsewhere, record_for, refuse, refused
 from dialogs.kinds.monitoring import (
     KIND,
     decode,
@@ -97,8 +97,7 @@ class MonitoringBase(FeatureHandlers):
             await refuse(self._deps, ctx, "not a handler of this alert", record.ref)
             return Reply(card=not_allowed_card(ctx.person))
         if from_elsewhere(ctx, self._school.channels.dsl_channel_id):
-            await refuse(self._deps, ctx, "wrong conversation", record.ref)
-            return Reply(card=not_allowed_card(ctx.person))
+            return await refused(self._deps, ctx, "wrong conversation", record.ref)
         return Loaded(record, alert, await self._pupil(alert.pupil_id))
 
     def _may_handle(self, person: Person, alert: MonitoringAlert) -> bool:
