@@ -59,9 +59,6 @@ class ConcernView:
     detail card where they were looking at it (or in a 1:1 chat), otherwise the channel card."""
 
     school: SchoolPolicy
-    #: Whether the detail card is told who is looking (the proposer of a closure is then not
-    #: offered "Confirm closure"). The hand-off's view has never said so: kept as it was.
-    names_viewer: bool = True
     #: The note shown when a click brings none of its own (the hand-off's "on its way").
     default_note: Callable[[ActionContext, Loaded], str | None] | None = None
 
@@ -92,7 +89,6 @@ class ConcernView:
         concern, category, version = loaded.concern, loaded.category, loaded.record.version
         if detail:
             in_channel = ctx.turn.scope is not Scope.PERSONAL
-            viewer_id = ctx.person.id if self.names_viewer else None
             return Reply(
                 card=detail_card(
                     concern,
@@ -102,7 +98,7 @@ class ConcernView:
                     note=note,
                     problem=problem,
                     in_channel=in_channel,
-                    viewer_id=viewer_id,
+                    viewer_id=ctx.person.id,
                 )
             )
         card = channel_card(concern, category, self.school, version=version, note=note or problem)

@@ -73,7 +73,7 @@ class HandoffHandlers(FeatureHandlers):
 
     def __init__(self, deps: Deps) -> None:
         super().__init__(deps)
-        view = ConcernView(deps.school, names_viewer=False, default_note=self._on_its_way)
+        view = ConcernView(deps.school, default_note=self._on_its_way)
         self._handling = Handling(self._load, view, stale_card_note(), InvalidTransition)
 
     @property

@@ -23,6 +23,8 @@ from tests.support import (
     DSL_CHANNEL,
     TEACHER,
     assert_valid_card,
+    card_buttons,
+    click_button,
     close_form,
     dm,
     everything,
@@ -200,3 +202,25 @@ async def test_the_incident_log_shows_handoffs_by_system(myconcern: School) -> N
     rows = list(csv.DictReader(io.StringIO(s.exports.download(link)[1])))
     [row] = [r for r in rows if r["reference"] == ref]
     assert row["handed_off_to"] == "MyConcern (2026-11-23T10:00+00:00)"
+
+
+async def test_the_proposer_who_hands_off_is_not_offered_their_own_confirmation(
+    myconcern: School,
+) -> None:
+    """After a hand-off the detail card knows who is looking, like every other concern view:
+    the DSL who proposed the closure sees "You cannot confirm your own proposal", no button."""
+    s = myconcern
+    received = await report(s, "grooming")
+    ref = next(w for w in visible_text(received).split() if w.startswith("OSC-")).strip(".:")
+    await s.settle()
+    detail = await s.click(DSL, "concern.open", {"ref": ref, "ver": 1})
+    proposed = await click_button(
+        s, DSL, detail, "concern.close.propose", **close_form("grooming", outcome="police")
+    )
+    assert ("Confirm closure", "concern.close.confirm") not in card_buttons(proposed)
+
+    after = await s.click(DSL, "concern.handoff", handoff_button(proposed))
+
+    assert "Handed off to MyConcern" in visible_text(after)
+    assert "You cannot confirm your own proposal" in visible_text(after)
+    assert ("Confirm closure", "concern.close.confirm") not in card_buttons(after)
