@@ -155,6 +155,38 @@ def _closed(concern: Concern, closure: Closure, at: datetime) -> Concern:
     )
 
 
+def _closing(
+    concern: Concern,
+    category: Category,
+    by: Person,
+    outcome: str,
+    reason: str,
+    message: str,
+    answers: Mapping[str, tuple[str, str]],
+    outcomes: Sequence[str],
+    at: datetime,
+    *,
+    serious: bool,
+) -> tuple[Concern, Closure]:
+    """The checks closing makes (``serious``: the way for a serious category, proposing; else
+    closing in one step), then the concern with its checklist reviewed and the closure."""
+    _check_can_close(concern, category, outcome, reason, message, outcomes)
+    if is_serious(category) and not serious:
+        raise InvalidTransition(
+            "this kind of concern needs a second senior person to confirm closing it: use "
+            '"Propose closure"',
+            code="second person needed",
+        )
+    if serious and not is_serious(category):
+        raise InvalidTransition(
+            'this concern does not need a second person: use "Close concern"',
+            code="no second person needed",
+        )
+    items = review(concern, category, answers)
+    closure = Closure(outcome, reason.strip(), message.strip(), by.id, by.name, at, items)
+    return _reviewed(concern, by, at, items), closure
+
+
 def close_now(
     concern: Concern,
     category: Category,
@@ -168,17 +200,10 @@ def close_now(
     at: datetime,
 ) -> Concern:
     """Close a concern that is not serious in one step (outcome, reason, checklist reviewed)."""
-    _check_can_close(concern, category, outcome, reason, message, outcomes)
-    if is_serious(category):
-        raise InvalidTransition(
-            "this kind of concern needs a second senior person to confirm closing it: use "
-            '"Propose closure"',
-            code="second person needed",
-        )
-    items = review(concern, category, answers)
-    closure = Closure(outcome, reason.strip(), message.strip(), by.id, by.name, at, items)
-    reviewed = _reviewed(concern, by, at, items)
-    text = f"Closed: {OUTCOMES[outcome]}. Reason: {reason.strip()}"
+    reviewed, closure = _closing(
+        concern, category, by, outcome, reason, message, answers, outcomes, at, serious=False
+    )
+    text = f"Closed: {OUTCOMES[outcome]}. Reason: {closure.reason}"
     return _closed(reviewed, closure, at).with_event(by, at, "closed", text)
 
 
@@ -195,17 +220,11 @@ def propose(
     at: datetime,
 ) -> Concern:
     """Propose closing a serious concern; it stays open until a second senior person confirms."""
-    _check_can_close(concern, category, outcome, reason, message, outcomes)
-    if not is_serious(category):
-        raise InvalidTransition(
-            'this concern does not need a second person: use "Close concern"',
-            code="no second person needed",
-        )
-    items = review(concern, category, answers)
-    closure = Closure(outcome, reason.strip(), message.strip(), by.id, by.name, at, items)
-    reviewed = replace(_reviewed(concern, by, at, items), closure=closure)
-    text = f"Closure proposed: {OUTCOMES[outcome]}. Reason: {reason.strip()}"
-    return reviewed.with_event(by, at, PROPOSED, text)
+    reviewed, closure = _closing(
+        concern, category, by, outcome, reason, message, answers, outcomes, at, serious=True
+    )
+    text = f"Closure proposed: {OUTCOMES[outcome]}. Reason: {closure.reason}"
+    return replace(reviewed, closure=closure).with_event(by, at, PROPOSED, text)
 
 
 def _waiting(concern: Concern) -> Closure:
