@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from policy.school import SchoolPolicy
+from policy.school import Hours, SchoolPolicy
 from policy.video_calls.plan import (
     DEPUTY_HEAD,
     Audience,
@@ -45,6 +45,20 @@ def _passed(rule_id: RuleId, title: str, reason: str, clause: str) -> RuleResult
     return RuleResult(rule_id, title, Outcome.PASS, reason, clause)
 
 
+def _outside(
+    rule_id: RuleId, title: str, clause: str, shown: str, must: str, hours: Hours
+) -> RuleResult:
+    """Not allowed: the call (``shown``, school time) runs outside the ``hours`` it ``must``
+    keep to."""
+    return RuleResult(
+        rule_id,
+        title,
+        Outcome.NOT_ALLOWED,
+        f"The call runs {shown} (school time), but {must} between {hours_text(hours)}.",
+        clause,
+    )
+
+
 def _school_day(plan: CallPlan, school: SchoolPolicy) -> RuleResult:
     """000 §6: only on school days (teaching days, not bank or school holidays, in term)."""
     title, clause = "School day", "000 §6"
@@ -68,14 +82,8 @@ def _teaching_hours(plan: CallPlan, school: SchoolPolicy) -> RuleResult:
         )
     fits, shown = _fits(plan, hours, school)
     if not fits:
-        return RuleResult(
-            RuleId.TEACHING_HOURS,
-            title,
-            Outcome.NOT_ALLOWED,
-            f"The call runs {shown} (school time), but video calls must start and finish "
-            f"between {hours_text(hours)}.",
-            clause,
-        )
+        must = "video calls must start and finish"
+        return _outside(RuleId.TEACHING_HOURS, title, clause, shown, must, hours)
     return _passed(
         RuleId.TEACHING_HOURS,
         title,
@@ -95,14 +103,8 @@ def _contact_hours(plan: CallPlan, school: SchoolPolicy) -> RuleResult:
     hours = school.video_calls.pupil_contact_hours
     fits, shown = _fits(plan, hours, school)
     if not fits:
-        return RuleResult(
-            RuleId.CONTACT_HOURS,
-            title,
-            Outcome.NOT_ALLOWED,
-            f"The call runs {shown} (school time), but pupils may only be contacted at home "
-            f"between {hours_text(hours)}.",
-            clause,
-        )
+        must = "pupils may only be contacted at home"
+        return _outside(RuleId.CONTACT_HOURS, title, clause, shown, must, hours)
     return _passed(
         RuleId.CONTACT_HOURS,
         title,
