@@ -45,18 +45,29 @@ def _passed(rule_id: RuleId, title: str, reason: str, clause: str) -> RuleResult
     return RuleResult(rule_id, title, Outcome.PASS, reason, clause)
 
 
-def _outside(
-    rule_id: RuleId, title: str, clause: str, shown: str, must: str, hours: Hours
+def _within_hours(
+    plan: CallPlan,
+    school: SchoolPolicy,
+    hours: Hours,
+    rule: tuple[RuleId, str, str],
+    *,
+    must: str,
+    within: str,
 ) -> RuleResult:
-    """Not allowed: the call (``shown``, school time) runs outside the ``hours`` it ``must``
-    keep to."""
-    return RuleResult(
-        rule_id,
-        title,
-        Outcome.NOT_ALLOWED,
-        f"The call runs {shown} (school time), but {must} between {hours_text(hours)}.",
-        clause,
-    )
+    """Whether the whole call fits inside ``hours`` (school time). ``rule`` is the rule's id,
+    title and clause; ``must`` says who must keep to the hours, ``within`` which hours they are
+    (and anything a pass should add)."""
+    rule_id, title, clause = rule
+    fits, shown = _fits(plan, hours, school)
+    if not fits:
+        return RuleResult(
+            rule_id,
+            title,
+            Outcome.NOT_ALLOWED,
+            f"The call runs {shown} (school time), but {must} between {hours_text(hours)}.",
+            clause,
+        )
+    return _passed(rule_id, title, f"{shown} (school time) is within {within}", clause)
 
 
 def _school_day(plan: CallPlan, school: SchoolPolicy) -> RuleResult:
@@ -80,15 +91,13 @@ def _teaching_hours(plan: CallPlan, school: SchoolPolicy) -> RuleResult:
             "Not a lesson: the hours for contacting pupils at home apply instead.",
             clause,
         )
-    fits, shown = _fits(plan, hours, school)
-    if not fits:
-        must = "video calls must start and finish"
-        return _outside(RuleId.TEACHING_HOURS, title, clause, shown, must, hours)
-    return _passed(
-        RuleId.TEACHING_HOURS,
-        title,
-        f"{shown} (school time) is within teaching hours, {hours_text(hours, joiner='–')}.",
-        clause,
+    return _within_hours(
+        plan,
+        school,
+        hours,
+        (RuleId.TEACHING_HOURS, title, clause),
+        must="video calls must start and finish",
+        within=f"teaching hours, {hours_text(hours, joiner='–')}.",
     )
 
 
@@ -101,17 +110,14 @@ def _contact_hours(plan: CallPlan, school: SchoolPolicy) -> RuleResult:
             RuleId.CONTACT_HOURS, title, "Does not apply: this is not contact at home.", clause
         )
     hours = school.video_calls.pupil_contact_hours
-    fits, shown = _fits(plan, hours, school)
-    if not fits:
-        must = "pupils may only be contacted at home"
-        return _outside(RuleId.CONTACT_HOURS, title, clause, shown, must, hours)
-    return _passed(
-        RuleId.CONTACT_HOURS,
-        title,
-        f"{shown} (school time) is within {hours_text(hours, joiner='–')}. Contact pupils "
-        "at home only if absolutely "
+    return _within_hours(
+        plan,
+        school,
+        hours,
+        (RuleId.CONTACT_HOURS, title, clause),
+        must="pupils may only be contacted at home",
+        within=f"{hours_text(hours, joiner='–')}. Contact pupils at home only if absolutely "
         "necessary, and only by school email or Teams.",
-        clause,
     )
 
 
