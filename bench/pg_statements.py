@@ -67,23 +67,11 @@ class _PgServer(ProductServer):
         super().__init__(work, work / "data", directory, NOW)
         self.database_url = url
 
-    async def __aenter__(self) -> _PgServer:
-        from aiohttp import web
+    async def prepare(self) -> None:
+        """Nothing to copy: the store is the fresh database."""
 
-        from bot.app import create_app
-        from bot.config import load_settings
-
-        settings = load_settings(
-            local_env(self.work, self.directory, DATABASE_URL=self.database_url)
-        )
-        self.app = await create_app(settings, clock=self.clock)
-        self._runner = web.AppRunner(self.app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        self.url = f"http://127.0.0.1:{port}/api/messages"
-        return self
+    def env(self) -> dict[str, str]:
+        return local_env(self.work, self.directory, DATABASE_URL=self.database_url)
 
 
 async def count(turns: int, turn: str) -> None:

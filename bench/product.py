@@ -9,7 +9,7 @@ import json
 import shutil
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import aiohttp
 from aiohttp import web
@@ -42,11 +42,19 @@ class ProductServer:
         self.app: web.Application | None = None
         self._runner: web.AppRunner | None = None
 
-    async def __aenter__(self) -> ProductServer:
+    async def prepare(self) -> None:
+        """Make the data folder: a fresh copy of ``template``."""
         if self.work.exists():
             await asyncio.to_thread(shutil.rmtree, self.work)
         await asyncio.to_thread(shutil.copytree, self.template, self.work)
-        settings = load_settings(local_env(self.work, self.directory))
+
+    def env(self) -> dict[str, str]:
+        """The environment the bot reads its settings from."""
+        return local_env(self.work, self.directory)
+
+    async def __aenter__(self) -> Self:
+        await self.prepare()
+        settings = load_settings(self.env())
         self.app = await create_app(settings, clock=self.clock)
         self._runner = web.AppRunner(self.app, access_log=None)
         await self._runner.setup()

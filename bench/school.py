@@ -170,15 +170,13 @@ class Turns:
     def welcome(self, i: int) -> dict[str, Any]:
         return message(TEACHERS[i % len(TEACHERS)], "hello", self.service_url)
 
+    def _teacher_form(self, i: int, verb: str, fields: dict[str, Any]) -> dict[str, Any]:
+        """A teacher submitting the ``verb`` form: its template, filled with ``fields``."""
+        data = {**self.templates[verb], **fields, "form": uuid.uuid4().hex}
+        return card_action(TEACHERS[i % len(TEACHERS)], verb, self.service_url, data=data)
+
     def concern_submit(self, i: int) -> dict[str, Any]:
-        data = {
-            **self.templates["concern.submit"],
-            **concern_fields(self.today),
-            "form": uuid.uuid4().hex,
-        }
-        return card_action(
-            TEACHERS[i % len(TEACHERS)], "concern.submit", self.service_url, data=data
-        )
+        return self._teacher_form(i, "concern.submit", concern_fields(self.today))
 
     def pupil_submit(self, i: int) -> dict[str, Any]:
         data = {**self.templates["worry.submit"], **worry_fields(), "form": uuid.uuid4().hex}
@@ -197,14 +195,7 @@ class Turns:
         )
 
     def filter_submit(self, i: int) -> dict[str, Any]:
-        data = {
-            **self.templates["filter.submit"],
-            **filter_fields(self.today),
-            "form": uuid.uuid4().hex,
-        }
-        return card_action(
-            TEACHERS[i % len(TEACHERS)], "filter.submit", self.service_url, data=data
-        )
+        return self._teacher_form(i, "filter.submit", filter_fields(self.today))
 
     def video_call(self, i: int) -> dict[str, Any]:
         data = {"verb": "call.submit", "v": 1, **call_fields(self.today)}

@@ -27,9 +27,10 @@ import io
 import json
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import date, datetime
 from pathlib import Path
+from typing import TypeVar
 
 from bot.config import ConfigError, Settings, load_settings
 from bot.storage import open_store, with_data_dir
@@ -39,7 +40,7 @@ from dialogs import monitoring
 from dialogs.fm_checks import checks_csv, checks_readme
 from dialogs.kinds import monitoring as monitoring_kind
 from dialogs.kinds.fm_checks import decode as fm_check_of
-from dialogs.ports import StoreError, SystemClock
+from dialogs.ports import Store, StoreError, SystemClock
 from dialogs.records import (
     ALLOWED_NOW,
     build_governors_report,
@@ -76,6 +77,7 @@ from policy.school import SchoolPolicy
 from policy.text import spreadsheet_cell
 
 log = logging.getLogger("ops.reports")
+T = TypeVar("T")
 
 #: Table key -> (chart file, horizontal bars?, description for the HTML's alt text).
 CHARTS: dict[str, tuple[str, bool, str]] = {
@@ -108,20 +110,32 @@ CHARTS: dict[str, tuple[str, bool, str]] = {
 # ---------------------------------------------------------------------------------------------
 
 
-async def read_governors_report(
-    settings: Settings, period: Period, now: datetime
-) -> GovernorsReport:
-    """Build the anonymised governors' report for ``period`` from the store (read-only: the
-    embedded store in ``settings.data_dir``, or PostgreSQL when ``DATABASE_URL`` is set).
+async def _reading(settings: Settings, read: Callable[[Store], Awaitable[T]]) -> T:
+    """What ``read`` finds in the store, opened read-only (the embedded store in
+    ``settings.data_dir``, or PostgreSQL when ``DATABASE_URL`` is set) and closed after.
 
     Raises:
         StoreError: the store cannot be read.
     """
     store = await open_store(settings, read_only=True)
     try:
-        return await build_governors_report(store, settings.school, period, now)
+        return await read(store)
     finally:
         await store.close()
+
+
+async def read_governors_report(
+    settings: Settings, period: Period, now: datetime
+) -> GovernorsReport:
+    """Build the anonymised governors' report for ``period`` from the store (read-only, as
+    ``_reading``).
+
+    Raises:
+        StoreError: the store cannot be read.
+    """
+    return await _reading(
+        settings, lambda store: build_governors_report(store, settings.school, period, now)
+    )
 
 
 def write_governors_report(report: GovernorsReport, out: Path) -> list[Path]:
@@ -206,8 +220,8 @@ async def read_filter_log(settings: Settings) -> tuple[list[FilterRequest], str]
     Raises:
         StoreError: the store cannot be read.
     """
-    store = await open_store(settings, read_only=True)
-    try:
+
+    async def read(store: Store) -> tuple[list[FilterRequest], str]:
         requests = await load_filter_requests(store)
         deps = Deps(
             school=settings.school,
@@ -216,8 +230,8 @@ async def read_filter_log(settings: Settings) -> tuple[list[FilterRequest], str]
             clock=SystemClock(),
         )
         return requests, filter_feature.filter_log_csv(requests, deps)
-    finally:
-        await store.close()
+
+    return await _reading(settings, read)
 
 
 async def read_checks(settings: Settings) -> list[FmCheck]:
@@ -226,11 +240,11 @@ async def read_checks(settings: Settings) -> list[FmCheck]:
     Raises:
         StoreError: the store cannot be read.
     """
-    store = await open_store(settings, read_only=True)
-    try:
+
+    async def read(store: Store) -> list[FmCheck]:
         return [fm_check_of(r) for r in await store.find(FM_CHECK_KIND)]
-    finally:
-        await store.close()
+
+    return await _reading(settings, read)
 
 
 async def read_overblocking(settings: Settings) -> list[OverblockReport]:
@@ -239,11 +253,7 @@ async def read_overblocking(settings: Settings) -> list[OverblockReport]:
     Raises:
         StoreError: the store cannot be read.
     """
-    store = await open_store(settings, read_only=True)
-    try:
-        return await load_overblocking_reports(store)
-    finally:
-        await store.close()
+    return await _reading(settings, load_overblocking_reports)
 
 
 async def read_monitoring(settings: Settings) -> tuple[list[MonitoringAlert], list[LessonNotice]]:
@@ -252,11 +262,11 @@ async def read_monitoring(settings: Settings) -> tuple[list[MonitoringAlert], li
     Raises:
         StoreError: the store cannot be read.
     """
-    store = await open_store(settings, read_only=True)
-    try:
+
+    async def read(store: Store) -> tuple[list[MonitoringAlert], list[LessonNotice]]:
         return await monitoring_kind.load_alerts(store), await monitoring_kind.load_notices(store)
-    finally:
-        await store.close()
+
+    return await _reading(settings, read)
 
 
 def overblocking_csv(reports: Sequence[OverblockReport], school: SchoolPolicy) -> str:

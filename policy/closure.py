@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
+from typing import TypedDict, Unpack
 
 from policy.categories import Category
 from policy.concerns import (
@@ -155,57 +156,63 @@ def _closed(concern: Concern, closure: Closure, at: datetime) -> Concern:
     )
 
 
-def close_now(
+class ClosureForm(TypedDict):
+    """What the close form gives the rules: the outcome (one of ``outcomes``, the school's
+    list), the reason, the message for the reporter and each open checklist item's answer
+    (state, reason)."""
+
+    outcome: str
+    reason: str
+    message: str
+    answers: Mapping[str, tuple[str, str]]
+    outcomes: Sequence[str]
+
+
+def _closing(
     concern: Concern,
     category: Category,
     by: Person,
-    *,
-    outcome: str,
-    reason: str,
-    message: str,
-    answers: Mapping[str, tuple[str, str]],
-    outcomes: Sequence[str],
     at: datetime,
-) -> Concern:
-    """Close a concern that is not serious in one step (outcome, reason, checklist reviewed)."""
-    _check_can_close(concern, category, outcome, reason, message, outcomes)
-    if is_serious(category):
+    form: ClosureForm,
+    *,
+    serious: bool,
+) -> tuple[Concern, Closure]:
+    """The checks closing makes (``serious``: the way for a serious category, proposing; else
+    closing in one step), then the concern with its checklist reviewed and the closure."""
+    outcome, reason, message = form["outcome"], form["reason"], form["message"]
+    _check_can_close(concern, category, outcome, reason, message, form["outcomes"])
+    if is_serious(category) and not serious:
         raise InvalidTransition(
             "this kind of concern needs a second senior person to confirm closing it: use "
             '"Propose closure"',
             code="second person needed",
         )
-    items = review(concern, category, answers)
-    closure = Closure(outcome, reason.strip(), message.strip(), by.id, by.name, at, items)
-    reviewed = _reviewed(concern, by, at, items)
-    text = f"Closed: {OUTCOMES[outcome]}. Reason: {reason.strip()}"
-    return _closed(reviewed, closure, at).with_event(by, at, "closed", text)
-
-
-def propose(
-    concern: Concern,
-    category: Category,
-    by: Person,
-    *,
-    outcome: str,
-    reason: str,
-    message: str,
-    answers: Mapping[str, tuple[str, str]],
-    outcomes: Sequence[str],
-    at: datetime,
-) -> Concern:
-    """Propose closing a serious concern; it stays open until a second senior person confirms."""
-    _check_can_close(concern, category, outcome, reason, message, outcomes)
-    if not is_serious(category):
+    if serious and not is_serious(category):
         raise InvalidTransition(
             'this concern does not need a second person: use "Close concern"',
             code="no second person needed",
         )
-    items = review(concern, category, answers)
+    items = review(concern, category, form["answers"])
     closure = Closure(outcome, reason.strip(), message.strip(), by.id, by.name, at, items)
-    reviewed = replace(_reviewed(concern, by, at, items), closure=closure)
-    text = f"Closure proposed: {OUTCOMES[outcome]}. Reason: {reason.strip()}"
-    return reviewed.with_event(by, at, PROPOSED, text)
+    return _reviewed(concern, by, at, items), closure
+
+
+def close_now(
+    concern: Concern, category: Category, by: Person, *, at: datetime, **form: Unpack[ClosureForm]
+) -> Concern:
+    """Close a concern that is not serious in one step (outcome, reason, checklist reviewed)."""
+    reviewed, closure = _closing(concern, category, by, at, form, serious=False)
+    text = f"Closed: {OUTCOMES[closure.outcome]}. Reason: {closure.reason}"
+    return _closed(reviewed, closure, at).with_event(by, at, "closed", text)
+
+
+def propose(
+    concern: Concern, category: Category, by: Person, *, at: datetime, **form: Unpack[ClosureForm]
+) -> Concern:
+    """Propose closing a serious concern; it stays open until a second senior person confirms."""
+    reviewed, closure = _closing(concern, category, by, at, form, serious=True)
+    text = f"Closure proposed: {OUTCOMES[closure.outcome]}. Reason: {closure.reason}"
+    return replace(reviewed, closure=closure).with_event(by, at, PROPOSED, text)
 
 
 def _waiting(concern: Concern) -> Closure:

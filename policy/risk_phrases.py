@@ -29,6 +29,32 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import ClassVar
 
+#: Suicide and self-harm phrases that count however they are said (shipped, and in ``ALWAYS``).
+_SELF_HARM_ALWAYS: tuple[str, ...] = (
+    "suicide",
+    "suicidal",
+    "self harm",
+    "self harming",
+    "hurt myself",
+    "hurting myself",
+    "harm myself",
+    "cutting myself",
+    "cut myself",
+)
+#: Asking for nude images: counts however it is said (shipped, and in ``ALWAYS``).
+_IMAGES_ALWAYS: tuple[str, ...] = (
+    "nudes",
+    "a nude",
+    "nude pics",
+    "naked",
+    "send pics",
+    "send me pics",
+    "send a pic",
+    "send me a pic",
+    "send me your pics",
+    "send your pics",
+)
+
 #: Shipped phrases (the floor). Written naturally: they are normalised like the text.
 DEFAULT_PHRASES: tuple[str, ...] = (
     # Not safe, frightened
@@ -67,29 +93,12 @@ DEFAULT_PHRASES: tuple[str, ...] = (
     "end it all",
     "end my life",
     "better off dead",
-    "suicide",
-    "suicidal",
-    "self harm",
-    "self harming",
-    "hurt myself",
-    "hurting myself",
-    "harm myself",
-    "cutting myself",
-    "cut myself",
+    *_SELF_HARM_ALWAYS,
     "been cutting",
     "started cutting",
     "overdose",
     # Sexual images, sexual contact
-    "nudes",
-    "a nude",
-    "nude pics",
-    "naked",
-    "send pics",
-    "send me pics",
-    "send a pic",
-    "send me a pic",
-    "send me your pics",
-    "send your pics",
+    *_IMAGES_ALWAYS,
     "pics of you",
     "pics of me",
     "asked for pics",
@@ -140,25 +149,8 @@ ALWAYS: frozenset[str] = frozenset(
     {
         "kill myself",
         "want to die",
-        "suicide",
-        "suicidal",
-        "self harm",
-        "self harming",
-        "hurt myself",
-        "hurting myself",
-        "harm myself",
-        "cutting myself",
-        "cut myself",
-        "nudes",
-        "a nude",
-        "nude pics",
-        "naked",
-        "send pics",
-        "send me pics",
-        "send a pic",
-        "send me a pic",
-        "send me your pics",
-        "send your pics",
+        *_SELF_HARM_ALWAYS,
+        *_IMAGES_ALWAYS,
         "sextortion",
         "blackmail",
         "blackmailing",

@@ -54,20 +54,78 @@ def _median_figure(label: str, values: Sequence[timedelta], threshold: int, grou
 def _concern_section(
     concerns: Sequence[Concern], school: SchoolPolicy, period: Period, threshold: int
 ) -> Section:
-    zone = school.zone
+    closed = [c for c in concerns if c.status is ConcernStatus.CLOSED]
+    categories, urgency = _category_and_urgency_tables(concerns, school, threshold)
+    status = count_table(
+        "concerns_by_status",
+        "Closed or still open",
+        [("Closed", len(closed)), ("Still open", len(concerns) - len(closed))],
+        threshold,
+    )
+    closed_cell = status.cells[0]
+    tables = (
+        _month_table(concerns, school, period, threshold),
+        categories,
+        urgency,
+        status,
+        _outcome_table(closed, threshold, closed_cell),
+        second_person_table(closed, school, threshold, closed_cell),
+    )
+    urgent_cell, routine_cell = urgency.cells
+    figures = (
+        _acknowledge_figure("Median time to acknowledge", concerns, threshold, categories.total),
+        _acknowledge_figure(
+            "Median time to acknowledge, urgent concerns",
+            [c for c in concerns if c.urgent],
+            threshold,
+            urgent_cell,
+        ),
+        _acknowledge_figure(
+            "Median time to acknowledge, routine concerns",
+            [c for c in concerns if not c.urgent],
+            threshold,
+            routine_cell,
+        ),
+        _median_figure(
+            "Median time to close",
+            [t for c in closed if (t := time_to_close(c)) is not None],
+            threshold,
+            closed_cell,
+        ),
+        sends_back_figure(concerns, threshold),
+    )
+    return Section(
+        "Online-safety concerns",
+        "Concerns reported to the DSL through the bot in this period, by staff and by pupils."
+        + _staff_note(school),
+        tables,
+        figures,
+    )
+
+
+def _month_table(
+    concerns: Sequence[Concern], school: SchoolPolicy, period: Period, threshold: int
+) -> CountTable:
+    by_month = Counter(month_of(c.created_at, school.zone) for c in concerns)
+    return count_table(
+        "concerns_by_month",
+        "Concerns by month reported",
+        [(month_words(m), by_month.get(m, 0)) for m in period.months()],
+        threshold,
+    )
+
+
+def _category_and_urgency_tables(
+    concerns: Sequence[Concern], school: SchoolPolicy, threshold: int
+) -> tuple[CountTable, CountTable]:
+    """Concerns by category, and by urgency unless that would give a small count away.
+
+    Urgency and category are linked: a concern in an always-urgent category is always urgent
+    (policy.concerns.is_urgent), so the urgent count caps those categories' sum, and their
+    sum is a floor under the urgent count. The category table comes first; the urgency
+    table is withheld if, next to it, a small count in either could be worked out."""
     known = {c.id for c in school.categories}
     by_category = Counter(c.category if c.category in known else "other" for c in concerns)
-    by_month = Counter(month_of(c.created_at, zone) for c in concerns)
-    urgent = [c for c in concerns if c.urgent]
-    routine = [c for c in concerns if not c.urgent]
-    closed = [c for c in concerns if c.status is ConcernStatus.CLOSED]
-    outcomes = Counter(c.outcome if c.outcome in OUTCOMES else "" for c in closed)
-
-    # Urgency and category are linked: a concern in an always-urgent category is always urgent
-    # (policy.concerns.is_urgent), so the urgent count caps those categories' sum, and their
-    # sum is a floor under the urgent count. The category table comes first; the urgency
-    # table is withheld if, next to it, a small count in either could be worked out.
-    total = len(concerns)
     category_counts = [by_category.get(c.id, 0) for c in school.categories]
     categories = count_table(
         "concerns_by_category",
@@ -75,12 +133,28 @@ def _concern_section(
         [(c.label, n) for c, n in zip(school.categories, category_counts, strict=True)],
         threshold,
     )
+    urgent = sum(1 for c in concerns if c.urgent)
     urgency = count_table(
         "concerns_by_urgency",
         "Urgency",
-        [("Urgent", len(urgent)), ("Routine", len(routine))],
+        [("Urgent", urgent), ("Routine", len(concerns) - urgent)],
         threshold,
     )
+    if _urgency_gives_away(urgency, categories, category_counts, len(concerns), school, threshold):
+        urgency = withheld_table(urgency.key, urgency.title, ["Urgent", "Routine"], urgency.total)
+    return categories, urgency
+
+
+def _urgency_gives_away(
+    urgency: CountTable,
+    categories: CountTable,
+    category_counts: Sequence[int],
+    total: int,
+    school: SchoolPolicy,
+    threshold: int,
+) -> bool:
+    """Whether, read beside the category table, the urgency table would let a reader work
+    out a small count in either."""
     always_urgent = frozenset(i for i, c in enumerate(school.categories) if c.urgent)
     (_, urgent_high), (routine_low, _) = _reader_bounds(urgency, threshold)
     urgent_floor = sum(
@@ -89,7 +163,7 @@ def _concern_section(
         if i in always_urgent
     )
     urgent_cell, routine_cell = urgency.cells
-    if (
+    return (
         (urgent_cell.hidden is Hidden.SMALL and urgent_floor > 1)
         or (routine_cell.hidden is Hidden.SMALL and total - urgent_floor < threshold - 1)
         or exposes(
@@ -98,73 +172,35 @@ def _concern_section(
             threshold,
             Cap(always_urgent, min(urgent_high, total - routine_low)),
         )
-    ):
-        urgency = withheld_table(urgency.key, urgency.title, ["Urgent", "Routine"], urgency.total)
-        urgent_cell, routine_cell = urgency.cells
-
-    status = count_table(
-        "concerns_by_status",
-        "Closed or still open",
-        [("Closed", len(closed)), ("Still open", total - len(closed))],
-        threshold,
     )
+
+
+def _outcome_table(closed: Sequence[Concern], threshold: int, closed_cell: Cell) -> CountTable:
+    outcomes = Counter(c.outcome if c.outcome in OUTCOMES else "" for c in closed)
     rows = [(words, outcomes.get(key, 0)) for key, words in OUTCOMES.items()]
     if outcomes.get(""):
         rows.append(("Outcome not recorded", outcomes[""]))
-    tables = (
-        count_table(
-            "concerns_by_month",
-            "Concerns by month reported",
-            [(month_words(m), by_month.get(m, 0)) for m in period.months()],
-            threshold,
-        ),
-        categories,
-        urgency,
-        status,
-        sub_table(
-            "closed_by_outcome", "How closed concerns ended", rows, threshold, status.cells[0]
-        ),
-        second_person_table(closed, school, threshold, status.cells[0]),
+    return sub_table("closed_by_outcome", "How closed concerns ended", rows, threshold, closed_cell)
+
+
+def _acknowledge_figure(
+    label: str, concerns: Sequence[Concern], threshold: int, group: Cell
+) -> Figure:
+    """The median time to acknowledge ``concerns``, a group whose size ``group`` shows."""
+    return _median_figure(
+        label,
+        [t for c in concerns if (t := time_to_acknowledge(c)) is not None],
+        threshold,
+        group,
     )
-    figures = (
-        _median_figure(
-            "Median time to acknowledge",
-            [t for c in concerns if (t := time_to_acknowledge(c)) is not None],
-            threshold,
-            categories.total,
-        ),
-        _median_figure(
-            "Median time to acknowledge, urgent concerns",
-            [t for c in urgent if (t := time_to_acknowledge(c)) is not None],
-            threshold,
-            urgent_cell,
-        ),
-        _median_figure(
-            "Median time to acknowledge, routine concerns",
-            [t for c in routine if (t := time_to_acknowledge(c)) is not None],
-            threshold,
-            routine_cell,
-        ),
-        _median_figure(
-            "Median time to close",
-            [t for c in closed if (t := time_to_close(c)) is not None],
-            threshold,
-            status.cells[0],
-        ),
-        sends_back_figure(concerns, threshold),
-    )
-    staff_note = ""
-    if any(c.route is Route.HEADTEACHER for c in school.categories):
-        staff_note = (
-            " Concerns about members of staff are counted in their category; they are handled "
-            "by the headteacher (or the chair of governors) and never appear in the DSL channel."
-        )
-    return Section(
-        "Online-safety concerns",
-        "Concerns reported to the DSL through the bot in this period, by staff and by pupils."
-        + staff_note,
-        tables,
-        figures,
+
+
+def _staff_note(school: SchoolPolicy) -> str:
+    if not any(c.route is Route.HEADTEACHER for c in school.categories):
+        return ""
+    return (
+        " Concerns about members of staff are counted in their category; they are handled "
+        "by the headteacher (or the chair of governors) and never appear in the DSL channel."
     )
 
 

@@ -26,7 +26,14 @@ from policy.on_call import (
 from policy.reporting.concern_section import _median_figure
 from policy.reporting.periods import Period
 from policy.reporting.shapes import CallCheckFact, Figure, RecordingFact, Section
-from policy.reporting.suppression import WITHHELD, Cell, Hidden, count_table, sub_table
+from policy.reporting.suppression import (
+    WITHHELD,
+    Cell,
+    CountTable,
+    Hidden,
+    count_table,
+    sub_table,
+)
 from policy.reporting.timings import time_to_acknowledge
 from policy.school import SchoolPolicy
 
@@ -133,12 +140,6 @@ def escalation_section(
         Cell("Urgent", None, WITHHELD, Hidden.WITHHELD),
     )
     urgent = [c for c in concerns if c.urgent]
-    steps = school.on_call.chain
-    reached = Counter(min(steps_taken(c), len(steps)) for c in urgent)
-    step_rows = [("Acknowledged before any escalation", reached.get(0, 0))] + [
-        (f"Reached step {n}: {_who_words(step.who, school)}", reached.get(n, 0))
-        for n, step in enumerate(steps, start=1)
-    ]
     out_of_hours = [c for c in urgent if not in_contact_hours(c.created_at, school)]
     when = sub_table(
         "urgent_by_hours",
@@ -150,53 +151,10 @@ def escalation_section(
         threshold,
         urgent_cell,
     )
-    tables = [
-        sub_table(
-            "urgent_by_escalation",
-            "How far urgent concerns were escalated before someone acknowledged them",
-            step_rows,
-            threshold,
-            urgent_cell,
-        ),
-        when,
-    ]
-    lado_categories = [c for c in school.categories if lado_clock_applies(c)]
-    if lado_categories:
-        staff = [c for c in concerns if any(c.category == k.id for k in lado_categories)]
-        labels = {k.label for k in lado_categories}
-        category_cells = [
-            cell
-            for t in concern_section.tables
-            if t.key == "concerns_by_category"
-            for cell in t.cells
-            if cell.label in labels
-        ]
-        parent = (
-            category_cells[0]
-            if len(category_cells) == 1
-            else Cell("Concerns about staff", None, WITHHELD, Hidden.WITHHELD)
-        )
-        reminded = [any(e.kind == LADO_REMINDER for e in c.chronology) for c in staff]
-        informed = [lado_informed(c) for c in staff]
-        tables.append(
-            sub_table(
-                "lado_contact",
-                "Concerns about members of staff: LADO contact",
-                [
-                    (
-                        "LADO informed within the time the school allows",
-                        sum(1 for i, r in zip(informed, reminded, strict=True) if i and not r),
-                    ),
-                    (
-                        "LADO informed after a reminder",
-                        sum(1 for i, r in zip(informed, reminded, strict=True) if i and r),
-                    ),
-                    ("LADO contact not recorded", sum(1 for i in informed if not i)),
-                ],
-                threshold,
-                parent,
-            )
-        )
+    tables = [_escalation_table(urgent, school, threshold, urgent_cell), when]
+    lado = _lado_table(concerns, school, threshold, concern_section)
+    if lado is not None:
+        tables.append(lado)
     return Section(
         "Out-of-hours cover and escalation",
         "Who was alerted when an urgent concern was not acknowledged: it goes first to whoever "
@@ -212,6 +170,70 @@ def escalation_section(
             ),
         ),
     )
+
+
+def _escalation_table(
+    urgent: Sequence[Concern], school: SchoolPolicy, threshold: int, urgent_cell: Cell
+) -> CountTable:
+    """How far up the school's chain each urgent concern went before someone acknowledged it."""
+    steps = school.on_call.chain
+    reached = Counter(min(steps_taken(c), len(steps)) for c in urgent)
+    step_rows = [("Acknowledged before any escalation", reached.get(0, 0))] + [
+        (f"Reached step {n}: {_who_words(step.who, school)}", reached.get(n, 0))
+        for n, step in enumerate(steps, start=1)
+    ]
+    return sub_table(
+        "urgent_by_escalation",
+        "How far urgent concerns were escalated before someone acknowledged them",
+        step_rows,
+        threshold,
+        urgent_cell,
+    )
+
+
+def _lado_table(
+    concerns: Sequence[Concern], school: SchoolPolicy, threshold: int, concern_section: Section
+) -> CountTable | None:
+    """Concerns about staff, by whether and when the LADO was informed (001 §8); None when
+    no category of the school's starts the LADO clock."""
+    lado_categories = [c for c in school.categories if lado_clock_applies(c)]
+    if not lado_categories:
+        return None
+    staff = [c for c in concerns if any(c.category == k.id for k in lado_categories)]
+    reminded = [any(e.kind == LADO_REMINDER for e in c.chronology) for c in staff]
+    informed = [lado_informed(c) for c in staff]
+    return sub_table(
+        "lado_contact",
+        "Concerns about members of staff: LADO contact",
+        [
+            (
+                "LADO informed within the time the school allows",
+                sum(1 for i, r in zip(informed, reminded, strict=True) if i and not r),
+            ),
+            (
+                "LADO informed after a reminder",
+                sum(1 for i, r in zip(informed, reminded, strict=True) if i and r),
+            ),
+            ("LADO contact not recorded", sum(1 for i in informed if not i)),
+        ],
+        threshold,
+        _staff_cell({k.label for k in lado_categories}, concern_section),
+    )
+
+
+def _staff_cell(labels: set[str], concern_section: Section) -> Cell:
+    """The concern section's count of concerns about staff: its one category cell, or
+    withheld when several categories make it up."""
+    category_cells = [
+        cell
+        for t in concern_section.tables
+        if t.key == "concerns_by_category"
+        for cell in t.cells
+        if cell.label in labels
+    ]
+    if len(category_cells) == 1:
+        return category_cells[0]
+    return Cell("Concerns about staff", None, WITHHELD, Hidden.WITHHELD)
 
 
 def handoffs_in(

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from policy.school import SchoolPolicy
+from policy.school import Hours, SchoolPolicy
 from policy.video_calls.plan import (
     DEPUTY_HEAD,
     Audience,
@@ -45,6 +45,31 @@ def _passed(rule_id: RuleId, title: str, reason: str, clause: str) -> RuleResult
     return RuleResult(rule_id, title, Outcome.PASS, reason, clause)
 
 
+def _within_hours(
+    plan: CallPlan,
+    school: SchoolPolicy,
+    hours: Hours,
+    rule: tuple[RuleId, str, str],
+    *,
+    must: str,
+    within: str,
+) -> RuleResult:
+    """Whether the whole call fits inside ``hours`` (school time). ``rule`` is the rule's id,
+    title and clause; ``must`` says who must keep to the hours, ``within`` which hours they are
+    (and anything a pass should add)."""
+    rule_id, title, clause = rule
+    fits, shown = _fits(plan, hours, school)
+    if not fits:
+        return RuleResult(
+            rule_id,
+            title,
+            Outcome.NOT_ALLOWED,
+            f"The call runs {shown} (school time), but {must} between {hours_text(hours)}.",
+            clause,
+        )
+    return _passed(rule_id, title, f"{shown} (school time) is within {within}", clause)
+
+
 def _school_day(plan: CallPlan, school: SchoolPolicy) -> RuleResult:
     """000 §6: only on school days (teaching days, not bank or school holidays, in term)."""
     title, clause = "School day", "000 §6"
@@ -66,21 +91,13 @@ def _teaching_hours(plan: CallPlan, school: SchoolPolicy) -> RuleResult:
             "Not a lesson: the hours for contacting pupils at home apply instead.",
             clause,
         )
-    fits, shown = _fits(plan, hours, school)
-    if not fits:
-        return RuleResult(
-            RuleId.TEACHING_HOURS,
-            title,
-            Outcome.NOT_ALLOWED,
-            f"The call runs {shown} (school time), but video calls must start and finish "
-            f"between {hours_text(hours)}.",
-            clause,
-        )
-    return _passed(
-        RuleId.TEACHING_HOURS,
-        title,
-        f"{shown} (school time) is within teaching hours, {hours_text(hours, joiner='–')}.",
-        clause,
+    return _within_hours(
+        plan,
+        school,
+        hours,
+        (RuleId.TEACHING_HOURS, title, clause),
+        must="video calls must start and finish",
+        within=f"teaching hours, {hours_text(hours, joiner='–')}.",
     )
 
 
@@ -93,23 +110,14 @@ def _contact_hours(plan: CallPlan, school: SchoolPolicy) -> RuleResult:
             RuleId.CONTACT_HOURS, title, "Does not apply: this is not contact at home.", clause
         )
     hours = school.video_calls.pupil_contact_hours
-    fits, shown = _fits(plan, hours, school)
-    if not fits:
-        return RuleResult(
-            RuleId.CONTACT_HOURS,
-            title,
-            Outcome.NOT_ALLOWED,
-            f"The call runs {shown} (school time), but pupils may only be contacted at home "
-            f"between {hours_text(hours)}.",
-            clause,
-        )
-    return _passed(
-        RuleId.CONTACT_HOURS,
-        title,
-        f"{shown} (school time) is within {hours_text(hours, joiner='–')}. Contact pupils "
-        "at home only if absolutely "
+    return _within_hours(
+        plan,
+        school,
+        hours,
+        (RuleId.CONTACT_HOURS, title, clause),
+        must="pupils may only be contacted at home",
+        within=f"{hours_text(hours, joiner='–')}. Contact pupils at home only if absolutely "
         "necessary, and only by school email or Teams.",
-        clause,
     )
 
 
