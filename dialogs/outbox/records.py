@@ -1,6 +1,7 @@
-"""What the outbox stores and how features add to it: message and timer records, how a
-message travels (``Delivery``), what a timer causes (``TimerResult``), the claim rules and
-the limits, and the doorbell that wakes the worker."""
+"""What the outbox stores and how features add to it: message and timer records (a message
+read once, typed, as ``OutboxMessage``), how a message travels (``Delivery``), what a timer
+causes (``TimerResult``), the claim rules and the limits, and the doorbell that wakes the
+worker."""
 
 from __future__ import annotations
 
