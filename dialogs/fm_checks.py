@@ -159,7 +159,7 @@ class CheckHandlers(FeatureHandlers):
         """Validate; save the record, the channel notes and the reminder; confirm."""
         if ctx.turn.scope is not Scope.PERSONAL:
             return Reply(text=PRIVATE_ONLY)
-        form_id = text_field(ctx.data, "form")
+        form_id = ctx.ids.form
         if not form_id:
             return await self.start(ctx)
         key = form_key("fm_check", ctx.person.id, form_id)

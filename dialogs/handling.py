@@ -21,7 +21,6 @@ from enum import Enum
 from typing import Generic, Protocol, TypeVar
 
 from cards.welcome import not_allowed_card
-from dialogs.codec import text_field
 from dialogs.ports import Change, DuplicateRequest, Record, StoreUnavailable, VersionConflict
 from dialogs.registry import Deps
 from dialogs.service import ActionContext, Reply, Scope, channel_id_of
@@ -116,7 +115,7 @@ async def record_for(
 ) -> Record | None:
     """The item of ``kind`` a click names by its ``ref`` (when it is one at all: it matches
     ``ref``), or None, the refusal audited, when there is no such item."""
-    wanted = text_field(ctx.data, "ref")
+    wanted = ctx.ids.ref
     plausible = ref.match(wanted) if ref is not None else wanted
     record = await deps.store.get(kind, wanted) if plausible else None
     if record is None:
@@ -218,7 +217,7 @@ async def decide(
         return handling.view(ctx, loaded)
     key = dedupe_key(action, ctx)
     closed = handling.closed(loaded) if handling.closed is not None else None
-    if closed is not None or ctx.data.get("ver") != loaded.record.version:
+    if closed is not None or ctx.ids.ver != loaded.record.version:
         if key is not None and await deps.store.deduped(key) is not None:
             # Teams sending a click that succeeded again: the answer it got, and no refusal.
             return handling.view(ctx, loaded)

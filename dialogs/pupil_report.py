@@ -79,7 +79,7 @@ from dialogs.kinds.concern import (
     year_group_of,
 )
 from dialogs.locks import KeyedLocks
-from dialogs.outbox import Delivery, message, timer
+from dialogs.outbox import Delivery, OutboxMessage, message, timer
 from dialogs.ports import (
     Change,
     DuplicateRequest,
@@ -469,13 +469,14 @@ class PupilReports(FeatureHandlers):
         this feature: a new card for the first of a group, an update of it for the rest."""
         out: list[Record] = []
         for record in self._concerns.first_messages(concern, category, now):
-            if record.data["render"] != "concern.channel":
+            queued = OutboxMessage.from_record(record)
+            if queued.render != "concern.channel":
                 out.append(record)  # urgent 1:1 alerts (never grouped), IT or private cards
             elif leader is None or leader == concern.ref:
                 out.append(
                     message(
                         Delivery.CHANNEL_POST,
-                        record.data["target"],
+                        queued.target,
                         subject_of(concern.ref),
                         PUPIL_CHANNEL,
                         now,
@@ -485,7 +486,7 @@ class PupilReports(FeatureHandlers):
                 out.append(
                     message(
                         Delivery.CHANNEL_UPDATE,
-                        record.data["target"],
+                        queued.target,
                         subject_of(leader),
                         PUPIL_CHANNEL,
                         now,

@@ -13,7 +13,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
-from cards.common import PAYLOAD_VERSION
+from cards.payload import PayloadRefused
 from cards.pupil import ATTACHMENT_NOT_SAVED
 from cards.welcome import (
     COMMAND_HELP,
@@ -201,7 +201,7 @@ class Dialogs:
             note = "Here is what I can do." if words else None
             replies.append(await self._menu(ActionContext(person, turn, verb=Verb.MENU), note=note))
         else:
-            replies.append(await self._run(person, turn, verb, {}))
+            replies.append(await self._run(ActionContext(person, turn, {}, verb), verb))
         return replies
 
     async def on_added(self, turn: Turn) -> list[Reply]:
@@ -246,12 +246,19 @@ class Dialogs:
         if known is None:
             await self._audit(person, UNKNOWN_VERB, "", "refused: unknown action")
             return await self._menu(menu, note="That button is not known.")
-        if data.get("v", PAYLOAD_VERSION) != PAYLOAD_VERSION:
-            await self._audit(person, known.value, "", "refused: card version not supported")
-            return await self._menu(menu, note="That card was out of date, so here is a new one.")
-        return await self._run(person, turn, known, data)
+        try:  # the card's payload, read once here (ctx.ids): the ids, never the record
+            ctx = ActionContext(person, turn, data, known)
+        except PayloadRefused as refused:
+            await self._audit(person, known.value, "", f"refused: {refused.why}")
+            if refused.old_version:
+                note = "That card was out of date, so here is a new one."
+            else:
+                note = "That card could not be read, so here is the menu."
+            return await self._menu(menu, note=note)
+        return await self._run(ctx, known)
 
-    async def _run(self, person: Person, turn: Turn, verb: Verb, data: Mapping[str, Any]) -> Reply:
+    async def _run(self, ctx: ActionContext, verb: Verb) -> Reply:
+        person, turn = ctx.person, ctx.turn
         if person.is_pupil and turn.scope is not Scope.PERSONAL:
             if verb not in (Verb.MENU, Verb.HELP):  # anything but the menu is refused here
                 await self._audit(person, verb.value, "", "refused: pupils use a private chat")
@@ -266,7 +273,7 @@ class Dialogs:
         handler = self._routes.get(verb)
         if handler is None:
             return Reply(card=not_ready_card(person))
-        return cited(await handler(ActionContext(person, turn, data, verb)), self._school)
+        return cited(await handler(ctx), self._school)
 
     @property
     def renderers(self) -> dict[str, Renderer]:

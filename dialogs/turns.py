@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from cards.payload import ClickIds
 from policy.actions import Verb
 from policy.roles import Person
 
@@ -51,10 +52,19 @@ class Reply:
 
 @dataclass(frozen=True, slots=True)
 class ActionContext:
-    """What a verb handler gets: who (already authorised), where, the validated data, and the
-    verb the server is running (its own, never the ``verb`` the card data claims)."""
+    """What a verb handler gets: who (already authorised), where, the click's data, and the
+    verb the server is running (its own, never the ``verb`` the card data claims).
+
+    ``ids`` is the data's payload (the item's ``ref``, the card's ``ver``, ``view``…), read
+    once, typed, when the context is made (again if ``data`` is replaced): making one from
+    data no card would send raises ``PayloadRefused``. What people typed into the card's
+    inputs is read from ``data`` (``dialogs.codec``)."""
 
     person: Person
     turn: Turn
     data: Mapping[str, Any] = field(default_factory=dict)
     verb: Verb | None = None
+    ids: ClickIds = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "ids", ClickIds.parse(self.data))

@@ -13,10 +13,10 @@ from typing import Any, cast
 from dialogs.outbox.records import (
     CHANNEL_MESSAGE,
     MAX_BACKOFF,
-    OUTBOX,
     READ_TRIES,
     UNHELD_ROLE_RENDER,
     Delivery,
+    OutboxMessage,
     channel_message_id,
     message,
 )
@@ -41,11 +41,11 @@ class Delivering(RoleDelivery):
 
     __slots__ = ()
 
-    async def _deliver(self, item: Record) -> int:
+    async def _deliver(self, item: OutboxMessage) -> int:
         """Deliver one message (1 once it is sent, 0 when it waits or is done without sending):
         a role's message becomes one per holder; the rest are rendered now, from the item's
         current state, in the school's words, and sent the way they travel."""
-        delivery = Delivery(item.data["delivery"])
+        delivery = item.delivery
         try:
             if delivery in {Delivery.DIRECT_TO_ROLE, Delivery.FEED_TO_ROLE}:
                 await self._expand_role(item)
@@ -67,20 +67,19 @@ class Delivering(RoleDelivery):
             self.status.last_failure = exc.__class__.__name__
             return 0
 
-    async def _render(self, item: Record) -> Outgoing | None:
-        """The message as its feature's renderer draws it now (None: nothing to say)."""
-        data = item.data
-        subject = await self._subject(data["subject"])
-        renderer = self.renderers.get(data["render"])
-        if data["render"] == UNHELD_ROLE_RENDER:
-            return Outgoing(text=str(data.get("x_text", "")))
+    async def _render(self, item: OutboxMessage) -> Outgoing | None:
+        """The message as its feature's renderer draws it now (None: nothing to say); the
+        renderer reads the stored data as it always has (its ``x_`` values)."""
+        subject = await self._subject(item.subject)
+        renderer = self.renderers.get(item.render)
+        if item.render == UNHELD_ROLE_RENDER:
+            return Outgoing(text=str(item.extra.get("x_text", "")))
         if renderer is None:
             return None
-        return await self._call(renderer(subject, data))
+        return await self._call(renderer(subject, item.to_data()))
 
-    async def _send(self, delivery: Delivery, item: Record, outgoing: Outgoing) -> int:
+    async def _send(self, delivery: Delivery, item: OutboxMessage, outgoing: Outgoing) -> int:
         """Send a rendered message the way it travels: 1 once sent, 0 when it waits."""
-        data = item.data
         if delivery is Delivery.CHANNEL_POST:
             return await self._post_channel_card(item, outgoing)
         if delivery is Delivery.CHANNEL_UPDATE:
@@ -94,38 +93,37 @@ class Delivering(RoleDelivery):
             if self.notifier is not None:
                 await self._call(
                     self.notifier.notify(
-                        data["target"],
-                        title=str(data.get("x_title") or "Online safety"),
+                        item.target,
+                        title=str(item.extra.get("x_title") or "Online safety"),
                         preview=outgoing.text or "",
-                        item_ref=data["subject"],
+                        item_ref=item.subject,
                     )
                 )
             await self._done(item)
         else:
-            await self._call(self.messenger.send_direct(data["target"], outgoing))
+            await self._call(self.messenger.send_direct(item.target, outgoing))
             await self._done(item)
         return 1
 
-    async def _post_channel_card(self, item: Record, outgoing: Outgoing) -> int:
+    async def _post_channel_card(self, item: OutboxMessage, outgoing: Outgoing) -> int:
         """Post a new channel card (once) and keep its message id, so later changes update it;
         a card an earlier attempt left in the channel is kept and brought up to date."""
-        data = item.data
         posted = await self._post_once(item, outgoing)
         if posted is None:
             return 0
         item, message_id, found = posted
         keep = Record(
             CHANNEL_MESSAGE,
-            channel_message_id(data["subject"], data["target"], data["render"]),
+            channel_message_id(item.subject, item.target, item.render),
             1,
-            {"message_id": message_id, "conversation": data["target"]},
+            {"message_id": message_id, "conversation": item.target},
         )
         if found:  # the card found shows the item as it was then: bring it up to date
             refresh = message(
                 Delivery.CHANNEL_UPDATE,
-                data["target"],
-                data["subject"],
-                data["render"],
+                item.target,
+                item.subject,
+                item.render,
                 self.clock.now(),
             )
             await self._done(item, keep, refresh)
@@ -134,20 +132,18 @@ class Delivering(RoleDelivery):
             await self._done(item, keep)
         return 1
 
-    async def _update_channel_card(self, item: Record, outgoing: Outgoing) -> None:
+    async def _update_channel_card(self, item: OutboxMessage, outgoing: Outgoing) -> None:
         """Re-render the kept channel card for everyone (no post yet: the post will show the
         latest anyway)."""
-        data = item.data
         kept = await self.store.get(
-            CHANNEL_MESSAGE,
-            channel_message_id(data["subject"], data["target"], data["render"]),
+            CHANNEL_MESSAGE, channel_message_id(item.subject, item.target, item.render)
         )
         if kept is not None:
             message_id = kept.data["message_id"]
-            await self._call(self.messenger.update(data["target"], message_id, outgoing))
+            await self._call(self.messenger.update(item.target, message_id, outgoing))
         await self._done(item)
 
-    async def _post_webhook(self, item: Record, outgoing: Outgoing | None) -> int:
+    async def _post_webhook(self, item: OutboxMessage, outgoing: Outgoing | None) -> int:
         """Post a rendered body to the webhook, exactly as rendered (never reworded); the
         message is done once the receiver accepts it, and never posted again after that.
         Without a webhook configured it waits (the setting may come back), never dropped."""
@@ -157,21 +153,23 @@ class Delivering(RoleDelivery):
         if self.webhook is None:
             await self._later(item, "no webhook is configured", MAX_BACKOFF)
             return 0
-        key = str(item.data.get("x_key") or item.id)
+        key = str(item.extra.get("x_key") or item.id)
         await self._call(self.webhook.post(outgoing.text.encode("utf-8"), key=key))
         await self._done(item)
         return 1
 
-    async def _post_once(self, item: Record, outgoing: Outgoing) -> tuple[Record, str, bool] | None:
+    async def _post_once(
+        self, item: OutboxMessage, outgoing: Outgoing
+    ) -> tuple[OutboxMessage, str, bool] | None:
         """Post ``outgoing`` for ``item`` unless an earlier attempt already did; the outbox
         record as it now stands, the message id and whether it was an earlier post found in
         the channel, or None if the post must wait (then the record is already rescheduled).
         Only card posts are marked and checked (a text note has nowhere to carry the mark);
         without a ``PostFinder`` every attempt simply posts.
         """
-        target = item.data["target"]
+        target = item.target
         marked = self.finder is not None and outgoing.card is not None
-        earlier = item.data.get("sending_at")
+        earlier = item.sending_at
         if marked and earlier:
             assert self.finder is not None
             gave_up = self._abandoned.get(item.id)
@@ -197,12 +195,12 @@ class Delivering(RoleDelivery):
                 # in front of the DSL). If the channel still cannot be read after
                 # READ_TRIES attempts, then for a safeguarding card a possible second copy is
                 # better than a delay of unknown length.
-                tries = int(item.data.get("read_failures", 0)) + 1
+                tries = (item.read_failures or 0) + 1
                 if tries < READ_TRIES:
                     log.warning(
                         "could not check whether %s for %s was posted (%s); asking again",
-                        item.data["render"],
-                        item.data["subject"],
+                        item.render,
+                        item.subject,
                         exc.reason,
                     )
                     await self._later(
@@ -214,15 +212,15 @@ class Delivering(RoleDelivery):
                     return None
                 log.warning(
                     "could not check whether %s for %s was posted (%s, %d times); posting it",
-                    item.data["render"],
-                    item.data["subject"],
+                    item.render,
+                    item.subject,
                     exc.reason,
                     tries,
                 )
                 found = None
             self._abandoned.pop(item.id, None)
             if found is not None:
-                log.info("%s for %s was already posted", item.data["render"], item.data["subject"])
+                log.info("%s for %s was already posted", item.render, item.subject)
                 return item, found, True
         if marked:
             item = await self._mark_sending(item)
@@ -238,24 +236,21 @@ class Delivering(RoleDelivery):
         self._abandoned.pop(item.id, None)
         return item, message_id, False
 
-    async def _mark_sending(self, item: Record) -> Record:
+    async def _mark_sending(self, item: OutboxMessage) -> OutboxMessage:
         """Record, durably, that a post is about to be made (so a crash leaves a mark).
 
         The message falls due again only after a lease's length: writing a record ends its
         claim on a shared store, and no other instance may take it up while this one posts.
         """
         now = self.clock.now()
-        marked = Record(
-            OUTBOX,
-            item.id,
-            item.version + 1,
-            {
-                **{k: v for k, v in item.data.items() if k != "read_failures"},
-                "sending_at": now.isoformat(),
-                "next_at": (now + timedelta(seconds=self.lease_seconds)).isoformat(),
-            },
+        marked = replace(
+            item,
+            revision=item.revision + 1,
+            read_failures=None,
+            sending_at=now.isoformat(),
+            next_at=(now + timedelta(seconds=self.lease_seconds)).isoformat(),
         )
-        await self.store.commit(Change(records=[marked]))
+        await self.store.commit(Change(records=[marked.to_record()]))
         return marked
 
     @staticmethod

@@ -1,13 +1,14 @@
-"""What the outbox stores and how features add to it: message and timer records, how a
-message travels (``Delivery``), what a timer causes (``TimerResult``), the claim rules and
-the limits, and the doorbell that wakes the worker."""
+"""What the outbox stores and how features add to it: message and timer records (a message
+read once, typed, as ``OutboxMessage``), how a message travels (``Delivery``), what a timer
+causes (``TimerResult``), the claim rules and the limits, and the doorbell that wakes the
+worker."""
 
 from __future__ import annotations
 
 import asyncio
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -106,6 +107,140 @@ class Doorbell:
             self._event.clear()
 
 
+#: The layout of an outbox message's stored data this code writes and reads. A record without
+#: the ``v`` key is layout 1 (every record written before the key existed); layout 1 is
+#: written without it, so the stored shape is the same as before.
+OUTBOX_FORMAT = 1
+#: The stored keys an ``OutboxMessage`` reads into its own fields (the rest are kept as they
+#: are, in ``extra``: the renderers' ``x_`` values).
+_OWN_KEYS = frozenset(
+    {
+        "v",
+        "delivery",
+        "target",
+        "subject",
+        "render",
+        "attempts",
+        "next_at",
+        "created_at",
+        "last_error",
+        "sending_at",
+        "read_failures",
+    }
+)
+
+
+class UnreadableMessage(ValueError):
+    """An outbox record this code cannot read: a later layout (``v``) or a damaged one. The
+    worker leaves it queued (never deletes it) and logs its id and layout, never its data."""
+
+    def __init__(self, record_id: str, why: str) -> None:
+        super().__init__(f"outbox message {record_id}: {why}")
+        self.record_id = record_id
+        self.why = why
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxMessage:
+    """One outbox message, read once from its record (``from_record``) where the worker loads
+    it, and written back with ``to_record`` (the same stored shape as ``to_data``)."""
+
+    #: The record's id and version (each write of the record adds one).
+    id: str
+    revision: int
+    delivery: Delivery
+    #: A channel, a person's id, a role's value or "webhook", as ``delivery`` says.
+    target: str
+    #: What it is about, ``kind:id``.
+    subject: str
+    #: The renderer that draws it, at delivery time.
+    render: str
+    next_at: str
+    created_at: str
+    attempts: int = 0
+    last_error: str = ""
+    #: When a post was last about to be made (so a crash leaves a mark), if one was.
+    sending_at: str | None = None
+    #: Reads of the channel that failed in a row, for the ``sending_at`` mark.
+    read_failures: int | None = None
+    #: Every other stored key, as stored (the renderers' ``x_`` values).
+    extra: Mapping[str, Any] = field(default_factory=dict)
+    #: The stored layout (``OUTBOX_FORMAT``).
+    version: int = OUTBOX_FORMAT
+
+    @property
+    def extras(self) -> dict[str, Any]:
+        """The renderers' values (``x_`` keys), as a copy for a role's messages carries them."""
+        return {k: v for k, v in self.extra.items() if k.startswith("x_")}
+
+    def to_data(self) -> dict[str, Any]:
+        """The stored data: the keys and order ``message`` has always written."""
+        data: dict[str, Any] = {
+            "delivery": self.delivery.value,
+            "target": self.target,
+            "subject": self.subject,
+            "render": self.render,
+            "attempts": self.attempts,
+            "next_at": self.next_at,
+            "created_at": self.created_at,
+            "last_error": self.last_error,
+            **self.extra,
+        }
+        if self.sending_at is not None:
+            data["sending_at"] = self.sending_at
+        if self.read_failures is not None:
+            data["read_failures"] = self.read_failures
+        if self.version != OUTBOX_FORMAT:
+            data["v"] = self.version
+        return data
+
+    def to_record(self, revision: int | None = None) -> Record:
+        """The record to store (at ``revision``, by default the one it was read at)."""
+        return Record(
+            OUTBOX, self.id, self.revision if revision is None else revision, self.to_data()
+        )
+
+    @classmethod
+    def from_record(cls, record: Record) -> OutboxMessage:
+        """Read a stored message; ``UnreadableMessage`` for a layout other than this code's
+        (a record without ``v`` is layout 1) or a record missing what every message has."""
+        data = record.data
+        version = data.get("v", OUTBOX_FORMAT)
+        if type(version) is not int:  # never its value in the log: it could be anything
+            raise UnreadableMessage(record.id, "a layout that is not a number")
+        if version != OUTBOX_FORMAT:
+            raise UnreadableMessage(record.id, f"layout {version}, not known to this version")
+        try:
+            delivery = Delivery(str(data.get("delivery")))
+        except ValueError:
+            raise UnreadableMessage(record.id, "no known delivery") from None
+        text = {k: data.get(k) for k in ("target", "subject", "render", "next_at")}
+        missing = sorted(k for k, v in text.items() if not isinstance(v, str))
+        if missing:
+            raise UnreadableMessage(record.id, f"no {', '.join(missing)}")
+        attempts = data.get("attempts", 0)
+        read_failures = data.get("read_failures")
+        sending_at = data.get("sending_at")
+        if not isinstance(attempts, int) or not isinstance(read_failures, int | None):
+            raise UnreadableMessage(record.id, "counts that are not numbers")
+        return cls(
+            id=record.id,
+            revision=record.version,
+            delivery=delivery,
+            target=str(text["target"]),
+            subject=str(text["subject"]),
+            render=str(text["render"]),
+            next_at=str(text["next_at"]),
+            created_at=str(data.get("created_at") or text["next_at"]),
+            attempts=attempts,
+            last_error=str(data.get("last_error", "")),
+            sending_at=str(sending_at) if sending_at else None,
+            read_failures=read_failures,
+            extra={k: v for k, v in data.items() if k not in _OWN_KEYS},
+            version=version,
+        )
+
+
 def message(
     delivery: Delivery,
     target: str,
@@ -115,22 +250,17 @@ def message(
     **extra: str,
 ) -> Record:
     """A new outbox record: deliver ``render`` of ``subject`` (``kind:id``) to ``target``."""
-    return Record(
-        OUTBOX,
-        uuid.uuid4().hex,
-        1,
-        {
-            "delivery": delivery.value,
-            "target": target,
-            "subject": subject,
-            "render": render,
-            "attempts": 0,
-            "next_at": now.isoformat(),
-            "created_at": now.isoformat(),
-            "last_error": "",
-            **extra,
-        },
-    )
+    return OutboxMessage(
+        id=uuid.uuid4().hex,
+        revision=1,
+        delivery=delivery,
+        target=target,
+        subject=subject,
+        render=render,
+        next_at=now.isoformat(),
+        created_at=now.isoformat(),
+        extra=extra,
+    ).to_record()
 
 
 def timer(name: str, subject: str, due_at: datetime) -> Record:

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from dialogs.outbox.records import OUTBOX, UNHELD_ROLE_RENDER, Delivery, message
+from dialogs.outbox.records import OUTBOX, UNHELD_ROLE_RENDER, Delivery, OutboxMessage, message
 from dialogs.outbox.steps import WorkerSteps
 from dialogs.ports import (
     Change,
@@ -40,12 +40,12 @@ class RoleDelivery(WorkerSteps):
                 people.setdefault(person.id, person)
         return list(people.values())
 
-    async def _expand_role(self, item: Record) -> None:
+    async def _expand_role(self, item: OutboxMessage) -> None:
         """One copy for every holder of the role. A role nobody holds is never a message to
         nobody: it goes to the role's fallback (the DSL and deputies unless the school names
         another; never a channel), the DSL team is told who is missing, and ``/healthz``
         counts it. With nobody in the fallback either, it waits and is tried again."""
-        role = Role(item.data["target"])
+        role = Role(item.target)
         people = await self._holders([role])
         now = self.clock.now()
         alerts: list[Record] = []
@@ -61,31 +61,29 @@ class RoleDelivery(WorkerSteps):
                 return
             self.status.unheld_roles[role.value] = self.status.unheld_roles.get(role.value, 0) + 1
             log.error("no one holds role %s: a message went to its fallback", role.value)
-            if item.data["delivery"] == Delivery.DIRECT_TO_ROLE:
+            if item.delivery is Delivery.DIRECT_TO_ROLE:
                 alerts = await self._unheld_alerts(item, role, fallback, people, now)
-        single = (
-            Delivery.FEED if item.data["delivery"] == Delivery.FEED_TO_ROLE else Delivery.DIRECT
-        )
+        single = Delivery.FEED if item.delivery is Delivery.FEED_TO_ROLE else Delivery.DIRECT
         copies = [
             message(
                 single,
                 person.id,
-                item.data["subject"],
-                item.data["render"],
+                item.subject,
+                item.render,
                 now,
-                **{k: v for k, v in item.data.items() if k.startswith("x_")},
+                **item.extras,
             )
             for person in people
         ]
         await self.store.commit(
-            Change(records=[*copies, *alerts], deletes=[(OUTBOX, item.id, item.version)])
+            Change(records=[*copies, *alerts], deletes=[(OUTBOX, item.id, item.revision)])
         )
         if alerts:
             self.doorbell.ring()
 
     async def _unheld_alerts(
         self,
-        item: Record,
+        item: OutboxMessage,
         role: Role,
         fallback: Sequence[Role],
         people: Sequence[Any],
@@ -94,7 +92,7 @@ class RoleDelivery(WorkerSteps):
         """ "Nobody holds the role X" for the DSL team (or, without one, those who got it)."""
         name = self._role_name(role)
         went_to = " and ".join(self._role_name(r) for r in fallback)
-        _, _, ref = str(item.data["subject"]).partition(":")
+        _, _, ref = item.subject.partition(":")
         text = (
             f"Nobody holds the role {name} in the directory, so a message for them "
             f"({ref}) went to the {went_to} instead. Please add the right person to the "
@@ -105,7 +103,7 @@ class RoleDelivery(WorkerSteps):
             message(
                 Delivery.DIRECT,
                 person.id,
-                item.data["subject"],
+                item.subject,
                 UNHELD_ROLE_RENDER,
                 now,
                 x_text=text,

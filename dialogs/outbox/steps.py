@@ -8,7 +8,7 @@ import logging
 import random
 import uuid
 from collections.abc import Awaitable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import TypeVar
 
@@ -20,6 +20,7 @@ from dialogs.outbox.records import (
     MAX_BACKOFF,
     OUTBOX,
     Doorbell,
+    OutboxMessage,
     Renderer,
     TimerHandler,
 )
@@ -74,6 +75,8 @@ class WorkerSteps:
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     #: Outbox ids whose last post this process gave up on, with when (``time.monotonic``).
     _abandoned: dict[str, float] = field(default_factory=dict)
+    #: Outbox ids this process could not read (and has said so once).
+    _unreadable: set[str] = field(default_factory=set)
 
     async def _call(self, call: Awaitable[T]) -> T:
         """An outside call (Teams, Graph, the directory), bounded: a hung peer must neither
@@ -88,13 +91,13 @@ class WorkerSteps:
         kind, _, item_id = ref.partition(":")
         return await self.store.get(kind, item_id)
 
-    async def _done(self, item: Record, *keep: Record) -> None:
-        await self.store.commit(Change(records=keep, deletes=[(OUTBOX, item.id, item.version)]))
-        log.info("delivered %s for %s", item.data["render"], item.data["subject"])
+    async def _done(self, item: OutboxMessage, *keep: Record) -> None:
+        await self.store.commit(Change(records=keep, deletes=[(OUTBOX, item.id, item.revision)]))
+        log.info("delivered %s for %s", item.render, item.subject)
 
     async def _later(
         self,
-        item: Record,
+        item: OutboxMessage,
         reason: str,
         retry_after: float | None,
         *,
@@ -104,26 +107,23 @@ class WorkerSteps:
         """Try ``item`` again later. ``in_doubt``: whether the attempt just made may have
         reached Teams (True keeps its ``sending_at`` mark, False clears it, None leaves it).
         ``read_failures``: reads of the channel that failed in a row, for this mark."""
-        attempts = int(item.data["attempts"]) + 1
+        attempts = item.attempts + 1
         delay = min(MAX_BACKOFF, 2.0 ** min(attempts, 10)) * random.uniform(0.8, 1.2)  # noqa: S311
         if retry_after is not None:
             delay = min(max(retry_after, 0.0), 600.0)
-        data = {
-            **item.data,
-            "attempts": attempts,
-            "last_error": reason,
-            "next_at": (self.clock.now() + timedelta(seconds=delay)).isoformat(),
-        }
-        if in_doubt is False:
-            data.pop("sending_at", None)
-        if read_failures is not None:
-            data["read_failures"] = read_failures
-        later = Record(OUTBOX, item.id, item.version + 1, data)
+        later = replace(
+            item,
+            attempts=attempts,
+            last_error=reason,
+            next_at=(self.clock.now() + timedelta(seconds=delay)).isoformat(),
+            sending_at=None if in_doubt is False else item.sending_at,
+            read_failures=item.read_failures if read_failures is None else read_failures,
+        ).to_record(item.revision + 1)
         self.status.last_failure = reason
         log.warning(
             "delivery of %s for %s failed (%s), attempt %d; retrying in %.0fs",
-            item.data["render"],
-            item.data["subject"],
+            item.render,
+            item.subject,
             reason,
             attempts,
             delay,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -12,6 +13,8 @@ from dialogs.outbox.delivery import Delivering
 from dialogs.outbox.records import (
     OUTBOX,
     TIMER,
+    OutboxMessage,
+    UnreadableMessage,
 )
 from dialogs.outbox.timers import TimerFiring
 from dialogs.ports import (
@@ -50,11 +53,11 @@ class OutboxWorker(TimerFiring, Delivering):
         else:
             delivered = await self._single_tick()
         remaining = await self.store.find(OUTBOX)
-        self.status.pending = len(remaining)
+        self.status.pending = len(remaining)  # an unreadable message is still pending
         self.status.oldest_pending_seconds = max(
             (
-                (self.clock.now() - datetime.fromisoformat(r.data["created_at"])).total_seconds()
-                for r in remaining
+                (self.clock.now() - datetime.fromisoformat(m.created_at)).total_seconds()
+                for m in self._readable(remaining)
             ),
             default=0.0,
         )
@@ -67,11 +70,10 @@ class OutboxWorker(TimerFiring, Delivering):
         for item in sorted(await self.store.find(TIMER), key=lambda r: r.data["due_at"]):
             if datetime.fromisoformat(item.data["due_at"]) <= now:
                 await self._fire(item, now)
-        pending = sorted(await self.store.find(OUTBOX), key=lambda r: (r.data["created_at"], r.id))
         delivered = 0
-        for item in pending:
-            if datetime.fromisoformat(item.data["next_at"]) <= self.clock.now():
-                delivered += await self._deliver(item)
+        for queued in self._readable(await self.store.find(OUTBOX), report=True):
+            if datetime.fromisoformat(queued.next_at) <= self.clock.now():
+                delivered += await self._deliver(queued)
         return delivered
 
     async def _claimed_tick(self, store: ClaimingStore) -> int:
@@ -99,13 +101,29 @@ class OutboxWorker(TimerFiring, Delivering):
         for _ in range(100):
             batch = await self._claim(store, OUTBOX, self.clock.now())
             started = time.monotonic()
-            for item in sorted(batch, key=lambda r: (r.data["created_at"], r.id)):
+            for queued in self._readable(batch, report=True):
                 if not self._lease_covers(started):
                     break
-                delivered += await self._deliver(item)
+                delivered += await self._deliver(queued)
             if len(batch) < self.claim_batch:
                 break
         return delivered
+
+    def _readable(self, records: Iterable[Record], *, report: bool = False) -> list[OutboxMessage]:
+        """The outbox records, each read once into an ``OutboxMessage``, oldest first. One this
+        code cannot read (a later layout, or damaged) is left queued, never deleted: it may be
+        a later version's, and it may be the only copy of a safeguarding message. With
+        ``report`` it is logged, once per process, by id and layout only (never its data)."""
+        readable: list[OutboxMessage] = []
+        for record in records:
+            try:
+                readable.append(OutboxMessage.from_record(record))
+            except UnreadableMessage as exc:
+                if report and record.id not in self._unreadable:
+                    self._unreadable.add(record.id)
+                    self.status.last_failure = "unreadable outbox message"
+                    log.error("%s: left queued, not delivered", exc)
+        return sorted(readable, key=lambda m: (m.created_at, m.id))
 
     async def _claim(self, store: ClaimingStore, kind: str, now: datetime) -> list[Record]:
         return await store.claim_due(

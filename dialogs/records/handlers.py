@@ -99,7 +99,7 @@ class RecordsHandlers(FeatureHandlers):
     async def incident_log(self, ctx: ActionContext) -> Reply:
         """The incident log for a date range: a summary card and, in a 1:1 chat, the CSV."""
         today = self._clock.now().astimezone(self._school.zone).date()
-        if ctx.data.get("step") != "show":
+        if ctx.ids.step != "show":
             term = current_term(self._school, today)
             start = term.start if term and term.start <= today else today.replace(day=1)
             return Reply(card=incident_range_card(start=start.isoformat(), end=today.isoformat()))
@@ -217,7 +217,7 @@ class RecordsHandlers(FeatureHandlers):
         """The anonymised governors' report for a term or year: a card and an HTML download."""
         now = self._clock.now()
         choices, suggested = period_choices(self._school, now.astimezone(self._school.zone).date())
-        if ctx.data.get("step") != "make":
+        if ctx.ids.step != "make":
             return Reply(card=governors_period_card(choices, selected=suggested))
         value = _text(ctx.data, "period")
         try:
