@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from cards.common import school_time
-from cards.filter import audience_words, filter_log_card
+from cards.filter import filter_log_card, request_cells
 from dialogs.filter_request.base import FilterBase
 from dialogs.filter_request.kinds import KIND, decode
 from dialogs.ports import Change
 from dialogs.registry import Deps
 from dialogs.service import ActionContext, Reply
 from policy.audit import AuditEvent
-from policy.filtering import BLOCKED_CATEGORIES, STATUS_WORDS, FilterRequest
+from policy.filtering import STATUS_WORDS, FilterRequest
 from policy.text import csv_text
 
 #: Columns of the filtering change log's CSV: one row per event of a request.
@@ -40,10 +40,7 @@ def filter_log_csv(requests: list[FilterRequest], deps: Deps) -> str:
         FILTER_LOG_COLUMNS,
         (
             (
-                request.ref,
-                request.site,
-                BLOCKED_CATEGORIES.get(request.blocked_category, request.blocked_category),
-                audience_words(request),
+                *request_cells(request),
                 request.requester_name,
                 request.start.isoformat(),
                 request.end.isoformat(),

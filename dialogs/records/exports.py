@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from cards.concern import GROUP_NAMES
-from cards.filter import audience_words
+from cards.filter import request_cells
 from dialogs.records.reading import (
     category_of,
 )
@@ -166,10 +166,7 @@ def currently_allowed_csv(requests: Sequence[FilterRequest], school: SchoolPolic
         ALLOWED_COLUMNS,
         (
             (
-                request.ref,
-                request.site,
-                BLOCKED_CATEGORIES.get(request.blocked_category, request.blocked_category),
-                audience_words(request),
+                *request_cells(request),
                 request.topic,
                 request.reason,
                 request.start.isoformat(),
