@@ -5,8 +5,8 @@ feature (IT's "Request an exception from this"), so that neither imports the oth
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import date, datetime
+from functools import partial
 from typing import Any
 
 from cards.filter import LIMITS
@@ -21,28 +21,17 @@ from policy.filtering import (
     BLOCKED_CATEGORIES,
     FilterRequest,
     approver_channels,
+    is_sensitive,
     period_problems,
     reason_problem,
 )
 from policy.weblinks import BadLink, normalise_url
 
-
-@dataclass(frozen=True, slots=True)
-class Submitted:
-    """A validated request form."""
-
-    site: str
-    blocked_category: str
-    audience: str
-    audience_detail: str
-    reason: str
-    topic: str
-    start: date
-    end: date
-    supervised: bool
-    age_appropriate: bool
-    scope: ExceptionScope = ExceptionScope.PAGE
-    scope_reason: str = ""
+#: A checked request form: the request as asked, made someone's by calling it with its reference,
+#: requester and time (``ref``, ``requester_id``, ``requester_name``, ``created_at``; made for
+#: someone else, also ``from_report`` and ``entered_by_name``). What a request holds is
+#: ``policy.filtering.FilterRequest``'s, never repeated here.
+Submitted = partial[FilterRequest]
 
 
 def validate_request(
@@ -106,7 +95,8 @@ def validate_request(
     return (
         values,
         problems,
-        Submitted(
+        partial(
+            FilterRequest,
             site=values["site"],
             blocked_category=values["blocked_category"],
             audience=values["audience"],
@@ -117,6 +107,7 @@ def validate_request(
             end=dates["end"],
             supervised=values["supervised"] == "yes",
             age_appropriate=values["age_appropriate"] == "yes",
+            sensitive=is_sensitive(values["blocked_category"], rules),
             scope=scope or ExceptionScope.PAGE,
             scope_reason=values["scope_reason"] if scope is ExceptionScope.SITE else "",
         ),

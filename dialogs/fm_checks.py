@@ -11,8 +11,6 @@ read the records (``dialogs.records``, ``ops.reports``).
 
 from __future__ import annotations
 
-import csv
-import io
 import logging
 import uuid
 from collections.abc import Mapping, Sequence
@@ -44,8 +42,7 @@ from policy.fm_checks import (
 from policy.roles import Role
 from policy.school import SchoolPolicy
 from policy.school_calendar import add_school_days, is_school_day
-from policy.text import clean_text
-from policy.text import spreadsheet_cell as _cell
+from policy.text import clean_text, csv_text
 from policy.video_calls import teaching_starts_at
 
 log = logging.getLogger(__name__)
@@ -82,25 +79,24 @@ def checks_csv(checks: Sequence[FmCheck], school: SchoolPolicy) -> str:
     """Every check as CSV for the review pack: one row per item checked, oldest first (when,
     who, what was tested, the result and the actions that resulted, as the DfE standards ask
     a record to show)."""
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(CSV_COLUMNS)
-    for check in sorted(checks, key=lambda c: (c.checked_on, c.recorded_at)):
-        for item, result in check.results.items():
-            writer.writerow(
-                [
-                    check.ref,
-                    check.checked_on.isoformat(),
-                    check.recorded_at.astimezone(school.zone).isoformat(timespec="minutes"),
-                    _cell(check.by_name),
-                    _cell(check.label(item)),
-                    RESULT_WORDS[result],
-                    _cell(check.found),
-                    _cell(check.actions),
-                    "" if check.next_due is None else check.next_due.isoformat(),
-                ]
+    return csv_text(
+        CSV_COLUMNS,
+        (
+            (
+                check.ref,
+                check.checked_on.isoformat(),
+                check.recorded_at.astimezone(school.zone).isoformat(timespec="minutes"),
+                check.by_name,
+                check.label(item),
+                RESULT_WORDS[result],
+                check.found,
+                check.actions,
+                "" if check.next_due is None else check.next_due.isoformat(),
             )
-    return out.getvalue()
+            for check in sorted(checks, key=lambda c: (c.checked_on, c.recorded_at))
+            for item, result in check.results.items()
+        ),
+    )
 
 
 def checks_readme(checks: Sequence[FmCheck], school: SchoolPolicy, now: datetime) -> str:

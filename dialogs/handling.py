@@ -61,6 +61,8 @@ class FeatureHandlers:
 
 ALREADY_CHANGED = "This was already changed, so here is the current state."
 NOT_SAVED = "That could not be saved just now. Please try again."
+#: The usual ``Handling.stale_note``: the card was out of date.
+STALE_CARD = "This card was out of date, so nothing was changed."
 
 
 def form_key(feature: str, sender_id: str, form_id: str) -> str:

@@ -34,6 +34,7 @@ from cards.welcome import not_allowed_card
 from dialogs import filter_making as filters
 from dialogs.codec import text_field
 from dialogs.handling import (
+    STALE_CARD,
     FeatureHandlers,
     Handling,
     decide,
@@ -55,9 +56,7 @@ from policy.actions import Verb
 from policy.audit import AuditEvent
 from policy.filtering import (
     STATUS_WORDS,
-    FilterRequest,
     FilterStatus,
-    is_sensitive,
     never_unblockable,
 )
 from policy.overblocking import (
@@ -119,12 +118,7 @@ class OverblockHandlers(FeatureHandlers):
 
     def __init__(self, deps: Deps) -> None:
         super().__init__(deps)
-        self._handling = Handling(
-            self._load,
-            self._view,
-            "This card was out of date, so nothing was changed.",
-            OverblockRuleBroken,
-        )
+        self._handling = Handling(self._load, self._view, STALE_CARD, OverblockRuleBroken)
 
     # ----- reporting ----------------------------------------------------------------------------
 
@@ -292,32 +286,20 @@ class OverblockHandlers(FeatureHandlers):
                     "this report has already been answered", code="already answered"
                 )
             after = exception_requested(current.report, ctx.person, ref, at)
-            request = FilterRequest(
+            request = submitted(
                 ref=ref,
                 requester_id=current.report.reporter_id,
                 requester_name=current.report.reporter_name,
                 created_at=at,
-                site=submitted.site,
-                blocked_category=submitted.blocked_category,
-                audience=submitted.audience,
-                audience_detail=submitted.audience_detail,
-                reason=submitted.reason,
-                topic=submitted.topic,
-                start=submitted.start,
-                end=submitted.end,
-                supervised=submitted.supervised,
-                age_appropriate=submitted.age_appropriate,
-                sensitive=is_sensitive(submitted.blocked_category, self._school.filtering),
-                scope=submitted.scope,
-                scope_reason=submitted.scope_reason,
                 from_report=current.report.ref,
                 entered_by_name=ctx.person.name,
-            ).step(
+            )
+            request = request.step(
                 ctx.person,
                 at,
                 "requested",
                 f"for {current.report.reporter_name}, from over-blocking report "
-                f"{current.report.ref}: {submitted.reason}",
+                f"{current.report.ref}: {request.reason}",
             )
             new = Record(KIND, after.ref, current.record.version + 1, encode(after))
             return Loaded(new, after), [
@@ -356,32 +338,24 @@ class OverblockHandlers(FeatureHandlers):
     async def open_items(self, ctx: ActionContext) -> Reply:
         """Every filter request and over-blocking report still waiting, oldest first."""
         now = self._clock.now()
-        items: list[ItOpenItem] = []
-        for record in await self._store.find(filter_kind.KIND):
-            request = filter_kind.decode(record)
-            if request.status in WAITING:
-                items.append(
-                    ItOpenItem(
-                        ref=request.ref,
-                        what=f"Filter request: {request.target}",
-                        status=STATUS_WORDS[request.status],
-                        since=request.created_at,
-                        age=now - request.created_at,
-                    )
-                )
-        for record in await self._store.find(KIND):
-            report = decode(record)
-            if report.status is OverblockStatus.OPEN:
-                items.append(
-                    ItOpenItem(
-                        ref=report.ref,
-                        what=f"Blocked but needed: {host_of(report.site)}",
-                        status=OUTCOME_WORDS[report.status],
-                        since=report.created_at,
-                        age=now - report.created_at,
-                    )
-                )
-        items.sort(key=lambda i: (i.since, i.ref))
+        requests = [filter_kind.decode(r) for r in await self._store.find(filter_kind.KIND)]
+        reports = [decode(r) for r in await self._store.find(KIND)]
+        waiting = [
+            (r.ref, f"Filter request: {r.target}", STATUS_WORDS[r.status], r.created_at)
+            for r in requests
+            if r.status in WAITING
+        ] + [
+            (r.ref, f"Blocked but needed: {host_of(r.site)}", OUTCOME_WORDS[r.status], r.created_at)
+            for r in reports
+            if r.status is OverblockStatus.OPEN
+        ]
+        items = sorted(
+            (
+                ItOpenItem(ref, what, status, since, now - since)
+                for ref, what, status, since in waiting
+            ),
+            key=lambda i: (i.since, i.ref),
+        )
         await self._store.commit(
             Change(
                 audit=[

@@ -22,8 +22,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import csv
-import io
 import json
 import logging
 import os
@@ -74,7 +72,7 @@ from policy.reporting import (
     year_period,
 )
 from policy.school import SchoolPolicy
-from policy.text import spreadsheet_cell
+from policy.text import csv_text
 
 log = logging.getLogger("ops.reports")
 T = TypeVar("T")
@@ -269,31 +267,31 @@ async def read_monitoring(settings: Settings) -> tuple[list[MonitoringAlert], li
     return await _reading(settings, read)
 
 
+#: Columns of the over-blocking reports' CSV (the review pack).
+OVERBLOCKING_COLUMNS = (
+    "reference",
+    "site",
+    "lesson",
+    "how_it_got_in_the_way",
+    "reported_by",
+    "reported_at",
+    "outcome",
+    "answered_by",
+    "answered_at",
+    "hours_to_answer",
+    "exception_request",
+    "explanation",
+)
+
+
 def overblocking_csv(reports: Sequence[OverblockReport], school: SchoolPolicy) -> str:
     """Every over-blocking report, oldest first: what was blocked, for which lesson, and how
     IT answered and how fast (named data: for the review, like the change log)."""
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(
-        [
-            "reference",
-            "site",
-            "lesson",
-            "how_it_got_in_the_way",
-            "reported_by",
-            "reported_at",
-            "outcome",
-            "answered_by",
-            "answered_at",
-            "hours_to_answer",
-            "exception_request",
-            "explanation",
-        ]
-    )
     zone = school.zone
-    for report in sorted(reports, key=lambda r: (r.created_at, r.ref)):
+
+    def row(report: OverblockReport) -> tuple[str, ...]:
         answered = report.resolved_at
-        cells = (
+        return (
             report.ref,
             report.site,
             report.lesson,
@@ -307,8 +305,10 @@ def overblocking_csv(reports: Sequence[OverblockReport], school: SchoolPolicy) -
             report.exception_ref,
             " ".join(report.explanation.split()),
         )
-        writer.writerow([spreadsheet_cell(c) for c in cells])
-    return out.getvalue()
+
+    return csv_text(
+        OVERBLOCKING_COLUMNS, (row(r) for r in sorted(reports, key=lambda r: (r.created_at, r.ref)))
+    )
 
 
 def _overblocking_and_new_technology(

@@ -2,71 +2,61 @@
 
 from __future__ import annotations
 
-import csv
-import io
-
 from cards.common import school_time
-from cards.filter import audience_words, filter_log_card
+from cards.filter import filter_log_card, request_cells
 from dialogs.filter_request.base import FilterBase
 from dialogs.filter_request.kinds import KIND, decode
 from dialogs.ports import Change
 from dialogs.registry import Deps
 from dialogs.service import ActionContext, Reply
 from policy.audit import AuditEvent
-from policy.filtering import BLOCKED_CATEGORIES, STATUS_WORDS, FilterRequest
+from policy.filtering import STATUS_WORDS, FilterRequest
+from policy.text import csv_text
+
+#: Columns of the filtering change log's CSV: one row per event of a request.
+FILTER_LOG_COLUMNS = (
+    "reference",
+    "site",
+    "filter_category",
+    "who_needs_access",
+    "requested_by",
+    "period_start",
+    "period_end",
+    "sensitive",
+    "status",
+    "event_time",
+    "actor",
+    "event",
+    "detail",
+    "exception_scope",
+    "exception_rule",
+)
 
 
 def filter_log_csv(requests: list[FilterRequest], deps: Deps) -> str:
     """The filtering change log as CSV: one row per event, with who, what, why and when."""
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(
-        [
-            "reference",
-            "site",
-            "filter_category",
-            "who_needs_access",
-            "requested_by",
-            "period_start",
-            "period_end",
-            "sensitive",
-            "status",
-            "event_time",
-            "actor",
-            "event",
-            "detail",
-            "exception_scope",
-            "exception_rule",
-        ]
-    )
     zone = deps.school.zone
-    for request in sorted(requests, key=lambda r: r.created_at):
-        for step in request.history:
-            writer.writerow(
-                [
-                    request.ref,
-                    request.site,
-                    BLOCKED_CATEGORIES.get(request.blocked_category, request.blocked_category),
-                    audience_words(request),
-                    request.requester_name,
-                    request.start.isoformat(),
-                    request.end.isoformat(),
-                    "yes" if request.sensitive else "no",
-                    request.status.value,
-                    step.at.astimezone(zone).isoformat(timespec="minutes"),
-                    step.actor_name,
-                    step.action,
-                    _spreadsheet_safe(step.detail),
-                    request.scope.value,
-                    _spreadsheet_safe(request.rule),
-                ]
+    return csv_text(
+        FILTER_LOG_COLUMNS,
+        (
+            (
+                *request_cells(request),
+                request.requester_name,
+                request.start.isoformat(),
+                request.end.isoformat(),
+                "yes" if request.sensitive else "no",
+                request.status.value,
+                step.at.astimezone(zone).isoformat(timespec="minutes"),
+                step.actor_name,
+                step.action,
+                step.detail,
+                request.scope.value,
+                request.rule,
             )
-    return out.getvalue()
-
-
-def _spreadsheet_safe(text: str) -> str:
-    # A cell starting with = + - @ is run as a formula by spreadsheet programs.
-    return "'" + text if text[:1] in {"=", "+", "-", "@"} else text
+            for request in sorted(requests, key=lambda r: r.created_at)
+            for step in request.history
+        ),
+    )
 
 
 class ChangeLogHandlers(FilterBase):

@@ -11,7 +11,7 @@ from cards.welcome import not_allowed_card
 from dialogs.codec import text_field
 from dialogs.filter_request.base import FilterBase, Loaded
 from dialogs.filter_request.kinds import KIND, PERIOD_END, PERIOD_START, decode, encode, subject_of
-from dialogs.handling import Handling, decide, record_for, refused
+from dialogs.handling import STALE_CARD, Handling, decide, record_for, refused
 from dialogs.outbox import Delivery, message, timer
 from dialogs.ports import Record
 from dialogs.registry import Deps
@@ -36,12 +36,7 @@ class DecisionHandlers(FilterBase):
 
     def __init__(self, deps: Deps) -> None:
         super().__init__(deps)
-        self._handling = Handling(
-            self._load,
-            self._view,
-            "This card was out of date, so nothing was changed.",
-            FilterRuleBroken,
-        )
+        self._handling = Handling(self._load, self._view, STALE_CARD, FilterRuleBroken)
 
     async def _load(self, ctx: ActionContext) -> Loaded | Reply:
         """The request a click is about, clicked in a private chat or in its own channels."""

@@ -19,7 +19,7 @@ from dialogs.ports import Change, DuplicateRequest, Record, StoreUnavailable
 from dialogs.service import ActionContext, Reply, Scope
 from policy.audit import AuditEvent
 from policy.filter_scope import ExceptionScope, parse_scope
-from policy.filtering import FilterRequest, FilterStatus, is_sensitive, never_unblockable
+from policy.filtering import FilterRequest, FilterStatus, never_unblockable
 from policy.roles import Person, Role
 from policy.weblinks import host_of
 
@@ -125,7 +125,6 @@ class RequestHandlers(FilterBase):
         values: dict[str, str],
         submitted: Submitted | None,
     ) -> FilterRequest:
-        rules = self._school.filtering
         if submitted is None:  # refused at once: keep what was asked, for the log
             today = now.astimezone(self._school.zone).date()
             request = FilterRequest(
@@ -148,24 +147,8 @@ class RequestHandlers(FilterBase):
                 scope=parse_scope(values["scope"]) or ExceptionScope.PAGE,
             )
         else:
-            request = FilterRequest(
-                ref=ref,
-                requester_id=person.id,
-                requester_name=person.name,
-                created_at=now,
-                site=submitted.site,
-                blocked_category=submitted.blocked_category,
-                audience=submitted.audience,
-                audience_detail=submitted.audience_detail,
-                reason=submitted.reason,
-                topic=submitted.topic,
-                start=submitted.start,
-                end=submitted.end,
-                supervised=submitted.supervised,
-                age_appropriate=submitted.age_appropriate,
-                sensitive=is_sensitive(submitted.blocked_category, rules),
-                scope=submitted.scope,
-                scope_reason=submitted.scope_reason,
+            request = submitted(
+                ref=ref, requester_id=person.id, requester_name=person.name, created_at=now
             )
         return request.step(person, now, "requested", request.reason)
 

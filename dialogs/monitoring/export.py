@@ -4,8 +4,6 @@ sensitive-lesson notices, as CSV (never the pupil, their device or what they typ
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Sequence
 
 from policy.monitoring import (
@@ -14,7 +12,7 @@ from policy.monitoring import (
     MonitoringAlert,
 )
 from policy.school import SchoolPolicy
-from policy.text import spreadsheet_cell as _cell
+from policy.text import csv_text
 
 ALERT_COLUMNS = (
     "reference",
@@ -34,15 +32,14 @@ NOTICE_COLUMNS = ("reference", "date", "start", "end", "class", "topic", "reason
 def alerts_csv(alerts: Sequence[MonitoringAlert], school: SchoolPolicy) -> str:
     """The monitoring alerts and their outcomes for the review pack, one row per card: never
     the pupil, their device, what they typed or viewed, or a note someone wrote."""
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(ALERT_COLUMNS)
-    for alert in alerts:
+    zone = school.zone
+
+    def row(alert: MonitoringAlert) -> tuple[str, ...]:
         provider = school.monitoring.provider(alert.provider)
-        decided = alert.history[-1].at.astimezone(school.zone) if alert.history else None
-        row = (
+        decided = alert.history[-1].at.astimezone(zone) if alert.history else None
+        return (
             alert.ref,
-            alert.received_at.astimezone(school.zone).isoformat(timespec="minutes"),
+            alert.received_at.astimezone(zone).isoformat(timespec="minutes"),
             provider.name if provider else alert.provider,
             alert.category,
             alert.severity.value,
@@ -52,25 +49,25 @@ def alerts_csv(alerts: Sequence[MonitoringAlert], school: SchoolPolicy) -> str:
             alert.concern_ref,
             alert.notice_ref,
         )
-        writer.writerow([_cell(v) for v in row])
-    return out.getvalue()
+
+    return csv_text(ALERT_COLUMNS, (row(alert) for alert in alerts))
 
 
 def notices_csv(notices: Sequence[LessonNotice]) -> str:
     """The sensitive-lesson notices for the review pack, one row per notice."""
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(NOTICE_COLUMNS)
-    for n in notices:
-        row = (
-            n.ref,
-            n.day.isoformat(),
-            f"{n.start:%H:%M}",
-            f"{n.end:%H:%M}",
-            n.class_name,
-            n.topic_label,
-            n.reason,
-            n.teacher_name,
-        )
-        writer.writerow([_cell(v) for v in row])
-    return out.getvalue()
+    return csv_text(
+        NOTICE_COLUMNS,
+        (
+            (
+                n.ref,
+                n.day.isoformat(),
+                f"{n.start:%H:%M}",
+                f"{n.end:%H:%M}",
+                n.class_name,
+                n.topic_label,
+                n.reason,
+                n.teacher_name,
+            )
+            for n in notices
+        ),
+    )

@@ -4,13 +4,11 @@ and the never-unblockable list (for the review pack).
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Sequence
 from datetime import datetime
 
 from cards.concern import GROUP_NAMES
-from cards.filter import audience_words
+from cards.filter import request_cells
 from dialogs.records.reading import (
     category_of,
 )
@@ -32,7 +30,7 @@ from policy.reporting import (
     time_to_close,
 )
 from policy.school import SchoolPolicy
-from policy.text import spreadsheet_cell as _cell
+from policy.text import csv_text
 
 #: Columns of the incident-log CSV (the named ones last).
 INCIDENT_COLUMNS = (
@@ -79,44 +77,42 @@ def incident_log_csv(concerns: Sequence[Concern], school: SchoolPolicy) -> str:
     Columns: see ``INCIDENT_COLUMNS``. Times are school time; hours to acknowledge and to
     close have two decimals and are empty while that has not happened.
     """
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(INCIDENT_COLUMNS)
-    for concern in sorted(concerns, key=lambda c: (c.created_at, c.ref)):
-        category = category_of(school, concern)
-        writer.writerow(
-            [
-                _cell(value)
-                for value in (
-                    concern.ref,
-                    concern.source.value,
-                    _iso(concern.created_at, school),
-                    concern.happened_on,
-                    category.label,
-                    GROUP_NAMES[category.group],
-                    "urgent" if concern.urgent else "routine",
-                    concern.year_group,
-                    concern.status.value,
-                    _iso(concern.acknowledged_at, school),
-                    _iso(concern.closed_at, school),
-                    "; ".join(ACTIONS.get(a, a) for a in concern.actions_done),
-                    OUTCOMES.get(concern.outcome or "", ""),
-                    hours_text(time_to_acknowledge(concern)),
-                    hours_text(time_to_close(concern)),
-                    "no" if in_contact_hours(concern.created_at, school) else "yes",
-                    str(steps_taken(concern)),
-                    "; ".join(
-                        f"{system} ({_iso(at, school)})" for at, system in handoffs_of(concern)
-                    ),
-                    concern.reporter_name,
-                    concern.handler_name or "",
-                    " ".join(concern.involved.split()),
-                    "; ".join(f"{names} {_iso(at, school)}" for at, names in tried(concern)),
-                    *closure_cells(concern),
-                )
-            ]
-        )
-    return out.getvalue()
+    return csv_text(
+        INCIDENT_COLUMNS,
+        (
+            _incident_row(concern, school)
+            for concern in sorted(concerns, key=lambda c: (c.created_at, c.ref))
+        ),
+    )
+
+
+def _incident_row(concern: Concern, school: SchoolPolicy) -> tuple[str, ...]:
+    category = category_of(school, concern)
+    return (
+        concern.ref,
+        concern.source.value,
+        _iso(concern.created_at, school),
+        concern.happened_on,
+        category.label,
+        GROUP_NAMES[category.group],
+        "urgent" if concern.urgent else "routine",
+        concern.year_group,
+        concern.status.value,
+        _iso(concern.acknowledged_at, school),
+        _iso(concern.closed_at, school),
+        "; ".join(ACTIONS.get(a, a) for a in concern.actions_done),
+        OUTCOMES.get(concern.outcome or "", ""),
+        hours_text(time_to_acknowledge(concern)),
+        hours_text(time_to_close(concern)),
+        "no" if in_contact_hours(concern.created_at, school) else "yes",
+        str(steps_taken(concern)),
+        "; ".join(f"{system} ({_iso(at, school)})" for at, system in handoffs_of(concern)),
+        concern.reporter_name,
+        concern.handler_name or "",
+        " ".join(concern.involved.split()),
+        "; ".join(f"{names} {_iso(at, school)}" for at, names in tried(concern)),
+        *closure_cells(concern),
+    )
 
 
 #: An open item whose closing waits for a second senior person (issue 20).
@@ -139,59 +135,53 @@ def closure_cells(concern: Concern) -> tuple[str, str, str, str]:
     )
 
 
+#: Columns of the currently-allowed CSV (the review's "what is allowed").
+ALLOWED_COLUMNS = (
+    "reference",
+    "site",
+    "filter_category",
+    "who_needs_access",
+    "lesson_or_topic",
+    "educational_reason",
+    "period_start",
+    "period_end",
+    "status",
+    "requested_by",
+    "reason_approved_by",
+    "change_approved_by",
+    "applied_by",
+    "applied_at",
+    "exception_rule",
+)
+
+
 def currently_allowed_csv(requests: Sequence[FilterRequest], school: SchoolPolicy) -> str:
     """Sites allowed right now through an exception, and why (the review's "what is allowed").
 
     A site whose period has ended but which IT has not yet re-blocked is still allowed, and is
     listed with status ``reblock_due``.
     """
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(
-        [
-            "reference",
-            "site",
-            "filter_category",
-            "who_needs_access",
-            "lesson_or_topic",
-            "educational_reason",
-            "period_start",
-            "period_end",
-            "status",
-            "requested_by",
-            "reason_approved_by",
-            "change_approved_by",
-            "applied_by",
-            "applied_at",
-            "exception_rule",
-        ]
+    allowed = sorted((r for r in requests if r.status in ALLOWED_NOW), key=lambda r: (r.end, r.ref))
+    return csv_text(
+        ALLOWED_COLUMNS,
+        (
+            (
+                *request_cells(request),
+                request.topic,
+                request.reason,
+                request.start.isoformat(),
+                request.end.isoformat(),
+                request.status.value,
+                request.requester_name,
+                request.reason_approval.by_name if request.reason_approval else "",
+                request.change_approval.by_name if request.change_approval else "",
+                request.applied.by_name if request.applied else "",
+                _iso(request.applied.at if request.applied else None, school),
+                request.rule,  # what exactly is allowed (issue 21)
+            )
+            for request in allowed
+        ),
     )
-    for request in sorted(
-        (r for r in requests if r.status in ALLOWED_NOW), key=lambda r: (r.end, r.ref)
-    ):
-        writer.writerow(
-            [
-                _cell(value)
-                for value in (
-                    request.ref,
-                    request.site,
-                    BLOCKED_CATEGORIES.get(request.blocked_category, request.blocked_category),
-                    audience_words(request),
-                    request.topic,
-                    request.reason,
-                    request.start.isoformat(),
-                    request.end.isoformat(),
-                    request.status.value,
-                    request.requester_name,
-                    request.reason_approval.by_name if request.reason_approval else "",
-                    request.change_approval.by_name if request.change_approval else "",
-                    request.applied.by_name if request.applied else "",
-                    _iso(request.applied.at if request.applied else None, school),
-                    request.rule,  # what exactly is allowed (issue 21)
-                )
-            ]
-        )
-    return out.getvalue()
 
 
 def never_unblockable_text(school: SchoolPolicy) -> str:

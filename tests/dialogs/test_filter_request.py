@@ -351,6 +351,18 @@ async def test_the_filter_log_card_and_csv_hold_every_event_with_actor_and_reaso
     assert rows[0]["detail"] == GAME_REASON
 
 
+async def test_no_cell_of_the_filter_log_csv_runs_as_a_spreadsheet_formula(
+    school: School,
+) -> None:
+    await request_change(school, reason="-" + REASON)
+
+    await school.click(DSL, "filter.log", scope="channel", conversation_id=DSL_CHANNEL)
+
+    [content] = school.exports.files.values()
+    [row] = list(csv.DictReader(io.StringIO(content.decode("utf-8-sig"))))
+    assert row["detail"] == "'-" + REASON
+
+
 async def test_the_filter_log_is_only_for_it_and_the_safeguarding_team(school: School) -> None:
     refused = await school.click(TEACHER, "filter.log")
     allowed = await school.click(DEPUTY_DSL, "filter.log")
