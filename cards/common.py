@@ -159,6 +159,15 @@ def facts(pairs: Sequence[tuple[str, str]]) -> FactSet:
     return FactSet(facts=[Fact(title=title, value=value) for title, value in pairs])
 
 
+def item_head(
+    title: str, summary: Sequence[tuple[str, str]], *, note: str | None = None
+) -> list[CardElement]:
+    """The top of an item's card in a channel: why it was posted again (``note``, when it
+    was, in grey), its title and its summary facts."""
+    head: list[CardElement] = [para(note, subtle=True)] if note else []
+    return [*head, heading(title), facts(summary)]
+
+
 def required_choice(
     values: Mapping[str, str],
     field_id: str,
@@ -182,6 +191,15 @@ def required_choice(
 
 #: The inputs a form is made of.
 FormInput = ChoiceSetInput | DateInput | NumberInput | TextInput | TimeInput | ToggleInput
+
+
+#: Above a form sent back with problems: nothing has gone anywhere yet.
+CHECK_FIELDS = "Please check the fields marked below. Nothing has been sent yet."
+
+
+def check_fields(problems: Mapping[str, str]) -> list[CardElement]:
+    """The line above a form sent back with ``problems`` (nothing when there are none)."""
+    return [attention(CHECK_FIELDS)] if problems else []
 
 
 def with_problems(inputs: Sequence[FormInput], problems: Mapping[str, str]) -> list[CardElement]:

@@ -27,6 +27,7 @@ from cards.common import (
     execute,
     facts,
     heading,
+    item_head,
     menu_button,
     para,
     safe_text,
@@ -122,10 +123,7 @@ def alert_channel_card(
 ) -> dict[str, Any]:
     """The DSL channel card: no name, no device, nothing the pupil typed or viewed."""
     title = f"{'URGENT: ' if alert.urgent else ''}Monitoring alert {alert.ref}"
-    body: list[CardElement] = []
-    if note:
-        body.append(para(note, subtle=True))
-    body += [heading(title), facts(_summary_facts(alert, school))]
+    body = item_head(title, _summary_facts(alert, school), note=note)
     if alert.expected:
         body.append(para(safe_text(alert.expected, limit=200), emphasis=True))
     if alert.concern_ref:

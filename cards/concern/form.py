@@ -20,6 +20,7 @@ from cards.common import (
     FormInput,
     attention,
     card,
+    check_fields,
     execute,
     facts,
     heading,
@@ -160,8 +161,7 @@ def concern_form(
                 items=[para("Images of children: the rule", emphasis=True), para(IMAGERY_RULE)],
             )
         )
-    if problems:
-        body.append(attention("Please check the fields marked below. Nothing has been sent yet."))
+    body += check_fields(problems)
     risk_choices = [
         Choice(title="Yes: a child may be in danger now", value=RiskAnswer.YES.value),
         Choice(title="No", value=RiskAnswer.NO.value),
