@@ -159,6 +159,11 @@ def facts(pairs: Sequence[tuple[str, str]]) -> FactSet:
     return FactSet(facts=[Fact(title=title, value=value) for title, value in pairs])
 
 
+def labelled_text(label: str, text: str, *, limit: int) -> list[TextBlock]:
+    """Someone's words under a bold label of ours: ``text`` made safe and cut at ``limit``."""
+    return [para(label, emphasis=True), para(safe_text(text, limit=limit))]
+
+
 def item_head(
     title: str, summary: Sequence[tuple[str, str]], *, note: str | None = None
 ) -> list[CardElement]:
@@ -193,13 +198,23 @@ def required_choice(
 FormInput = ChoiceSetInput | DateInput | NumberInput | TextInput | TimeInput | ToggleInput
 
 
-#: Above a form sent back with problems: nothing has gone anywhere yet.
-CHECK_FIELDS = "Please check the fields marked below. Nothing has been sent yet."
+def check_fields(problems: Mapping[str, str], *, nothing: str = "sent") -> list[CardElement]:
+    """The line above a form sent back with ``problems`` (nothing when there are none): the
+    fields to check, and that nothing has been ``nothing`` ("sent", "saved") yet."""
+    if not problems:
+        return []
+    return [attention(f"Please check the fields marked below. Nothing has been {nothing} yet.")]
 
 
-def check_fields(problems: Mapping[str, str]) -> list[CardElement]:
-    """The line above a form sent back with ``problems`` (nothing when there are none)."""
-    return [attention(CHECK_FIELDS)] if problems else []
+def date_box(values: Mapping[str, str], field_id: str, label: str, *, error: str) -> DateInput:
+    """A date a form needs (``error`` when none is given), showing the value sent, if any."""
+    return DateInput(
+        id=field_id,
+        label=label,
+        is_required=True,
+        error_message=error,
+        value=values.get(field_id) or None,
+    )
 
 
 def with_problems(inputs: Sequence[FormInput], problems: Mapping[str, str]) -> list[CardElement]:

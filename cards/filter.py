@@ -11,7 +11,6 @@ from microsoft_teams.cards import (
     CardElement,
     Choice,
     ChoiceSetInput,
-    DateInput,
     ExecuteAction,
     OpenUrlAction,
     TextBlock,
@@ -23,10 +22,12 @@ from cards.common import (
     attention,
     card,
     check_fields,
+    date_box,
     execute,
     facts,
     heading,
     item_head,
+    labelled_text,
     menu_button,
     note_box,
     para,
@@ -116,17 +117,6 @@ def _text_box(
     )
 
 
-def _date_box(values: Mapping[str, str], field_id: str, label: str, error: str) -> DateInput:
-    """A required date of the request form."""
-    return DateInput(
-        id=field_id,
-        label=label,
-        is_required=True,
-        error_message=error,
-        value=values.get(field_id) or None,
-    )
-
-
 def filter_form(
     school: SchoolPolicy,
     *,
@@ -174,8 +164,8 @@ def _request_inputs(values: Mapping[str, str]) -> list[FormInput]:
         *_site_inputs(values),
         *_audience_inputs(values),
         *_purpose_inputs(values),
-        _date_box(values, "start", "From", "Give the first day."),
-        _date_box(values, "end", "Until", "Give the last day."),
+        date_box(values, "start", "From", error="Give the first day."),
+        date_box(values, "end", "Until", error="Give the last day."),
         _yes_no(values, "supervised", "Will the pupils be supervised while using it?"),
         _yes_no(values, "age_appropriate", "Is the content appropriate for their age?"),
     ]
@@ -360,8 +350,7 @@ def request_card(
     title = f"{'Sensitive topic: ' if request.sensitive else ''}Filter request {request.ref}"
     body = [
         *item_head(title, _summary(request, school.zone), note=note),
-        para("Educational reason", emphasis=True),
-        para(safe_text(request.reason, limit=LIMITS["reason"])),
+        *labelled_text("Educational reason", request.reason, limit=LIMITS["reason"]),
         facts(
             [
                 ("Lesson or topic", safe_text(request.topic, limit=LIMITS["topic"])),

@@ -34,6 +34,7 @@ from cards.common import (
     school_day,
     school_time,
     show_card,
+    text_box,
     with_problems,
 )
 from policy.actions import Verb
@@ -221,13 +222,12 @@ def notice_form(
     """ "Tell monitoring about a sensitive lesson": class, topic, date and times, reason."""
     values = values or {}
     inputs: list[FormInput] = [
-        TextInput(
-            id="class_name",
-            label="Class (such as 10B or Year 10)",
-            is_required=True,
-            error_message="Say which class.",
-            max_length=NOTICE_LIMITS["class_name"],
+        text_box(
+            "class_name",
+            "Class (such as 10B or Year 10)",
+            limit=NOTICE_LIMITS["class_name"],
             value=values.get("class_name") or None,
+            error="Say which class.",
         ),
         ChoiceSetInput(
             id="topic",
@@ -258,14 +258,13 @@ def notice_form(
             error_message="Give the end time.",
             value=values.get("end") or None,
         ),
-        TextInput(
-            id="reason",
-            label="What the lesson covers (a few words)",
-            is_required=True,
-            error_message="Say what it covers.",
-            max_length=NOTICE_LIMITS["reason"],
-            is_multiline=True,
+        text_box(
+            "reason",
+            "What the lesson covers (a few words)",
+            limit=NOTICE_LIMITS["reason"],
             value=values.get("reason") or None,
+            error="Say what it covers.",
+            multiline=True,
         ),
     ]
     body: list[CardElement] = [

@@ -18,6 +18,7 @@ from cards.common import (
     facts,
     heading,
     item_head,
+    labelled_text,
     menu_button,
     note_box,
     para,
@@ -125,8 +126,7 @@ def overblock_it_card(
     title = f"Blocked but needed for teaching: {report.ref}"
     body = [
         *item_head(title, _summary(report, zone), note=note),
-        para("How it got in the way", emphasis=True),
-        para(safe_text(report.impact, limit=LIMITS["impact"])),
+        *labelled_text("How it got in the way", report.impact, limit=LIMITS["impact"]),
         *_outcome(report, zone),
     ]
     actions: list[Any] = []

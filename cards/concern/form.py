@@ -10,7 +10,6 @@ from microsoft_teams.cards import (
     Choice,
     ChoiceSetInput,
     Container,
-    DateInput,
     TextBlock,
     TextInput,
     ToggleInput,
@@ -21,6 +20,7 @@ from cards.common import (
     attention,
     card,
     check_fields,
+    date_box,
     execute,
     facts,
     heading,
@@ -212,12 +212,11 @@ def concern_form(
             values,
             placeholder="example.com/page (just type it: don't visit it again)",
         ),
-        DateInput(
-            id="happened_on",
-            label="When did it happen (or when did you find out)?",
-            is_required=True,
-            error_message="Give the date.",
-            value=values.get("happened_on") or None,
+        date_box(
+            values,
+            "happened_on",
+            "When did it happen (or when did you find out)?",
+            error="Give the date.",
         ),
     ]
     if category.id == "filtering_breach":
