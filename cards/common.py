@@ -233,6 +233,28 @@ def note_box(label: str, limit: int, *, field_id: str = "note") -> TextInput:
     return TextInput(id=field_id, label=label, is_multiline=True, max_length=limit)
 
 
+def entered_box(
+    values: Mapping[str, str],
+    field_id: str,
+    label: str,
+    *,
+    limit: int,
+    error: str | None = None,
+    placeholder: str | None = None,
+    multiline: bool = False,
+) -> TextInput:
+    """A form's ``text_box`` showing what was entered in it (``values`` by input id), if any."""
+    return text_box(
+        field_id,
+        label,
+        limit=limit,
+        value=values.get(field_id) or None,
+        error=error,
+        placeholder=placeholder,
+        multiline=multiline,
+    )
+
+
 def text_box(
     field_id: str,
     label: str,

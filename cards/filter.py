@@ -14,7 +14,6 @@ from microsoft_teams.cards import (
     ExecuteAction,
     OpenUrlAction,
     TextBlock,
-    TextInput,
 )
 
 from cards.common import (
@@ -23,6 +22,7 @@ from cards.common import (
     card,
     check_fields,
     date_box,
+    entered_box,
     execute,
     facts,
     heading,
@@ -36,7 +36,6 @@ from cards.common import (
     school_day,
     school_time,
     show_card,
-    text_box,
     with_problems,
 )
 from policy.actions import Verb
@@ -96,27 +95,6 @@ def _yes_no(values: Mapping[str, str], field_id: str, label: str) -> ChoiceSetIn
     return required_choice(values, field_id, label, yes_no, error="Answer yes or no.")
 
 
-def _text_box(
-    values: Mapping[str, str],
-    field_id: str,
-    label: str,
-    *,
-    error: str | None = None,
-    placeholder: str | None = None,
-    multiline: bool = False,
-) -> TextInput:
-    """A text box of the request form; required when it has an ``error`` message."""
-    return text_box(
-        field_id,
-        label,
-        limit=LIMITS[field_id],
-        value=values.get(field_id) or None,
-        error=error,
-        placeholder=placeholder,
-        multiline=multiline,
-    )
-
-
 def filter_form(
     school: SchoolPolicy,
     *,
@@ -174,10 +152,11 @@ def _request_inputs(values: Mapping[str, str]) -> list[FormInput]:
 def _site_inputs(values: Mapping[str, str]) -> list[FormInput]:
     """The site, how much of it, why the whole site, and what the filter calls it."""
     return [
-        _text_box(
+        entered_box(
             values,
             "site",
             "Site (web address or domain)",
+            limit=LIMITS["site"],
             error="Give the site.",
             placeholder="example.org/topic",
         ),
@@ -188,10 +167,11 @@ def _site_inputs(values: Mapping[str, str]) -> list[FormInput]:
             [Choice(title=t, value=v.value) for v, t in SCOPE_CHOICES.items()],
             error="Say how much of the site is needed.",
         ),
-        _text_box(
+        entered_box(
             values,
             "scope_reason",
             "If the whole site: why?",
+            limit=LIMITS["scope_reason"],
             placeholder="e.g. pupils follow links across the whole site",
         ),
         ChoiceSetInput(
@@ -215,10 +195,11 @@ def _audience_inputs(values: Mapping[str, str]) -> list[FormInput]:
             error="Say who needs access.",
             style="compact",
         ),
-        _text_box(
+        entered_box(
             values,
             "audience_detail",
             "Which class, year group or pupils?",
+            limit=LIMITS["audience_detail"],
             placeholder="e.g. 10B, Year 9, or the pupils' names",
         ),
     ]
@@ -227,15 +208,22 @@ def _audience_inputs(values: Mapping[str, str]) -> list[FormInput]:
 def _purpose_inputs(values: Mapping[str, str]) -> list[FormInput]:
     """Why it is needed: the educational reason and the lesson."""
     return [
-        _text_box(
+        entered_box(
             values,
             "reason",
             "Educational reason",
+            limit=LIMITS["reason"],
             error="Give the educational reason.",
             placeholder="What pupils will do with the site, and why it is needed.",
             multiline=True,
         ),
-        _text_box(values, "topic", "Lesson or topic", error="Give the lesson or topic."),
+        entered_box(
+            values,
+            "topic",
+            "Lesson or topic",
+            limit=LIMITS["topic"],
+            error="Give the lesson or topic.",
+        ),
     ]
 
 

@@ -14,6 +14,7 @@ from cards.common import (
     card,
     check_fields,
     date_box,
+    entered_box,
     execute,
     facts,
     heading,
@@ -23,7 +24,6 @@ from cards.common import (
     safe_text,
     school_day,
     school_time,
-    text_box,
     with_problems,
 )
 from policy.actions import Verb
@@ -59,19 +59,19 @@ def check_form(
             )
             for item, words in items.items()
         ),
-        text_box(
+        entered_box(
+            values,
             "found",
             "What was wrong (if anything)",
             limit=LIMITS["found"],
-            value=values.get("found") or None,
             multiline=True,
             placeholder="e.g. the test site for self-harm loaded on the library laptops",
         ),
-        text_box(
+        entered_box(
+            values,
             "actions",
             "What is being done about it, and by whom",
             limit=LIMITS["actions"],
-            value=values.get("actions") or None,
             multiline=True,
         ),
         date_box(values, "next_due", "Next check due", error="Give a date."),

@@ -16,7 +16,9 @@ from microsoft_teams.cards import (
     Choice,
     ChoiceSetInput,
     DateInput,
+    ExecuteAction,
     OpenUrlAction,
+    ShowCardAction,
     TextInput,
     TimeInput,
 )
@@ -24,6 +26,7 @@ from microsoft_teams.cards import (
 from cards.common import (
     FormInput,
     card,
+    entered_box,
     execute,
     facts,
     heading,
@@ -34,7 +37,6 @@ from cards.common import (
     school_day,
     school_time,
     show_card,
-    text_box,
     with_problems,
 )
 from policy.actions import Verb
@@ -77,6 +79,12 @@ def _summary_facts(alert: MonitoringAlert, school: SchoolPolicy) -> list[tuple[s
     ]
 
 
+def _with_note(title: str, decide: ExecuteAction) -> ShowCardAction:
+    """A decision that takes an optional note: ``title`` opens the note and ``decide``."""
+    note = TextInput(id="reason", label="Note (optional)", max_length=REASON_LIMIT)
+    return show_card(title, [note], decide)
+
+
 def _actions(alert: MonitoringAlert, version: int, *, detail: bool) -> list[Any]:
     ids: dict[str, str | int] = {"ref": alert.ref, "ver": version}
     if detail:
@@ -101,18 +109,12 @@ def _actions(alert: MonitoringAlert, version: int, *, detail: bool) -> list[Any]
     ]
     if alert.status is not AlertStatus.MONITORING:
         decisions.append(
-            show_card(
-                "Monitor",
-                [TextInput(id="reason", label="Note (optional)", max_length=REASON_LIMIT)],
-                execute("Keep monitoring", Verb.ALERT_MONITOR, ids=ids),
-            )
+            _with_note("Monitor", execute("Keep monitoring", Verb.ALERT_MONITOR, ids=ids))
         )
     if alert.status is not AlertStatus.CONTACTED:
         decisions.append(
-            show_card(
-                "Contact pupil",
-                [TextInput(id="reason", label="Note (optional)", max_length=REASON_LIMIT)],
-                execute("Record: contact the pupil", Verb.ALERT_CONTACT, ids=ids),
+            _with_note(
+                "Contact pupil", execute("Record: contact the pupil", Verb.ALERT_CONTACT, ids=ids)
             )
         )
     decisions.append(execute("Escalate to a concern", Verb.ALERT_ESCALATE, ids=ids))
@@ -222,11 +224,11 @@ def notice_form(
     """ "Tell monitoring about a sensitive lesson": class, topic, date and times, reason."""
     values = values or {}
     inputs: list[FormInput] = [
-        text_box(
+        entered_box(
+            values,
             "class_name",
             "Class (such as 10B or Year 10)",
             limit=NOTICE_LIMITS["class_name"],
-            value=values.get("class_name") or None,
             error="Say which class.",
         ),
         ChoiceSetInput(
@@ -258,11 +260,11 @@ def notice_form(
             error_message="Give the end time.",
             value=values.get("end") or None,
         ),
-        text_box(
+        entered_box(
+            values,
             "reason",
             "What the lesson covers (a few words)",
             limit=NOTICE_LIMITS["reason"],
-            value=values.get("reason") or None,
             error="Say what it covers.",
             multiline=True,
         ),

@@ -14,6 +14,7 @@ from cards.common import (
     FormInput,
     card,
     check_fields,
+    entered_box,
     execute,
     facts,
     heading,
@@ -25,7 +26,6 @@ from cards.common import (
     safe_text,
     school_time,
     show_card,
-    text_box,
     with_problems,
 )
 from policy.actions import Verb
@@ -56,13 +56,8 @@ def overblock_form(
         ("impact", "How did the block get in the way?", "Say how it got in the way.", True),
     )
     inputs: list[FormInput] = [
-        text_box(
-            field_id,
-            label,
-            limit=LIMITS[field_id],
-            value=values.get(field_id) or None,
-            error=error,
-            multiline=multiline,
+        entered_box(
+            values, field_id, label, limit=LIMITS[field_id], error=error, multiline=multiline
         )
         for field_id, label, error, multiline in boxes
     ]
