@@ -159,6 +159,20 @@ def facts(pairs: Sequence[tuple[str, str]]) -> FactSet:
     return FactSet(facts=[Fact(title=title, value=value) for title, value in pairs])
 
 
+def labelled_text(label: str, text: str, *, limit: int) -> list[TextBlock]:
+    """Someone's words under a bold label of ours: ``text`` made safe and cut at ``limit``."""
+    return [para(label, emphasis=True), para(safe_text(text, limit=limit))]
+
+
+def item_head(
+    title: str, summary: Sequence[tuple[str, str]], *, note: str | None = None
+) -> list[CardElement]:
+    """The top of an item's card in a channel: why it was posted again (``note``, when it
+    was, in grey), its title and its summary facts."""
+    head: list[CardElement] = [para(note, subtle=True)] if note else []
+    return [*head, heading(title), facts(summary)]
+
+
 def required_choice(
     values: Mapping[str, str],
     field_id: str,
@@ -184,6 +198,25 @@ def required_choice(
 FormInput = ChoiceSetInput | DateInput | NumberInput | TextInput | TimeInput | ToggleInput
 
 
+def check_fields(problems: Mapping[str, str], *, nothing: str = "sent") -> list[CardElement]:
+    """The line above a form sent back with ``problems`` (nothing when there are none): the
+    fields to check, and that nothing has been ``nothing`` ("sent", "saved") yet."""
+    if not problems:
+        return []
+    return [attention(f"Please check the fields marked below. Nothing has been {nothing} yet.")]
+
+
+def date_box(values: Mapping[str, str], field_id: str, label: str, *, error: str) -> DateInput:
+    """A date a form needs (``error`` when none is given), showing the value sent, if any."""
+    return DateInput(
+        id=field_id,
+        label=label,
+        is_required=True,
+        error_message=error,
+        value=values.get(field_id) or None,
+    )
+
+
 def with_problems(inputs: Sequence[FormInput], problems: Mapping[str, str]) -> list[CardElement]:
     """A form's inputs, each followed (in red) by what is wrong with it: ``problems`` by input
     id; an empty problem shows nothing."""
@@ -198,6 +231,28 @@ def with_problems(inputs: Sequence[FormInput], problems: Mapping[str, str]) -> l
 def note_box(label: str, limit: int, *, field_id: str = "note") -> TextInput:
     """A multi-line box for a note (a reason, a question, an answer) of at most ``limit``."""
     return TextInput(id=field_id, label=label, is_multiline=True, max_length=limit)
+
+
+def entered_box(
+    values: Mapping[str, str],
+    field_id: str,
+    label: str,
+    *,
+    limit: int,
+    error: str | None = None,
+    placeholder: str | None = None,
+    multiline: bool = False,
+) -> TextInput:
+    """A form's ``text_box`` showing what was entered in it (``values`` by input id), if any."""
+    return text_box(
+        field_id,
+        label,
+        limit=limit,
+        value=values.get(field_id) or None,
+        error=error,
+        placeholder=placeholder,
+        multiline=multiline,
+    )
 
 
 def text_box(

@@ -11,17 +11,23 @@ from microsoft_teams.cards import (
     CardElement,
     Choice,
     ChoiceSetInput,
-    DateInput,
+    ExecuteAction,
     OpenUrlAction,
-    TextInput,
+    TextBlock,
 )
 
 from cards.common import (
+    FormInput,
     attention,
     card,
+    check_fields,
+    date_box,
+    entered_box,
     execute,
     facts,
     heading,
+    item_head,
+    labelled_text,
     menu_button,
     note_box,
     para,
@@ -30,7 +36,7 @@ from cards.common import (
     school_day,
     school_time,
     show_card,
-    text_box,
+    with_problems,
 )
 from policy.actions import Verb
 from policy.filter_scope import SCOPE_CHOICES, ExceptionScope
@@ -100,43 +106,6 @@ def _yes_no(values: Mapping[str, str], field_id: str, label: str) -> ChoiceSetIn
     return required_choice(values, field_id, label, yes_no, error="Answer yes or no.")
 
 
-def _text_box(
-    values: Mapping[str, str],
-    field_id: str,
-    label: str,
-    *,
-    error: str | None = None,
-    placeholder: str | None = None,
-    multiline: bool = False,
-) -> TextInput:
-    """A text box of the request form; required when it has an ``error`` message."""
-    return text_box(
-        field_id,
-        label,
-        limit=LIMITS[field_id],
-        value=values.get(field_id) or None,
-        error=error,
-        placeholder=placeholder,
-        multiline=multiline,
-    )
-
-
-def _date_box(values: Mapping[str, str], field_id: str, label: str, error: str) -> DateInput:
-    """A required date of the request form."""
-    return DateInput(
-        id=field_id,
-        label=label,
-        is_required=True,
-        error_message=error,
-        value=values.get(field_id) or None,
-    )
-
-
-def _problem(body: list[CardElement], problems: Mapping[str, str], field_id: str) -> None:
-    if field_id in problems:
-        body.append(attention(problems[field_id]))
-
-
 def filter_form(
     school: SchoolPolicy,
     *,
@@ -153,42 +122,55 @@ def filter_form(
     """
     values = values or {}
     problems = problems or {}
-    longest = school.filtering.max_exception_days
-    body: list[CardElement] = [heading("Request a web-filter change")]
+    body: list[CardElement] = [
+        heading("Request a web-filter change"),
+        _form_intro(school, for_report),
+        *check_fields(problems),
+        *with_problems(_request_inputs(values), problems),
+    ]
+    return card(body, _form_actions(form_id, for_report))
+
+
+def _form_intro(school: SchoolPolicy, for_report: tuple[str, str, int] | None) -> TextBlock:
+    """What the form is for: the teacher's report it comes from, or the period and approvers."""
     if for_report is not None:
         report_ref, teacher, _ = for_report
-        body.append(
-            para(
-                f"For {safe_text(teacher, limit=80)}, from their report {report_ref} that a "
-                "blocked site got in the way of teaching. Check the details, add the dates and "
-                "send it: it is decided as any other request.",
-            )
+        return para(
+            f"For {safe_text(teacher, limit=80)}, from their report {report_ref} that a "
+            "blocked site got in the way of teaching. Check the details, add the dates and "
+            "send it: it is decided as any other request.",
         )
-    else:
-        body.append(
-            para(
-                f"Ask IT to allow a blocked site for a period of study (up to {longest} days). "
-                f"Some topics also need {reason_approver().in_sentence} to agree.",
-            )
-        )
-    if problems:
-        body.append(attention("Please check the fields marked below. Nothing has been sent yet."))
+    return para(
+        f"Ask IT to allow a blocked site for a period of study "
+        f"(up to {school.filtering.max_exception_days} days). "
+        f"Some topics also need {reason_approver().in_sentence} to agree.",
+    )
 
-    def field(element: CardElement, field_id: str) -> None:
-        body.append(element)
-        _problem(body, problems, field_id)
 
-    field(
-        _text_box(
+def _request_inputs(values: Mapping[str, str]) -> list[FormInput]:
+    """Every field of the request, in the order the form asks them."""
+    return [
+        *_site_inputs(values),
+        *_audience_inputs(values),
+        *_purpose_inputs(values),
+        date_box(values, "start", "From", error="Give the first day."),
+        date_box(values, "end", "Until", error="Give the last day."),
+        _yes_no(values, "supervised", "Will the pupils be supervised while using it?"),
+        _yes_no(values, "age_appropriate", "Is the content appropriate for their age?"),
+    ]
+
+
+def _site_inputs(values: Mapping[str, str]) -> list[FormInput]:
+    """The site, how much of it, why the whole site, and what the filter calls it."""
+    return [
+        entered_box(
             values,
             "site",
             "Site (web address or domain)",
+            limit=LIMITS["site"],
             error="Give the site.",
             placeholder="example.org/topic",
         ),
-        "site",
-    )
-    field(
         required_choice(
             {"scope": ExceptionScope.PAGE.value, **values},
             "scope",
@@ -196,18 +178,13 @@ def filter_form(
             [Choice(title=t, value=v.value) for v, t in SCOPE_CHOICES.items()],
             error="Say how much of the site is needed.",
         ),
-        "scope",
-    )
-    field(
-        _text_box(
+        entered_box(
             values,
             "scope_reason",
             "If the whole site: why?",
+            limit=LIMITS["scope_reason"],
             placeholder="e.g. pupils follow links across the whole site",
         ),
-        "scope_reason",
-    )
-    field(
         ChoiceSetInput(
             id="blocked_category",
             label="What does the filter say it is? (if you know)",
@@ -215,9 +192,12 @@ def filter_form(
             choices=[Choice(title=t, value=v) for v, t in BLOCKED_CATEGORIES.items()],
             value=values.get("blocked_category") or "unknown",
         ),
-        "blocked_category",
-    )
-    field(
+    ]
+
+
+def _audience_inputs(values: Mapping[str, str]) -> list[FormInput]:
+    """Who needs access: the kind of group, then which one."""
+    return [
         required_choice(
             values,
             "audience",
@@ -226,38 +206,40 @@ def filter_form(
             error="Say who needs access.",
             style="compact",
         ),
-        "audience",
-    )
-    field(
-        _text_box(
+        entered_box(
             values,
             "audience_detail",
             "Which class, year group or pupils?",
+            limit=LIMITS["audience_detail"],
             placeholder="e.g. 10B, Year 9, or the pupils' names",
         ),
-        "audience_detail",
-    )
-    field(
-        _text_box(
+    ]
+
+
+def _purpose_inputs(values: Mapping[str, str]) -> list[FormInput]:
+    """Why it is needed: the educational reason and the lesson."""
+    return [
+        entered_box(
             values,
             "reason",
             "Educational reason",
+            limit=LIMITS["reason"],
             error="Give the educational reason.",
             placeholder="What pupils will do with the site, and why it is needed.",
             multiline=True,
         ),
-        "reason",
-    )
-    field(_text_box(values, "topic", "Lesson or topic", error="Give the lesson or topic."), "topic")
-    field(_date_box(values, "start", "From", "Give the first day."), "start")
-    field(_date_box(values, "end", "Until", "Give the last day."), "end")
-    field(
-        _yes_no(values, "supervised", "Will the pupils be supervised while using it?"), "supervised"
-    )
-    field(
-        _yes_no(values, "age_appropriate", "Is the content appropriate for their age?"),
-        "age_appropriate",
-    )
+        entered_box(
+            values,
+            "topic",
+            "Lesson or topic",
+            limit=LIMITS["topic"],
+            error="Give the lesson or topic.",
+        ),
+    ]
+
+
+def _form_actions(form_id: str, for_report: tuple[str, str, int] | None) -> list[ExecuteAction]:
+    """Send to IT (with Cancel), or, made from a report, send it on the teacher's behalf."""
     if for_report is not None:
         report_ref, _, version = for_report
         submit = execute(
@@ -268,9 +250,9 @@ def filter_form(
             ref=report_ref,
             ver=version,
         )
-        return card(body, [submit])
+        return [submit]
     submit = execute("Send to IT", Verb.FILTER_SUBMIT, style="positive", form=form_id)
-    return card(body, [submit, menu_button("Cancel")])
+    return [submit, menu_button("Cancel")]
 
 
 def _summary(request: FilterRequest, zone: ZoneInfo) -> list[tuple[str, str]]:
@@ -364,14 +346,10 @@ def request_card(
 ) -> dict[str, Any]:
     """The request in the IT channel (and the DSL channel for sensitive topics)."""
     ids: dict[str, str | int] = {"ref": request.ref, "ver": version}
-    body: list[CardElement] = []
-    if note:
-        body.append(para(note, subtle=True))
-    body += [
-        heading(f"{'Sensitive topic: ' if request.sensitive else ''}Filter request {request.ref}"),
-        facts(_summary(request, school.zone)),
-        para("Educational reason", emphasis=True),
-        para(safe_text(request.reason, limit=LIMITS["reason"])),
+    title = f"{'Sensitive topic: ' if request.sensitive else ''}Filter request {request.ref}"
+    body = [
+        *item_head(title, _summary(request, school.zone), note=note),
+        *labelled_text("Educational reason", request.reason, limit=LIMITS["reason"]),
         facts(
             [
                 ("Lesson or topic", safe_text(request.topic, limit=LIMITS["topic"])),

@@ -6,11 +6,15 @@ from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
-from microsoft_teams.cards import CardElement, Choice, DateInput
+from microsoft_teams.cards import CardElement, Choice
 
 from cards.common import (
+    FormInput,
     attention,
     card,
+    check_fields,
+    date_box,
+    entered_box,
     execute,
     facts,
     heading,
@@ -20,7 +24,7 @@ from cards.common import (
     safe_text,
     school_day,
     school_time,
-    text_box,
+    with_problems,
 )
 from policy.actions import Verb
 from policy.fm_checks import LIMITS, RESULT_WORDS, FmCheck, Result
@@ -47,61 +51,34 @@ def check_form(
             "the filtering review pack."
         ),
     ]
-    if problems:
-        body.append(attention("Please check the fields marked below. Nothing has been saved yet."))
-
-    def add(element: CardElement, field_id: str) -> None:
-        body.append(element)
-        if problem := problems.get(field_id):
-            body.append(attention(problem))
-
-    add(_date(values, "checked_on", "Day of the check"), "checked_on")
-    for item, words in items.items():
-        add(
+    inputs: list[FormInput] = [
+        date_box(values, "checked_on", "Day of the check", error="Give a date."),
+        *(
             required_choice(
-                values,
-                item,
-                words[:120],
-                _CHOICES,
-                error="Choose what you found.",
-                style="compact",
-            ),
-            item,
-        )
-    add(
-        text_box(
+                values, item, words[:120], _CHOICES, error="Choose what you found.", style="compact"
+            )
+            for item, words in items.items()
+        ),
+        entered_box(
+            values,
             "found",
             "What was wrong (if anything)",
             limit=LIMITS["found"],
-            value=values.get("found") or None,
             multiline=True,
             placeholder="e.g. the test site for self-harm loaded on the library laptops",
         ),
-        "found",
-    )
-    add(
-        text_box(
+        entered_box(
+            values,
             "actions",
             "What is being done about it, and by whom",
             limit=LIMITS["actions"],
-            value=values.get("actions") or None,
             multiline=True,
         ),
-        "actions",
-    )
-    add(_date(values, "next_due", "Next check due"), "next_due")
+        date_box(values, "next_due", "Next check due", error="Give a date."),
+    ]
+    body += [*check_fields(problems, nothing="saved"), *with_problems(inputs, problems)]
     submit = execute("Record the check", Verb.FM_CHECK_SUBMIT, style="positive", form=form_id)
     return card(body, [submit, menu_button("Cancel", send_inputs=False)])
-
-
-def _date(values: Mapping[str, str], field_id: str, label: str) -> DateInput:
-    return DateInput(
-        id=field_id,
-        label=label,
-        is_required=True,
-        error_message="Give a date.",
-        value=values.get(field_id) or None,
-    )
 
 
 def _summary(check: FmCheck, school: SchoolPolicy) -> list[CardElement]:

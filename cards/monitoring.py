@@ -16,7 +16,9 @@ from microsoft_teams.cards import (
     Choice,
     ChoiceSetInput,
     DateInput,
+    ExecuteAction,
     OpenUrlAction,
+    ShowCardAction,
     TextInput,
     TimeInput,
 )
@@ -24,9 +26,11 @@ from microsoft_teams.cards import (
 from cards.common import (
     FormInput,
     card,
+    entered_box,
     execute,
     facts,
     heading,
+    item_head,
     menu_button,
     para,
     safe_text,
@@ -75,6 +79,12 @@ def _summary_facts(alert: MonitoringAlert, school: SchoolPolicy) -> list[tuple[s
     ]
 
 
+def _with_note(title: str, decide: ExecuteAction) -> ShowCardAction:
+    """A decision that takes an optional note: ``title`` opens the note and ``decide``."""
+    note = TextInput(id="reason", label="Note (optional)", max_length=REASON_LIMIT)
+    return show_card(title, [note], decide)
+
+
 def _actions(alert: MonitoringAlert, version: int, *, detail: bool) -> list[Any]:
     ids: dict[str, str | int] = {"ref": alert.ref, "ver": version}
     if detail:
@@ -99,18 +109,12 @@ def _actions(alert: MonitoringAlert, version: int, *, detail: bool) -> list[Any]
     ]
     if alert.status is not AlertStatus.MONITORING:
         decisions.append(
-            show_card(
-                "Monitor",
-                [TextInput(id="reason", label="Note (optional)", max_length=REASON_LIMIT)],
-                execute("Keep monitoring", Verb.ALERT_MONITOR, ids=ids),
-            )
+            _with_note("Monitor", execute("Keep monitoring", Verb.ALERT_MONITOR, ids=ids))
         )
     if alert.status is not AlertStatus.CONTACTED:
         decisions.append(
-            show_card(
-                "Contact pupil",
-                [TextInput(id="reason", label="Note (optional)", max_length=REASON_LIMIT)],
-                execute("Record: contact the pupil", Verb.ALERT_CONTACT, ids=ids),
+            _with_note(
+                "Contact pupil", execute("Record: contact the pupil", Verb.ALERT_CONTACT, ids=ids)
             )
         )
     decisions.append(execute("Escalate to a concern", Verb.ALERT_ESCALATE, ids=ids))
@@ -122,10 +126,7 @@ def alert_channel_card(
 ) -> dict[str, Any]:
     """The DSL channel card: no name, no device, nothing the pupil typed or viewed."""
     title = f"{'URGENT: ' if alert.urgent else ''}Monitoring alert {alert.ref}"
-    body: list[CardElement] = []
-    if note:
-        body.append(para(note, subtle=True))
-    body += [heading(title), facts(_summary_facts(alert, school))]
+    body = item_head(title, _summary_facts(alert, school), note=note)
     if alert.expected:
         body.append(para(safe_text(alert.expected, limit=200), emphasis=True))
     if alert.concern_ref:
@@ -223,13 +224,12 @@ def notice_form(
     """ "Tell monitoring about a sensitive lesson": class, topic, date and times, reason."""
     values = values or {}
     inputs: list[FormInput] = [
-        TextInput(
-            id="class_name",
-            label="Class (such as 10B or Year 10)",
-            is_required=True,
-            error_message="Say which class.",
-            max_length=NOTICE_LIMITS["class_name"],
-            value=values.get("class_name") or None,
+        entered_box(
+            values,
+            "class_name",
+            "Class (such as 10B or Year 10)",
+            limit=NOTICE_LIMITS["class_name"],
+            error="Say which class.",
         ),
         ChoiceSetInput(
             id="topic",
@@ -260,14 +260,13 @@ def notice_form(
             error_message="Give the end time.",
             value=values.get("end") or None,
         ),
-        TextInput(
-            id="reason",
-            label="What the lesson covers (a few words)",
-            is_required=True,
-            error_message="Say what it covers.",
-            max_length=NOTICE_LIMITS["reason"],
-            is_multiline=True,
-            value=values.get("reason") or None,
+        entered_box(
+            values,
+            "reason",
+            "What the lesson covers (a few words)",
+            limit=NOTICE_LIMITS["reason"],
+            error="Say what it covers.",
+            multiline=True,
         ),
     ]
     body: list[CardElement] = [

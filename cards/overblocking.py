@@ -11,18 +11,22 @@ from zoneinfo import ZoneInfo
 from microsoft_teams.cards import CardElement, Container, TextBlock
 
 from cards.common import (
-    attention,
+    FormInput,
     card,
+    check_fields,
+    entered_box,
     execute,
     facts,
     heading,
+    item_head,
+    labelled_text,
     menu_button,
     note_box,
     para,
     safe_text,
     school_time,
     show_card,
-    text_box,
+    with_problems,
 )
 from policy.actions import Verb
 from policy.overblocking import LIMITS, OverblockReport, OverblockStatus
@@ -46,26 +50,18 @@ def overblock_form(
             "exception for you or explain why it stays blocked.",
         ),
     ]
-    if problems:
-        body.append(attention("Please check the fields marked below. Nothing has been sent yet."))
     boxes = (
         ("site", "The blocked site (web address)", "Give the web address.", False),
         ("lesson", "The lesson or topic", "Give the lesson.", False),
         ("impact", "How did the block get in the way?", "Say how it got in the way.", True),
     )
-    for field_id, label, error, multiline in boxes:
-        body.append(
-            text_box(
-                field_id,
-                label,
-                limit=LIMITS[field_id],
-                value=values.get(field_id) or None,
-                error=error,
-                multiline=multiline,
-            )
+    inputs: list[FormInput] = [
+        entered_box(
+            values, field_id, label, limit=LIMITS[field_id], error=error, multiline=multiline
         )
-        if field_id in problems:
-            body.append(attention(problems[field_id]))
+        for field_id, label, error, multiline in boxes
+    ]
+    body += [*check_fields(problems), *with_problems(inputs, problems)]
     submit = execute("Send to IT", Verb.OVERBLOCKED_SUBMIT, style="positive", form=form_id)
     return card(body, [submit, menu_button("Cancel")])
 
@@ -122,14 +118,10 @@ def overblock_it_card(
 ) -> dict[str, Any]:
     """The report in the IT channel, with its two outcomes while it is open."""
     ids: dict[str, str | int] = {"ref": report.ref, "ver": version}
-    body: list[CardElement] = []
-    if note:
-        body.append(para(note, subtle=True))
-    body += [
-        heading(f"Blocked but needed for teaching: {report.ref}"),
-        facts(_summary(report, zone)),
-        para("How it got in the way", emphasis=True),
-        para(safe_text(report.impact, limit=LIMITS["impact"])),
+    title = f"Blocked but needed for teaching: {report.ref}"
+    body = [
+        *item_head(title, _summary(report, zone), note=note),
+        *labelled_text("How it got in the way", report.impact, limit=LIMITS["impact"]),
         *_outcome(report, zone),
     ]
     actions: list[Any] = []

@@ -29,12 +29,12 @@ from microsoft_teams.cards import (
     CardElement,
     Choice,
     Container,
-    TextInput,
 )
 
 from cards.common import (
     attention,
     card,
+    entered_box,
     execute,
     heading,
     menu_button,
@@ -132,13 +132,13 @@ def worry_card(
                     ],
                     error=PROBLEMS["kind"],
                 ),
-                TextInput(
-                    id="words",
-                    label="Tell us what happened, in your own words",
+                entered_box(
+                    values,
+                    "words",
+                    "Tell us what happened, in your own words",
+                    limit=LIMITS["words"],
                     placeholder="You can skip this if you want.",
-                    is_multiline=True,
-                    max_length=LIMITS["words"],
-                    value=values.get("words") or None,
+                    multiline=True,
                 ),
                 required_choice(
                     values,
@@ -147,12 +147,12 @@ def worry_card(
                     [Choice(title=words, value=value) for value, words in SAFE_CHOICES.items()],
                     error=PROBLEMS["safe"],
                 ),
-                TextInput(
-                    id="adult",
-                    label="Who would you like to talk to?",
+                entered_box(
+                    values,
+                    "adult",
+                    "Who would you like to talk to?",
+                    limit=LIMITS["adult"],
                     placeholder="The name of an adult you trust. You can skip this.",
-                    max_length=LIMITS["adult"],
-                    value=values.get("adult") or None,
                 ),
             ],
             problems,

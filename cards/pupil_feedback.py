@@ -22,6 +22,7 @@ from microsoft_teams.cards import ActionSet, CardElement, Choice, ChoiceSetInput
 from cards.common import (
     attention,
     card,
+    entered_box,
     execute,
     heading,
     menu_button,
@@ -158,11 +159,11 @@ def feedback_card(
                 value=values.get("adult") or adult,
                 placeholder="For example: Mrs Patel",
             ),
-            text_box(
+            entered_box(
+                values,
                 "message",
                 "Or write your own message (sent instead of the ready-made one)",
                 limit=MESSAGE_LIMIT,
-                value=values.get("message") or None,
                 placeholder="Short and simple, as for a young child",
                 multiline=True,
             ),
@@ -187,11 +188,11 @@ def feedback_card(
                 show_card(
                     "Ask a question",
                     [
-                        text_box(
+                        entered_box(
+                            values,
                             "question",
                             "One open question (not a leading one)",
                             limit=QUESTION_LIMIT,
-                            value=values.get("question") or None,
                             placeholder="For example: Can you tell me more about what happened?",
                             multiline=True,
                         ),

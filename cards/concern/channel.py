@@ -7,7 +7,6 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from microsoft_teams.cards import (
-    CardElement,
     ExecuteAction,
 )
 
@@ -17,6 +16,7 @@ from cards.common import (
     execute,
     facts,
     heading,
+    item_head,
     para,
     safe_text,
     school_time,
@@ -99,10 +99,7 @@ def channel_card(
     """The DSL channel card: visible to everyone in the channel, so no names and no detail."""
     kind = "Pupil report" if concern.source.value == "pupil" else "Concern"
     title = f"{'URGENT: ' if concern.urgent else ''}{kind} {concern.ref}"
-    body: list[CardElement] = []
-    if note:
-        body.append(para(note, subtle=True))
-    body += [heading(title), facts(_channel_facts(concern, category, school))]
+    body = item_head(title, _channel_facts(concern, category, school), note=note)
     body += tried_line(concern, school)  # out-of-hours cover and escalation (issue 20)
     body += handoff_block(concern, school.zone)  # issue 20: "handed off to … by … at …"
     acknowledge, open_it = _acknowledge_and_open(concern, version)

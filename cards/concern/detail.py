@@ -21,6 +21,7 @@ from cards.common import (
     execute,
     facts,
     heading,
+    labelled_text,
     note_box,
     para,
     safe_text,
@@ -85,10 +86,12 @@ def detail_card(
                 ),
             ]
         ),
-        para("Who is involved", emphasis=True),
-        para(safe_text(concern.involved or "Not given", limit=LIMITS["involved"])),
-        para("What happened", emphasis=True),
-        para(safe_text(concern.what_happened or "Not given", limit=LIMITS["what_happened"])),
+        *labelled_text(
+            "Who is involved", concern.involved or "Not given", limit=LIMITS["involved"]
+        ),
+        *labelled_text(
+            "What happened", concern.what_happened or "Not given", limit=LIMITS["what_happened"]
+        ),
         facts(
             [
                 ("Where", safe_text(concern.where or "Not given", limit=200)),

@@ -10,7 +10,6 @@ from microsoft_teams.cards import (
     Choice,
     ChoiceSetInput,
     Container,
-    DateInput,
     TextBlock,
     TextInput,
     ToggleInput,
@@ -20,6 +19,8 @@ from cards.common import (
     FormInput,
     attention,
     card,
+    check_fields,
+    date_box,
     execute,
     facts,
     heading,
@@ -160,8 +161,7 @@ def concern_form(
                 items=[para("Images of children: the rule", emphasis=True), para(IMAGERY_RULE)],
             )
         )
-    if problems:
-        body.append(attention("Please check the fields marked below. Nothing has been sent yet."))
+    body += check_fields(problems)
     risk_choices = [
         Choice(title="Yes: a child may be in danger now", value=RiskAnswer.YES.value),
         Choice(title="No", value=RiskAnswer.NO.value),
@@ -212,12 +212,11 @@ def concern_form(
             values,
             placeholder="example.com/page (just type it: don't visit it again)",
         ),
-        DateInput(
-            id="happened_on",
-            label="When did it happen (or when did you find out)?",
-            is_required=True,
-            error_message="Give the date.",
-            value=values.get("happened_on") or None,
+        date_box(
+            values,
+            "happened_on",
+            "When did it happen (or when did you find out)?",
+            error="Give the date.",
         ),
     ]
     if category.id == "filtering_breach":

@@ -21,7 +21,6 @@ from microsoft_teams.cards import (
 )
 
 from cards.common import (
-    attention,
     card,
     execute,
     facts,
@@ -29,6 +28,7 @@ from cards.common import (
     para,
     safe_text,
     school_time,
+    with_problems,
 )
 from cards.concern import STATUS_WORDS
 from policy.actions import Verb
@@ -156,13 +156,14 @@ def incident_range_card(
     body: list[CardElement] = [
         heading("Incident log"),
         para("Choose the dates the concerns were reported between (both days included)."),
-        DateInput(id="from", label="From", is_required=True, value=start or None),
+        *with_problems(
+            [
+                DateInput(id="from", label="From", is_required=True, value=start or None),
+                DateInput(id="to", label="To", is_required=True, value=end or None),
+            ],
+            problems,
+        ),
     ]
-    if "from" in problems:
-        body.append(attention(problems["from"]))
-    body.append(DateInput(id="to", label="To", is_required=True, value=end or None))
-    if "to" in problems:
-        body.append(attention(problems["to"]))
     return card(
         body,
         [
