@@ -61,6 +61,8 @@ CALL_TIMEOUT = 10
 #: Threads per service URL: the most requests to one endpoint in flight at once. More wait in
 #: that lane's queue (and are dropped from it when their caller gives up).
 LANE_THREADS = 4
+#: Service URLs whose answer ``ServiceUrls`` remembers (Teams uses a handful per region).
+KNOWN_URLS = 256
 
 
 class LaneSender(AsyncRequestsHTTPSender):
@@ -155,11 +157,22 @@ class ServiceUrls:
     def __init__(self, *, loopback_only: bool, prefixes: tuple[str, ...] = ()) -> None:
         self._loopback_only = loopback_only
         self._prefixes = tuple(p.lower() for p in prefixes)
+        #: Answers already worked out (every turn asks about its service URL twice or more).
+        self._known: dict[str, bool] = {}
 
     def allowed(self, url: str | None) -> bool:
         """Whether the bot may talk to ``url``."""
         if not url:
             return False
+        known = self._known.get(url)
+        if known is None:
+            known = self._decide(url)
+            if len(self._known) >= KNOWN_URLS:  # forged activities may name any URL
+                self._known.clear()
+            self._known[url] = known
+        return known
+
+    def _decide(self, url: str) -> bool:
         if self._loopback_only:
             return is_loopback_url(url)
         lowered = url.lower()
