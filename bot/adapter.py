@@ -40,7 +40,7 @@ from botframework.connector.auth import (
     UserTokenClient,
 )
 from botframework.connector.auth.authentication_constants import AuthenticationConstants
-from msrest import Serializer
+from msrest import Deserializer, Serializer
 from msrest.exceptions import ClientRequestError
 from msrest.serialization import Model, full_restapi_key_transformer
 from msrest.universal_http import ClientRequest
@@ -204,6 +204,65 @@ class BodySerializer(Serializer):
         if copied is _NOT_PLAIN:
             return super().serialize_object(attr, **kwargs)  # type: ignore[no-untyped-call]
         return copied
+
+
+#: Per model class, for reading: each attribute's name, REST key and type (None: a key path
+#: with dots, or an "additionalProperties" attribute: msrest reads such a class itself), and
+#: the top-level keys the class knows (the rest are its additional properties).
+_READS: dict[type, tuple[list[tuple[str, str, str]], frozenset[str]] | None] = {}
+
+
+def _reads(cls: type) -> tuple[list[tuple[str, str, str]], frozenset[str]] | None:
+    if cls in _READS:
+        return _READS[cls]
+    attributes: dict[str, dict[str, Any]] = cls._attribute_map  # type: ignore[attr-defined]
+    plan: tuple[list[tuple[str, str, str]], frozenset[str]] | None = None
+    if "additional_properties" not in attributes and not any(
+        "." in desc["key"] for desc in attributes.values()
+    ):
+        plan = (
+            [(attr, desc["key"], desc["type"]) for attr, desc in attributes.items()],
+            frozenset(desc["key"] for desc in attributes.values() if desc["key"] != ""),
+        )
+    _READS[cls] = plan
+    return plan
+
+
+class ActivityDeserializer(Deserializer):
+    """msrest's deserialiser, less what it works out again for every object it reads: for each
+    of a model's attributes (sixty-odd on an ``Activity``, most of them absent), a copy of its
+    description, its type's dependencies and two key extractors (the XML one, for JSON, finds
+    nothing). Here a model read from a JSON object takes each attribute's value by its key
+    (``rest_key_extractor``'s answer for a key without dots), skips the absent ones
+    (``deserialize_data`` gives None for them) and reads each value with msrest's own
+    ``deserialize_data``; the additional properties and the object are msrest's. Anything else
+    (XML, key paths with dots, a model with an "additionalProperties" attribute, a value msrest
+    refuses) goes through msrest's own ``_deserialize``, which raises what it raises.
+    """
+
+    def _deserialize(self, target_obj: Any, data: Any) -> Any:
+        if type(data) is not dict:
+            return super()._deserialize(target_obj, data)  # type: ignore[no-untyped-call]
+        response, _name = self._classify_target(target_obj, data)  # type: ignore[no-untyped-call]
+        plan = (
+            _reads(response) if isinstance(response, type) and issubclass(response, Model) else None
+        )
+        if plan is None:
+            return super()._deserialize(target_obj, data)  # type: ignore[no-untyped-call]
+        attributes, known = plan
+        values: dict[str, Any] = {}
+        try:
+            for attr, key, kind in attributes:
+                raw = data.get(key)
+                values[attr] = None if raw is None else self.deserialize_data(raw, kind)  # type: ignore[no-untyped-call]
+        except (AttributeError, TypeError, KeyError, ValueError):
+            return super()._deserialize(target_obj, data)  # type: ignore[no-untyped-call]
+        extra = (
+            {key: data[key] for key in data.keys() - known}
+            if self.additional_properties_detection
+            else None
+        )
+        return self._instantiate_model(response, values, extra)  # type: ignore[no-untyped-call]
 
 
 class ServiceUrlNotAllowed(PermissionError):

@@ -21,9 +21,13 @@ from aiohttp import web
 from botbuilder.core import TurnContext
 from botbuilder.integration.aiohttp import CloudAdapter
 from botbuilder.schema import Activity
-from msrest.serialization import Deserializer
 
-from bot.adapter import CachingAuthentication, ServiceUrlNotAllowed, build_adapter
+from bot.adapter import (
+    ActivityDeserializer,
+    CachingAuthentication,
+    ServiceUrlNotAllowed,
+    build_adapter,
+)
 from bot.auth import AuthUnavailable, Rejected, authenticate, warm_keys
 from bot.auth import install as install_auth
 from bot.body import BadBody, may_hold_unstorable
@@ -68,9 +72,9 @@ log = logging.getLogger(__name__)
 
 MAX_BODY = 1024 * 1024  # 1 MiB: Teams activities are far smaller
 
-#: msrest's deserialiser for botbuilder's schema, built once: ``Activity.deserialize`` builds
-#: a new one (and its table of every schema class) for each call. It keeps no state per call.
-_ACTIVITIES = Deserializer(Activity._infer_class_models())  # type: ignore[no-untyped-call]
+#: The deserialiser for botbuilder's schema, built once: ``Activity.deserialize`` builds a new
+#: one (and its table of every schema class) for each call. It keeps no state per call.
+_ACTIVITIES = ActivityDeserializer(Activity._infer_class_models())  # type: ignore[no-untyped-call]
 
 
 @dataclass(slots=True)
