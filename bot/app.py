@@ -22,10 +22,15 @@ from botbuilder.core import TurnContext
 from botbuilder.integration.aiohttp import CloudAdapter
 from botbuilder.schema import Activity
 
-from bot.adapter import CachingAuthentication, ServiceUrlNotAllowed, build_adapter
+from bot.adapter import (
+    ActivityDeserializer,
+    CachingAuthentication,
+    ServiceUrlNotAllowed,
+    build_adapter,
+)
 from bot.auth import AuthUnavailable, Rejected, authenticate, warm_keys
 from bot.auth import install as install_auth
-from bot.body import BadBody
+from bot.body import BadBody, may_hold_unstorable
 from bot.body import parse as parse_body
 from bot.config import Settings, describe
 from bot.exports import WebExports, exports_for
@@ -66,6 +71,10 @@ from policy.text import clean_value
 log = logging.getLogger(__name__)
 
 MAX_BODY = 1024 * 1024  # 1 MiB: Teams activities are far smaller
+
+#: The deserialiser for botbuilder's schema, built once: ``Activity.deserialize`` builds a new
+#: one (and its table of every schema class) for each call. It keeps no state per call.
+_ACTIVITIES = ActivityDeserializer(Activity._infer_class_models())  # type: ignore[no-untyped-call]
 
 
 @dataclass(slots=True)
@@ -264,17 +273,19 @@ async def messages(request: web.Request) -> web.StreamResponse:
     parts: Components = request.app[COMPONENTS]
     if request.content_type != "application/json":
         return _bad_request("expected application/json", 415)
+    raw = await request.read()
     try:
-        body: Any = parse_body(await request.read(), request.charset)
+        body: Any = parse_body(raw, request.charset)
     except BadBody as exc:
         return _bad_request(exc.reason, exc.status)
     if not isinstance(body, dict) or not isinstance(body.get("type"), str):
         return _bad_request("body is not an activity")
     # Lone surrogates and NUL cannot be stored (UTF-8, PostgreSQL): replaced here, at the edge,
     # so every text field of every flow is saved as the person wrote it, less those characters.
-    body = clean_value(body)
+    if may_hold_unstorable(raw):
+        body = clean_value(body)
     try:
-        activity = Activity().deserialize(body)
+        activity = _ACTIVITIES("Activity", body)
     except Exception:  # noqa: BLE001 (msrest raises many kinds for malformed input)
         return _bad_request("body is not an activity")
     if activity.type in {"message", "invoke", "conversationUpdate"} and not (
@@ -353,7 +364,8 @@ async def monitoring_alerts(request: web.Request) -> web.Response:
     except BadBody as exc:
         return _bad_request(exc.reason, exc.status)
     try:
-        received = await parts.monitoring.receive(provider, signature, clean_value(body))
+        cleaned = clean_value(body) if may_hold_unstorable(raw) else body
+        received = await parts.monitoring.receive(provider, signature, cleaned)
     except StoreUnavailable:
         return _bad_request("the alert could not be saved, try again", 503)
     return web.json_response(dict(received.body), status=received.status)

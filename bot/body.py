@@ -19,6 +19,9 @@ MAX_DEPTH = 64
 _UTF8 = frozenset({"utf-8", "utf8"})
 #: JSON strings (with escapes), then any bracket: strings are skipped, brackets counted.
 _TOKENS = re.compile(rb'"(?:[^"\\]|\\.)*"|[\[\]{}]', re.DOTALL)
+#: The only JSON that decodes to a NUL or a lone surrogate: a ``\u0000`` or ``\uD800``-
+#: ``\uDFFF`` escape (UTF-8 cannot carry a surrogate, and JSON refuses a raw NUL).
+_UNSTORABLE_ESCAPE = re.compile(rb"\\u(?:0000|[dD][89a-fA-F])")
 
 
 class BadBody(Exception):
@@ -54,6 +57,12 @@ def depth_of(raw: bytes) -> int:
     return deepest
 
 
+def may_hold_unstorable(raw: bytes) -> bool:
+    """Whether the JSON in ``raw`` may decode to a string ``policy.text.clean_value`` would
+    change (False: it cannot, and cleaning it would only copy it)."""
+    return _UNSTORABLE_ESCAPE.search(raw) is not None
+
+
 def parse(raw: bytes, charset: str | None) -> Any:
     """The JSON in ``raw``.
 
@@ -67,7 +76,8 @@ def parse(raw: bytes, charset: str | None) -> Any:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise BadBody("body is not UTF-8") from None
-    if depth_of(raw) > MAX_DEPTH:
+    # Nesting cannot pass MAX_DEPTH with fewer opening brackets than that (strings included).
+    if raw.count(b"[") + raw.count(b"{") > MAX_DEPTH and depth_of(raw) > MAX_DEPTH:
         raise BadBody("body is nested too deeply")
     try:
         return json.loads(text)

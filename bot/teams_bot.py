@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from copy import copy
 from dataclasses import replace
 from http import HTTPStatus
 from typing import Any
@@ -21,7 +22,7 @@ from botbuilder.core import (
     MessageFactory,
     TurnContext,
 )
-from botbuilder.schema import Activity, ChannelAccount
+from botbuilder.schema import Activity, ActivityTypes, ChannelAccount, DeliveryModes
 
 from bot.message_action import INVOKES as MESSAGE_ACTION_INVOKES
 from bot.message_action import MessageActionHandler
@@ -90,6 +91,37 @@ def _mapping(value: object) -> Mapping[str, Any]:
     return value if isinstance(value, Mapping) else {}
 
 
+def _direct(turn_context: TurnContext) -> bool:
+    """Whether this turn's answers may skip ``TurnContext.send_activities``: no send handler
+    is registered (the app registers none) and the sender did not ask for its replies
+    buffered (``expectReplies``, which Teams never sends)."""
+    return (
+        not turn_context._on_send_activities
+        and turn_context.activity.delivery_mode != DeliveryModes.expect_replies
+    )
+
+
+async def send_reply(turn_context: TurnContext, activity: Activity) -> None:
+    """``turn_context.send_activity(activity)`` less its deep copy of the reply (its card,
+    ~250 ``deepcopy`` calls a welcome): the reply is addressed on a shallow copy, as botbuilder
+    addresses its deep one (``activity`` itself is left as it was), and handed to the adapter.
+    """
+    if not _direct(turn_context):
+        await turn_context.send_activity(activity)
+        return
+    out = TurnContext.apply_conversation_reference(
+        copy(activity), TurnContext.get_conversation_reference(turn_context.activity)
+    )
+    if not out.type:
+        out.type = ActivityTypes.message
+    if not out.input_hint:
+        out.input_hint = "acceptingInput"
+    out.id = None
+    await turn_context.adapter.send_activities(turn_context, [out])
+    if out.type != ActivityTypes.trace:
+        turn_context.responded = True
+
+
 class TeamsBot(ActivityHandler):  # type: ignore[misc]
     """Hands every activity to the use cases and sends back what they answer."""
 
@@ -113,6 +145,17 @@ class TeamsBot(ActivityHandler):  # type: ignore[misc]
         if self._on_activity is not None:
             # Remember where Teams can be reached, for proactive messages later.
             await self._on_activity(activity.service_url, getattr(activity.recipient, "id", None))
+        if activity.type == ActivityTypes.invoke and _direct(turn_context):
+            # ActivityHandler.on_turn's invoke branch, less send_activity's deep copy of the
+            # answer (a whole card): the adapter takes the invoke response from the turn state,
+            # where its send_activities would have put it.
+            response = await self.on_invoke_activity(turn_context)
+            if response and not turn_context.turn_state.get(TurnContext._INVOKE_RESPONSE_KEY):
+                turn_context.turn_state[TurnContext._INVOKE_RESPONSE_KEY] = Activity(
+                    type=ActivityTypes.invoke_response, value=response
+                )
+                turn_context.responded = True
+            return
         await super().on_turn(turn_context)
 
     async def on_message_activity(self, turn_context: TurnContext) -> None:
@@ -161,7 +204,7 @@ class TeamsBot(ActivityHandler):  # type: ignore[misc]
         try:
             async with asyncio.timeout(self._reply_budget):
                 for activity in activities:
-                    await turn_context.send_activity(activity)
+                    await send_reply(turn_context, activity)
                     sent += 1
             return
         except Exception as exc:

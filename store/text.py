@@ -13,10 +13,11 @@ from dialogs.ports import Change
 from policy.text import clean_text, clean_value
 
 
-def clean_change(change: Change) -> Change:
+def clean_change(change: Change, *, records: bool = True) -> Change:
     """``change`` with lone surrogates and NUL replaced in every record's data, audit field
-    and dedupe key."""
-    records = [replace(r, data=clean_value(r.data)) for r in change.records]
+    and dedupe key (the records left as they are when ``records`` is False: a caller that has
+    found them clean)."""
+    cleaned = [replace(r, data=clean_value(r.data)) for r in change.records] if records else None
     audit = [
         replace(
             e,
@@ -28,4 +29,9 @@ def clean_change(change: Change) -> Change:
         for e in change.audit
     ]
     key = clean_text(change.dedupe_key) if change.dedupe_key is not None else None
-    return replace(change, records=records, audit=audit, dedupe_key=key)
+    return replace(
+        change,
+        records=list(change.records) if cleaned is None else cleaned,
+        audit=audit,
+        dedupe_key=key,
+    )

@@ -84,6 +84,8 @@ class _Op:
     task: asyncio.Task[Any] | None
     future: asyncio.Future[tuple[AuditEntry, ...]]
     sealed: list[tuple[Record, bytes]] = field(default_factory=list)
+    #: Each record as stored, encoded when it was committed (None: encoded with the batch).
+    docs: list[bytes] | None = None
     result: tuple[AuditEntry, ...] | None = None
     error: BaseException | None = None
 

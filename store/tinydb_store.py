@@ -97,6 +97,28 @@ class _Staged:
     fresh: dict[str, _Shard] = field(default_factory=dict)
 
 
+def _clean_docs(change: Change) -> list[bytes] | None:
+    """Each record of ``change`` as stored (unencrypted), or None if any has a character
+    ``clean_change`` would replace, or cannot be encoded as it stands.
+
+    The bytes are ``encode_doc`` of the record's data, exactly as after ``clean_change`` (it
+    only replaces those characters), found by the JSON encoder instead of a walk over the data
+    in Python: a NUL is written as the escape ``\\u0000``, a lone surrogate cannot be UTF-8
+    (a false alarm, such as a literal backslash before "u0000", only takes the usual path).
+    Encoded now, on the caller's turn, the bytes also keep what the caller's objects held.
+    """
+    docs = []
+    for r in change.records:
+        try:
+            doc = encode_doc(r.id, r.version, r.schema, r.data)
+        except (TypeError, ValueError):  # (UnicodeEncodeError is a ValueError)
+            return None
+        if b"\\u0000" in doc:
+            return None
+        docs.append(doc)
+    return docs
+
+
 class TinyDbStore(Opening):
     """The ``Store`` port on TinyDB files in one folder: ``await TinyDbStore.open(dir)``.
 
@@ -162,11 +184,12 @@ class TinyDbStore(Opening):
     async def commit(self, change: Change) -> tuple[AuditEntry, ...]:
         """Journal ``change`` (with every change waiting alongside it: one write for all),
         then apply it in memory; see ``Store.commit``."""
-        change = clean_change(change)
+        docs = _clean_docs(change) if self._cipher is None else None
+        change = clean_change(change, records=docs is None)
         with self._state:
             self._usable(write=True)
         loop = asyncio.get_running_loop()
-        op = _Op(change, asyncio.current_task(), loop.create_future())
+        op = _Op(change, asyncio.current_task(), loop.create_future(), docs=docs)
         # A caller cancelled while its change is written never reads the outcome: not an error.
         op.future.add_done_callback(lambda f: f.cancelled() or f.exception())
         self._queue.append(op)
@@ -208,6 +231,9 @@ class TinyDbStore(Opening):
         every change of the batch fails with ``StoreUnavailable`` and nothing changed.
         """
         for op in ops:
+            if op.docs is not None:
+                op.sealed = list(zip(op.change.records, op.docs, strict=True))
+                continue
             op.sealed = [
                 (r, encode_doc(r.id, r.version, r.schema, self._seal(r.kind, r.id, r.data)))
                 for r in op.change.records

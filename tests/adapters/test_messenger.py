@@ -122,6 +122,76 @@ def test_reply_bodies_skip_a_validation_walk_that_can_find_nothing() -> None:
         assert json.dumps(sent, sort_keys=True) == json.dumps(
             usual.body(reply, "Activity"), sort_keys=True
         )
+    for model, name in _other_bodies():
+        assert _outcome(fast, model, name) == _outcome(usual, model, name), name
     assert fast.client_side_validation  # URL parts are still checked
     with pytest.raises(ValidationError):
         fast.url("conversation_id", None, "str")
+
+
+def _outcome(serializer: Any, model: Any, name: str) -> tuple[str, Any]:
+    try:
+        return "sent", serializer.body(model, name)
+    except Exception as exc:
+        return "refused", type(exc)
+
+
+def _other_bodies() -> list[tuple[Any, str]]:
+    """Bodies beside a card reply: a reply addressed from an incoming activity (with keys no
+    model knows, a mention, a timestamp), a proactive conversation, an empty activity, and
+    values msrest skips or refuses inside a model (its own ``_serialize`` then decides)."""
+    from botbuilder.core import TurnContext
+    from botbuilder.schema import (
+        Activity,
+        CardAction,
+        ChannelAccount,
+        ConversationAccount,
+        ConversationParameters,
+        Mention,
+        SuggestedActions,
+    )
+
+    incoming = Activity.deserialize(
+        {
+            "type": "message",
+            "id": "1:abc",
+            "timestamp": "2026-11-23T10:00:00.123Z",
+            "serviceUrl": "https://smba.example/uk/",
+            "channelId": "msteams",
+            "from": {"id": "29:x", "aadObjectId": "oid", "name": "T", "unknownKey": [1]},
+            "conversation": {"id": "a:1", "conversationType": "channel", "tenantId": "t"},
+            "recipient": {"id": "28:bot", "name": "Online Safety"},
+            "entities": [{"type": "mention", "text": "<at>Online Safety</at>"}],
+            "channelData": {"tenant": {"id": "t"}, "team": {"id": "19:t"}},
+            "locale": "en-GB",
+            "somethingNew": {"a": 1},
+        }
+    )
+    reply = Activity(type="message", text="Received", input_hint="acceptingInput")
+    TurnContext.apply_conversation_reference(
+        reply, TurnContext.get_conversation_reference(incoming)
+    )
+    reply.entities = [Mention(mentioned=ChannelAccount(id="29:x", name="T"), text="<at>T</at>")]
+    reply.suggested_actions = SuggestedActions(
+        to=["29:x"], actions=[CardAction(type="imBack", title="Help", value="help")]
+    )
+    proactive = ConversationParameters(
+        is_group=False,
+        bot=ChannelAccount(id="28:bot"),
+        members=[ChannelAccount(id="oid")],
+        tenant_id="t",
+        channel_data={"tenant": {"id": "t"}},
+        activity=Activity(type="message", text="Hello"),
+    )
+    odd = Activity(type="message", text=5)  # type: ignore[arg-type]
+    odd.timestamp = "not a date"  # type: ignore[assignment]
+    bad_list = Activity(type="message", entities="not a list")  # type: ignore[arg-type]
+    return [
+        (incoming, "Activity"),
+        (reply, "Activity"),
+        (proactive, "ConversationParameters"),
+        (Activity(), "Activity"),
+        (odd, "Activity"),
+        (bad_list, "Activity"),
+        (ConversationAccount(id="a:1"), "ConversationAccount"),
+    ]
