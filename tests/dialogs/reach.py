@@ -37,7 +37,11 @@ def _name(handler: Callable[..., Any]) -> str:
 
 
 def _owner(feature: Feature) -> str:
-    handlers = [*feature.routes.values(), *feature.renderers.values(), *feature.timers.values()]
+    handlers: list[Callable[..., Any]] = [
+        *feature.routes.values(),
+        *feature.renderers.values(),
+        *feature.timers.values(),
+    ]
     handlers += [feature.typed] if feature.typed else []
     modules = {_name(h).split(".")[1] for h in handlers}
     return "/".join(sorted(modules)) or "?"

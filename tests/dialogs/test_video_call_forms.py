@@ -103,7 +103,7 @@ def someone_else_first(s: School, times: int) -> list[str]:
     commit = s.store.commit
     added: list[str] = []
 
-    async def rival_first(change: Change) -> None:
+    async def rival_first(change: Change) -> Any:
         if len(added) < times and any(r.kind == "withdrawn_pupils" for r in change.records):
             name = f"Rival Pupil {len(added) + 1}"
             stored = await s.store.get("withdrawn_pupils", "list")
@@ -115,7 +115,7 @@ def someone_else_first(s: School, times: int) -> list[str]:
                 )
             )
             added.append(name)
-        await commit(change)
+        return await commit(change)
 
     s.store.commit = rival_first  # type: ignore[method-assign]
     return added
