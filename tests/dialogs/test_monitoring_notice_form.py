@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from dialogs.monitoring import NOTICE_KIND
-from dialogs.ports import Change, StoreUnavailable
 from tests.dialogs.conftest import School
+from tests.dialogs.test_video_call_clicks import store_down
 from tests.support import DSL_CHANNEL, IT_CHANNEL, TEACHER, button, visible_text
 
 STAFF_ROOM = "19:staff@thread.tacv2"
@@ -48,14 +48,7 @@ async def test_when_the_store_is_down_the_notice_is_not_said_sent(
     school: School, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     data = await filled_form(school)
-    real = school.store.commit
-
-    async def down(change: Change) -> Any:
-        if change.records:
-            raise StoreUnavailable("down")
-        return await real(change)
-
-    monkeypatch.setattr(school.store, "commit", down)
+    store_down(school, monkeypatch)
 
     card = await school.click(TEACHER, "notice.submit", data)
     await school.settle()

@@ -4,13 +4,11 @@ the store is down (nothing said sent), and the form never shown in a channel."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
-from dialogs.ports import Change, StoreUnavailable
 from tests.dialogs.conftest import School
 from tests.dialogs.test_overblocking import FRANK, IMPACT, report
+from tests.dialogs.test_video_call_clicks import store_down
 from tests.support import IT_CHANNEL, TEACHER, button, card_texts, visible_text
 
 STAFF_ROOM = "19:staff@thread.tacv2"
@@ -51,14 +49,7 @@ async def test_the_same_form_sent_twice_is_one_report(school: School) -> None:
 async def test_when_the_store_is_down_the_form_comes_back_and_nothing_is_sent(
     school: School, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real = school.store.commit
-
-    async def down(change: Change) -> Any:
-        if change.records:
-            raise StoreUnavailable("down")
-        return await real(change)
-
-    monkeypatch.setattr(school.store, "commit", down)
+    store_down(school, monkeypatch)
 
     card = await report(school)
     await school.settle()
