@@ -157,7 +157,11 @@ class School:
             directory=directory,
             notifier=self.notifier,
             clock=self.clock,
-            renderers={k: v for f in features for k, v in f.renderers.items()},
+            # As bootstrap: the features' renderers and Dialogs' own (answers sent privately).
+            renderers={
+                **{k: v for f in features for k, v in f.renderers.items()},
+                **self.dialogs.renderers,
+            },
             timers={k: v for f in features for k, v in f.timers.items()},
             school=school,
         )
