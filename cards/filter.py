@@ -45,6 +45,8 @@ from policy.filtering import (
     BLOCKED_CATEGORIES,
     CHANGE_APPROVER,
     STATUS_WORDS,
+    Approval,
+    Approver,
     FilterRequest,
     FilterStatus,
     approvers,
@@ -301,25 +303,30 @@ def request_refused(request: FilterRequest, why: str) -> dict[str, Any]:
     )
 
 
+def _approval(request: FilterRequest, given: Approval | None, approver: Approver) -> str:
+    """Who gave an approval; while the request is open, who it waits for; once it was decided
+    without it (rejected, refused, lapsed), that nobody gave it: nobody is waiting any more."""
+    if given:
+        return safe_text(given.by_name, limit=80)
+    return f"Waiting: {approver.name}" if request.is_open else "Not given"
+
+
 def _approvals(request: FilterRequest, zone: ZoneInfo) -> list[tuple[str, str]]:
     rows: list[tuple[str, str]] = []
     if request.sensitive:
         rows.append(
             (
                 "Reason approved by",
-                safe_text(request.reason_approval.by_name, limit=80)
-                if request.reason_approval
-                else f"Waiting: {reason_approver().name}",
+                _approval(request, request.reason_approval, reason_approver()),
             )
         )
     rows.append(
-        (
-            "Change approved by",
-            safe_text(request.change_approval.by_name, limit=80)
-            if request.change_approval
-            else f"Waiting: {CHANGE_APPROVER.name}",
-        )
+        ("Change approved by", _approval(request, request.change_approval, CHANGE_APPROVER))
     )
+    if request.status is FilterStatus.REJECTED:
+        rejected = next((s for s in reversed(request.history) if s.action == "rejected"), None)
+        if rejected is not None:
+            rows.append(("Rejected by", _who_when(rejected.actor_name, rejected.at, zone)))
     if request.applied:
         rows.append(
             (

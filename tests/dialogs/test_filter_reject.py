@@ -83,3 +83,14 @@ async def test_nobody_rejects_their_own_request(school: School) -> None:
     [record] = await records(school)
     assert (record.data["status"], record.version) == ("pending", 1)
     assert (await audit(school))[-1] == (IT, "filter.reject", "refused: rule: own request")
+
+
+async def test_a_rejected_request_shows_nobody_waiting_and_who_rejected_it(school: School) -> None:
+    card = await reject(school)
+    await school.settle()
+
+    for shown in (card, school.messenger.latest(IT_CHANNEL, REF)):
+        text = visible_text(shown)
+        assert "Waiting:" not in text
+        assert "Change approved by Not given" in text
+        assert "Rejected by Nadia Khan, Mon 23 Nov 2026, 10:00" in text  # IT, who clicked
