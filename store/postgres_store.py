@@ -10,9 +10,12 @@ Tables (``store/migrations/*.sql``, applied by ``python -m ops migrate``):
     One row per item; ``data`` is the record's JSON, or its AES-GCM sealed form when a key is
     configured (``store.crypto.RecordCipher``, the same sealing as the TinyDB files).
 ``audit`` and ``chains``
-    The hash-chained audit log, per tenant. A commit locks the tenant's ``chains`` row
-    (``SELECT ... FOR UPDATE``) in the same transaction as its records, so entries are numbered
-    and chained one at a time across every instance.
+    The hash-chained audit log, per tenant, as ``AUDIT_CHAINS`` chains side by side (``shard``,
+    ``AuditEntry.chain``). A commit locks one chain's ``chains`` row, the first that no other
+    commit holds (``SELECT ... FOR UPDATE SKIP LOCKED``), in the same transaction as its
+    records, so each chain's entries are numbered and chained one at a time across every
+    instance, while commits on different chains need not wait for each other's COMMIT.
+    ``verify_audit`` checks each chain and that it ends at its head row.
 ``dedupe``, ``sequences``, ``sequence_keys``
     Processed dedupe keys, named sequences and keyed draws from them, per tenant.
 ``schema_version``
@@ -53,6 +56,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import heapq
 import logging
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
@@ -102,6 +106,8 @@ STATEMENT_TIMEOUT_MS = 15_000
 POOL_WAIT_SECONDS = 5.0
 #: Advisory-lock class for claims (the second key is a hash of tenant and kind).
 _CLAIM_LOCK = 0x05B0
+#: Audit chains per tenant: a commit appends to any one no other commit holds (migration 0003).
+AUDIT_CHAINS = 16
 _RETRIES = 3
 
 
@@ -240,9 +246,10 @@ class PostgresStore:
                 self._record(kind, item_id, version, schema, data)
             if not self._read_only:
                 await conn.execute(
-                    "INSERT INTO chains (tenant, seq, hash) VALUES (%s, 0, %s) "
+                    "INSERT INTO chains (tenant, shard, seq, hash) "
+                    "SELECT %s, shard, 0, %s FROM generate_series(0, %s) AS shard "
                     "ON CONFLICT DO NOTHING",
-                    (self._tenant, GENESIS),
+                    (self._tenant, GENESIS, AUDIT_CHAINS - 1),
                 )
                 for forget in (
                     "DELETE FROM dedupe WHERE tenant = %s AND at < %s",
@@ -425,18 +432,49 @@ class PostgresStore:
         return None if row is None else tuple(row[0])
 
     async def audit_log(self) -> list[AuditEntry]:
+        """Every chain's entries, merged in time order (each chain's own order kept)."""
+        chains, _ = await self._chains()
+        return list(heapq.merge(*chains.values(), key=lambda e: e.at))
+
+    async def _chains(self) -> tuple[dict[int, list[AuditEntry]], dict[int, tuple[int, str]]]:
+        """Each chain's entries in order, and each chain's head row, read in one statement
+        (one snapshot: a commit landing meanwhile is in both or in neither)."""
         async with self._connection() as conn:
             rows = await (
                 await conn.execute(
-                    "SELECT seq, actor, action, item, outcome, at, prev_hash, hash FROM audit "
-                    "WHERE tenant = %s ORDER BY seq",
-                    (self._tenant,),
+                    "SELECT false, shard, seq, actor, action, item, outcome, at, prev_hash, hash "
+                    "FROM audit WHERE tenant = %s "
+                    "UNION ALL SELECT true, shard, seq, '', '', '', '', '', '', hash "
+                    "FROM chains WHERE tenant = %s ORDER BY 2, 1, 3",
+                    (self._tenant, self._tenant),
                 )
             ).fetchall()
-        return [AuditEntry(int(r[0]), *r[1:]) for r in rows]
+        chains: dict[int, list[AuditEntry]] = {}
+        heads: dict[int, tuple[int, str]] = {}
+        for is_head, shard, seq, actor, action, item, outcome, at, prev, digest in rows:
+            if is_head:
+                heads[int(shard)] = (int(seq), str(digest))
+            else:
+                entry = AuditEntry(int(seq), actor, action, item, outcome, at, prev, digest, shard)
+                chains.setdefault(int(shard), []).append(entry)
+        return chains, heads
 
     async def verify_audit(self) -> ChainCheck:
-        return verify_chain(await self.audit_log())
+        """Each chain verified on its own, then checked to end at its head row (so an entry
+        removed from the end of a chain is seen too)."""
+        chains, heads = await self._chains()
+        check = verify_chain(entry for chain in sorted(chains) for entry in chains[chain])
+        if not check.ok:
+            return check
+        for shard in sorted(heads.keys() | chains.keys()):
+            last = chains.get(shard)
+            ends = (last[-1].seq, last[-1].hash) if last else (0, GENESIS)
+            if heads.get(shard, (0, GENESIS)) != ends:
+                where = f"chain {shard} " if shard else ""
+                return ChainCheck(
+                    False, check.entries, ends[0], f"{where}does not end at its head row"
+                )
+        return check
 
     async def close(self) -> None:
         await self._pool.close()
