@@ -76,6 +76,7 @@ from dialogs.ports import (
     Record,
     StoreCorrupted,
     StoreUnavailable,
+    count_and_oldest,
 )
 from policy.audit import GENESIS, AuditEntry, ChainCheck, verify_chain
 from store.crypto import MARK, RecordCipher
@@ -349,6 +350,20 @@ class PostgresStore:
             if all(record.data.get(k) == v for k, v in equals.items()):
                 found.append(record)
         return found
+
+    async def count_oldest(self, kind: str, time_field: str) -> tuple[int, datetime | None]:
+        if self._cipher is not None:  # sealed data: the times can only be read here
+            return count_and_oldest(await self.find(kind), time_field)
+        async with self._connection() as conn:
+            row = await (
+                await conn.execute(
+                    "SELECT count(*), min((data ->> %s)::timestamptz) FROM records "
+                    "WHERE tenant = %s AND kind = %s",
+                    (time_field, self._tenant, kind),
+                )
+            ).fetchone()
+        assert row is not None
+        return int(row[0]), row[1]
 
     async def commit(self, change: Change) -> tuple[AuditEntry, ...]:
         self._writable()
