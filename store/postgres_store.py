@@ -476,6 +476,13 @@ class PostgresStore:
             self._connection(progress=progress) as conn,
             _pipelined_transaction(conn, progress) as pipeline,
         ):
+            # The draw's COMMIT does not wait for its WAL to reach the disk, so the sequence's
+            # row, which every draw locks, is not held across an fsync. Nothing is promised on
+            # the draw alone: its number is only told to anyone once the change that uses it
+            # has committed (synchronously), and WAL reaches the disk in order, so that
+            # commit's flush carries the draw's too. A crash before then may forget the draw,
+            # and the number is drawn again: nobody was given it (no gap either).
+            await conn.execute("SET LOCAL synchronous_commit = off")
             # Made if new, and locked either way (ON CONFLICT DO UPDATE locks the row).
             await conn.execute(
                 "INSERT INTO sequences (tenant, name, value) VALUES (%s, %s, 0) "
