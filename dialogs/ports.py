@@ -99,8 +99,13 @@ class StoreUnavailable(StoreError):
 
 def count_and_oldest(records: Sequence[Record], time_field: str) -> tuple[int, datetime | None]:
     """``Store.count_oldest`` over records already read (for stores that must read them)."""
-    times = [datetime.fromisoformat(r.data[time_field]) for r in records]
-    return len(times), min(times, default=None)
+    times = []
+    for record in records:
+        try:
+            times.append(datetime.fromisoformat(record.data[time_field]))
+        except (KeyError, TypeError, ValueError):
+            continue  # counted, with no time to give
+    return len(records), min(times, default=None)
 
 
 class Store(Protocol):
@@ -119,10 +124,10 @@ class Store(Protocol):
         ...
 
     async def count_oldest(self, kind: str, time_field: str) -> tuple[int, datetime | None]:
-        """How many records of ``kind`` there are, and the earliest time held in their
-        ``time_field`` (an ISO-8601 time with its zone, in every record of the kind), or None
-        when there are none: what the outbox's status needs, without reading every record
-        where the store can count them itself."""
+        """How many records of ``kind`` there are, and the earliest ISO-8601 time (with its
+        zone) held in their ``time_field``, or None when none holds one (a record whose field
+        is missing or not such a time is counted, without a time): what the outbox's status
+        needs, without reading every record where the store can count them itself."""
         ...
 
     async def commit(self, change: Change) -> tuple[AuditEntry, ...]:

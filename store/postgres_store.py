@@ -112,6 +112,8 @@ _CLAIM_LOCK = 0x05B0
 #: Audit chains per tenant: a commit appends to any one no other commit holds (migration 0003).
 AUDIT_CHAINS = 16
 _RETRIES = 3
+#: An ISO-8601 time with its zone, as ``datetime.isoformat`` writes it (``count_oldest``).
+_ISO_TIME = r"^\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d{1,6})?)?([+-]\d\d:\d\d|Z)$"
 
 
 class _Lost(Exception):
@@ -407,9 +409,10 @@ class PostgresStore:
         if self._cipher is not None:  # sealed data: the times can only be read here
             return count_and_oldest(await self.find(kind), time_field)
         rows = await self._rows(
-            "SELECT count(*), min((data ->> %s)::timestamptz) FROM records "
-            "WHERE tenant = %s AND kind = %s",
-            (time_field, self._tenant, kind),
+            "SELECT count(*), min(CASE WHEN data ->> %(field)s ~ %(iso)s "
+            "THEN (data ->> %(field)s)::timestamptz END) FROM records "
+            "WHERE tenant = %(tenant)s AND kind = %(kind)s",
+            {"field": time_field, "iso": _ISO_TIME, "tenant": self._tenant, "kind": kind},
         )
         return int(rows[0][0]), rows[0][1]
 

@@ -83,17 +83,20 @@ async def test_count_oldest_counts_a_kind_and_finds_its_earliest_time(store: Sto
                 Record("outbox", "B", 1, {"created_at": "2026-11-23T12:00:00+05:00"}),
                 Record("outbox", "C", 1, {"created_at": "2026-11-23T09:30:00.250000+00:00"}),
                 Record("concern", "D", 1, {"created_at": "2026-01-01T00:00:00+00:00"}),
+                # Unreadable times are counted, without a time.
+                Record("outbox", "E", 1, {"created_at": "yesterday"}),
+                Record("outbox", "F", 1, {}),
             ]
         )
     )
 
     count, oldest = await store.count_oldest("outbox", "created_at")
 
-    assert count == 3
+    assert count == 5
     assert oldest == datetime(2026, 11, 23, 7, 0, tzinfo=UTC)
     await store.commit(Change(deletes=[("outbox", "B", 1)]))
     assert await store.count_oldest("outbox", "created_at") == (
-        2,
+        4,
         datetime(2026, 11, 23, 8, 0, tzinfo=UTC),
     )
 
