@@ -324,7 +324,9 @@ class PostgresStore:
                 raise _Lost from exc
             raise unavailable(exc) from None
 
-    async def _rows(self, query: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+    async def _rows(
+        self, query: str, params: Sequence[Any] | Mapping[str, Any]
+    ) -> list[tuple[Any, ...]]:
         """One read statement's rows (run once more on another connection if the one lent
         turns out closed by the server: a read changes nothing)."""
         for attempt in (1, 2):
