@@ -42,10 +42,11 @@ instances). Writing or deleting a record ends its lease.
 Connection failures, pool time-outs and statement time-outs raise ``StoreUnavailable``.
 
 Round trips: a commit runs in pipeline mode, two round trips (BEGIN, the dedupe key, the records
-and the chain's head locked last; then the audit entries and COMMIT), so the chain's head, which
-every commit of every instance locks, is held for one round trip, the sealing and the COMMIT; a
-keyed draw likewise (the lock and the look-up; then the draw and COMMIT). Nothing is returned
-before COMMIT has succeeded.
+and a chain's head locked last; then the audit entries and COMMIT), so the head is held for one
+round trip, the sealing and the COMMIT, by this commit only (others take another chain); a
+keyed draw likewise (the lock and the look-up; then the draw and COMMIT, which does not wait
+for its WAL flush: the change using the number does). Nothing is returned before COMMIT has
+succeeded. The pool checks a connection it lends by polling its socket (no round trip).
 
 Modules: the schema and migrations in ``postgres_schema``, one commit in ``postgres_commit``,
 rows in ``postgres_rows``, copying a school's store in ``postgres_copy``; every public name is
