@@ -1,6 +1,7 @@
 """The benchmark's PostgreSQL column: concern submits against real ``python -m bot`` processes.
 
     .venv/bin/python -m bench.postgres_three_instances [--turns 600] [--concurrency 20]
+        [--cells tinydb,postgres1,postgres3]
 
 Cells (each on fresh processes and, for PostgreSQL, a fresh migrated database, dropped after):
 
@@ -219,12 +220,17 @@ def row(name: str, serial: Sample, loaded: Sample, backlog: float) -> str:
     )
 
 
-async def main(turns: int, concurrency: int) -> None:
-    """Run every cell and print the table."""
+#: The cells ``--cells`` may name, in the order they run.
+CELLS = ("tinydb", "postgres1", "postgres3")
+
+
+async def main(turns: int, concurrency: int, cells: tuple[str, ...] = CELLS) -> None:
+    """Run the cells asked for (every one by default) and print the table."""
     rows = []
-    serial, loaded, backlog = await cell(1, None, turns=turns, concurrency=concurrency)
-    rows.append(row("tinydb x1", serial, loaded, backlog))
-    for instances in (1, 3):
+    if "tinydb" in cells:
+        serial, loaded, backlog = await cell(1, None, turns=turns, concurrency=concurrency)
+        rows.append(row("tinydb x1", serial, loaded, backlog))
+    for instances in (n for n in (1, 3) if f"postgres{n}" in cells):
         with new_database(prefix="osb_bench") as url:
             serial, loaded, backlog = await cell(
                 instances, url, turns=turns, concurrency=concurrency
@@ -251,5 +257,15 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--turns", type=int, default=600)
     parser.add_argument("--concurrency", type=int, default=20)
+    parser.add_argument(
+        "--cells",
+        default=",".join(CELLS),
+        help=f"comma-separated, of {', '.join(CELLS)} (default: all; postgres3 alone is the "
+        "benchmark's PostgreSQL column)",
+    )
     arguments = parser.parse_args()
-    asyncio.run(main(arguments.turns, arguments.concurrency))
+    asked = tuple(c.strip() for c in arguments.cells.split(",") if c.strip())
+    unknown = sorted(set(asked) - set(CELLS))
+    if unknown:
+        parser.error(f"unknown cells {unknown}: choose from {', '.join(CELLS)}")
+    asyncio.run(main(arguments.turns, arguments.concurrency, asked))

@@ -97,6 +97,17 @@ class StoreUnavailable(StoreError):
     """Writing failed (disk full, I/O error). The previous data is intact."""
 
 
+def count_and_oldest(records: Sequence[Record], time_field: str) -> tuple[int, datetime | None]:
+    """``Store.count_oldest`` over records already read (for stores that must read them)."""
+    times = []
+    for record in records:
+        try:
+            times.append(datetime.fromisoformat(record.data[time_field]))
+        except (KeyError, TypeError, ValueError):
+            continue  # counted, with no time to give
+    return len(records), min(times, default=None)
+
+
 class Store(Protocol):
     """Durable records, sequences and the hash-chained audit log.
 
@@ -110,6 +121,13 @@ class Store(Protocol):
 
     async def find(self, kind: str, **equals: str | int | bool | None) -> list[Record]:
         """Records of ``kind`` whose top-level data fields equal the given values."""
+        ...
+
+    async def count_oldest(self, kind: str, time_field: str) -> tuple[int, datetime | None]:
+        """How many records of ``kind`` there are, and the earliest ISO-8601 time (with its
+        zone) held in their ``time_field``, or None when none holds one (a record whose field
+        is missing or not such a time is counted, without a time): what the outbox's status
+        needs, without reading every record where the store can count them itself."""
         ...
 
     async def commit(self, change: Change) -> tuple[AuditEntry, ...]:

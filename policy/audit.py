@@ -3,6 +3,12 @@
 Every state change of any item, and every refusal, is appended (who, when in UTC, item, action,
 outcome). Editing, removing or reordering an entry breaks the chain, and ``verify_chain`` says
 where (001 §1.3.2: "record of concerns/incidents and actions").
+
+A log may be several chains side by side (``AuditEntry.chain``: the PostgreSQL store appends to
+one of a few chains per school, so that commits of several instances need not wait for each
+other): each chain runs 1, 2, 3... from ``GENESIS`` on its own, and an entry of chain ``n > 0``
+seals its chain's number too, so it cannot be moved to another chain unseen. A single-chain
+log (chain 0, the TinyDB and in-memory stores) is sealed exactly as before chains existed.
 """
 
 from __future__ import annotations
@@ -44,10 +50,12 @@ class AuditEntry:
     at: str
     prev_hash: str
     hash: str
+    #: Which of the log's chains the entry belongs to (``seq`` and ``prev_hash`` are its chain's).
+    chain: int = 0
 
     def to_dict(self) -> dict[str, object]:
-        """The stored form (JSON object)."""
-        return {
+        """The stored form (JSON object; ``chain`` only when it is not 0)."""
+        stored: dict[str, object] = {
             "seq": self.seq,
             "actor": self.actor,
             "action": self.action,
@@ -57,6 +65,9 @@ class AuditEntry:
             "prev_hash": self.prev_hash,
             "hash": self.hash,
         }
+        if self.chain:
+            stored["chain"] = self.chain
+        return stored
 
     @classmethod
     def from_dict(cls, raw: dict[str, object]) -> AuditEntry:
@@ -71,27 +82,33 @@ class AuditEntry:
             raise ValueError(f"audit entry is missing {exc}") from None
         if not all(isinstance(v, str) for v in (*fields.values(), digest)):
             raise ValueError("audit entry fields must be strings")
-        return cls(seq=seq, hash=str(digest), **{k: str(v) for k, v in fields.items()})
+        chain = raw.get("chain", 0)
+        if not isinstance(chain, int) or isinstance(chain, bool) or chain < 0:
+            raise ValueError("chain must be a whole number")
+        return cls(seq=seq, hash=str(digest), chain=chain, **{k: str(v) for k, v in fields.items()})
 
 
 def _digest(
-    seq: int, prev_hash: str, actor: str, action: str, item: str, outcome: str, at: str
+    chain: int, seq: int, prev_hash: str, actor: str, action: str, item: str, outcome: str, at: str
 ) -> str:
+    sealed: list[object] = [seq, prev_hash, actor, action, item, outcome, at]
+    if chain:
+        sealed.insert(0, chain)  # chain 0 is sealed as before chains existed
     body = json.dumps(
-        [seq, prev_hash, actor, action, item, outcome, at],
+        sealed,
         ensure_ascii=False,
         separators=(",", ":"),
     )
     return hashlib.sha256(body.encode("utf-8")).hexdigest()
 
 
-def seal(event: AuditEvent, *, seq: int, prev_hash: str) -> AuditEntry:
-    """Seal ``event`` as entry number ``seq`` after the entry whose hash is ``prev_hash``."""
+def seal(event: AuditEvent, *, seq: int, prev_hash: str, chain: int = 0) -> AuditEntry:
+    """Seal ``event`` as entry number ``seq`` of ``chain`` after the entry whose hash is
+    ``prev_hash``."""
     at = event.at.isoformat()
-    digest = _digest(seq, prev_hash, event.actor, event.action, event.item, event.outcome, at)
-    return AuditEntry(
-        seq, event.actor, event.action, event.item, event.outcome, at, prev_hash, digest
-    )
+    fields = (event.actor, event.action, event.item, event.outcome, at)
+    digest = _digest(chain, seq, prev_hash, *fields)
+    return AuditEntry(seq, *fields, prev_hash, digest, chain)
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,17 +122,22 @@ class ChainCheck:
 
 
 def verify_chain(entries: Iterable[AuditEntry]) -> ChainCheck:
-    """Check that entries run 1, 2, 3… and that each hash seals its fields and its predecessor."""
-    prev = GENESIS
+    """Check that each chain's entries run 1, 2, 3… (in the order given) and that each hash
+    seals its fields and its predecessor in its chain. ``entries`` may interleave chains."""
+    heads: dict[int, tuple[int, str]] = {}  # chain -> (last seq, last hash)
     count = 0
-    for expected_seq, entry in enumerate(entries, start=1):
-        count = expected_seq
+    for count, entry in enumerate(entries, start=1):
+        last_seq, prev = heads.get(entry.chain, (0, GENESIS))
+        expected_seq = last_seq + 1
+        where = f" of chain {entry.chain}" if entry.chain else ""
         if entry.seq != expected_seq:
-            return ChainCheck(False, count, entry.seq, f"expected entry {expected_seq}")
+            return ChainCheck(False, count, entry.seq, f"expected entry {expected_seq}{where}")
         if entry.prev_hash != prev:
-            return ChainCheck(False, count, entry.seq, "does not follow the entry before it")
+            return ChainCheck(
+                False, count, entry.seq, f"does not follow the entry before it{where}"
+            )
         fields = (entry.actor, entry.action, entry.item, entry.outcome, entry.at)
-        if _digest(entry.seq, entry.prev_hash, *fields) != entry.hash:
-            return ChainCheck(False, count, entry.seq, "was changed after it was written")
-        prev = entry.hash
+        if _digest(entry.chain, entry.seq, entry.prev_hash, *fields) != entry.hash:
+            return ChainCheck(False, count, entry.seq, f"was changed after it was written{where}")
+        heads[entry.chain] = (entry.seq, entry.hash)
     return ChainCheck(True, count)

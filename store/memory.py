@@ -9,9 +9,10 @@ from __future__ import annotations
 import asyncio
 import copy
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
-from dialogs.ports import Change, DuplicateRequest, Record, VersionConflict
+from dialogs.ports import Change, DuplicateRequest, Record, VersionConflict, count_and_oldest
 from policy.audit import GENESIS, AuditEntry, ChainCheck, seal, verify_chain
 
 
@@ -36,6 +37,9 @@ class InMemoryStore:
             for (k, _), r in self._records.items()
             if k == kind and all(r.data.get(f) == v for f, v in equals.items())
         ]
+
+    async def count_oldest(self, kind: str, time_field: str) -> tuple[int, datetime | None]:
+        return count_and_oldest(await self.find(kind), time_field)
 
     async def commit(self, change: Change) -> tuple[AuditEntry, ...]:
         async with self._lock:

@@ -3,8 +3,9 @@
 
 Every statement is queued, then checked in the order a one-at-a-time commit would: the
 dedupe key first (``DuplicateRequest``), then each record in sorted order
-(``VersionConflict``); the audit entries are sealed onto the chain's locked head and go with
-COMMIT in the pipeline's last round trip."""
+(``VersionConflict``); the audit entries are sealed onto the locked head of one of the
+tenant's audit chains (any one no other commit holds) and go with COMMIT in the pipeline's
+last round trip."""
 
 from __future__ import annotations
 
@@ -98,12 +99,16 @@ async def commit_in(
                 ),
             )
         checks.append((kind, item_id, expected, cursor))
-    # The chain's head is locked last (rows are always locked in this order), in the same
-    # round trip as the writes above: held from here to COMMIT for one round trip fewer.
+    # A chain's head is locked last (rows are always locked in this order), in the same
+    # round trip as the writes above: held from here to COMMIT for one round trip fewer. Any
+    # chain no other commit holds will do, so commits (of every instance) do not wait for
+    # each other's COMMIT; only when every chain is held does this commit wait for one.
     head = None
     if change.audit:
         head = await conn.execute(
-            "SELECT seq, hash FROM chains WHERE tenant = %s FOR UPDATE", (tenant,)
+            "SELECT shard, seq, hash FROM chains WHERE tenant = %s "
+            "ORDER BY shard LIMIT 1 FOR UPDATE SKIP LOCKED",
+            (tenant,),
         )
     await pipeline.sync()
     if dedupe is not None and dedupe.rowcount == 0:
@@ -124,7 +129,17 @@ async def commit_in(
             await _conflict(conn, tenant, kind, item_id, expected)
     if head is None:
         return ()
-    return await _append_audit(conn, tenant, change, await head.fetchone())
+    locked = await head.fetchone()
+    if locked is None:  # every chain is held by a commit in flight: wait for one of them
+        locked = await (
+            await conn.execute(
+                "SELECT shard, seq, hash FROM chains WHERE tenant = %s "
+                "AND shard = (SELECT max(shard) FROM chains WHERE tenant = %s) "
+                "FOR UPDATE",
+                (tenant, tenant),
+            )
+        ).fetchone()
+    return await _append_audit(conn, tenant, change, locked)
 
 
 async def _conflict(
@@ -164,30 +179,31 @@ async def _append_audit(
     their rows with the head's update (sent with COMMIT, in the pipeline's last sync)."""
     if head is None:
         raise StoreCorrupted(f"the audit chain of tenant {tenant} has no head row")
-    seq, prev = int(head[0]), str(head[1])
+    chain, seq, prev = int(head[0]), int(head[1]), str(head[2])
     entries = []
     for event in change.audit:
         seq += 1
-        entry = seal(event, seq=seq, prev_hash=prev)
+        entry = seal(event, seq=seq, prev_hash=prev, chain=chain)
         entries.append(entry)
         prev = entry.hash
     rows = [audit_row(tenant, e) for e in entries]
     if len(rows) <= _AUDIT_IN_ONE:
-        values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s, %s)"] * len(rows))
+        values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"] * len(rows))
         await conn.execute(
             "WITH appended AS (INSERT INTO audit (tenant, seq, actor, action, item, outcome, "  # noqa: S608 (placeholders only)
-            f"at, prev_hash, hash) VALUES {values}) "
-            "UPDATE chains SET seq = %s, hash = %s WHERE tenant = %s",
-            [*(v for row in rows for v in row), seq, prev, tenant],
+            f"at, prev_hash, hash, shard) VALUES {values}) "
+            "UPDATE chains SET seq = %s, hash = %s WHERE tenant = %s AND shard = %s",
+            [*(v for row in rows for v in row), seq, prev, tenant, chain],
         )
         return tuple(entries)
     async with conn.cursor() as cursor:
         await cursor.executemany(
             "INSERT INTO audit (tenant, seq, actor, action, item, outcome, at, prev_hash, "
-            "hash) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
+            "hash, shard) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
             rows,
         )
     await conn.execute(
-        "UPDATE chains SET seq = %s, hash = %s WHERE tenant = %s", (seq, prev, tenant)
+        "UPDATE chains SET seq = %s, hash = %s WHERE tenant = %s AND shard = %s",
+        (seq, prev, tenant, chain),
     )
     return tuple(entries)

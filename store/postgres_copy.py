@@ -49,7 +49,9 @@ async def copy_in(
     """The copy, inside the caller's transaction (see ``PostgresStore.copy_in``)."""
     source = {(r.kind, r.id): r for r in records}
     head = await (
-        await conn.execute("SELECT seq, hash FROM chains WHERE tenant = %s FOR UPDATE", (tenant,))
+        await conn.execute(
+            "SELECT seq, hash FROM chains WHERE tenant = %s AND shard = 0 FOR UPDATE", (tenant,)
+        )
     ).fetchone()
     present = await _compare_records(conn, tenant, opened, source)
     missing = [r for key, r in source.items() if key not in present]
@@ -64,13 +66,13 @@ async def copy_in(
     async with conn.cursor() as cursor:
         await cursor.executemany(
             "INSERT INTO audit (tenant, seq, actor, action, item, outcome, at, "
-            "prev_hash, hash) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
+            "prev_hash, hash, shard) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
             [audit_row(tenant, e) for e in new_entries],
         )
     last_seq, last_hash = (audit[-1].seq, audit[-1].hash) if audit else (0, GENESIS)
     await conn.execute(
         "INSERT INTO chains (tenant, seq, hash) VALUES (%s, %s, %s) "
-        "ON CONFLICT (tenant) DO UPDATE SET seq = excluded.seq, hash = excluded.hash",
+        "ON CONFLICT (tenant, shard) DO UPDATE SET seq = excluded.seq, hash = excluded.hash",
         (tenant, last_seq, last_hash),
     )
     sequences_set = await _copy_sequences(conn, tenant, sequences)
@@ -131,8 +133,14 @@ async def _compare_audit(
     conn: AsyncConnection[Any], tenant: str, audit: Sequence[AuditEntry], head: Any
 ) -> int:
     rows = await (
-        await conn.execute("SELECT seq, hash FROM audit WHERE tenant = %s ORDER BY seq", (tenant,))
+        await conn.execute(
+            "SELECT seq, hash, shard FROM audit WHERE tenant = %s ORDER BY shard, seq", (tenant,)
+        )
     ).fetchall()
+    if any(shard != 0 for _, _, shard in rows):
+        # Only a store the bot has already written to has entries on its other chains.
+        raise TargetDiffers("the database's audit log for this school is not the source's")
+    rows = [(seq, digest) for seq, digest, _ in rows]
     if len(rows) > len(audit):
         raise TargetDiffers(
             f"the database's audit log for this school has {len(rows)} entries, more than "

@@ -34,6 +34,7 @@ def audit_row(tenant: str, entry: AuditEntry) -> tuple[Any, ...]:
         entry.at,
         entry.prev_hash,
         entry.hash,
+        entry.chain,
     )
 
 

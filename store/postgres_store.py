@@ -10,9 +10,12 @@ Tables (``store/migrations/*.sql``, applied by ``python -m ops migrate``):
     One row per item; ``data`` is the record's JSON, or its AES-GCM sealed form when a key is
     configured (``store.crypto.RecordCipher``, the same sealing as the TinyDB files).
 ``audit`` and ``chains``
-    The hash-chained audit log, per tenant. A commit locks the tenant's ``chains`` row
-    (``SELECT ... FOR UPDATE``) in the same transaction as its records, so entries are numbered
-    and chained one at a time across every instance.
+    The hash-chained audit log, per tenant, as ``AUDIT_CHAINS`` chains side by side (``shard``,
+    ``AuditEntry.chain``). A commit locks one chain's ``chains`` row, the first that no other
+    commit holds (``SELECT ... FOR UPDATE SKIP LOCKED``), in the same transaction as its
+    records, so each chain's entries are numbered and chained one at a time across every
+    instance, while commits on different chains need not wait for each other's COMMIT.
+    ``verify_audit`` checks each chain and that it ends at its head row.
 ``dedupe``, ``sequences``, ``sequence_keys``
     Processed dedupe keys, named sequences and keyed draws from them, per tenant.
 ``schema_version``
@@ -39,10 +42,11 @@ instances). Writing or deleting a record ends its lease.
 Connection failures, pool time-outs and statement time-outs raise ``StoreUnavailable``.
 
 Round trips: a commit runs in pipeline mode, two round trips (BEGIN, the dedupe key, the records
-and the chain's head locked last; then the audit entries and COMMIT), so the chain's head, which
-every commit of every instance locks, is held for one round trip, the sealing and the COMMIT; a
-keyed draw likewise (the lock and the look-up; then the draw and COMMIT). Nothing is returned
-before COMMIT has succeeded.
+and a chain's head locked last; then the audit entries and COMMIT), so the head is held for one
+round trip, the sealing and the COMMIT, by this commit only (others take another chain); a
+keyed draw likewise (the lock and the look-up; then the draw and COMMIT, which does not wait
+for its WAL flush: the change using the number does). Nothing is returned before COMMIT has
+succeeded. The pool checks a connection it lends by polling its socket (no round trip).
 
 Modules: the schema and migrations in ``postgres_schema``, one commit in ``postgres_commit``,
 rows in ``postgres_rows``, copying a school's store in ``postgres_copy``; every public name is
@@ -53,9 +57,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import heapq
 import logging
+import select
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -63,7 +70,7 @@ import psycopg
 from psycopg import AsyncConnection, AsyncPipeline, errors
 from psycopg.pq import TransactionStatus
 from psycopg.types.json import Jsonb
-from psycopg_pool import AsyncConnectionPool
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from dialogs.ports import (
     RECORD_SCHEMA,
@@ -72,6 +79,7 @@ from dialogs.ports import (
     Record,
     StoreCorrupted,
     StoreUnavailable,
+    count_and_oldest,
 )
 from policy.audit import GENESIS, AuditEntry, ChainCheck, verify_chain
 from store.crypto import MARK, RecordCipher
@@ -102,11 +110,46 @@ STATEMENT_TIMEOUT_MS = 15_000
 POOL_WAIT_SECONDS = 5.0
 #: Advisory-lock class for claims (the second key is a hash of tenant and kind).
 _CLAIM_LOCK = 0x05B0
+#: Audit chains per tenant: a commit appends to any one no other commit holds (migration 0003).
+AUDIT_CHAINS = 16
 _RETRIES = 3
+#: An ISO-8601 time with its zone, as ``datetime.isoformat`` writes it (``count_oldest``).
+_ISO_TIME = r"^\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d{1,6})?)?([+-]\d\d:\d\d|Z)$"
+
+
+class _Lost(Exception):
+    """The connection turned out closed by the server before anything could have been
+    committed on it (a read, or a transaction whose COMMIT was not sent): safe to run again
+    on another connection."""
+
+
+@dataclass
+class _Progress:
+    """How far an operation got: ``committing`` once its COMMIT has been queued."""
+
+    committing: bool = False
+
+
+async def _not_closed(conn: AsyncConnection[Any]) -> None:
+    """The pool's check before it lends a connection, without a round trip (the default
+    check sends an empty statement, one more round trip per operation). An idle connection
+    has nothing to read: anything readable is the server saying goodbye (a restart, an
+    administrator's termination) or the end of the stream, so the pool replaces it. A close
+    still on its way is seen on use: reads and uncommitted transactions then run once more
+    (``_Lost``)."""
+    if conn.closed:
+        raise psycopg.OperationalError("the connection is closed")
+    poller = select.poll()
+    poller.register(conn.fileno(), select.POLLIN)
+    if poller.poll(0):
+        await conn.close()  # so that the pool drops it (it keeps a connection not closed)
+        raise psycopg.OperationalError("the server has closed the connection")
 
 
 @asynccontextmanager
-async def _pipelined_transaction(conn: AsyncConnection[Any]) -> AsyncIterator[AsyncPipeline]:
+async def _pipelined_transaction(
+    conn: AsyncConnection[Any], progress: _Progress | None = None
+) -> AsyncIterator[AsyncPipeline]:
     """One transaction in pipeline mode, on an autocommit connection: BEGIN is queued on entry
     and COMMIT on leaving, sent with whatever the block queued last; leaving returns only once
     the server has answered, and raises if any statement or the COMMIT failed. The block may
@@ -117,6 +160,8 @@ async def _pipelined_transaction(conn: AsyncConnection[Any]) -> AsyncIterator[As
         async with conn.pipeline() as pipeline:
             await conn.execute("BEGIN")
             yield pipeline
+            if progress is not None:
+                progress.committing = True
             await conn.execute("COMMIT")
     except BaseException:
         if not conn.closed and conn.info.transaction_status != TransactionStatus.IDLE:
@@ -197,7 +242,7 @@ class PostgresStore:
             open=False,
             timeout=POOL_WAIT_SECONDS,
             configure=configure,
-            check=AsyncConnectionPool.check_connection,
+            check=_not_closed,
             kwargs={
                 "autocommit": True,
                 "application_name": "online-safety-bot",
@@ -240,9 +285,10 @@ class PostgresStore:
                 self._record(kind, item_id, version, schema, data)
             if not self._read_only:
                 await conn.execute(
-                    "INSERT INTO chains (tenant, seq, hash) VALUES (%s, 0, %s) "
+                    "INSERT INTO chains (tenant, shard, seq, hash) "
+                    "SELECT %s, shard, 0, %s FROM generate_series(0, %s) AS shard "
                     "ON CONFLICT DO NOTHING",
-                    (self._tenant, GENESIS),
+                    (self._tenant, GENESIS, AUDIT_CHAINS - 1),
                 )
                 for forget in (
                     "DELETE FROM dedupe WHERE tenant = %s AND at < %s",
@@ -258,16 +304,40 @@ class PostgresStore:
             )
 
     @asynccontextmanager
-    async def _connection(self, *, retryable: bool = False) -> AsyncIterator[AsyncConnection[Any]]:
+    async def _connection(
+        self, *, retryable: bool = False, progress: _Progress | None = None
+    ) -> AsyncIterator[AsyncConnection[Any]]:
+        """A pooled connection. With ``progress`` (a read, or a transaction that says when its
+        COMMIT is queued), a connection found closed by the server before any COMMIT was
+        sent raises ``_Lost``: the caller runs the operation again on another one."""
+        used: AsyncConnection[Any] | None = None
         try:
             async with self._pool.connection() as conn:
+                used = conn
                 yield conn
         except errors.TransactionRollback as exc:
             if retryable:
                 raise  # a deadlock or serialisation failure: the caller retries the transaction
             raise unavailable(exc) from None
         except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
+            lost = used is not None and used.closed and not isinstance(exc, PoolTimeout)
+            if lost and progress is not None and not progress.committing:
+                raise _Lost from exc
             raise unavailable(exc) from None
+
+    async def _rows(
+        self, query: str, params: Sequence[Any] | Mapping[str, Any]
+    ) -> list[tuple[Any, ...]]:
+        """One read statement's rows (run once more on another connection if the one lent
+        turns out closed by the server: a read changes nothing)."""
+        for attempt in (1, 2):
+            try:
+                async with self._connection(progress=_Progress()) as conn:
+                    return await (await conn.execute(query, params)).fetchall()
+            except _Lost as lost:
+                if attempt == 2:
+                    raise unavailable(lost.__cause__ or lost) from None
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def _writable(self) -> None:
         if self._read_only:
@@ -315,15 +385,11 @@ class PostgresStore:
     # ----- the port ----------------------------------------------------------------------------
 
     async def get(self, kind: str, item_id: str) -> Record | None:
-        async with self._connection() as conn:
-            row = await (
-                await conn.execute(
-                    "SELECT version, schema, data FROM records "
-                    "WHERE tenant = %s AND kind = %s AND id = %s",
-                    (self._tenant, kind, item_id),
-                )
-            ).fetchone()
-        return None if row is None else self._record(kind, item_id, row[0], row[1], row[2])
+        rows = await self._rows(
+            "SELECT version, schema, data FROM records WHERE tenant = %s AND kind = %s AND id = %s",
+            (self._tenant, kind, item_id),
+        )
+        return None if not rows else self._record(kind, item_id, *rows[0])
 
     async def find(self, kind: str, **equals: str | int | bool | None) -> list[Record]:
         query = "SELECT id, version, schema, data FROM records WHERE tenant = %s AND kind = %s"
@@ -334,8 +400,7 @@ class PostgresStore:
             # (``None`` also matches a missing field, as in the other stores).
             query += " AND data @> %s"
             params.append(Jsonb(pushed))
-        async with self._connection() as conn:
-            rows = await (await conn.execute(query + " ORDER BY id", params)).fetchall()
+        rows = await self._rows(query + " ORDER BY id", params)
         found = []
         for item_id, version, schema, data in rows:
             record = self._record(kind, item_id, version, schema, data)
@@ -343,21 +408,36 @@ class PostgresStore:
                 found.append(record)
         return found
 
+    async def count_oldest(self, kind: str, time_field: str) -> tuple[int, datetime | None]:
+        if self._cipher is not None:  # sealed data: the times can only be read here
+            return count_and_oldest(await self.find(kind), time_field)
+        rows = await self._rows(
+            "SELECT count(*), min(CASE WHEN data ->> %(field)s ~ %(iso)s "
+            "THEN (data ->> %(field)s)::timestamptz END) FROM records "
+            "WHERE tenant = %(tenant)s AND kind = %(kind)s",
+            {"field": time_field, "iso": _ISO_TIME, "tenant": self._tenant, "kind": kind},
+        )
+        return int(rows[0][0]), rows[0][1]
+
     async def commit(self, change: Change) -> tuple[AuditEntry, ...]:
         self._writable()
         change = clean_change(change)
         writes = [self._write(r) for r in change.records]  # sealing is CPU work: outside the tx
         for attempt in range(1, _RETRIES + 1):
+            progress = _Progress()
             try:
                 # Pipeline mode: BEGIN, the dedupe key, the records and the chain's head go in
                 # one round trip; the audit entries and COMMIT in a second. ``commit`` returns
                 # only after that round trip, that is after COMMIT has succeeded.
                 async with (
-                    self._connection(retryable=True) as conn,
-                    _pipelined_transaction(conn) as pipeline,
+                    self._connection(retryable=True, progress=progress) as conn,
+                    _pipelined_transaction(conn, progress) as pipeline,
                 ):
                     entries = await commit_in(conn, pipeline, self._tenant, change, writes)
                 return entries
+            except _Lost as lost:  # closed before COMMIT was sent: nothing was committed
+                if attempt == _RETRIES:
+                    raise unavailable(lost.__cause__ or lost) from None
             except errors.TransactionRollback as exc:
                 if attempt == _RETRIES:
                     raise unavailable(exc) from None
@@ -386,9 +466,29 @@ class PostgresStore:
         key committed meanwhile. Pipelined: BEGIN, the lock and the look-up in one round
         trip; the draw and COMMIT in a second, so the row is locked for one round trip and
         the commit. The number is returned only once COMMIT has succeeded."""
+        for attempt in (1, 2):
+            try:
+                return await self._keyed_draw(name, key)
+            except _Lost as lost:  # closed before COMMIT was sent: nothing was drawn
+                if attempt == 2:
+                    raise unavailable(lost.__cause__ or lost) from None
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _keyed_draw(self, name: str, key: str) -> int:
         tenant = self._tenant
         drawn = None
-        async with self._connection() as conn, _pipelined_transaction(conn) as pipeline:
+        progress = _Progress()
+        async with (
+            self._connection(progress=progress) as conn,
+            _pipelined_transaction(conn, progress) as pipeline,
+        ):
+            # The draw's COMMIT does not wait for its WAL to reach the disk, so the sequence's
+            # row, which every draw locks, is not held across an fsync. Nothing is promised on
+            # the draw alone: its number is only told to anyone once the change that uses it
+            # has committed (synchronously), and WAL reaches the disk in order, so that
+            # commit's flush carries the draw's too. A crash before then may forget the draw,
+            # and the number is drawn again: nobody was given it (no gap either).
+            await conn.execute("SET LOCAL synchronous_commit = off")
             # Made if new, and locked either way (ON CONFLICT DO UPDATE locks the row).
             await conn.execute(
                 "INSERT INTO sequences (tenant, name, value) VALUES (%s, %s, 0) "
@@ -416,27 +516,52 @@ class PostgresStore:
         return int(row[0])
 
     async def deduped(self, key: str) -> tuple[str, ...] | None:
-        async with self._connection() as conn:
-            row = await (
-                await conn.execute(
-                    "SELECT refs FROM dedupe WHERE tenant = %s AND key = %s", (self._tenant, key)
-                )
-            ).fetchone()
-        return None if row is None else tuple(row[0])
+        rows = await self._rows(
+            "SELECT refs FROM dedupe WHERE tenant = %s AND key = %s", (self._tenant, key)
+        )
+        return None if not rows else tuple(rows[0][0])
 
     async def audit_log(self) -> list[AuditEntry]:
-        async with self._connection() as conn:
-            rows = await (
-                await conn.execute(
-                    "SELECT seq, actor, action, item, outcome, at, prev_hash, hash FROM audit "
-                    "WHERE tenant = %s ORDER BY seq",
-                    (self._tenant,),
-                )
-            ).fetchall()
-        return [AuditEntry(int(r[0]), *r[1:]) for r in rows]
+        """Every chain's entries, merged in time order (each chain's own order kept)."""
+        chains, _ = await self._chains()
+        return list(heapq.merge(*chains.values(), key=lambda e: e.at))
+
+    async def _chains(self) -> tuple[dict[int, list[AuditEntry]], dict[int, tuple[int, str]]]:
+        """Each chain's entries in order, and each chain's head row, read in one statement
+        (one snapshot: a commit landing meanwhile is in both or in neither)."""
+        rows = await self._rows(
+            "SELECT false, shard, seq, actor, action, item, outcome, at, prev_hash, hash "
+            "FROM audit WHERE tenant = %s "
+            "UNION ALL SELECT true, shard, seq, '', '', '', '', '', '', hash "
+            "FROM chains WHERE tenant = %s ORDER BY 2, 1, 3",
+            (self._tenant, self._tenant),
+        )
+        chains: dict[int, list[AuditEntry]] = {}
+        heads: dict[int, tuple[int, str]] = {}
+        for is_head, shard, seq, actor, action, item, outcome, at, prev, digest in rows:
+            if is_head:
+                heads[int(shard)] = (int(seq), str(digest))
+            else:
+                entry = AuditEntry(int(seq), actor, action, item, outcome, at, prev, digest, shard)
+                chains.setdefault(int(shard), []).append(entry)
+        return chains, heads
 
     async def verify_audit(self) -> ChainCheck:
-        return verify_chain(await self.audit_log())
+        """Each chain verified on its own, then checked to end at its head row (so an entry
+        removed from the end of a chain is seen too)."""
+        chains, heads = await self._chains()
+        check = verify_chain(entry for chain in sorted(chains) for entry in chains[chain])
+        if not check.ok:
+            return check
+        for shard in sorted(heads.keys() | chains.keys()):
+            last = chains.get(shard)
+            ends = (last[-1].seq, last[-1].hash) if last else (0, GENESIS)
+            if heads.get(shard, (0, GENESIS)) != ends:
+                where = f"chain {shard} " if shard else ""
+                return ChainCheck(
+                    False, check.entries, ends[0], f"{where}does not end at its head row"
+                )
+        return check
 
     async def close(self) -> None:
         await self._pool.close()

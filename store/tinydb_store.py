@@ -59,6 +59,7 @@ from dialogs.ports import (
     StoreCorrupted,
     StoreUnavailable,
     VersionConflict,
+    count_and_oldest,
 )
 from policy.audit import AuditEntry, ChainCheck, seal, verify_chain
 from store.files import (
@@ -150,6 +151,10 @@ class TinyDbStore(Opening):
         if all(docs is not None and len(docs) <= 64 for docs in loaded) and len(shards) <= 2:
             return self._find_in(kind, shards, loaded, equals)
         return await asyncio.to_thread(self._find_in, kind, shards, loaded, equals)
+
+    async def count_oldest(self, kind: str, time_field: str) -> tuple[int, datetime | None]:
+        # The records are in this process (and often sealed): counting them is reading them.
+        return count_and_oldest(await self.find(kind), time_field)
 
     def _find_in(
         self,

@@ -52,14 +52,9 @@ class OutboxWorker(TimerFiring, Delivering):
             delivered = await self._claimed_tick(self.store)
         else:
             delivered = await self._single_tick()
-        remaining = await self.store.find(OUTBOX)
-        self.status.pending = len(remaining)  # an unreadable message is still pending
-        self.status.oldest_pending_seconds = max(
-            (
-                (self.clock.now() - datetime.fromisoformat(m.created_at)).total_seconds()
-                for m in self._readable(remaining)
-            ),
-            default=0.0,
+        self.status.pending, oldest = await self.store.count_oldest(OUTBOX, "created_at")
+        self.status.oldest_pending_seconds = (
+            0.0 if oldest is None else (self.clock.now() - oldest).total_seconds()
         )
         self.status.delivered += delivered
         return delivered

@@ -5,6 +5,7 @@ read-only use, and what happens when the database is unreachable or drops connec
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -13,6 +14,7 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -267,6 +269,59 @@ async def test_connections_dropped_by_the_server_are_replaced(
 
     assert await store.get("concern", "A") is not None  # a fresh connection, no error
     await store.commit(Change(records=[Record("concern", "A", 2, {})]))
+
+
+async def terminate_the_stores_connections(postgres_url: str) -> None:
+    """End every connection of the bot's pools on the server, and wait until they are gone."""
+    database = postgres_url.rsplit("/", 1)[1]
+    async with await psycopg.AsyncConnection.connect(url_for("postgres"), autocommit=True) as c:
+        await c.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = %s AND application_name = 'online-safety-bot'",
+            (database,),
+        )
+        while True:
+            cursor = await c.execute(
+                "SELECT count(*) FROM pg_stat_activity "
+                "WHERE datname = %s AND application_name = 'online-safety-bot'",
+                (database,),
+            )
+            row = await cursor.fetchone()
+            if row is not None and row[0] == 0:
+                return
+            await asyncio.sleep(0.01)
+
+
+@pytest.mark.parametrize("operation", ["get", "commit", "keyed draw"])
+async def test_a_connection_closed_after_the_pools_check_is_replaced_and_nothing_is_lost(
+    store: PostgresStore, postgres_url: str, operation: str
+) -> None:
+    """The pool's check reads the socket without a round trip, so a close still on its way
+    passes it: the operation is run again on a fresh connection, as nothing was committed."""
+    await store.commit(Change(records=[Record("concern", "A", 1, {})]))
+    await terminate_the_stores_connections(postgres_url)
+    pool = store._pool
+    check = pool._check
+    missed: list[object] = []
+
+    async def misses_once(conn: Any) -> None:
+        if not missed:
+            missed.append(conn)
+            return
+        assert check is not None
+        await check(conn)
+
+    pool._check = misses_once
+    if operation == "get":
+        assert await store.get("concern", "A") is not None
+    elif operation == "commit":
+        await store.commit(Change(records=[Record("concern", "A", 2, {})]))
+        found = await store.get("concern", "A")
+        assert found is not None and found.version == 2
+    else:
+        assert await store.next_sequence("OSC", key="k") == 1
+        assert await store.next_sequence("OSC", key="k") == 1
+    assert missed, "the stale connection was lent"
 
 
 async def test_claim_rules_need_their_kind_to_be_claimable(postgres_url: str) -> None:

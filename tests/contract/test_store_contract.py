@@ -73,6 +73,34 @@ async def test_missing_records_are_none_and_kinds_are_separate(store: Store) -> 
     assert await store.get("filter_request", "A") is None
 
 
+async def test_count_oldest_counts_a_kind_and_finds_its_earliest_time(store: Store) -> None:
+    assert await store.count_oldest("outbox", "created_at") == (0, None)
+    await store.commit(
+        Change(
+            records=[
+                Record("outbox", "A", 1, {"created_at": "2026-11-23T08:00:00+00:00"}),
+                # Earlier, though later as text: times are compared, not strings.
+                Record("outbox", "B", 1, {"created_at": "2026-11-23T12:00:00+05:00"}),
+                Record("outbox", "C", 1, {"created_at": "2026-11-23T09:30:00.250000+00:00"}),
+                Record("concern", "D", 1, {"created_at": "2026-01-01T00:00:00+00:00"}),
+                # Unreadable times are counted, without a time.
+                Record("outbox", "E", 1, {"created_at": "yesterday"}),
+                Record("outbox", "F", 1, {}),
+            ]
+        )
+    )
+
+    count, oldest = await store.count_oldest("outbox", "created_at")
+
+    assert count == 5
+    assert oldest == datetime(2026, 11, 23, 7, 0, tzinfo=UTC)
+    await store.commit(Change(deletes=[("outbox", "B", 1)]))
+    assert await store.count_oldest("outbox", "created_at") == (
+        4,
+        datetime(2026, 11, 23, 8, 0, tzinfo=UTC),
+    )
+
+
 async def test_find_filters_on_data_fields(store: Store) -> None:
     await store.commit(
         Change(
