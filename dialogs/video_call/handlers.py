@@ -232,11 +232,7 @@ class VideoCallHandlers(RecordingHandlers, CallLogHandlers, MeetingHandlers):
                     self._school, values=ctx.data, problems=exc.problems, meeting_id=meeting_id
                 )
             )
-        mine = [
-            REQUESTS.decode(r)
-            for r in await self._store.find(RECORDING_KIND, requester=ctx.person.id)
-        ]
-        approved = _approved_for(mine, plan, meeting_id)
+        mine, approved = await self._my_requests(ctx, plan, meeting_id)
         # Permission to record is recorded as given by the Deputy Head (Academic) (000 §8):
         # "they have already agreed" counts only with their approved request; otherwise they are
         # sent one to confirm, and the verdict waits until they do.
@@ -265,6 +261,24 @@ class VideoCallHandlers(RecordingHandlers, CallLogHandlers, MeetingHandlers):
                 check_id=call.check_id,
             )
         )
+
+    async def _my_requests(
+        self, ctx: ActionContext, plan: CallPlan, meeting_id: str
+    ) -> tuple[list[RecordingRequest], RecordingRequest | None]:
+        """This person's requests to record, and the approved one covering this call (000 §8)."""
+        mine = [
+            REQUESTS.decode(r)
+            for r in await self._store.find(RECORDING_KIND, requester=ctx.person.id)
+        ]
+        approved = next(
+            (
+                r
+                for r in mine
+                if r.status is RequestStatus.APPROVED and r.covers(plan.start, meeting_id)
+            ),
+            None,
+        )
+        return mine, approved
 
     async def _start_follow_ups(
         self,
@@ -498,20 +512,6 @@ class VideoCallHandlers(RecordingHandlers, CallLogHandlers, MeetingHandlers):
                 dedupe_key=dedupe_key(f"withdrawn.{op}", ctx),
             )
         )
-
-
-def _approved_for(
-    mine: Sequence[RecordingRequest], plan: CallPlan, meeting_id: str
-) -> RecordingRequest | None:
-    """This person's approved request to record that covers this call, if any (000 §8)."""
-    return next(
-        (
-            r
-            for r in mine
-            if r.status is RequestStatus.APPROVED and r.covers(plan.start, meeting_id)
-        ),
-        None,
-    )
 
 
 def feature(deps: Deps) -> Feature:
