@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from microsoft_teams.cards import (
@@ -87,7 +87,28 @@ def call_log_card(
         reminder: The log is overdue: say so in the heading.
         note: A line of our own under the heading.
     """
-    problems = problems or {}
+    body = _log_intro(log, school, reminder=reminder, note=note)
+    add = _form_fields(body, problems or {})
+    _add_log_fields(add, values)
+    add(_head_of_department_input(values, heads), LogField.HEAD_OF_DEPARTMENT)
+    return card(
+        body,
+        [
+            execute(
+                "Send the log",
+                Verb.CALL_LOG_SUBMIT,
+                style="positive",
+                ids={"ref": log.ref, "ver": version},
+            )
+        ],
+    )
+
+
+def _log_intro(
+    log: CallLog, school: SchoolPolicy, *, reminder: bool, note: str | None
+) -> list[CardElement]:
+    """The log card's heading (a reminder when overdue), what the log is for, the planned
+    time and our own note."""
     title = (
         f"Reminder: log your 1:1 call ({log.ref})" if reminder else f"Log your 1:1 call ({log.ref})"
     )
@@ -102,7 +123,11 @@ def call_log_card(
     ]
     if note:
         body.append(para(safe_text(note), emphasis=True))
-    add = _form_fields(body, problems)
+    return body
+
+
+def _add_log_fields(add: Callable[[CardElement, str], None], values: Mapping[str, Any]) -> None:
+    """The log's names, date, start, length, purpose and outcome (000 §6)."""
     add(
         _text_input(
             values,
@@ -135,28 +160,20 @@ def call_log_card(
             _text_input(values, field_id, label, MAX_LOG_TEXT, error=error, multiline=True),
             field_id,
         )
+
+
+def _head_of_department_input(
+    values: Mapping[str, Any], heads: Sequence[tuple[str, str]]
+) -> ChoiceSetInput:
+    """Who the log goes to: a head of department, or every one of them when not sure."""
     options = [*(person_id for person_id, _ in heads), EVERY_HEAD]
-    add(
-        ChoiceSetInput(
-            id=LogField.HEAD_OF_DEPARTMENT,
-            label="Your head of department",
-            style="compact",
-            choices=[Choice(title=safe_text(name, limit=100), value=pid) for pid, name in heads]
-            + [Choice(title="Every head of department (if you are not sure)", value=EVERY_HEAD)],
-            value=_choice(values, LogField.HEAD_OF_DEPARTMENT, options, EVERY_HEAD),
-        ),
-        LogField.HEAD_OF_DEPARTMENT,
-    )
-    return card(
-        body,
-        [
-            execute(
-                "Send the log",
-                Verb.CALL_LOG_SUBMIT,
-                style="positive",
-                ids={"ref": log.ref, "ver": version},
-            )
-        ],
+    return ChoiceSetInput(
+        id=LogField.HEAD_OF_DEPARTMENT,
+        label="Your head of department",
+        style="compact",
+        choices=[Choice(title=safe_text(name, limit=100), value=pid) for pid, name in heads]
+        + [Choice(title="Every head of department (if you are not sure)", value=EVERY_HEAD)],
+        value=_choice(values, LogField.HEAD_OF_DEPARTMENT, options, EVERY_HEAD),
     )
 
 

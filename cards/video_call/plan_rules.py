@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -65,9 +65,13 @@ from policy.video_calls import (
     CallVerdict,
     Outcome,
     RuleId,
+    RuleResult,
     Verdict,
     day_text,
 )
+
+# What ``_form_fields`` returns: puts an input on the card, its problem in red under it.
+_Add = Callable[[CardElement, str], None]
 
 
 def call_check_form(
@@ -92,9 +96,6 @@ def call_check_form(
         The Adaptive Card; its Submit button runs ``Verb.CALL_SUBMIT`` with every input.
     """
     values = values or {}
-    problems = problems or {}
-    calls = school.video_calls
-    platforms = list(calls.approved_platforms)
     body: list[CardElement] = [
         heading("Check a video call"),
         para(
@@ -105,7 +106,25 @@ def call_check_form(
     ]
     if note:
         body.append(para(note, emphasis=True))
-    add = _form_fields(body, problems)
+    add = _form_fields(body, problems or {})
+    _add_when_fields(add, values, list(school.video_calls.approved_platforms))
+    _add_who_fields(add, values)
+    body.append(_subheading("Recording"))
+    _add_recording_fields(add, values)
+    body.append(_subheading("Where you'll be"))
+    _add_location_fields(add, values)
+    ids: dict[str, str | int] = {"meeting": meeting_id} if meeting_id else {}
+    return card(
+        body,
+        [
+            execute("Check this call", Verb.CALL_SUBMIT, style="positive", ids=ids),
+            menu_button(send_inputs=False),
+        ],
+    )
+
+
+def _add_when_fields(add: _Add, values: Mapping[str, Any], platforms: list[str]) -> None:
+    """The call form's date, start, length and platform."""
     add(_date_input(values, Field.DATE, "Date of the call"), Field.DATE)
     add(_start_input(values, Field.START), Field.START)
     minutes = _number(values, Field.DURATION) if Field.DURATION in values else 60.0
@@ -134,6 +153,10 @@ def call_check_form(
         ),
         Field.PLATFORM,
     )
+
+
+def _add_who_fields(add: _Add, values: Mapping[str, Any]) -> None:
+    """The call form's purpose, who it is with, the pupils' names, 1:1 and parents' consent."""
     add(
         _pick(values, Field.PURPOSE, "What is the call for?", PURPOSE_CHOICES, Purpose.LESSON),
         Field.PURPOSE,
@@ -154,7 +177,10 @@ def call_check_form(
         (Field.ONE_TO_ONE, "It is a 1:1 call with a pupil"),
         (Field.PARENTAL_CONSENT, "Parents or carers have agreed to their children taking part"),
     )
-    body.append(_subheading("Recording"))
+
+
+def _add_recording_fields(add: _Add, values: Mapping[str, Any]) -> None:
+    """The call form's recording questions (000 §8; 001 §2.4)."""
     _add_toggles(add, values, (Field.RECORDED, "The call will be recorded"))
     add(
         _text_input(values, Field.RECORDING_REASON, "Why it will be recorded", MAX_REASON_LENGTH),
@@ -167,7 +193,10 @@ def call_check_form(
         (Field.CONSENT, "Everyone taking part has given written permission to record"),
         (Field.ANNOUNCE, "I'll tell everyone at the start that it is recorded"),
     )
-    body.append(_subheading("Where you'll be"))
+
+
+def _add_location_fields(add: _Add, values: Mapping[str, Any]) -> None:
+    """The call form's questions about where the member of staff will be (000 §6)."""
     add(_pick(values, Field.WHERE, "Where will you be?", WHERE_CHOICES, "school"), Field.WHERE)
     _add_toggles(
         add,
@@ -175,14 +204,6 @@ def call_check_form(
         (Field.NOTHING_IDENTIFYING, "Nothing in view identifies my home or where it is"),
         (Field.WELL_LIT, "The room is well lit"),
         (Field.OTHERS_IN_ROOM, "Someone else from my household will be in the room"),
-    )
-    ids: dict[str, str | int] = {"meeting": meeting_id} if meeting_id else {}
-    return card(
-        body,
-        [
-            execute("Check this call", Verb.CALL_SUBMIT, style="positive", ids=ids),
-            menu_button(send_inputs=False),
-        ],
     )
 
 
@@ -229,14 +250,27 @@ def call_verdict_card(
     ``check_id`` (the stored check) lets "Check another call" start from this call's answers.
     """
     to_do = [r for r in verdict.to_do if r.rule_id not in done_by_bot]
+    body = _verdict_answer(verdict, to_do, follow_ups)
+    body.append(_call_facts(plan, school))
+    body += _rule_results(verdict)
+    again = execute(
+        "Check another call", Verb.CHECK_VIDEO_CALL, ids={"check": check_id} if check_id else None
+    )
+    return card(
+        body,
+        [again, execute("Check my next lessons", Verb.NEXT_LESSONS), menu_button()],
+    )
+
+
+def _verdict_answer(
+    verdict: CallVerdict, to_do: Sequence[RuleResult], follow_ups: Sequence[str]
+) -> list[CardElement]:
+    """The answer first: the verdict's heading, why not, what to do and what happens next."""
     title, color = VERDICT_HEADING[verdict.verdict]
     if verdict.verdict is Verdict.ALLOWED_ONCE and not to_do:
         title = "⚠️ Allowed once permission to record is given"
     headline = heading(title)
     headline.color = color
-    who = _WHO_TEXT[plan.audience]
-    if plan.one_to_one_with_pupil:
-        who += " (1:1)"
     body: list[CardElement] = [headline]
     if verdict.verdict is Verdict.NOT_ALLOWED:
         body += [para(f"⛔ {safe_text(r.reason)}") for r in verdict.blockers]
@@ -248,17 +282,28 @@ def call_verdict_card(
     if follow_ups:
         body.append(_subheading("What happens next"))
         body += [para(f"➡️ {line}") for line in follow_ups]
-    body.append(
-        FactSet(
-            separator=True,
-            facts=[
-                Fact(title="When", value=_when(plan, school)),
-                Fact(title="Platform", value=safe_text(plan.platform, limit=100)),
-                Fact(title="With", value=who),
-                Fact(title="Recorded", value="Yes" if plan.recording else "No"),
-            ],
-        )
+    return body
+
+
+def _call_facts(plan: CallPlan, school: SchoolPolicy) -> FactSet:
+    """The call's facts: when, the platform, who it is with and whether it is recorded."""
+    who = _WHO_TEXT[plan.audience]
+    if plan.one_to_one_with_pupil:
+        who += " (1:1)"
+    return FactSet(
+        separator=True,
+        facts=[
+            Fact(title="When", value=_when(plan, school)),
+            Fact(title="Platform", value=safe_text(plan.platform, limit=100)),
+            Fact(title="With", value=who),
+            Fact(title="Recorded", value="Yes" if plan.recording else "No"),
+        ],
     )
+
+
+def _rule_results(verdict: CallVerdict) -> list[CardElement]:
+    """Every rule with a problem, then the rules that passed folded away behind a button."""
+    body: list[CardElement] = []
     problems = [r for r in verdict.results if r.outcome is not Outcome.PASS]
     passed = [r for r in verdict.results if r.outcome is Outcome.PASS]
     if problems:
@@ -284,13 +329,7 @@ def call_verdict_card(
             ],
         )
         body.append(ActionSet(actions=[folded]))
-    again = execute(
-        "Check another call", Verb.CHECK_VIDEO_CALL, ids={"check": check_id} if check_id else None
-    )
-    return card(
-        body,
-        [again, execute("Check my next lessons", Verb.NEXT_LESSONS), menu_button()],
-    )
+    return body
 
 
 def rule_answer_card(title: str, text: str) -> dict[str, Any]:

@@ -107,41 +107,47 @@ def recording_request_card(
             )
         )
         if decidable:
-            ids: dict[str, str | int] = {"ref": request.ref, "ver": version}
-            approve = execute(
-                "Approve",
-                Verb.RECORDING_DECIDE,
-                style="positive",
-                ids=ids,
-                decision=Decision.APPROVE.value,
-            )
-            approve.associated_inputs = "none"
-            decline = show_card(
-                "Decline",
-                [
-                    TextInput(
-                        id=DECISION_REASON_FIELD,
-                        label="Why are you declining? (the teacher will see this)",
-                        is_multiline=True,
-                        is_required=True,
-                        error_message="Give the reason for declining.",
-                        max_length=MAX_DECISION_REASON,
-                    )
-                ],
-                execute(
-                    "Decline",
-                    Verb.RECORDING_DECIDE,
-                    style="destructive",
-                    ids=ids,
-                    decision=Decision.DECLINE.value,
-                ),
-            )
-            actions = [approve, decline]
+            actions = _decision_buttons(request, version)
     else:
         body.append(para(_decided_line(request, school), emphasis=True))
         if request.decision_reason:
             body.append(para(f"Reason: {safe_text(request.decision_reason)}"))
     return card(body, actions)
+
+
+def _decision_buttons(request: RecordingRequest, version: int) -> list[Any]:
+    """Approve, and Decline in a show-card asking for the reason; each carries only ``ref``,
+    ``ver`` and ``decision``."""
+    ids: dict[str, str | int] = {"ref": request.ref, "ver": version}
+    approve = execute(
+        "Approve",
+        Verb.RECORDING_DECIDE,
+        style="positive",
+        ids=ids,
+        decision=Decision.APPROVE.value,
+    )
+    approve.associated_inputs = "none"
+    decline = show_card(
+        "Decline",
+        [
+            TextInput(
+                id=DECISION_REASON_FIELD,
+                label="Why are you declining? (the teacher will see this)",
+                is_multiline=True,
+                is_required=True,
+                error_message="Give the reason for declining.",
+                max_length=MAX_DECISION_REASON,
+            )
+        ],
+        execute(
+            "Decline",
+            Verb.RECORDING_DECIDE,
+            style="destructive",
+            ids=ids,
+            decision=Decision.DECLINE.value,
+        ),
+    )
+    return [approve, decline]
 
 
 def recording_decision_card(request: RecordingRequest, school: SchoolPolicy) -> dict[str, Any]:

@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from datetime import date, time, timedelta
 from typing import Any
 
+from cards.payload import ClickIds
 from cards.video_call import (
     EVERY_HEAD,
     MAX_LOG_TEXT,
@@ -48,9 +49,9 @@ _NAME_SEPARATORS = re.compile(r"[,;\n]+")
 _MEETING_ID = re.compile(r"^[\x21-\x7e]{1,1000}$")
 
 
-def _meeting_id(data: Mapping[str, Any]) -> str:
+def _meeting_id(ids: ClickIds) -> str:
     """The calendar meeting id a card carries, or "" when absent or not a plausible id."""
-    value = input_text(data, "meeting")
+    value = ids.meeting.strip()
     return value if _MEETING_ID.match(value) else ""
 
 
@@ -106,6 +107,82 @@ def _minutes(text: str, low: int, high: int) -> int | None:
     return None
 
 
+def _call_minutes(data: Mapping[str, Any], problems: dict[str, str]) -> int | None:
+    """The call's length: a whole number of minutes in range, or None with the problem."""
+    duration_text = input_text(data, Field.DURATION)
+    minutes = _minutes(duration_text, MIN_MINUTES, MAX_MINUTES)
+    if not duration_text:
+        problems[Field.DURATION] = "Enter how long the call lasts, in minutes."
+    elif minutes is None:
+        problems[Field.DURATION] = (
+            f"Enter a whole number of minutes between {MIN_MINUTES} and {MAX_MINUTES}."
+        )
+    return minutes
+
+
+def _platform(data: Mapping[str, Any], problems: dict[str, str]) -> str:
+    """The platform chosen ("Other" for one not on the list), or "" with the problem."""
+    platform = input_text(data, Field.PLATFORM)[:100]
+    if not platform:
+        problems[Field.PLATFORM] = "Choose the platform."
+    elif platform == OTHER_PLATFORM:
+        platform = "Other"
+    return platform
+
+
+def _purpose(data: Mapping[str, Any], problems: dict[str, str]) -> str:
+    """What the call is for (a lesson when not said), the problem when it is none of them."""
+    purpose = input_text(data, Field.PURPOSE) or Purpose.LESSON
+    if purpose not in (Purpose.LESSON, Purpose.CONTACT_AT_HOME, Purpose.PUPIL_TO_PUPIL):
+        problems[Field.PURPOSE] = "Choose what the call is for."
+    return purpose
+
+
+def _audience(data: Mapping[str, Any], problems: dict[str, str]) -> Audience:
+    """Who the call is with (a class when not said), the problem when it is none of them."""
+    try:
+        return Audience(input_text(data, Field.WHO) or Audience.CLASS.value)
+    except ValueError:
+        problems[Field.WHO] = "Choose who the call is with."
+    return Audience.CLASS
+
+
+def _pupils(
+    data: Mapping[str, Any], problems: dict[str, str], *, one_to_one: bool, audience: Audience
+) -> list[str]:
+    """The pupils named: required for a 1:1 or named pupils, at most ``MAX_PUPILS``."""
+    names_text = input_text(data, Field.PUPILS)
+    pupils = _names(names_text)
+    if len(names_text) > MAX_NAMES_LENGTH or len(pupils) > MAX_PUPILS:
+        problems[Field.PUPILS] = f"Name at most {MAX_PUPILS} pupils, or choose 'A class'."
+    elif any(len(name) > MAX_PUPIL_NAME for name in pupils):
+        problems[Field.PUPILS] = f"Each name must be at most {MAX_PUPIL_NAME} characters."
+    elif one_to_one and not pupils:
+        problems[Field.PUPILS] = "Name the pupil the 1:1 call is with."
+    elif audience is Audience.NAMED_PUPILS and not pupils:
+        problems[Field.PUPILS] = "Name the pupils, separated by commas."
+    return pupils
+
+
+def _recording_reason(data: Mapping[str, Any], problems: dict[str, str], *, recording: bool) -> str:
+    """Why the call is recorded: required when it is, at most ``MAX_REASON_LENGTH``."""
+    reason = " ".join(input_text(data, Field.RECORDING_REASON).split())
+    if recording and not reason:
+        problems[Field.RECORDING_REASON] = "Say why the call will be recorded."
+    elif len(reason) > MAX_REASON_LENGTH:
+        problems[Field.RECORDING_REASON] = f"Keep the reason to {MAX_REASON_LENGTH} characters."
+    return reason
+
+
+def _where(data: Mapping[str, Any], problems: dict[str, str]) -> str:
+    """Where the member of staff will be (school when not said, or not one of the choices)."""
+    where = input_text(data, Field.WHERE) or Location.SCHOOL.value
+    if where not in {value for value, _ in WHERE_CHOICES}:
+        problems[Field.WHERE] = "Choose where you will be."
+        where = Location.SCHOOL.value
+    return where
+
+
 def parse_call_plan(
     data: Mapping[str, Any], school: SchoolPolicy, withdrawn: Sequence[str] = ()
 ) -> CallPlan:
@@ -120,61 +197,19 @@ def parse_call_plan(
             when recorded; names when the call is with named pupils or 1:1.
     """
     problems: dict[str, str] = {}
-
     day = _day(input_text(data, Field.DATE), problems, Field.DATE)
     at = _clock_time(input_text(data, Field.START), problems, Field.START)
-
-    duration_text = input_text(data, Field.DURATION)
-    minutes = _minutes(duration_text, MIN_MINUTES, MAX_MINUTES)
-    if not duration_text:
-        problems[Field.DURATION] = "Enter how long the call lasts, in minutes."
-    elif minutes is None:
-        problems[Field.DURATION] = (
-            f"Enter a whole number of minutes between {MIN_MINUTES} and {MAX_MINUTES}."
-        )
-
-    platform = input_text(data, Field.PLATFORM)[:100]
-    if not platform:
-        problems[Field.PLATFORM] = "Choose the platform."
-    elif platform == OTHER_PLATFORM:
-        platform = "Other"
-
-    purpose = input_text(data, Field.PURPOSE) or Purpose.LESSON
-    if purpose not in (Purpose.LESSON, Purpose.CONTACT_AT_HOME, Purpose.PUPIL_TO_PUPIL):
-        problems[Field.PURPOSE] = "Choose what the call is for."
-
-    audience = Audience.CLASS
-    try:
-        audience = Audience(input_text(data, Field.WHO) or Audience.CLASS.value)
-    except ValueError:
-        problems[Field.WHO] = "Choose who the call is with."
-
+    minutes = _call_minutes(data, problems)
+    platform = _platform(data, problems)
+    purpose = _purpose(data, problems)
+    audience = _audience(data, problems)
     one_to_one = input_flag(data, Field.ONE_TO_ONE)
-    names_text = input_text(data, Field.PUPILS)
-    pupils = _names(names_text)
-    if len(names_text) > MAX_NAMES_LENGTH or len(pupils) > MAX_PUPILS:
-        problems[Field.PUPILS] = f"Name at most {MAX_PUPILS} pupils, or choose 'A class'."
-    elif any(len(name) > MAX_PUPIL_NAME for name in pupils):
-        problems[Field.PUPILS] = f"Each name must be at most {MAX_PUPIL_NAME} characters."
-    elif one_to_one and not pupils:
-        problems[Field.PUPILS] = "Name the pupil the 1:1 call is with."
-    elif audience is Audience.NAMED_PUPILS and not pupils:
-        problems[Field.PUPILS] = "Name the pupils, separated by commas."
+    pupils = _pupils(data, problems, one_to_one=one_to_one, audience=audience)
     if one_to_one and audience is Audience.STAFF_ONLY:
         problems[Field.WHO] = "A 1:1 call with a pupil is not staff only: choose 'Named pupils'."
-
     recording = input_flag(data, Field.RECORDED)
-    reason = " ".join(input_text(data, Field.RECORDING_REASON).split())
-    if recording and not reason:
-        problems[Field.RECORDING_REASON] = "Say why the call will be recorded."
-    elif len(reason) > MAX_REASON_LENGTH:
-        problems[Field.RECORDING_REASON] = f"Keep the reason to {MAX_REASON_LENGTH} characters."
-
-    where = input_text(data, Field.WHERE) or Location.SCHOOL.value
-    if where not in {value for value, _ in WHERE_CHOICES}:
-        problems[Field.WHERE] = "Choose where you will be."
-        where = Location.SCHOOL.value
-
+    reason = _recording_reason(data, problems, recording=recording)
+    where = _where(data, problems)
     if problems or day is None or at is None or minutes is None:
         raise InvalidSubmission(problems)
     return CallPlan(

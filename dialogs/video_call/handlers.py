@@ -45,7 +45,7 @@ from cards.video_call import (
     withdrawn_pupils_card,
 )
 from cards.welcome import private_chat_only_card
-from dialogs.codec import input_text, text_field
+from dialogs.codec import input_text
 from dialogs.handling import dedupe_key
 from dialogs.kinds.video_call import (
     CALL_CHECK_KIND,
@@ -96,6 +96,8 @@ from policy.video_calls import (
     TEAMS,
     Audience,
     CallPlan,
+    CallVerdict,
+    RecordingRequest,
     RequestStatus,
     RuleId,
     Verdict,
@@ -150,7 +152,7 @@ class VideoCallHandlers(RecordingHandlers, CallLogHandlers, MeetingHandlers):
         if previous := await self._previous_form(ctx):
             # "Check another call": start from the last call's answers (theirs only).
             return Reply(card=call_check_form(self._school, values=previous))
-        meeting_id = _meeting_id(ctx.data)
+        meeting_id = _meeting_id(ctx.ids)
         if not meeting_id:
             return Reply(card=call_check_form(self._school, values=values))
         try:
@@ -180,7 +182,7 @@ class VideoCallHandlers(RecordingHandlers, CallLogHandlers, MeetingHandlers):
     async def _previous_form(self, ctx: ActionContext) -> dict[str, str]:
         """The answers of the check a "Check another call" button names, when it is this
         person's own (anyone else's, or none: nothing)."""
-        check_id = text_field(ctx.data, "check")
+        check_id = ctx.ids.check.strip()
         if not check_id or len(check_id) > 64:
             return {}
         record = await self._store.get(CALL_CHECK_KIND, check_id)
@@ -220,7 +222,7 @@ class VideoCallHandlers(RecordingHandlers, CallLogHandlers, MeetingHandlers):
         """
         if ctx.turn.scope is not Scope.PERSONAL:
             return Reply(card=private_chat_only_card())
-        meeting_id = _meeting_id(ctx.data)
+        meeting_id = _meeting_id(ctx.ids)
         withdrawn = _stored_names(await self._store.get(WITHDRAWN_KIND, WITHDRAWN_ID))
         try:
             plan = parse_call_plan(ctx.data, self._school, withdrawn)
@@ -230,6 +232,40 @@ class VideoCallHandlers(RecordingHandlers, CallLogHandlers, MeetingHandlers):
                     self._school, values=ctx.data, problems=exc.problems, meeting_id=meeting_id
                 )
             )
+        mine, approved = await self._my_requests(ctx, plan, meeting_id)
+        # Permission to record is recorded as given by the Deputy Head (Academic) (000 §8):
+        # "they have already agreed" counts only with their approved request; otherwise they are
+        # sent one to confirm, and the verdict waits until they do.
+        self_declared = plan.recording and plan.recording_permission_granted and approved is None
+        if plan.recording:
+            plan = replace(plan, recording_permission_granted=approved is not None)
+        verdict = check_call(plan, self._school)
+        key = dedupe_key("call.check", ctx)
+        if key is not None and (done := await self._store.deduped(key)) is not None:
+            # Teams sent the same click again: already kept once; answer the same again.
+            return await self._answer_again(plan, done)
+        call = _Check(ctx.person, plan, uuid.uuid4().hex, meeting_id, self._clock.now())
+        started = _Started(key=key)
+        await self._start_follow_ups(call, verdict, mine, approved, self_declared, started)
+        if (not_kept := await self._keep_check(ctx, call, verdict, started)) is not None:
+            return not_kept
+        if started.records:
+            self._deps.doorbell.ring()
+        return Reply(
+            card=call_verdict_card(
+                verdict,
+                plan,
+                self._school,
+                follow_ups=started.lines,
+                done_by_bot=started.done,
+                check_id=call.check_id,
+            )
+        )
+
+    async def _my_requests(
+        self, ctx: ActionContext, plan: CallPlan, meeting_id: str
+    ) -> tuple[list[RecordingRequest], RecordingRequest | None]:
+        """This person's requests to record, and the approved one covering this call (000 §8)."""
         mine = [
             REQUESTS.decode(r)
             for r in await self._store.find(RECORDING_KIND, requester=ctx.person.id)
@@ -242,21 +278,20 @@ class VideoCallHandlers(RecordingHandlers, CallLogHandlers, MeetingHandlers):
             ),
             None,
         )
-        # Permission to record is recorded as given by the Deputy Head (Academic) (000 §8):
-        # "they have already agreed" counts only with their approved request; otherwise they are
-        # sent one to confirm, and the verdict waits until they do.
-        self_declared = plan.recording and plan.recording_permission_granted and approved is None
-        if plan.recording:
-            plan = replace(plan, recording_permission_granted=approved is not None)
-        verdict = check_call(plan, self._school)
-        key = dedupe_key("call.check", ctx)
-        if key is not None and (done := await self._store.deduped(key)) is not None:
-            # Teams sent the same click again: already kept once; answer the same again.
-            return await self._answer_again(plan, done)
-        now = self._clock.now()
-        check_id = uuid.uuid4().hex
-        started = _Started(key=key)
-        call = _Check(ctx.person, plan, check_id, meeting_id, now)
+        return mine, approved
+
+    async def _start_follow_ups(
+        self,
+        call: _Check,
+        verdict: CallVerdict,
+        mine: Sequence[RecordingRequest],
+        approved: RecordingRequest | None,
+        self_declared: bool,
+        started: _Started,
+    ) -> None:
+        """What a check starts, and the lines that say so: the permission already given, a
+        request for it (000 §8), or the 1:1 call's log (000 §6)."""
+        plan = call.plan
         if approved is not None and plan.recording:
             started.lines.append(
                 f"The {DEPUTY_HEAD} gave permission to record this call ({approved.ref})."
@@ -270,14 +305,20 @@ class VideoCallHandlers(RecordingHandlers, CallLogHandlers, MeetingHandlers):
                 await self._ask_permission(call, mine, started)
         if plan.one_to_one_with_pupil and verdict.verdict is not Verdict.NOT_ALLOWED:
             await self._expect_log(call, started)
+
+    def _check_record(
+        self, ctx: ActionContext, call: _Check, verdict: CallVerdict, log_ref: str
+    ) -> Record:
+        """The ``call_check`` record: the plan, every rule's outcome and the form as entered."""
+        plan = call.plan
         local = plan.start.astimezone(self._school.zone)
-        check = Record(
+        return Record(
             kind=CALL_CHECK_KIND,
-            id=check_id,
+            id=call.check_id,
             version=1,
             data={
                 "actor": ctx.person.id,
-                "checked_at": now.isoformat(),
+                "checked_at": call.now.isoformat(),
                 "date": local.date().isoformat(),
                 "start": f"{local:%H:%M}",
                 "duration_minutes": int(plan.duration.total_seconds() // 60),
@@ -287,56 +328,52 @@ class VideoCallHandlers(RecordingHandlers, CallLogHandlers, MeetingHandlers):
                 "one_to_one": plan.one_to_one_with_pupil,
                 "contact_at_home": plan.contact_at_home,
                 "recording": plan.recording,
-                "meeting_id": meeting_id,
-                "call_log": started.log_ref,
+                "meeting_id": call.meeting_id,
+                "call_log": log_ref,
                 "verdict": verdict.verdict.value,
                 "rules": verdict.summary(),
                 # What they entered, for "Check another call" (shown only to them again).
                 "form": form_values(ctx.data),
             },
         )
+
+    async def _keep_check(
+        self, ctx: ActionContext, call: _Check, verdict: CallVerdict, started: _Started
+    ) -> Reply | None:
+        """Keep the check, its audit entry and what it started in one change; None once kept,
+        else the answer instead (a twin click's, or the form again when the store is down)."""
+        check = self._check_record(ctx, call, verdict, started.log_ref)
         event = AuditEvent(
             actor=ctx.person.id,
             action="call.check",
             item=check.ref,
             outcome=verdict.verdict.value,
-            at=now,
+            at=call.now,
         )
         try:
             await self._store.commit(
                 Change(
                     records=(check, *started.records),
                     audit=(event, *started.audit),
-                    dedupe_key=key,
+                    dedupe_key=started.key,
                 )
             )
         except DuplicateRequest as dup:
             # The same click, sent twice at once: the other one was kept; answer as it did.
             log.info("call check already stored", extra={"activity": ctx.turn.activity_id})
-            return await self._answer_again(plan, dup.refs)
+            return await self._answer_again(call.plan, dup.refs)
         except StoreUnavailable:
             log.error("a call check could not be saved (store unavailable)")
             return Reply(
                 card=call_check_form(
                     self._school,
                     values=ctx.data,
-                    meeting_id=meeting_id,
+                    meeting_id=call.meeting_id,
                     note="Your check could not be saved just now, so nothing was sent. Please "
                     "try again in a minute.",
                 )
             )
-        if started.records:
-            self._deps.doorbell.ring()
-        return Reply(
-            card=call_verdict_card(
-                verdict,
-                plan,
-                self._school,
-                follow_ups=started.lines,
-                done_by_bot=started.done,
-                check_id=check_id,
-            )
-        )
+        return None
 
     async def _answer_again(self, plan: CallPlan, refs: Sequence[str]) -> Reply:
         """The answer to a click already kept: the same verdict and the same follow-ups."""
@@ -391,13 +428,12 @@ class VideoCallHandlers(RecordingHandlers, CallLogHandlers, MeetingHandlers):
         """
         if ctx.turn.scope is not Scope.PERSONAL:
             return Reply(card=private_chat_only_card())
-        op = input_text(ctx.data, "op")
+        op = ctx.ids.op.strip()
         name = " ".join(input_text(ctx.data, PUPIL_FIELD).split())
         if op not in ("add", "remove"):
-            current = _stored_names(await self._store.get(WITHDRAWN_KIND, WITHDRAWN_ID))
-            return Reply(card=withdrawn_pupils_card(current))
+            return Reply(card=withdrawn_pupils_card(await self._withdrawn_names()))
         if not name or len(name) > MAX_PUPIL_NAME:
-            current = _stored_names(await self._store.get(WITHDRAWN_KIND, WITHDRAWN_ID))
+            current = await self._withdrawn_names()
             problem = (
                 "Enter the pupil's full name."
                 if not name
@@ -405,63 +441,77 @@ class VideoCallHandlers(RecordingHandlers, CallLogHandlers, MeetingHandlers):
             )
             return Reply(card=withdrawn_pupils_card(current, problem=problem, value=name))
         for attempt in (1, 2):
-            stored = await self._store.get(WITHDRAWN_KIND, WITHDRAWN_ID)
-            current = _stored_names(stored)
-            on_list = name.casefold() in {n.casefold() for n in current}
-            if op == "add" and on_list:
-                return Reply(
-                    card=withdrawn_pupils_card(current, note=f"{name} is already on the list.")
-                )
-            if op == "remove" and not on_list:
-                return Reply(
-                    card=withdrawn_pupils_card(current, note=f"{name} is not on the list.")
-                )
-            if op == "add":
-                changed = sorted([*current, name], key=str.casefold)
-            else:
-                changed = [n for n in current if n.casefold() != name.casefold()]
-            record = Record(
-                kind=WITHDRAWN_KIND,
-                id=WITHDRAWN_ID,
-                version=(stored.version if stored else 0) + 1,
-                data={"pupils": changed},
-            )
-            event = AuditEvent(
-                actor=ctx.person.id,
-                action=f"withdrawn.{op}",
-                item=record.ref,
-                outcome="ok",
-                at=self._clock.now(),
-            )
-            try:
-                await self._store.commit(
-                    Change(
-                        records=(record,),
-                        audit=(event,),
-                        dedupe_key=dedupe_key(f"withdrawn.{op}", ctx),
-                    )
-                )
-            except VersionConflict:
-                if attempt == 1:
-                    continue  # someone else changed the list first: reload and decide again
-                latest = _stored_names(await self._store.get(WITHDRAWN_KIND, WITHDRAWN_ID))
-                return Reply(
-                    card=withdrawn_pupils_card(
-                        latest,
-                        note="Someone else changed the list at the same moment. "
-                        "Please check it and try again.",
-                        value=name,
-                    )
-                )
-            except DuplicateRequest:
-                latest = _stored_names(await self._store.get(WITHDRAWN_KIND, WITHDRAWN_ID))
-                return Reply(card=withdrawn_pupils_card(latest))
-            done = "Added" if op == "add" else "Removed"
-            verb = "to" if op == "add" else "from"
+            reply = await self._change_withdrawn(ctx, op, name, last_try=attempt == 2)
+            if reply is not None:
+                return reply
+        raise AssertionError("unreachable: the last try always answers")
+
+    async def _withdrawn_names(self) -> list[str]:
+        """The list of pupils withdrawn by their parents, as stored now."""
+        return _stored_names(await self._store.get(WITHDRAWN_KIND, WITHDRAWN_ID))
+
+    async def _change_withdrawn(
+        self, ctx: ActionContext, op: str, name: str, *, last_try: bool
+    ) -> Reply | None:
+        """Add ``name`` to the list or remove it, from the list as stored now. None when someone
+        else changed it first and this is not the last try (reload and decide again)."""
+        stored = await self._store.get(WITHDRAWN_KIND, WITHDRAWN_ID)
+        current = _stored_names(stored)
+        on_list = name.casefold() in {n.casefold() for n in current}
+        if op == "add" and on_list:
             return Reply(
-                card=withdrawn_pupils_card(changed, note=f"{done} {name} {verb} the list.")
+                card=withdrawn_pupils_card(current, note=f"{name} is already on the list.")
             )
-        raise AssertionError("unreachable: the loop always returns")
+        if op == "remove" and not on_list:
+            return Reply(card=withdrawn_pupils_card(current, note=f"{name} is not on the list."))
+        if op == "add":
+            changed = sorted([*current, name], key=str.casefold)
+        else:
+            changed = [n for n in current if n.casefold() != name.casefold()]
+        try:
+            await self._save_withdrawn(ctx, op, stored, changed)
+        except VersionConflict:
+            if not last_try:
+                return None  # someone else changed the list first: reload and decide again
+            return Reply(
+                card=withdrawn_pupils_card(
+                    await self._withdrawn_names(),
+                    note="Someone else changed the list at the same moment. "
+                    "Please check it and try again.",
+                    value=name,
+                )
+            )
+        except DuplicateRequest:
+            return Reply(card=withdrawn_pupils_card(await self._withdrawn_names()))
+        done = "Added" if op == "add" else "Removed"
+        verb = "to" if op == "add" else "from"
+        return Reply(card=withdrawn_pupils_card(changed, note=f"{done} {name} {verb} the list."))
+
+    async def _save_withdrawn(
+        self, ctx: ActionContext, op: str, stored: Record | None, changed: list[str]
+    ) -> None:
+        """Keep the changed list as the next version, audited as ``withdrawn.<op>`` without the
+        name (``VersionConflict`` when someone else changed it first)."""
+        record = Record(
+            kind=WITHDRAWN_KIND,
+            id=WITHDRAWN_ID,
+            version=(stored.version if stored else 0) + 1,
+            data={"pupils": changed},
+        )
+        event = AuditEvent(
+            actor=ctx.person.id,
+            action=f"withdrawn.{op}",
+            item=record.ref,
+            outcome="ok",
+            at=self._clock.now(),
+        )
+        await self._store.commit(
+            Change(
+                records=(record,),
+                audit=(event,),
+                dedupe_key=dedupe_key(f"withdrawn.{op}", ctx),
+            )
+        )
 
 
 def feature(deps: Deps) -> Feature:

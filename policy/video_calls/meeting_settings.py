@@ -50,6 +50,107 @@ class MeetingSettings:
     has_external_guests: bool = False
 
 
+def _auto_recording(settings: MeetingSettings, recording_permission: bool) -> RuleResult:
+    """Automatic recording needs the Deputy Head (Academic)'s permission (000 §8)."""
+    title, clause = "Automatic recording", "000 §8"
+    if settings.record_automatically and not recording_permission:
+        return RuleResult(
+            RuleId.MEETING_AUTO_RECORDING,
+            title,
+            Outcome.NOT_ALLOWED,
+            "This meeting records automatically, but the "
+            f"{DEPUTY_HEAD} has not given permission to record it. {FIX_AUTO_RECORDING} "
+            "Or ask for permission first: check this call in full, with recording on.",
+            clause,
+        )
+    elif settings.record_automatically:
+        return _passed(
+            RuleId.MEETING_AUTO_RECORDING,
+            title,
+            f"Records automatically, with the {DEPUTY_HEAD}'s permission.",
+            clause,
+        )
+    else:
+        return _passed(
+            RuleId.MEETING_AUTO_RECORDING, title, "Does not record automatically.", clause
+        )
+
+
+def _attendee_recording(
+    settings: MeetingSettings, pupils_attending: bool, recording_permission: bool
+) -> RuleResult:
+    """Pupils must never record: attendees may not record while pupils attend (000 §6)."""
+    title, clause = "No recording by pupils", "000 §6"
+    if settings.allow_recording and pupils_attending and not recording_permission:
+        return RuleResult(
+            RuleId.MEETING_ATTENDEE_RECORDING,
+            title,
+            Outcome.NEEDS_ACTION,
+            f"Pupils must never record, and this meeting allows recording. "
+            f"{FIX_ATTENDEE_RECORDING}",
+            clause,
+        )
+    elif settings.allow_recording and pupils_attending:
+        return _passed(
+            RuleId.MEETING_ATTENDEE_RECORDING,
+            title,
+            "Recording is allowed, with permission: make sure only you record. Pupils "
+            "must never record.",
+            clause,
+        )
+    else:
+        return _passed(
+            RuleId.MEETING_ATTENDEE_RECORDING,
+            title,
+            "No pupils attend." if not pupils_attending else "Recording is turned off.",
+            clause,
+        )
+
+
+def _lobby(settings: MeetingSettings) -> RuleResult:
+    """Nobody from outside the school walks straight in (001 §2.4)."""
+    title, clause = "Lobby", "001 §2.4"
+    if settings.has_external_guests and settings.lobby_bypass == LOBBY_EVERYONE:
+        return RuleResult(
+            RuleId.MEETING_LOBBY,
+            title,
+            Outcome.NEEDS_ACTION,
+            "Guests from outside the school are invited and everyone skips the lobby, so "
+            f"anyone with the link walks straight in. {FIX_LOBBY}",
+            clause,
+        )
+    else:
+        return _passed(
+            RuleId.MEETING_LOBBY,
+            title,
+            "People from outside the school wait in the lobby until you let them in."
+            if settings.lobby_bypass != LOBBY_EVERYONE
+            else "No guests from outside the school are invited.",
+            clause,
+        )
+
+
+def _presenters(settings: MeetingSettings, pupils_attending: bool) -> RuleResult:
+    """Pupils may not present, which would let them share and record (000 §6)."""
+    title, clause = "Who can present", "000 §6"
+    if pupils_attending and settings.allowed_presenters in PUPILS_MAY_PRESENT:
+        return RuleResult(
+            RuleId.MEETING_PRESENTERS,
+            title,
+            Outcome.NEEDS_ACTION,
+            "Pupils can present in this meeting, which lets them share their screen and "
+            f"record. {FIX_PRESENTERS}",
+            clause,
+        )
+    else:
+        return _passed(
+            RuleId.MEETING_PRESENTERS,
+            title,
+            "Pupils cannot present." if pupils_attending else "No pupils attend.",
+            clause,
+        )
+
+
 def meeting_setting_rules(
     settings: MeetingSettings, *, pupils_attending: bool, recording_permission: bool
 ) -> list[RuleResult]:
@@ -68,112 +169,12 @@ def meeting_setting_rules(
     Returns:
         One result per setting, in ``MEETING_RULES`` order of display.
     """
-    results: list[RuleResult] = []
-    title, clause = "Automatic recording", "000 §8"
-    if settings.record_automatically and not recording_permission:
-        results.append(
-            RuleResult(
-                RuleId.MEETING_AUTO_RECORDING,
-                title,
-                Outcome.NOT_ALLOWED,
-                "This meeting records automatically, but the "
-                f"{DEPUTY_HEAD} has not given permission to record it. {FIX_AUTO_RECORDING} "
-                "Or ask for permission first: check this call in full, with recording on.",
-                clause,
-            )
-        )
-    elif settings.record_automatically:
-        results.append(
-            _passed(
-                RuleId.MEETING_AUTO_RECORDING,
-                title,
-                f"Records automatically, with the {DEPUTY_HEAD}'s permission.",
-                clause,
-            )
-        )
-    else:
-        results.append(
-            _passed(RuleId.MEETING_AUTO_RECORDING, title, "Does not record automatically.", clause)
-        )
-
-    title, clause = "No recording by pupils", "000 §6"
-    if settings.allow_recording and pupils_attending and not recording_permission:
-        results.append(
-            RuleResult(
-                RuleId.MEETING_ATTENDEE_RECORDING,
-                title,
-                Outcome.NEEDS_ACTION,
-                f"Pupils must never record, and this meeting allows recording. "
-                f"{FIX_ATTENDEE_RECORDING}",
-                clause,
-            )
-        )
-    elif settings.allow_recording and pupils_attending:
-        results.append(
-            _passed(
-                RuleId.MEETING_ATTENDEE_RECORDING,
-                title,
-                "Recording is allowed, with permission: make sure only you record. Pupils "
-                "must never record.",
-                clause,
-            )
-        )
-    else:
-        results.append(
-            _passed(
-                RuleId.MEETING_ATTENDEE_RECORDING,
-                title,
-                "No pupils attend." if not pupils_attending else "Recording is turned off.",
-                clause,
-            )
-        )
-
-    title, clause = "Lobby", "001 §2.4"
-    if settings.has_external_guests and settings.lobby_bypass == LOBBY_EVERYONE:
-        results.append(
-            RuleResult(
-                RuleId.MEETING_LOBBY,
-                title,
-                Outcome.NEEDS_ACTION,
-                "Guests from outside the school are invited and everyone skips the lobby, so "
-                f"anyone with the link walks straight in. {FIX_LOBBY}",
-                clause,
-            )
-        )
-    else:
-        results.append(
-            _passed(
-                RuleId.MEETING_LOBBY,
-                title,
-                "People from outside the school wait in the lobby until you let them in."
-                if settings.lobby_bypass != LOBBY_EVERYONE
-                else "No guests from outside the school are invited.",
-                clause,
-            )
-        )
-
-    title, clause = "Who can present", "000 §6"
-    if pupils_attending and settings.allowed_presenters in PUPILS_MAY_PRESENT:
-        results.append(
-            RuleResult(
-                RuleId.MEETING_PRESENTERS,
-                title,
-                Outcome.NEEDS_ACTION,
-                "Pupils can present in this meeting, which lets them share their screen and "
-                f"record. {FIX_PRESENTERS}",
-                clause,
-            )
-        )
-    else:
-        results.append(
-            _passed(
-                RuleId.MEETING_PRESENTERS,
-                title,
-                "Pupils cannot present." if pupils_attending else "No pupils attend.",
-                clause,
-            )
-        )
-    return results
+    return [
+        _auto_recording(settings, recording_permission),
+        _attendee_recording(settings, pupils_attending, recording_permission),
+        _lobby(settings),
+        _presenters(settings, pupils_attending),
+    ]
 
 
 def check_meeting(plan: CallPlan, settings: MeetingSettings, school: SchoolPolicy) -> CallVerdict:

@@ -41,6 +41,9 @@ from policy.video_calls.plan import (
 # ---------------------------------------------------------------------------------------------
 
 
+_LOCATION_CLAUSE = "000 §6"
+
+
 def _passed(rule_id: RuleId, title: str, reason: str, clause: str) -> RuleResult:
     return RuleResult(rule_id, title, Outcome.PASS, reason, clause)
 
@@ -211,95 +214,115 @@ def _one_to_one(plan: CallPlan) -> RuleResult:
     return _passed(RuleId.ONE_TO_ONE, title, "Not a 1:1 call with a pupil.", clause)
 
 
-def _recording(plan: CallPlan) -> list[RuleResult]:
-    """000 §8 and 001 §2.4: recording needs the Deputy Head (Academic)'s permission, written
-    permission of everyone, a reason and an announcement; never a 1:1 with a pupil."""
-    if not plan.recording:
-        not_recorded = "Not recorded."
-        return [
-            _passed(RuleId.RECORDING_PERMISSION, "Permission to record", not_recorded, "000 §8"),
-            _passed(RuleId.RECORDING_ONE_TO_ONE, "No recording 1:1", not_recorded, "000 §8"),
-            _passed(
-                RuleId.RECORDING_CONSENT, "Everyone's written permission", not_recorded, "001 §2.4"
-            ),
-            _passed(RuleId.RECORDING_REASON, "Reason for recording", not_recorded, "001 §2.4"),
-            _passed(RuleId.RECORDING_ANNOUNCED, "Recording made clear", not_recorded, "001 §2.4"),
-        ]
-    results = [
-        RuleResult(
+def _not_recorded() -> list[RuleResult]:
+    """Every recording rule passes for a call that is not recorded."""
+    not_recorded = "Not recorded."
+    return [
+        _passed(RuleId.RECORDING_PERMISSION, "Permission to record", not_recorded, "000 §8"),
+        _passed(RuleId.RECORDING_ONE_TO_ONE, "No recording 1:1", not_recorded, "000 §8"),
+        _passed(
+            RuleId.RECORDING_CONSENT, "Everyone's written permission", not_recorded, "001 §2.4"
+        ),
+        _passed(RuleId.RECORDING_REASON, "Reason for recording", not_recorded, "001 §2.4"),
+        _passed(RuleId.RECORDING_ANNOUNCED, "Recording made clear", not_recorded, "001 §2.4"),
+    ]
+
+
+def _recording_permission(plan: CallPlan) -> RuleResult:
+    """000 §8: a recording needs the Deputy Head (Academic)'s permission, before the call."""
+    if not plan.recording_permission_granted:
+        return RuleResult(
             RuleId.RECORDING_PERMISSION,
             "Permission to record",
             Outcome.NEEDS_ACTION,
             f"Ask the {DEPUTY_HEAD} for permission to record it, before the call.",
             "000 §8",
         )
-        if not plan.recording_permission_granted
-        else _passed(
-            RuleId.RECORDING_PERMISSION,
-            "Permission to record",
-            f"The {DEPUTY_HEAD} has agreed. Store the recording securely.",
+    return _passed(
+        RuleId.RECORDING_PERMISSION,
+        "Permission to record",
+        f"The {DEPUTY_HEAD} has agreed. Store the recording securely.",
+        "000 §8",
+    )
+
+
+def _recording_one_to_one(plan: CallPlan) -> RuleResult:
+    """000 §8: images must not be made during one-to-one situations."""
+    if plan.one_to_one_with_pupil:
+        return RuleResult(
+            RuleId.RECORDING_ONE_TO_ONE,
+            "No recording 1:1",
+            Outcome.NOT_ALLOWED,
+            "Images must not be made during one-to-one situations, so a 1:1 call with a "
+            "pupil must not be recorded.",
             "000 §8",
         )
-    ]
-    if plan.one_to_one_with_pupil:
-        results.append(
-            RuleResult(
-                RuleId.RECORDING_ONE_TO_ONE,
-                "No recording 1:1",
-                Outcome.NOT_ALLOWED,
-                "Images must not be made during one-to-one situations, so a 1:1 call with a "
-                "pupil must not be recorded.",
-                "000 §8",
-            )
-        )
-    else:
-        results.append(
-            _passed(RuleId.RECORDING_ONE_TO_ONE, "No recording 1:1", "Not a 1:1 call.", "000 §8")
-        )
-    results.append(
-        _passed(
+    return _passed(RuleId.RECORDING_ONE_TO_ONE, "No recording 1:1", "Not a 1:1 call.", "000 §8")
+
+
+def _recording_consent(plan: CallPlan) -> RuleResult:
+    """001 §2.4: everyone taking part gives written permission to record."""
+    if plan.consent_all_participants:
+        return _passed(
             RuleId.RECORDING_CONSENT,
             "Everyone's written permission",
             "Everyone taking part has given written permission.",
             "001 §2.4",
         )
-        if plan.consent_all_participants
-        else RuleResult(
-            RuleId.RECORDING_CONSENT,
-            "Everyone's written permission",
-            Outcome.NEEDS_ACTION,
-            "Get written permission to record from everyone taking part.",
-            "001 §2.4",
-        )
+    return RuleResult(
+        RuleId.RECORDING_CONSENT,
+        "Everyone's written permission",
+        Outcome.NEEDS_ACTION,
+        "Get written permission to record from everyone taking part.",
+        "001 §2.4",
     )
-    results.append(
-        _passed(RuleId.RECORDING_REASON, "Reason for recording", "A reason is given.", "001 §2.4")
-        if plan.recording_reason.strip()
-        else RuleResult(
-            RuleId.RECORDING_REASON,
-            "Reason for recording",
-            Outcome.NEEDS_ACTION,
-            "Give the reason for recording.",
-            "001 §2.4",
+
+
+def _recording_reason(plan: CallPlan) -> RuleResult:
+    """001 §2.4: a recording has a reason."""
+    if plan.recording_reason.strip():
+        return _passed(
+            RuleId.RECORDING_REASON, "Reason for recording", "A reason is given.", "001 §2.4"
         )
+    return RuleResult(
+        RuleId.RECORDING_REASON,
+        "Reason for recording",
+        Outcome.NEEDS_ACTION,
+        "Give the reason for recording.",
+        "001 §2.4",
     )
-    results.append(
-        _passed(
+
+
+def _recording_announced(plan: CallPlan) -> RuleResult:
+    """001 §2.4: everyone is told at the start that the call is recorded."""
+    if plan.announce_recording:
+        return _passed(
             RuleId.RECORDING_ANNOUNCED,
             "Recording made clear",
             "You will tell everyone at the start.",
             "001 §2.4",
         )
-        if plan.announce_recording
-        else RuleResult(
-            RuleId.RECORDING_ANNOUNCED,
-            "Recording made clear",
-            Outcome.NEEDS_ACTION,
-            "Tell everyone at the start that the call is being recorded.",
-            "001 §2.4",
-        )
+    return RuleResult(
+        RuleId.RECORDING_ANNOUNCED,
+        "Recording made clear",
+        Outcome.NEEDS_ACTION,
+        "Tell everyone at the start that the call is being recorded.",
+        "001 §2.4",
     )
-    return results
+
+
+def _recording(plan: CallPlan) -> list[RuleResult]:
+    """000 §8 and 001 §2.4: recording needs the Deputy Head (Academic)'s permission, written
+    permission of everyone, a reason and an announcement; never a 1:1 with a pupil."""
+    if not plan.recording:
+        return _not_recorded()
+    return [
+        _recording_permission(plan),
+        _recording_one_to_one(plan),
+        _recording_consent(plan),
+        _recording_reason(plan),
+        _recording_announced(plan),
+    ]
 
 
 def _pupils_never_record(plan: CallPlan) -> RuleResult:
@@ -319,78 +342,85 @@ def _pupils_never_record(plan: CallPlan) -> RuleResult:
     )
 
 
-def _location(plan: CallPlan) -> list[RuleResult]:
-    """000 §6 "For staff": not a bedroom; well lit; nothing identifying the household; no other
-    household members in the room."""
-    clause = "000 §6"
-    at_school = plan.location is Location.SCHOOL
-    results = [
-        RuleResult(
+def _not_a_bedroom(plan: CallPlan) -> RuleResult:
+    """000 §6: video calls are never made from a bedroom."""
+    if plan.location is Location.BEDROOM:
+        return RuleResult(
             RuleId.LOCATION_BEDROOM,
             "Not a bedroom",
             Outcome.NOT_ALLOWED,
             "Video calls must not be made from a bedroom. Choose another room.",
-            clause,
+            _LOCATION_CLAUSE,
         )
-        if plan.location is Location.BEDROOM
-        else _passed(RuleId.LOCATION_BEDROOM, "Not a bedroom", "Not from a bedroom.", clause)
-    ]
-    if at_school:
-        results.append(
-            _passed(RuleId.LOCATION_HOUSEHOLD, "Nothing identifies home", "At school.", clause)
-        )
-    elif plan.nothing_identifying:
-        results.append(
-            _passed(
-                RuleId.LOCATION_HOUSEHOLD,
-                "Nothing identifies home",
-                "Nothing in view identifies your household or where it is.",
-                clause,
-            )
-        )
-    else:
-        results.append(
-            RuleResult(
-                RuleId.LOCATION_HOUSEHOLD,
-                "Nothing identifies home",
-                Outcome.NEEDS_ACTION,
-                "Check your background: nothing in view may identify your household or where "
-                "it is.",
-                clause,
-            )
-        )
-    if plan.others_in_room and not at_school:
-        results.append(
-            RuleResult(
-                RuleId.LOCATION_OTHERS,
-                "No one else in the room",
-                Outcome.NEEDS_ACTION,
-                "Make sure no other member of your household is in the room during the call: "
-                "they must not see or hear pupils.",
-                clause,
-            )
-        )
-    else:
-        results.append(
-            _passed(
-                RuleId.LOCATION_OTHERS,
-                "No one else in the room",
-                "At school." if at_school else "No one else from your household is in the room.",
-                clause,
-            )
-        )
-    results.append(
-        _passed(RuleId.LOCATION_LIGHT, "Well lit", "The room is well lit.", clause)
-        if plan.well_lit
-        else RuleResult(
-            RuleId.LOCATION_LIGHT,
-            "Well lit",
-            Outcome.NEEDS_ACTION,
-            "Make sure the room is well lit.",
-            clause,
-        )
+    return _passed(
+        RuleId.LOCATION_BEDROOM, "Not a bedroom", "Not from a bedroom.", _LOCATION_CLAUSE
     )
-    return results
+
+
+def _nothing_identifies_home(plan: CallPlan) -> RuleResult:
+    """000 §6: nothing in view identifies the household or where it is."""
+    title = "Nothing identifies home"
+    if plan.location is Location.SCHOOL:
+        return _passed(RuleId.LOCATION_HOUSEHOLD, title, "At school.", _LOCATION_CLAUSE)
+    if plan.nothing_identifying:
+        return _passed(
+            RuleId.LOCATION_HOUSEHOLD,
+            title,
+            "Nothing in view identifies your household or where it is.",
+            _LOCATION_CLAUSE,
+        )
+    return RuleResult(
+        RuleId.LOCATION_HOUSEHOLD,
+        title,
+        Outcome.NEEDS_ACTION,
+        "Check your background: nothing in view may identify your household or where it is.",
+        _LOCATION_CLAUSE,
+    )
+
+
+def _no_one_else_in_room(plan: CallPlan) -> RuleResult:
+    """000 §6: no other household member is in the room during the call."""
+    title = "No one else in the room"
+    at_school = plan.location is Location.SCHOOL
+    if plan.others_in_room and not at_school:
+        return RuleResult(
+            RuleId.LOCATION_OTHERS,
+            title,
+            Outcome.NEEDS_ACTION,
+            "Make sure no other member of your household is in the room during the call: "
+            "they must not see or hear pupils.",
+            _LOCATION_CLAUSE,
+        )
+    return _passed(
+        RuleId.LOCATION_OTHERS,
+        title,
+        "At school." if at_school else "No one else from your household is in the room.",
+        _LOCATION_CLAUSE,
+    )
+
+
+def _well_lit(plan: CallPlan) -> RuleResult:
+    """000 §6: the room is well lit."""
+    if plan.well_lit:
+        return _passed(RuleId.LOCATION_LIGHT, "Well lit", "The room is well lit.", _LOCATION_CLAUSE)
+    return RuleResult(
+        RuleId.LOCATION_LIGHT,
+        "Well lit",
+        Outcome.NEEDS_ACTION,
+        "Make sure the room is well lit.",
+        _LOCATION_CLAUSE,
+    )
+
+
+def _location(plan: CallPlan) -> list[RuleResult]:
+    """000 §6 "For staff": not a bedroom; well lit; nothing identifying the household; no other
+    household members in the room."""
+    return [
+        _not_a_bedroom(plan),
+        _nothing_identifies_home(plan),
+        _no_one_else_in_room(plan),
+        _well_lit(plan),
+    ]
 
 
 def check_call(plan: CallPlan, school: SchoolPolicy) -> CallVerdict:
