@@ -20,7 +20,6 @@ from microsoft_teams.cards import (
     OpenUrlAction,
     ShowCardAction,
     TextInput,
-    TimeInput,
 )
 
 from cards.common import (
@@ -37,6 +36,7 @@ from cards.common import (
     school_day,
     school_time,
     show_card,
+    time_box,
     with_problems,
 )
 from policy.actions import Verb
@@ -259,8 +259,8 @@ def _notice_inputs(school: SchoolPolicy, today: date, values: Mapping[str, str])
             error_message="Give the date.",
             value=values.get("day") or today.isoformat(),
         ),
-        _time_box(values, "start", "Starts", error="Give the start time."),
-        _time_box(values, "end", "Ends", error="Give the end time."),
+        time_box(values, "start", "Starts", error="Give the start time."),
+        time_box(values, "end", "Ends", error="Give the end time."),
         entered_box(
             values,
             "reason",
@@ -270,17 +270,6 @@ def _notice_inputs(school: SchoolPolicy, today: date, values: Mapping[str, str])
             multiline=True,
         ),
     ]
-
-
-def _time_box(values: Mapping[str, str], field_id: str, label: str, *, error: str) -> TimeInput:
-    """A time the form needs (``error`` when none is given), showing the value sent, if any."""
-    return TimeInput(
-        id=field_id,
-        label=label,
-        is_required=True,
-        error_message=error,
-        value=values.get(field_id) or None,
-    )
 
 
 def _notice_facts(notice: LessonNotice) -> list[tuple[str, str]]:
