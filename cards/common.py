@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 from zoneinfo import ZoneInfo
 
 from microsoft_teams.cards import (
@@ -208,7 +208,22 @@ def check_fields(problems: Mapping[str, str], *, nothing: str = "sent") -> list[
 
 def date_box(values: Mapping[str, str], field_id: str, label: str, *, error: str) -> DateInput:
     """A date a form needs (``error`` when none is given), showing the value sent, if any."""
-    return DateInput(
+    return _needed(DateInput, values, field_id, label, error)
+
+
+def time_box(values: Mapping[str, str], field_id: str, label: str, *, error: str) -> TimeInput:
+    """A time a form needs (``error`` when none is given), showing the value sent, if any."""
+    return _needed(TimeInput, values, field_id, label, error)
+
+
+_DateOrTime = TypeVar("_DateOrTime", DateInput, TimeInput)
+
+
+def _needed(
+    kind: type[_DateOrTime], values: Mapping[str, str], field_id: str, label: str, error: str
+) -> _DateOrTime:
+    """A required ``kind`` of input showing the value sent, if any."""
+    return kind(
         id=field_id,
         label=label,
         is_required=True,

@@ -20,7 +20,6 @@ from microsoft_teams.cards import (
     OpenUrlAction,
     ShowCardAction,
     TextInput,
-    TimeInput,
 )
 
 from cards.common import (
@@ -37,6 +36,7 @@ from cards.common import (
     school_day,
     school_time,
     show_card,
+    time_box,
     with_problems,
 )
 from policy.actions import Verb
@@ -222,8 +222,21 @@ def notice_form(
     problems: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """ "Tell monitoring about a sensitive lesson": class, topic, date and times, reason."""
-    values = values or {}
-    inputs: list[FormInput] = [
+    body: list[CardElement] = [
+        heading("Tell monitoring about a sensitive lesson"),
+        para(
+            "The DSL and IT will know that monitoring alerts from this class on this topic "
+            "during the lesson are expected. Alerts still reach the DSL."
+        ),
+        *with_problems(_notice_inputs(school, today, values or {}), problems or {}),
+    ]
+    send = execute("Send", Verb.LESSON_NOTICE_SUBMIT, style="positive", form=form_id)
+    return card(body, [send, menu_button("Cancel", send_inputs=False)])
+
+
+def _notice_inputs(school: SchoolPolicy, today: date, values: Mapping[str, str]) -> list[FormInput]:
+    """The lesson notice's inputs: class, topic, date (today unless sent), times, reason."""
+    return [
         entered_box(
             values,
             "class_name",
@@ -246,20 +259,8 @@ def notice_form(
             error_message="Give the date.",
             value=values.get("day") or today.isoformat(),
         ),
-        TimeInput(
-            id="start",
-            label="Starts",
-            is_required=True,
-            error_message="Give the start time.",
-            value=values.get("start") or None,
-        ),
-        TimeInput(
-            id="end",
-            label="Ends",
-            is_required=True,
-            error_message="Give the end time.",
-            value=values.get("end") or None,
-        ),
+        time_box(values, "start", "Starts", error="Give the start time."),
+        time_box(values, "end", "Ends", error="Give the end time."),
         entered_box(
             values,
             "reason",
@@ -269,16 +270,6 @@ def notice_form(
             multiline=True,
         ),
     ]
-    body: list[CardElement] = [
-        heading("Tell monitoring about a sensitive lesson"),
-        para(
-            "The DSL and IT will know that monitoring alerts from this class on this topic "
-            "during the lesson are expected. Alerts still reach the DSL."
-        ),
-        *with_problems(inputs, problems or {}),
-    ]
-    send = execute("Send", Verb.LESSON_NOTICE_SUBMIT, style="positive", form=form_id)
-    return card(body, [send, menu_button("Cancel", send_inputs=False)])
 
 
 def _notice_facts(notice: LessonNotice) -> list[tuple[str, str]]:

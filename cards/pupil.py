@@ -32,6 +32,7 @@ from microsoft_teams.cards import (
 )
 
 from cards.common import (
+    FormInput,
     attention,
     card,
     entered_box,
@@ -120,48 +121,50 @@ def worry_card(
     body += [
         para("You can tell us if something online worried you."),
         para(WHO_READS_IT),
-        *with_problems(
-            [
-                required_choice(
-                    values,
-                    "kind",
-                    "What kind of thing happened?",
-                    [
-                        Choice(title=f"{picture} {words}", value=value)
-                        for value, (picture, words) in WORRY_KINDS.items()
-                    ],
-                    error=PROBLEMS["kind"],
-                ),
-                entered_box(
-                    values,
-                    "words",
-                    "Tell us what happened, in your own words",
-                    limit=LIMITS["words"],
-                    placeholder="You can skip this if you want.",
-                    multiline=True,
-                ),
-                required_choice(
-                    values,
-                    "safe",
-                    "Are you safe right now?",
-                    [Choice(title=words, value=value) for value, words in SAFE_CHOICES.items()],
-                    error=PROBLEMS["safe"],
-                ),
-                entered_box(
-                    values,
-                    "adult",
-                    "Who would you like to talk to?",
-                    limit=LIMITS["adult"],
-                    placeholder="The name of an adult you trust. You can skip this.",
-                ),
-            ],
-            problems,
-        ),
+        *with_problems(_worry_questions(values), problems),
         para(NO_PICTURES, emphasis=True),
         para(IN_DANGER, subtle=True),
     ]
     send = execute("Send", Verb.WORRY_SUBMIT, style="positive", form=form_id)
     return card(body, [send, menu_button("Back")])
+
+
+def _worry_questions(values: Mapping[str, str]) -> list[FormInput]:
+    """The four questions: what kind of thing, what happened, are you safe, who to talk to."""
+    return [
+        required_choice(
+            values,
+            "kind",
+            "What kind of thing happened?",
+            [
+                Choice(title=f"{picture} {words}", value=value)
+                for value, (picture, words) in WORRY_KINDS.items()
+            ],
+            error=PROBLEMS["kind"],
+        ),
+        entered_box(
+            values,
+            "words",
+            "Tell us what happened, in your own words",
+            limit=LIMITS["words"],
+            placeholder="You can skip this if you want.",
+            multiline=True,
+        ),
+        required_choice(
+            values,
+            "safe",
+            "Are you safe right now?",
+            [Choice(title=words, value=value) for value, words in SAFE_CHOICES.items()],
+            error=PROBLEMS["safe"],
+        ),
+        entered_box(
+            values,
+            "adult",
+            "Who would you like to talk to?",
+            limit=LIMITS["adult"],
+            placeholder="The name of an adult you trust. You can skip this.",
+        ),
+    ]
 
 
 def worry_sent_card(risk: RiskAnswer, local: Sequence[tuple[str, str]] = ()) -> dict[str, Any]:

@@ -17,7 +17,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from microsoft_teams.cards import ActionSet, CardElement, Choice, ChoiceSetInput, Container
+from microsoft_teams.cards import (
+    ActionSet,
+    CardElement,
+    Choice,
+    ChoiceSetInput,
+    Container,
+    ShowCardAction,
+)
 
 from cards.common import (
     attention,
@@ -109,100 +116,125 @@ def feedback_card(
     """
     values = values or {}
     ids: dict[str, str | int] = {"ref": ref, "ver": version}
-    body: list[CardElement] = [heading(f"Message the pupil: {ref}")]
+    body = [*_feedback_top(ref, note=note, problem=problem), *_sent_so_far(sent)]
+    actions: list[Any] = []
+    if closed:
+        body.append(para("This report is closed, so nothing more can be sent.", emphasis=True))
+    else:
+        actions.append(_send_message(values, templates, adult, ids, school_day=school_day))
+        if question_open:
+            body.append(para(QUESTION_WAITING, emphasis=True))
+        else:
+            actions.append(_ask_question(values, ids))
+    actions.append(execute("Back to the report", Verb.CONCERN_OPEN, ids={**ids, "view": "detail"}))
+    return card(body, actions)
+
+
+#: Said on the DSL's card while the pupil has not answered the last question.
+QUESTION_WAITING = (
+    "Your question is waiting for the pupil's answer. You can ask another one when they have "
+    "answered."
+)
+
+
+def _feedback_top(ref: str, *, note: str | None, problem: str | None) -> list[CardElement]:
+    """The card's title, why nothing was sent (``problem``), our ``note`` and the advice."""
+    top: list[CardElement] = [heading(f"Message the pupil: {ref}")]
     if problem:
-        body.append(attention(problem))
+        top.append(attention(problem))
     if note:
-        body.append(para(note, emphasis=True))
-    body.append(
+        top.append(para(note, emphasis=True))
+    top.append(
         para(
             "The pupil who made this report gets your message in their private chat with the "
             "bot. Use short, simple words. Never ask for pictures.",
             subtle=True,
         )
     )
-    if sent:
-        body.append(para("Sent so far", emphasis=True))
-        for item in sent:
-            what = "Question" if item.kind == "question" else "Message"
-            body.append(
-                Container(
-                    separator=True,
-                    items=[
-                        para(
-                            f"{what} from {safe_text(item.by, limit=80)}, {item.when}: "
-                            f"{item.status}",
-                            subtle=True,
-                        ),
-                        para(safe_text(item.text, limit=QUESTION_LIMIT + MESSAGE_LIMIT)),
-                    ],
-                )
-            )
-        body.append(para("The pupil's answers are in the report's chronology.", subtle=True))
-    actions: list[Any] = []
-    if closed:
-        body.append(para("This report is closed, so nothing more can be sent.", emphasis=True))
-    else:
-        choices = template_choices(templates, school_day=school_day)
-        message_inputs: list[CardElement] = [
-            ChoiceSetInput(
-                id="template",
-                label="A ready-made message",
-                style="expanded",
-                choices=choices,
-                value=values.get("template") or choices[0].value,
-            ),
-            text_box(
-                "adult",
-                "The name to use for [name]",
-                limit=ADULT_LIMIT,
-                value=values.get("adult") or adult,
-                placeholder="For example: Mrs Patel",
-            ),
-            entered_box(
-                values,
-                "message",
-                "Or write your own message (sent instead of the ready-made one)",
-                limit=MESSAGE_LIMIT,
-                placeholder="Short and simple, as for a young child",
-                multiline=True,
-            ),
-        ]
-        actions.append(
-            show_card(
-                "Send a message",
-                message_inputs,
-                execute("Send to the pupil", Verb.PUPIL_FEEDBACK_SEND, style="positive", ids=ids),
+    return top
+
+
+def _sent_so_far(sent: Sequence[Sent]) -> list[CardElement]:
+    """What has been sent to the pupil, each with who sent it, when and its status."""
+    if not sent:
+        return []
+    shown: list[CardElement] = [para("Sent so far", emphasis=True)]
+    for item in sent:
+        what = "Question" if item.kind == "question" else "Message"
+        shown.append(
+            Container(
+                separator=True,
+                items=[
+                    para(
+                        f"{what} from {safe_text(item.by, limit=80)}, {item.when}: {item.status}",
+                        subtle=True,
+                    ),
+                    para(safe_text(item.text, limit=QUESTION_LIMIT + MESSAGE_LIMIT)),
+                ],
             )
         )
-        if question_open:
-            body.append(
-                para(
-                    "Your question is waiting for the pupil's answer. You can ask another one "
-                    "when they have answered.",
-                    emphasis=True,
-                )
-            )
-        else:
-            actions.append(
-                show_card(
-                    "Ask a question",
-                    [
-                        entered_box(
-                            values,
-                            "question",
-                            "One open question (not a leading one)",
-                            limit=QUESTION_LIMIT,
-                            placeholder="For example: Can you tell me more about what happened?",
-                            multiline=True,
-                        ),
-                        para("The pupil gets a box to answer in, with words only.", subtle=True),
-                    ],
-                    execute("Ask the pupil", Verb.PUPIL_FEEDBACK_ASK, ids=ids),
-                )
-            )
-    actions.append(execute("Back to the report", Verb.CONCERN_OPEN, ids={**ids, "view": "detail"}))
-    return card(body, actions)
+    shown.append(para("The pupil's answers are in the report's chronology.", subtle=True))
+    return shown
+
+
+def _send_message(
+    values: Mapping[str, str],
+    templates: Sequence[str],
+    adult: str,
+    ids: Mapping[str, str | int],
+    *,
+    school_day: bool,
+) -> ShowCardAction:
+    """The "Send a message" button: a ready-made message, the name for it, or their own."""
+    choices = template_choices(templates, school_day=school_day)
+    message_inputs: list[CardElement] = [
+        ChoiceSetInput(
+            id="template",
+            label="A ready-made message",
+            style="expanded",
+            choices=choices,
+            value=values.get("template") or choices[0].value,
+        ),
+        text_box(
+            "adult",
+            "The name to use for [name]",
+            limit=ADULT_LIMIT,
+            value=values.get("adult") or adult,
+            placeholder="For example: Mrs Patel",
+        ),
+        entered_box(
+            values,
+            "message",
+            "Or write your own message (sent instead of the ready-made one)",
+            limit=MESSAGE_LIMIT,
+            placeholder="Short and simple, as for a young child",
+            multiline=True,
+        ),
+    ]
+    return show_card(
+        "Send a message",
+        message_inputs,
+        execute("Send to the pupil", Verb.PUPIL_FEEDBACK_SEND, style="positive", ids=ids),
+    )
+
+
+def _ask_question(values: Mapping[str, str], ids: Mapping[str, str | int]) -> ShowCardAction:
+    """The "Ask a question" button: one open question, answered in words only."""
+    return show_card(
+        "Ask a question",
+        [
+            entered_box(
+                values,
+                "question",
+                "One open question (not a leading one)",
+                limit=QUESTION_LIMIT,
+                placeholder="For example: Can you tell me more about what happened?",
+                multiline=True,
+            ),
+            para("The pupil gets a box to answer in, with words only.", subtle=True),
+        ],
+        execute("Ask the pupil", Verb.PUPIL_FEEDBACK_ASK, ids=ids),
+    )
 
 
 def feedback_button(ref: str, version: int) -> ActionSet:

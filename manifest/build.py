@@ -219,7 +219,39 @@ def load_package_config(env: Mapping[str, str], path: Path | None = None) -> Pac
         PackageError: with every problem found (not just the first), each naming its key.
     """
     problems: list[str] = []
+    bot_id, app_id = _app_ids(env, problems)
+    if path is None:
+        path = Path(env.get("TEAMS_APP_CONFIG", "").strip() or DEFAULT_CONFIG_PATH)
+    raw = _read_toml(path, "TEAMS_APP_CONFIG", problems)
+    if raw is None:
+        raise PackageError(problems)
+    where = path.name
+    text = _text_settings(raw, where, problems)
+    _check_text_forms(text, where, problems)
+    valid_domains = _check_domains(raw, where, problems)
+    short_name, full_name = _app_names(env, text, where, problems)
+    _check_descriptions(text, where, problems)
+    if problems:
+        raise PackageError(problems)
+    return PackageConfig(
+        app_id=app_id,
+        bot_id=bot_id,
+        short_name=short_name,
+        full_name=full_name,
+        version=text["version"],
+        developer_name=text.get("developer_name", ""),
+        website_url=text["website_url"],
+        privacy_url=text["privacy_url"],
+        terms_url=text["terms_url"],
+        valid_domains=valid_domains,
+        accent_color=text.get("accent_color", BRAND_COLOR),
+        short_description=text.get("short_description"),
+        full_description=text.get("full_description"),
+    )
 
+
+def _app_ids(env: Mapping[str, str], problems: list[str]) -> tuple[str, str]:
+    """The bot's Microsoft App ID (required) and the Teams app id (the bot's by default)."""
     bot_id = env.get("MicrosoftAppId", "").strip()
     if not bot_id:
         problems.append(
@@ -230,17 +262,14 @@ def load_package_config(env: Mapping[str, str], path: Path | None = None) -> Pac
     app_id = env.get("TEAMS_APP_ID", "").strip() or bot_id
     if app_id and app_id != bot_id and (problem := _guid_problem("TEAMS_APP_ID", app_id)):
         problems.append(problem)
+    return bot_id, app_id
 
-    if path is None:
-        path = Path(env.get("TEAMS_APP_CONFIG", "").strip() or DEFAULT_CONFIG_PATH)
-    raw = _read_toml(path, "TEAMS_APP_CONFIG", problems)
-    if raw is None:
-        raise PackageError(problems)
-    where = path.name
 
+def _text_settings(raw: Mapping[str, Any], where: str, problems: list[str]) -> dict[str, str]:
+    """The settings file's text values, stripped; unknown keys, missing required ones and
+    values that are not text (or are empty) are problems."""
     for key in sorted(raw.keys() - _KNOWN_KEYS):
         problems.append(f"{where}: {key}: unknown key (check its spelling)")
-
     text: dict[str, str] = {}
     for key in (*_REQUIRED_TEXT, *_OPTIONAL_TEXT):
         value = raw.get(key)
@@ -253,7 +282,12 @@ def load_package_config(env: Mapping[str, str], path: Path | None = None) -> Pac
             problems.append(f"{where}: {key}: is empty")
         else:
             text[key] = value.strip()
+    return text
 
+
+def _check_text_forms(text: Mapping[str, str], where: str, problems: list[str]) -> None:
+    """The version, the web addresses, the developer's name and the accent colour, each in the
+    form Teams takes."""
     if "version" in text and not _SEMVER.fullmatch(text["version"]):
         problems.append(
             f"{where}: version: {text['version']!r} is not MAJOR.MINOR.PATCH (like 1.0.0)"
@@ -271,8 +305,12 @@ def load_package_config(env: Mapping[str, str], path: Path | None = None) -> Pac
     if not _HEX_COLOR.fullmatch(accent):
         problems.append(f"{where}: accent_color: {accent!r} is not a colour like #1D5C7A")
 
-    valid_domains = _check_domains(raw, where, problems)
 
+def _app_names(
+    env: Mapping[str, str], text: Mapping[str, str], where: str, problems: list[str]
+) -> tuple[str, str]:
+    """The app's short and full names (from the file, else the school's name, else ours),
+    each within Teams' length."""
     school_name = None if "name" in text else _school_name(env, problems)
     short_name = text.get("name") or school_name or DEFAULT_APP_NAME
     if len(short_name) > SHORT_NAME_MAX:
@@ -286,31 +324,17 @@ def load_package_config(env: Mapping[str, str], path: Path | None = None) -> Pac
         problems.append(
             f"{where}: full_name: is {len(full_name)} characters; Teams allows {FULL_NAME_MAX}"
         )
+    return short_name, full_name
 
+
+def _check_descriptions(text: Mapping[str, str], where: str, problems: list[str]) -> None:
+    """The short and full descriptions, each within Teams' length."""
     for key, limit in (
         ("short_description", SHORT_DESCRIPTION_MAX),
         ("full_description", FULL_DESCRIPTION_MAX),
     ):
         if key in text and len(text[key]) > limit:
             problems.append(f"{where}: {key}: is {len(text[key])} characters; Teams allows {limit}")
-
-    if problems:
-        raise PackageError(problems)
-    return PackageConfig(
-        app_id=app_id,
-        bot_id=bot_id,
-        short_name=short_name,
-        full_name=full_name,
-        version=text["version"],
-        developer_name=developer,
-        website_url=text["website_url"],
-        privacy_url=text["privacy_url"],
-        terms_url=text["terms_url"],
-        valid_domains=valid_domains,
-        accent_color=accent,
-        short_description=text.get("short_description"),
-        full_description=text.get("full_description"),
-    )
 
 
 def _default_full_name(short_name: str, school_name: str | None) -> str:

@@ -216,7 +216,6 @@ def handoff_record(
 ) -> dict[str, Any]:
     """The hand-off as one JSON-ready object (``docs/handoff.md``). Times are ISO 8601 in
     school time, with the offset; every id is the bot's own (Entra object ids for people)."""
-    assessment = concern.assessment
     return {
         "schema": SCHEMA,
         "schema_version": SCHEMA_VERSION,
@@ -228,65 +227,86 @@ def handoff_record(
             "handed_off_by": {"id": by.id, "name": by.name},
         },
         "concern": {
-            "reference": concern.ref,
-            "source": concern.source.value,
-            "category": {"id": category_id, "label": category_label, "kcsie_group": kcsie_group},
-            "urgent": concern.urgent,
-            "status": concern.status.value,
-            "reported_at": _iso(concern.created_at, zone),
-            "reported_by": {"id": concern.reporter_id, "name": concern.reporter_name},
-            "happened_on": concern.happened_on or None,
-            "year_group": concern.year_group,
-            "people_involved": concern.involved,
-            "what_happened": concern.what_happened,
-            "where": concern.where,
-            "web_address": concern.url,
-            "immediate_risk": concern.immediate_risk.value,
-            "done_before_reporting": concern.actions_taken,
-            "device_group": concern.device_group or None,
-            "trusted_adult": concern.trusted_adult or None,
-            "acknowledged_at": _iso(concern.acknowledged_at, zone),
-            "handled_by": (
-                None
-                if concern.handler_id is None
-                else {"id": concern.handler_id, "name": concern.handler_name}
+            **_reported(
+                concern,
+                {"id": category_id, "label": category_label, "kcsie_group": kcsie_group},
+                zone,
             ),
-            "ukcis_assessment": (
-                None
-                if assessment is None
-                else {
-                    "criteria": [
-                        {"id": c, "label": UKCIS_CRITERIA.get(c, c)} for c in assessment.criteria
-                    ],
-                    "referrals": [
-                        {"id": r, "label": REFERRALS.get(r, r)} for r in assessment.referrals
-                    ],
-                    "reason": assessment.reason,
-                }
-            ),
-            "outcome": (
-                None
-                if concern.outcome is None
-                else {
-                    "id": concern.outcome,
-                    "label": OUTCOMES.get(concern.outcome, concern.outcome),
-                }
-            ),
-            "message_to_reporter": concern.outcome_message or None,
-            "closed_at": _iso(concern.closed_at, zone),
+            **_handled(concern, zone),
         },
         "actions": [{"id": a, "label": ACTIONS.get(a, a)} for a in concern.actions_done],
-        "chronology": [
-            {
-                "number": number,
-                "at": _iso(event.at, zone),
-                "by": {"id": event.actor_id, "name": event.actor_name},
-                "kind": event.kind,
-                "text": event.text,
-            }
-            for number, event in enumerate(sorted(concern.chronology, key=lambda e: e.at), 1)
-        ],
+        "chronology": _chronology(concern, zone),
     }
+
+
+def _reported(concern: Concern, category: dict[str, str], zone: tzinfo) -> dict[str, Any]:
+    """The hand-off's concern as reported: what, who, where and when."""
+    return {
+        "reference": concern.ref,
+        "source": concern.source.value,
+        "category": category,
+        "urgent": concern.urgent,
+        "status": concern.status.value,
+        "reported_at": _iso(concern.created_at, zone),
+        "reported_by": {"id": concern.reporter_id, "name": concern.reporter_name},
+        "happened_on": concern.happened_on or None,
+        "year_group": concern.year_group,
+        "people_involved": concern.involved,
+        "what_happened": concern.what_happened,
+        "where": concern.where,
+        "web_address": concern.url,
+        "immediate_risk": concern.immediate_risk.value,
+        "done_before_reporting": concern.actions_taken,
+        "device_group": concern.device_group or None,
+        "trusted_adult": concern.trusted_adult or None,
+    }
+
+
+def _handled(concern: Concern, zone: tzinfo) -> dict[str, Any]:
+    """The hand-off's concern as handled: acknowledged, by whom, assessed, and how it ended."""
+    assessment = concern.assessment
+    return {
+        "acknowledged_at": _iso(concern.acknowledged_at, zone),
+        "handled_by": (
+            None
+            if concern.handler_id is None
+            else {"id": concern.handler_id, "name": concern.handler_name}
+        ),
+        "ukcis_assessment": (
+            None
+            if assessment is None
+            else {
+                "criteria": [
+                    {"id": c, "label": UKCIS_CRITERIA.get(c, c)} for c in assessment.criteria
+                ],
+                "referrals": [
+                    {"id": r, "label": REFERRALS.get(r, r)} for r in assessment.referrals
+                ],
+                "reason": assessment.reason,
+            }
+        ),
+        "outcome": (
+            None
+            if concern.outcome is None
+            else {"id": concern.outcome, "label": OUTCOMES.get(concern.outcome, concern.outcome)}
+        ),
+        "message_to_reporter": concern.outcome_message or None,
+        "closed_at": _iso(concern.closed_at, zone),
+    }
+
+
+def _chronology(concern: Concern, zone: tzinfo) -> list[dict[str, Any]]:
+    """Every line of the concern's history, oldest first, numbered from 1."""
+    return [
+        {
+            "number": number,
+            "at": _iso(event.at, zone),
+            "by": {"id": event.actor_id, "name": event.actor_name},
+            "kind": event.kind,
+            "text": event.text,
+        }
+        for number, event in enumerate(sorted(concern.chronology, key=lambda e: e.at), 1)
+    ]
 
 
 def record_json(record: Mapping[str, Any]) -> bytes:

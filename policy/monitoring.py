@@ -160,46 +160,14 @@ def parse_alert(data: Any) -> AlertIn:
     missing = sorted(_TOP - set(data))
     if missing:
         raise Malformed(f"{missing[0]}: required")
-    pupil = data["pupil"]
-    if not isinstance(pupil, Mapping):
-        raise Malformed("pupil: an object with id and/or upn is required")
-    _unknown(pupil, frozenset({"id", "upn"}), "pupil.")
-    pupil_id = _string(pupil, "id", "pupil.", required=False)
-    upn = _string(pupil, "upn", "pupil.", required=False)
-    if not pupil_id and not upn:
-        raise Malformed("pupil: give the pupil's directory id or UPN")
-    if pupil_id and not _GUID.fullmatch(pupil_id):
-        raise Malformed("pupil.id: the pupil's Entra object id (a GUID)")
-    if upn and ("@" not in upn or " " in upn):
-        raise Malformed("pupil.upn: the pupil's sign-in name, like name@school.example")
-    content = data["content"]
-    if not isinstance(content, Mapping):
-        raise Malformed("content: an object with kind and text is required")
-    _unknown(content, frozenset({"kind", "text"}), "content.")
-    try:
-        kind = ContentKind(str(content.get("kind")))
-    except ValueError:
-        raise Malformed("content.kind: 'typed' or 'viewed'") from None
-    text = _string(content, "text", "content.")
+    pupil_id, upn = _alert_pupil(data["pupil"])
+    kind, text = _alert_content(data["content"])
     try:
         severity = Severity(data["severity"])
     except ValueError:
         raise Malformed(f"severity: one of {', '.join(MONITORING_SEVERITIES)}") from None
-    raw_when = data["occurred_at"]
-    try:
-        occurred = datetime.fromisoformat(raw_when) if isinstance(raw_when, str) else None
-    except ValueError:
-        occurred = None
-    if occurred is None or occurred.tzinfo is None:
-        raise Malformed("occurred_at: an ISO 8601 time with its offset, such as 2026-11-23T10:04Z")
-    console = _string(data, "console_url", "", required=False)
-    if console:
-        try:
-            console = normalise_url(console)
-        except BadLink:
-            raise Malformed("console_url: an https link to the provider's console") from None
-        if not console.startswith("https://"):
-            raise Malformed("console_url: an https link to the provider's console")
+    occurred = _alert_time(data["occurred_at"])
+    console = _console_link(data)
     return AlertIn(
         alert_id=_string(data, "id", ""),
         pupil_id=pupil_id,
@@ -212,6 +180,58 @@ def parse_alert(data: Any) -> AlertIn:
         text=text,
         console_url=console or None,
     )
+
+
+def _alert_pupil(pupil: Any) -> tuple[str, str]:
+    """The alert's pupil: their directory id (a GUID) and/or UPN, at least one of them."""
+    if not isinstance(pupil, Mapping):
+        raise Malformed("pupil: an object with id and/or upn is required")
+    _unknown(pupil, frozenset({"id", "upn"}), "pupil.")
+    pupil_id = _string(pupil, "id", "pupil.", required=False)
+    upn = _string(pupil, "upn", "pupil.", required=False)
+    if not pupil_id and not upn:
+        raise Malformed("pupil: give the pupil's directory id or UPN")
+    if pupil_id and not _GUID.fullmatch(pupil_id):
+        raise Malformed("pupil.id: the pupil's Entra object id (a GUID)")
+    if upn and ("@" not in upn or " " in upn):
+        raise Malformed("pupil.upn: the pupil's sign-in name, like name@school.example")
+    return pupil_id, upn
+
+
+def _alert_content(content: Any) -> tuple[ContentKind, str]:
+    """What the pupil typed or viewed: its kind and text."""
+    if not isinstance(content, Mapping):
+        raise Malformed("content: an object with kind and text is required")
+    _unknown(content, frozenset({"kind", "text"}), "content.")
+    try:
+        kind = ContentKind(str(content.get("kind")))
+    except ValueError:
+        raise Malformed("content.kind: 'typed' or 'viewed'") from None
+    return kind, _string(content, "text", "content.")
+
+
+def _alert_time(raw_when: Any) -> datetime:
+    """When it happened: an ISO 8601 time with its offset."""
+    try:
+        occurred = datetime.fromisoformat(raw_when) if isinstance(raw_when, str) else None
+    except ValueError:
+        occurred = None
+    if occurred is None or occurred.tzinfo is None:
+        raise Malformed("occurred_at: an ISO 8601 time with its offset, such as 2026-11-23T10:04Z")
+    return occurred
+
+
+def _console_link(data: Mapping[str, Any]) -> str:
+    """The provider's console link, if given: an https link, normalised."""
+    console = _string(data, "console_url", "", required=False)
+    if console:
+        try:
+            console = normalise_url(console)
+        except BadLink:
+            raise Malformed("console_url: an https link to the provider's console") from None
+        if not console.startswith("https://"):
+            raise Malformed("console_url: an https link to the provider's console")
+    return console
 
 
 def is_urgent(severity: Severity, settings: Monitoring) -> bool:

@@ -96,9 +96,23 @@ def needed_roles(school: SchoolPolicy) -> dict[Role, str]:
 
 def school_problems(school: SchoolPolicy) -> list[str]:
     """Every way ``school`` does not fit together, in words that say what to fix."""
-    problems: list[str] = []
+    return [
+        *_filtering_problems(school),
+        *_role_problems(school),
+        *_category_problems(school),
+        *_list_problems(school),
+        *_term_problems(school),
+        *_fallback_problems(school),
+        *_feedback_problems(school),
+        *handoff_problems(school.handoff),
+        *on_call_problems(school),
+    ]
+
+
+def _filtering_problems(school: SchoolPolicy) -> list[str]:
+    """Unknown filter categories, and a never-unblockable one listed as merely sensitive."""
     filtering = school.filtering
-    problems += _unknown_names(
+    problems = _unknown_names(
         "filtering.never_unblockable_categories",
         filtering.never_unblockable_categories,
         BLOCKED_CATEGORIES,
@@ -112,11 +126,22 @@ def school_problems(school: SchoolPolicy) -> list[str]:
             f"filtering.sensitive_categories: {name!r} is never unblockable, whoever agrees; "
             "remove it from this list"
         )
+    return problems
+
+
+def _role_problems(school: SchoolPolicy) -> list[str]:
+    """A role the school's settings need that no group holds."""
     held = {role for role, ids in school.roles.items() if ids}
-    for role, why in needed_roles(school).items():
-        if role not in held:
-            problems.append(f"roles.{role}: list at least one group id ({why})")
-    category_ids = {c.id for c in school.categories}
+    return [
+        f"roles.{role}: list at least one group id ({why})"
+        for role, why in needed_roles(school).items()
+        if role not in held
+    ]
+
+
+def _category_problems(school: SchoolPolicy) -> list[str]:
+    """Each category's unknown actions, missing images rule and lowered floors."""
+    problems: list[str] = []
     for category in school.categories:
         where = f"categories.{category.id}"
         problems += _unknown_names(f"{where}.checklist", category.checklist, ACTIONS)
@@ -129,7 +154,13 @@ def school_problems(school: SchoolPolicy) -> list[str]:
         if category.ukcis_gate and not category.images_rule:
             problems.append(f"{where}: ukcis_gate = true needs images_rule = true as well")
         problems += serious_floor(where, category)
-    problems += _unknown_names("pupil_worries", school.pupil_worries, DEFAULT_PUPIL_WORRIES)
+    return problems
+
+
+def _list_problems(school: SchoolPolicy) -> list[str]:
+    """Pupils' worries, outcomes, clauses and year groups: unknown names and empty lists."""
+    category_ids = {c.id for c in school.categories}
+    problems = _unknown_names("pupil_worries", school.pupil_worries, DEFAULT_PUPIL_WORRIES)
     for worry, target in school.pupil_worries.items():
         if target not in category_ids:
             problems.append(
@@ -142,13 +173,23 @@ def school_problems(school: SchoolPolicy) -> list[str]:
     problems += _unknown_names("clauses", school.clauses, DEFAULT_CLAUSE_NAMES)
     if not school.year_groups or "Not known" not in school.year_groups:
         problems.append('year_groups: list the school\'s year groups, with "Not known"')
+    return problems
+
+
+def _term_problems(school: SchoolPolicy) -> list[str]:
+    """Terms that overlap."""
     terms = sorted(school.terms, key=lambda t: t.start)
-    for before, after in itertools.pairwise(terms):
-        if after.start <= before.end:
-            problems.append(
-                f"terms: {before.name!r} ({before.start}–{before.end}) overlaps "
-                f"{after.name!r} ({after.start}–{after.end})"
-            )
+    return [
+        f"terms: {before.name!r} ({before.start}–{before.end}) overlaps "
+        f"{after.name!r} ({after.start}–{after.end})"
+        for before, after in itertools.pairwise(terms)
+        if after.start <= before.end
+    ]
+
+
+def _fallback_problems(school: SchoolPolicy) -> list[str]:
+    """A role falling back to itself, or the chair of governors to the headteacher."""
+    problems: list[str] = []
     for role, fallback in school.role_fallbacks.items():
         if role in fallback:
             problems.append(f"role_fallbacks.{role}: a role cannot fall back to itself")
@@ -157,15 +198,19 @@ def school_problems(school: SchoolPolicy) -> list[str]:
                 "role_fallbacks.chair_of_governors: concerns about the headteacher must never "
                 "go to the headteacher; name the DSL or another nominated role"
             )
-    # Messages to a child are short and easy to read, whatever the school writes (issue 20).
-    if not school.pupil_feedback.templates:
+    return problems
+
+
+def _feedback_problems(school: SchoolPolicy) -> list[str]:
+    """Messages to a child are short and easy to read, whatever the school writes (issue 20)."""
+    templates = school.pupil_feedback.templates
+    problems: list[str] = []
+    if not templates:
         problems.append("pupil_feedback.templates: list at least one message, or leave it out")
-    for number, template in enumerate(school.pupil_feedback.templates, start=1):
+    for number, template in enumerate(templates, start=1):
         trouble = template_problem(template)
         if trouble is not None:
             problems.append(f"pupil_feedback.templates, message {number}: {trouble}")
-    problems += handoff_problems(school.handoff)
-    problems += on_call_problems(school)
     return problems
 
 

@@ -72,74 +72,9 @@ def detail_card(
     if problem:
         body.append(attention(problem))
     title = heading(f"{'URGENT: ' if concern.urgent else ''}{concern.ref}: {category.label}")
-    body += [
-        title,
-        facts(
-            [
-                *_channel_facts(concern, category, school),
-                ("Reported by", safe_text(concern.reporter_name, limit=80)),
-                (
-                    "Immediate risk",
-                    {"yes": "Yes", "no": "No", "not_sure": "Not sure"}[
-                        concern.immediate_risk.value
-                    ],
-                ),
-            ]
-        ),
-        *labelled_text(
-            "Who is involved", concern.involved or "Not given", limit=LIMITS["involved"]
-        ),
-        *labelled_text(
-            "What happened", concern.what_happened or "Not given", limit=LIMITS["what_happened"]
-        ),
-        facts(
-            [
-                ("Where", safe_text(concern.where or "Not given", limit=200)),
-                ("Web address", safe_text(concern.url or "None given", limit=300)),
-                ("When it happened", day_given(concern.happened_on)),
-                (
-                    "Done already",
-                    safe_text(
-                        concern.actions_taken or "Nothing recorded", limit=LIMITS["actions_taken"]
-                    ),
-                ),
-            ]
-            + (
-                [("Device or device group", safe_text(concern.device_group, limit=100))]
-                if concern.device_group
-                else []
-            )
-            + (
-                [("Trusted adult", safe_text(concern.trusted_adult, limit=100))]
-                if concern.trusted_adult
-                else []
-            )
-        ),
-    ]
-    if category.images_rule:
-        body.append(para(IMAGERY_RULE, subtle=True))
-    if concern.assessment is not None:
-        body.append(para("UKCIS assessment recorded (see chronology).", subtle=True))
-    body += proposal_box(concern, school, viewer_id)
-    body.append(para("Chronology", emphasis=True))
-    body.append(
-        facts(
-            [
-                (
-                    school_time(event.at, school.zone),
-                    safe_text(f"{event.actor_name}: {event.text}", limit=300),
-                )
-                for event in concern.chronology
-            ]
-            or [("-", "Nothing yet")]
-        )
-    )
-    if concern.source is _Source.PUPIL and concern.status is not ConcernStatus.CLOSED:
-        # Feedback to the pupil who reported (issue 20): in the body, the foot is full.
-        body.append(feedback_button(concern.ref, version))
-    if category.route is not Route.HEADTEACHER:  # issue 20: hand-off (the DSL only)
-        body += handoff_block(concern, school.zone)
-        body.append(handoff_actions(concern, version=version, system=school.handoff.system_name))
+    body += [title, *_what_was_reported(concern, category, school)]
+    body += _where_it_stands(concern, category, school, viewer_id)
+    body += _follow_ups(concern, category, school, version)
     actions = handling_actions(concern, ids, category, school.outcomes, viewer_id)
     actions.append(execute("Export chronology", Verb.CONCERN_CHRONOLOGY, ref=concern.ref))
     if in_channel:
@@ -149,6 +84,85 @@ def detail_card(
         )
         body.insert(body.index(title) + 1, ActionSet(actions=[close_details]))
     return card(body, actions)
+
+
+#: How the detail card words the reporter's answer to "Is a child at immediate risk?".
+RISK_WORDS = {"yes": "Yes", "no": "No", "not_sure": "Not sure"}
+
+
+def _what_was_reported(
+    concern: Concern, category: Category, school: SchoolPolicy
+) -> list[CardElement]:
+    """The report as sent: its facts, who is involved, what happened, where and when."""
+    return [
+        facts(
+            [
+                *_channel_facts(concern, category, school),
+                ("Reported by", safe_text(concern.reporter_name, limit=80)),
+                ("Immediate risk", RISK_WORDS[concern.immediate_risk.value]),
+            ]
+        ),
+        *labelled_text(
+            "Who is involved", concern.involved or "Not given", limit=LIMITS["involved"]
+        ),
+        *labelled_text(
+            "What happened", concern.what_happened or "Not given", limit=LIMITS["what_happened"]
+        ),
+        facts(_where_and_when(concern)),
+    ]
+
+
+def _where_and_when(concern: Concern) -> list[tuple[str, str]]:
+    """Where and when it happened, what was done already, and the device group and trusted
+    adult when there are any."""
+    shown = [
+        ("Where", safe_text(concern.where or "Not given", limit=200)),
+        ("Web address", safe_text(concern.url or "None given", limit=300)),
+        ("When it happened", day_given(concern.happened_on)),
+        (
+            "Done already",
+            safe_text(concern.actions_taken or "Nothing recorded", limit=LIMITS["actions_taken"]),
+        ),
+    ]
+    if concern.device_group:
+        shown.append(("Device or device group", safe_text(concern.device_group, limit=100)))
+    if concern.trusted_adult:
+        shown.append(("Trusted adult", safe_text(concern.trusted_adult, limit=100)))
+    return shown
+
+
+def _where_it_stands(
+    concern: Concern, category: Category, school: SchoolPolicy, viewer_id: str | None
+) -> list[CardElement]:
+    """The imagery rule, whether it was assessed, a closure proposed, and the chronology."""
+    shown: list[CardElement] = []
+    if category.images_rule:
+        shown.append(para(IMAGERY_RULE, subtle=True))
+    if concern.assessment is not None:
+        shown.append(para("UKCIS assessment recorded (see chronology).", subtle=True))
+    shown += proposal_box(concern, school, viewer_id)
+    events = [
+        (
+            school_time(event.at, school.zone),
+            safe_text(f"{event.actor_name}: {event.text}", limit=300),
+        )
+        for event in concern.chronology
+    ]
+    return [*shown, para("Chronology", emphasis=True), facts(events or [("-", "Nothing yet")])]
+
+
+def _follow_ups(
+    concern: Concern, category: Category, school: SchoolPolicy, version: int
+) -> list[CardElement]:
+    """Messaging the pupil who reported (an open pupil report) and the hand-off (the DSL's)."""
+    shown: list[CardElement] = []
+    if concern.source is _Source.PUPIL and concern.status is not ConcernStatus.CLOSED:
+        # Feedback to the pupil who reported (issue 20): in the body, the foot is full.
+        shown.append(feedback_button(concern.ref, version))
+    if category.route is not Route.HEADTEACHER:  # issue 20: hand-off (the DSL only)
+        shown += handoff_block(concern, school.zone)
+        shown.append(handoff_actions(concern, version=version, system=school.handoff.system_name))
+    return shown
 
 
 def handling_actions(

@@ -150,28 +150,55 @@ def concern_form(
     """Step 2: the report itself, tailored to the category, with any problems beside fields."""
     values = values or {}
     problems = problems or {}
-    body: list[CardElement] = [
-        heading(f"Report: {category.label}"),
-        para(EMERGENCY, emphasis=True),
+    body = [
+        *_form_top(category),
+        *check_fields(problems),
+        *with_problems(_report_inputs(school, category, values), problems),
+        *_about_staff(category, values),
+        *with_problems([_actions_taken(values)], problems),
+        para(NO_FILES, subtle=True),
     ]
+    submit = execute(
+        "Send to the DSL" if category.route.value != "headteacher" else "Send privately",
+        Verb.CONCERN_SUBMIT,
+        style="positive",
+        category=category.id,
+        form=form_id,
+    )
+    return card(body, [submit, execute("Start again", Verb.REPORT_CONCERN)])
+
+
+def _form_top(category: Category) -> list[CardElement]:
+    """The form's title, the 999 line and, for a category about images, the imagery rule."""
+    top: list[CardElement] = [heading(f"Report: {category.label}"), para(EMERGENCY, emphasis=True)]
     if category.images_rule:
-        body.append(
+        top.append(
             Container(
                 style="attention",
                 items=[para("Images of children: the rule", emphasis=True), para(IMAGERY_RULE)],
             )
         )
-    body += check_fields(problems)
-    risk_choices = [
-        Choice(title="Yes: a child may be in danger now", value=RiskAnswer.YES.value),
-        Choice(title="No", value=RiskAnswer.NO.value),
-    ]
+    return top
+
+
+#: The answers to "Is a child at immediate risk?".
+RISK_CHOICES = (
+    Choice(title="Yes: a child may be in danger now", value=RiskAnswer.YES.value),
+    Choice(title="No", value=RiskAnswer.NO.value),
+)
+
+
+def _report_inputs(
+    school: SchoolPolicy, category: Category, values: Mapping[str, str]
+) -> list[FormInput]:
+    """The report's questions: risk, who, year, what, where, web address, when (and which
+    devices, for a filtering breach)."""
     inputs: list[FormInput] = [
         required_choice(
             values,
             "immediate_risk",
             "Is a child at immediate risk?",
-            risk_choices,
+            RISK_CHOICES,
             error="Say whether a child is at immediate risk.",
         ),
         _text_input(
@@ -190,6 +217,22 @@ def concern_form(
             error="Choose a year group, or Not known.",
             style="compact",
         ),
+        *_where_and_what(values),
+        date_box(
+            values,
+            "happened_on",
+            "When did it happen (or when did you find out)?",
+            error="Give the date.",
+        ),
+    ]
+    if category.id == "filtering_breach":
+        inputs.append(_text_input("device_group", "Which device or device group?", values))
+    return inputs
+
+
+def _where_and_what(values: Mapping[str, str]) -> list[FormInput]:
+    """What happened, where, and the web address if there is one."""
+    return [
         _text_input(
             "what_happened",
             "What happened?",
@@ -212,47 +255,36 @@ def concern_form(
             values,
             placeholder="example.com/page (just type it: don't visit it again)",
         ),
-        date_box(
-            values,
-            "happened_on",
-            "When did it happen (or when did you find out)?",
-            error="Give the date.",
+    ]
+
+
+def _about_staff(category: Category, values: Mapping[str, str]) -> list[CardElement]:
+    """For a category routed to the headteacher: "about the headteacher" and where it goes."""
+    if category.route.value != "headteacher":
+        return []
+    return [
+        ToggleInput(
+            id="about_headteacher",
+            title="This concern is about the headteacher",
+            value="true" if values.get("about_headteacher") == "true" else "false",
+        ),
+        para(
+            "Concerns about staff go privately to the headteacher, or to the chair of "
+            "governors if it is about the headteacher. They are never posted in a channel.",
+            subtle=True,
         ),
     ]
-    if category.id == "filtering_breach":
-        inputs.append(_text_input("device_group", "Which device or device group?", values))
-    body += with_problems(inputs, problems)
-    if category.route.value == "headteacher":
-        body.append(
-            ToggleInput(
-                id="about_headteacher",
-                title="This concern is about the headteacher",
-                value="true" if values.get("about_headteacher") == "true" else "false",
-            )
-        )
-        body.append(
-            para(
-                "Concerns about staff go privately to the headteacher, or to the chair of "
-                "governors if it is about the headteacher. They are never posted in a channel.",
-                subtle=True,
-            )
-        )
-    actions_taken = _text_input(
+
+
+def _actions_taken(values: Mapping[str, str]) -> TextInput:
+    """The "What has been done already?" box."""
+    return _text_input(
         "actions_taken",
         "What has been done already?",
         values,
         multiline=True,
         placeholder="For example: device secured, pupil is with a member of staff.",
     )
-    body += [*with_problems([actions_taken], problems), para(NO_FILES, subtle=True)]
-    submit = execute(
-        "Send to the DSL" if category.route.value != "headteacher" else "Send privately",
-        Verb.CONCERN_SUBMIT,
-        style="positive",
-        category=category.id,
-        form=form_id,
-    )
-    return card(body, [submit, execute("Start again", Verb.REPORT_CONCERN)])
 
 
 def received_card(

@@ -94,8 +94,40 @@ def chronology_html(
 ) -> str:
     """The concern's chronology as a printable document: the report, the decisions and every
     line of its history with who and when. Web addresses are given as text, never as links."""
+    parts = [
+        '<p class="marking">Official-sensitive: child protection record</p>\n',
+        f"<h1>Chronology of concern {_e(concern.ref)}</h1>\n",
+        f'<p class="muted">{_e(school_name)}. Prepared by {_e(prepared_by)} on '
+        f"{_e(school_time(prepared_at, zone))} (school time). Times are school time.</p>\n",
+        "<h2>Summary</h2>\n<table>\n",
+        _rows(_chronology_summary(concern, category_label, zone)),
+        "</table>\n<h2>The report</h2>\n<table>\n",
+        "".join(
+            f'<tr><th scope="row">{_e(k)}</th><td class="text">{_e(v)}</td></tr>\n'
+            for k, v in _chronology_report(concern)
+        ),
+        "</table>\n",
+        *_actions_and_assessment(concern),
+        *_chronology_table(concern, zone),
+    ]
+    if concern.outcome_message:
+        parts += [
+            "<h2>Message to the person who reported it</h2>\n",
+            f'<p class="text">{_e(concern.outcome_message)}</p>\n',
+        ]
+    parts.append(
+        '<p class="muted">Exported from the school\'s online-safety records. Keep it in the '
+        "child's safeguarding file and share it only by a secure route.</p>\n"
+    )
+    return _document(f"Chronology of concern {concern.ref}", "".join(parts))
+
+
+def _chronology_summary(
+    concern: Concern, category_label: str, zone: ZoneInfo
+) -> list[tuple[str, str]]:
+    """The chronology's summary rows: what the concern is, who reported it, where it stands."""
     risk = {"yes": "Yes", "no": "No", "not_sure": "Not sure"}[concern.immediate_risk.value]
-    summary = [
+    return [
         ("Reference", concern.ref),
         ("Category", category_label),
         ("Urgency", "Urgent" if concern.urgent else "Routine"),
@@ -110,6 +142,10 @@ def chronology_html(
         ("Closed", _local(concern.closed_at, zone)),
         ("Outcome", OUTCOMES.get(concern.outcome or "", "Not closed yet")),
     ]
+
+
+def _chronology_report(concern: Concern) -> list[tuple[str, str]]:
+    """The report as the reporter gave it (and the trusted adult a pupil named)."""
     report = [
         ("Who is involved", concern.involved or "Not given"),
         ("What happened", concern.what_happened or "Not given"),
@@ -120,20 +156,12 @@ def chronology_html(
     ]
     if concern.trusted_adult:
         report.append(("Trusted adult named by the pupil", concern.trusted_adult))
-    parts = [
-        '<p class="marking">Official-sensitive: child protection record</p>\n',
-        f"<h1>Chronology of concern {_e(concern.ref)}</h1>\n",
-        f'<p class="muted">{_e(school_name)}. Prepared by {_e(prepared_by)} on '
-        f"{_e(school_time(prepared_at, zone))} (school time). Times are school time.</p>\n",
-        "<h2>Summary</h2>\n<table>\n",
-        _rows(summary),
-        "</table>\n<h2>The report</h2>\n<table>\n",
-        "".join(
-            f'<tr><th scope="row">{_e(k)}</th><td class="text">{_e(v)}</td></tr>\n'
-            for k, v in report
-        ),
-        "</table>\n",
-    ]
+    return report
+
+
+def _actions_and_assessment(concern: Concern) -> list[str]:
+    """The actions recorded and the UKCIS assessment, each when there is one."""
+    parts: list[str] = []
     if concern.actions_done:
         parts.append("<h2>Actions recorded</h2>\n<ul>\n")
         parts += [f"<li>{_e(ACTIONS.get(a, a))}</li>\n" for a in concern.actions_done]
@@ -157,7 +185,12 @@ def chronology_html(
             ),
             "</table>\n",
         ]
-    parts += [
+    return parts
+
+
+def _chronology_table(concern: Concern, zone: ZoneInfo) -> list[str]:
+    """Every line of the concern's history, oldest first, with when, who and what."""
+    parts = [
         "<h2>Chronology</h2>\n",
         "<table>\n<thead><tr><th>When</th><th>Who</th><th>What</th><th>Detail</th></tr></thead>\n"
         "<tbody>\n",
@@ -169,16 +202,7 @@ def chronology_html(
             f'<td class="text">{_e(event.text)}</td></tr>\n'
         )
     parts.append("</tbody>\n</table>\n")
-    if concern.outcome_message:
-        parts += [
-            "<h2>Message to the person who reported it</h2>\n",
-            f'<p class="text">{_e(concern.outcome_message)}</p>\n',
-        ]
-    parts.append(
-        '<p class="muted">Exported from the school\'s online-safety records. Keep it in the '
-        "child's safeguarding file and share it only by a secure route.</p>\n"
-    )
-    return _document(f"Chronology of concern {concern.ref}", "".join(parts))
+    return parts
 
 
 def _source_words(source: Source) -> str:

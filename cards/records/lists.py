@@ -179,41 +179,9 @@ def incident_log_card(
     """The incident log's summary for a date range, and (1:1 only) the CSV download."""
     body: list[CardElement] = [
         heading(f"Incident log: {summary.period}"),
-        facts(
-            [
-                ("Concerns reported", str(summary.reported)),
-                ("Urgent", str(summary.urgent)),
-                ("Still open", str(summary.still_open)),
-                ("Closed", str(summary.closed)),
-                ("Median time to acknowledge", summary.median_acknowledge),
-                ("Median time to close", summary.median_close),
-            ]
-            + (
-                [("Urgent, escalated up the chain", str(summary.escalated))]
-                if summary.escalated
-                else []
-            )
-            + (
-                [
-                    (
-                        "Median time to acknowledge, urgent out of hours",
-                        summary.median_acknowledge_out_of_hours,
-                    )
-                ]
-                if summary.median_acknowledge_out_of_hours
-                else []
-            )
-        ),
+        facts(_incident_counts(summary)),
+        *_incident_breakdown(summary),
     ]
-    shown = [(label, n) for label, n in summary.by_category if n]
-    if shown:
-        body.append(para("By category", emphasis=True))
-        body.append(facts([(safe_text(label, limit=100), str(n)) for label, n in shown]))
-    if summary.handed_off:
-        body.append(para("Handed off to the safeguarding records", emphasis=True))
-        body.append(
-            facts([(safe_text(system, limit=100), str(n)) for system, n in summary.handed_off])
-        )
     actions: list[Any] = []
     if download_url:
         actions.append(OpenUrlAction(title="Download the incident log (CSV)", url=download_url))
@@ -237,3 +205,41 @@ def incident_log_card(
         execute("Governors' report", Verb.GOVERNORS_REPORT),
     ]
     return card(body, actions)
+
+
+def _incident_counts(summary: IncidentSummary) -> list[tuple[str, str]]:
+    """How many concerns were reported, urgent, open and closed, and how fast they were
+    handled (escalations and urgent out-of-hours times when there are any)."""
+    counts = [
+        ("Concerns reported", str(summary.reported)),
+        ("Urgent", str(summary.urgent)),
+        ("Still open", str(summary.still_open)),
+        ("Closed", str(summary.closed)),
+        ("Median time to acknowledge", summary.median_acknowledge),
+        ("Median time to close", summary.median_close),
+    ]
+    if summary.escalated:
+        counts.append(("Urgent, escalated up the chain", str(summary.escalated)))
+    if summary.median_acknowledge_out_of_hours:
+        counts.append(
+            (
+                "Median time to acknowledge, urgent out of hours",
+                summary.median_acknowledge_out_of_hours,
+            )
+        )
+    return counts
+
+
+def _incident_breakdown(summary: IncidentSummary) -> list[CardElement]:
+    """The concerns by category, and those handed off by system, when there are any."""
+    shown: list[CardElement] = []
+    by_category = [(label, n) for label, n in summary.by_category if n]
+    if by_category:
+        shown.append(para("By category", emphasis=True))
+        shown.append(facts([(safe_text(label, limit=100), str(n)) for label, n in by_category]))
+    if summary.handed_off:
+        shown.append(para("Handed off to the safeguarding records", emphasis=True))
+        shown.append(
+            facts([(safe_text(system, limit=100), str(n)) for system, n in summary.handed_off])
+        )
+    return shown
