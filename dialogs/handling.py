@@ -71,6 +71,39 @@ def form_key(feature: str, sender_id: str, form_id: str) -> str:
     return f"{feature}.form:{sender_id}:{form_id}"
 
 
+@dataclass(frozen=True, slots=True)
+class NewForm:
+    """A form's submit that is not yet saved: its form id and the dedupe key it is saved under."""
+
+    form_id: str
+    key: str
+
+
+async def open_form(
+    deps: Deps,
+    ctx: ActionContext,
+    feature: str,
+    *,
+    not_private: Reply,
+    no_form: Callable[[], Awaitable[Reply]],
+    confirm: Callable[[str], Awaitable[Reply]],
+) -> NewForm | Reply:
+    """The start every form's submit shares: a form is answered only in a private chat
+    (``not_private`` elsewhere); a submit without its form id gets ``no_form`` (the form
+    afresh); a form already saved (a double click, Teams sending it again) is confirmed again
+    (``confirm`` with the reference it was saved under, as ``Store.deduped`` gives it), never
+    saved twice. Otherwise the form id and its per-sender key (``form_key``)."""
+    if ctx.turn.scope is not Scope.PERSONAL:
+        return not_private
+    form_id = ctx.ids.form
+    if not form_id:
+        return await no_form()
+    key = form_key(feature, ctx.person.id, form_id)
+    if already := await deps.store.deduped(key):
+        return await confirm(already[0])
+    return NewForm(form_id, key)
+
+
 def dedupe_key(action: str, ctx: ActionContext) -> str | None:
     """The key that makes ``action`` happen once per Teams activity and sender (a retry changes
     nothing; an activity id is not unique across senders, so it never stands for another's)."""

@@ -41,6 +41,7 @@ from dialogs.handling import (
     form_key,
     from_elsewhere,
     moved_on,
+    open_form,
     record_for,
     refuse,
     refused,
@@ -71,6 +72,8 @@ from policy.overblocking import (
 from policy.weblinks import BadLink, host_of, normalise_url
 
 log = logging.getLogger(__name__)
+
+PRIVATE_ONLY = "Please tell me about a blocked site in a private chat with me."
 
 
 _REF = re.compile(r"^OBR-\d{4}-\d{4,}$")
@@ -125,19 +128,22 @@ class OverblockHandlers(FeatureHandlers):
     async def start(self, ctx: ActionContext) -> Reply:
         """The report form (private chat only)."""
         if ctx.turn.scope is not Scope.PERSONAL:
-            return Reply(text="Please tell me about a blocked site in a private chat with me.")
+            return Reply(text=PRIVATE_ONLY)
         return Reply(card=overblock_form(form_id=uuid.uuid4().hex))
 
     async def submit(self, ctx: ActionContext) -> Reply:
         """Validate; save the report and post it to the IT channel."""
-        if ctx.turn.scope is not Scope.PERSONAL:
-            return Reply(text="Please tell me about a blocked site in a private chat with me.")
-        form_id = _text(ctx.data, "form")
-        if not form_id:
-            return await self.start(ctx)
-        key = form_key("overblock", ctx.person.id, form_id)
-        if already := await self._store.deduped(key):
-            return await self._confirm(ctx, already[0])
+        opened = await open_form(
+            self._deps,
+            ctx,
+            "overblock",
+            not_private=Reply(text=PRIVATE_ONLY),
+            no_form=lambda: self.start(ctx),
+            confirm=lambda ref: self._confirm(ctx, ref),
+        )
+        if isinstance(opened, Reply):
+            return opened
+        form_id, key = opened.form_id, opened.key
         values, problems = validate_report(ctx.data)
         if problems:
             return Reply(card=overblock_form(form_id=form_id, values=values, problems=problems))
