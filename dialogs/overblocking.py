@@ -241,7 +241,7 @@ class OverblockHandlers(FeatureHandlers):
         report = loaded.report
         if report.status is not OverblockStatus.OPEN or ctx.turn.automatic:
             return self._view(ctx, loaded)
-        if ctx.data.get("ver") != loaded.record.version:
+        if ctx.ids.ver != loaded.record.version:
             await refuse(self._deps, ctx, "stale card", loaded.record.ref)
             return self._view(ctx, loaded, note=self._handling.stale_note)
         return Reply(
@@ -263,17 +263,12 @@ class OverblockHandlers(FeatureHandlers):
         now = self._clock.now()
         today = now.astimezone(self._school.zone).date()
         values, problems, submitted = filters.validate_request(ctx.data, today, self._deps)
-        if "site" not in problems:
-            refusal = never_unblockable(
-                host_of(values["site"]), values["blocked_category"], self._school.filtering
-            )
-            if refusal is not None:
-                problems["site"] = f'{refusal} Use "Not needed / explained" instead.'
+        self._check_unblockable(values, problems)
         if (problems or submitted is None) and report.status is OverblockStatus.OPEN:
             return Reply(
                 card=filter_form(
                     self._school,
-                    form_id=_text(ctx.data, "form") or uuid.uuid4().hex,
+                    form_id=ctx.ids.form or uuid.uuid4().hex,
                     values=values,
                     problems=problems,
                     for_report=(report.ref, report.reporter_name, loaded.record.version),
@@ -282,7 +277,7 @@ class OverblockHandlers(FeatureHandlers):
         ref = ""
         if submitted is not None and report.status is OverblockStatus.OPEN:
             year = now.astimezone(self._school.zone).year
-            form_id = _text(ctx.data, "form")
+            form_id = ctx.ids.form
             key = form_key("overblock.exception", ctx.person.id, form_id) if form_id else None
             ref = await next_reference(self._store, filter_kind.PREFIX, year, key)
 
@@ -291,32 +286,55 @@ class OverblockHandlers(FeatureHandlers):
                 raise OverblockRuleBroken(
                     "this report has already been answered", code="already answered"
                 )
-            after = exception_requested(current.report, ctx.person, ref, at)
-            request = submitted(
-                ref=ref,
-                requester_id=current.report.reporter_id,
-                requester_name=current.report.reporter_name,
-                created_at=at,
-                from_report=current.report.ref,
-                entered_by_name=ctx.person.name,
-            )
-            request = request.step(
-                ctx.person,
-                at,
-                "requested",
-                f"for {current.report.reporter_name}, from over-blocking report "
-                f"{current.report.ref}: {request.reason}",
-            )
-            new = Record(KIND, after.ref, current.record.version + 1, encode(after))
-            return Loaded(new, after), [
-                new,
-                *self._answered(after, at),
-                *filters.new_request_records(request, self._deps, at),
-            ]
+            return self._exception_made(ctx, submitted, ref, current, at)
 
         return await decide(
             self._handling, self._deps, ctx, action="overblock.exception", change=make
         )
+
+    def _check_unblockable(self, values: dict[str, str], problems: dict[str, str]) -> None:
+        """A site that can never be unblocked is a problem with the form (IT answers the
+        report with "Not needed / explained" instead)."""
+        if "site" in problems:
+            return
+        refusal = never_unblockable(
+            host_of(values["site"]), values["blocked_category"], self._school.filtering
+        )
+        if refusal is not None:
+            problems["site"] = f'{refusal} Use "Not needed / explained" instead.'
+
+    def _exception_made(
+        self,
+        ctx: ActionContext,
+        submitted: filters.Submitted,
+        ref: str,
+        current: Loaded,
+        at: datetime,
+    ) -> tuple[Loaded, list[Record]]:
+        """The report answered with the request ``ref`` made for its teacher: the report's
+        record, its answer's messages and the new request's records."""
+        after = exception_requested(current.report, ctx.person, ref, at)
+        request = submitted(
+            ref=ref,
+            requester_id=current.report.reporter_id,
+            requester_name=current.report.reporter_name,
+            created_at=at,
+            from_report=current.report.ref,
+            entered_by_name=ctx.person.name,
+        )
+        request = request.step(
+            ctx.person,
+            at,
+            "requested",
+            f"for {current.report.reporter_name}, from over-blocking report "
+            f"{current.report.ref}: {request.reason}",
+        )
+        new = Record(KIND, after.ref, current.record.version + 1, encode(after))
+        return Loaded(new, after), [
+            new,
+            *self._answered(after, at),
+            *filters.new_request_records(request, self._deps, at),
+        ]
 
     async def explain(self, ctx: ActionContext) -> Reply:
         """ "Not needed / explained", with the reason (the teacher is told)."""

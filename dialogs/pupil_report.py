@@ -194,7 +194,7 @@ class PupilReports(FeatureHandlers):
         """
         if ctx.turn.scope is not Scope.PERSONAL:
             return Reply(card=private_chat_only_card())
-        form_id = _text(ctx.data, "form")
+        form_id = ctx.ids.form
         if not _FORM_ID.fullmatch(form_id):
             return Reply(card=worry_card(uuid.uuid4().hex))
         key = form_key("worry", ctx.person.id, form_id)

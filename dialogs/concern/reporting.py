@@ -159,7 +159,7 @@ class Reporting(ConcernBase):
         """Step 1 (pick a category), or step 2 (the form) once a category is chosen."""
         if ctx.turn.scope is not Scope.PERSONAL:
             return Reply(text="Please report concerns in a private chat with me, not here.")
-        if ctx.data.get("step") != "details":
+        if ctx.ids.step != "details":
             return Reply(card=category_picker(self._school))
         category = self._school.category(_text(ctx.data, "category"))
         if category is None:
@@ -181,7 +181,7 @@ class Reporting(ConcernBase):
         if ctx.turn.scope is not Scope.PERSONAL:
             return Reply(text="Please report concerns in a private chat with me, not here.")
         category = self._school.category(_text(ctx.data, "category"))
-        form_id = _text(ctx.data, "form")
+        form_id = ctx.ids.form
         if category is None or not form_id:
             return Reply(card=category_picker(self._school, problem="Choose what it is about."))
         # Per sender: someone else's card with the same form id is their own report.
