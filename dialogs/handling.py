@@ -253,14 +253,7 @@ async def decide(
     key = dedupe_key(action, ctx)
     closed = handling.closed(loaded) if handling.closed is not None else None
     if closed is not None or ctx.ids.ver != loaded.record.version:
-        if key is not None and await deps.store.deduped(key) is not None:
-            # Teams sending a click that succeeded again: the answer it got, and no refusal.
-            return handling.view(ctx, loaded)
-        if closed is not None:
-            await refuse(deps, ctx, closed.why, subject)
-            return handling.view(ctx, loaded, note=closed.note)
-        await refuse(deps, ctx, "stale card", subject)
-        return handling.view(ctx, loaded, note=handling.stale_note)
+        return await _not_current(handling, deps, ctx, loaded, closed, key)
     now = deps.clock.now()
     try:
         after, records = change(loaded, now)
@@ -272,14 +265,39 @@ async def decide(
         await refuse(deps, ctx, f"rule: {code}", subject)
         return handling.view(ctx, loaded, problem=f"Nothing was changed: {exc}.")
     done, outcome = handling.audited(after) if handling.audited is not None else (action, "ok")
+    audit = AuditEvent(ctx.person.id, done, subject, outcome, now)
+    change_made = Change(records=records, audit=[audit], dedupe_key=key)
+    return await _commit(handling, deps, ctx, loaded, after, change_made)
+
+
+async def _not_current(
+    handling: Handling[L],
+    deps: Deps,
+    ctx: ActionContext,
+    loaded: L,
+    closed: Refusal | None,
+    key: str | None,
+) -> Reply:
+    """A click on a closed item or an out-of-date card: refused (and audited), unless it is
+    Teams sending again a click that succeeded (``key``): then the answer it got."""
+    if key is not None and await deps.store.deduped(key) is not None:
+        return handling.view(ctx, loaded)
+    subject = loaded.record.ref
+    if closed is not None:
+        await refuse(deps, ctx, closed.why, subject)
+        return handling.view(ctx, loaded, note=closed.note)
+    await refuse(deps, ctx, "stale card", subject)
+    return handling.view(ctx, loaded, note=handling.stale_note)
+
+
+async def _commit(
+    handling: Handling[L], deps: Deps, ctx: ActionContext, loaded: L, after: L, change: Change
+) -> Reply:
+    """Save a click's ``change`` and show the item as it is after it. A conflict shows the
+    current state: the same answer for this same click sent again, or, when someone else
+    changed it first, the refusal (audited); a store that cannot save shows the problem."""
     try:
-        await deps.store.commit(
-            Change(
-                records=records,
-                audit=[AuditEvent(ctx.person.id, done, subject, outcome, now)],
-                dedupe_key=key,
-            )
-        )
+        await deps.store.commit(change)
     except (VersionConflict, DuplicateRequest) as exc:
         latest = await handling.load(ctx)
         if isinstance(latest, Reply):
@@ -288,7 +306,7 @@ async def decide(
             # This same click, sent again at the same moment, was made: the same answer.
             return handling.view(ctx, latest)
         # Someone else changed it first: one transition, and this click's refusal audited.
-        await refuse(deps, ctx, handling.changed.why, subject)
+        await refuse(deps, ctx, handling.changed.why, loaded.record.ref)
         return handling.view(ctx, latest, note=handling.changed.note)
     except StoreUnavailable:
         return handling.view(ctx, loaded, problem=handling.not_saved)
