@@ -159,22 +159,8 @@ class OverblockHandlers(FeatureHandlers):
             lesson=values["lesson"],
             impact=values["impact"],
         )
-        it_channel = self._school.channels.it_channel_id
         try:
-            await self._store.commit(
-                Change(
-                    records=[
-                        Record(KIND, ref, 1, encode(report)),
-                        message(
-                            Delivery.CHANNEL_POST, it_channel, subject_of(ref), "overblock.it", now
-                        ),
-                    ],
-                    audit=[
-                        AuditEvent(ctx.person.id, "overblock.report", subject_of(ref), "ok", now)
-                    ],
-                    dedupe_key=key,
-                )
-            )
+            await self._store.commit(self._saved(ctx, report, key, now))
         except DuplicateRequest as dup:
             return await self._confirm(ctx, dup.refs[0])
         except StoreUnavailable:
@@ -183,6 +169,22 @@ class OverblockHandlers(FeatureHandlers):
         self._deps.doorbell.ring()
         log.info("over-blocking report %s made", ref)
         return Reply(card=overblock_received(report, self._school.zone))
+
+    def _saved(
+        self, ctx: ActionContext, report: OverblockReport, key: str, now: datetime
+    ) -> Change:
+        """The report's record, its card to the IT channel and the audit entry, in one change
+        saved once (``key``)."""
+        subject = subject_of(report.ref)
+        it_channel = self._school.channels.it_channel_id
+        return Change(
+            records=[
+                Record(KIND, report.ref, 1, encode(report)),
+                message(Delivery.CHANNEL_POST, it_channel, subject, "overblock.it", now),
+            ],
+            audit=[AuditEvent(ctx.person.id, "overblock.report", subject, "ok", now)],
+            dedupe_key=key,
+        )
 
     async def _confirm(self, ctx: ActionContext, ref: str) -> Reply:
         _, _, item_id = ref.partition(":")
