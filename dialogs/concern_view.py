@@ -72,7 +72,7 @@ class ConcernView:
     ) -> Reply:
         if note is None and problem is None and self.default_note is not None:
             note = self.default_note(ctx, loaded)
-        detail = ctx.data.get("view") == "detail" or ctx.turn.scope is Scope.PERSONAL
+        detail = ctx.ids.view == "detail" or ctx.turn.scope is Scope.PERSONAL
         return self.card(ctx, loaded, detail=detail, note=note, problem=problem)
 
     def card(

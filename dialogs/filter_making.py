@@ -25,6 +25,7 @@ from policy.filtering import (
     period_problems,
     reason_problem,
 )
+from policy.school_filtering import Filtering
 from policy.weblinks import BadLink, normalise_url
 
 #: A checked request form: the request as asked, made someone's by calling it with its reference,
@@ -34,59 +35,38 @@ from policy.weblinks import BadLink, normalise_url
 Submitted = partial[FilterRequest]
 
 
+#: The filter request form's inputs.
+_FIELDS = (
+    "site",
+    "blocked_category",
+    "audience",
+    "audience_detail",
+    "reason",
+    "topic",
+    "start",
+    "end",
+    "supervised",
+    "age_appropriate",
+    "scope",
+    "scope_reason",
+)
+
+
 def validate_request(
     data: Mapping[str, Any], today: date, deps: Deps
 ) -> tuple[dict[str, str], dict[str, str], Submitted | None]:
     """Check a submitted request. Returns (values to re-show, problems by field, result)."""
     rules = deps.school.filtering
-    values = {
-        k: text_field(data, k)
-        for k in (
-            "site",
-            "blocked_category",
-            "audience",
-            "audience_detail",
-            "reason",
-            "topic",
-            "start",
-            "end",
-            "supervised",
-            "age_appropriate",
-            "scope",
-            "scope_reason",
-        )
-    }
+    values = {k: text_field(data, k) for k in _FIELDS}
     # A form sent before scopes existed has none: the page asked for (never more).
     values["scope"] = values["scope"] or ExceptionScope.PAGE.value
     scope = parse_scope(values["scope"])
     problems: dict[str, str] = {}
-    try:
-        values["site"] = normalise_url(values["site"], require_public=True)
-    except BadLink as exc:
-        problems["site"] = str(exc)
-    else:
-        problems.update(scope_problems(values["site"], scope, values["scope_reason"]))
+    _check_site(values, scope, problems)
     if values["blocked_category"] not in BLOCKED_CATEGORIES:
         values["blocked_category"] = "unknown"
-    if values["audience"] not in AUDIENCES:
-        problems["audience"] = "Say who needs access."
-    elif values["audience"] != "staff_only" and not values["audience_detail"]:
-        problems["audience_detail"] = "Say which class, year group or pupils."
-    for key, limit in LIMITS.items():
-        if key in values and len(values[key]) > limit:
-            problems[key] = f"Please keep this under {limit} characters."
-    if "reason" not in problems and (why := reason_problem(values["reason"])):
-        problems["reason"] = why
-    if not values["topic"]:
-        problems["topic"] = "Give the lesson or topic."
-    dates: dict[str, date] = {}
-    for key in ("start", "end"):
-        try:
-            dates[key] = date.fromisoformat(values[key])
-        except ValueError:
-            problems[key] = "Give a date."
-    if len(dates) == 2:
-        problems.update(period_problems(dates["start"], dates["end"], today, rules))
+    _check_words(values, problems)
+    dates = _check_dates(values, today, rules, problems)
     for key in ("supervised", "age_appropriate"):
         if values[key] not in {"yes", "no"}:
             problems[key] = "Answer yes or no."
@@ -112,6 +92,51 @@ def validate_request(
             scope_reason=values["scope_reason"] if scope is ExceptionScope.SITE else "",
         ),
     )
+
+
+def _check_site(
+    values: dict[str, str], scope: ExceptionScope | None, problems: dict[str, str]
+) -> None:
+    """The site asked for, as a public address (``values`` gets it normalised), and what the
+    scope asked for says about it; its problems added to ``problems``."""
+    try:
+        values["site"] = normalise_url(values["site"], require_public=True)
+    except BadLink as exc:
+        problems["site"] = str(exc)
+    else:
+        problems.update(scope_problems(values["site"], scope, values["scope_reason"]))
+
+
+def _check_words(values: dict[str, str], problems: dict[str, str]) -> None:
+    """Who needs access, the lengths, the reason and the topic; problems added to
+    ``problems``."""
+    if values["audience"] not in AUDIENCES:
+        problems["audience"] = "Say who needs access."
+    elif values["audience"] != "staff_only" and not values["audience_detail"]:
+        problems["audience_detail"] = "Say which class, year group or pupils."
+    for key, limit in LIMITS.items():
+        if key in values and len(values[key]) > limit:
+            problems[key] = f"Please keep this under {limit} characters."
+    if "reason" not in problems and (why := reason_problem(values["reason"])):
+        problems["reason"] = why
+    if not values["topic"]:
+        problems["topic"] = "Give the lesson or topic."
+
+
+def _check_dates(
+    values: dict[str, str], today: date, rules: Filtering, problems: dict[str, str]
+) -> dict[str, date]:
+    """The period's start and end dates read (each that is one), their problems and the
+    period's added to ``problems``."""
+    dates: dict[str, date] = {}
+    for key in ("start", "end"):
+        try:
+            dates[key] = date.fromisoformat(values[key])
+        except ValueError:
+            problems[key] = "Give a date."
+    if len(dates) == 2:
+        problems.update(period_problems(dates["start"], dates["end"], today, rules))
+    return dates
 
 
 def request_channels(request: FilterRequest, deps: Deps) -> list[str]:

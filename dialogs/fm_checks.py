@@ -19,7 +19,7 @@ from typing import Any
 
 from cards.fm_checks import check_channel_note, check_due, check_form, check_recorded
 from dialogs.codec import text_field
-from dialogs.handling import NOT_SAVED, FeatureHandlers, form_key
+from dialogs.handling import NOT_SAVED, FeatureHandlers, open_form
 from dialogs.kinds import next_reference
 from dialogs.kinds.fm_checks import CODEC, decode
 from dialogs.outbox import Delivery, TimerResult, message, timer
@@ -153,28 +153,25 @@ class CheckHandlers(FeatureHandlers):
 
     async def submit(self, ctx: ActionContext) -> Reply:
         """Validate; save the record, the channel notes and the reminder; confirm."""
-        if ctx.turn.scope is not Scope.PERSONAL:
-            return Reply(text=PRIVATE_ONLY)
-        form_id = ctx.ids.form
-        if not form_id:
-            return await self.start(ctx)
-        key = form_key("fm_check", ctx.person.id, form_id)
-        if already := await self._store.deduped(key):
-            return await self._confirm(already[0])
+        opened = await open_form(
+            self._deps,
+            ctx,
+            "fm_check",
+            not_private=Reply(text=PRIVATE_ONLY),
+            no_form=lambda: self.start(ctx),
+            confirm=self._confirm,
+        )
+        if isinstance(opened, Reply):
+            return opened
         items = self._items()
-        values = {name: text_field(ctx.data, name) for name in (*items, "checked_on", "next_due")}
-        for name in ("found", "actions"):
-            values[name] = clean_text(text_field(ctx.data, name))[: LIMITS[name]]
+        values = self._values(ctx, items)
         now = self._clock.now()
         problems, results, checked_on, next_due = validate_check(values, items, self._today())
         if problems:
-            form = check_form(
-                self._school, items, form_id=form_id, values=values, problems=problems
-            )
-            return Reply(card=form)
+            return self._form_again(items, opened.form_id, values, problems)
         year = now.astimezone(self._school.zone).year
         check = FmCheck(
-            ref=await next_reference(self._store, PREFIX, year, key),
+            ref=await next_reference(self._store, PREFIX, year, opened.key),
             by_id=ctx.person.id,
             by_name=ctx.person.name,
             recorded_at=now,
@@ -185,43 +182,66 @@ class CheckHandlers(FeatureHandlers):
             actions=values["actions"],
             next_due=next_due,
         )
+        try:
+            await self._store.commit(
+                self._saved(ctx, check, opened.key, now, self._due_at(next_due))
+            )
+        except DuplicateRequest as dup:
+            return await self._confirm(dup.refs[0])
+        except StoreUnavailable:
+            problems = {"actions": NOT_SAVED}
+            return self._form_again(items, opened.form_id, values, problems)
+        self._deps.doorbell.ring()
+        log.info("filtering check %s recorded (%d problems)", check.ref, len(check.problems))
+        return Reply(card=check_recorded(check, self._school))
+
+    def _values(self, ctx: ActionContext, items: Mapping[str, str]) -> dict[str, str]:
+        """What the form says: each item's answer and the dates, and the notes cleaned and cut
+        to their limits."""
+        values = {name: text_field(ctx.data, name) for name in (*items, "checked_on", "next_due")}
+        for name in ("found", "actions"):
+            values[name] = clean_text(text_field(ctx.data, name))[: LIMITS[name]]
+        return values
+
+    def _form_again(
+        self,
+        items: Mapping[str, str],
+        form_id: str,
+        values: Mapping[str, str],
+        problems: Mapping[str, str],
+    ) -> Reply:
+        """The form again, as it was filled in, with its problems."""
+        form = check_form(self._school, items, form_id=form_id, values=values, problems=problems)
+        return Reply(card=form)
+
+    def _saved(
+        self, ctx: ActionContext, check: FmCheck, key: str, now: datetime, due_at: datetime
+    ) -> Change:
+        """The check's record, its notes to the DSL and IT channels, its reminder when the next
+        one falls due (``due_at``) and the audit entry, in one change saved once (``key``)."""
         subject = CODEC.subject(check.ref)
         channels = self._school.channels
         outbox = [
             message(Delivery.CHANNEL_NOTE, channel, subject, RENDER_NOTE, now)
             for channel in (channels.dsl_channel_id, channels.it_channel_id)
         ]
-        try:
-            await self._store.commit(
-                Change(
-                    records=[
-                        Record(KIND, check.ref, 1, CODEC.encode(check)),
-                        *outbox,
-                        timer(DUE, subject, self._due_at(next_due)),
-                    ],
-                    audit=[
-                        AuditEvent(
-                            ctx.person.id,
-                            "fm_check.record",
-                            subject,
-                            "ok: problems found" if check.problems else "ok",
-                            now,
-                        )
-                    ],
-                    dedupe_key=key,
+        return Change(
+            records=[
+                Record(KIND, check.ref, 1, CODEC.encode(check)),
+                *outbox,
+                timer(DUE, subject, due_at),
+            ],
+            audit=[
+                AuditEvent(
+                    ctx.person.id,
+                    "fm_check.record",
+                    subject,
+                    "ok: problems found" if check.problems else "ok",
+                    now,
                 )
-            )
-        except DuplicateRequest as dup:
-            return await self._confirm(dup.refs[0])
-        except StoreUnavailable:
-            problems = {"actions": NOT_SAVED}
-            form = check_form(
-                self._school, items, form_id=form_id, values=values, problems=problems
-            )
-            return Reply(card=form)
-        self._deps.doorbell.ring()
-        log.info("filtering check %s recorded (%d problems)", check.ref, len(check.problems))
-        return Reply(card=check_recorded(check, self._school))
+            ],
+            dedupe_key=key,
+        )
 
     async def _confirm(self, ref: str) -> Reply:
         _, _, item_id = ref.partition(":")

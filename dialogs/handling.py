@@ -71,6 +71,39 @@ def form_key(feature: str, sender_id: str, form_id: str) -> str:
     return f"{feature}.form:{sender_id}:{form_id}"
 
 
+@dataclass(frozen=True, slots=True)
+class NewForm:
+    """A form's submit that is not yet saved: its form id and the dedupe key it is saved under."""
+
+    form_id: str
+    key: str
+
+
+async def open_form(
+    deps: Deps,
+    ctx: ActionContext,
+    feature: str,
+    *,
+    not_private: Reply,
+    no_form: Callable[[], Awaitable[Reply]],
+    confirm: Callable[[str], Awaitable[Reply]],
+) -> NewForm | Reply:
+    """The start every form's submit shares: a form is answered only in a private chat
+    (``not_private`` elsewhere); a submit without its form id gets ``no_form`` (the form
+    afresh); a form already saved (a double click, Teams sending it again) is confirmed again
+    (``confirm`` with the reference it was saved under, as ``Store.deduped`` gives it), never
+    saved twice. Otherwise the form id and its per-sender key (``form_key``)."""
+    if ctx.turn.scope is not Scope.PERSONAL:
+        return not_private
+    form_id = ctx.ids.form
+    if not form_id:
+        return await no_form()
+    key = form_key(feature, ctx.person.id, form_id)
+    if already := await deps.store.deduped(key):
+        return await confirm(already[0])
+    return NewForm(form_id, key)
+
+
 def dedupe_key(action: str, ctx: ActionContext) -> str | None:
     """The key that makes ``action`` happen once per Teams activity and sender (a retry changes
     nothing; an activity id is not unique across senders, so it never stands for another's)."""
@@ -220,14 +253,7 @@ async def decide(
     key = dedupe_key(action, ctx)
     closed = handling.closed(loaded) if handling.closed is not None else None
     if closed is not None or ctx.ids.ver != loaded.record.version:
-        if key is not None and await deps.store.deduped(key) is not None:
-            # Teams sending a click that succeeded again: the answer it got, and no refusal.
-            return handling.view(ctx, loaded)
-        if closed is not None:
-            await refuse(deps, ctx, closed.why, subject)
-            return handling.view(ctx, loaded, note=closed.note)
-        await refuse(deps, ctx, "stale card", subject)
-        return handling.view(ctx, loaded, note=handling.stale_note)
+        return await _not_current(handling, deps, ctx, loaded, closed, key)
     now = deps.clock.now()
     try:
         after, records = change(loaded, now)
@@ -239,14 +265,39 @@ async def decide(
         await refuse(deps, ctx, f"rule: {code}", subject)
         return handling.view(ctx, loaded, problem=f"Nothing was changed: {exc}.")
     done, outcome = handling.audited(after) if handling.audited is not None else (action, "ok")
+    audit = AuditEvent(ctx.person.id, done, subject, outcome, now)
+    change_made = Change(records=records, audit=[audit], dedupe_key=key)
+    return await _commit(handling, deps, ctx, loaded, after, change_made)
+
+
+async def _not_current(
+    handling: Handling[L],
+    deps: Deps,
+    ctx: ActionContext,
+    loaded: L,
+    closed: Refusal | None,
+    key: str | None,
+) -> Reply:
+    """A click on a closed item or an out-of-date card: refused (and audited), unless it is
+    Teams sending again a click that succeeded (``key``): then the answer it got."""
+    if key is not None and await deps.store.deduped(key) is not None:
+        return handling.view(ctx, loaded)
+    subject = loaded.record.ref
+    if closed is not None:
+        await refuse(deps, ctx, closed.why, subject)
+        return handling.view(ctx, loaded, note=closed.note)
+    await refuse(deps, ctx, "stale card", subject)
+    return handling.view(ctx, loaded, note=handling.stale_note)
+
+
+async def _commit(
+    handling: Handling[L], deps: Deps, ctx: ActionContext, loaded: L, after: L, change: Change
+) -> Reply:
+    """Save a click's ``change`` and show the item as it is after it. A conflict shows the
+    current state: the same answer for this same click sent again, or, when someone else
+    changed it first, the refusal (audited); a store that cannot save shows the problem."""
     try:
-        await deps.store.commit(
-            Change(
-                records=records,
-                audit=[AuditEvent(ctx.person.id, done, subject, outcome, now)],
-                dedupe_key=key,
-            )
-        )
+        await deps.store.commit(change)
     except (VersionConflict, DuplicateRequest) as exc:
         latest = await handling.load(ctx)
         if isinstance(latest, Reply):
@@ -255,7 +306,7 @@ async def decide(
             # This same click, sent again at the same moment, was made: the same answer.
             return handling.view(ctx, latest)
         # Someone else changed it first: one transition, and this click's refusal audited.
-        await refuse(deps, ctx, handling.changed.why, subject)
+        await refuse(deps, ctx, handling.changed.why, loaded.record.ref)
         return handling.view(ctx, latest, note=handling.changed.note)
     except StoreUnavailable:
         return handling.view(ctx, loaded, problem=handling.not_saved)

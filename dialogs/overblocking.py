@@ -41,6 +41,7 @@ from dialogs.handling import (
     form_key,
     from_elsewhere,
     moved_on,
+    open_form,
     record_for,
     refuse,
     refused,
@@ -71,6 +72,8 @@ from policy.overblocking import (
 from policy.weblinks import BadLink, host_of, normalise_url
 
 log = logging.getLogger(__name__)
+
+PRIVATE_ONLY = "Please tell me about a blocked site in a private chat with me."
 
 
 _REF = re.compile(r"^OBR-\d{4}-\d{4,}$")
@@ -125,19 +128,22 @@ class OverblockHandlers(FeatureHandlers):
     async def start(self, ctx: ActionContext) -> Reply:
         """The report form (private chat only)."""
         if ctx.turn.scope is not Scope.PERSONAL:
-            return Reply(text="Please tell me about a blocked site in a private chat with me.")
+            return Reply(text=PRIVATE_ONLY)
         return Reply(card=overblock_form(form_id=uuid.uuid4().hex))
 
     async def submit(self, ctx: ActionContext) -> Reply:
         """Validate; save the report and post it to the IT channel."""
-        if ctx.turn.scope is not Scope.PERSONAL:
-            return Reply(text="Please tell me about a blocked site in a private chat with me.")
-        form_id = _text(ctx.data, "form")
-        if not form_id:
-            return await self.start(ctx)
-        key = form_key("overblock", ctx.person.id, form_id)
-        if already := await self._store.deduped(key):
-            return await self._confirm(ctx, already[0])
+        opened = await open_form(
+            self._deps,
+            ctx,
+            "overblock",
+            not_private=Reply(text=PRIVATE_ONLY),
+            no_form=lambda: self.start(ctx),
+            confirm=lambda ref: self._confirm(ctx, ref),
+        )
+        if isinstance(opened, Reply):
+            return opened
+        form_id, key = opened.form_id, opened.key
         values, problems = validate_report(ctx.data)
         if problems:
             return Reply(card=overblock_form(form_id=form_id, values=values, problems=problems))
@@ -153,22 +159,8 @@ class OverblockHandlers(FeatureHandlers):
             lesson=values["lesson"],
             impact=values["impact"],
         )
-        it_channel = self._school.channels.it_channel_id
         try:
-            await self._store.commit(
-                Change(
-                    records=[
-                        Record(KIND, ref, 1, encode(report)),
-                        message(
-                            Delivery.CHANNEL_POST, it_channel, subject_of(ref), "overblock.it", now
-                        ),
-                    ],
-                    audit=[
-                        AuditEvent(ctx.person.id, "overblock.report", subject_of(ref), "ok", now)
-                    ],
-                    dedupe_key=key,
-                )
-            )
+            await self._store.commit(self._saved(ctx, report, key, now))
         except DuplicateRequest as dup:
             return await self._confirm(ctx, dup.refs[0])
         except StoreUnavailable:
@@ -177,6 +169,22 @@ class OverblockHandlers(FeatureHandlers):
         self._deps.doorbell.ring()
         log.info("over-blocking report %s made", ref)
         return Reply(card=overblock_received(report, self._school.zone))
+
+    def _saved(
+        self, ctx: ActionContext, report: OverblockReport, key: str, now: datetime
+    ) -> Change:
+        """The report's record, its card to the IT channel and the audit entry, in one change
+        saved once (``key``)."""
+        subject = subject_of(report.ref)
+        it_channel = self._school.channels.it_channel_id
+        return Change(
+            records=[
+                Record(KIND, report.ref, 1, encode(report)),
+                message(Delivery.CHANNEL_POST, it_channel, subject, "overblock.it", now),
+            ],
+            audit=[AuditEvent(ctx.person.id, "overblock.report", subject, "ok", now)],
+            dedupe_key=key,
+        )
 
     async def _confirm(self, ctx: ActionContext, ref: str) -> Reply:
         _, _, item_id = ref.partition(":")
@@ -235,7 +243,7 @@ class OverblockHandlers(FeatureHandlers):
         report = loaded.report
         if report.status is not OverblockStatus.OPEN or ctx.turn.automatic:
             return self._view(ctx, loaded)
-        if ctx.data.get("ver") != loaded.record.version:
+        if ctx.ids.ver != loaded.record.version:
             await refuse(self._deps, ctx, "stale card", loaded.record.ref)
             return self._view(ctx, loaded, note=self._handling.stale_note)
         return Reply(
@@ -257,17 +265,12 @@ class OverblockHandlers(FeatureHandlers):
         now = self._clock.now()
         today = now.astimezone(self._school.zone).date()
         values, problems, submitted = filters.validate_request(ctx.data, today, self._deps)
-        if "site" not in problems:
-            refusal = never_unblockable(
-                host_of(values["site"]), values["blocked_category"], self._school.filtering
-            )
-            if refusal is not None:
-                problems["site"] = f'{refusal} Use "Not needed / explained" instead.'
+        self._check_unblockable(values, problems)
         if (problems or submitted is None) and report.status is OverblockStatus.OPEN:
             return Reply(
                 card=filter_form(
                     self._school,
-                    form_id=_text(ctx.data, "form") or uuid.uuid4().hex,
+                    form_id=ctx.ids.form or uuid.uuid4().hex,
                     values=values,
                     problems=problems,
                     for_report=(report.ref, report.reporter_name, loaded.record.version),
@@ -276,7 +279,7 @@ class OverblockHandlers(FeatureHandlers):
         ref = ""
         if submitted is not None and report.status is OverblockStatus.OPEN:
             year = now.astimezone(self._school.zone).year
-            form_id = _text(ctx.data, "form")
+            form_id = ctx.ids.form
             key = form_key("overblock.exception", ctx.person.id, form_id) if form_id else None
             ref = await next_reference(self._store, filter_kind.PREFIX, year, key)
 
@@ -285,32 +288,55 @@ class OverblockHandlers(FeatureHandlers):
                 raise OverblockRuleBroken(
                     "this report has already been answered", code="already answered"
                 )
-            after = exception_requested(current.report, ctx.person, ref, at)
-            request = submitted(
-                ref=ref,
-                requester_id=current.report.reporter_id,
-                requester_name=current.report.reporter_name,
-                created_at=at,
-                from_report=current.report.ref,
-                entered_by_name=ctx.person.name,
-            )
-            request = request.step(
-                ctx.person,
-                at,
-                "requested",
-                f"for {current.report.reporter_name}, from over-blocking report "
-                f"{current.report.ref}: {request.reason}",
-            )
-            new = Record(KIND, after.ref, current.record.version + 1, encode(after))
-            return Loaded(new, after), [
-                new,
-                *self._answered(after, at),
-                *filters.new_request_records(request, self._deps, at),
-            ]
+            return self._exception_made(ctx, submitted, ref, current, at)
 
         return await decide(
             self._handling, self._deps, ctx, action="overblock.exception", change=make
         )
+
+    def _check_unblockable(self, values: dict[str, str], problems: dict[str, str]) -> None:
+        """A site that can never be unblocked is a problem with the form (IT answers the
+        report with "Not needed / explained" instead)."""
+        if "site" in problems:
+            return
+        refusal = never_unblockable(
+            host_of(values["site"]), values["blocked_category"], self._school.filtering
+        )
+        if refusal is not None:
+            problems["site"] = f'{refusal} Use "Not needed / explained" instead.'
+
+    def _exception_made(
+        self,
+        ctx: ActionContext,
+        submitted: filters.Submitted,
+        ref: str,
+        current: Loaded,
+        at: datetime,
+    ) -> tuple[Loaded, list[Record]]:
+        """The report answered with the request ``ref`` made for its teacher: the report's
+        record, its answer's messages and the new request's records."""
+        after = exception_requested(current.report, ctx.person, ref, at)
+        request = submitted(
+            ref=ref,
+            requester_id=current.report.reporter_id,
+            requester_name=current.report.reporter_name,
+            created_at=at,
+            from_report=current.report.ref,
+            entered_by_name=ctx.person.name,
+        )
+        request = request.step(
+            ctx.person,
+            at,
+            "requested",
+            f"for {current.report.reporter_name}, from over-blocking report "
+            f"{current.report.ref}: {request.reason}",
+        )
+        new = Record(KIND, after.ref, current.record.version + 1, encode(after))
+        return Loaded(new, after), [
+            new,
+            *self._answered(after, at),
+            *filters.new_request_records(request, self._deps, at),
+        ]
 
     async def explain(self, ctx: ActionContext) -> Reply:
         """ "Not needed / explained", with the reason (the teacher is told)."""

@@ -91,7 +91,7 @@ from policy.pupil_feedback import (
     questions,
     says_today,
 )
-from policy.roles import Role
+from policy.roles import Person, Role
 
 log = logging.getLogger(__name__)
 
@@ -282,82 +282,60 @@ class PupilFeedbackHandlers(FeatureHandlers):
         self, ctx: ActionContext, kind: str, text: str, problem: Problem | None
     ) -> Reply:
         if problem is not None:
-            # Bad input changes nothing: audited (the rule's code, never the words), and the
-            # card shown again with what they typed and why nothing was sent.
-            loaded = await self._load(ctx)
-            if isinstance(loaded, Reply):
-                return loaded
-            await refuse(self._deps, ctx, f"rule: {problem.code}", loaded.record.ref)
-            return self._view(ctx, loaded, problem=problem.words, values=self._typed(ctx))
+            return await self._bad_input(ctx, problem)
+        action = "pupil_feedback.message" if kind == "message" else "pupil_feedback.question"
 
         def make(loaded: Loaded, now: datetime) -> tuple[Loaded, list[Record]]:
-            concern = loaded.concern
-            if closed_problem(concern) is not None:
-                raise FeedbackRefused("this report is closed", code="concern closed")
-            if kind == "question" and open_question(concern) is not None:
-                raise FeedbackRefused(
-                    "the pupil has not answered your last question yet, and only one question "
-                    "can be open at a time",
-                    code="question already open",
-                )
-            if concern.status is ConcernStatus.NEW:
-                # Writing to the pupil means someone has read it: nobody is left thinking it is
-                # unread, and the pupil's "My reports" says someone is looking after it.
-                concern = acknowledge(concern, ctx.person, now)
-            line = TO_PUPIL if kind == "message" else QUESTION
-            updated = concern.with_event(ctx.person, now, line, LINE_START[line] + text)
-            items = _items(loaded.feedback)
-            number = len(items) + 1
-            subject = subject_of(concern.ref)
-            to_pupil = message(
-                Delivery.DIRECT,
-                concern.reporter_id,
-                subject,
-                TO_PUPIL_RENDER,
-                now,
-                x_item=str(number),
-            )
-            items.append(
-                {
-                    "n": number,
-                    "kind": kind,
-                    "event": len(updated.chronology) - 1,
-                    "outbox": to_pupil.id,
-                    "by": ctx.person.id,
-                    "by_name": ctx.person.name,
-                    "at": now.isoformat(),
-                    "delivered": False,
-                }
-            )
-            version = loaded.record.version + 1
-            record = Record(KIND, concern.ref, version, encode(updated))
-            feedback = Record(
-                FEEDBACK_KIND,
-                concern.ref,
-                loaded.feedback.version + 1 if loaded.feedback else 1,
-                {"items": items},
-            )
-            records = [
-                record,
-                feedback,
-                to_pupil,
-                # The channel card's buttons carry the record version: redraw it.
-                message(
-                    Delivery.CHANNEL_UPDATE,
-                    self._school.channels.dsl_channel_id,
-                    subject,
-                    PUPIL_CHANNEL,
-                    now,
-                ),
-            ]
-            if not loaded.timer_waiting:
-                records.append(timer(DELIVERY_TIMER, subject, now + DELIVERY_CHECK))
-            status = {**loaded.status, number: "Waiting to be delivered"}
-            after = Loaded(record, updated, feedback, True, status, QUEUED)
-            return after, records
+            return self._sent(ctx, kind, text, loaded, now)
 
-        action = "pupil_feedback.message" if kind == "message" else "pupil_feedback.question"
         return await decide(self._handling, self._deps, ctx, action=action, change=make)
+
+    async def _bad_input(self, ctx: ActionContext, problem: Problem) -> Reply:
+        """Bad input changes nothing: audited (the rule's code, never the words), and the card
+        shown again with what they typed and why nothing was sent."""
+        loaded = await self._load(ctx)
+        if isinstance(loaded, Reply):
+            return loaded
+        await refuse(self._deps, ctx, f"rule: {problem.code}", loaded.record.ref)
+        return self._view(ctx, loaded, problem=problem.words, values=self._typed(ctx))
+
+    def _sent(
+        self, ctx: ActionContext, kind: str, text: str, loaded: Loaded, now: datetime
+    ) -> tuple[Loaded, list[Record]]:
+        """The report with the message or question to the pupil on it, and what that writes:
+        the report, its feedback items, the message to the pupil, the channel card's redraw
+        and (unless one waits already) the delivery check's timer."""
+        concern = loaded.concern
+        _check_may_send(concern, kind)
+        if concern.status is ConcernStatus.NEW:
+            # Writing to the pupil means someone has read it: nobody is left thinking it is
+            # unread, and the pupil's "My reports" says someone is looking after it.
+            concern = acknowledge(concern, ctx.person, now)
+        line = TO_PUPIL if kind == "message" else QUESTION
+        updated = concern.with_event(ctx.person, now, line, LINE_START[line] + text)
+        items = _items(loaded.feedback)
+        number = len(items) + 1
+        subject = subject_of(concern.ref)
+        to_pupil = message(
+            Delivery.DIRECT, concern.reporter_id, subject, TO_PUPIL_RENDER, now, x_item=str(number)
+        )
+        event = len(updated.chronology) - 1
+        items.append(_item(number, kind, event, to_pupil.id, ctx.person, now))
+        record = Record(KIND, concern.ref, loaded.record.version + 1, encode(updated))
+        feedback = Record(
+            FEEDBACK_KIND,
+            concern.ref,
+            loaded.feedback.version + 1 if loaded.feedback else 1,
+            {"items": items},
+        )
+        # The channel card's buttons carry the record version: redraw it.
+        dsl_channel = self._school.channels.dsl_channel_id
+        redraw = message(Delivery.CHANNEL_UPDATE, dsl_channel, subject, PUPIL_CHANNEL, now)
+        records = [record, feedback, to_pupil, redraw]
+        if not loaded.timer_waiting:
+            records.append(timer(DELIVERY_TIMER, subject, now + DELIVERY_CHECK))
+        status = {**loaded.status, number: "Waiting to be delivered"}
+        return Loaded(record, updated, feedback, True, status, QUEUED), records
 
     def _typed(self, ctx: ActionContext) -> dict[str, str]:
         return {k: text_field(ctx.data, k) for k in ("template", "adult", "message", "question")}
@@ -368,7 +346,7 @@ class PupilFeedbackHandlers(FeatureHandlers):
         """The pupil answers the open question about their own report: it joins the report."""
         if ctx.turn.scope is not Scope.PERSONAL:
             return Reply(card=private_chat_only_card())
-        ref = text_field(ctx.data, "ref")
+        ref = ctx.ids.ref
         number = ctx.data.get("q")
         record = await self._store.get(KIND, ref) if _REF.fullmatch(ref) else None
         concern = decode(record) if record else None
@@ -586,3 +564,33 @@ def feature(deps: Deps) -> Feature:
         },
         timers={DELIVERY_TIMER: h.on_delivery},
     )
+
+
+def _check_may_send(concern: Concern, kind: str) -> None:
+    """Refuse (``FeedbackRefused``) a message to the pupil about a closed report, or a second
+    question while one is still open."""
+    if closed_problem(concern) is not None:
+        raise FeedbackRefused("this report is closed", code="concern closed")
+    if kind == "question" and open_question(concern) is not None:
+        raise FeedbackRefused(
+            "the pupil has not answered your last question yet, and only one question "
+            "can be open at a time",
+            code="question already open",
+        )
+
+
+def _item(
+    number: int, kind: str, event: int, outbox: str, by: Person, now: datetime
+) -> dict[str, Any]:
+    """One feedback item as stored: which message or question, its chronology event and
+    outbox message, who sent it and when (not delivered yet)."""
+    return {
+        "n": number,
+        "kind": kind,
+        "event": event,
+        "outbox": outbox,
+        "by": by.id,
+        "by_name": by.name,
+        "at": now.isoformat(),
+        "delivered": False,
+    }

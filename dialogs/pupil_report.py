@@ -194,7 +194,7 @@ class PupilReports(FeatureHandlers):
         """
         if ctx.turn.scope is not Scope.PERSONAL:
             return Reply(card=private_chat_only_card())
-        form_id = _text(ctx.data, "form")
+        form_id = ctx.ids.form
         if not _FORM_ID.fullmatch(form_id):
             return Reply(card=worry_card(uuid.uuid4().hex))
         key = form_key("worry", ctx.person.id, form_id)
@@ -359,33 +359,7 @@ class PupilReports(FeatureHandlers):
         year = now.astimezone(self._school.zone).year
         ref = await next_reference(self._store, PREFIX, year, key)
         category = self._category(self._school.pupil_worries.get(values["kind"], "other"))
-        risk = SAFE_TO_RISK[values["safe"]]
-        what = (
-            f"The pupil typed this to the bot: {values['words']}"
-            if typed
-            else what_happened(values["kind"], values["words"])
-        )
-        concern = Concern(
-            ref=ref,
-            source=Source.PUPIL,
-            category=category.id,
-            urgent=is_urgent(category, risk),
-            reporter_id=person.id,
-            reporter_name=person.name,
-            created_at=now,
-            year_group=year_group_of(person),
-            involved=person.name,
-            what_happened=what,
-            immediate_risk=risk,
-            trusted_adult=values["adult"],
-        ).with_event(
-            person,
-            now,
-            "typed" if typed else "reported",
-            "Typed to the bot by the pupil (its words showed risk)"
-            if typed
-            else "Reported by the pupil",
-        )
+        concern = _new_concern(ref, category, person, values, now, typed=typed)
         # Out of hours: who is on call was alerted first (issue 20, ``policy.on_call``).
         concern = await self._concerns.with_first_alert(concern, category, now)
         subject = subject_of(concern.ref)
@@ -532,4 +506,44 @@ def feature(deps: Deps, handlers: PupilReports | None = None) -> Feature:
             )
         ],
         renderers={PUPIL_CHANNEL: h.render_channel},
+    )
+
+
+def _new_concern(
+    ref: str,
+    category: Category,
+    person: Person,
+    values: dict[str, str],
+    now: datetime,
+    *,
+    typed: bool,
+) -> Concern:
+    """A pupil's new report ``ref``, from the worry card (or, ``typed``, from words they
+    typed to the bot that showed risk), with its first chronology line."""
+    risk = SAFE_TO_RISK[values["safe"]]
+    what = (
+        f"The pupil typed this to the bot: {values['words']}"
+        if typed
+        else what_happened(values["kind"], values["words"])
+    )
+    return Concern(
+        ref=ref,
+        source=Source.PUPIL,
+        category=category.id,
+        urgent=is_urgent(category, risk),
+        reporter_id=person.id,
+        reporter_name=person.name,
+        created_at=now,
+        year_group=year_group_of(person),
+        involved=person.name,
+        what_happened=what,
+        immediate_risk=risk,
+        trusted_adult=values["adult"],
+    ).with_event(
+        person,
+        now,
+        "typed" if typed else "reported",
+        "Typed to the bot by the pupil (its words showed risk)"
+        if typed
+        else "Reported by the pupil",
     )

@@ -43,7 +43,7 @@ class Clicks(ConcernBase):
             if ctx.turn.automatic:
                 detail = ctx.person.id in await viewers(self._store, ref)
             else:
-                detail = ctx.data.get("view") != "summary"
+                detail = ctx.ids.view != "summary"
                 await set_viewing(self._store, ref, ctx.person.id, viewing=detail)
         return self._view.card(ctx, loaded, detail=detail)
 
@@ -54,12 +54,12 @@ class Clicks(ConcernBase):
         only the bot's own lines (who was alerted) have changed it since, so the click is not
         refused as out of date.
         """
-        wanted = _text(ctx.data, "ref")
+        wanted = ctx.ids.ref
         record = await self._store.get(KIND, wanted) if wanted else None
-        ver = ctx.data.get("ver")
+        ver = ctx.ids.ver
         if (
             record is not None
-            and isinstance(ver, int)
+            and ver is not None
             and ver < record.version
             and decode(record).status is ConcernStatus.NEW
         ):

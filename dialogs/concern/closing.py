@@ -90,7 +90,7 @@ class Closing(ConcernBase):
         """Who to tell 1:1 that closing a concern about staff awaits them: the other holders of
         its private role or, when the clicker is the only one, the role's fallback (never the
         clicker). Nothing for a child concern: its channel card shows the proposal."""
-        record = await self._store.get(KIND, _text(ctx.data, "ref"))
+        record = await self._store.get(KIND, ctx.ids.ref)
         found = self._concern(record)
         if found is None:
             return []

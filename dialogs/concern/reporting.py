@@ -159,7 +159,7 @@ class Reporting(ConcernBase):
         """Step 1 (pick a category), or step 2 (the form) once a category is chosen."""
         if ctx.turn.scope is not Scope.PERSONAL:
             return Reply(text="Please report concerns in a private chat with me, not here.")
-        if ctx.data.get("step") != "details":
+        if ctx.ids.step != "details":
             return Reply(card=category_picker(self._school))
         category = self._school.category(_text(ctx.data, "category"))
         if category is None:
@@ -181,7 +181,7 @@ class Reporting(ConcernBase):
         if ctx.turn.scope is not Scope.PERSONAL:
             return Reply(text="Please report concerns in a private chat with me, not here.")
         category = self._school.category(_text(ctx.data, "category"))
-        form_id = _text(ctx.data, "form")
+        form_id = ctx.ids.form
         if category is None or not form_id:
             return Reply(card=category_picker(self._school, problem="Choose what it is about."))
         # Per sender: someone else's card with the same form id is their own report.
@@ -254,12 +254,6 @@ class Reporting(ConcernBase):
         )
         concern = concern.with_event(person, now, "reported", "Reported")
         concern = await self._alerts.with_first_alert(concern, category, now)
-        routing = route(
-            category,
-            urgent=concern.urgent,
-            about_headteacher=about_head,
-            names=self._role_names(),
-        )
         await self._store.commit(
             Change(
                 records=[
@@ -274,6 +268,20 @@ class Reporting(ConcernBase):
                 dedupe_key=key,
             )
         )
+        recipients, on_call = await self._who_is_told(concern, category, now)
+        return concern, recipients, on_call
+
+    async def _who_is_told(
+        self, concern: Concern, category: Category, now: datetime
+    ) -> tuple[str, bool]:
+        """Who the reporter is told has their report (truthfully), and whether the person on
+        call has it directly (out of hours, issue 20)."""
+        routing = route(
+            category,
+            urgent=concern.urgent,
+            about_headteacher=concern.about_headteacher,
+            names=self._role_names(),
+        )
         recipients = await self._truthful_recipients(concern, category, routing.recipients)
         cover = on_call_at(now, self._school)
         on_call = escalates(concern, category) and not cover.in_hours
@@ -281,7 +289,7 @@ class Reporting(ConcernBase):
             # Out of hours the person on call has it directly (issue 20): say who, truthfully.
             names = ", ".join(await self._names(cover.who, now))
             recipients = f"{names} (on call now), alerted directly, and the safeguarding channel"
-        return concern, recipients, on_call
+        return recipients, on_call
 
     async def _truthful_recipients(self, concern: Concern, category: Category, said: str) -> str:
         """Who has it, truthfully: a concern whose private role nobody holds goes to the

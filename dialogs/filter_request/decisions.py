@@ -11,11 +11,11 @@ from cards.welcome import not_allowed_card
 from dialogs.codec import text_field
 from dialogs.filter_request.base import FilterBase, Loaded
 from dialogs.filter_request.kinds import KIND, PERIOD_END, PERIOD_START, decode, encode, subject_of
-from dialogs.handling import STALE_CARD, Handling, decide, record_for, refused
+from dialogs.handling import STALE_CARD, Handling, decide, from_elsewhere, record_for, refused
 from dialogs.outbox import Delivery, message, timer
 from dialogs.ports import Record
 from dialogs.registry import Deps
-from dialogs.service import ActionContext, Reply, Scope, channel_id_of
+from dialogs.service import ActionContext, Reply, channel_id_of
 from policy.actions import Verb
 from policy.filtering import (
     FilterRequest,
@@ -44,11 +44,8 @@ class DecisionHandlers(FilterBase):
         if record is None:
             return Reply(card=not_allowed_card(ctx.person))
         request = decode(record)
-        allowed = {channel_id_of(c) for c in self._channels(request)}
-        if (
-            ctx.turn.scope is not Scope.PERSONAL
-            and channel_id_of(ctx.turn.conversation_id) not in allowed
-        ):
+        # Its channels are never none (IT's approval is always needed).
+        if all(from_elsewhere(ctx, channel_id_of(c)) for c in self._channels(request)):
             return await refused(self._deps, ctx, "wrong conversation", record.ref)
         return Loaded(record, request)
 

@@ -8,11 +8,10 @@ from dataclasses import replace
 from datetime import datetime
 
 from cards.filter import filter_form, request_received, request_refused
-from dialogs.codec import text_field
 from dialogs.filter_request.base import FilterBase, new_request_records
 from dialogs.filter_request.form import Submitted, validate_request
 from dialogs.filter_request.kinds import KIND, PREFIX, decode, encode, subject_of
-from dialogs.handling import form_key
+from dialogs.handling import open_form
 from dialogs.kinds import next_reference
 from dialogs.outbox import Delivery, message
 from dialogs.ports import Change, DuplicateRequest, Record, StoreUnavailable
@@ -25,6 +24,8 @@ from policy.weblinks import host_of
 
 log = logging.getLogger("dialogs.filter_request")  # one logger for the feature, as before
 
+PRIVATE_ONLY = "Please request filter changes in a private chat with me."
+
 
 class RequestHandlers(FilterBase):
     """The request form and its submit."""
@@ -32,19 +33,22 @@ class RequestHandlers(FilterBase):
     async def start(self, ctx: ActionContext) -> Reply:
         """The request form (private chat only)."""
         if ctx.turn.scope is not Scope.PERSONAL:
-            return Reply(text="Please request filter changes in a private chat with me.")
+            return Reply(text=PRIVATE_ONLY)
         return Reply(card=filter_form(self._school, form_id=uuid.uuid4().hex))
 
     async def submit(self, ctx: ActionContext) -> Reply:
         """Validate; refuse never-unblockable sites at once; otherwise save and send to IT."""
-        if ctx.turn.scope is not Scope.PERSONAL:
-            return Reply(text="Please request filter changes in a private chat with me.")
-        form_id = text_field(ctx.data, "form")
-        if not form_id:
-            return await self.start(ctx)
-        key = form_key("filter", ctx.person.id, form_id)  # per sender: never someone else's
-        if already := await self._store.deduped(key):
-            return await self._confirm(ctx.person, already[0])
+        opened = await open_form(
+            self._deps,
+            ctx,
+            "filter",
+            not_private=Reply(text=PRIVATE_ONLY),
+            no_form=lambda: self.start(ctx),
+            confirm=lambda ref: self._confirm(ctx.person, ref),
+        )
+        if isinstance(opened, Reply):
+            return opened
+        form_id, key = opened.form_id, opened.key
         now = self._clock.now()
         today = now.astimezone(self._school.zone).date()
         values, problems, submitted = validate_request(ctx.data, today, self._deps)

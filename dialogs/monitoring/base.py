@@ -119,7 +119,7 @@ class MonitoringBase(FeatureHandlers):
         problem: str | None = None,
     ) -> Reply:
         version = loaded.record.version
-        if ctx.data.get("view") == "detail" or ctx.turn.scope is Scope.PERSONAL:
+        if ctx.ids.view == "detail" or ctx.turn.scope is Scope.PERSONAL:
             return Reply(
                 card=alert_detail_card(
                     loaded.alert,

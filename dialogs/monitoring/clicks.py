@@ -72,7 +72,7 @@ class Clicks(MonitoringBase):
         loaded = await self._load(ctx)
         if isinstance(loaded, Reply):
             return loaded
-        if ctx.data.get("view") == "summary" and ctx.turn.scope is not Scope.PERSONAL:
+        if ctx.ids.view == "summary" and ctx.turn.scope is not Scope.PERSONAL:
             return Reply(
                 card=alert_channel_card(loaded.alert, self._school, version=loaded.record.version)
             )
@@ -120,7 +120,7 @@ class Clicks(MonitoringBase):
 
     async def escalate(self, ctx: ActionContext) -> Reply:
         """Make a concern from the alert (prefilled, linked both ways) and close the alert."""
-        ref = text_field(ctx.data, "ref")
+        ref = ctx.ids.ref
         current = await self._store.get(KIND, ref) if _REF.match(ref) else None
         concern_ref = ""
         now = self._clock.now()

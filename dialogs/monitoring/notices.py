@@ -5,15 +5,14 @@ for that class and topic, say so on their card.
 from __future__ import annotations
 
 import uuid
-from datetime import date, time
+from datetime import date, datetime, time
 
 from cards.monitoring import (
     notice_form,
     notice_received_card,
 )
 from cards.welcome import not_allowed_card
-from dialogs.codec import text_field
-from dialogs.handling import form_key
+from dialogs.handling import open_form
 from dialogs.kinds import next_reference
 from dialogs.kinds.monitoring import (
     NOTICE_CODEC,
@@ -39,6 +38,9 @@ from policy.monitoring import (
 )
 from policy.roles import Person
 
+PRIVATE_ONLY = "Please tell me about a lesson in a private chat with me."
+NOT_SENT = "It could not be saved just now, so it was NOT sent. Try again."
+
 
 class Notices(MonitoringBase):
     """A teacher's notice of a sensitive lesson: the form, saving it with its channel cards."""
@@ -46,34 +48,31 @@ class Notices(MonitoringBase):
     async def notice_start(self, ctx: ActionContext) -> Reply:
         """The notice form (in a private chat)."""
         if ctx.turn.scope is not Scope.PERSONAL:
-            return Reply(text="Please tell me about a lesson in a private chat with me.")
+            return Reply(text=PRIVATE_ONLY)
         today = self._clock.now().astimezone(self._school.zone).date()
         return Reply(card=notice_form(self._school, form_id=uuid.uuid4().hex, today=today))
 
     async def notice_submit(self, ctx: ActionContext) -> Reply:
         """Check, save the notice with its DSL and IT channel cards, then confirm."""
-        if ctx.turn.scope is not Scope.PERSONAL:
-            return Reply(text="Please tell me about a lesson in a private chat with me.")
-        form_id = text_field(ctx.data, "form")
+        opened = await open_form(
+            self._deps,
+            ctx,
+            "notice",
+            not_private=Reply(text=PRIVATE_ONLY),
+            no_form=lambda: self.notice_start(ctx),
+            confirm=lambda ref: self._confirm(ctx.person, ref),
+        )
+        if isinstance(opened, Reply):
+            return opened
         now = self._clock.now()
         today = now.astimezone(self._school.zone).date()
-        if not form_id:
-            return Reply(card=notice_form(self._school, form_id=uuid.uuid4().hex, today=today))
-        key = form_key("notice", ctx.person.id, form_id)
-        already = await self._store.deduped(key)
-        if already:
-            return await self._confirm(ctx.person, already[0])
         values, problems = validate_notice(ctx.data, self._school.monitoring, today)
         if problems:
-            return Reply(
-                card=notice_form(
-                    self._school, form_id=form_id, today=today, values=values, problems=problems
-                )
-            )
+            return self._form_again(opened.form_id, today, values, problems)
         topic = self._school.monitoring.topic(values["topic"])
         assert topic is not None  # validated
         notice = LessonNotice(
-            ref=await next_reference(self._store, NOTICE_PREFIX, today.year, key),
+            ref=await next_reference(self._store, NOTICE_PREFIX, today.year, opened.key),
             teacher_id=ctx.person.id,
             teacher_name=ctx.person.name,
             class_name=values["class_name"],
@@ -85,49 +84,42 @@ class Notices(MonitoringBase):
             reason=values["reason"],
             created_at=now,
         )
-        subject = NOTICE_CODEC.subject(notice.ref)
-        channels = self._school.channels
-        data = {**NOTICE_CODEC.encode(notice), "day": notice.day.isoformat()}
         try:
-            await self._store.commit(
-                Change(
-                    records=[
-                        Record(NOTICE_KIND, notice.ref, 1, data),
-                        message(
-                            Delivery.CHANNEL_POST,
-                            channels.dsl_channel_id,
-                            subject,
-                            RENDER_NOTICE,
-                            now,
-                        ),
-                        message(
-                            Delivery.CHANNEL_POST,
-                            channels.it_channel_id,
-                            subject,
-                            RENDER_NOTICE,
-                            now,
-                        ),
-                    ],
-                    audit=[AuditEvent(ctx.person.id, "notice.submit", subject, "ok", now)],
-                    dedupe_key=key,
-                )
-            )
+            await self._store.commit(self._saved(ctx, notice, opened.key, now))
         except DuplicateRequest as dup:
             return await self._confirm(ctx.person, dup.refs[0])
         except StoreUnavailable:
-            return Reply(
-                card=notice_form(
-                    self._school,
-                    form_id=form_id,
-                    today=today,
-                    values=values,
-                    problems={
-                        "reason": "It could not be saved just now, so it was NOT sent. Try again."
-                    },
-                )
-            )
+            return self._form_again(opened.form_id, today, values, {"reason": NOT_SENT})
         self._deps.doorbell.ring()
         return Reply(card=notice_received_card(notice))
+
+    def _form_again(
+        self, form_id: str, today: date, values: dict[str, str], problems: dict[str, str]
+    ) -> Reply:
+        """The form again, as it was filled in, with its problems."""
+        return Reply(
+            card=notice_form(
+                self._school, form_id=form_id, today=today, values=values, problems=problems
+            )
+        )
+
+    def _saved(self, ctx: ActionContext, notice: LessonNotice, key: str, now: datetime) -> Change:
+        """The notice's record, its cards to the DSL and IT channels and the audit entry, in
+        one change saved once (``key``)."""
+        subject = NOTICE_CODEC.subject(notice.ref)
+        channels = self._school.channels
+        data = {**NOTICE_CODEC.encode(notice), "day": notice.day.isoformat()}
+        return Change(
+            records=[
+                Record(NOTICE_KIND, notice.ref, 1, data),
+                *(
+                    message(Delivery.CHANNEL_POST, channel, subject, RENDER_NOTICE, now)
+                    for channel in (channels.dsl_channel_id, channels.it_channel_id)
+                ),
+            ],
+            audit=[AuditEvent(ctx.person.id, "notice.submit", subject, "ok", now)],
+            dedupe_key=key,
+        )
 
     async def _confirm(self, person: Person, ref: str) -> Reply:
         _, _, item_id = ref.partition(":")

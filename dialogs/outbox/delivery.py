@@ -171,53 +171,9 @@ class Delivering(RoleDelivery):
         marked = self.finder is not None and outgoing.card is not None
         earlier = item.sending_at
         if marked and earlier:
-            assert self.finder is not None
-            gave_up = self._abandoned.get(item.id)
-            if gave_up is not None and time.monotonic() - gave_up < self.in_flight_grace:
-                return None  # that request may still reach Teams: ask on a later tick
-            since = datetime.fromisoformat(earlier)
-            wait = (since - self.clock.now()).total_seconds() + self.finder.settle_seconds
-            if wait > 0:  # the channel's listing may not show that attempt yet
-                await self._later(item, "checking whether Teams took an earlier attempt", wait)
+            wait, found = await self._find_earlier(item, earlier)
+            if wait:
                 return None
-            try:
-                found = await self._call(
-                    self.finder.find_post(
-                        target, item.id, since - timedelta(seconds=self.finder.margin_seconds)
-                    )
-                )
-            except NotReadYet as exc:  # nothing known yet: ask again, never post blind
-                await self._later(item, exc.reason, exc.retry_after)
-                return None
-            except DeliveryFailed as exc:
-                # A read that failed or ran out of time says nothing about the channel: ask
-                # again (a slow or busy moment passes, and posting now would put a second card
-                # in front of the DSL). If the channel still cannot be read after
-                # READ_TRIES attempts, then for a safeguarding card a possible second copy is
-                # better than a delay of unknown length.
-                tries = (item.read_failures or 0) + 1
-                if tries < READ_TRIES:
-                    log.warning(
-                        "could not check whether %s for %s was posted (%s); asking again",
-                        item.render,
-                        item.subject,
-                        exc.reason,
-                    )
-                    await self._later(
-                        item,
-                        f"could not read the channel back ({exc.reason})",
-                        exc.retry_after,
-                        read_failures=tries,
-                    )
-                    return None
-                log.warning(
-                    "could not check whether %s for %s was posted (%s, %d times); posting it",
-                    item.render,
-                    item.subject,
-                    exc.reason,
-                    tries,
-                )
-                found = None
             self._abandoned.pop(item.id, None)
             if found is not None:
                 log.info("%s for %s was already posted", item.render, item.subject)
@@ -235,6 +191,62 @@ class Delivering(RoleDelivery):
             return None
         self._abandoned.pop(item.id, None)
         return item, message_id, False
+
+    async def _find_earlier(self, item: OutboxMessage, earlier: str) -> tuple[bool, str | None]:
+        """Whether an earlier attempt at ``item`` (begun at ``earlier``) reached the channel:
+        (True, None) when that cannot be told yet (the record is already rescheduled), else
+        (False, the id of the post it made, or None when it made none: post now)."""
+        assert self.finder is not None
+        gave_up = self._abandoned.get(item.id)
+        if gave_up is not None and time.monotonic() - gave_up < self.in_flight_grace:
+            return True, None  # that request may still reach Teams: ask on a later tick
+        since = datetime.fromisoformat(earlier)
+        wait = (since - self.clock.now()).total_seconds() + self.finder.settle_seconds
+        if wait > 0:  # the channel's listing may not show that attempt yet
+            await self._later(item, "checking whether Teams took an earlier attempt", wait)
+            return True, None
+        try:
+            found = await self._call(
+                self.finder.find_post(
+                    item.target, item.id, since - timedelta(seconds=self.finder.margin_seconds)
+                )
+            )
+        except NotReadYet as exc:  # nothing known yet: ask again, never post blind
+            await self._later(item, exc.reason, exc.retry_after)
+            return True, None
+        except DeliveryFailed as exc:
+            return await self._read_failed(item, exc), None
+        return False, found
+
+    async def _read_failed(self, item: OutboxMessage, exc: DeliveryFailed) -> bool:
+        """Whether to wait after the channel could not be read back (True: the record is
+        rescheduled). A read that failed or ran out of time says nothing about the channel: ask
+        again (a slow or busy moment passes, and posting now would put a second card in front
+        of the DSL). If the channel still cannot be read after READ_TRIES attempts, then for a
+        safeguarding card a possible second copy is better than a delay of unknown length."""
+        tries = (item.read_failures or 0) + 1
+        if tries < READ_TRIES:
+            log.warning(
+                "could not check whether %s for %s was posted (%s); asking again",
+                item.render,
+                item.subject,
+                exc.reason,
+            )
+            await self._later(
+                item,
+                f"could not read the channel back ({exc.reason})",
+                exc.retry_after,
+                read_failures=tries,
+            )
+            return True
+        log.warning(
+            "could not check whether %s for %s was posted (%s, %d times); posting it",
+            item.render,
+            item.subject,
+            exc.reason,
+            tries,
+        )
+        return False
 
     async def _mark_sending(self, item: OutboxMessage) -> OutboxMessage:
         """Record, durably, that a post is about to be made (so a crash leaves a mark).
