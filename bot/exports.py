@@ -26,6 +26,7 @@ import hashlib
 import logging
 import re
 import secrets
+import sys
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -34,7 +35,6 @@ from typing import Any
 from aiohttp import web
 
 from dialogs.ports import Change, Clock, Record, Store, StoreError, SystemClock
-from store.postgres_store import PostgresStore
 
 log = logging.getLogger(__name__)
 
@@ -216,9 +216,16 @@ class StoredExports:
 WebExports = ExportShelf | StoredExports
 
 
+def _is_postgres(store: Store) -> bool:
+    """Whether ``store`` is a ``PostgresStore``, without importing psycopg for a school on the
+    embedded store (issue 25, cold start): if its module was never loaded, it is not one."""
+    module = sys.modules.get("store.postgres_store")
+    return module is not None and isinstance(store, module.PostgresStore)
+
+
 def exports_for(store: Store, base_url: str, clock: Clock | None = None) -> WebExports:
     """The shelf for ``store``: shared through the store when the store is shared (PostgreSQL:
     several instances), in memory otherwise (the embedded store: one process)."""
-    if isinstance(store, PostgresStore):
+    if _is_postgres(store):
         return StoredExports(store, base_url, clock=clock)
     return ExportShelf(base_url)

@@ -14,26 +14,19 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.config import AppType, DirectorySource, Settings
 from bot.messenger import MARKER_PREFIX
 from dialogs.ports import Calendar, Clock, Directory, Notifier, PostFinder
-from graph.calendar import GraphCalendar
-from graph.channel_history import MARGIN_SECONDS, SETTLE_SECONDS, GraphPostFinder
-from graph.client import (
-    CredentialConfig,
-    CredentialKind,
-    GraphConnection,
-    build_credential,
-    connect,
-    connect_local,
-    warm_up,
-)
-from graph.directory import GraphDirectory
 from graph.local_directory import LocalCalendar, LocalDirectory, LocalNotifier
-from graph.notifier import GraphNotifier
-from graph.teams import TeamWatch
+
+if TYPE_CHECKING:
+    # The Graph adapters (msgraph-sdk, azure-identity, kiota, httpx) are imported where they
+    # are first used: a school on the local directory file never loads them (issue 25).
+    from graph.channel_history import GraphPostFinder
+    from graph.client import CredentialConfig, GraphConnection
+    from graph.teams import TeamWatch
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +58,9 @@ class PeopleServices:
             self._starting = asyncio.create_task(self._start(), name="graph-start")
 
     async def _start(self) -> None:
+        from graph.channel_history import GraphPostFinder
+        from graph.client import warm_up
+
         try:
             await asyncio.to_thread(warm_up)
         except Exception:  # a failed warm-up only makes the first Graph call slower
@@ -96,6 +92,8 @@ def graph_credential_config(settings: Settings) -> CredentialConfig:
     """The Graph credential the settings call for: the bot's managed identity, its
     certificate, or its client secret (the same app registration as the Azure Bot).
     """
+    from graph.client import CredentialConfig, CredentialKind
+
     if settings.app_type is AppType.USER_ASSIGNED_MSI:
         return CredentialConfig(
             CredentialKind.MANAGED_IDENTITY, settings.tenant_id, settings.app_id
@@ -135,6 +133,8 @@ def build_people_services(
         finder: PostFinder | None = None
         closers: tuple[Callable[[], Awaitable[None]], ...] = ()
         if settings.local_graph_url:
+            from graph.client import connect_local
+
             stand_in = connect_local(settings.local_graph_url)
             # The stand-in stamps posts with this machine's clock: no skew to allow for, so
             # the listing is read back 5 s before an attempt, not Graph's 5 minutes (after a
@@ -150,6 +150,12 @@ def build_people_services(
             finder=finder,
             closers=closers,
         )
+    from graph.calendar import GraphCalendar
+    from graph.client import build_credential, connect
+    from graph.directory import GraphDirectory
+    from graph.notifier import GraphNotifier
+    from graph.teams import TeamWatch
+
     connection = graph or connect(build_credential(graph_credential_config(settings)))
     client = connection.client
     directory = GraphDirectory(
@@ -184,11 +190,14 @@ def post_finder(
     connection: GraphConnection,
     settings: Settings,
     *,
-    settle_seconds: float = SETTLE_SECONDS,
-    margin_seconds: float = MARGIN_SECONDS,
+    settle_seconds: float | None = None,
+    margin_seconds: float | None = None,
 ) -> GraphPostFinder | None:
     """Reads the safeguarding team's channels back through ``connection`` (None when the
-    school's configuration does not name the team's group)."""
+    school's configuration does not name the team's group). ``settle_seconds`` and
+    ``margin_seconds`` default to Graph's (``graph.channel_history``)."""
+    from graph.channel_history import MARGIN_SECONDS, SETTLE_SECONDS, GraphPostFinder
+
     team = settings.school.channels.team_group_id
     if not team:
         return None
@@ -196,6 +205,6 @@ def post_finder(
         connection.client,
         team,
         mark_prefix=MARKER_PREFIX,
-        settle_seconds=settle_seconds,
-        margin_seconds=margin_seconds,
+        settle_seconds=SETTLE_SECONDS if settle_seconds is None else settle_seconds,
+        margin_seconds=MARGIN_SECONDS if margin_seconds is None else margin_seconds,
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import SecretStr
 
@@ -17,8 +18,12 @@ from bot.config import ConfigError, Settings, local_key_path, read_local_key
 from dialogs.outbox import CLAIM_RULES
 from graph.local_directory import LocalDirectory
 from store.crypto import RecordCipher, parse_key
-from store.postgres_store import PostgresStore
 from store.tinydb_store import TinyDbStore
+
+if TYPE_CHECKING:
+    # psycopg (and its pool) is imported only when DATABASE_URL chooses PostgreSQL: a school
+    # on the embedded store never loads it (issue 25, cold start).
+    from store.postgres_store import PostgresStore
 
 
 def cipher_for(settings: Settings) -> RecordCipher | None:
@@ -94,6 +99,8 @@ async def open_store(
         StoreUnavailable: the database cannot be reached.
     """
     if settings.database_url is not None:
+        from store.postgres_store import PostgresStore
+
         return await PostgresStore.open(
             settings.database_url.get_secret_value(),
             tenant=(tenant or tenant_for(settings)).lower(),
