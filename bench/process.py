@@ -47,6 +47,9 @@ def _env(data_dir: Path, directory: Path, port: int) -> dict[str, str]:
     }
     env.update(local_env(data_dir, directory, PORT=str(port), HOST="127.0.0.1"))
     env["LOG_FORMAT"] = "text"
+    # As a deployed install: Python keeps the compiled bytecode of our modules after the first
+    # start (a shell that forbids it would time compiling ~200 modules on every start).
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     return env
 
 

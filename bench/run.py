@@ -303,21 +303,31 @@ async def real_process(
     work: Path,
     say: Say,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Cold start of ``python -m bot`` (empty and big store) and its peak RSS after turns."""
+    """Cold start of ``python -m bot`` (empty and big store) and its peak RSS after turns.
+
+    Timed as a school's restart finds things: one untimed start first compiles our modules'
+    bytecode, and the big store's first start (timed on its own, ``first_start_sealing_s`` in
+    the memory figures) seals the pre-filled plain records with the local key, a one-off job
+    of the upgrade to encryption at rest; the cold starts are then restarts on that store.
+    """
     cold: dict[str, Any] = {"empty": [], str(big.concerns): []}
     memory: dict[str, Any] = {}
     log = work / "bot-process.log"
-    for _ in range(plan.cold_repeats[0]):
-        empty = work / "empty-store"
+    empty = work / "empty-store"
+    for attempt in range(plan.cold_repeats[0] + 1):
         shutil.rmtree(empty, ignore_errors=True)
         async with spawn_bot(empty, directory, log) as bot:
-            cold["empty"].append(round(bot.started_seconds, 3))
-        shutil.rmtree(empty, ignore_errors=True)
+            if attempt:  # the first start only writes the bytecode
+                cold["empty"].append(round(bot.started_seconds, 3))
+    shutil.rmtree(empty, ignore_errors=True)
     say(f"cold start, empty store: {cold['empty']} s")
     folder = work / "process-store"
+    shutil.rmtree(folder, ignore_errors=True)
+    shutil.copytree(big.folder, folder)
+    async with spawn_bot(folder, directory, log) as bot:
+        sealing = round(bot.started_seconds, 3)
+    say(f"first start on {big.concerns} plain concerns (sealing them): {sealing} s")
     for attempt in range(plan.cold_repeats[1]):
-        shutil.rmtree(folder, ignore_errors=True)
-        shutil.copytree(big.folder, folder)
         async with spawn_bot(folder, directory, log) as bot:
             cold[str(big.concerns)].append(round(bot.started_seconds, 3))
             if attempt < plan.cold_repeats[1] - 1:
@@ -327,6 +337,7 @@ async def real_process(
             after = memory_mb(bot.pid)
             memory = {
                 "store_concerns": big.concerns,
+                "first_start_sealing_s": sealing,
                 "rss_after_start_mb": round(idle["rss_mb"], 1),
                 "peak_after_start_mb": round(idle["peak_mb"], 1),
                 "mixed_turns": sample.turns,
