@@ -322,6 +322,7 @@ class Partitions(AuditLog):
         shard.nbytes += len(raw) - (len(old) if old is not None else 0)
         shard.dirty = True
         shard.changed_lsn = max(shard.changed_lsn, lsn)
+        self._touch(shard.kind, item_id)
 
     def _delete(self, shard: _Shard, item_id: str, lsn: int) -> None:
         assert shard.docs is not None
@@ -330,6 +331,12 @@ class Partitions(AuditLog):
         shard.nbytes -= len(old) if old is not None else 0
         shard.dirty = True
         shard.changed_lsn = max(shard.changed_lsn, lsn)
+        self._touch(shard.kind, item_id)
+
+    def _touch(self, kind: str, item_id: str) -> None:
+        """A record changed: the field indexes of its kind read it again before a search."""
+        for index in self._indexes.get(kind, {}).values():
+            index.touched.add(item_id)
 
     def _apply(self, plan: _Plan) -> None:
         """Make a journalled change true in memory (the caller holds the state lock)."""

@@ -63,6 +63,25 @@ class _Shard:
         return shard_file(self.kind, self.number)
 
 
+@dataclass(eq=False, slots=True)
+class _FieldIndex:
+    """Which records of one kind hold which value in one data field (``find``'s narrowing:
+    a superset of the matches, each checked in full). Built by one scan when first asked."""
+
+    kind: str
+    name: str
+    #: The field's value (``UNHASHABLE`` for a list or object) -> the ids holding it.
+    buckets: dict[Any, set[str]] = field(default_factory=dict)
+    value_of: dict[str, Any] = field(default_factory=dict)
+    #: Ids written or deleted since ``buckets`` last saw them (read again before a search).
+    touched: set[str] = field(default_factory=set)
+    ready: bool = False
+
+
+#: The bucket of a field value that cannot be a dict key: always a candidate.
+UNHASHABLE = object()
+
+
 @dataclass(slots=True)
 class _Plan:
     """A change checked and placed: what the journal will say and memory will become."""
@@ -125,6 +144,8 @@ class StoreState:
         #: Keyed draws, oldest first: (name, key) -> the number every draw with it gets.
         self._keyed: OrderedDict[tuple[str, str], int] = OrderedDict()
         self._dedupe: dict[str, tuple[list[str], str]] = {}
+        #: kind -> its field indexes (``store.tinydb_store``'s ``find``), made when first asked.
+        self._indexes: dict[str, dict[str, _FieldIndex]] = {}
         self._dedupe_cache: dict[str, bytes] = {}
         self._lsn = 0
         self._checkpoint_lsn = 0

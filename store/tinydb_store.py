@@ -76,7 +76,7 @@ from store.tinydb_layout import (
     parse_shard,
 )
 from store.tinydb_opening import Opening
-from store.tinydb_state import _Op, _Plan, _Shard
+from store.tinydb_state import UNHASHABLE, _FieldIndex, _Op, _Plan, _Shard
 
 log = logging.getLogger(__name__)
 
@@ -120,6 +120,19 @@ def _clean_docs(change: Change) -> list[bytes] | None:
     return docs
 
 
+def _index_one(index: _FieldIndex, item_id: str, data: Mapping[str, Any] | None) -> None:
+    """Put a record's value of ``index``'s field in its bucket (``data`` None: it is gone)."""
+    old = index.value_of.pop(item_id, None)
+    if item_id in index.buckets.get(old, ()):
+        index.buckets[old].discard(item_id)
+    if data is None:
+        return
+    value = data.get(index.name)
+    key = value if value is None or isinstance(value, str | int | float) else UNHASHABLE
+    index.value_of[item_id] = key
+    index.buckets.setdefault(key, set()).add(item_id)
+
+
 class TinyDbStore(Opening):
     """The ``Store`` port on TinyDB files in one folder: ``await TinyDbStore.open(dir)``.
 
@@ -144,13 +157,91 @@ class TinyDbStore(Opening):
         return self._record(kind, raw)
 
     async def find(self, kind: str, **equals: str | int | bool | None) -> list[Record]:
+        missing: list[_FieldIndex] = []
+        indexed = False
         with self._state:
             self._usable()
             shards = list(self._kinds.get(kind, ()))
             loaded = [list(s.docs.values()) if s.docs is not None else None for s in shards]
-        if all(docs is not None and len(docs) <= 64 for docs in loaded) and len(shards) <= 2:
+            small = len(shards) <= 2 and all(d is not None and len(d) <= 64 for d in loaded)
+            if not small and equals and not self._read_only:
+                # A big kind is searched through an index of each field asked for, built by
+                # the first search (a scan); until built, another search scans.
+                indexes = self._indexes.get(kind, {})
+                indexed = all(f in indexes and indexes[f].ready for f in equals)
+                if not indexed:
+                    missing = [self._new_index(kind, f) for f in equals if f not in indexes]
+        if small:
             return self._find_in(kind, shards, loaded, equals)
-        return await asyncio.to_thread(self._find_in, kind, shards, loaded, equals)
+        if not indexed:
+            try:
+                return await asyncio.to_thread(self._find_in, kind, shards, loaded, equals, missing)
+            except BaseException:
+                with self._state:  # not built: the next search builds them afresh
+                    for index in missing:
+                        self._indexes.get(kind, {}).pop(index.name, None)
+                raise
+        return await asyncio.to_thread(self._find_indexed, kind, equals)
+
+    def _new_index(self, kind: str, name: str) -> _FieldIndex:
+        """An index of ``name`` to be built by the scan that follows; changes made meanwhile
+        are noted in it as they are applied (the caller holds the state lock)."""
+        index = _FieldIndex(kind, name)
+        self._indexes.setdefault(kind, {})[name] = index
+        return index
+
+    def _find_indexed(self, kind: str, equals: Mapping[str, object]) -> list[Record]:
+        """``find`` through the kind's field indexes: only the records they name are read,
+        each checked against every field (in the order a full scan finds them)."""
+        with self._state:
+            indexes = [self._indexes[kind][name] for name in equals]
+            touched = [(index, index.touched) for index in indexes]
+            for index in indexes:
+                index.touched = set()
+        try:
+            for index, ids in touched:
+                for item_id in ids:
+                    raw = self._raw(kind, item_id)
+                    data = None if raw is None else self._record(kind, raw).data
+                    with self._state:
+                        _index_one(index, item_id, data)
+        except BaseException:
+            with self._state:  # half refreshed: forget them (the next search builds again)
+                for index in indexes:
+                    self._indexes.get(kind, {}).pop(index.name, None)
+            raise
+        with self._state:
+            wanted: set[str] | None = None
+            for index, value in ((i, equals[i.name]) for i in indexes):
+                ids = index.buckets.get(value, set()) | index.buckets.get(UNHASHABLE, set())
+                wanted = ids if wanted is None else wanted & ids
+            ordered: list[str] = []
+            for shard in self._kinds.get(kind, ()):
+                hits = [item_id for item_id in wanted or () if item_id in shard.versions]
+                if len(hits) > 1:
+                    chosen = set(hits)
+                    hits = [item_id for item_id in shard.versions if item_id in chosen]
+                ordered.extend(hits)
+        found = []
+        for item_id in ordered:
+            raw = self._raw(kind, item_id)
+            if raw is None:
+                continue  # deleted meanwhile
+            record = self._record(kind, raw)
+            if all(record.data.get(k) == v for k, v in equals.items()):
+                found.append(record)
+        return found
+
+    def _raw(self, kind: str, item_id: str) -> bytes | None:
+        """A record as stored (its partition read into the cache if need be), None if absent."""
+        while True:
+            with self._state:
+                shard = self._locate(kind, item_id)
+                if shard is None:
+                    return None
+                if shard.docs is not None:
+                    return shard.docs[item_id]
+            self._ensure_loaded(shard)
 
     async def count_oldest(self, kind: str, time_field: str) -> tuple[int, datetime | None]:
         # The records are in this process (and often sealed): counting them is reading them.
@@ -162,6 +253,7 @@ class TinyDbStore(Opening):
         shards: list[_Shard],
         loaded: list[list[bytes] | None],
         equals: Mapping[str, object],
+        building: list[_FieldIndex] = (),  # type: ignore[assignment]
     ) -> list[Record]:
         # Without a cipher a record can only match if its bytes hold each wanted string field
         # as stored (compact JSON): test that before parsing it.
@@ -179,11 +271,22 @@ class TinyDbStore(Opening):
                     path = self._shard_path(shard)
                     docs = list(parse_shard(path, path.read_bytes()).docs.values())
             for raw in docs:
-                if needles and not all(n in raw for n in needles):
+                if building:
+                    record = self._record(kind, raw)
+                    with self._state:
+                        for index in building:
+                            if record.id not in index.touched:  # else: read again later
+                                _index_one(index, record.id, record.data)
+                elif needles and not all(n in raw for n in needles):
                     continue
-                record = self._record(kind, raw)
+                else:
+                    record = self._record(kind, raw)
                 if all(record.data.get(k) == v for k, v in equals.items()):
                     found.append(record)
+        if building:
+            with self._state:
+                for index in building:
+                    index.ready = True
         return found
 
     async def commit(self, change: Change) -> tuple[AuditEntry, ...]:
