@@ -43,6 +43,7 @@ from bot.storage import open_store
 from bot.teams_bot import TeamsBot
 from bot.undelivered import REPLY_BUDGET, Backlog, UndeliveredReplies
 from bot.webhook import SignedWebhook
+from dialogs.feature import Deps
 from dialogs.message_action import MessageActions
 from dialogs.monitoring import MonitoringHandlers
 from dialogs.outbox import Doorbell, OutboxWorker
@@ -56,8 +57,7 @@ from dialogs.ports import (
     StoreUnavailable,
     SystemClock,
 )
-from dialogs.registry import Deps
-from dialogs.service import Dialogs
+from dialogs.router import Router
 from policy.monitoring import (
     MAX_ALERT_BODY,
     PROVIDER_HEADER,
@@ -84,7 +84,7 @@ class Components:
     settings: Settings
     store: Store
     directory: Directory
-    dialogs: Dialogs
+    router: Router
     adapter: CloudAdapter
     auth: CachingAuthentication
     bot: TeamsBot
@@ -141,7 +141,7 @@ async def bootstrap(
         exports=exports,
     )
     features = build_features(deps)
-    dialogs = Dialogs(
+    router = Router(
         school=deps.school,
         directory=deps.directory,
         store=deps.store,
@@ -168,7 +168,7 @@ async def bootstrap(
         clock=deps.clock,
         renderers={
             **{k: v for f in features for k, v in f.renderers.items()},
-            **dialogs.renderers,
+            **router.renderers,
         },
         timers={k: v for f in features for k, v in f.timers.items()},
         doorbell=doorbell,
@@ -187,12 +187,12 @@ async def bootstrap(
 
     message_actions = MessageActionHandler(
         MessageActions(
-            dialogs, school=deps.school, directory=directory, store=store, clock=deps.clock
+            router, school=deps.school, directory=directory, store=store, clock=deps.clock
         ),
         confirm=confirm_directly,
     )
     bot = TeamsBot(
-        dialogs,
+        router,
         on_activity=bot_messenger.remember,
         keep_unsent=undelivered.keep,
         reply_budget=REPLY_BUDGET,
@@ -202,7 +202,7 @@ async def bootstrap(
         settings,
         store,
         directory,
-        dialogs,
+        router,
         adapter,
         auth,
         bot,

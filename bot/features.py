@@ -16,11 +16,11 @@ from dialogs import (
     overblocking,
     pupil_feedback,
     pupil_report,
-    records,
+    reports,
     typed,
     video_call,
 )
-from dialogs.registry import Deps, Feature
+from dialogs.feature import Deps, Feature
 
 
 def build_features(deps: Deps) -> list[Feature]:
@@ -32,7 +32,7 @@ def build_features(deps: Deps) -> list[Feature]:
         typed.feature(deps, pupils),
         filter_request.feature(deps),
         video_call.feature(deps),
-        records.feature(deps),
+        reports.feature(deps),
         overblocking.feature(deps),
         monitoring.feature(deps),
         fm_checks.feature(deps),

@@ -29,7 +29,7 @@ from botbuilder.core import InvokeResponse
 from botbuilder.schema import Activity
 
 from dialogs.message_action import MessageActions, ReportedMessage
-from dialogs.service import Reply, Turn
+from dialogs.router import Reply, Turn
 
 log = logging.getLogger(__name__)
 

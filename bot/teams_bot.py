@@ -1,4 +1,4 @@
-"""The thin Teams handler: activity -> ``Turn`` -> ``Dialogs`` -> replies. No business logic here.
+"""The thin Teams handler: activity -> ``Turn`` -> ``Router`` -> replies. No business logic here.
 
 botbuilder 4.17 facts handled here: ``AdaptiveCardInvokeValue`` drops ``trigger``, so the raw
 ``activity.value`` is read; the invoke response body is a plain dict (a text reply through
@@ -27,7 +27,7 @@ from botbuilder.schema import Activity, ActivityTypes, ChannelAccount, DeliveryM
 from bot.message_action import INVOKES as MESSAGE_ACTION_INVOKES
 from bot.message_action import MessageActionHandler
 from bot.undelivered import worth_keeping
-from dialogs.service import Dialogs, Reply, Scope, Turn
+from dialogs.router import Reply, Router, Scope, Turn
 
 #: ``keep(incoming activity, unsent replies, reason)``: saves replies to send later.
 Keep = Callable[[Activity, Sequence[Activity], str], Awaitable[None]]
@@ -127,14 +127,14 @@ class TeamsBot(ActivityHandler):  # type: ignore[misc]
 
     def __init__(
         self,
-        dialogs: Dialogs,
+        router: Router,
         *,
         on_activity: Callable[[str | None, str | None], Awaitable[None]] | None = None,
         keep_unsent: Keep | None = None,
         reply_budget: float = 5.0,
         message_actions: MessageActionHandler | None = None,
     ) -> None:
-        self._dialogs = dialogs
+        self._router = router
         self._on_activity = on_activity
         self._keep_unsent = keep_unsent
         self._reply_budget = reply_budget
@@ -162,7 +162,7 @@ class TeamsBot(ActivityHandler):  # type: ignore[misc]
         activity = turn_context.activity
         # In a channel the text starts with "<at>Online Safety</at>": take the mention out.
         text = TurnContext.remove_recipient_mention(activity) or ""
-        replies = await self._dialogs.on_message(
+        replies = await self._router.on_message(
             to_turn(activity), text, attachments=count_files(activity)
         )
         await self._send(turn_context, replies)
@@ -174,7 +174,7 @@ class TeamsBot(ActivityHandler):  # type: ignore[misc]
         bot_id = getattr(activity.recipient, "id", None)
         if not any(member.id == bot_id for member in members_added or []):
             return  # someone else joined a team the bot is in: say nothing
-        await self._send(turn_context, await self._dialogs.on_added(to_turn(activity)))
+        await self._send(turn_context, await self._router.on_added(to_turn(activity)))
 
     async def on_invoke_activity(self, turn_context: TurnContext) -> InvokeResponse:
         activity = turn_context.activity
@@ -192,7 +192,7 @@ class TeamsBot(ActivityHandler):  # type: ignore[misc]
         data = _mapping(action.get("data"))
         # botbuilder's AdaptiveCardInvokeValue drops "trigger": read it from the raw value.
         turn = replace(to_turn(activity), automatic=value.get("trigger") == "automatic")
-        reply = await self._dialogs.on_action(turn, verb if isinstance(verb, str) else "", data)
+        reply = await self._router.on_action(turn, verb if isinstance(verb, str) else "", data)
         return InvokeResponse(status=int(HTTPStatus.OK), body=invoke_body(reply))
 
     async def _send(self, turn_context: TurnContext, replies: list[Reply]) -> None:

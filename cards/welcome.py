@@ -59,7 +59,7 @@ class Command:
 
 
 #: What "help" says about every verb the router runs from typed words (issue 18: help lists
-#: every command and button the person may use). ``Dialogs`` checks when it is built that this
+#: every command and button the person may use). ``Router`` checks when it is built that this
 #: table covers exactly the verbs its typed commands and phrases reach, and that typing each
 #: ``typed`` runs that verb, so help cannot drift from what the bot understands. Each person's
 #: help shows only the verbs their role may run (``policy.actions.may``), in this order.

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from dialogs.feature import Deps
 from dialogs.kinds.concern import (
     LADO_CLOCK,
     bot,
@@ -17,7 +18,6 @@ from dialogs.ports import (
     DirectoryUnavailable,
     Record,
 )
-from dialogs.registry import Deps
 from dialogs.urgent import direct_alerts
 from policy.categories import Category, Route
 from policy.concerns import (

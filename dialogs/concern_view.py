@@ -16,12 +16,12 @@ from datetime import datetime
 
 from cards.concern import channel_card, detail_card
 from cards.welcome import not_allowed_card
+from dialogs.feature import Deps
 from dialogs.handling import from_elsewhere, record_for, refused
 from dialogs.kinds.concern import KIND, PUPIL_CHANNEL, Loaded, decode, subject_of
 from dialogs.outbox import Delivery, message
 from dialogs.ports import Record
-from dialogs.registry import Deps
-from dialogs.service import ActionContext, Reply, Scope
+from dialogs.router import ActionContext, Reply, Scope
 from policy.categories import Category, Route
 from policy.concerns import Concern, Source
 from policy.roles import Person

@@ -11,10 +11,10 @@ from typing import Any
 
 from cards.filter import LIMITS
 from dialogs.codec import text_field
+from dialogs.feature import Deps
 from dialogs.kinds.filter_request import KIND, encode, subject_of
 from dialogs.outbox import Delivery, message
 from dialogs.ports import Record
-from dialogs.registry import Deps
 from policy.filter_scope import ExceptionScope, is_new_technology, parse_scope, scope_problems
 from policy.filtering import (
     AUDIENCES,

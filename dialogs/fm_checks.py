@@ -6,7 +6,7 @@ and when the next check is due. The record, a note to the DSL and IT channels an
 timer are saved in one change. When the next check is due, IT's channel and the online safety
 lead (or, where the school has none, the DSL) are reminded at the start of teaching hours, and
 again every week until a newer check is recorded. The review pack and the governors' report
-read the records (``dialogs.records``, ``ops.reports``).
+read the records (``dialogs.reports``, ``ops.reports``).
 """
 
 from __future__ import annotations
@@ -19,13 +19,13 @@ from typing import Any
 
 from cards.fm_checks import check_channel_note, check_due, check_form, check_recorded
 from dialogs.codec import text_field
+from dialogs.feature import Deps, Feature
 from dialogs.handling import NOT_SAVED, FeatureHandlers, open_form
 from dialogs.kinds import next_reference
 from dialogs.kinds.fm_checks import CODEC, decode
 from dialogs.outbox import Delivery, TimerResult, message, timer
 from dialogs.ports import Change, DuplicateRequest, Outgoing, Record, StoreUnavailable
-from dialogs.registry import Deps, Feature
-from dialogs.service import ActionContext, Reply, Scope
+from dialogs.router import ActionContext, Reply, Scope
 from policy.actions import Verb
 from policy.audit import AuditEvent
 from policy.fm_checks import (

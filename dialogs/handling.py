@@ -21,9 +21,9 @@ from enum import Enum
 from typing import Generic, Protocol, TypeVar
 
 from cards.welcome import not_allowed_card
+from dialogs.feature import Deps
 from dialogs.ports import Change, DuplicateRequest, Record, StoreUnavailable, VersionConflict
-from dialogs.registry import Deps
-from dialogs.service import ActionContext, Reply, Scope, channel_id_of
+from dialogs.router import ActionContext, Reply, Scope, channel_id_of
 from policy.audit import AuditEvent
 from policy.errors import PolicyError
 

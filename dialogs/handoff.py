@@ -29,16 +29,16 @@ from typing import Any
 
 from cards.concern import GROUP_NAMES, stale_card_note
 from cards.handoff import handoff_line, pack_card, pack_html, pack_unavailable_card
-from cards.records import chronology_html
+from cards.reports import chronology_html
 from dialogs.concern_view import ConcernView, channel_update, load_concern
+from dialogs.feature import Deps, Feature
 from dialogs.handling import FeatureHandlers, Handling, decide
 from dialogs.kinds import concern as concern_kind
 from dialogs.kinds.concern import Loaded
 from dialogs.kinds.handoff import KIND, subject_of
 from dialogs.outbox import Delivery, message
 from dialogs.ports import Outgoing, Record
-from dialogs.registry import Deps, Feature
-from dialogs.service import ActionContext, Reply
+from dialogs.router import ActionContext, Reply
 from policy.actions import Verb
 from policy.categories import Category
 from policy.concerns import (

@@ -5,7 +5,7 @@ first card: for staff, what the concern is about with the message's words, its a
 is involved" when the author is a pupil), when it was sent and a link to it carried to the
 concern form; for a pupil, the worry card with the message's words in it. Every later click in
 the dialog comes back through ``submit`` and runs exactly the verb a click in the private chat
-runs (``Dialogs.on_action``: same authorisation, validation, dedupe, routing and outbox).
+runs (``Router.on_action``: same authorisation, validation, dedupe, routing and outbox).
 
 The dialog is private to the person who opened it, so it counts as their private chat wherever
 the message was. Pictures and files in the message are never opened or stored; only their
@@ -26,7 +26,7 @@ from cards.pupil import LIMITS as PUPIL_LIMITS
 from dialogs.handling import form_key
 from dialogs.kinds.concern import year_group_of
 from dialogs.ports import Clock, Directory, DirectoryUnavailable, Store
-from dialogs.service import Dialogs, Reply, Scope, Turn
+from dialogs.router import Reply, Router, Scope, Turn
 from policy.actions import Verb, may
 from policy.roles import Person
 from policy.school import SchoolPolicy
@@ -55,14 +55,14 @@ class MessageActions:
 
     def __init__(
         self,
-        dialogs: Dialogs,
+        router: Router,
         *,
         school: SchoolPolicy,
         directory: Directory,
         store: Store,
         clock: Clock,
     ) -> None:
-        self._dialogs = dialogs
+        self._router = router
         self._store = store
         self._school = school
         self._directory = directory
@@ -71,16 +71,16 @@ class MessageActions:
     async def fetch(self, turn: Turn, message: ReportedMessage) -> tuple[Reply, bool]:
         """The dialog's first card; and whether the person is a pupil (for its title)."""
         private = replace(turn, scope=Scope.PERSONAL)
-        person = await self._dialogs.person_for(private)
+        person = await self._router.person_for(private)
         if isinstance(person, Reply):
             return person, False
         if person.is_pupil:
             words = message.text[: PUPIL_LIMITS["words"]]
-            return await self._dialogs.on_action(
+            return await self._router.on_action(
                 private, Verb.REPORT_WORRY.value, {"words": words}
             ), True
         if not may(person, Verb.REPORT_CONCERN):
-            return await self._dialogs.on_action(private, Verb.REPORT_CONCERN.value, {}), False
+            return await self._router.on_action(private, Verb.REPORT_CONCERN.value, {}), False
         prefill = await self._prefill(message)
         return Reply(
             card=report_message_card(self._school, message.text, prefill, files=message.files)
@@ -93,7 +93,7 @@ class MessageActions:
         verb = verb if isinstance(verb, str) else ""
         key = _form_key(verb, turn, data)
         already = bool(key) and await self._store.deduped(key) is not None
-        reply = await self._dialogs.on_action(replace(turn, scope=Scope.PERSONAL), verb, data)
+        reply = await self._router.on_action(replace(turn, scope=Scope.PERSONAL), verb, data)
         if already:
             return reply, False  # a double click: the report was made (and confirmed) before
         shown = _verbs(reply.card) if reply.card is not None else set()

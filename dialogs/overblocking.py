@@ -33,6 +33,7 @@ from cards.overblocking import (
 from cards.welcome import not_allowed_card
 from dialogs import filter_making as filters
 from dialogs.codec import text_field
+from dialogs.feature import Deps, Feature
 from dialogs.handling import (
     STALE_CARD,
     FeatureHandlers,
@@ -51,8 +52,7 @@ from dialogs.kinds import next_reference
 from dialogs.kinds.overblocking import KIND, PREFIX, decode, encode, subject_of
 from dialogs.outbox import Delivery, message
 from dialogs.ports import Change, DuplicateRequest, Outgoing, Record, StoreUnavailable
-from dialogs.registry import Deps, Feature
-from dialogs.service import ActionContext, Reply, Scope, channel_id_of
+from dialogs.router import ActionContext, Reply, Scope, channel_id_of
 from policy.actions import Verb
 from policy.audit import AuditEvent
 from policy.filtering import (

@@ -47,6 +47,7 @@ from cards.pupil_feedback import (
 )
 from cards.welcome import not_allowed_card, private_chat_only_card
 from dialogs.codec import text_field
+from dialogs.feature import Deps, Feature
 from dialogs.handling import (
     FeatureHandlers,
     Handling,
@@ -67,8 +68,7 @@ from dialogs.ports import (
     StoreUnavailable,
     VersionConflict,
 )
-from dialogs.registry import Deps, Feature
-from dialogs.service import ActionContext, Reply, Scope
+from dialogs.router import ActionContext, Reply, Scope
 from policy.actions import Verb
 from policy.audit import AuditEvent
 from policy.concerns import Concern, ConcernStatus, Source, acknowledge

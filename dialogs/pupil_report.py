@@ -1,6 +1,6 @@
 """Pupils tell us about a worry through a restricted, child-friendly card (pupil report issue).
 
-Authorisation has already happened in ``Dialogs``: only a pupil reaches these handlers
+Authorisation has already happened in ``Router``: only a pupil reaches these handlers
 (``policy.actions.PUPIL_VERBS``), and only in a personal chat (anywhere else a pupil gets the
 private-chat card). The handlers check the scope again because a crafted invoke can say anything.
 
@@ -66,6 +66,7 @@ from cards.welcome import private_chat_only_card
 from dialogs.codec import text_field
 from dialogs.concern_alerts import ConcernAlerts, reminder_due
 from dialogs.detail_views import viewers
+from dialogs.feature import Deps, Feature
 from dialogs.handling import FeatureHandlers, form_key
 from dialogs.kinds import next_reference
 from dialogs.kinds.concern import (
@@ -88,8 +89,7 @@ from dialogs.ports import (
     StoreUnavailable,
     VersionConflict,
 )
-from dialogs.registry import Deps, Feature
-from dialogs.service import ActionContext, Reply, Scope
+from dialogs.router import ActionContext, Reply, Scope
 from policy.actions import Verb
 from policy.audit import AuditEvent
 from policy.categories import Category

@@ -1,7 +1,7 @@
 """The turn context types every use case shares: where a conversation is (``Scope``), an
 incoming activity without Teams (``Turn``), what a handler gets (``ActionContext``) and gives
-back (``Reply``). A leaf, so ``dialogs.registry`` can name them without importing
-``dialogs.service`` (which re-exports them: features import them from either).
+back (``Reply``). A leaf, so ``dialogs.feature`` can name them without importing
+``dialogs.router`` (which re-exports them: features import them from either).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Nothing typed is ignored (issue 18): what happens to typed words that are not a command.
 
-``Dialogs.on_message`` hands every typed message here first (``Feature.typed``), with the
+``Router.on_message`` hands every typed message here first (``Feature.typed``), with the
 command the words named, if any. Then:
 
 **Pupils** (in a shared chat they get only the private-chat card and nothing they typed is
@@ -24,7 +24,7 @@ does anything of ``FEW_WORDS`` words or fewer (the menu). Anything longer, or sh
 offered as a concern: "Do you want to report this as a concern?" with the words in the box (cut
 to the form's limit, and said so); in a channel or group chat it is never repeated, only "message
 me in a private chat". "My reports" or "next lessons" typed there is answered in their 1:1 chat
-(``Dialogs._answer_privately``); the channel hears only "I've sent you that in a private chat".
+(``Router._answer_privately``); the channel hears only "I've sent you that in a private chat".
 
 Typed words are never logged, audited or stored unless they become (part of) a report.
 """
@@ -45,6 +45,7 @@ from cards.typed import (
     disclosure_sent_card,
     pupil_typed_card,
 )
+from dialogs.feature import Deps, Feature
 from dialogs.outbox import Delivery, message
 from dialogs.ports import (
     Change,
@@ -53,8 +54,7 @@ from dialogs.ports import (
     StoreError,
     StoreUnavailable,
 )
-from dialogs.registry import Deps, Feature
-from dialogs.service import ActionContext, Reply, Scope
+from dialogs.router import ActionContext, Reply, Scope
 from policy.actions import Verb
 from policy.concerns import Concern
 from policy.roles import Person

@@ -19,10 +19,10 @@ from pathlib import Path
 
 from bot.config import ConfigError, Settings, load_settings
 from bot.storage import open_store, with_data_dir
+from dialogs.feature import Deps
 from dialogs.filter_request import filter_log_csv
 from dialogs.kinds.filter_request import KIND, decode
 from dialogs.ports import FixedClock, StoreError
-from dialogs.registry import Deps
 from graph.local_directory import DirectoryFileError, LocalDirectory
 
 log = logging.getLogger("ops.filter_log")

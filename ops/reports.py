@@ -32,14 +32,15 @@ from typing import TypeVar
 
 from bot.config import ConfigError, Settings, load_settings
 from bot.storage import open_store, with_data_dir
-from cards.records import governors_html
+from cards.reports import governors_html
 from dialogs import filter_request as filter_feature
 from dialogs import monitoring
+from dialogs.feature import Deps
 from dialogs.fm_checks import checks_csv, checks_readme
 from dialogs.kinds import monitoring as monitoring_kind
 from dialogs.kinds.fm_checks import decode as fm_check_of
 from dialogs.ports import Store, StoreError, SystemClock
-from dialogs.records import (
+from dialogs.reports import (
     ALLOWED_NOW,
     build_governors_report,
     currently_allowed_csv,
@@ -47,7 +48,6 @@ from dialogs.records import (
     load_overblocking_reports,
     never_unblockable_text,
 )
-from dialogs.registry import Deps
 from graph.local_directory import DirectoryFileError, LocalDirectory
 from ops.charts import bar_chart
 from ops.demo_data import NotANewFolder, check_new_folder, seed_demo_data

@@ -13,7 +13,12 @@ from policy.roles import SAFEGUARDING_LEADS, STAFF_ROLES, Person, Role
 
 
 class Verb(StrEnum):
-    """Card and command verbs. The value is what travels in ``Action.Execute.verb``."""
+    """What a person may ask the bot to do: the key of the permission table (``may``).
+
+    Named for the wire: the value is what a card's button sends as
+    ``Action.Execute.verb`` (Teams' own word), and what a typed command runs. It lives
+    here, not in ``cards``, because who may do it is policy; cards import it from here.
+    """
 
     MENU = "menu"
     HELP = "help"
@@ -51,7 +56,7 @@ class Verb(StrEnum):
     CALL_RULE_RECORDING = "call.rule.recording"
     CALL_RULE_CONTACT = "call.rule.contact"
     WITHDRAWN_PUPILS = "call.withdrawn"
-    # ----- Records the school must show (issue 13): added for the records feature -----
+    # ----- Records the school must show (issue 13): added for the reports feature -----
     CONCERN_CHRONOLOGY = "concern.chronology"
     GOVERNORS_REPORT = "records.governors"
     # ----- Over-blocking and exact exceptions (issue 21) -----

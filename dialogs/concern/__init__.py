@@ -21,6 +21,7 @@ from dialogs.concern.reporting import (
     Reporting,
     validate_report,
 )
+from dialogs.feature import Deps, Feature
 from dialogs.kinds.concern import (
     BOT_ID,
     BOT_NAME,
@@ -33,7 +34,6 @@ from dialogs.kinds.concern import (
     encode,
     subject_of,
 )
-from dialogs.registry import Deps, Feature
 from policy.actions import Verb
 
 __all__ = [

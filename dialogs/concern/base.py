@@ -11,12 +11,12 @@ from datetime import datetime, timedelta
 from cards.concern import stale_card_note
 from dialogs.concern_alerts import ConcernAlerts
 from dialogs.concern_view import ConcernView, channel_update, load_concern
+from dialogs.feature import Deps
 from dialogs.handling import FeatureHandlers, Handling, decide
 from dialogs.kinds.concern import KIND, Loaded, decode, encode, subject_of
 from dialogs.outbox import Delivery, message
 from dialogs.ports import DirectoryUnavailable, Record
-from dialogs.registry import Deps
-from dialogs.service import ActionContext, Reply
+from dialogs.router import ActionContext, Reply
 from policy.categories import Category, Route
 from policy.closure import is_proposed
 from policy.concerns import (

@@ -11,7 +11,7 @@ from dialogs.codec import text_field
 from dialogs.concern.base import ConcernBase
 from dialogs.detail_views import set_viewing, viewers
 from dialogs.kinds.concern import KIND, decode
-from dialogs.service import ActionContext, Reply, Scope
+from dialogs.router import ActionContext, Reply, Scope
 from policy.concerns import (
     UKCIS_CRITERIA,
     ConcernStatus,

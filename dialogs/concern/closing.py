@@ -17,7 +17,7 @@ from dialogs.handling import decide
 from dialogs.kinds.concern import KIND, Loaded, encode, subject_of
 from dialogs.outbox import Delivery, message
 from dialogs.ports import DirectoryUnavailable, Outgoing, Record
-from dialogs.service import ActionContext, Reply
+from dialogs.router import ActionContext, Reply
 from policy.categories import Category
 from policy.closure import close_now, is_proposed
 from policy.closure import confirm as confirm_closure

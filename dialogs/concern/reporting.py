@@ -41,7 +41,7 @@ from dialogs.ports import (
     Record,
     StoreUnavailable,
 )
-from dialogs.service import ActionContext, Reply, Scope
+from dialogs.router import ActionContext, Reply, Scope
 from policy.audit import AuditEvent
 from policy.categories import Category, Route
 from policy.concerns import (

@@ -12,6 +12,7 @@ Everything public is re-exported here.
 
 from __future__ import annotations
 
+from dialogs.feature import Deps, Feature
 from dialogs.filter_request.base import FilterBase, Loaded, new_request_records, request_channels
 from dialogs.filter_request.change_log import ChangeLogHandlers, filter_log_csv
 from dialogs.filter_request.decisions import DecisionHandlers
@@ -28,7 +29,6 @@ from dialogs.filter_request.kinds import (
 from dialogs.filter_request.period import PeriodHandlers
 from dialogs.filter_request.renderers import FilterRenderers
 from dialogs.filter_request.requesting import RequestHandlers
-from dialogs.registry import Deps, Feature
 from policy.actions import Verb
 
 __all__ = [

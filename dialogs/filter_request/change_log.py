@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from cards.common import school_time
 from cards.filter import filter_log_card, request_cells
+from dialogs.feature import Deps
 from dialogs.filter_request.base import FilterBase
 from dialogs.filter_request.kinds import KIND, decode
 from dialogs.ports import Change
-from dialogs.registry import Deps
-from dialogs.service import ActionContext, Reply
+from dialogs.router import ActionContext, Reply
 from policy.audit import AuditEvent
 from policy.filtering import STATUS_WORDS, FilterRequest
 from policy.text import csv_text

@@ -9,13 +9,13 @@ from datetime import datetime
 from cards.filter import LIMITS, apply_task, reblock_task, request_card
 from cards.welcome import not_allowed_card
 from dialogs.codec import text_field
+from dialogs.feature import Deps
 from dialogs.filter_request.base import FilterBase, Loaded
 from dialogs.filter_request.kinds import KIND, PERIOD_END, PERIOD_START, decode, encode, subject_of
 from dialogs.handling import STALE_CARD, Handling, decide, from_elsewhere, record_for, refused
 from dialogs.outbox import Delivery, message, timer
 from dialogs.ports import Record
-from dialogs.registry import Deps
-from dialogs.service import ActionContext, Reply, channel_id_of
+from dialogs.router import ActionContext, Reply, channel_id_of
 from policy.actions import Verb
 from policy.filtering import (
     FilterRequest,

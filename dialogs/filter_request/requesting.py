@@ -15,7 +15,7 @@ from dialogs.handling import open_form
 from dialogs.kinds import next_reference
 from dialogs.outbox import Delivery, message
 from dialogs.ports import Change, DuplicateRequest, Record, StoreUnavailable
-from dialogs.service import ActionContext, Reply, Scope
+from dialogs.router import ActionContext, Reply, Scope
 from policy.audit import AuditEvent
 from policy.filter_scope import ExceptionScope, parse_scope
 from policy.filtering import FilterRequest, FilterStatus, never_unblockable

@@ -18,6 +18,7 @@ the review pack), over ``base``.
 
 from __future__ import annotations
 
+from dialogs.feature import Deps, Feature
 from dialogs.kinds.monitoring import BURST_KIND, KIND, NONCE_KIND, NOTICE_KIND
 from dialogs.monitoring.base import (
     RENDER_CHANNEL,
@@ -35,7 +36,6 @@ from dialogs.monitoring.export import ALERT_COLUMNS, NOTICE_COLUMNS, alerts_csv,
 from dialogs.monitoring.notices import Notices
 from dialogs.monitoring.receiving import Receiving
 from dialogs.monitoring.renderers import Renderers
-from dialogs.registry import Deps, Feature
 from policy.actions import Verb
 
 __all__ = [

@@ -17,6 +17,7 @@ from cards.monitoring import (
 )
 from cards.welcome import not_allowed_card
 from dialogs.concern_alerts import ConcernAlerts
+from dialogs.feature import Deps
 from dialogs.handling import FeatureHandlers, Handling, from_elsewhere, record_for, refuse, refused
 from dialogs.kinds.monitoring import (
     KIND,
@@ -26,8 +27,7 @@ from dialogs.ports import (
     DirectoryUnavailable,
     Record,
 )
-from dialogs.registry import Deps
-from dialogs.service import ActionContext, Reply, Scope
+from dialogs.router import ActionContext, Reply, Scope
 from dialogs.urgent import named_on_call
 from policy.monitoring import (
     AlertTransitionError,

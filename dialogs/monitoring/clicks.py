@@ -35,7 +35,7 @@ from dialogs.outbox import Delivery, message, timer
 from dialogs.ports import (
     Record,
 )
-from dialogs.service import ActionContext, Reply, Scope
+from dialogs.router import ActionContext, Reply, Scope
 from policy.categories import Category, Route
 from policy.concerns import Concern, RiskAnswer, Source
 from policy.monitoring import (

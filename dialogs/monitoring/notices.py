@@ -30,7 +30,7 @@ from dialogs.ports import (
     Record,
     StoreUnavailable,
 )
-from dialogs.service import ActionContext, Reply, Scope
+from dialogs.router import ActionContext, Reply, Scope
 from policy.audit import AuditEvent
 from policy.monitoring import (
     LessonNotice,

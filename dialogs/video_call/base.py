@@ -6,13 +6,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from dialogs.feature import Deps
 from dialogs.handling import FeatureHandlers, refuse
 from dialogs.kinds import next_reference
 from dialogs.ports import (
     Record,
 )
-from dialogs.registry import Deps
-from dialogs.service import ActionContext
+from dialogs.router import ActionContext
 from policy.actions import Verb
 from policy.audit import AuditEvent
 from policy.roles import Person

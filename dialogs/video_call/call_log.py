@@ -35,7 +35,7 @@ from dialogs.ports import (
     Outgoing,
     Record,
 )
-from dialogs.service import ActionContext, Reply, Scope
+from dialogs.router import ActionContext, Reply, Scope
 from dialogs.video_call.base import VideoCallBase, _Check, _Started
 from dialogs.video_call.forms import parse_call_log
 from dialogs.video_call.texts import (

@@ -1,7 +1,7 @@
 """Check a video call, its follow-ups, quick answers, the withdrawn list and the next lessons.
 
 Rules: ``policy.video_calls`` (000 §6, §8, §10; 001 §2.4). Authorisation by role has already
-happened in ``Dialogs`` (``policy.actions.PERMISSIONS``) before any handler here runs; handlers
+happened in ``Router`` (``policy.actions.PERMISSIONS``) before any handler here runs; handlers
 that act on an item check the clicker against the item itself again.
 
 What is kept, and what it starts:
@@ -46,6 +46,7 @@ from cards.video_call import (
 )
 from cards.welcome import private_chat_only_card
 from dialogs.codec import input_text
+from dialogs.feature import Deps, Feature, Handler
 from dialogs.handling import dedupe_key
 from dialogs.kinds.video_call import (
     CALL_CHECK_KIND,
@@ -71,8 +72,7 @@ from dialogs.ports import (
     StoreUnavailable,
     VersionConflict,
 )
-from dialogs.registry import Deps, Feature, Handler
-from dialogs.service import ActionContext, Reply, Scope
+from dialogs.router import ActionContext, Reply, Scope
 from dialogs.video_call.base import _Attendees, _Check, _Started
 from dialogs.video_call.call_log import CallLogHandlers
 from dialogs.video_call.forms import (

@@ -21,7 +21,7 @@ from dialogs.ports import (
     DirectoryUnavailable,
     Meeting,
 )
-from dialogs.service import ActionContext, Reply, Scope
+from dialogs.router import ActionContext, Reply, Scope
 from dialogs.video_call.base import MAX_MEETINGS, NEXT_DAYS, VideoCallBase, _Attendees
 from dialogs.video_call.forms import (
     _stored_names,

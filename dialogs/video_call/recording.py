@@ -32,7 +32,7 @@ from dialogs.ports import (
     Outgoing,
     Record,
 )
-from dialogs.service import ActionContext, Reply
+from dialogs.router import ActionContext, Reply
 from dialogs.video_call.base import VideoCallBase, _Check, _Started
 from dialogs.video_call.texts import (
     DECIDED_BY_ANOTHER,

@@ -29,7 +29,7 @@ from dialogs.ports import FixedClock
 from store.crypto import new_key
 from tests.adapters.test_reports_cli import assert_pngs, everything_in, rows_of
 from tests.conftest import Harness, local_env
-from tests.e2e.test_records_over_http import SECRETS, seed
+from tests.e2e.test_reports_over_http import SECRETS, seed
 from tests.scale.postgres import fresh_database
 from tests.support import ROOT, FakeConnector
 

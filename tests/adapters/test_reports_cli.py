@@ -23,7 +23,7 @@ from ops.demo_data import DEMO_CHILDREN
 from ops.reports import CHARTS
 from store.crypto import new_key
 from tests.conftest import Harness
-from tests.e2e.test_records_over_http import SECRETS, seed
+from tests.e2e.test_reports_over_http import SECRETS, seed
 from tests.support import ROOT
 
 PNG_SIZE = (800, 400)

@@ -1,7 +1,7 @@
 """The fast tier: each feature's handlers driven through the use-case layer.
 
-``Dialogs`` and the features are built as ``bot.app.bootstrap`` builds them (``Deps`` ->
-``build_features`` -> ``Dialogs``), over the in-memory store, the demo school's local directory
+``Router`` and the features are built as ``bot.app.bootstrap`` builds them (``Deps`` ->
+``build_features`` -> ``Router``), over the in-memory store, the demo school's local directory
 (``config/demo-directory.json``), a fixed clock and an outbox drained in-process into a
 ``RecordingMessenger``. No aiohttp, no botbuilder, no files written: a test runs in milliseconds.
 The HTTP suites in ``tests/e2e`` keep the edges (activities, invokes, the Bot Connector).
@@ -18,11 +18,11 @@ import pytest
 
 from bot.config import DEFAULT_SCHOOL_CONFIG, load_school_policy
 from bot.features import build_features
+from dialogs.feature import Deps
 from dialogs.message_action import MessageActions
 from dialogs.outbox import OUTBOX, OutboxWorker
 from dialogs.ports import DeliveryFailed, FixedClock, Outgoing, Record
-from dialogs.registry import Deps
-from dialogs.service import Dialogs, Reply, Scope, Turn
+from dialogs.router import Reply, Router, Scope, Turn
 from graph.local_directory import LocalCalendar, LocalDirectory, LocalNotifier
 from policy.audit import AuditEntry
 from policy.school import SchoolPolicy
@@ -144,7 +144,7 @@ class School:
             exports=self.exports,
         )
         features = build_features(self.deps)
-        self.dialogs = Dialogs(
+        self.router = Router(
             school=school,
             directory=directory,
             store=self.store,
@@ -157,16 +157,16 @@ class School:
             directory=directory,
             notifier=self.notifier,
             clock=self.clock,
-            # As bootstrap: the features' renderers and Dialogs' own (answers sent privately).
+            # As bootstrap: the features' renderers and Router' own (answers sent privately).
             renderers={
                 **{k: v for f in features for k, v in f.renderers.items()},
-                **self.dialogs.renderers,
+                **self.router.renderers,
             },
             timers={k: v for f in features for k, v in f.timers.items()},
             school=school,
         )
         self.message_actions = MessageActions(
-            self.dialogs, school=school, directory=directory, store=self.store, clock=self.clock
+            self.router, school=school, directory=directory, store=self.store, clock=self.clock
         )
         self._activity = 0
 
@@ -195,7 +195,7 @@ class School:
     ) -> Reply:
         """``who`` clicks an Action.Execute button; the whole reply."""
         payload = {"verb": verb, "v": 1, **(data or {})}
-        return await self.dialogs.on_action(self.turn(who, **where), verb, payload)
+        return await self.router.on_action(self.turn(who, **where), verb, payload)
 
     async def click(
         self, who: str | None, verb: str, data: Mapping[str, Any] | None = None, **where: Any
@@ -209,7 +209,7 @@ class School:
         self, who: str | None, text: str, *, attachments: int = 0, **where: Any
     ) -> list[Reply]:
         """``who`` types ``text`` (with ``attachments`` files); the replies."""
-        return await self.dialogs.on_message(self.turn(who, **where), text, attachments=attachments)
+        return await self.router.on_message(self.turn(who, **where), text, attachments=attachments)
 
     async def settle(self) -> None:
         """Run the outbox until nothing more is due now (a message to a role first becomes one

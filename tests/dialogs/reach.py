@@ -20,8 +20,8 @@ from typing import Any
 import pytest
 
 import bot.features
-from dialogs.registry import Deps, Feature
-from dialogs.service import Dialogs, Turn
+from dialogs.feature import Deps, Feature
+from dialogs.router import Router, Turn
 
 _build = bot.features.build_features
 #: label -> times called, for every handler any School built registered.
@@ -85,17 +85,17 @@ def _recording_build(deps: Deps) -> list[Feature]:
 
 
 bot.features.build_features = _recording_build
-_on_message = Dialogs.on_message
+_on_message = Router.on_message
 
 
-async def _recording_on_message(self: Dialogs, turn: Turn, text: str, **kwargs: Any) -> Any:
+async def _recording_on_message(self: Router, turn: Turn, text: str, **kwargs: Any) -> Any:
     for owner, pattern in PHRASES:
         if re.search(pattern, text.lower()):
             PHRASES[(owner, pattern)] += 1
     return await _on_message(self, turn, text, **kwargs)
 
 
-Dialogs.on_message = _recording_on_message  # type: ignore[method-assign]
+Router.on_message = _recording_on_message  # type: ignore[method-assign]
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

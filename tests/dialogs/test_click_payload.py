@@ -1,4 +1,4 @@
-"""A click's payload read once at the edge (issue 23), through ``Dialogs.on_action``: a forged
+"""A click's payload read once at the edge (issue 23), through ``Router.on_action``: a forged
 or damaged id is refused before any handler runs (audited once, nothing changed); a card's own
 payload works as before, and the stale-card check reads the typed ``ver``."""
 

@@ -16,7 +16,7 @@ import pytest
 
 from cards.fm_checks import check_form
 from dialogs.fm_checks import checks_csv
-from dialogs.records import build_governors_report
+from dialogs.reports import build_governors_report
 from graph.local_directory import LocalDirectory
 from ops.reports import write_review_pack
 from policy.fm_checks import STANDARD_ITEMS, add_months, check_items

@@ -7,7 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 from dialogs.monitoring import BURST_KIND, KIND, NOTICE_KIND, MonitoringHandlers
-from dialogs.records import build_governors_report
+from dialogs.reports import build_governors_report
 from ops.retention import find_expired
 from policy.reporting import report_as_dict, year_period
 from tests.dialogs.conftest import School

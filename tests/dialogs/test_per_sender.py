@@ -102,7 +102,7 @@ async def test_a_teams_retry_of_a_click_that_succeeded_gets_the_same_answer_not_
 
 async def test_a_teams_retry_of_a_pupils_message_is_one_report(school: School) -> None:
     words = "someone online keeps messaging me and i dont feel safe"
-    await school.dialogs.on_message(school.turn(PUPIL, activity_id="msg-1"), words)
-    await school.dialogs.on_message(school.turn(PUPIL, activity_id="msg-1"), words)
+    await school.router.on_message(school.turn(PUPIL, activity_id="msg-1"), words)
+    await school.router.on_message(school.turn(PUPIL, activity_id="msg-1"), words)
 
     assert len(await school.find("concern")) == 1

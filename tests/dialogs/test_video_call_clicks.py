@@ -23,7 +23,7 @@ import pytest
 
 from dialogs.outbox import OUTBOX
 from dialogs.ports import Change, DirectoryUnavailable, Record, StoreUnavailable
-from dialogs.service import Reply
+from dialogs.router import Reply
 from tests.dialogs.conftest import School
 from tests.dialogs.test_video_call import (
     REC,

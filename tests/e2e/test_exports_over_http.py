@@ -27,7 +27,7 @@ from dialogs.ports import FixedClock
 from store.crypto import new_key
 from store.memory import InMemoryStore
 from tests.conftest import Harness, local_env
-from tests.e2e.test_records_over_http import CHILD, download, links, seed
+from tests.e2e.test_reports_over_http import CHILD, download, links, seed
 from tests.scale.postgres import fresh_database
 from tests.support import DSL, FakeConnector
 

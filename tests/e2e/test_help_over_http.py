@@ -129,13 +129,13 @@ async def test_help_in_a_channel_shows_nothing_personal(harness: Harness) -> Non
 
 
 def test_a_typed_command_that_help_does_not_describe_stops_the_bot_starting() -> None:
-    from dialogs.registry import Feature
-    from dialogs.service import Dialogs
+    from dialogs.feature import Feature
+    from dialogs.router import Router
     from policy.actions import Verb
 
     nothing: Any = None
     undescribed = Feature(phrases=[(r"\bapplied\b", Verb.FILTER_APPLIED)])
     with pytest.raises(ValueError, match="help does not match the typed commands"):
-        Dialogs(
+        Router(
             school=nothing, directory=nothing, store=nothing, clock=nothing, features=[undescribed]
         )

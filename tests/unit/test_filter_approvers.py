@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from cards.filter import filter_form, request_card, request_received
-from dialogs.records import never_unblockable_text
+from dialogs.reports import never_unblockable_text
 from ops.reports import _readme
 from policy import filtering
 from policy.actions import PERMISSIONS, Verb

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
+from dialogs.feature import Deps
 from dialogs.handling import refuse
 from dialogs.ports import FixedClock
-from dialogs.registry import Deps
-from dialogs.service import ActionContext, Scope, Turn
+from dialogs.router import ActionContext, Scope, Turn
 from policy.actions import Verb
 from policy.concerns import Concern, InvalidTransition, Source, acknowledge, record_action
 from policy.errors import PolicyError

@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
+from dialogs.feature import Deps
 from dialogs.ports import Change, DirectoryUnavailable, FixedClock, Meeting, Record
-from dialogs.registry import Deps
-from dialogs.service import ActionContext, Scope, Turn
+from dialogs.router import ActionContext, Scope, Turn
 from dialogs.video_call import PHRASES, VideoCallHandlers, parse_call_log, parse_call_plan
 from policy.actions import Verb
 from policy.audit import AuditEntry, AuditEvent

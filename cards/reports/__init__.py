@@ -18,14 +18,14 @@ chronology and governors' report cards), ``documents`` (the HTML).
 
 from __future__ import annotations
 
-from cards.records.documents import chronology_html, governors_html
-from cards.records.downloads import (
+from cards.reports.documents import chronology_html, governors_html
+from cards.reports.downloads import (
     chronology_ready_card,
     chronology_request_card,
     governors_period_card,
     governors_report_card,
 )
-from cards.records.lists import (
+from cards.reports.lists import (
     DOWNLOAD_NOTE,
     MAX_OPEN_ITEMS,
     IncidentSummary,

@@ -1,5 +1,5 @@
-"""The records feature's verb handlers: open items, the incident log, a concern's chronology,
-the governors' report (who may see what: ``dialogs.records``).
+"""The reports feature's verb handlers: open items, the incident log, a concern's chronology,
+the governors' report (who may see what: ``dialogs.reports``).
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import re
 from collections.abc import Sequence
 from datetime import timedelta
 
-from cards.records import (
+from cards.reports import (
     IncidentSummary,
     OpenItem,
     chronology_html,
@@ -25,18 +25,18 @@ from cards.records import (
 from dialogs.handling import FeatureHandlers
 from dialogs.kinds import concern as concern_kind
 from dialogs.ports import Change
-from dialogs.records.exports import (
+from dialogs.reports.exports import (
     PROPOSED_WORDS,
     incident_log_csv,
 )
-from dialogs.records.periods import _parse_range, _text, period_choices, period_from_choice
-from dialogs.records.reading import (
+from dialogs.reports.periods import _parse_range, _text, period_choices, period_from_choice
+from dialogs.reports.reading import (
     build_governors_report,
     category_of,
     for_the_dsl,
     load_concerns,
 )
-from dialogs.service import ActionContext, Reply, Scope
+from dialogs.router import ActionContext, Reply, Scope
 from policy.audit import AuditEvent
 from policy.closure import is_proposed
 from policy.concerns import Concern, ConcernStatus, may_handle
@@ -59,8 +59,8 @@ log = logging.getLogger(__name__)
 _REF = re.compile(r"^[A-Z]{3}-\d{4}-\d{4,}$")
 
 
-class RecordsHandlers(FeatureHandlers):
-    """The records feature's verb handlers."""
+class ReportsHandlers(FeatureHandlers):
+    """The reports feature's verb handlers."""
 
     async def _audit(self, ctx: ActionContext, action: str, item: str, outcome: str) -> None:
         event = AuditEvent(ctx.person.id, action, item, outcome, self._clock.now())

@@ -26,6 +26,7 @@ from cards.welcome import (
     private_chat_only_card,
     welcome_card,
 )
+from dialogs.feature import Feature, Handler, TypedHandler
 from dialogs.outbox import Delivery, Doorbell, Renderer, message
 from dialogs.ports import (
     Change,
@@ -37,7 +38,6 @@ from dialogs.ports import (
     Store,
     StoreError,
 )
-from dialogs.registry import Feature, Handler, TypedHandler
 from dialogs.turns import ActionContext as ActionContext
 from dialogs.turns import Reply as Reply
 from dialogs.turns import Scope as Scope
@@ -119,7 +119,7 @@ def cited(reply: Reply, school: SchoolPolicy) -> Reply:
     return Reply(card=card, text=text)
 
 
-class Dialogs:
+class Router:
     """Routes turns to verb handlers after authorising the sender."""
 
     def __init__(
@@ -277,7 +277,7 @@ class Dialogs:
 
     @property
     def renderers(self) -> dict[str, Renderer]:
-        """How the outbox renders what ``Dialogs`` itself sends (private answers)."""
+        """How the outbox renders what ``Router`` itself sends (private answers)."""
         return {PRIVATE_ANSWER: self._render_private}
 
     async def _answer_privately(self, person: Person, verb: Verb) -> Reply:

@@ -9,7 +9,7 @@ from datetime import datetime
 
 from cards.concern import GROUP_NAMES
 from cards.filter import request_cells
-from dialogs.records.reading import (
+from dialogs.reports.reading import (
     category_of,
 )
 from policy.clauses import cite

@@ -23,7 +23,7 @@ from cards.common import (
     heading,
     para,
 )
-from cards.records.lists import DOWNLOAD_NOTE
+from cards.reports.lists import DOWNLOAD_NOTE
 from policy.actions import Verb
 from policy.reporting import (
     GovernorsReport,

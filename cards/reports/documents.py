@@ -14,7 +14,7 @@ from cards.common import (
     day_given,
     school_time,
 )
-from cards.records.lists import _status_words
+from cards.reports.lists import _status_words
 from policy.concerns import ACTIONS, OUTCOMES, REFERRALS, UKCIS_CRITERIA, Concern, Source
 from policy.reporting import (
     CountTable,

@@ -3,7 +3,7 @@ governors' report (issue 13), in Teams; the same builders serve ``python -m ops 
 
 Who sees what (brief, "Data": "exportable for the DSL, anonymised for governors"):
 - Open items and the incident log are for the DSL and deputies only (role-checked in
-  ``Dialogs`` through ``policy.actions``). Their cards carry no names and nothing anyone wrote,
+  ``Router`` through ``policy.actions``). Their cards carry no names and nothing anyone wrote,
   so they may be shown in the DSL channel.
 - Named data (the incident-log CSV, a chronology) is offered only in a 1:1 chat with the person
   who asked, as a short-lived download link (``Exports``): a link in a channel reply could be
@@ -20,7 +20,8 @@ The package, by seam: ``reading`` (loading the records, building the governors' 
 
 from __future__ import annotations
 
-from dialogs.records.exports import (
+from dialogs.feature import Deps, Feature
+from dialogs.reports.exports import (
     ALLOWED_NOW,
     INCIDENT_COLUMNS,
     PROPOSED_WORDS,
@@ -29,9 +30,9 @@ from dialogs.records.exports import (
     incident_log_csv,
     never_unblockable_text,
 )
-from dialogs.records.handlers import RecordsHandlers
-from dialogs.records.periods import period_choices, period_from_choice
-from dialogs.records.reading import (
+from dialogs.reports.handlers import ReportsHandlers
+from dialogs.reports.periods import period_choices, period_from_choice
+from dialogs.reports.reading import (
     build_governors_report,
     call_check_fact,
     category_of,
@@ -41,14 +42,13 @@ from dialogs.records.reading import (
     load_overblocking_reports,
     recording_fact,
 )
-from dialogs.registry import Deps, Feature
 from policy.actions import Verb
 
 __all__ = [
     "ALLOWED_NOW",
     "INCIDENT_COLUMNS",
     "PROPOSED_WORDS",
-    "RecordsHandlers",
+    "ReportsHandlers",
     "build_governors_report",
     "call_check_fact",
     "category_of",
@@ -68,8 +68,8 @@ __all__ = [
 
 
 def feature(deps: Deps) -> Feature:
-    """The records feature: open items, incident log, chronology export, governors' report."""
-    h = RecordsHandlers(deps)
+    """The reports feature: open items, incident log, chronology export, governors' report."""
+    h = ReportsHandlers(deps)
     return Feature(
         routes={
             Verb.OPEN_ITEMS: h.open_items,

@@ -1,6 +1,6 @@
 """The records the school must show, through the use-case layer: open items, the incident log
 (card and CSV), a concern's chronology, the governors' report, and the role check on each (fast
-twin of tests/e2e/test_records_over_http.py, over the same seeded records)."""
+twin of tests/e2e/test_reports_over_http.py, over the same seeded records)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from tests.dialogs.conftest import School
-from tests.e2e.test_records_over_http import (
+from tests.e2e.test_reports_over_http import (
     ALLOWED,
     CHILD,
     EVERYONE,

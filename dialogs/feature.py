@@ -1,7 +1,7 @@
-"""Feature registry: each feature module contributes its verb handlers and typed phrases.
+"""What a feature is: the ports it is built over (``Deps``) and what it registers (``Feature``).
 
 The composition root (``bot/features.py``) calls each feature's ``feature(deps: Deps) ->
-Feature`` once and hands the list to ``Dialogs``; feature modules never import each other.
+Feature`` once and hands the list to ``Router``; feature modules never import each other.
 """
 
 from __future__ import annotations
