@@ -197,6 +197,17 @@ def write_all(fd: int, data: bytes) -> None:
         view = view[written:]
 
 
+def append_synced(fd: int, data: bytes) -> None:
+    """Append ``data`` to ``fd`` (opened ``O_APPEND``) and ``fdatasync`` it before returning.
+
+    The store's journal is appended through this one function (its disk-fault tests replace
+    it, as they do ``atomic_write_json``). On failure the file may hold part of ``data``: the
+    caller cuts it back.
+    """
+    write_all(fd, data)
+    os.fdatasync(fd)
+
+
 def append_durably(handle: IO[bytes], lines: list[bytes]) -> None:
     """Append whole lines to an append-mode file and fsync before returning.
 
