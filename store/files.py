@@ -181,8 +181,17 @@ def read_json(path: Path, default: Any) -> Any:
         raw = path.read_bytes()
     except FileNotFoundError:
         return default
+    return parse_json(path, raw)
+
+
+def parse_json(path: Path, data: bytes) -> Any:
+    """The JSON in ``data``, read from ``path``.
+
+    Raises:
+        StoreCorrupted: empty, truncated or not JSON.
+    """
     try:
-        return json.loads(raw)
+        return json.loads(data)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise StoreCorrupted(
             f"{path} is damaged ({exc.__class__.__name__}: {exc}). {RESTORE}"

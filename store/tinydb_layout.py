@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from dialogs.ports import RECORD_SCHEMA, StoreCorrupted
-from store.files import RESTORE
+from store.files import RESTORE, parse_json
 
 #: A partition takes new records until it holds this many records or bytes.
 SHARD_MAX_RECORDS = 1000
@@ -147,12 +147,7 @@ def parse_shard(path: Path, data: bytes) -> ParsedShard:
         StoreCorrupted: not JSON, not a TinyDB document, a record without id or version, a
             record from newer code, or an index that does not match the records.
     """
-    try:
-        raw = json.loads(data)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise StoreCorrupted(
-            f"{path} is damaged ({exc.__class__.__name__}: {exc}). {RESTORE}"
-        ) from None
+    raw = parse_json(path, data)
     if not isinstance(raw, dict) or not isinstance(raw.get(DOCS, {}), dict):
         raise StoreCorrupted(f"{path} does not hold a TinyDB document. {RESTORE}")
     docs: dict[str, bytes] = {}
@@ -245,13 +240,7 @@ def parse_journal(path: Path, data: bytes) -> tuple[list[dict[str, Any]], int]:
         StoreCorrupted: a damaged journal, or one from another version of the bot.
     """
     if not data.startswith(JOURNAL_MAGIC):
-        try:
-            raw = json.loads(data)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise StoreCorrupted(
-                f"{path} is damaged ({exc.__class__.__name__}: {exc}). {RESTORE}"
-            ) from None
-        return journal_changes(path, raw), len(data)
+        return journal_changes(path, parse_json(path, data)), len(data)
     changes: list[dict[str, Any]] = []
     pos = len(JOURNAL_MAGIC)
     while pos < len(data):
