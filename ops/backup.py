@@ -22,13 +22,14 @@ sealed as it is in the store: a backup of an encrypted store is useless without 
 mode's key file (``data.key`` beside the data folder) is left out too, unless ``--with-key``
 asks for it (then ``data.key`` beside ``data/``, put back beside the folder on restore).
 
-Why the copy is consistent without stopping the bot: the store never changes a TinyDB file or
-its journal in place; it writes a new file and renames it over the old one (``store.files``), and
-the audit log only grows. So the backup opens every store file (an open handle keeps that
-version of the file readable, whatever is renamed over it), then checks that every name still
-refers to the file it opened, that no file appeared or went, and that the audit log did not grow.
-If so, the handles were exactly the store's state at that instant, and the copy is read from them
-at leisure; if a commit landed in between, it tries again. A journal (a change caught half
+Why the copy is consistent without stopping the bot: the store never changes a TinyDB file in
+place; it writes a new file and renames it over the old one (``store.files``), and the audit log
+and the journal only grow (a journal is started anew the same way, by a rename). So the backup
+opens every store file (an open handle keeps that version of the file readable, whatever is
+renamed over it), then checks that every name still refers to the file it opened, that no file
+appeared or went, and that neither the audit log nor the journal grew. If so, the handles were
+exactly the store's state at that instant, and the copy is read from them at leisure (up to the
+sizes checked); if a commit landed in between, it tries again. A journal (a change caught half
 applied) is copied with the rest: the bot completes it when it starts on the restored folder, as
 it does after a crash. Finally the copy is opened read-only by the store's own code and its audit
 chain is verified; only then is the backup declared good.
@@ -53,10 +54,11 @@ from pathlib import Path
 from typing import IO, Any
 
 from bot.config import local_key_path
-from dialogs.ports import StoreError
+from dialogs.ports import StoreCorrupted, StoreError
 from policy.audit import AuditEntry, verify_chain
 from store.crypto import KeyDoesNotOpen, KeyError_, RecordCipher, parse_key
 from store.files import DIR_MODE, FILE_MODE, fsync_dir, write_all
+from store.tinydb_layout import parse_journal
 from store.tinydb_store import TinyDbStore
 
 log = logging.getLogger("ops.backup")
@@ -301,7 +303,12 @@ def verify_data(folder: Path, key: bytes | None = None) -> Summary:
     for name in _store_files(folder):
         data = (folder / name).read_bytes()
         summary.files[name] = {"bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
-        if name.endswith(".json"):
+        if name == "journal.json":
+            try:  # (not JSON as a whole since format 3: read as the store reads it)
+                parse_journal(folder / name, data)
+            except StoreCorrupted as exc:
+                raise BackupError(str(exc).split(". ")[0]) from None
+        elif name.endswith(".json"):
             try:
                 parsed = json.loads(data)
             except (UnicodeDecodeError, json.JSONDecodeError) as exc:

@@ -181,8 +181,17 @@ def read_json(path: Path, default: Any) -> Any:
         raw = path.read_bytes()
     except FileNotFoundError:
         return default
+    return parse_json(path, raw)
+
+
+def parse_json(path: Path, data: bytes) -> Any:
+    """The JSON in ``data``, read from ``path``.
+
+    Raises:
+        StoreCorrupted: empty, truncated or not JSON.
+    """
     try:
-        return json.loads(raw)
+        return json.loads(data)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise StoreCorrupted(
             f"{path} is damaged ({exc.__class__.__name__}: {exc}). {RESTORE}"
@@ -195,6 +204,17 @@ def write_all(fd: int, data: bytes) -> None:
     while view:
         written = os.write(fd, view)
         view = view[written:]
+
+
+def append_synced(fd: int, data: bytes) -> None:
+    """Append ``data`` to ``fd`` (opened ``O_APPEND``) and ``fdatasync`` it before returning.
+
+    The store's journal is appended through this one function (its disk-fault tests replace
+    it, as they do ``atomic_write_json``). On failure the file may hold part of ``data``: the
+    caller cuts it back.
+    """
+    write_all(fd, data)
+    os.fdatasync(fd)
 
 
 def append_durably(handle: IO[bytes], lines: list[bytes]) -> None:

@@ -1,11 +1,11 @@
-"""The TinyDB store's redo journal: read and replayed at opening, written (one fsync, into a
-spare) before a change is acknowledged, put back if a write fails, removed once checkpointed."""
+"""The TinyDB store's redo journal: read and replayed at opening, appended (one entry, one
+fdatasync) before a change is acknowledged, cut back if a write fails, started anew (whole, into
+a spare: one fsync) after a checkpoint, removed once checkpointed."""
 
 from __future__ import annotations
 
 import contextlib
 import errno
-import json
 import logging
 import os
 import time
@@ -24,17 +24,18 @@ from store.files import (
     forget_spares,
     fsync_dir,
     prepare_spares,
-    read_json,
     spares,
     spares_ready,
 )
 from store.tinydb_audit import _audit_line
 from store.tinydb_layout import (
+    JOURNAL_MAGIC,
     build_journal,
     dumps,
     encode_change,
     encode_doc,
-    journal_changes,
+    encode_entry,
+    parse_journal,
 )
 from store.tinydb_partitions import Partitions
 from store.tinydb_state import _Plan, _Shard
@@ -43,13 +44,13 @@ log = logging.getLogger("store.tinydb_store")  # one logger for the store, as be
 
 #: Checkpoint once the journal holds this much and the store has been quiet for a moment...
 JOURNAL_SOFT = 32 * 1024
-#: ...or at once past this (each commit rewrites the journal: it is kept small).
+#: ...or at once past this (replay at opening reads it all: it is kept small).
 JOURNAL_HARD = 128 * 1024
 #: Spare files prepared for the journal at a time (each commit uses one: ``store.files``).
 SPARES = 16
 #: After the disk was found full, checkpoint right after every commit for this long (instead
-#: of in the background): a commit rewrites the journal, so the smaller it is, the less room
-#: a commit needs.
+#: of in the background): the journal then starts anew after each commit, so it takes no
+#: more room than the changes not in the files yet.
 LOW_SPACE_SECONDS = 600.0
 
 
@@ -57,30 +58,52 @@ class Journal(Partitions):
     """The journal: every change since the last checkpoint."""
 
     def _read_journal(self, *, repair: bool) -> list[dict[str, Any]]:
-        """The journal's changes. A crash just after a commit may have left the journal under
-        a spare's name (``store.files.prepare_spares``): the newest whole journal of them all
-        is the journal. A spare that is not a whole journal was never acknowledged (its fsync
-        did not return), and one that is older was a journal before.
+        """The journal's changes. A crash just after a journal was started anew may have left it
+        under a spare's name (``store.files.prepare_spares``): the journal holding the newest
+        change of them all is the journal. A spare that holds none was never acknowledged (its
+        fsync did not return), and one whose changes are older was a journal before. A torn
+        last entry (an append whose sync never returned) is left out, and cut off by ``repair``.
         """
-        raw = read_json(self._journal_path, None)
-        changes = [] if raw is None else journal_changes(self._journal_path, raw)
-        newest, newest_path = changes, None
+        try:
+            data = self._journal_path.read_bytes()
+        except FileNotFoundError:
+            changes: list[dict[str, Any]] = []
+            valid = length = 0
+        else:
+            changes, valid = parse_journal(self._journal_path, data)
+            length = len(data)
+        newest, newest_path, cut = changes, None, (valid if valid < length else None)
         for spare in spares(self._journal_path):
             try:
                 data = spare.read_bytes()
-                found = journal_changes(self._journal_path, json.loads(data)) if data else []
-            except (OSError, ValueError, StoreCorrupted):
+                found, valid = parse_journal(self._journal_path, data) if data else ([], 0)
+            except OSError:
+                continue
+            except StoreCorrupted:
+                if data.startswith(JOURNAL_MAGIC):
+                    raise  # appended to after it took the journal's name: damage, not a spare
                 continue
             last = newest[-1].get("lsn", 0) if newest else 0
             if found and not found[-1].get("legacy") and found[-1]["lsn"] > last:
                 newest, newest_path = found, spare
+                cut = valid if valid < len(data) else None
         if repair:  # once the folder has passed every check (see _load)
-            self._journal_from = newest_path
+            self._journal_from, self._journal_cut = newest_path, cut
         return newest
 
     def _settle_journal(self) -> None:
-        """Put the newest journal under its name and clear the spares (they are remade)."""
+        """Cut off a torn last entry, put the newest journal under its name and clear the
+        spares (they are remade)."""
         forget_spares(self._journal_path)
+        if self._journal_cut is not None:
+            fd = os.open(self._journal_from or self._journal_path, os.O_WRONLY)
+            try:
+                os.ftruncate(fd, self._journal_cut)
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            log.warning("the journal's last write was cut short by a crash: left out")
+            self._journal_cut = None
         if self._journal_from is not None:
             os.replace(self._journal_from, self._journal_path)
             self._journal_from = None
@@ -211,19 +234,63 @@ class Journal(Partitions):
         ):
             self._wake.notify_all()
 
-    def _write_journal(self, data: bytes) -> None:
-        """Make the journal ``data`` durably, or raise ``StoreUnavailable``, nothing changed."""
-        with self._journal_io:
-            try:
-                files.atomic_write_json(self._journal_path, data)
-            except OSError as exc:
-                self._undo_journal(data)
-                if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-                    with self._state:
-                        self._low_space_until = time.monotonic() + LOW_SPACE_SECONDS
-                raise StoreUnavailable(f"the store cannot write ({exc.strerror})") from None
+    def _write_journal(self, entries: list[bytes]) -> None:
+        """Put the changes ``entries`` in the journal durably, or raise ``StoreUnavailable``,
+        nothing changed. The caller holds ``_journal_io``.
 
-    def _undo_journal(self, data: bytes) -> None:
+        Appends one entry and syncs it (one ``fdatasync``); a journal not open for appending
+        (none yet, or just checkpointed, or one of the older format) is written whole instead,
+        into a spare (one ``fsync``), and appended to from then on.
+        """
+        try:
+            if self._journal_fd is None:
+                self._start_journal(entries)
+            else:
+                self._append_journal(self._journal_fd, encode_entry(entries))
+        except OSError as exc:
+            if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                with self._state:
+                    self._low_space_until = time.monotonic() + LOW_SPACE_SECONDS
+            raise StoreUnavailable(f"the store cannot write ({exc.strerror})") from None
+
+    def _start_journal(self, entries: list[bytes]) -> None:
+        """Replace the journal with one holding what it must plus ``entries``."""
+        with self._state:
+            previous = [raw for _lsn, raw in self._journal]
+        data = build_journal(previous + entries)
+        try:
+            files.atomic_write_json(self._journal_path, data)
+        except OSError:
+            self._undo_journal(data, previous)
+            raise
+        self._open_journal(len(data))
+
+    def _open_journal(self, length: int) -> None:
+        with contextlib.suppress(OSError):  # not open: the next write replaces it whole
+            self._journal_fd = os.open(self._journal_path, os.O_WRONLY | os.O_APPEND)
+            self._journal_end = length
+
+    def _append_journal(self, fd: int, entry: bytes) -> None:
+        try:
+            files.append_synced(fd, entry)
+        except OSError:
+            # Cut off what part of it was written, so a change reported as failed stays undone
+            # (if even that fails, the next write replaces the journal whole, without it).
+            try:
+                os.ftruncate(fd, self._journal_end)
+                os.fdatasync(fd)
+            except OSError:
+                self._close_journal()
+            raise
+        self._journal_end += len(entry)
+
+    def _close_journal(self) -> None:
+        if self._journal_fd is not None:
+            with contextlib.suppress(OSError):
+                os.close(self._journal_fd)
+            self._journal_fd = None
+
+    def _undo_journal(self, data: bytes, previous: list[bytes]) -> None:
         # The write failed after the new file took the journal's name (the folder could not be
         # synced): put the previous journal back, so a change reported as failed stays undone.
         try:
@@ -231,8 +298,6 @@ class Journal(Partitions):
                 return
         except OSError:
             return
-        with self._state:
-            previous = [raw for _lsn, raw in self._journal]
         with contextlib.suppress(OSError):
             if previous:
                 files.atomic_write_json(self._journal_path, build_journal(previous))
@@ -250,10 +315,25 @@ class Journal(Partitions):
                 log.warning("could not prepare the journal's spare files: %s", exc)
 
     def _remove_empty_journal(self) -> None:
-        """Delete the journal once the files hold everything it did."""
-        with self._journal_io, self._state:
-            if self._journal or self._read_only:
+        """After a checkpoint: delete the journal once the files hold everything it did, or
+        start it anew with only what they do not hold yet (changes committed meanwhile)."""
+        with self._journal_io:
+            with self._state:
+                if self._read_only:
+                    return
+                remaining = [raw for _lsn, raw in self._journal]
+                if remaining and self._journal_end <= 2 * self._journal_size + 4096:
+                    return  # mostly changes still needed: not worth a rewrite yet
+            self._close_journal()
+            if not remaining:
+                with contextlib.suppress(FileNotFoundError):
+                    self._journal_path.unlink()
+                    fsync_dir(self._folder)
                 return
-            with contextlib.suppress(FileNotFoundError):
-                self._journal_path.unlink()
-                fsync_dir(self._folder)
+            data = build_journal(remaining)
+            try:
+                files.atomic_write_json(self._journal_path, data)
+            except OSError as exc:  # the journal as it was still holds it all
+                log.warning("could not start the journal anew: %s", exc)
+                return
+            self._open_journal(len(data))

@@ -12,8 +12,10 @@ every file is compact JSON written whole (``store.files.atomic_write_json``), so
     go into the kind's newest partition until it holds ``SHARD_MAX_RECORDS`` records or
     ``SHARD_MAX_BYTES`` bytes; then a new one is started. A record stays in its partition.
 ``journal.json``
-    ``{"journal": 2, "changes": [change, ...]}``: every change committed since the last
-    checkpoint, each with its ``lsn`` (log sequence number), replaced whole at each commit.
+    Every change committed since the last checkpoint, each with its ``lsn`` (log sequence
+    number). Format 3 (``JOURNAL_MAGIC``, then entries appended one per commit, see
+    ``encode_entry``) is not JSON as a whole; format 2 (``{"journal": 2, "changes": [...]}``,
+    replaced whole at each commit) is still read, and replaced by format 3 at the next write.
 ``system.json``
     Tables ``sequences`` and ``dedupe`` (as before) and ``store``: the manifest of the last
     checkpoint (its ``lsn``, every partition with its lsn, record count, size and CRC-32, and
@@ -32,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from dialogs.ports import RECORD_SCHEMA, StoreCorrupted
-from store.files import RESTORE
+from store.files import RESTORE, parse_json
 
 #: A partition takes new records until it holds this many records or bytes.
 SHARD_MAX_RECORDS = 1000
@@ -43,6 +45,10 @@ INDEX = "_index"
 MANIFEST = "store"
 FORMAT = 2
 JOURNAL_FORMAT = 2
+#: The first bytes of a format 3 (append-only) journal.
+JOURNAL_MAGIC = b"OSB-JOURNAL 3\n"
+_ENTRY_HEAD = re.compile(rb"([0-9a-f]{8}) ([0-9a-f]{8})\n")
+_ENTRY_HEAD_SIZE = 18
 
 _SHARD_NAME = re.compile(r"^([A-Za-z0-9_]+)(?:\.([2-9]|[1-9][0-9]+))?\.json$")
 _HEAD = b'{"' + INDEX.encode() + b'":{"1":'
@@ -141,12 +147,7 @@ def parse_shard(path: Path, data: bytes) -> ParsedShard:
         StoreCorrupted: not JSON, not a TinyDB document, a record without id or version, a
             record from newer code, or an index that does not match the records.
     """
-    try:
-        raw = json.loads(data)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise StoreCorrupted(
-            f"{path} is damaged ({exc.__class__.__name__}: {exc}). {RESTORE}"
-        ) from None
+    raw = parse_json(path, data)
     if not isinstance(raw, dict) or not isinstance(raw.get(DOCS, {}), dict):
         raise StoreCorrupted(f"{path} does not hold a TinyDB document. {RESTORE}")
     docs: dict[str, bytes] = {}
@@ -211,9 +212,63 @@ def encode_change(
     return b"".join(parts)
 
 
+def encode_entry(changes: Iterable[bytes]) -> bytes:
+    """One entry of a format 3 journal: the changes of one write (all or none of them count).
+
+    ``<length of the payload, 8 hex digits> <CRC-32 of those digits and the payload, 8 hex>``,
+    newline, the payload (a JSON list of changes), newline.
+    """
+    payload = b"[" + b",".join(changes) + b"]"
+    size = b"%08x" % len(payload)
+    return b"%s %08x\n%s\n" % (size, zlib.crc32(payload, zlib.crc32(size)), payload)
+
+
 def build_journal(changes: Iterable[bytes]) -> bytes:
-    """The whole journal file."""
-    return b'{"journal":%d,"changes":[' % JOURNAL_FORMAT + b",".join(changes) + b"]}"
+    """A whole (format 3) journal file holding ``changes``."""
+    return JOURNAL_MAGIC + encode_entry(changes)
+
+
+def parse_journal(path: Path, data: bytes) -> tuple[list[dict[str, Any]], int]:
+    """The changes of a journal file (either format) and the length of its valid part.
+
+    In a format 3 journal, an entry cut short or failing its checksum at the END of the file is
+    a write whose sync never returned (never acknowledged): it and what follows are not part of
+    the journal (the valid length says where to cut). The same anywhere before the end, or an
+    entry whose checksum holds but whose content does not make sense, is damage.
+
+    Raises:
+        StoreCorrupted: a damaged journal, or one from another version of the bot.
+    """
+    if not data.startswith(JOURNAL_MAGIC):
+        return journal_changes(path, parse_json(path, data)), len(data)
+    changes: list[dict[str, Any]] = []
+    pos = len(JOURNAL_MAGIC)
+    while pos < len(data):
+        head = data[pos : pos + _ENTRY_HEAD_SIZE]
+        found = _ENTRY_HEAD.fullmatch(head)
+        if found is None:
+            if len(head) < _ENTRY_HEAD_SIZE or not data[pos:].strip(b"\0"):
+                break  # a header cut short, or space the crash left zeroed: never synced
+            raise StoreCorrupted(f"{path} is damaged (entry at byte {pos}). {RESTORE}")
+        end = pos + _ENTRY_HEAD_SIZE + int(found.group(1), 16) + 1
+        if end > len(data):
+            break  # cut short: never synced
+        payload = data[pos + _ENTRY_HEAD_SIZE : end - 1]
+        if data[end - 1 : end] != b"\n" or zlib.crc32(payload, zlib.crc32(found.group(1))) != int(
+            found.group(2), 16
+        ):
+            if end == len(data):
+                break  # the last write, not whole: never synced
+            raise StoreCorrupted(f"{path} is damaged (entry at byte {pos}). {RESTORE}")
+        try:
+            batch = json.loads(payload)
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            batch = None
+        if not isinstance(batch, list):
+            raise StoreCorrupted(f"{path} holds a damaged change. {RESTORE}")
+        changes.extend(batch)
+        pos = end
+    return journal_changes(path, {"journal": JOURNAL_FORMAT, "changes": changes}), pos
 
 
 def journal_changes(path: Path, raw: Any) -> list[dict[str, Any]]:

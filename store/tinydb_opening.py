@@ -215,6 +215,8 @@ class Opening(Keys):
             except (OSError, StoreCorrupted) as exc:
                 log.warning("could not write the files at close (the journal keeps it): %s", exc)
         if not self._read_only:
+            with self._journal_io:
+                self._close_journal()
             forget_spares(self._journal_path)
         if self._open and not self._read_only:
             with contextlib.suppress(OSError):

@@ -167,6 +167,12 @@ class StoreState:
         self._retry_delay = RETRY_SECONDS
         self._low_space_until = 0.0
         self._journal_from: Path | None = None
+        #: Where the journal read at opening stops being valid (a torn last write), if it does.
+        self._journal_cut: int | None = None
+        #: The journal file open for appending (None: the next write replaces it whole), and
+        #: its length.
+        self._journal_fd: int | None = None
+        self._journal_end = 0
         self._repairs: list[Callable[[], None]] = []
         self._tick = 0
 

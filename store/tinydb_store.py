@@ -8,29 +8,34 @@ Layout of the data folder (created mode 0700, files 0600; formats in ``store.tin
     system.json              TinyDB: sequences, recent dedupe keys, the last checkpoint's manifest
     audit.jsonl              the audit log, one sealed entry per line, append-only
     journal.json             every change committed since the last checkpoint (absent when none)
-    .journal.json.spare.<n>  empty files prepared for the next journal writes
+    .journal.json.spare.<n>  empty files prepared for the next journals
 
 **A commit** is durable once the journal holding it is on disk, and only then applied in memory
-and the caller told. The journal is one whole JSON document, replaced at each write (never
-changed in place: ``ops.backup``'s consistent copy, which reads the files after checking that
-none changed, takes it with the rest, and a reader never sees half a change). A write costs
-ONE fsync: it goes into a spare file whose name was made durable beforehand, then renamed
-(``store.files.prepare_spares``; recovery looks at the spares too). Changes waiting while a
+and the caller told. A write appends ONE length-prefixed, CRC-checked entry holding only its
+own changes to the journal and syncs it (one ``fdatasync``); opening replays every whole entry
+and leaves out a torn LAST one (an append whose sync never returned: never acknowledged),
+while damage before the end stops start-up. ``ops.backup``'s consistent copy reads the files
+after checking that none changed in size or identity, so it takes the journal whole with the
+rest. The first write after a checkpoint starts the journal anew: written whole into a spare
+file whose name was made durable beforehand, then renamed (one fsync,
+``store.files.prepare_spares``; recovery looks at the spares too). A journal of the older
+format (one JSON document) is read, and replaced at the next write. Changes waiting while a
 write is under way go together in the next one (group commit). A sequence number costs no
 write of its own: it goes to disk with the next journal write, which comes before the change
 using it is acknowledged. If the write fails (disk full, I/O error) nothing changed, in memory
-or on disk, and ``StoreUnavailable`` is raised.
+or on disk (a partial append is cut back), and ``StoreUnavailable`` is raised.
 
 **A checkpoint** (in a background thread: once the journal passes ``JOURNAL_SOFT`` bytes and
 the store has been quiet for ``IDLE_SECONDS``, at once past ``JOURNAL_HARD``, and on close)
 rewrites each partition changed since the last one (atomically; a partition takes new records
 until it holds ``SHARD_MAX_RECORDS`` records or ``SHARD_MAX_BYTES`` bytes, so no checkpoint
 rewrites the school's history), appends the new audit entries to ``audit.jsonl``, then writes
-``system.json`` with the manifest; the next journal write leaves out what it covered. Each
+``system.json`` with the manifest; the journal is then deleted, or started anew (atomically)
+with only the changes committed meanwhile. Each
 partition records the last change it reflects (its ``lsn``), so recovery after a crash at any
 point (**open** = check every partition against the manifest, replay the journal onto those
-that do not reflect it yet, then checkpoint) is exact. Since each journal write needs room for
-the whole journal, after a full disk the store checkpoints after every commit for a while.
+that do not reflect it yet, then checkpoint) is exact. After a full disk the store checkpoints
+after every commit for a while, so the journal takes no room of its own.
 
 **Opening** checks each partition file against the manifest (present, same size, same CRC-32)
 and reads only its index, and the audit log against the SHA-256, length and last entry
@@ -70,7 +75,6 @@ from store.tinydb_audit import _audit_line
 from store.tinydb_journal import SPARES
 from store.tinydb_keys import KeySurvey
 from store.tinydb_layout import (
-    build_journal,
     dumps,
     encode_doc,
     parse_shard,
@@ -379,25 +383,27 @@ class TinyDbStore(Opening):
                 sequences = {name: value for name, (value, _task) in self._reserved.items()}
                 plans[-1][1].sequences.update(sequences)
                 entries = [self._encode(plan) for _op, plan in plans]
-                data = build_journal([raw for _lsn, raw in self._journal] + entries)
-            try:
-                self._write_journal(data)
-            except StoreUnavailable as exc:
-                for op, _plan in plans:
-                    op.error = exc
-                return
-            with self._state:
-                for (op, plan), entry in zip(plans, entries, strict=True):
-                    self._apply(plan)
-                    self._journalled(plan.lsn, entry)
-                    op.result = tuple(plan.entries)
-                for name, value in sequences.items():
-                    if self._reserved.get(name, (0, None))[0] == value:
-                        del self._reserved[name]  # durable now: no longer given back
-                low_space = time.monotonic() < self._low_space_until
+            # (Held until the changes are in memory too: a checkpoint ending meanwhile must not
+            # start the journal anew without them.)
+            with self._journal_io:
+                try:
+                    self._write_journal(entries)
+                except StoreUnavailable as exc:
+                    for op, _plan in plans:
+                        op.error = exc
+                    return
+                with self._state:
+                    for (op, plan), entry in zip(plans, entries, strict=True):
+                        self._apply(plan)
+                        self._journalled(plan.lsn, entry)
+                        op.result = tuple(plan.entries)
+                    for name, value in sequences.items():
+                        if self._reserved.get(name, (0, None))[0] == value:
+                            del self._reserved[name]  # durable now: no longer given back
+                    low_space = time.monotonic() < self._low_space_until
             if low_space:
-                # The disk was found full lately: each commit needs room for the whole
-                # journal, so keep it empty. (Done or not, these changes are durable.)
+                # The disk was found full lately: keep the journal empty, so that it takes
+                # no room the files do not need anyway. (Done or not, these changes are durable.)
                 try:
                     self._checkpoint_sync()
                     self._remove_empty_journal()

@@ -22,7 +22,7 @@ from dialogs.ports import (
     StoreUnavailable,
 )
 from policy.audit import AuditEvent
-from store import files
+from store import files, tinydb_layout
 from store.tinydb_store import TinyDbStore
 from tests.support import ROOT, iter_json_lines
 
@@ -178,6 +178,7 @@ from store.tinydb_store import TinyDbStore
 
 where = sys.argv[2]
 real_write = files.atomic_write_json
+real_append = files.append_synced
 
 def die_before_apply(self, plan):
     os._exit(137)  # the journal is on disk; memory and the partition files are not changed
@@ -199,6 +200,14 @@ def die_half_way_through_the_audit_append(handle, lines):
     os.write(handle.fileno(), data[: len(data) - 20])
     os._exit(137)
 
+def die_half_way_through_the_append(fd, data):
+    os.write(fd, data[: len(data) // 2])
+    os._exit(137)
+
+def die_after_the_append(fd, data):
+    real_append(fd, data)
+    os._exit(137)  # appended and synced, never acknowledged nor applied
+
 def die_before_the_manifest(path, value):
     if path.name == "system.json":
         os._exit(137)  # the partitions are written, the manifest is not
@@ -215,6 +224,11 @@ async def main():
         files.os.replace = die_before_the_rename
     elif where == "mid-spare-write":
         files.write_all = die_half_way_through_the_spare
+    elif where in ("mid-append", "after-append"):
+        await store.commit(Change(records=[Record("concern", "C", 1, {"status": "new"})]))
+        files.append_synced = (
+            die_half_way_through_the_append if where == "mid-append" else die_after_the_append
+        )
     await store.commit(Change(
         records=[Record("concern", "B", 1, {"status": "new"})],
         audit=[AuditEvent("staff-2", "concern.report", "concern:B", "ok", at)],
@@ -289,6 +303,88 @@ async def test_a_change_whose_journal_write_was_cut_short_never_happened(
     assert (tmp_path / "system.json").read_bytes() == before
 
 
+@pytest.mark.parametrize("where", ["mid-append", "after-append"])
+async def test_a_crash_during_or_just_after_an_append_loses_nothing_acknowledged(
+    tmp_path: Path, where: str
+) -> None:
+    """The journal was started by one commit (C) and a second one (B) appended to it: a crash
+    half way through the append (never acknowledged) leaves B out, one after its sync but
+    before it was acknowledged may keep it; C, acknowledged, is there either way."""
+    await seeded(tmp_path)
+    crash(tmp_path, where)
+    assert (tmp_path / "journal.json").exists()
+
+    store = await TinyDbStore.open(tmp_path)
+    kept = await store.get("concern", "C")
+    found = await store.get("concern", "B")
+    log = await store.audit_log()
+    check = await store.verify_audit()
+    await store.close()
+
+    assert kept is not None and kept.data == {"status": "new"}
+    if where == "mid-append":
+        assert found is None and [e.action for e in log] == ["concern.report"]
+    else:
+        assert found is not None and [e.action for e in log] == ["concern.report"] * 2
+    assert check.ok
+    assert not (tmp_path / "journal.json").exists()  # replayed, and checkpointed at opening
+
+
+async def crashed_after_two_commits(folder: Path) -> tuple[Path, bytes]:
+    """A folder whose journal holds two entries (C, then B appended), nothing checkpointed."""
+    await seeded(folder)
+    crash(folder, "after-append")
+    journal = folder / "journal.json"
+    return journal, journal.read_bytes()
+
+
+async def test_a_torn_last_journal_entry_is_left_out_and_the_store_opens(tmp_path: Path) -> None:
+    journal, data = await crashed_after_two_commits(tmp_path)
+    journal.write_bytes(data[:-7])  # the append of B cut short
+
+    store = await TinyDbStore.open(tmp_path)
+    kept, found = await store.get("concern", "C"), await store.get("concern", "B")
+    log = await store.audit_log()
+    await store.close()
+
+    assert kept is not None and found is None
+    assert [e.action for e in log] == ["concern.report"]
+
+
+async def test_a_damaged_journal_entry_before_the_last_refuses_to_open(tmp_path: Path) -> None:
+    journal, data = await crashed_after_two_commits(tmp_path)
+    at = data.index(b'"C"')
+    journal.write_bytes(data[:at] + b'"D"' + data[at + 3 :])  # same length, checksum fails
+    before = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file() and p.name != "LOCK"}
+
+    with pytest.raises(StoreCorrupted, match=r"journal\.json is damaged"):
+        await TinyDbStore.open(tmp_path)
+    with pytest.raises(StoreCorrupted, match=r"journal\.json is damaged"):
+        await TinyDbStore.open(tmp_path, read_only=True)
+    after = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file() and p.name != "LOCK"}
+    assert after == before  # nothing repaired or cut
+
+
+async def test_a_journal_of_the_previous_format_is_replayed(tmp_path: Path) -> None:
+    """A school upgrading with changes still in its (format 2, one JSON document) journal."""
+    journal, data = await crashed_after_two_commits(tmp_path)
+    changes, _valid = tinydb_layout.parse_journal(journal, data)
+    journal.write_text(json.dumps({"journal": 2, "changes": changes}))
+
+    store = await TinyDbStore.open(tmp_path)
+    kept, found = await store.get("concern", "C"), await store.get("concern", "B")
+    await store.commit(Change(records=[Record("concern", "E", 1, {"status": "new"})]))
+    assert (tmp_path / "journal.json").read_bytes().startswith(tinydb_layout.JOURNAL_MAGIC)
+    log = await store.audit_log()
+    await store.close()
+
+    assert kept is not None and found is not None and found.data == {"status": "new"}
+    assert [e.action for e in log] == ["concern.report"] * 2
+    reopened = await TinyDbStore.open(tmp_path)
+    assert await reopened.get("concern", "E") is not None
+    await reopened.close()
+
+
 async def test_a_failed_write_is_reported_and_leaves_the_previous_data_intact(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -299,6 +395,7 @@ async def test_a_failed_write_is_reported_and_leaves_the_previous_data_intact(
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(files, "atomic_write_json", disk_full)
+    monkeypatch.setattr(files, "append_synced", disk_full)
     with pytest.raises(StoreUnavailable, match="No space left"):
         await store.commit(
             Change(records=[Record("concern", "A", 2, {"status": "closed"})], audit=[event("x")])

@@ -179,6 +179,7 @@ async def test_a_disclosure_that_cannot_be_saved_is_never_called_sent(
 
     activity = message(PUPIL, DISCLOSURE, harness.connector.url)
     monkeypatch.setattr(files, "atomic_write_json", io_error)
+    monkeypatch.setattr(files, "append_synced", io_error)
     await harness.post(activity)
     monkeypatch.undo()
 

@@ -30,8 +30,10 @@ import aiohttp
 from aiohttp import web
 
 from bot.config import DEFAULT_SCHOOL_CONFIG, local_key_path
+from dialogs.ports import StoreCorrupted
 from policy.audit import AuditEntry
 from store.crypto import RecordCipher, parse_key
+from store.tinydb_layout import parse_journal
 from store.tinydb_store import TinyDbStore
 from tests.support import (
     DEPUTY_DSL,
@@ -482,19 +484,25 @@ class DeliveryCount:
 def scan_files(data_dir: Path) -> list[str]:
     """Every store file that cannot be read as the store would read it (empty list: all fine).
 
-    TinyDB files and the journal must be whole JSON; every complete audit line must be JSON; a
-    partial last audit line is allowed only with a journal (the store then repairs it).
+    TinyDB files must be whole JSON and the journal must read (a torn last entry is allowed:
+    never acknowledged); every complete audit line must be JSON; a partial last audit line is
+    allowed only with a journal (the store then repairs it).
     """
     problems = []
     if not data_dir.exists():
         return problems
     journal = data_dir / "journal.json"
-    for path in [data_dir / "system.json", journal, *sorted(data_dir.glob("records/*.json"))]:
+    if journal.exists():
+        try:
+            parse_journal(journal, journal.read_bytes())
+        except StoreCorrupted as exc:
+            problems.append(f"journal.json: {str(exc).split('. ')[0]}")
+    for path in [data_dir / "system.json", *sorted(data_dir.glob("records/*.json"))]:
         if not path.exists():
             continue
         try:
             value = json.loads(path.read_bytes())
-            if path != journal and not isinstance(value, dict):
+            if not isinstance(value, dict):
                 problems.append(f"{path.relative_to(data_dir)}: not a TinyDB document")
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             problems.append(f"{path.relative_to(data_dir)}: {exc.__class__.__name__}")

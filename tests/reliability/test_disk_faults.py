@@ -2,8 +2,9 @@
 
 The data folder sits on a small filesystem of its own (a tmpfs mounted for the test, a few
 MiB) that the test fills up for real. Where mounting is not permitted (not root, no
-CAP_SYS_ADMIN), the same tests run with the error injected at the store's file seam
-(``store.files.atomic_write_json``, as tests/adapters/test_tinydb_durability.py does);
+CAP_SYS_ADMIN), the same tests run with the error injected at the store's file seams
+(``store.files.atomic_write_json`` and ``append_synced``, as
+tests/adapters/test_tinydb_durability.py does);
 the printed line says which was used. An I/O error (EIO) has no honest way to happen on demand
 on a real device here, so it is injected at the seam.
 
@@ -99,6 +100,7 @@ class SmallDisk:
             raise OSError(code, os.strerror(code))
 
         self._monkeypatch.setattr(store_files, "atomic_write_json", failing)
+        self._monkeypatch.setattr(store_files, "append_synced", failing)
 
     def free(self) -> None:
         self._monkeypatch.undo()
@@ -216,6 +218,9 @@ async def test_running_out_of_space_at_any_write_never_half_saves_a_report(
         status, body = await h.post(report)
         assert received_ref(status, body) == f"OSC-2026-{n + 1:04d}"
     await h.settle()
+    # From an empty journal (checkpoints are otherwise the background's, at its own pace): an
+    # append that fits in the journal's last allocated block succeeds even on a full disk.
+    await h.parts.store.checkpoint()
     outcomes: list[str] = []
     told_not_saved_but_kept = 0
     steps = range(0, 100 * 1024, 4096) if small_disk.real else range(8)
@@ -261,15 +266,24 @@ async def test_running_out_of_space_at_any_write_never_half_saves_a_report(
 def fail_after(disk: SmallDisk, allowed: int) -> None:
     """The seam variant of a disk filling up: the first ``allowed`` writes succeed."""
     real = store_files.atomic_write_json
+    real_append = store_files.append_synced
     calls = {"n": 0}
 
-    def write(path: Path, value: object) -> None:
+    def allowed_yet() -> None:
         calls["n"] += 1
         if calls["n"] > allowed:
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    def write(path: Path, value: object) -> None:
+        allowed_yet()
         real(path, value)
 
+    def append(fd: int, data: bytes) -> None:
+        allowed_yet()
+        real_append(fd, data)
+
     disk._monkeypatch.setattr(store_files, "atomic_write_json", write)
+    disk._monkeypatch.setattr(store_files, "append_synced", append)
 
 
 async def test_an_io_error_on_write_tells_the_teacher_and_changes_nothing(
@@ -287,6 +301,7 @@ async def test_an_io_error_on_write_tells_the_teacher_and_changes_nothing(
         raise OSError(errno.EIO, os.strerror(errno.EIO))
 
     monkeypatch.setattr(store_files, "atomic_write_json", io_error)
+    monkeypatch.setattr(store_files, "append_synced", io_error)
     report = concern_submit(url, "B", "cyberbullying", urgent=False, on=ON)
     status, body = await harness.post(report)
     monkeypatch.undo()
