@@ -140,6 +140,66 @@ def _plan(cls: type) -> list[tuple[str, list[str] | None, dict[str, Any]]]:
     return plan
 
 
+def _model_attrs(cls: type, dependencies: dict[str, Any]) -> list[tuple[str, str]] | None:
+    """The attributes of a model class that msrest's deserializing pass looks into (a model
+    type, not a constant) with their types; None if the class is not one msrest's walk reads
+    plainly (no attribute map)."""
+    attribute_map = getattr(cls, "_attribute_map", None)
+    if not isinstance(attribute_map, dict):
+        return None
+    validation = getattr(cls, "_validation", {}) or {}
+    attrs = []
+    for attr, desc in attribute_map.items():
+        if validation.get(attr, {}).get("constant"):
+            continue
+        local_type = desc.get("type")
+        if not isinstance(local_type, str):
+            return None
+        if local_type.strip("[]{}") in dependencies:
+            attrs.append((attr, local_type))
+    return attrs
+
+
+_NO_ATTR = object()
+
+
+def _models_only(
+    value: Any, data_type: str, dependencies: dict[str, Any], known: dict[type, Any]
+) -> bool:
+    """Whether msrest's deserializing pass in ``Serializer.body`` would give ``value`` (of
+    ``data_type``) back as it is: None, or a model whose every attribute of a model type
+    holds a model (or lists and dicts of them, or None), all the way down. A plain dict, an
+    enum, a tuple or anything else where a model type is expected: False (msrest decides).
+    ``known``: each class's ``_model_attrs``, worked out once."""
+    if value is None:
+        return True
+    if len(data_type) > 1 and data_type[0] + data_type[-1] in ("[]", "{}"):
+        inner = data_type[1:-1]
+        if data_type[0] == "[":
+            items = value if type(value) is list else None
+        else:
+            items = list(value.values()) if type(value) is dict else None
+        if items is None:
+            return False
+        return all(_models_only(item, inner, dependencies, known) for item in items)
+    model = dependencies.get(data_type)
+    if not (isinstance(model, type) and issubclass(model, Model)) or not isinstance(value, Model):
+        return False
+    cls = type(value)
+    if cls not in known:
+        known[cls] = _model_attrs(cls, dependencies)
+    attrs = known[cls]
+    if attrs is None:
+        return False
+    for attr, local_type in attrs:
+        item = getattr(value, attr, _NO_ATTR)
+        if item is None:
+            continue
+        if item is _NO_ATTR or not _models_only(item, local_type, dependencies, known):
+            return False
+    return True
+
+
 class BodySerializer(Serializer):
     """msrest's serializer, less what it does for every reply that cannot change the body
     (about 2 ms a reply between them):
@@ -156,6 +216,8 @@ class BodySerializer(Serializer):
       msrest's ``serialize_data``; XML models, read-only or other key transformers, and an
       object with a value msrest skips or refuses, go through msrest's own ``_serialize``.
     """
+
+    _known: dict[type, Any]  # per model class: its ``_model_attrs``
 
     def _serialize(self, target_obj: Any, data_type: Any = None, **kwargs: Any) -> Any:
         if (
@@ -192,7 +254,25 @@ class BodySerializer(Serializer):
             return super()._serialize(target_obj, **kwargs)  # type: ignore[no-untyped-call]
         return serialized
 
+    def _known_models(self) -> dict[type, Any]:
+        known: dict[type, Any] | None = getattr(self, "_known", None)
+        if known is None:
+            known = {}
+            self._known = known  # (set here: botbuilder's serializer only has its class swapped)
+        return known
+
     def body(self, data: Any, data_type: str, **kwargs: Any) -> Any:
+        model = self.dependencies.get(data_type.strip("[]{}"))
+        if (
+            data is not None
+            and isinstance(model, type)
+            and issubclass(model, Model)
+            and not kwargs.setdefault("is_xml", model.is_xml_model())  # type: ignore[no-untyped-call]
+            and _models_only(data, data_type, self.dependencies, self._known_models())
+        ):
+            # msrest's body() would first run a Deserializer over ``data`` to turn plain dicts
+            # into models; over models alone it gives them back unchanged (~50 µs a reply).
+            return self._serialize(data, data_type, **kwargs)
         self.client_side_validation = False
         try:
             return super().body(data, data_type, **kwargs)  # type: ignore[no-untyped-call]

@@ -10,7 +10,7 @@ file (``[clauses]``), or as a plain default ("Online Safety Policy: Video confer
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 #: What each cited rule is about -> the words shown when a school's file does not name it.
 DEFAULT_CLAUSE_NAMES: dict[str, str] = {
@@ -101,11 +101,43 @@ def reword(text: str, words: Mapping[str, str]) -> str:
 def cite_all(
     value: object, names: Mapping[str, str], words: Mapping[str, str] | None = None
 ) -> object:
-    """``cite`` (and ``reword``) applied to every string in a card (nested dicts and lists)."""
-    if isinstance(value, str):
-        return reword(cite(value, names), words or {})
-    if isinstance(value, Mapping):
-        return {k: cite_all(v, names, words) for k, v in value.items()}
-    if isinstance(value, list):
-        return [cite_all(v, names, words) for v in value]
-    return value
+    """``cite`` (and ``reword``) applied to every string in a card (nested dicts and lists).
+
+    One walk, with the cheap tests inlined: most of a card's strings hold no citation and
+    none of the renamed titles, so they are kept as they are without a call each."""
+    # The same replacements, in the same order, as ``reword``.
+    renames = [
+        (built_in, words[built_in])
+        for built_in in sorted(words or {}, key=len, reverse=True)
+        if words is not None and words[built_in] != built_in
+    ]
+
+    def text(value: str) -> str:
+        if "§" in value or '"' in value:
+            value = cite(value, names)
+        for built_in, own in renames:
+            if built_in in value:
+                value = value.replace(built_in, own)
+        return value
+
+    def many(values: Iterable[object]) -> list[object]:
+        out: list[object] = []
+        for item in values:
+            if isinstance(item, str):
+                out.append(text(item) if renames or "§" in item or '"' in item else item)
+            elif isinstance(item, Mapping | list):
+                out.append(walk(item))
+            else:
+                out.append(item)
+        return out
+
+    def walk(value: object) -> object:
+        if isinstance(value, str):
+            return text(value)
+        if isinstance(value, Mapping):
+            return dict(zip(value, many(value.values()), strict=True))
+        if isinstance(value, list):
+            return many(value)
+        return value
+
+    return walk(value)
