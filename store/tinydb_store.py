@@ -47,7 +47,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence, Sized
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -135,6 +135,12 @@ def _index_one(index: _FieldIndex, item_id: str, data: Mapping[str, Any] | None)
     index.buckets.setdefault(key, set()).add(item_id)
 
 
+def _small(loaded: Sequence[Sized | None]) -> bool:
+    """Whether a kind (its partitions' records, None where not in memory) is small enough to
+    search by reading it all, without an index."""
+    return len(loaded) <= 2 and all(d is not None and len(d) <= 64 for d in loaded)
+
+
 class TinyDbStore(Opening):
     """The ``Store`` port on TinyDB files in one folder: ``await TinyDbStore.open(dir)``.
 
@@ -165,7 +171,7 @@ class TinyDbStore(Opening):
             self._usable()
             shards = list(self._kinds.get(kind, ()))
             loaded = [list(s.docs.values()) if s.docs is not None else None for s in shards]
-            small = len(shards) <= 2 and all(d is not None and len(d) <= 64 for d in loaded)
+            small = _small(loaded)
             if not small and equals and not self._read_only:
                 # A big kind is searched through an index of each field asked for, built by
                 # the first search (a scan); until built, another search scans.
@@ -199,7 +205,8 @@ class TinyDbStore(Opening):
             self._usable()
             index = self._indexes.get(kind, {}).get(time_field)
             ready = index is not None and index.ready
-        if not ready and not self._read_only:
+            small = _small([s.docs for s in self._kinds.get(kind, ())])
+        if not ready and not small and not self._read_only:
             await self.find(kind, **{time_field: None})  # builds the index on a big kind
             with self._state:
                 index = self._indexes.get(kind, {}).get(time_field)
