@@ -7,7 +7,7 @@ implementation honest (``tests/contract``).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol, runtime_checkable
@@ -108,6 +108,37 @@ def count_and_oldest(records: Sequence[Record], time_field: str) -> tuple[int, d
     return len(records), min(times, default=None)
 
 
+def _time_of(value: object) -> datetime | None:
+    try:
+        return datetime.fromisoformat(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+
+
+def is_due(value: object, at: datetime) -> bool:
+    """Whether a record whose time field holds ``value`` is due at ``at``: its ISO-8601 time
+    (with its zone) is at or before ``at``, or it holds no such time (never silently skipped:
+    the caller handles it as it would have on reading every record)."""
+    when = _time_of(value)
+    try:
+        return when is None or when <= at
+    except TypeError:  # a time without its zone cannot be compared: no such time
+        return True
+
+
+def due_of(records: Iterable[Record], time_field: str, at: datetime) -> list[Record]:
+    """``Store.due`` over records already read: the due ones, those without a readable time
+    first, then by time (and id)."""
+    keyed: list[tuple[tuple[int, datetime, str], Record]] = []
+    for record in records:
+        value = record.data.get(time_field)
+        if is_due(value, at):
+            when = _time_of(value)
+            readable = when is not None and when.tzinfo is not None
+            keyed.append(((1, when, record.id) if readable else (0, at, record.id), record))  # type: ignore[arg-type]
+    return [record for _, record in sorted(keyed, key=lambda pair: pair[0])]
+
+
 class Store(Protocol):
     """Durable records, sequences and the hash-chained audit log.
 
@@ -128,6 +159,13 @@ class Store(Protocol):
         zone) held in their ``time_field``, or None when none holds one (a record whose field
         is missing or not such a time is counted, without a time): what the outbox's status
         needs, without reading every record where the store can count them itself."""
+        ...
+
+    async def due(self, kind: str, time_field: str, at: datetime) -> list[Record]:
+        """The records of ``kind`` whose ``time_field`` holds an ISO-8601 time (with its zone)
+        at or before ``at``, and those whose field holds no such time (missing or unreadable:
+        returned, never skipped), as ``due_of`` orders them: what the outbox's tick needs,
+        without reading every timer and message where the store can pick them itself."""
         ...
 
     async def commit(self, change: Change) -> tuple[AuditEntry, ...]:

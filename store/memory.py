@@ -12,7 +12,14 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from dialogs.ports import Change, DuplicateRequest, Record, VersionConflict, count_and_oldest
+from dialogs.ports import (
+    Change,
+    DuplicateRequest,
+    Record,
+    VersionConflict,
+    count_and_oldest,
+    due_of,
+)
 from policy.audit import GENESIS, AuditEntry, ChainCheck, seal, verify_chain
 
 
@@ -40,6 +47,9 @@ class InMemoryStore:
 
     async def count_oldest(self, kind: str, time_field: str) -> tuple[int, datetime | None]:
         return count_and_oldest(await self.find(kind), time_field)
+
+    async def due(self, kind: str, time_field: str, at: datetime) -> list[Record]:
+        return due_of(await self.find(kind), time_field, at)
 
     async def commit(self, change: Change) -> tuple[AuditEntry, ...]:
         async with self._lock:

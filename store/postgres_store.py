@@ -80,6 +80,7 @@ from dialogs.ports import (
     StoreCorrupted,
     StoreUnavailable,
     count_and_oldest,
+    due_of,
 )
 from policy.audit import GENESIS, AuditEntry, ChainCheck, verify_chain
 from store.crypto import MARK, RecordCipher
@@ -418,6 +419,20 @@ class PostgresStore:
             {"field": time_field, "iso": _ISO_TIME, "tenant": self._tenant, "kind": kind},
         )
         return int(rows[0][0]), rows[0][1]
+
+    async def due(self, kind: str, time_field: str, at: datetime) -> list[Record]:
+        if self._cipher is not None:  # sealed data: the times can only be read here
+            return due_of(await self.find(kind), time_field, at)
+        # Only a field shaped as an ISO time is cast (a cast of anything else would fail the
+        # query): the others are returned, and ``due_of`` settles each row exactly.
+        rows = await self._rows(
+            "SELECT id, version, schema, data FROM records "
+            "WHERE tenant = %(tenant)s AND kind = %(kind)s AND CASE WHEN data ->> %(field)s ~ "
+            "%(iso)s THEN (data ->> %(field)s)::timestamptz <= %(at)s ELSE true END",
+            {"field": time_field, "iso": _ISO_TIME, "tenant": self._tenant, "kind": kind, "at": at},
+        )
+        records = (self._record(kind, *row) for row in rows)
+        return due_of(records, time_field, at)
 
     async def commit(self, change: Change) -> tuple[AuditEntry, ...]:
         self._writable()

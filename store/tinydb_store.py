@@ -52,7 +52,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence, Sized
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -65,6 +65,8 @@ from dialogs.ports import (
     StoreUnavailable,
     VersionConflict,
     count_and_oldest,
+    due_of,
+    is_due,
 )
 from policy.audit import AuditEntry, ChainCheck, seal, verify_chain
 from store.files import (
@@ -137,6 +139,12 @@ def _index_one(index: _FieldIndex, item_id: str, data: Mapping[str, Any] | None)
     index.buckets.setdefault(key, set()).add(item_id)
 
 
+def _small(loaded: Sequence[Sized | None]) -> bool:
+    """Whether a kind (its partitions' records, None where not in memory) is small enough to
+    search by reading it all, without an index."""
+    return len(loaded) <= 2 and all(d is not None and len(d) <= 64 for d in loaded)
+
+
 class TinyDbStore(Opening):
     """The ``Store`` port on TinyDB files in one folder: ``await TinyDbStore.open(dir)``.
 
@@ -167,7 +175,7 @@ class TinyDbStore(Opening):
             self._usable()
             shards = list(self._kinds.get(kind, ()))
             loaded = [list(s.docs.values()) if s.docs is not None else None for s in shards]
-            small = len(shards) <= 2 and all(d is not None and len(d) <= 64 for d in loaded)
+            small = _small(loaded)
             if not small and equals and not self._read_only:
                 # A big kind is searched through an index of each field asked for, built by
                 # the first search (a scan); until built, another search scans.
@@ -194,9 +202,30 @@ class TinyDbStore(Opening):
         self._indexes.setdefault(kind, {})[name] = index
         return index
 
-    def _find_indexed(self, kind: str, equals: Mapping[str, object]) -> list[Record]:
+    async def due(self, kind: str, time_field: str, at: datetime) -> list[Record]:
+        # A big kind is picked through its index of ``time_field`` (built, like find's, by the
+        # first call's scan): only the due records are read; a small one is simply read.
+        with self._state:
+            self._usable()
+            index = self._indexes.get(kind, {}).get(time_field)
+            ready = index is not None and index.ready
+            small = _small([s.docs for s in self._kinds.get(kind, ())])
+        if not ready and not small and not self._read_only:
+            await self.find(kind, **{time_field: None})  # builds the index on a big kind
+            with self._state:
+                index = self._indexes.get(kind, {}).get(time_field)
+                ready = index is not None and index.ready
+        if not ready:
+            return due_of(await self.find(kind), time_field, at)
+        found = await asyncio.to_thread(self._find_indexed, kind, {time_field: at}, due=True)
+        return due_of(found, time_field, at)
+
+    def _find_indexed(
+        self, kind: str, equals: Mapping[str, object], *, due: bool = False
+    ) -> list[Record]:
         """``find`` through the kind's field indexes: only the records they name are read,
-        each checked against every field (in the order a full scan finds them)."""
+        each checked against every field (in the order a full scan finds them). With ``due``
+        (one field, a time): the records whose field ``is_due`` at that time instead."""
         with self._state:
             indexes = [self._indexes[kind][name] for name in equals]
             touched = [(index, index.touched) for index in indexes]
@@ -217,7 +246,12 @@ class TinyDbStore(Opening):
         with self._state:
             wanted: set[str] | None = None
             for index, value in ((i, equals[i.name]) for i in indexes):
-                ids = index.buckets.get(value, set()) | index.buckets.get(UNHASHABLE, set())
+                if due:
+                    assert isinstance(value, datetime)
+                    keys = [k for k in index.buckets if not isinstance(k, str) or is_due(k, value)]
+                    ids = set().union(*(index.buckets[k] for k in keys))
+                else:
+                    ids = index.buckets.get(value, set()) | index.buckets.get(UNHASHABLE, set())
                 wanted = ids if wanted is None else wanted & ids
             ordered: list[str] = []
             for shard in self._kinds.get(kind, ()):
@@ -232,8 +266,8 @@ class TinyDbStore(Opening):
             if raw is None:
                 continue  # deleted meanwhile
             record = self._record(kind, raw)
-            if all(record.data.get(k) == v for k, v in equals.items()):
-                found.append(record)
+            if due or all(record.data.get(k) == v for k, v in equals.items()):
+                found.append(record)  # (due: ``due_of`` checks each record's own field)
         return found
 
     def _raw(self, kind: str, item_id: str) -> bytes | None:

@@ -60,13 +60,18 @@ class OutboxWorker(TimerFiring, Delivering):
         return delivered
 
     async def _single_tick(self) -> int:
-        """One process owns the store: read every timer and message, act on the due ones."""
+        """One process owns the store: read the due timers and messages (and any whose time
+        cannot be read, handled as before), act on the due ones."""
         now = self.clock.now()
-        for item in sorted(await self.store.find(TIMER), key=lambda r: r.data["due_at"]):
+        for item in sorted(
+            await self.store.due(TIMER, "due_at", now), key=lambda r: r.data["due_at"]
+        ):
             if datetime.fromisoformat(item.data["due_at"]) <= now:
                 await self._fire(item, now)
         delivered = 0
-        for queued in self._readable(await self.store.find(OUTBOX), report=True):
+        for queued in self._readable(
+            await self.store.due(OUTBOX, "next_at", self.clock.now()), report=True
+        ):
             if datetime.fromisoformat(queued.next_at) <= self.clock.now():
                 delivered += await self._deliver(queued)
         return delivered

@@ -329,3 +329,48 @@ async def test_concurrent_changes_creating_the_same_records_make_exactly_one(sto
 
     assert results.count("done") == 1
     assert len(await store.audit_log()) == 1
+
+
+@pytest.mark.parametrize("many", [0, 80])  # 80 filler records: past TinyDB's small kind
+async def test_due_returns_only_due_records_in_time_order_and_unreadable_ones(
+    store: Store, many: int
+) -> None:
+    now = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+    later = [
+        Record("timer", f"L{i:03}", 1, {"due_at": f"2026-11-24T{i % 24:02}:00:00+00:00"})
+        for i in range(many)
+    ]
+    await store.commit(
+        Change(
+            records=[
+                *later,
+                Record("timer", "A", 1, {"due_at": "2026-11-23T08:00:00+00:00"}),
+                # Earlier, though later as text: times are compared, not strings.
+                Record("timer", "B", 1, {"due_at": "2026-11-23T12:00:00+05:00"}),
+                Record("timer", "C", 1, {"due_at": "2026-11-23T09:00:00+00:00"}),  # exactly now
+                Record("timer", "D", 1, {"due_at": "2026-11-23T09:00:01+00:00"}),  # not yet
+                Record("timer", "E", 1, {"due_at": "yesterday"}),  # unreadable: returned
+                Record("timer", "F", 1, {}),  # no time: returned
+                Record("timer", "G", 1, {"due_at": 5}),
+                Record("outbox", "H", 1, {"due_at": "2026-01-01T00:00:00+00:00"}),  # other kind
+            ]
+        )
+    )
+
+    found = await store.due("timer", "due_at", now)
+
+    assert [r.id for r in found] == ["E", "F", "G", "B", "A", "C"]
+    assert found[3] == Record("timer", "B", 1, {"due_at": "2026-11-23T12:00:00+05:00"})
+    # Kept up to date on writes and deletes.
+    await store.commit(
+        Change(
+            records=[
+                Record("timer", "A", 2, {"due_at": "2026-11-25T08:00:00+00:00"}),
+                Record("timer", "D", 2, {"due_at": "2026-11-23T07:30:00+00:00"}),
+                Record("timer", "I", 1, {"due_at": "2026-11-23T08:30:00+00:00"}),
+            ],
+            deletes=[("timer", "E", 1), ("timer", "B", 1)],
+        )
+    )
+    assert [r.id for r in await store.due("timer", "due_at", now)] == ["F", "G", "D", "I", "C"]
+    assert await store.due("nothing_here", "due_at", now) == []
