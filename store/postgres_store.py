@@ -48,27 +48,24 @@ keyed draw likewise (the lock and the look-up; then the draw and COMMIT, which d
 for its WAL flush: the change using the number does). Nothing is returned before COMMIT has
 succeeded. The pool checks a connection it lends by polling its socket (no round trip).
 
-Modules: the schema and migrations in ``postgres_schema``, one commit in ``postgres_commit``,
-rows in ``postgres_rows``, copying a school's store in ``postgres_copy``; every public name is
-imported from here.
+Modules: the schema and migrations in ``postgres_schema``, connections in ``postgres_pool``, one
+commit in ``postgres_commit``, rows (and resealing them) in ``postgres_rows``, the audit log read
+back in ``postgres_audit``, claims in ``postgres_claims``, copying a school's store in
+``postgres_copy``; every public name is imported from here.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import heapq
 import logging
-import select
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import psycopg
-from psycopg import AsyncConnection, AsyncPipeline, errors
-from psycopg.pq import TransactionStatus
+from psycopg import AsyncConnection, errors
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
@@ -82,11 +79,14 @@ from dialogs.ports import (
     count_and_oldest,
     due_of,
 )
-from policy.audit import GENESIS, AuditEntry, ChainCheck, verify_chain
+from policy.audit import GENESIS, AuditEntry, ChainCheck
 from store.crypto import MARK, RecordCipher
+from store.postgres_audit import CHAINS_SQL, Chains, Heads, read_chains, verify_chains
+from store.postgres_claims import claim_rows
 from store.postgres_commit import commit_in
 from store.postgres_copy import CopyResult, TargetDiffers, copy_in
-from store.postgres_rows import Write
+from store.postgres_pool import Lost, Progress, not_closed, pipelined_transaction
+from store.postgres_rows import Write, reseal_rows
 from store.postgres_schema import (
     CONNECT_TIMEOUT_SECONDS,
     MIGRATIONS,
@@ -109,66 +109,11 @@ DEDUPE_KEEP = timedelta(days=2)
 STATEMENT_TIMEOUT_MS = 15_000
 #: How long an operation waits for a free pooled connection before ``StoreUnavailable``.
 POOL_WAIT_SECONDS = 5.0
-#: Advisory-lock class for claims (the second key is a hash of tenant and kind).
-_CLAIM_LOCK = 0x05B0
 #: Audit chains per tenant: a commit appends to any one no other commit holds (migration 0003).
 AUDIT_CHAINS = 16
 _RETRIES = 3
 #: An ISO-8601 time with its zone, as ``datetime.isoformat`` writes it (``count_oldest``).
 _ISO_TIME = r"^\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d{1,6})?)?([+-]\d\d:\d\d|Z)$"
-
-
-class _Lost(Exception):
-    """The connection turned out closed by the server before anything could have been
-    committed on it (a read, or a transaction whose COMMIT was not sent): safe to run again
-    on another connection."""
-
-
-@dataclass
-class _Progress:
-    """How far an operation got: ``committing`` once its COMMIT has been queued."""
-
-    committing: bool = False
-
-
-async def _not_closed(conn: AsyncConnection[Any]) -> None:
-    """The pool's check before it lends a connection, without a round trip (the default
-    check sends an empty statement, one more round trip per operation). An idle connection
-    has nothing to read: anything readable is the server saying goodbye (a restart, an
-    administrator's termination) or the end of the stream, so the pool replaces it. A close
-    still on its way is seen on use: reads and uncommitted transactions then run once more
-    (``_Lost``)."""
-    if conn.closed:
-        raise psycopg.OperationalError("the connection is closed")
-    poller = select.poll()
-    poller.register(conn.fileno(), select.POLLIN)
-    if poller.poll(0):
-        await conn.close()  # so that the pool drops it (it keeps a connection not closed)
-        raise psycopg.OperationalError("the server has closed the connection")
-
-
-@asynccontextmanager
-async def _pipelined_transaction(
-    conn: AsyncConnection[Any], progress: _Progress | None = None
-) -> AsyncIterator[AsyncPipeline]:
-    """One transaction in pipeline mode, on an autocommit connection: BEGIN is queued on entry
-    and COMMIT on leaving, sent with whatever the block queued last; leaving returns only once
-    the server has answered, and raises if any statement or the COMMIT failed. The block may
-    ``sync()`` the pipeline to read results midway (one round trip each). On an error the
-    transaction is rolled back. (``conn.transaction()`` inside a pipeline would sync on BEGIN
-    and twice more on leaving.)"""
-    try:
-        async with conn.pipeline() as pipeline:
-            await conn.execute("BEGIN")
-            yield pipeline
-            if progress is not None:
-                progress.committing = True
-            await conn.execute("COMMIT")
-    except BaseException:
-        if not conn.closed and conn.info.transaction_status != TransactionStatus.IDLE:
-            with contextlib.suppress(psycopg.Error):
-                await conn.rollback()
-        raise
 
 
 class PostgresStore:
@@ -243,7 +188,7 @@ class PostgresStore:
             open=False,
             timeout=POOL_WAIT_SECONDS,
             configure=configure,
-            check=_not_closed,
+            check=not_closed,
             kwargs={
                 "autocommit": True,
                 "application_name": "online-safety-bot",
@@ -306,11 +251,11 @@ class PostgresStore:
 
     @asynccontextmanager
     async def _connection(
-        self, *, retryable: bool = False, progress: _Progress | None = None
+        self, *, retryable: bool = False, progress: Progress | None = None
     ) -> AsyncIterator[AsyncConnection[Any]]:
         """A pooled connection. With ``progress`` (a read, or a transaction that says when its
         COMMIT is queued), a connection found closed by the server before any COMMIT was
-        sent raises ``_Lost``: the caller runs the operation again on another one."""
+        sent raises ``Lost``: the caller runs the operation again on another one."""
         used: AsyncConnection[Any] | None = None
         try:
             async with self._pool.connection() as conn:
@@ -323,7 +268,7 @@ class PostgresStore:
         except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
             lost = used is not None and used.closed and not isinstance(exc, PoolTimeout)
             if lost and progress is not None and not progress.committing:
-                raise _Lost from exc
+                raise Lost from exc
             raise unavailable(exc) from None
 
     async def _rows(
@@ -333,9 +278,9 @@ class PostgresStore:
         turns out closed by the server: a read changes nothing)."""
         for attempt in (1, 2):
             try:
-                async with self._connection(progress=_Progress()) as conn:
+                async with self._connection(progress=Progress()) as conn:
                     return await (await conn.execute(query, params)).fetchall()
-            except _Lost as lost:
+            except Lost as lost:
                 if attempt == 2:
                     raise unavailable(lost.__cause__ or lost) from None
         raise AssertionError("unreachable")  # pragma: no cover
@@ -439,18 +384,18 @@ class PostgresStore:
         change = clean_change(change)
         writes = [self._write(r) for r in change.records]  # sealing is CPU work: outside the tx
         for attempt in range(1, _RETRIES + 1):
-            progress = _Progress()
+            progress = Progress()
             try:
                 # Pipeline mode: BEGIN, the dedupe key, the records and the chain's head go in
                 # one round trip; the audit entries and COMMIT in a second. ``commit`` returns
                 # only after that round trip, that is after COMMIT has succeeded.
                 async with (
                     self._connection(retryable=True, progress=progress) as conn,
-                    _pipelined_transaction(conn, progress) as pipeline,
+                    pipelined_transaction(conn, progress) as pipeline,
                 ):
                     entries = await commit_in(conn, pipeline, self._tenant, change, writes)
                 return entries
-            except _Lost as lost:  # closed before COMMIT was sent: nothing was committed
+            except Lost as lost:  # closed before COMMIT was sent: nothing was committed
                 if attempt == _RETRIES:
                     raise unavailable(lost.__cause__ or lost) from None
             except errors.TransactionRollback as exc:
@@ -484,7 +429,7 @@ class PostgresStore:
         for attempt in (1, 2):
             try:
                 return await self._keyed_draw(name, key)
-            except _Lost as lost:  # closed before COMMIT was sent: nothing was drawn
+            except Lost as lost:  # closed before COMMIT was sent: nothing was drawn
                 if attempt == 2:
                     raise unavailable(lost.__cause__ or lost) from None
         raise AssertionError("unreachable")  # pragma: no cover
@@ -492,10 +437,10 @@ class PostgresStore:
     async def _keyed_draw(self, name: str, key: str) -> int:
         tenant = self._tenant
         drawn = None
-        progress = _Progress()
+        progress = Progress()
         async with (
             self._connection(progress=progress) as conn,
-            _pipelined_transaction(conn, progress) as pipeline,
+            pipelined_transaction(conn, progress) as pipeline,
         ):
             # The draw's COMMIT does not wait for its WAL to reach the disk, so the sequence's
             # row, which every draw locks, is not held across an fsync. Nothing is promised on
@@ -541,42 +486,14 @@ class PostgresStore:
         chains, _ = await self._chains()
         return list(heapq.merge(*chains.values(), key=lambda e: e.at))
 
-    async def _chains(self) -> tuple[dict[int, list[AuditEntry]], dict[int, tuple[int, str]]]:
-        """Each chain's entries in order, and each chain's head row, read in one statement
-        (one snapshot: a commit landing meanwhile is in both or in neither)."""
-        rows = await self._rows(
-            "SELECT false, shard, seq, actor, action, item, outcome, at, prev_hash, hash "
-            "FROM audit WHERE tenant = %s "
-            "UNION ALL SELECT true, shard, seq, '', '', '', '', '', '', hash "
-            "FROM chains WHERE tenant = %s ORDER BY 2, 1, 3",
-            (self._tenant, self._tenant),
-        )
-        chains: dict[int, list[AuditEntry]] = {}
-        heads: dict[int, tuple[int, str]] = {}
-        for is_head, shard, seq, actor, action, item, outcome, at, prev, digest in rows:
-            if is_head:
-                heads[int(shard)] = (int(seq), str(digest))
-            else:
-                entry = AuditEntry(int(seq), actor, action, item, outcome, at, prev, digest, shard)
-                chains.setdefault(int(shard), []).append(entry)
-        return chains, heads
+    async def _chains(self) -> tuple[Chains, Heads]:
+        """Each chain's entries in order, and each chain's head row, from one snapshot."""
+        return read_chains(await self._rows(CHAINS_SQL, (self._tenant, self._tenant)))
 
     async def verify_audit(self) -> ChainCheck:
         """Each chain verified on its own, then checked to end at its head row (so an entry
         removed from the end of a chain is seen too)."""
-        chains, heads = await self._chains()
-        check = verify_chain(entry for chain in sorted(chains) for entry in chains[chain])
-        if not check.ok:
-            return check
-        for shard in sorted(heads.keys() | chains.keys()):
-            last = chains.get(shard)
-            ends = (last[-1].seq, last[-1].hash) if last else (0, GENESIS)
-            if heads.get(shard, (0, GENESIS)) != ends:
-                where = f"chain {shard} " if shard else ""
-                return ChainCheck(
-                    False, check.entries, ends[0], f"{where}does not end at its head row"
-                )
-        return check
+        return verify_chains(*await self._chains())
 
     async def close(self) -> None:
         await self._pool.close()
@@ -590,47 +507,15 @@ class PostgresStore:
             raise ValueError(f"no claim rule for {kind!r}: its due times are not indexed")
         self._writable()
         async with self._connection() as conn, conn.transaction():
-            # One claim at a time per tenant and kind (a few milliseconds), so that the "group
-            # already in flight" check below always sees the other instances' leases.
-            await conn.execute(
-                "SELECT pg_advisory_xact_lock(%s, hashtext(%s))",
-                (_CLAIM_LOCK, f"{self._tenant}/{kind}"),
+            rows = await claim_rows(
+                conn,
+                self._tenant,
+                kind,
+                now,
+                lease_seconds=lease_seconds,
+                owner=owner,
+                limit=limit,
             )
-            rows = await (
-                await conn.execute(
-                    """
-                    WITH busy AS (
-                        SELECT DISTINCT claim_group FROM records
-                        WHERE tenant = %(tenant)s AND kind = %(kind)s
-                          AND claim_group IS NOT NULL AND lease_until > clock_timestamp()
-                    ), picked AS (
-                        SELECT id FROM records
-                        WHERE tenant = %(tenant)s AND kind = %(kind)s AND due_at <= %(now)s
-                          AND (lease_until IS NULL OR lease_until <= clock_timestamp())
-                          AND (claim_group IS NULL
-                               OR claim_group NOT IN (SELECT claim_group FROM busy))
-                        ORDER BY due_at, id
-                        LIMIT %(limit)s
-                        FOR UPDATE SKIP LOCKED
-                    )
-                    UPDATE records AS r
-                    SET lease_until = clock_timestamp() + make_interval(secs => %(lease)s),
-                        lease_owner = %(owner)s
-                    FROM picked
-                    WHERE r.tenant = %(tenant)s AND r.kind = %(kind)s AND r.id = picked.id
-                    RETURNING r.id, r.version, r.schema, r.data, r.due_at
-                    """,
-                    {
-                        "tenant": self._tenant,
-                        "kind": kind,
-                        "now": now,
-                        "limit": max(1, limit),
-                        "lease": float(lease_seconds),
-                        "owner": owner,
-                    },
-                )
-            ).fetchall()
-        rows.sort(key=lambda r: (r[4], r[0]))
         return [self._record(kind, r[0], r[1], r[2], r[3]) for r in rows]
 
     # ----- maintenance -----------------------------------------------------------------------
@@ -642,28 +527,8 @@ class PostgresStore:
         self._writable()
         if self._cipher is None:
             raise StoreUnavailable("no encryption key is configured")
-        cipher = self._cipher
-        changed = 0
         async with self._connection() as conn, conn.transaction():
-            rows = await (
-                await conn.execute(
-                    "SELECT kind, id, data FROM records WHERE tenant = %s FOR UPDATE",
-                    (self._tenant,),
-                )
-            ).fetchall()
-            updates = []
-            for kind, item_id, stored in rows:
-                if cipher.needs_reseal(stored):
-                    data = cipher.open(kind, item_id, stored)
-                    updates.append((Jsonb(cipher.seal(kind, item_id, data)), kind, item_id))
-            if updates:
-                async with conn.cursor() as cursor:
-                    await cursor.executemany(
-                        "UPDATE records SET data = %s WHERE tenant = %s AND kind = %s AND id = %s",
-                        [(d, self._tenant, k, i) for d, k, i in updates],
-                    )
-                changed = len(updates)
-        return changed
+            return await reseal_rows(conn, self._tenant, self._cipher)
 
     async def count_records(self) -> dict[str, int]:
         """How many records of each kind the tenant has."""
